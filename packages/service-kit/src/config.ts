@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+/** Raised when the environment does not satisfy a service's config schema. */
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment once into a typed, validated config (names are the variables). */
+export function parseConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message })),
+  );
+}
+
+/** For a process entry point: a bad or missing variable is printed by name and the process exits 1. */
+export function loadConfigOrExit<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  return exitOnConfigError(() => parseConfig(schema, env));
+}
+
+export function exitOnConfigError<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+// Building blocks shared by every service's schema.
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const url = (fallback?: string) => (fallback === undefined ? z.url() : z.url().default(fallback));
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const booleanFlag = (fallback: boolean) =>
+  z.enum(["true", "false", "1", "0"]).default(fallback ? "true" : "false").transform((v) => v === "true" || v === "1");
+/** A shared secret: required and long enough to resist guessing. */
+export const secret = () => z.string({ error: "is required" }).min(32, "must be at least 32 characters");
+
+export const baseConfigShape = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  SHUTDOWN_GRACE_MS: positiveInt(10_000),
+};
+
+/** Config every subgraph needs: its port, its database, Redis, and the gateway's signing secret. */
+export function subgraphConfigShape(defaults: { port: number; database: string }) {
+  return {
+    ...baseConfigShape,
+    PORT: port(defaults.port),
+    DATABASE_URL: url(`postgresql://postgres@127.0.0.1:5432/${defaults.database}`),
+    DATABASE_POOL_SIZE: positiveInt(10),
+    REDIS_URL: url("redis://127.0.0.1:6379"),
+    GATEWAY_SIGNING_SECRET: secret(),
+    BODY_LIMIT_BYTES: positiveInt(1_000_000),
+  };
+}

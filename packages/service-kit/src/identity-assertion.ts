@@ -1,0 +1,46 @@
+import { SignJWT, jwtVerify } from "jose";
+import { ROLES, anonymous, type Role, type Viewer } from "./viewer";
+
+/**
+ * The gateway tells subgraphs who the caller is with a short-lived HS256 token signed by a
+ * secret only the gateway and the subgraphs hold (architecture.md §3). A client can send
+ * this header too, but cannot sign it, so subgraphs never trust a forgeable identity.
+ */
+export const IDENTITY_HEADER = "x-startales-identity";
+
+const ISSUER = "startales-gateway";
+const AUDIENCE = "startales-subgraphs";
+const TTL_SECONDS = 60;
+
+export type IdentityAssertion = { signer: (viewer: Viewer, requestId: string) => Promise<string> };
+
+export function createIdentitySigner(secret: string): IdentityAssertion["signer"] {
+  const key = new TextEncoder().encode(secret);
+  return (viewer, requestId) =>
+    new SignJWT({ roles: viewer.kind === "user" ? viewer.roles : [], rid: requestId })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(viewer.kind === "user" ? viewer.userId : "anonymous")
+      .setIssuedAt()
+      .setExpirationTime(`${TTL_SECONDS}s`)
+      .sign(key);
+}
+
+export class IdentityAssertionError extends Error {}
+
+/** Verifies the gateway's assertion; anything missing, forged or expired throws. */
+export function createIdentityVerifier(secret: string) {
+  const key = new TextEncoder().encode(secret);
+  return async (token: string | undefined): Promise<Viewer> => {
+    if (!token) throw new IdentityAssertionError("missing gateway identity");
+    try {
+      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
+      if (payload.sub === "anonymous" || !payload.sub) return anonymous;
+      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
+      return { kind: "user", userId: payload.sub, roles };
+    } catch {
+      throw new IdentityAssertionError("invalid gateway identity");
+    }
+  };
+}

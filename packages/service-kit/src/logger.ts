@@ -1,0 +1,36 @@
+import pino, { type Logger } from "pino";
+
+export type { Logger };
+
+// Values that must never reach a log line, wherever they appear in a logged object.
+const REDACT_PATHS = [
+  "password",
+  "*.password",
+  "refreshToken",
+  "*.refreshToken",
+  "accessToken",
+  "*.accessToken",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-startales-identity"]',
+  'req.headers["x-api-key"]',
+  "email",
+  "*.email",
+  "variables.input.password",
+  "variables.input.email",
+  "variables.refreshToken",
+];
+
+/** One JSON logger per process; per-request children carry the correlation id. */
+export function createLogger(service: string, level: string): Logger {
+  return pino({
+    level,
+    base: { service, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}

@@ -1,0 +1,31 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The Prometheus registry of one process, with the series every service reports. */
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const graphqlDuration = new Histogram({
+    name: "graphql_request_duration_seconds",
+    help: "GraphQL request duration by operation name and type",
+    labelNames: ["operation", "type"] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const graphqlErrors = new Counter({
+    name: "graphql_errors_total",
+    help: "GraphQL errors returned to callers, by error code",
+    labelNames: ["code", "operation"] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by route and status",
+    labelNames: ["route", "method", "status"] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, graphqlDuration, graphqlErrors, httpDuration };
+}

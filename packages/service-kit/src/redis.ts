@@ -1,0 +1,9 @@
+import { Redis } from "ioredis";
+import type { ReadinessCheck } from "./health";
+
+/** A Redis connection; `maxRetriesPerRequest: null` is what BullMQ workers need too. */
+export function createRedis(url: string, name: string): Redis {
+  return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, lazyConnect: false, enableOfflineQueue: true });
+}
+
+export const redisReadiness = (redis: Redis): ReadinessCheck => ({ name: "redis", check: () => redis.ping() });

@@ -1,0 +1,42 @@
+// Shared Prisma CLI configuration for every subgraph (see ../shared/docs/prisma-offline.md).
+// Each subgraph's prisma.config.ts calls `serviceConfig()`; the subgraph still owns its
+// schema and migrations. The CLI runs on the Wasm schema engine through the pg adapter,
+// because the native engine cannot be downloaded on our machines.
+import { defineConfig } from "prisma/config";
+import { PrismaPg } from "@prisma/adapter-pg";
+import Result from "pg/lib/result.js";
+
+patchCatalogTypes();
+
+export function serviceConfig(schema = "prisma/schema.prisma") {
+  return defineConfig({
+    experimental: { adapter: true },
+    engine: "js",
+    schema,
+    async adapter() {
+      const url = process.env.DATABASE_URL;
+      if (!url) throw new Error("DATABASE_URL is required to run Prisma migrations");
+      // The CLI never closes the pool; let the process exit once the migration is done.
+      return new PrismaPg({ connectionString: url, allowExitOnIdle: true });
+    },
+  });
+}
+
+// adapter-pg 6.x cannot decode the catalog types `name` (oid 19) and `"char"` (oid 18)
+// that the schema engine reads while migrating (prisma/orm#27403, fixed in 7.x), so they
+// are handed over as text. Only the migration tooling loads this; services do not.
+function patchCatalogTypes(): void {
+  type Field = { dataTypeID: number };
+  const proto = (Result as unknown as { prototype: { addFields: (fields: Field[]) => unknown } }).prototype;
+  const addFields = proto.addFields;
+  if ((addFields as { patched?: boolean }).patched) return;
+  const patched = function (this: unknown, fields: Field[]) {
+    for (const f of fields) {
+      if (f.dataTypeID === 18 || f.dataTypeID === 19) f.dataTypeID = 25;
+      else if (f.dataTypeID === 1002 || f.dataTypeID === 1003) f.dataTypeID = 1009;
+    }
+    return addFields.call(this, fields);
+  };
+  (patched as { patched?: boolean }).patched = true;
+  proto.addFields = patched;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Creates every service's database if it is missing and applies its committed migrations
+// (`prisma migrate deploy` on the Wasm schema engine; see prisma-offline.md). Used by
+// `npm start`, by the test setup and by operators (`npm run db:migrate`).
+// Each subgraph keeps its own schema and migrations in subgraphs/<name>/prisma/.
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+
+const root = resolve(import.meta.dirname, "..");
+const run = promisify(execFile);
+
+/** Subgraphs that own a database: those with subgraphs/<name>/prisma/schema.prisma. */
+export function servicesWithDatabases() {
+  return readdirSync(join(root, "subgraphs")).filter((name) => existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")));
+}
+
+/** The default database of a service on a server: postgresql://…/startales_<name>. */
+export function databaseUrlFor(service, serverUrl = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432") {
+  const url = new URL(serverUrl);
+  url.pathname = `/startales_${service}`;
+  return url.toString();
+}
+
+export async function ensureDatabase(databaseUrl) {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unsupported database name: ${name}`);
+  url.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`cannot reach PostgreSQL at ${url.host}: ${error.message}`);
+  }
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name}"`);
+      } catch (error) {
+        if (error.code !== "42P04") throw error; // created concurrently: fine
+      }
+      return true;
+    }
+    return false;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(databaseUrl) {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function migrate(service, databaseUrl) {
+  const cwd = join(root, "subgraphs", service);
+  try {
+    await run(
+      process.execPath,
+      ["--require", join(root, "prisma", "unref-engine-timers.cjs"), join(root, "node_modules", "prisma", "build", "index.js"), "migrate", "deploy"],
+      { cwd, env: { ...process.env, DATABASE_URL: databaseUrl, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" } },
+    );
+  } catch (error) {
+    throw new Error(`migrating ${service} failed:\n${error.stdout ?? ""}${error.stderr ?? error.message}`);
+  }
+}
+
+/** databases: { [service]: databaseUrl }. Runs the services side by side. */
+export async function prepareDatabases(databases, log = console.log) {
+  await Promise.all(
+    Object.entries(databases).map(async ([service, url]) => {
+      const created = await ensureDatabase(url);
+      await migrate(service, url);
+      log(`db: ${service} ${created ? "created and " : ""}migrated (${new URL(url).pathname.slice(1)})`);
+    }),
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const databases = Object.fromEntries(
+    servicesWithDatabases().map((service) => [service, process.env[`${service.toUpperCase()}_DATABASE_URL`] ?? databaseUrlFor(service)]),
+  );
+  prepareDatabases(databases).catch((error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

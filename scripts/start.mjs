@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// `npm start`: prepares the databases, starts every subgraph and then the gateway, waits
+// for each to be ready, prints the URLs, and stops everything cleanly on Ctrl-C.
+// Each service is its own process, as in production. Everything can be overridden by env:
+// <NAME>_PORT, <NAME>_DATABASE_URL, DATABASE_SERVER_URL, REDIS_URL, LOG_LEVEL, ...
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parse } from "yaml";
+import { databaseUrlFor, prepareDatabases, servicesWithDatabases } from "../prisma/migrate-all.mjs";
+import { devSecrets } from "./dev-secrets.mjs";
+
+const root = resolve(import.meta.dirname, "..");
+const env = process.env;
+const host = env.HOST ?? "127.0.0.1";
+const secrets = { ...devSecrets(root), ...pick(env, ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"]) };
+
+function pick(source, keys) {
+  return Object.fromEntries(keys.filter((k) => source[k]).map((k) => [k, source[k]]));
+}
+
+const supergraph = parse(readFileSync(join(root, "supergraph.yaml"), "utf8"));
+const subgraphs = Object.entries(supergraph.subgraphs).map(([name, { routing_url }]) => {
+  const port = Number(env[`${name.toUpperCase()}_PORT`] ?? new URL(routing_url).port);
+  return { name, port, dir: join("subgraphs", name), url: `http://${host}:${port}` };
+});
+const gatewayPort = Number(env.GATEWAY_PORT ?? env.PORT ?? 4000);
+
+const databases = Object.fromEntries(
+  servicesWithDatabases().map((name) => [name, env[`${name.toUpperCase()}_DATABASE_URL`] ?? databaseUrlFor(name)]),
+);
+
+const children = [];
+let stopping = false;
+
+function startProcess(name, dir, port, extraEnv) {
+  const entry = join(root, dir, "dist", "main.js");
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
+  const child = spawn(process.execPath, [entry], {
+    cwd: join(root, dir),
+    env: { ...env, ...secrets, HOST: host, PORT: String(port), ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`start: ${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function waitReady(name, url, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    try {
+      const res = await fetch(`${url}/health/ready`);
+      if (res.ok) return;
+      last = await res.text();
+    } catch (error) {
+      last = error.cause?.code ?? error.message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} was not ready after ${timeoutMs / 1000} s: ${last}`);
+}
+
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  // Gateway first, then the subgraphs: no request reaches a subgraph that is going away.
+  for (const { name, child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(timer);
+    console.log(`start: ${name} stopped`);
+  }
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+try {
+  await prepareDatabases(databases, (line) => console.log(`start: ${line}`));
+  for (const s of subgraphs) {
+    startProcess(s.name, s.dir, s.port, databases[s.name] ? { DATABASE_URL: databases[s.name] } : {});
+  }
+  await Promise.all(subgraphs.map((s) => waitReady(s.name, s.url)));
+  const identity = subgraphs.find((s) => s.name === "identity");
+  startProcess("gateway", "gateway", gatewayPort, {
+    ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
+    IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
+  });
+  const gatewayUrl = `http://${host}:${gatewayPort}`;
+  await waitReady("gateway", gatewayUrl);
+  console.log("\nStartales supergraph is ready:");
+  console.log(`  gateway    ${gatewayUrl}/graphql   (health: ${gatewayUrl}/health/ready, metrics: ${gatewayUrl}/metrics)`);
+  for (const s of subgraphs) console.log(`  ${s.name.padEnd(10)} ${s.url}/graphql   (internal: accepts only the gateway)`);
+  console.log("Press Ctrl-C to stop.\n");
+} catch (error) {
+  console.error(`start: ${error.message}`);
+  await stopAll(1);
+}

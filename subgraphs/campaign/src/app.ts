@@ -1,0 +1,37 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import {
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  redisReadiness,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
+import type { CampaignConfig } from "./config";
+import { createDb } from "./db";
+import { createCampaignService } from "./domain/campaign-service";
+import { createLoaders } from "./loaders";
+import { createResolvers } from "./resolvers";
+
+export const campaignTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/** The campaign subgraph as a value; `listen()` starts it (port 0 in tests). */
+export function createCampaignApp(config: CampaignConfig, logger: Logger): SubgraphApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "campaign");
+  return createSubgraphApp({
+    name: "campaign",
+    config,
+    logger,
+    typeDefs: campaignTypeDefs,
+    resolvers: createResolvers({ db, campaigns: createCampaignService(db) }),
+    createLoaders: (viewer) => createLoaders(db, viewer),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    onStop: async () => {
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+}

@@ -1,0 +1,8 @@
+import { z } from "zod";
+import { subgraphConfigShape } from "@startales/service-kit";
+
+export const campaignConfigSchema = z.object({
+  ...subgraphConfigShape({ port: 4002, database: "startales_campaign" }),
+});
+
+export type CampaignConfig = z.infer<typeof campaignConfigSchema>;

@@ -1,0 +1,95 @@
+import { conflict, forbidden, notFound, type SignedInViewer } from "@startales/service-kit";
+import type { Db } from "../db";
+import type { Campaign, Membership, Prisma } from "../generated/prisma/client";
+import type { CampaignLoaders } from "../loaders";
+import { isGameMasterOrAdmin } from "./access";
+import type { CreateCampaignInput } from "./input";
+import { TRANSITIONS, transition, type LifecycleAction } from "./lifecycle";
+
+type Tx = Prisma.TransactionClient;
+
+/** Records a domain event in the caller's transaction (transactional outbox). */
+function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.InputJsonValue) {
+  return tx.outboxEvent.create({ data: { topic: "campaign", type, aggregateId: campaign.id, version: campaign.version, data } });
+}
+
+/** Campaign writes: each state change and its event commit together or not at all. */
+export function createCampaignService(db: Db) {
+  return {
+    create(viewer: SignedInViewer, input: CreateCampaignInput): Promise<Campaign> {
+      return db.$transaction(async (tx) => {
+        const campaign = await tx.campaign.create({
+          data: {
+            ...input,
+            createdById: viewer.userId,
+            memberships: { create: { userId: viewer.userId, role: "GAME_MASTER" } },
+          },
+        });
+        await recordEvent(tx, campaign, "CAMPAIGN_CREATED", { name: campaign.name, gameMasterId: viewer.userId });
+        return campaign;
+      });
+    },
+
+    join(viewer: SignedInViewer, campaignId: string): Promise<Membership> {
+      return db.$transaction(async (tx) => {
+        // Lock the campaign row so concurrent joins cannot overfill it.
+        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM campaigns WHERE id = ${campaignId}::uuid FOR UPDATE`;
+        if (locked.length === 0) throw notFound("No campaign with this id");
+        const campaign = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId } });
+        const existing = await tx.membership.findUnique({ where: { campaignId_userId: { campaignId, userId: viewer.userId } } });
+        if (existing) return existing;
+        if (campaign.status === "ENDED") throw conflict("This campaign has ended");
+        const members = await tx.membership.count({ where: { campaignId } });
+        if (members >= campaign.maxPlayers) throw conflict(`This campaign is full (${campaign.maxPlayers} players)`);
+        const membership = await tx.membership.create({ data: { campaignId, userId: viewer.userId, role: "PLAYER" } });
+        await recordEvent(tx, campaign, "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
+        return membership;
+      });
+    },
+
+    leave(viewer: SignedInViewer, campaignId: string): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const campaign = await tx.campaign.findUnique({ where: { id: campaignId } });
+        if (!campaign) throw notFound("No campaign with this id");
+        const membership = await tx.membership.findUnique({ where: { campaignId_userId: { campaignId, userId: viewer.userId } } });
+        if (!membership) return false;
+        if (membership.role === "GAME_MASTER") throw conflict("The game master cannot leave; end the campaign instead");
+        await tx.membership.delete({ where: { id: membership.id } });
+        await recordEvent(tx, campaign, "PLAYER_LEFT", { userId: viewer.userId });
+        return true;
+      });
+    },
+
+    async changeStatus(viewer: SignedInViewer, loaders: CampaignLoaders, campaignId: string, action: LifecycleAction): Promise<Campaign> {
+      const current = await loaders.campaignById.load(campaignId);
+      if (!current) throw notFound("No campaign with this id");
+      if (!(await isGameMasterOrAdmin(viewer, loaders, campaignId))) {
+        throw forbidden("Only the campaign's game master can change its state");
+      }
+      const rule = TRANSITIONS[action];
+      return db.$transaction(async (tx) => {
+        const now = new Date();
+        // Compare-and-set on the status: of two racing transitions only one applies.
+        const updated = await tx.campaign.updateMany({
+          where: { id: campaignId, status: { in: [...rule.from] } },
+          data: {
+            status: rule.to,
+            version: { increment: 1 },
+            ...(action === "start" ? { startedAt: now } : {}),
+            ...(action === "end" ? { endedAt: now } : {}),
+          },
+        });
+        const campaign = await tx.campaign.findUniqueOrThrow({ where: { id: campaignId } });
+        if (updated.count === 0) {
+          const result = transition(campaign.status, action);
+          const reason = result.ok ? `Cannot ${action} this campaign now` : result.reason;
+          throw conflict(reason, { from: campaign.status, to: rule.to });
+        }
+        await recordEvent(tx, campaign, rule.event, { status: campaign.status });
+        return campaign;
+      });
+    },
+  };
+}
+
+export type CampaignService = ReturnType<typeof createCampaignService>;

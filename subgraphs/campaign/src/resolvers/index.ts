@@ -1,0 +1,77 @@
+import {
+  DateTimeScalar,
+  parseId,
+  parseInput,
+  requireUser,
+  requireWriter,
+} from "@startales/service-kit";
+import type { Db } from "../db";
+import { assertCanReadCampaign, isGameMasterOrAdmin } from "../domain/access";
+import type { CampaignService } from "../domain/campaign-service";
+import { createCampaignInput } from "../domain/input";
+import type { LifecycleAction } from "../domain/lifecycle";
+import type { CampaignContext } from "../context";
+import type { Resolvers } from "../generated/resolvers-types";
+
+export function createResolvers(deps: { db: Db; campaigns: CampaignService }): Resolvers {
+  const { db, campaigns } = deps;
+
+  const lifecycle =
+    (action: LifecycleAction) =>
+    (_parent: unknown, args: { id: string }, { viewer, loaders }: CampaignContext) =>
+      campaigns.changeStatus(requireWriter(viewer), loaders, parseId(args.id), action);
+
+  return {
+    DateTime: DateTimeScalar,
+    Query: {
+      campaign: async (_parent, args, { viewer, loaders }) => {
+        requireUser(viewer);
+        const id = parseId(args.id);
+        const campaign = await loaders.campaignById.load(id);
+        if (!campaign) return null;
+        await assertCanReadCampaign(viewer, loaders, id);
+        return campaign;
+      },
+      myCampaigns: async (_parent, _args, { viewer }) => {
+        const user = requireUser(viewer);
+        return db.campaign.findMany({
+          where: { memberships: { some: { userId: user.userId } } },
+          orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+          take: 500,
+        });
+      },
+    },
+    Mutation: {
+      createCampaign: (_parent, args, { viewer }) => campaigns.create(requireWriter(viewer), parseInput(createCampaignInput, args.input)),
+      joinCampaign: (_parent, args, { viewer }) => campaigns.join(requireWriter(viewer), parseId(args.campaignId, "campaignId")),
+      leaveCampaign: (_parent, args, { viewer }) => campaigns.leave(requireWriter(viewer), parseId(args.campaignId, "campaignId")),
+      startCampaign: lifecycle("start"),
+      pauseCampaign: lifecycle("pause"),
+      resumeCampaign: lifecycle("resume"),
+      endCampaign: lifecycle("end"),
+    },
+    Campaign: {
+      // Reached through another subgraph's reference: the same members-only rule applies.
+      __resolveReference: async (reference, { viewer, loaders }) => {
+        const campaign = await loaders.campaignById.load(reference.id);
+        if (!campaign) return null;
+        await assertCanReadCampaign(viewer, loaders, campaign.id);
+        return campaign;
+      },
+      seed: async (campaign, _args, { viewer, loaders }) =>
+        (await isGameMasterOrAdmin(viewer, loaders, campaign.id)) ? campaign.seed : null,
+      gameMaster: (campaign) => ({ __typename: "User" as const, id: campaign.createdById }),
+      members: (campaign, _args, { loaders }) => loaders.membersByCampaign.load(campaign.id),
+      memberCount: (campaign, _args, { loaders }) => loaders.memberCountByCampaign.load(campaign.id),
+      myMembership: (campaign, _args, { loaders }) => loaders.viewerMembership.load(campaign.id),
+    },
+    Membership: {
+      campaign: async (membership, _args, { loaders }) => {
+        const campaign = await loaders.campaignById.load(membership.campaignId);
+        if (!campaign) throw new Error(`membership ${membership.id} has no campaign`);
+        return campaign;
+      },
+      user: (membership) => ({ __typename: "User" as const, id: membership.userId }),
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import {
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  redisReadiness,
+  sendJson,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
+import type { IdentityConfig } from "./config";
+import { createDb } from "./db";
+import { createSessionService } from "./domain/sessions";
+import { loadSigningKey } from "./domain/signing-key";
+import { createLoaders } from "./loaders";
+import { createResolvers } from "./resolvers";
+
+export const identityTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/** The identity subgraph as a value; `listen()` starts it (port 0 in tests). */
+export async function createIdentityApp(config: IdentityConfig, logger: Logger): Promise<SubgraphApp> {
+  const key = await loadSigningKey(config.JWT_PRIVATE_KEY);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "identity");
+  const sessions = createSessionService({
+    db,
+    key,
+    logger,
+    settings: {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+      bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
+    },
+  });
+  return createSubgraphApp({
+    name: "identity",
+    config,
+    logger,
+    typeDefs: identityTypeDefs,
+    resolvers: createResolvers({ db, sessions }),
+    createLoaders: () => createLoaders(db),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    routes: {
+      // Public keys only; cached by verifiers (the gateway) between rotations.
+      "/.well-known/jwks.json": (_req, res) => sendJson(res, 200, key.jwks, { "cache-control": "public, max-age=300" }),
+    },
+    onStop: async () => {
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+}

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { positiveInt, subgraphConfigShape } from "@startales/service-kit";
+
+export const identityConfigSchema = z.object({
+  ...subgraphConfigShape({ port: 4001, database: "startales_identity" }),
+  /** Ed25519 private key (PKCS#8 PEM) that signs access tokens. Never committed; npm start makes a dev one. */
+  JWT_PRIVATE_KEY: z
+    .string({ error: "is required (an Ed25519 PKCS#8 PEM private key)" })
+    .transform((pem) => pem.replace(/\\n/g, "\n"))
+    .refine((pem) => pem.includes("BEGIN PRIVATE KEY"), "must be a PKCS#8 PEM private key"),
+  JWT_ISSUER: z.string().min(1).default("startales-identity"),
+  JWT_AUDIENCE: z.string().min(1).default("startales"),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  REFRESH_TOKEN_TTL_DAYS: positiveInt(30),
+  /** Comma-separated emails that get the ADMIN role when they register (bootstrapping an operator). */
+  BOOTSTRAP_ADMIN_EMAILS: z
+    .string()
+    .default("")
+    .transform((list) => list.split(",").map((e) => e.trim().toLowerCase()).filter(Boolean)),
+});
+
+export type IdentityConfig = z.infer<typeof identityConfigSchema>;

@@ -1,0 +1,22 @@
+import { z } from "zod";
+
+const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, "must be at most 254 characters")
+  .pipe(z.email("must be a valid email address"));
+
+export const registerInput = z.object({
+  email,
+  password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
+  displayName: z
+    .string()
+    .trim()
+    .min(2, "must be at least 2 characters")
+    .max(32, "must be at most 32 characters")
+    .regex(/^[\p{L}\p{N} _.-]+$/u, "may contain letters, digits, spaces and - _ . only"),
+});
+
+export const loginInput = z.object({ email, password: z.string().min(1, "is required").max(256) });
+

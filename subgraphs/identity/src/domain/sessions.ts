@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import { conflict, unauthenticated, type Logger } from "@startales/service-kit";
+import type { Db } from "../db";
+import { Prisma, type Role, type User } from "../generated/prisma/client";
+import { signAccessToken, type AccessTokenSettings } from "./access-token";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords";
+import { hashRefreshToken, newRefreshTokenSecret } from "./refresh-token-secret";
+import type { SigningKey } from "./signing-key";
+
+export type Session = { accessToken: string; refreshToken: string; expiresAt: Date; user: User };
+
+export type SessionSettings = AccessTokenSettings & { refreshTtlDays: number; bootstrapAdminEmails: string[] };
+
+const INVALID_CREDENTIALS = "Invalid email or password";
+const INVALID_REFRESH = "Refresh token is invalid or has expired; sign in again";
+
+/** Sign-up, sign-in and refresh-token families: the only code that touches credentials. */
+export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger }) {
+  const { db, key, settings, logger } = deps;
+
+  async function issue(user: User, familyId: string, tx: Prisma.TransactionClient | Db = db): Promise<Session> {
+    const refreshToken = newRefreshTokenSecret();
+    await tx.refreshToken.create({
+      data: {
+        userId: user.id,
+        familyId,
+        tokenHash: hashRefreshToken(refreshToken),
+        expiresAt: new Date(Date.now() + settings.refreshTtlDays * 86_400_000),
+      },
+    });
+    const access = await signAccessToken(key, settings, user);
+    return { accessToken: access.token, refreshToken, expiresAt: access.expiresAt, user };
+  }
+
+  return {
+    async register(input: { email: string; password: string; displayName: string }): Promise<Session> {
+      const roles: Role[] = settings.bootstrapAdminEmails.includes(input.email) ? ["PLAYER", "ADMIN"] : ["PLAYER"];
+      const passwordHash = await hashPassword(input.password);
+      try {
+        return await db.$transaction(async (tx) => {
+          const user = await tx.user.create({ data: { email: input.email, displayName: input.displayName, passwordHash, roles } });
+          return issue(user, randomUUID(), tx);
+        });
+      } catch (error) {
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+          throw conflict("An account with this email already exists");
+        }
+        throw error;
+      }
+    },
+
+    async login(input: { email: string; password: string }): Promise<Session> {
+      const user = await db.user.findUnique({ where: { email: input.email } });
+      if (!user) {
+        await burnPasswordCheck(input.password);
+        throw unauthenticated(INVALID_CREDENTIALS);
+      }
+      if (!(await verifyPassword(user.passwordHash, input.password))) throw unauthenticated(INVALID_CREDENTIALS);
+      return issue(user, randomUUID());
+    },
+
+    /**
+     * Rotation with reuse detection: each refresh token works once. Presenting one that was
+     * already rotated means it leaked (or a client misbehaves), so the whole family is
+     * revoked and every holder must sign in again.
+     */
+    async refresh(presented: string): Promise<Session> {
+      const row = await db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(presented) }, include: { user: true } });
+      if (!row) throw unauthenticated(INVALID_REFRESH);
+      if (row.usedAt || row.revokedAt) {
+        const revoked = await revokeFamily(row.familyId);
+        logger.warn({ familyId: row.familyId, userId: row.userId, revoked }, "refresh token reuse detected; family revoked");
+        throw unauthenticated(INVALID_REFRESH);
+      }
+      if (row.expiresAt <= new Date()) throw unauthenticated(INVALID_REFRESH);
+      return db.$transaction(async (tx) => {
+        // Conditional update: of two concurrent refreshes with the same token, one wins and
+        // the other is treated as reuse.
+        const claimed = await tx.refreshToken.updateMany({
+          where: { id: row.id, usedAt: null, revokedAt: null },
+          data: { usedAt: new Date() },
+        });
+        if (claimed.count !== 1) throw unauthenticated(INVALID_REFRESH);
+        return issue(row.user, row.familyId, tx);
+      });
+    },
+
+    async logout(presented: string): Promise<boolean> {
+      const row = await db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(presented) } });
+      if (!row) return false;
+      await revokeFamily(row.familyId);
+      return true;
+    },
+  };
+
+  async function revokeFamily(familyId: string): Promise<number> {
+    const { count } = await db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+    return count;
+  }
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import {
+  DateTimeScalar,
+  ErrorCode,
+  Role,
+  appError,
+  parseId,
+  parseInput,
+  requireRole,
+  requireUser,
+  hasRole,
+  notFound,
+} from "@startales/service-kit";
+import type { Db } from "../db";
+import { loginInput, registerInput } from "../domain/input";
+import type { SessionService } from "../domain/sessions";
+import type { Resolvers } from "../generated/resolvers-types";
+
+const refreshTokenArg = z.string().min(1, "is required").max(512, "is too long");
+const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").max(5);
+
+export function createResolvers(deps: { db: Db; sessions: SessionService }): Resolvers {
+  const { db, sessions } = deps;
+  return {
+    DateTime: DateTimeScalar,
+    Query: {
+      me: (_parent, _args, { viewer, loaders }) => (viewer.kind === "user" ? loaders.userById.load(viewer.userId) : null),
+      user: (_parent, { id }, { viewer, loaders }) => {
+        requireUser(viewer);
+        return loaders.userById.load(parseId(id));
+      },
+    },
+    Mutation: {
+      register: (_parent, { input }) => sessions.register(parseInput(registerInput, input)),
+      login: (_parent, { input }) => sessions.login(parseInput(loginInput, input)),
+      refreshToken: (_parent, args) => sessions.refresh(parseInput(refreshTokenArg, args.refreshToken)),
+      logout: (_parent, args) => sessions.logout(parseInput(refreshTokenArg, args.refreshToken)),
+      setUserRoles: async (_parent, args, { viewer }) => {
+        const admin = requireRole(viewer, Role.ADMIN);
+        const userId = parseId(args.userId, "userId");
+        const roles = [...new Set(parseInput(rolesArg, args.roles))];
+        if (userId === admin.userId && !roles.includes(Role.ADMIN)) {
+          throw appError(ErrorCode.CONFLICT, "Admins cannot remove their own ADMIN role");
+        }
+        const updated = await db.user.updateMany({ where: { id: userId }, data: { roles } });
+        if (updated.count === 0) throw notFound("No user with this id");
+        return db.user.findUniqueOrThrow({ where: { id: userId } });
+      },
+    },
+    User: {
+      __resolveReference: (reference, { loaders }) => loaders.userById.load(reference.id),
+      email: (user, _args, { viewer }) =>
+        (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN) ? user.email : null,
+    },
+  };
+}
