@@ -50,6 +50,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   const subgraphFetch = createSubgraphFetcher({ connections: config.SUBGRAPH_CONNECTIONS, timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
 
   const gateway = new ApolloGateway({
+    logger,
     supergraphSdl: readFileSync(config.SUPERGRAPH_PATH, "utf8"),
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
@@ -61,6 +62,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     includeStacktraceInErrorResponses: false,
     introspection: config.INTROSPECTION,
     formatError: maskError,
+    logger,
     plugins: [
       ...(config.NODE_ENV === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
       metricsPlugin(metrics),

@@ -1,4 +1,4 @@
-import pino, { type Logger } from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -25,12 +25,12 @@ const REDACT_PATHS = [
 ];
 
 /** One JSON logger per process; per-request children carry the correlation id. */
-export function createLogger(service: string, level: string): Logger {
+export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
     base: { service, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  }, destination ?? pino.destination({ sync: true }));
 }

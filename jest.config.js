@@ -1,0 +1,19 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }],
+  },
+  // Tests run the TypeScript sources (the build still type-checks them first).
+  // Generated Prisma code imports "./x.js" (node16 resolution); in jest that is "./x.ts".
+  moduleNameMapper: {
+    "^@startales/service-kit$": "<rootDir>/packages/service-kit/src",
+    "^(\\.{1,2}/.*)\\.js$": "$1",
+  },
+  globalSetup: "<rootDir>/test/testkit/global-setup.ts",
+  globalTeardown: "<rootDir>/test/testkit/global-teardown.ts",
+  testTimeout: 30_000,
+  maxWorkers: 2,
+};

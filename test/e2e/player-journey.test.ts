@@ -1,0 +1,105 @@
+import { generateKeyPairSync } from "node:crypto";
+import { SignJWT, calculateJwkThumbprint, exportJWK } from "jose";
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import {
+  CampaignWithMembersDocument,
+  CreateCampaignDocument,
+  JoinCampaignDocument,
+  LoginDocument,
+  MeDocument,
+  RefreshTokenDocument,
+} from "../generated/operations";
+import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
+import { startStack, type Stack } from "../testkit/stack";
+import { registerUser } from "../testkit/users";
+import { required } from "../testkit/config";
+
+/**
+ * The foundation story, through the gateway like a client: two players sign up, one
+ * creates a campaign, the other joins, and members are resolved across subgraphs.
+ */
+describe("a player signs up, creates a campaign and a friend joins it", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+
+  it("runs the whole journey through the gateway", async () => {
+    const url = stack.graphqlUrl;
+    const alice = await registerUser(url, "Alice");
+    const bob = await registerUser(url, "Bob");
+    const eve = await registerUser(url, "Eve");
+
+    const login = expectData(await graphql(url, LoginDocument, { input: { email: alice.email.toUpperCase(), password: alice.password } }));
+    expect(login.login.user.id).toBe(alice.user.id);
+
+    const me = expectData(await graphql(url, MeDocument, {}, { token: login.login.accessToken }));
+    expect(me.me).toMatchObject({ id: alice.user.id, displayName: "Alice", email: alice.email, roles: ["PLAYER"] });
+
+    const created = expectData(
+      await graphql(url, CreateCampaignDocument, { input: { name: "Orion Rising", maxPlayers: 8 } }, { token: alice.accessToken }),
+    ).createCampaign;
+    expect(created).toMatchObject({ name: "Orion Rising", status: "DRAFT", tickRateMs: 1000, maxPlayers: 8, memberCount: 1 });
+    expect(created.myMembership?.role).toBe("GAME_MASTER");
+    expect(created.gameMaster).toEqual({ id: alice.user.id, displayName: "Alice" });
+
+    const joined = expectData(await graphql(url, JoinCampaignDocument, { campaignId: created.id }, { token: bob.accessToken }));
+    expect(joined.joinCampaign).toMatchObject({ role: "PLAYER", user: { id: bob.user.id, displayName: "Bob" }, campaign: { memberCount: 2 } });
+
+    // Membership lives in campaign, displayName in identity: the gateway joins them.
+    const campaign = expectData(await graphql(url, CampaignWithMembersDocument, { id: created.id }, { token: bob.accessToken })).campaign;
+    expect(campaign?.members.map((m) => [m.role, m.user.displayName])).toEqual([
+      ["GAME_MASTER", "Alice"],
+      ["PLAYER", "Bob"],
+    ]);
+    expect(campaign?.seed).toBeNull(); // only the game master sees the seed
+
+    const asOutsider = await graphql(url, CampaignWithMembersDocument, { id: created.id }, { token: eve.accessToken });
+    expect(errorCodes(asOutsider)).toEqual(["FORBIDDEN"]);
+    expect(asOutsider.data?.campaign ?? null).toBeNull();
+  });
+
+  it("answers bad input with BAD_USER_INPUT naming the field", async () => {
+    const alice = await registerUser(stack.graphqlUrl, "Alice");
+    const response = await graphql(stack.graphqlUrl, CreateCampaignDocument, { input: { name: "x", tickRateMs: 5 } }, { token: alice.accessToken });
+    expect(errorCodes(response)).toEqual(["BAD_USER_INPUT"]);
+    const fields = (response.errors?.[0]?.extensions?.fields as { field: string }[]).map((f) => f.field).sort();
+    expect(fields).toEqual(["name", "tickRateMs"]);
+  });
+
+  it("rotates refresh tokens and rejects a reused one", async () => {
+    const url = stack.graphqlUrl;
+    const alice = await registerUser(url, "Alice");
+    const first = expectData(await graphql(url, RefreshTokenDocument, { refreshToken: alice.refreshToken })).refreshToken;
+    expect(first.refreshToken).not.toBe(alice.refreshToken);
+    expect(expectData(await graphql(url, MeDocument, {}, { token: first.accessToken })).me?.id).toBe(alice.user.id);
+
+    const reused = await graphql(url, RefreshTokenDocument, { refreshToken: alice.refreshToken });
+    expect(errorCodes(reused)).toEqual(["UNAUTHENTICATED"]);
+    // Reuse revoked the whole family: the newest token of that sign-in is dead too.
+    const afterReuse = await graphql(url, RefreshTokenDocument, { refreshToken: first.refreshToken });
+    expect(errorCodes(afterReuse)).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("rejects forged and expired access tokens with UNAUTHENTICATED", async () => {
+    const url = stack.graphqlUrl;
+    const alice = await registerUser(url, "Alice");
+    const realKey = createPrivateKey(required("TEST_JWT_PRIVATE_KEY"));
+    const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(realKey)));
+    const claims = { roles: ["PLAYER", "ADMIN"] };
+    const base = () =>
+      new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid }).setIssuer("startales-identity").setAudience("startales").setSubject(alice.user.id);
+
+    const forged = await base().setIssuedAt().setExpirationTime("5m").sign(generateKeyPairSync("ed25519").privateKey);
+    const expired = await base().setIssuedAt(Math.floor(Date.now() / 1000) - 3600).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(realKey);
+    const tampered = `${alice.accessToken.slice(0, -4)}AAAA`;
+
+    for (const token of [forged, expired, tampered, "not-a-jwt"]) {
+      const response = await graphql(url, MeDocument, {}, { token });
+      expect({ status: response.status, codes: errorCodes(response) }).toEqual({ status: 401, codes: ["UNAUTHENTICATED"] });
+    }
+    const expiredResponse = await graphql(url, MeDocument, {}, { token: expired });
+    expect(expiredResponse.errors?.[0]?.message).toMatch(/expired/);
+  });
+});

@@ -1,0 +1,54 @@
+import type { Logger } from "@startales/service-kit";
+import { createGatewayApp } from "../../gateway/src/app";
+import { createCampaignApp } from "../../subgraphs/campaign/src/app";
+import { createIdentityApp } from "../../subgraphs/identity/src/app";
+import { campaignTestConfig, gatewayTestConfig, identityTestConfig } from "./config";
+import { captureLogs } from "./logs";
+
+export type Stack = {
+  gatewayUrl: string;
+  graphqlUrl: string;
+  identityUrl: string;
+  campaignUrl: string;
+  logs: Record<"gateway" | "identity" | "campaign", ReturnType<typeof captureLogs>>;
+  stop: () => Promise<void>;
+};
+
+/**
+ * The real services on port 0 with real HTTP between them: identity and campaign against
+ * the run's PostgreSQL databases and Redis, and a gateway in front. Logs are captured.
+ */
+export async function startStack(options: { logLevel?: string } = {}): Promise<Stack> {
+  const level = options.logLevel ?? "debug";
+  const logs = { gateway: captureLogs("gateway", level), identity: captureLogs("identity", level), campaign: captureLogs("campaign", level) };
+  const identity = await createIdentityApp(identityTestConfig(), logs.identity.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig(), logs.campaign.logger as Logger);
+  const started: { stop: () => Promise<void> }[] = [];
+  try {
+    const identityUrl = await identity.listen();
+    started.push(identity);
+    const campaignUrl = await campaign.listen();
+    started.push(campaign);
+    const gateway = createGatewayApp(
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl }, `${identityUrl}/.well-known/jwks.json`),
+      logs.gateway.logger as Logger,
+    );
+    const gatewayUrl = await gateway.listen();
+    started.push(gateway);
+    return {
+      gatewayUrl,
+      graphqlUrl: `${gatewayUrl}/graphql`,
+      identityUrl,
+      campaignUrl,
+      logs,
+      stop: () => stopAll(started),
+    };
+  } catch (error) {
+    await stopAll(started);
+    throw error;
+  }
+}
+
+async function stopAll(services: { stop: () => Promise<void> }[]): Promise<void> {
+  for (const service of [...services].reverse()) await service.stop();
+}
