@@ -14,6 +14,7 @@ module.exports = {
   },
   globalSetup: "<rootDir>/test/testkit/global-setup.ts",
   globalTeardown: "<rootDir>/test/testkit/global-teardown.ts",
+  reporters: ["default", "<rootDir>/test/testkit/summary-reporter.js"],
   testTimeout: 30_000,
   maxWorkers: 2,
 };

@@ -37,3 +37,5 @@ for (const name of prismaServices()) {
 }
 run("graphql-codegen", bin("graphql-codegen"), ["--config", "codegen.yml", "--silent"]);
 run("tsc -b", bin("tsc"), ["-b", "tsconfig.json"]);
+// Tests and scripts are type-checked too (jest itself only strips types).
+run("tsc (tests, scripts)", bin("tsc"), ["-p", "test/tsconfig.json"]);

@@ -2,6 +2,7 @@
  * Composes supergraph.graphql from supergraph.yaml, offline, with @apollo/composition.
  *   npm run compose              write supergraph.graphql
  *   npm run compose -- --check   exit 1 when the committed file differs from a fresh composition
+ *   --config <file> --out <file>  other paths (default: supergraph.yaml, supergraph.graphql)
  * Composition errors are printed with the subgraph they come from.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -13,10 +14,13 @@ import { parse as parseYaml } from "yaml";
 type SupergraphYaml = { federation_version?: string; subgraphs: Record<string, { routing_url: string; schema: { file: string } }> };
 
 const root = resolve(__dirname, "..");
-const configPath = resolve(root, "supergraph.yaml");
-const outputPath = resolve(root, "supergraph.graphql");
 
-export function composeFromConfig(path = configPath): { sdl?: string; errors: string[] } {
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index > 0 && process.argv[index + 1] ? resolve(process.argv[index + 1] as string) : resolve(root, fallback);
+}
+
+export function composeFromConfig(path: string): { sdl?: string; errors: string[] } {
   const config = parseYaml(readFileSync(path, "utf8")) as SupergraphYaml;
   const errors: string[] = [];
   const services = Object.entries(config.subgraphs ?? {}).flatMap(([name, subgraph]) => {
@@ -50,7 +54,8 @@ function subgraphsIn(error: GraphQLError, names: string[]): string[] {
 
 function main(): void {
   const check = process.argv.includes("--check");
-  const { sdl, errors } = composeFromConfig();
+  const outputPath = argument("--out", "supergraph.graphql");
+  const { sdl, errors } = composeFromConfig(argument("--config", "supergraph.yaml"));
   if (!sdl) {
     console.error(`Composition failed with ${errors.length} error(s):`);
     for (const line of errors) console.error(`  ${line}`);

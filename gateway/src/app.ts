@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
@@ -12,7 +12,7 @@ import {
   createIdentitySigner,
   createMetrics,
   createRedis,
-  errorLoggingPlugin,
+  requestLoggingPlugin,
   maskError,
   metricsPlugin,
   redisReadiness,
@@ -27,7 +27,7 @@ import type { GatewayContext } from "./context";
 import { SubgraphDataSource } from "./subgraph-data-source";
 import { createSubgraphFetcher } from "./subgraph-fetcher";
 
-export type GatewayApp = Service & { metrics: Metrics };
+export type GatewayApp = Service & { metrics: Metrics; httpServer: Server };
 
 const header = (req: IncomingMessage, name: string) => {
   const value = req.headers[name];
@@ -53,20 +53,22 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
     supergraphSdl: readFileSync(config.SUPERGRAPH_PATH, "utf8"),
     buildService: ({ name, url }) =>
-      new SubgraphDataSource({ url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
+      new SubgraphDataSource({ name, url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
     // @apollo/gateway implements the v1 gateway interface; Apollo Server 5 drives it unchanged.
     gateway: gateway as unknown as GatewayInterface,
     includeStacktraceInErrorResponses: false,
+    // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
+    stopOnTerminationSignals: false,
     introspection: config.INTROSPECTION,
     formatError: maskError,
     logger,
     plugins: [
       ...(config.NODE_ENV === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
       metricsPlugin(metrics),
-      errorLoggingPlugin(),
+      requestLoggingPlugin(),
     ],
   });
 
@@ -96,6 +98,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
 
   return {
     metrics,
+    httpServer: http.server,
     async listen() {
       await apollo.start();
       started = true;

@@ -33,9 +33,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   for (const [key, value] of Object.entries(env)) {
     const name = SUBGRAPH_URL_VARIABLE.exec(key)?.[1];
     if (!name || value === undefined) continue;
-    if (URL.canParse(value)) subgraphUrls[name.toLowerCase()] = value;
-    else issues.push({ variable: key, message: "must be a URL" });
+    if (isHttpUrl(value)) subgraphUrls[name.toLowerCase()] = value;
+    else issues.push({ variable: key, message: "must be a URL (http:// or https://)" });
   }
   if (issues.length) throw new ConfigError(issues);
   return { ...config, subgraphUrls };
 }
+
+const isHttpUrl = (value: string) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol);

@@ -1,5 +1,5 @@
-import type { Logger } from "@startales/service-kit";
-import { createGatewayApp } from "../../gateway/src/app";
+import type { Logger, SubgraphApp } from "@startales/service-kit";
+import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
 import { campaignTestConfig, gatewayTestConfig, identityTestConfig } from "./config";
@@ -11,6 +11,7 @@ export type Stack = {
   identityUrl: string;
   campaignUrl: string;
   logs: Record<"gateway" | "identity" | "campaign", ReturnType<typeof captureLogs>>;
+  apps: { gateway: GatewayApp; identity: SubgraphApp; campaign: SubgraphApp };
   stop: () => Promise<void>;
 };
 
@@ -41,6 +42,7 @@ export async function startStack(options: { logLevel?: string } = {}): Promise<S
       identityUrl,
       campaignUrl,
       logs,
+      apps: { gateway, identity, campaign },
       stop: () => stopAll(started),
     };
   } catch (error) {

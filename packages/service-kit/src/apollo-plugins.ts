@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { REQUEST_ID_HEADER } from "./correlation";
 import { isErrorCode } from "./errors";
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -42,10 +43,14 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
   };
 }
 
-/** Logs unexpected errors with their stack and the request's correlation id; clients see them masked. */
-export function errorLoggingPlugin<T extends BaseContext & { logger: Logger }>(): ApolloServerPlugin<T> {
+/**
+ * One debug line per request with its correlation id (echoed to the caller as
+ * x-request-id), and unexpected errors logged with their stack; clients see them masked.
+ */
+export function requestLoggingPlugin<T extends BaseContext & { logger: Logger; requestId: string }>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
+      const started = process.hrtime.bigint();
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
@@ -54,6 +59,11 @@ export function errorLoggingPlugin<T extends BaseContext & { logger: Logger }>()
               contextValue.logger.error({ err: error.originalError ?? error, operationName, path: error.path }, "unexpected GraphQL error");
             }
           }
+        },
+        async willSendResponse({ contextValue, operationName, response, errors }) {
+          response.http.headers.set(REQUEST_ID_HEADER, contextValue.requestId);
+          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+          contextValue.logger.debug({ operationName, durationMs, errors: errors?.length ?? 0 }, "graphql request");
         },
       };
     },

@@ -1,11 +1,11 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import type { DocumentNode } from "graphql";
 import { apolloHandler } from "./apollo-http";
-import { errorLoggingPlugin, metricsPlugin } from "./apollo-plugins";
+import { requestLoggingPlugin, metricsPlugin } from "./apollo-plugins";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./correlation";
 import { ErrorCode, maskError, requestError } from "./errors";
 import type { ReadinessCheck } from "./health";
@@ -42,7 +42,7 @@ export type SubgraphAppOptions<Loaders> = {
   onStop?: () => Promise<void>;
 };
 
-export type SubgraphApp = Service & { metrics: Metrics };
+export type SubgraphApp = Service & { metrics: Metrics; httpServer: Server };
 
 /**
  * Builds a subgraph as a value: start it on port 0 in a test, or from main.ts. Every
@@ -55,11 +55,13 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   const apollo = new ApolloServer<SubgraphContext<Loaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     includeStacktraceInErrorResponses: false,
+    // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
+    stopOnTerminationSignals: false,
     introspection: config.NODE_ENV !== "production",
     formatError: maskError,
     logger,
     // Inline traces (ftv1) only feed Apollo Studio, which we do not use; they cost CPU per field.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), errorLoggingPlugin()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), requestLoggingPlugin()],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<Loaders>> => {
@@ -87,6 +89,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   let started = false;
   return {
     metrics,
+    httpServer: http.server,
     async listen() {
       await apollo.start();
       started = true;
