@@ -9,6 +9,8 @@ import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser } from "../testkit/users";
 
+type ErrorBody = { errors: { extensions: { code: string } }[] };
+
 describe("the gateway in front of the subgraphs", () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -62,10 +64,10 @@ describe("the gateway in front of the subgraphs", () => {
       body: JSON.stringify({ query: `{ me { id } } # ${"x".repeat(1_100_000)}` }),
     });
     expect(huge.status).toBe(413);
-    expect((await huge.json()).errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect(((await huge.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_USER_INPUT");
     const malformed = await fetch(stack.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).errors[0].extensions.code).toBe("BAD_USER_INPUT");
+    expect(((await malformed.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_USER_INPUT");
   });
 
   it("answers parse and validation failures with their codes", async () => {

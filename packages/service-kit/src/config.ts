@@ -10,7 +10,8 @@ export class ConfigError extends Error {
 
 /** Parses the environment once into a typed, validated config (names are the variables). */
 export function parseConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(env);
+  // An empty variable (`PORT=` in a compose file) means "not set": the default applies.
+  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")));
   if (result.success) return result.data;
   throw new ConfigError(
     result.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? "(env)"), message: issue.message })),

@@ -11,8 +11,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.in
 
 const uuid = z.uuid();
 
+/** Every id in the graph is a UUID. */
+export const isId = (value: unknown): value is string => uuid.safeParse(value).success;
+
 /** IDs are UUIDs; anything else is BAD_USER_INPUT before it reaches the database. */
 export function parseId(value: unknown, field = "id"): string {
-  if (uuid.safeParse(value).success) return value as string;
+  if (isId(value)) return value;
   throw badInput(`${field} must be a valid ID`, [{ field, message: "must be a valid ID" }]);
 }

@@ -13,9 +13,16 @@ export const registerInput = z.object({
   displayName: z
     .string()
     .trim()
-    .min(2, "must be at least 2 characters")
-    .max(32, "must be at most 32 characters")
-    .regex(/^[\p{L}\p{N} _.-]+$/u, "may contain letters, digits, spaces and - _ . only"),
+    // NFC, so "Zoë" typed as e + combining diaeresis is stored like the precomposed spelling.
+    .transform((name) => name.normalize("NFC"))
+    .pipe(
+      z
+        .string()
+        .min(2, "must be at least 2 characters")
+        .max(32, "must be at most 32 characters")
+        // Letters with their combining marks (Devanagari, Arabic diacritics), digits, space - _ .
+        .regex(/^[\p{L}\p{N}][\p{L}\p{M}\p{N} _.-]*$/u, "may contain letters, digits, spaces and - _ . only, starting with a letter or digit"),
+    ),
 });
 
 export const loginInput = z.object({ email, password: z.string().min(1, "is required").max(256) });

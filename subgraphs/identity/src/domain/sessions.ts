@@ -74,8 +74,9 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
       }
       if (row.expiresAt <= new Date()) throw unauthenticated(INVALID_REFRESH);
       return db.$transaction(async (tx) => {
-        // Conditional update: of two concurrent refreshes with the same token, one wins and
-        // the other is treated as reuse.
+        // Conditional update: of two concurrent refreshes with the same token exactly one
+        // wins; the other is refused (without revoking the family: the winner may be the
+        // legitimate client retrying).
         const claimed = await tx.refreshToken.updateMany({
           where: { id: row.id, usedAt: null, revokedAt: null },
           data: { usedAt: new Date() },

@@ -21,6 +21,9 @@ const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").
 
 export function createResolvers(deps: { db: Db; sessions: SessionService }): Resolvers {
   const { db, sessions } = deps;
+  // register/login/refreshToken are called without an access token (the viewer is anonymous),
+  // yet whoever receives an AuthPayload has just proved to be its user: they see their email.
+  const sessionUsers = new WeakSet<object>();
   return {
     DateTime: DateTimeScalar,
     Query: {
@@ -47,10 +50,18 @@ export function createResolvers(deps: { db: Db; sessions: SessionService }): Res
         return db.user.findUniqueOrThrow({ where: { id: userId } });
       },
     },
+    AuthPayload: {
+      user: (payload) => {
+        sessionUsers.add(payload.user);
+        return payload.user;
+      },
+    },
     User: {
       __resolveReference: (reference, { loaders }) => loaders.userById.load(reference.id),
       email: (user, _args, { viewer }) =>
-        (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN) ? user.email : null,
+        sessionUsers.has(user) || (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN)
+          ? user.email
+          : null,
     },
   };
 }
