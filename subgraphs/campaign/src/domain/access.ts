@@ -1,4 +1,4 @@
-import { Role, forbidden, hasRole, type Viewer } from "@startales/service-kit";
+import { Role, forbidden, hasRole, requireUser, type Viewer } from "@startales/service-kit";
 import type { CampaignLoaders } from "../loaders";
 
 /** Who may read a campaign: its members, admins and analysts (read-only). */
@@ -9,6 +9,7 @@ export async function canReadCampaign(viewer: Viewer, loaders: CampaignLoaders, 
 }
 
 export async function assertCanReadCampaign(viewer: Viewer, loaders: CampaignLoaders, campaignId: string): Promise<void> {
+  requireUser(viewer); // anonymous callers are told to sign in, on every path
   if (!(await canReadCampaign(viewer, loaders, campaignId))) throw forbidden("Only members of this campaign can see it");
 }
 

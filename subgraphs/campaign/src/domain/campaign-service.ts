@@ -13,6 +13,13 @@ function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.Inpu
   return tx.outboxEvent.create({ data: { topic: "campaign", type, aggregateId: campaign.id, version: campaign.version, data } });
 }
 
+/**
+ * Membership changes are changes of the campaign aggregate: each gets its own version, so
+ * consumers can order events and dedupe on (aggregateId, version).
+ */
+const bumpVersion = (tx: Tx, campaignId: string) =>
+  tx.campaign.update({ where: { id: campaignId }, data: { version: { increment: 1 } } });
+
 /** Campaign writes: each state change and its event commit together or not at all. */
 export function createCampaignService(db: Db) {
   return {
@@ -42,7 +49,7 @@ export function createCampaignService(db: Db) {
         const members = await tx.membership.count({ where: { campaignId } });
         if (members >= campaign.maxPlayers) throw conflict(`This campaign is full (${campaign.maxPlayers} players)`);
         const membership = await tx.membership.create({ data: { campaignId, userId: viewer.userId, role: "PLAYER" } });
-        await recordEvent(tx, campaign, "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
+        await recordEvent(tx, await bumpVersion(tx, campaignId), "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
         return membership;
       });
     },
@@ -54,8 +61,11 @@ export function createCampaignService(db: Db) {
         const membership = await tx.membership.findUnique({ where: { campaignId_userId: { campaignId, userId: viewer.userId } } });
         if (!membership) return false;
         if (membership.role === "GAME_MASTER") throw conflict("The game master cannot leave; end the campaign instead");
-        await tx.membership.delete({ where: { id: membership.id } });
-        await recordEvent(tx, campaign, "PLAYER_LEFT", { userId: viewer.userId });
+        // A concurrent leave of the same player may have deleted it since we read it: that
+        // caller was then no longer a member (false), not an error.
+        const deleted = await tx.membership.deleteMany({ where: { id: membership.id } });
+        if (deleted.count === 0) return false;
+        await recordEvent(tx, await bumpVersion(tx, campaignId), "PLAYER_LEFT", { userId: viewer.userId });
         return true;
       });
     },

@@ -27,3 +27,8 @@ export const createCampaignInput = z.object({
 });
 
 export type CreateCampaignInput = z.infer<typeof createCampaignInput>;
+
+export const pageArgs = z.object({
+  first: z.number().int().min(1, "must be at least 1").max(500, "must be at most 500").nullish().transform((v) => v ?? 100),
+  after: z.uuid("must be a valid ID").nullish(),
+});

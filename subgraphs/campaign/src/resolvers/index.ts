@@ -8,7 +8,7 @@ import {
 import type { Db } from "../db";
 import { assertCanReadCampaign, isGameMasterOrAdmin } from "../domain/access";
 import type { CampaignService } from "../domain/campaign-service";
-import { createCampaignInput } from "../domain/input";
+import { createCampaignInput, pageArgs } from "../domain/input";
 import type { LifecycleAction } from "../domain/lifecycle";
 import type { CampaignContext } from "../context";
 import type { Resolvers } from "../generated/resolvers-types";
@@ -32,12 +32,14 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
         await assertCanReadCampaign(viewer, loaders, id);
         return campaign;
       },
-      myCampaigns: async (_parent, _args, { viewer }) => {
+      myCampaigns: async (_parent, args, { viewer }) => {
         const user = requireUser(viewer);
+        const page = parseInput(pageArgs, args);
         return db.campaign.findMany({
           where: { memberships: { some: { userId: user.userId } } },
           orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-          take: 500,
+          take: page.first,
+          ...(page.after ? { cursor: { id: page.after }, skip: 1 } : {}),
         });
       },
     },
@@ -53,7 +55,9 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
     Campaign: {
       // Reached through another subgraph's reference: the same members-only rule applies.
       __resolveReference: async (reference, { viewer, loaders }) => {
-        const campaign = await loaders.campaignById.load(reference.id);
+        // Checked before the batched load: a malformed id sent to the database would fail
+        // every reference in the batch with an internal error, not just this one.
+        const campaign = await loaders.campaignById.load(parseId(reference.id));
         if (!campaign) return null;
         await assertCanReadCampaign(viewer, loaders, campaign.id);
         return campaign;
