@@ -7,6 +7,13 @@ const root = join(__dirname, "..", "..");
 
 type Exit = { code: number | null; stdout: string; stderr: string };
 
+// A test that fails while its process still runs must not leave the process behind.
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+});
+
 /** Runs a built entry point (what `npm start` and the containers run) with exactly `env`. */
 function launch(entry: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<Exit>; lines: AsyncIterable<string> } {
   const child = spawn(process.execPath, [join(root, entry)], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -14,7 +21,13 @@ function launch(entry: string, env: Record<string, string>): { child: ChildProce
   let stderr = "";
   child.stdout?.on("data", (chunk) => (stdout += chunk));
   child.stderr?.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<Exit>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  running.add(child);
+  const exited = new Promise<Exit>((resolve) =>
+    child.on("exit", (code) => {
+      running.delete(child);
+      resolve({ code, stdout, stderr });
+    }),
+  );
   return { child, exited, lines: createInterface({ input: child.stdout! }) };
 }
 
