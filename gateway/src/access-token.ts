@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
-import { ErrorCode, ROLES, anonymous, requestError, type Role, type Viewer } from "@startales/service-kit";
+import { ErrorCode, ROLES, anonymous, requestError, signedIn, type Role, type Viewer } from "@startales/service-kit";
 
 export type AccessTokenVerifier = (authorization: string | undefined) => Promise<Viewer>;
 
@@ -22,7 +22,7 @@ export function createAccessTokenVerifier(options: { jwksUrl: string; issuer: st
         requiredClaims: ["sub", "exp"],
       });
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
-      return { kind: "user", userId: String(payload.sub), roles };
+      return signedIn(String(payload.sub), roles);
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
         throw requestError(ErrorCode.SERVICE_UNAVAILABLE, "Cannot verify access tokens right now; try again shortly");

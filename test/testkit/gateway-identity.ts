@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { IDENTITY_HEADER, createIdentitySigner, type Role, type Viewer } from "@startales/service-kit";
+import { IDENTITY_HEADER, createIdentitySigner, signedIn, type Role, type Scope, type Viewer } from "@startales/service-kit";
 import { required } from "./config";
 
 /**
@@ -11,4 +11,5 @@ export async function gatewayHeaders(viewer: Viewer, secret = required("TEST_GAT
   return { [IDENTITY_HEADER]: await sign(viewer, randomUUID()) };
 }
 
-export const asUser = (userId: string, roles: Role[] = ["PLAYER"]): Viewer => ({ kind: "user", userId, roles });
+export const asUser = (userId: string, roles: Role[] = ["PLAYER"], scopes?: Scope[]): Viewer =>
+  signedIn(userId, roles, scopes ? { credential: "api_key", scopes } : {});

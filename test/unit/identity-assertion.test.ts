@@ -4,7 +4,7 @@ import {
   createIdentitySigner,
   createIdentityVerifier,
 } from "../../packages/service-kit/src/identity-assertion";
-import { anonymous, type Viewer } from "../../packages/service-kit/src/viewer";
+import { anonymous, signedIn, type Viewer } from "../../packages/service-kit/src/viewer";
 
 const SECRET = "a-gateway-secret-of-at-least-32-characters";
 const key = new TextEncoder().encode(SECRET);
@@ -12,7 +12,7 @@ const key = new TextEncoder().encode(SECRET);
 const sign = createIdentitySigner(SECRET);
 const verify = createIdentityVerifier(SECRET);
 
-const alice: Viewer = { kind: "user", userId: "0f8fad5b-d9cb-469f-a165-70867728950e", roles: ["PLAYER", "GAME_MASTER"] };
+const alice: Viewer = signedIn("0f8fad5b-d9cb-469f-a165-70867728950e", ["PLAYER", "GAME_MASTER"]);
 
 function forged(claims: Record<string, unknown> = {}) {
   return new SignJWT({ roles: ["PLAYER"], rid: "req-12345678", ...claims })
@@ -29,7 +29,12 @@ describe("identity assertion", () => {
   });
 
   it("round-trips a user without roles", async () => {
-    const viewer: Viewer = { kind: "user", userId: "u-2", roles: [] };
+    const viewer: Viewer = signedIn("u-2", []);
+    await expect(verify(await sign(viewer, "req-12345678"))).resolves.toEqual(viewer);
+  });
+
+  it("round-trips a read-only API key with its id", async () => {
+    const viewer = signedIn("u-3", ["SERVICE"], { credential: "api_key", scopes: ["read"], apiKeyId: "key-1" });
     await expect(verify(await sign(viewer, "req-12345678"))).resolves.toEqual(viewer);
   });
 
@@ -84,11 +89,12 @@ describe("identity assertion", () => {
       .setIssuedAt()
       .setExpirationTime("60s")
       .sign(key);
-    await expect(verify(token)).resolves.toEqual({ kind: "user", userId: "user-1", roles: ["PLAYER", "ANALYST"] });
+    // No scope claim: the assertion grants nothing beyond reading as these roles' owner.
+    await expect(verify(token)).resolves.toEqual(signedIn("user-1", ["PLAYER", "ANALYST"], { scopes: [] }));
   });
 
   it("treats a non-array roles claim as no roles", async () => {
     const token = await forged({ roles: "ADMIN" }).setIssuedAt().setExpirationTime("60s").sign(key);
-    await expect(verify(token)).resolves.toEqual({ kind: "user", userId: "user-1", roles: [] });
+    await expect(verify(token)).resolves.toEqual(signedIn("user-1", [], { scopes: [] }));
   });
 });

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
-import { Role, anonymous, hasRole, requireRole, requireUser, requireWriter, type Viewer } from "../../packages/service-kit/src/viewer";
+import { Role, anonymous, canWrite, hasRole, requireRole, requireUser, requireWriter, signedIn, type Viewer } from "../../packages/service-kit/src/viewer";
 
-const user = (...roles: Role[]): Viewer => ({ kind: "user", userId: "user-1", roles });
+const user = (...roles: Role[]): Viewer => signedIn("user-1", roles);
 
 function codeOf(fn: () => unknown): unknown {
   try {
@@ -67,5 +67,19 @@ describe("requireWriter", () => {
 
   it("throws UNAUTHENTICATED for the anonymous viewer", () => {
     expect(codeOf(() => requireWriter(anonymous))).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("API key scopes", () => {
+  const key = (scopes: ("read" | "write")[], ...roles: Role[]) => signedIn("user-1", roles, { credential: "api_key", scopes });
+
+  it("a read-only key may not write, whatever its owner's roles", () => {
+    expect(canWrite(key(["read"], "ADMIN"))).toBe(false);
+    expect(codeOf(() => requireWriter(key(["read"], "PLAYER")))).toBe("FORBIDDEN");
+  });
+
+  it("a read-write key writes like its owner, and an analyst's key still cannot", () => {
+    expect(canWrite(key(["read", "write"], "PLAYER"))).toBe(true);
+    expect(codeOf(() => requireWriter(key(["read", "write"], "ANALYST")))).toBe("FORBIDDEN");
   });
 });

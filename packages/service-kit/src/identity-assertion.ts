@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify } from "jose";
-import { ROLES, anonymous, type Role, type Viewer } from "./viewer";
+import { ROLES, SCOPES, anonymous, signedIn, type Role, type Scope, type Viewer } from "./viewer";
 
 /**
  * The gateway tells subgraphs who the caller is with a short-lived HS256 token signed by a
@@ -17,7 +17,13 @@ export type IdentityAssertion = { signer: (viewer: Viewer, requestId: string) =>
 export function createIdentitySigner(secret: string): IdentityAssertion["signer"] {
   const key = new TextEncoder().encode(secret);
   return (viewer, requestId) =>
-    new SignJWT({ roles: viewer.kind === "user" ? viewer.roles : [], rid: requestId })
+    new SignJWT({
+      roles: viewer.kind === "user" ? viewer.roles : [],
+      scp: viewer.kind === "user" ? viewer.scopes : [],
+      cred: viewer.kind === "user" ? viewer.credential : undefined,
+      akid: viewer.kind === "user" ? viewer.apiKeyId : undefined,
+      rid: requestId,
+    })
       .setProtectedHeader({ alg: "HS256" })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -38,7 +44,10 @@ export function createIdentityVerifier(secret: string) {
       const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
       if (payload.sub === "anonymous" || !payload.sub) return anonymous;
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
-      return { kind: "user", userId: payload.sub, roles };
+      const scopes = Array.isArray(payload.scp) ? payload.scp.filter((s): s is Scope => SCOPES.includes(s as Scope)) : [];
+      const credential = payload.cred === "api_key" ? "api_key" : "access_token";
+      const apiKeyId = typeof payload.akid === "string" ? payload.akid : undefined;
+      return signedIn(payload.sub, roles, { credential, scopes, apiKeyId });
     } catch {
       throw new IdentityAssertionError("invalid gateway identity");
     }

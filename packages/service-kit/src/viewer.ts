@@ -11,12 +11,34 @@ export const Role = {
 export type Role = (typeof Role)[keyof typeof Role];
 export const ROLES = Object.values(Role);
 
+/**
+ * What a credential may do. An access token may read and write (within its roles); an API
+ * key carries the scopes it was created with, so a tool can hold a read-only key.
+ */
+export const Scope = { READ: "read", WRITE: "write" } as const;
+export type Scope = (typeof Scope)[keyof typeof Scope];
+export const SCOPES = Object.values(Scope);
+
+export type Credential = "access_token" | "api_key";
+
 /** Who is calling, as verified by the gateway. */
-export type Viewer = { kind: "anonymous" } | { kind: "user"; userId: string; roles: Role[] };
+export type Viewer =
+  | { kind: "anonymous" }
+  | { kind: "user"; userId: string; roles: Role[]; credential: Credential; scopes: Scope[]; apiKeyId?: string };
 
 export const anonymous: Viewer = { kind: "anonymous" };
 
 export type SignedInViewer = Extract<Viewer, { kind: "user" }>;
+
+/** A signed-in viewer; by default one holding an access token (read and write). */
+export function signedIn(
+  userId: string,
+  roles: Role[],
+  options: { credential?: Credential; scopes?: Scope[]; apiKeyId?: string } = {},
+): SignedInViewer {
+  const { credential = "access_token", scopes = [Scope.READ, Scope.WRITE], apiKeyId } = options;
+  return { kind: "user", userId, roles, credential, scopes, ...(apiKeyId ? { apiKeyId } : {}) };
+}
 
 export function requireUser(viewer: Viewer): SignedInViewer {
   if (viewer.kind !== "user") throw unauthenticated();
@@ -31,11 +53,16 @@ export function requireRole(viewer: Viewer, role: Role): SignedInViewer {
   return user;
 }
 
-/** Analysts are read-only everywhere: any mutation they attempt is FORBIDDEN. */
+/** Whether the viewer may change anything: analysts and read-only API keys may not. */
+export function canWrite(viewer: Viewer): boolean {
+  if (viewer.kind !== "user" || !viewer.scopes.includes(Scope.WRITE)) return false;
+  return !(viewer.roles.includes(Role.ANALYST) && !viewer.roles.includes(Role.ADMIN));
+}
+
+/** Analysts are read-only everywhere, and so are read-only API keys: their mutations are FORBIDDEN. */
 export function requireWriter(viewer: Viewer): SignedInViewer {
   const user = requireUser(viewer);
-  if (user.roles.includes(Role.ANALYST) && !user.roles.includes(Role.ADMIN)) {
-    throw forbidden("Analysts have read-only access");
-  }
+  if (!user.scopes.includes(Scope.WRITE)) throw forbidden("This API key is read-only");
+  if (!canWrite(user)) throw forbidden("Analysts have read-only access");
   return user;
 }
