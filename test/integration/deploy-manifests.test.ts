@@ -1,0 +1,930 @@
+// The deployment artifacts (k8s/, docker-compose.yml, Dockerfile), checked without Docker or
+// a cluster: every manifest against the Kubernetes schema (kubernetes-models), the overlays
+// rendered (kubectl kustomize where installed, and always by a small built-in renderer that
+// must agree with it), and the rules the services rely on: probes, ports, resources,
+// security contexts, every variable a service's config schema requires, the network
+// policies as a reachability matrix, and the compose stack.
+import { execFileSync, spawnSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import type { z } from "zod";
+import { ConfigMap, Namespace, Service, type IService } from "kubernetes-models/v1";
+import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
+import { Job, type IJob } from "kubernetes-models/batch/v1";
+import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { PodDisruptionBudget, type IPodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Ingress, NetworkPolicy, type IIngress, type INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { parseConfig } from "../../packages/service-kit/src/config";
+import { loadGatewayConfig } from "../../gateway/src/config";
+
+const root = join(__dirname, "..", "..");
+const k8sDir = join(root, "k8s");
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+
+// ---------------------------------------------------------------------------------------
+// What the repository says must be deployed.
+
+type AppService = {
+  name: string;
+  component: "gateway" | "subgraph";
+  port: number;
+  /** The process's entry point in the image, built from src/main.ts. */
+  entry: string;
+  schema: z.ZodObject;
+  hasDatabase: boolean;
+};
+
+const supergraph = parse(read("supergraph.yaml")) as { subgraphs: Record<string, { routing_url: string }> };
+
+function configSchemaIn(module: string): z.ZodObject {
+  const exports = require(join(root, module)) as Record<string, unknown>;
+  const schemas = Object.entries(exports).filter(([name]) => name.endsWith("ConfigSchema"));
+  if (schemas.length !== 1) throw new Error(`${module} must export exactly one *ConfigSchema`);
+  return schemas[0]![1] as z.ZodObject;
+}
+
+const subgraphs: AppService[] = Object.entries(supergraph.subgraphs).map(([name, { routing_url }]) => ({
+  name,
+  component: "subgraph",
+  port: Number(new URL(routing_url).port),
+  entry: `subgraphs/${name}/dist/main.js`,
+  schema: configSchemaIn(`subgraphs/${name}/src/config.ts`),
+  hasDatabase: existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")),
+}));
+const gatewaySchema = configSchemaIn("gateway/src/config.ts");
+const gateway: AppService = {
+  name: "gateway",
+  component: "gateway",
+  port: (gatewaySchema.shape.PORT as z.ZodType<number>).parse(undefined),
+  entry: "gateway/dist/main.js",
+  schema: gatewaySchema,
+  hasDatabase: false,
+};
+const services = [gateway, ...subgraphs];
+const databaseServices = subgraphs.filter((s) => s.hasDatabase);
+
+/** The variables a config schema cannot default: the deployment must provide them. */
+const requiredVariables = (schema: z.ZodObject) =>
+  Object.entries(schema.shape)
+    .filter(([, field]) => !(field as z.ZodType).safeParse(undefined).success)
+    .map(([name]) => name);
+
+/** Variables whose values are secret: only ever from a Secret (k8s) or .env (compose). */
+const isSecretVariable = (name: string) => ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
+
+/** Valid made-up values for secrets, so that a whole environment can be parsed. */
+const samplePem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+function sampleSecret(key: string, service = "x"): string {
+  if (key === "GATEWAY_SIGNING_SECRET") return randomBytes(48).toString("base64url");
+  if (key === "JWT_PRIVATE_KEY") return samplePem;
+  if (key === "POSTGRES_PASSWORD") return randomBytes(12).toString("hex");
+  if (/(^|_)DATABASE_URL$/.test(key)) return `postgresql://app:pw@postgres.example:5432/startales_${service}`;
+  throw new Error(`no sample value for the secret key ${key}: add one to this test`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Kubernetes resources: loading, schema validation, small helpers.
+
+type Meta = { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+type Resource = { apiVersion: string; kind: string; metadata: Meta } & Record<string, unknown>;
+type PodSpec = NonNullable<NonNullable<IDeployment["spec"]>["template"]["spec"]>;
+type Container = PodSpec["containers"][number];
+type LabelSelector = NonNullable<NonNullable<IDeployment["spec"]>["selector"]>;
+
+const models: Record<string, new (data: never) => { validate(): void }> = {
+  "v1/Namespace": Namespace,
+  "v1/ConfigMap": ConfigMap,
+  "v1/Service": Service,
+  "apps/v1/Deployment": Deployment,
+  "batch/v1/Job": Job,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "networking.k8s.io/v1/Ingress": Ingress,
+};
+
+/** Throws with the schema's messages when a resource is not a valid Kubernetes object. */
+function validateSchema(resource: Resource): void {
+  const Model = models[`${resource.apiVersion}/${resource.kind}`];
+  if (!Model) throw new Error(`${resource.apiVersion} ${resource.kind} has no schema in this test: add its kubernetes-models class`);
+  try {
+    new Model(resource as never).validate();
+  } catch (error) {
+    throw new Error(`${resource.kind}/${resource.metadata.name}: ${(error as Error).message}`);
+  }
+}
+
+function yamlDocuments(file: string): unknown[] {
+  const docs = parseAllDocuments(readFileSync(file, "utf8"));
+  for (const doc of docs) {
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length) throw new Error(`${relative(root, file)}: ${problems.map((p) => p.message).join("; ")}`);
+  }
+  return docs.map((doc) => doc.toJS()).filter((value) => value !== null);
+}
+
+function yamlFilesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return yamlFilesUnder(path);
+    return /\.ya?ml$/.test(name) ? [path] : [];
+  });
+}
+
+const ofKind = <T>(resources: Resource[], kind: string) => resources.filter((r) => r.kind === kind) as unknown as (T & Resource)[];
+
+function only<T>(items: T[], what: string): T {
+  if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+  return items[0]!;
+}
+
+function selects(selector: LabelSelector | Record<string, string> | undefined, labels: Record<string, string> = {}): boolean {
+  if (!selector) return false;
+  const isLabelSelector = "matchLabels" in selector || "matchExpressions" in selector;
+  const matchLabels = ((isLabelSelector ? (selector as LabelSelector).matchLabels : selector) ?? {}) as Record<string, string>;
+  const matchExpressions = (isLabelSelector ? (selector as LabelSelector).matchExpressions : undefined) ?? [];
+  const labelsOk = Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+  const expressionsOk = matchExpressions.every(({ key, operator, values = [] }) => {
+    if (operator === "In") return key in labels && values.includes(labels[key]!);
+    if (operator === "NotIn") return !(key in labels) || !values.includes(labels[key]!);
+    if (operator === "Exists") return key in labels;
+    if (operator === "DoesNotExist") return !(key in labels);
+    throw new Error(`unknown selector operator ${operator}`);
+  });
+  return labelsOk && expressionsOk;
+}
+
+/** A container port by number or name (probes, Services, policies may use either). */
+function resolvePort(container: Container, port: number | string | undefined): number | undefined {
+  if (typeof port === "number") return (container.ports ?? []).some((p) => p.containerPort === port) ? port : undefined;
+  return (container.ports ?? []).find((p) => p.name === port)?.containerPort;
+}
+
+/** Kubernetes quantities: "250m", "1", "512Mi", "1Gi". */
+function quantity(value: string | number | undefined): number {
+  if (value === undefined) return NaN;
+  const match = /^([0-9.]+)(m|k|M|G|Ki|Mi|Gi)?$/.exec(String(value));
+  if (!match) return NaN;
+  const factor = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] ?? ""] ?? 1;
+  return Number(match[1]) * factor;
+}
+
+type EnvSource = { value: string } | { secret: { name: string; key: string } } | { configMap: { name: string; key: string } };
+
+/** Where each variable of a container comes from; env overrides envFrom, as in Kubernetes. */
+function environmentOf(container: Container, configMaps: Map<string, Record<string, string>>): Map<string, EnvSource> {
+  const env = new Map<string, EnvSource>();
+  for (const from of container.envFrom ?? []) {
+    if (from.secretRef) throw new Error(`${container.name}: envFrom secretRef hides which keys it needs; use secretKeyRef per variable`);
+    const name = from.configMapRef?.name ?? "";
+    const data = configMaps.get(name);
+    if (!data) throw new Error(`${container.name}: envFrom names the ConfigMap ${name}, which does not exist`);
+    for (const key of Object.keys(data)) env.set(`${from.prefix ?? ""}${key}`, { configMap: { name, key } });
+  }
+  for (const variable of container.env ?? []) {
+    const secret = variable.valueFrom?.secretKeyRef;
+    const configMap = variable.valueFrom?.configMapKeyRef;
+    if (secret) env.set(variable.name, { secret: { name: secret.name ?? "", key: secret.key } });
+    else if (configMap) {
+      if (configMaps.get(configMap.name ?? "")?.[configMap.key] === undefined) throw new Error(`${container.name}: ${variable.name} names the missing ConfigMap key ${configMap.name}/${configMap.key}`);
+      env.set(variable.name, { configMap: { name: configMap.name ?? "", key: configMap.key } });
+    } else if (variable.valueFrom) throw new Error(`${container.name}: ${variable.name} has a valueFrom this test does not know`);
+    else env.set(variable.name, { value: variable.value ?? "" });
+  }
+  return env;
+}
+
+/** The process's environment, with made-up values for the secrets. */
+function resolveEnvironment(sources: Map<string, EnvSource>, configMaps: Map<string, Record<string, string>>, service: string): Record<string, string> {
+  return Object.fromEntries(
+    [...sources].map(([name, source]) => {
+      if ("value" in source) return [name, source.value];
+      if ("configMap" in source) return [name, configMaps.get(source.configMap.name)![source.configMap.key]!];
+      return [name, sampleSecret(source.secret.key, service)];
+    }),
+  );
+}
+
+/** The preStop delay before SIGTERM, in ms (an exec `sleep N` or a sleep action). */
+function preStopMs(container: Container): number {
+  const preStop = container.lifecycle?.preStop;
+  if (!preStop) return 0;
+  if (preStop.sleep) return preStop.sleep.seconds * 1000;
+  const command = preStop.exec?.command ?? [];
+  if (command[0] === "sleep" && command.length === 2) return Number(command[1]) * 1000;
+  throw new Error(`${container.name}: unknown preStop hook ${JSON.stringify(preStop)}`);
+}
+
+function expectLockedDown(podSpec: PodSpec, container: Container, where: string): void {
+  const pod = podSpec.securityContext ?? {};
+  const own = container.securityContext ?? {};
+  const context = `${where} (${container.name})`;
+  expect({ context, runAsNonRoot: own.runAsNonRoot ?? pod.runAsNonRoot }).toEqual({ context, runAsNonRoot: true });
+  expect({ context, runAsUser: (own.runAsUser ?? pod.runAsUser ?? 1) > 0 }).toEqual({ context, runAsUser: true });
+  expect({ context, readOnlyRootFilesystem: own.readOnlyRootFilesystem }).toEqual({ context, readOnlyRootFilesystem: true });
+  expect({ context, allowPrivilegeEscalation: own.allowPrivilegeEscalation }).toEqual({ context, allowPrivilegeEscalation: false });
+  expect({ context, drop: own.capabilities?.drop ?? [] }).toEqual({ context, drop: expect.arrayContaining(["ALL"]) });
+  expect({ context, add: own.capabilities?.add ?? [] }).toEqual({ context, add: [] });
+  expect({ context, seccomp: (own.seccompProfile ?? pod.seccompProfile)?.type }).toEqual({ context, seccomp: "RuntimeDefault" });
+  expect({ context, automountServiceAccountToken: podSpec.automountServiceAccountToken }).toEqual({ context, automountServiceAccountToken: false });
+}
+
+function expectResources(container: Container, where: string): void {
+  const { requests = {}, limits = {} } = container.resources ?? {};
+  for (const [kind, values] of [["requests", requests], ["limits", limits]] as const) {
+    for (const resource of ["cpu", "memory"]) {
+      expect({ where, [`${kind}.${resource}`]: quantity(values[resource]) > 0 }).toEqual({ where, [`${kind}.${resource}`]: true });
+    }
+  }
+  for (const resource of ["cpu", "memory"]) {
+    expect({ where, [`requests.${resource} <= limits.${resource}`]: quantity(requests[resource]) <= quantity(limits[resource]) }).toEqual({
+      where,
+      [`requests.${resource} <= limits.${resource}`]: true,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// NetworkPolicy semantics (networking.k8s.io/v1), enough to ask "may A open B:port?".
+
+type Endpoint =
+  | { pod: { namespace: string; namespaceLabels: Record<string, string>; labels: Record<string, string>; ports: Container["ports"] } }
+  | { external: { ip: string } };
+
+const inNamespace = (namespace: string, labels: Record<string, string>, ports: Container["ports"] = []): Endpoint => ({
+  pod: { namespace, namespaceLabels: { "kubernetes.io/metadata.name": namespace }, labels, ports },
+});
+
+type Peer = NonNullable<NonNullable<NonNullable<INetworkPolicy["spec"]>["ingress"]>[number]["from"]>[number];
+type PolicyPort = NonNullable<NonNullable<NonNullable<INetworkPolicy["spec"]>["ingress"]>[number]["ports"]>[number];
+
+function ipInCidr(ip: string, cidr: string): boolean {
+  const [base = "", bits = "32"] = cidr.split("/");
+  const toNumber = (address: string) => address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toNumber(ip) / size) === Math.floor(toNumber(base) / size);
+}
+
+function peerMatches(peer: Peer, endpoint: Endpoint, policyNamespace: string): boolean {
+  if (peer.ipBlock) {
+    if (!("external" in endpoint)) return false;
+    const { cidr, except = [] } = peer.ipBlock;
+    return ipInCidr(endpoint.external.ip, cidr) && !except.some((e) => ipInCidr(endpoint.external.ip, e));
+  }
+  if (!("pod" in endpoint)) return false;
+  const { pod } = endpoint;
+  // An empty selector ({}) selects everything; an absent namespaceSelector means the policy's namespace.
+  const namespaceOk = peer.namespaceSelector ? selects(peer.namespaceSelector, pod.namespaceLabels) : pod.namespace === policyNamespace;
+  const podOk = peer.podSelector ? selects(peer.podSelector, pod.labels) : true;
+  return namespaceOk && podOk;
+}
+
+function portMatches(ports: PolicyPort[] | undefined, destination: Endpoint, port: number, protocol: string): boolean {
+  if (!ports?.length) return true;
+  return ports.some((p) => {
+    if ((p.protocol ?? "TCP") !== protocol) return false;
+    if (p.port === undefined) return true;
+    if (typeof p.port === "number") return p.endPort ? port >= p.port && port <= p.endPort : port === p.port;
+    if (!("pod" in destination)) return false; // a named port needs a pod to name it
+    return (destination.pod.ports ?? []).some((cp) => cp.name === p.port && cp.containerPort === port && (cp.protocol ?? "TCP") === protocol);
+  });
+}
+
+const policyTypes = (policy: INetworkPolicy) => policy.spec?.policyTypes ?? ["Ingress", ...(policy.spec?.egress ? ["Egress"] : [])];
+
+/**
+ * Whether `from` may open `to`:`port`. Both ends' policies apply (egress of the source,
+ * ingress of the destination); with `ingressOnly`, only the destination's, so that each
+ * side's rules can be checked on their own.
+ */
+function mayConnect(policies: (INetworkPolicy & Resource)[], namespace: string, from: Endpoint, to: Endpoint, port: number, protocol = "TCP", ingressOnly = false): boolean {
+  const ours = policies.filter((p) => (p.metadata.namespace ?? namespace) === namespace);
+  const selecting = (endpoint: Endpoint, type: "Ingress" | "Egress") =>
+    "pod" in endpoint && endpoint.pod.namespace === namespace ? ours.filter((p) => policyTypes(p).includes(type) && selects(p.spec?.podSelector ?? {}, endpoint.pod.labels)) : undefined;
+  const egressPolicies = ingressOnly ? undefined : selecting(from, "Egress");
+  const egressOk =
+    !egressPolicies?.length ||
+    egressPolicies.some((p) => (p.spec?.egress ?? []).some((rule) => (!rule.to?.length || rule.to.some((peer) => peerMatches(peer, to, namespace))) && portMatches(rule.ports, to, port, protocol)));
+  const ingressPolicies = selecting(to, "Ingress");
+  const ingressOk =
+    !ingressPolicies?.length ||
+    ingressPolicies.some((p) => (p.spec?.ingress ?? []).some((rule) => (!rule.from?.length || rule.from.some((peer) => peerMatches(peer, from, namespace))) && portMatches(rule.ports, to, port, protocol)));
+  return egressOk && ingressOk;
+}
+
+// ---------------------------------------------------------------------------------------
+// Kustomize: kubectl where it exists, and a small renderer for the subset the overlays use.
+
+const kubectlAvailable = spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).status === 0;
+
+const MERGE_KEYS: Record<string, string> = { containers: "name", initContainers: "name", env: "name", volumes: "name", volumeMounts: "mountPath" };
+
+/** Strategic merge for plain maps, lists merged by the keys above, other lists replaced. */
+function strategicMerge(target: unknown, patch: unknown, field = ""): unknown {
+  if (Array.isArray(patch)) {
+    const key = MERGE_KEYS[field];
+    if (field === "ports") throw new Error("the built-in renderer does not merge `ports` lists: extend it or use kubectl");
+    if (!key || !Array.isArray(target)) return structuredClone(patch);
+    const merged = [...(target as Record<string, unknown>[])];
+    for (const item of patch as Record<string, unknown>[]) {
+      const at = merged.findIndex((existing) => existing[key] === item[key]);
+      if (at >= 0) merged[at] = strategicMerge(merged[at], item) as Record<string, unknown>;
+      else merged.push(item);
+    }
+    return merged;
+  }
+  if (patch && typeof patch === "object") {
+    if ("$patch" in patch) throw new Error("the built-in renderer does not support $patch directives");
+    const merged: Record<string, unknown> = { ...(target && typeof target === "object" && !Array.isArray(target) ? (target as Record<string, unknown>) : {}) };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete merged[key];
+      else merged[key] = strategicMerge(merged[key], value, key);
+    }
+    return merged;
+  }
+  return patch;
+}
+
+type Kustomization = {
+  namespace?: string;
+  resources?: string[];
+  patches?: { path?: string; patch?: string; target?: unknown; options?: unknown }[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+} & Record<string, unknown>;
+
+const readKustomization = (dir: string) => parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as Kustomization;
+
+function podSpecsOf(resource: Resource): PodSpec[] {
+  const spec = resource.spec as { template?: { spec?: PodSpec } } | undefined;
+  return spec?.template?.spec ? [spec.template.spec] : [];
+}
+
+function builtInKustomize(dir: string): Resource[] {
+  const kustomization = readKustomization(dir);
+  const supported = ["apiVersion", "kind", "namespace", "resources", "patches", "images"];
+  const unsupported = Object.keys(kustomization).filter((key) => !supported.includes(key));
+  if (unsupported.length) throw new Error(`${relative(root, dir)}: the built-in renderer does not support ${unsupported.join(", ")}`);
+  let resources = (kustomization.resources ?? []).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? builtInKustomize(path) : (yamlDocuments(path) as Resource[]);
+  });
+  for (const patch of kustomization.patches ?? []) {
+    if (!patch.path || patch.patch || patch.target || patch.options) throw new Error(`${relative(root, dir)}: the built-in renderer supports only \`patches: - path:\``);
+    for (const doc of yamlDocuments(join(dir, patch.path)) as Resource[]) {
+      const target = only(resources.filter((r) => r.kind === doc.kind && r.metadata.name === doc.metadata.name), `${doc.kind}/${doc.metadata.name} for ${patch.path}`);
+      resources = resources.map((r) => (r === target ? (strategicMerge(r, doc) as Resource) : r));
+    }
+  }
+  for (const image of kustomization.images ?? []) {
+    for (const container of resources.flatMap(podSpecsOf).flatMap((spec) => [...spec.containers, ...(spec.initContainers ?? [])])) {
+      const name = container.image?.replace(/[@:].*$/, "");
+      if (name === image.name) container.image = `${image.newName ?? image.name}${image.newTag ? `:${image.newTag}` : ""}${image.digest ? `@${image.digest}` : ""}`;
+    }
+  }
+  if (kustomization.namespace) {
+    for (const r of resources) if (r.kind !== "Namespace") r.metadata = { ...r.metadata, namespace: kustomization.namespace };
+  }
+  return resources;
+}
+
+const keyOf = (r: Resource) => `${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
+
+/** Renders a kustomization; where kubectl exists, the built-in renderer must agree with it. */
+function render(dir: string): Resource[] {
+  const builtIn = builtInKustomize(dir);
+  if (kubectlAvailable) {
+    const fromKubectl = parseAllDocuments(execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" })).map((doc) => doc.toJS() as Resource);
+    const byKey = (list: Resource[]) => Object.fromEntries(list.map((r) => [keyOf(r), r]));
+    expect(byKey(builtIn)).toEqual(byKey(fromKubectl));
+  }
+  return builtIn;
+}
+
+// ---------------------------------------------------------------------------------------
+// The rules every rendering (base, each overlay) must satisfy.
+
+function checkStack(resources: Resource[], label: string): void {
+  const namespace = resources.find((r) => r.metadata.namespace)?.metadata.namespace ?? "startales";
+  const configMaps = new Map(ofKind<{ data?: Record<string, string> }>(resources, "ConfigMap").map((c) => [c.metadata.name, c.data ?? {}]));
+  const deployments = ofKind<IDeployment>(resources, "Deployment");
+  const k8sServices = ofKind<IService>(resources, "Service");
+  const hpas = ofKind<IHorizontalPodAutoscaler>(resources, "HorizontalPodAutoscaler");
+  const pdbs = ofKind<IPodDisruptionBudget>(resources, "PodDisruptionBudget");
+  const policies = ofKind<INetworkPolicy>(resources, "NetworkPolicy");
+  const parsedConfigs = new Map<string, Record<string, unknown>>();
+
+  const serviceUrlTarget = (url: string) => {
+    const { hostname, port } = new URL(url);
+    const k8sService = only(k8sServices.filter((s) => s.metadata.name === hostname.split(".")[0]), `Service for ${url} (${label})`);
+    const servicePort = only((k8sService.spec?.ports ?? []).filter((p) => p.port === Number(port || 80)), `port ${port} on Service ${hostname} (${label})`);
+    return { service: k8sService.metadata.name, port: servicePort.port };
+  };
+
+  for (const app of services) {
+    const where = `${label}: ${app.name}`;
+    const deployment = only(deployments.filter((d) => d.metadata.name === app.name), `Deployment ${where}`);
+    const podSpec = deployment.spec!.template.spec!;
+    const podLabels = deployment.spec!.template.metadata?.labels ?? {};
+    const container = only(podSpec.containers, `container in ${where}`);
+
+    expect({ where, selectorMatchesPods: selects(deployment.spec!.selector, podLabels) }).toEqual({ where, selectorMatchesPods: true });
+    expect({ where, component: podLabels["app.kubernetes.io/component"] }).toEqual({ where, component: app.component });
+    expect({ where, command: [...(container.command ?? []), ...(container.args ?? [])] }).toEqual({ where, command: ["node", app.entry] });
+    expect({ where, sourceOfEntry: existsSync(join(root, app.entry.replace("/dist/", "/src/").replace(/\.js$/, ".ts"))) }).toEqual({ where, sourceOfEntry: true });
+
+    // Ports and probes: the port the service listens on, the paths it serves.
+    expect({ where, containerPort: resolvePort(container, "http") }).toEqual({ where, containerPort: app.port });
+    expect({ where, readiness: container.readinessProbe?.httpGet?.path, port: resolvePort(container, container.readinessProbe?.httpGet?.port) }).toEqual({ where, readiness: "/health/ready", port: app.port });
+    expect({ where, liveness: container.livenessProbe?.httpGet?.path, port: resolvePort(container, container.livenessProbe?.httpGet?.port) }).toEqual({ where, liveness: "/health/live", port: app.port });
+    if (container.startupProbe) {
+      expect({ where, startup: container.startupProbe.httpGet?.path, port: resolvePort(container, container.startupProbe.httpGet?.port) }).toEqual({ where, startup: expect.stringMatching(/^\/health\/(live|ready)$/), port: app.port });
+    }
+    const annotations = deployment.spec!.template.metadata?.annotations ?? {};
+    expect({ where, scrape: annotations["prometheus.io/scrape"], port: annotations["prometheus.io/port"], path: annotations["prometheus.io/path"] }).toEqual({ where, scrape: "true", port: String(app.port), path: "/metrics" });
+
+    expectResources(container, where);
+    expectLockedDown(podSpec, container, where);
+
+    // Environment: everything the config schema requires is provided, secrets by
+    // secretKeyRef only, and the whole environment passes the service's own validation.
+    const sources = environmentOf(container, configMaps);
+    const missing = requiredVariables(app.schema).filter((name) => !sources.has(name));
+    expect({ where, missing }).toEqual({ where, missing: [] });
+    const notFromSecrets = [...sources].filter(([name, source]) => isSecretVariable(name) && !("secret" in source)).map(([name]) => name);
+    expect({ where, notFromSecrets }).toEqual({ where, notFromSecrets: [] });
+    const env = resolveEnvironment(sources, configMaps, app.name);
+    const config = (app === gateway ? loadGatewayConfig(env) : parseConfig(app.schema, env)) as Record<string, unknown>;
+    parsedConfigs.set(app.name, config);
+    expect({ where, PORT: config.PORT, HOST: ["0.0.0.0", "::"].includes(String(config.HOST)) }).toEqual({ where, PORT: app.port, HOST: true });
+    expect({ where, NODE_ENV: config.NODE_ENV }).toEqual({ where, NODE_ENV: "production" });
+    if (app.hasDatabase) expect({ where, databaseUrlFromSecret: "secret" in (sources.get("DATABASE_URL") ?? {}) }).toEqual({ where, databaseUrlFromSecret: true });
+
+    // Shutdown: Kubernetes waits for the preStop sleep and the drain before SIGKILL.
+    const graceMs = Number(config.SHUTDOWN_GRACE_MS);
+    const budgetMs = (podSpec.terminationGracePeriodSeconds ?? 30) * 1000;
+    expect({ where, terminationGraceCoversDrain: budgetMs > graceMs + preStopMs(container) }).toEqual({ where, terminationGraceCoversDrain: true });
+
+    // Service: selects exactly this Deployment's pods, on the supergraph's port.
+    const k8sService = only(k8sServices.filter((s) => s.metadata.name === app.name), `Service ${where}`);
+    expect({ where, selectsPods: selects(k8sService.spec?.selector, podLabels) }).toEqual({ where, selectsPods: true });
+    const selectedElsewhere = deployments.filter((d) => d !== deployment && selects(k8sService.spec?.selector, d.spec!.template.metadata?.labels)).map((d) => d.metadata.name);
+    expect({ where, selectedElsewhere }).toEqual({ where, selectedElsewhere: [] });
+    const servicePort = only(k8sService.spec?.ports ?? [], `port on Service ${where}`);
+    expect({ where, port: servicePort.port, targetPort: resolvePort(container, servicePort.targetPort ?? servicePort.port) }).toEqual({ where, port: app.port, targetPort: app.port });
+
+    // Autoscaling owns the replica count; the disruption budget lets a drain proceed.
+    const hpa = only(hpas.filter((h) => h.spec?.scaleTargetRef.kind === "Deployment" && h.spec.scaleTargetRef.name === app.name), `HorizontalPodAutoscaler ${where}`);
+    const minReplicas = hpa.spec!.minReplicas ?? 1;
+    expect({ where, replicasLeftToHpa: deployment.spec!.replicas }).toEqual({ where, replicasLeftToHpa: undefined });
+    expect({ where, bounds: minReplicas >= 1 && minReplicas <= hpa.spec!.maxReplicas, metrics: (hpa.spec!.metrics ?? []).length > 0 }).toEqual({ where, bounds: true, metrics: true });
+    const pdb = only(pdbs.filter((p) => selects(p.spec?.selector, podLabels)), `PodDisruptionBudget ${where}`);
+    const drainable = pdb.spec!.maxUnavailable !== undefined ? quantity(String(pdb.spec!.maxUnavailable).replace("%", "")) > 0 : Number(pdb.spec!.minAvailable) < minReplicas;
+    expect({ where, drainable }).toEqual({ where, drainable: true });
+  }
+
+  // The gateway finds identity's keys and every subgraph through their Services.
+  const gatewayConfig = parsedConfigs.get("gateway") as ReturnType<typeof loadGatewayConfig>;
+  expect(Object.keys(gatewayConfig.subgraphUrls).sort()).toEqual(subgraphs.map((s) => s.name).sort());
+  for (const s of subgraphs) {
+    expect({ subgraph: s.name, ...serviceUrlTarget(gatewayConfig.subgraphUrls[s.name]!) }).toEqual({ subgraph: s.name, service: s.name, port: s.port });
+    expect(new URL(gatewayConfig.subgraphUrls[s.name]!).pathname).toBe("/graphql");
+  }
+  expect(serviceUrlTarget(gatewayConfig.IDENTITY_JWKS_URL)).toEqual({ service: "identity", port: subgraphs.find((s) => s.name === "identity")!.port });
+  expect(new URL(gatewayConfig.IDENTITY_JWKS_URL).pathname).toBe("/.well-known/jwks.json");
+  // Behind the ingress the client's address is the one the ingress appends to
+  // X-Forwarded-For; with TRUST_PROXY 0 every client would share the ingress's rate limit.
+  expect({ label, TRUST_PROXY: (gatewayConfig as { TRUST_PROXY?: number }).TRUST_PROXY }).toEqual({ label, TRUST_PROXY: 1 });
+  const identityConfig = parsedConfigs.get("identity")!;
+  expect({ JWT_ISSUER: gatewayConfig.JWT_ISSUER, JWT_AUDIENCE: gatewayConfig.JWT_AUDIENCE }).toEqual({ JWT_ISSUER: identityConfig.JWT_ISSUER, JWT_AUDIENCE: identityConfig.JWT_AUDIENCE });
+
+  // The migration Job migrates exactly the databases the subgraphs use.
+  const job = only(ofKind<IJob>(resources, "Job"), `Job (${label})`);
+  const jobPod = job.spec!.template.spec!;
+  const jobContainer = only(jobPod.containers, "migration container");
+  expect([...(jobContainer.command ?? []), ...(jobContainer.args ?? [])]).toEqual(["node", "prisma/migrate-all.mjs"]);
+  expect(["Never", "OnFailure"]).toContain(jobPod.restartPolicy);
+  expectResources(jobContainer, `${label}: migrate`);
+  expectLockedDown(jobPod, jobContainer, `${label}: migrate`);
+  const jobEnv = environmentOf(jobContainer, configMaps);
+  for (const s of databaseServices) {
+    const serviceSource = environmentOf(only(deployments.find((d) => d.metadata.name === s.name)!.spec!.template.spec!.containers, s.name), configMaps).get("DATABASE_URL");
+    expect({ variable: `${s.name.toUpperCase()}_DATABASE_URL`, source: jobEnv.get(`${s.name.toUpperCase()}_DATABASE_URL`) }).toEqual({ variable: `${s.name.toUpperCase()}_DATABASE_URL`, source: serviceSource });
+  }
+  expect({ serverWideUrl: jobEnv.has("DATABASE_SERVER_URL") }).toEqual({ serverWideUrl: false });
+
+  // Every container of ours runs the one image.
+  const images = new Set(resources.flatMap(podSpecsOf).flatMap((spec) => spec.containers.map((c) => c.image)));
+  expect({ label, images: images.size }).toEqual({ label, images: 1 });
+
+  // The Ingress: nginx, sticky sessions for WebSockets, only the gateway behind it.
+  const ingress = only(ofKind<IIngress>(resources, "Ingress"), `Ingress (${label})`);
+  const a = ingress.metadata.annotations ?? {};
+  expect(ingress.spec?.ingressClassName).toBe("nginx");
+  expect(a["nginx.ingress.kubernetes.io/affinity"]).toBe("cookie");
+  expect(a["nginx.ingress.kubernetes.io/session-cookie-name"]).toMatch(/\S/);
+  expect(Number(a["nginx.ingress.kubernetes.io/proxy-read-timeout"])).toBeGreaterThanOrEqual(3600);
+  expect(Number(a["nginx.ingress.kubernetes.io/proxy-send-timeout"])).toBeGreaterThanOrEqual(3600);
+  const paths = (ingress.spec?.rules ?? []).flatMap((rule) => rule.http?.paths ?? []);
+  expect(paths.map((p) => p.path)).toContain("/graphql");
+  const gatewayContainer = deployments.find((d) => d.metadata.name === "gateway")!.spec!.template.spec!.containers[0]!;
+  for (const p of paths) {
+    const backend = p.backend.service;
+    const k8sService = k8sServices.find((s) => s.metadata.name === backend?.name);
+    const servicePort = k8sService?.spec?.ports?.find((sp) => (backend?.port?.name ? sp.name === backend.port.name : sp.port === backend?.port?.number));
+    expect({ backend: backend?.name, port: servicePort && resolvePort(gatewayContainer, servicePort.targetPort ?? servicePort.port) }).toEqual({ backend: "gateway", port: gateway.port });
+  }
+  const tlsHosts = (ingress.spec?.tls ?? []).flatMap((t) => t.hosts ?? []);
+  for (const rule of ingress.spec?.rules ?? []) expect(tlsHosts).toContain(rule.host);
+
+  // Network policies, as a matrix of who may open which port.
+  const podOf = (name: string) => {
+    const resource = [...deployments, ...ofKind<IJob>(resources, "Job")].find((r) => r.metadata.name === name)!;
+    const spec = (resource.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } }).template;
+    return inNamespace(namespace, spec.metadata?.labels ?? {}, spec.spec.containers.flatMap((c) => c.ports ?? []));
+  };
+  const ingressController = inNamespace("ingress-nginx", { "app.kubernetes.io/name": "ingress-nginx" });
+  const prometheus = inNamespace("monitoring", { "app.kubernetes.io/name": "prometheus" });
+  // Pods that must get nowhere: an unlabelled pod beside ours, look-alikes elsewhere.
+  const strangers: Record<string, Endpoint> = {
+    "a debug pod in our namespace": inNamespace(namespace, { app: "debug-shell" }),
+    "a look-alike gateway in another namespace": inNamespace("other", { "app.kubernetes.io/name": "gateway", "app.kubernetes.io/part-of": "startales" }),
+    "a look-alike ingress-nginx in another namespace": inNamespace("other", { "app.kubernetes.io/name": "ingress-nginx" }),
+    "a look-alike prometheus in another namespace": inNamespace("other", { "app.kubernetes.io/name": "prometheus" }),
+  };
+  const may = (from: Endpoint, to: Endpoint, port: number, protocol?: string) => mayConnect(policies, namespace, from, to, port, protocol);
+  const mayEnter = (from: Endpoint, to: Endpoint, port: number) => mayConnect(policies, namespace, from, to, port, "TCP", true);
+  const matrix: Record<string, boolean> = {};
+  const expected: Record<string, boolean> = {};
+  const check = (name: string, actual: boolean, want: boolean) => {
+    matrix[name] = actual;
+    expected[name] = want;
+  };
+  check("ingress controller -> gateway", may(ingressController, podOf("gateway"), gateway.port), true);
+  check("prometheus -> gateway", may(prometheus, podOf("gateway"), gateway.port), true);
+  for (const [who, stranger] of Object.entries(strangers)) check(`${who} -> gateway`, mayEnter(stranger, podOf("gateway"), gateway.port), false);
+  check("(gateway's ingress rules alone) migrate -> gateway", mayEnter(podOf("migrate"), podOf("gateway"), gateway.port), false);
+  // Pods without a policy of their own (the migration) are closed by the default deny.
+  for (const [who, stranger] of Object.entries(strangers)) check(`${who} -> migrate`, mayEnter(stranger, podOf("migrate"), 9229), false);
+  for (const s of subgraphs) {
+    check(`gateway -> ${s.name}`, may(podOf("gateway"), podOf(s.name), s.port), true);
+    check(`prometheus -> ${s.name}`, may(prometheus, podOf(s.name), s.port), true);
+    check(`ingress controller -> ${s.name}`, may(ingressController, podOf(s.name), s.port), false);
+    check(`${s.name} -> gateway`, may(podOf(s.name), podOf("gateway"), gateway.port), false);
+    // Each side must hold on its own: the subgraph's ingress rules admit only the gateway
+    // (and Prometheus), whatever the sources' egress rules say.
+    check(`(${s.name}'s ingress rules alone) migrate -> ${s.name}`, mayEnter(podOf("migrate"), podOf(s.name), s.port), false);
+    for (const other of subgraphs.filter((o) => o !== s)) check(`(${s.name}'s ingress rules alone) ${other.name} -> ${s.name}`, mayEnter(podOf(other.name), podOf(s.name), s.port), false);
+    for (const [who, stranger] of Object.entries(strangers)) check(`(${s.name}'s ingress rules alone) ${who} -> ${s.name}`, mayEnter(stranger, podOf(s.name), s.port), false);
+  }
+  const datastores = { postgres: 5432, redis: 6379 };
+  for (const name of [...services.map((s) => s.name), "migrate"]) {
+    for (const [store, port] of Object.entries(datastores)) {
+      check(`${name} -> external ${store}`, may(podOf(name), { external: { ip: "10.20.30.40" } }, port), true);
+      check(`${name} -> in-cluster ${store}`, may(podOf(name), inNamespace("data", { "app.kubernetes.io/name": store }), port), true);
+    }
+    check(`${name} -> DNS`, may(podOf(name), inNamespace("kube-system", { "k8s-app": "kube-dns" }), 53, "UDP"), true);
+    check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
+  }
+  expect(matrix).toEqual(expected);
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe("what the manifests are checked against", () => {
+  it("finds the required variables of each service's config schema", () => {
+    // If this detection broke, the checks below would pass vacuously.
+    expect(requiredVariables(gateway.schema)).toEqual(["GATEWAY_SIGNING_SECRET"]);
+    expect(requiredVariables(subgraphs.find((s) => s.name === "identity")!.schema).sort()).toEqual(["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"]);
+    for (const s of subgraphs) expect(requiredVariables(s.schema)).toContain("GATEWAY_SIGNING_SECRET");
+    expect(subgraphs.length).toBeGreaterThanOrEqual(2);
+    expect(databaseServices.map((s) => s.name)).toEqual(expect.arrayContaining(["identity", "campaign"]));
+  });
+
+  it("the schema validation rejects an invalid resource", () => {
+    const broken = yamlDocuments(join(k8sDir, "base", "gateway.yaml"))[0] as Resource;
+    const copy = structuredClone(broken) as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } } & Resource;
+    copy.spec.template.spec.containers[0]!.ports[0]!.containerPort = "http";
+    expect(() => validateSchema(copy)).toThrow(/containerPort/);
+  });
+
+  it("the network-policy evaluator follows the API's semantics", () => {
+    const web = inNamespace("ns", { app: "web" }, [{ name: "http", containerPort: 8080 }]);
+    const allowWebFromA: INetworkPolicy & Resource = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "p", namespace: "ns" },
+      spec: { podSelector: { matchLabels: { app: "web" } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: "a" } } }], ports: [{ port: "http" }] }] },
+    };
+    expect(mayConnect([], "ns", inNamespace("ns", { app: "b" }), web, 8080)).toBe(true); // no policy: open
+    expect(mayConnect([allowWebFromA], "ns", inNamespace("ns", { app: "a" }), web, 8080)).toBe(true);
+    expect(mayConnect([allowWebFromA], "ns", inNamespace("ns", { app: "a" }), web, 9090)).toBe(false);
+    expect(mayConnect([allowWebFromA], "ns", inNamespace("ns", { app: "b" }), web, 8080)).toBe(false);
+    expect(mayConnect([allowWebFromA], "ns", inNamespace("elsewhere", { app: "a" }), web, 8080)).toBe(false);
+    expect(ipInCidr("10.1.2.3", "10.0.0.0/8")).toBe(true);
+    expect(ipInCidr("11.1.2.3", "10.0.0.0/8")).toBe(false);
+    expect(ipInCidr("203.0.113.7", "0.0.0.0/0")).toBe(true);
+  });
+});
+
+describe("k8s/ manifests", () => {
+  const files = yamlFilesUnder(k8sDir);
+  const overlays = readdirSync(join(k8sDir, "overlays")).sort();
+
+  it("has a base and the dev and prod overlays", () => {
+    expect(existsSync(join(k8sDir, "base", "kustomization.yaml"))).toBe(true);
+    expect(overlays).toEqual(expect.arrayContaining(["dev", "prod"]));
+  });
+
+  it("every YAML file under k8s/ parses, and each document has a kind", () => {
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const docs = yamlDocuments(file) as Partial<Resource>[];
+      expect({ file: relative(root, file), documents: docs.length > 0 }).toEqual({ file: relative(root, file), documents: true });
+      for (const doc of docs) expect({ file: relative(root, file), apiVersion: typeof doc.apiVersion, kind: typeof doc.kind }).toEqual({ file: relative(root, file), apiVersion: "string", kind: "string" });
+    }
+  });
+
+  it("commits no secret values", () => {
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      expect({ file, privateKey: /PRIVATE KEY/.test(text) }).toEqual({ file, privateKey: false });
+      for (const doc of yamlDocuments(file) as Resource[]) expect({ file, kind: doc.kind }).not.toEqual({ file, kind: "Secret" });
+      for (const doc of (yamlDocuments(file) as Resource[]).filter((d) => d.kind === "ConfigMap")) {
+        const secretKeys = Object.keys((doc as { data?: object }).data ?? {}).filter(isSecretVariable);
+        expect({ file, secretKeys }).toEqual({ file, secretKeys: [] });
+      }
+    }
+  });
+
+  it("each kustomization references files that exist, and base lists every file it has", () => {
+    const dirs = files.filter((f) => f.endsWith("kustomization.yaml")).map((f) => join(f, ".."));
+    expect(dirs.map((d) => relative(k8sDir, d)).sort()).toEqual(["base", ...overlays.map((o) => `overlays/${o}`)].sort());
+    for (const dir of dirs) {
+      const kustomization = readKustomization(dir);
+      const referenced = [...(kustomization.resources ?? []), ...(kustomization.patches ?? []).map((p) => p.path).filter((p): p is string => !!p)];
+      for (const entry of referenced) {
+        const path = join(dir, entry);
+        const exists = existsSync(path) && (!statSync(path).isDirectory() || existsSync(join(path, "kustomization.yaml")));
+        expect({ kustomization: relative(root, dir), entry, exists }).toEqual({ kustomization: relative(root, dir), entry, exists: true });
+      }
+      // A YAML file beside a kustomization that it does not use is a mistake.
+      const local = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name) && name !== "kustomization.yaml");
+      expect({ kustomization: relative(root, dir), unused: local.filter((name) => !referenced.includes(name)) }).toEqual({ kustomization: relative(root, dir), unused: [] });
+      // Service names are the hosts in the gateway's URLs: overlays must not rename them.
+      expect({ dir, namePrefix: kustomization.namePrefix, nameSuffix: kustomization.nameSuffix }).toEqual({ dir, namePrefix: undefined, nameSuffix: undefined });
+    }
+  });
+
+  it("every base resource is a valid Kubernetes object", () => {
+    const resources = builtInKustomize(join(k8sDir, "base"));
+    expect(resources.length).toBeGreaterThanOrEqual(services.length * 4);
+    for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
+  });
+
+  it("the base follows the deployment rules", () => {
+    checkStack(builtInKustomize(join(k8sDir, "base")), "base");
+  });
+
+  it("the secrets the manifests reference are documented in k8s/README.md", () => {
+    const readme = readFileSync(join(k8sDir, "README.md"), "utf8").split("\n");
+    const references = new Set<string>();
+    for (const resource of builtInKustomize(join(k8sDir, "base"))) {
+      for (const container of podSpecsOf(resource).flatMap((spec) => spec.containers)) {
+        for (const variable of container.env ?? []) {
+          const ref = variable.valueFrom?.secretKeyRef;
+          if (ref) references.add(`${ref.name}/${ref.key}`);
+        }
+      }
+    }
+    expect(references.size).toBeGreaterThanOrEqual(3);
+    for (const reference of references) {
+      const [name, key] = reference.split("/");
+      expect({ reference, documented: readme.some((line) => line.includes(`\`${name}\``) && line.includes(`\`${key}\``)) }).toEqual({ reference, documented: true });
+    }
+  });
+
+  describe.each(overlays)("overlay %s", (overlay) => {
+    const dir = join(k8sDir, "overlays", overlay);
+
+    it(`renders (${kubectlAvailable ? "kubectl kustomize, matched by the built-in renderer" : "built-in renderer; kubectl is not installed"}) into valid objects that follow the rules`, () => {
+      const resources = render(dir);
+      for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
+      checkStack(resources, `overlays/${overlay}`);
+
+      const { namespace, images = [] } = readKustomization(dir);
+      expect(namespace).toMatch(/\S/);
+      expect(only(ofKind<object>(resources, "Namespace"), "Namespace").metadata.name).toBe(namespace);
+      for (const r of resources.filter((r) => r.kind !== "Namespace")) expect({ resource: keyOf(r), namespace: r.metadata.namespace }).toEqual({ resource: keyOf(r), namespace });
+      const image = only(images, "images entry");
+      for (const container of resources.flatMap(podSpecsOf).flatMap((spec) => spec.containers)) {
+        expect(container.image?.startsWith(`${image.newName}:`) || container.image?.startsWith(`${image.newName}@`)).toBe(true);
+      }
+      if (overlay === "prod") {
+        for (const hpa of ofKind<IHorizontalPodAutoscaler>(resources, "HorizontalPodAutoscaler")) expect({ hpa: hpa.metadata.name, highlyAvailable: (hpa.spec?.minReplicas ?? 1) >= 2 }).toEqual({ hpa: hpa.metadata.name, highlyAvailable: true });
+      }
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// docker-compose.yml
+
+type ComposeService = {
+  image?: string;
+  build?: string | { context?: string };
+  command?: string[] | string;
+  environment?: Record<string, string | number | null> | string[];
+  healthcheck?: { test?: string[] | string };
+  depends_on?: Record<string, { condition?: string }> | string[];
+  ports?: (string | { target?: number; published?: string | number })[];
+  restart?: string;
+  stop_grace_period?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+};
+
+const composeSource = read("docker-compose.yml");
+const compose = parse(composeSource, { merge: true }) as { services: Record<string, ComposeService> };
+const dotenvExample = Object.fromEntries(
+  read(".env.example")
+    .split("\n")
+    .filter((line) => /^[A-Z_][A-Z0-9_]*=/.test(line))
+    .map((line) => {
+      const [, key, raw] = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line)!;
+      return [key!, raw!.replace(/^'(.*)'$|^"(.*)"$/, "$1$2")];
+    }),
+);
+
+/** Compose's ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error} and $$. */
+function interpolate(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced?: string, op?: string, arg?: string, bare?: string) => {
+    if (match === "$$") return "$";
+    const name = (braced ?? bare)!;
+    const current = vars[name];
+    const unset = current === undefined || (op?.startsWith(":") && current === "");
+    if (op?.endsWith("?") && unset) throw new Error(`compose refuses: ${name}: ${arg}`);
+    if (op?.endsWith("-") && unset) return arg ?? "";
+    return current ?? "";
+  });
+}
+
+function environmentOfCompose(service: ComposeService, vars: Record<string, string>): Record<string, string> {
+  const entries = Array.isArray(service.environment)
+    ? service.environment.map((line) => [line.split("=")[0]!, line.slice(line.indexOf("=") + 1)] as const)
+    : Object.entries(service.environment ?? {}).map(([k, v]) => [k, v === null ? "" : String(v)] as const);
+  return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v, vars)]));
+}
+
+/** .env.example with its empty placeholders filled, as an operator would. */
+const filledDotenv = Object.fromEntries(Object.entries(dotenvExample).map(([key, value]) => [key, value === "" && isSecretVariable(key) ? sampleSecret(key) : value]));
+
+describe("docker-compose.yml", () => {
+  const appNames = services.map((s) => s.name);
+
+  it("runs PostgreSQL, Redis, the migration, the gateway and every subgraph of supergraph.yaml", () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["postgres", "redis", "migrate", ...appNames]));
+    expect(compose.services.postgres!.image).toMatch(/^postgres:15/);
+    expect(compose.services.redis!.image).toMatch(/^redis:7/);
+    const redisCommand = ([] as string[]).concat(compose.services.redis!.command ?? []).join(" ");
+    expect(redisCommand).toMatch(/--maxmemory-policy[ =]noeviction/);
+  });
+
+  it("gives every long-running service a healthcheck, and the app services one on /health/ready", () => {
+    for (const [name, service] of Object.entries(compose.services).filter(([name]) => name !== "migrate")) {
+      expect({ name, healthcheck: !!service.healthcheck?.test?.length }).toEqual({ name, healthcheck: true });
+    }
+    for (const app of services) {
+      const test = ([] as string[]).concat(compose.services[app.name]!.healthcheck!.test!).join(" ");
+      expect({ app: app.name, test }).toEqual({ app: app.name, test: expect.stringContaining(`:${app.port}/health/ready`) });
+    }
+    // The one-shot migration has no healthcheck: it must end, and others wait for its success.
+    expect(compose.services.migrate!.restart).toBe("no");
+  });
+
+  it("starts services in order, waiting on health (and on the migration's success)", () => {
+    const dependencies = (name: string) => {
+      const dependsOn = compose.services[name]!.depends_on ?? {};
+      expect({ name, longForm: !Array.isArray(dependsOn) }).toEqual({ name, longForm: true });
+      return dependsOn as Record<string, { condition?: string }>;
+    };
+    for (const name of Object.keys(compose.services)) {
+      for (const [target, { condition }] of Object.entries(dependencies(name))) {
+        const want = target === "migrate" ? "service_completed_successfully" : "service_healthy";
+        expect({ name, target, condition }).toEqual({ name, target, condition: want });
+      }
+    }
+    for (const s of subgraphs) expect(Object.keys(dependencies(s.name))).toEqual(expect.arrayContaining(["redis", ...(s.hasDatabase ? ["migrate", "postgres"] : [])]));
+    expect(Object.keys(dependencies("gateway"))).toEqual(expect.arrayContaining(["redis", ...subgraphs.map((s) => s.name)]));
+    expect(Object.keys(dependencies("migrate"))).toEqual(["postgres"]);
+  });
+
+  it("publishes only the gateway, on 4000", () => {
+    const published = Object.entries(compose.services).filter(([, s]) => s.ports?.length).map(([name]) => name);
+    expect(published).toEqual(["gateway"]);
+    const port = interpolate(String(compose.services.gateway!.ports![0]), {});
+    expect(port).toBe(`4000:${gateway.port}`);
+  });
+
+  it("runs the app services from the repository's image, locked down", () => {
+    for (const name of [...appNames, "migrate"]) {
+      const service = compose.services[name]!;
+      const context = typeof service.build === "string" ? service.build : service.build?.context;
+      expect({ name, context, image: service.image, read_only: service.read_only, cap_drop: service.cap_drop }).toEqual({
+        name,
+        context: ".",
+        image: compose.services.gateway!.image,
+        read_only: true,
+        cap_drop: ["ALL"],
+      });
+    }
+    // Compose's stop timeout must cover the drain, or Docker kills mid-request.
+    for (const app of services) {
+      const drainMs = Number(environmentOfCompose(compose.services[app.name]!, filledDotenv).SHUTDOWN_GRACE_MS ?? 10_000);
+      const stopMs = Number(/^(\d+)s$/.exec(compose.services[app.name]!.stop_grace_period ?? "10s")?.[1]) * 1000;
+      expect({ app: app.name, stopCoversDrain: stopMs > drainMs }).toEqual({ app: app.name, stopCoversDrain: true });
+    }
+    const command = (name: string) => ([] as string[]).concat(compose.services[name]!.command ?? []);
+    for (const app of services) expect(command(app.name)).toEqual(["node", app.entry]);
+    expect(command("migrate")).toEqual(["node", "prisma/migrate-all.mjs"]);
+  });
+
+  it("takes every secret from .env, which .env.example lists without values", () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      const raw = Array.isArray(service.environment) ? Object.fromEntries(service.environment.map((l) => l.split("="))) : (service.environment ?? {});
+      for (const [variable, value] of Object.entries(raw)) {
+        if (variable === "POSTGRES_PASSWORD" || variable === "GATEWAY_SIGNING_SECRET" || variable === "JWT_PRIVATE_KEY") {
+          expect({ name, variable, value }).toEqual({ name, variable, value: expect.stringMatching(new RegExp(`^\\$\\{${variable}:\\?`)) });
+        }
+        if (/DATABASE(_SERVER)?_URL$/.test(variable)) expect({ name, variable, value }).toEqual({ name, variable, value: expect.stringContaining("${POSTGRES_PASSWORD:?") });
+      }
+    }
+    const referenced = [...composeSource.matchAll(/\$\{([A-Z_][A-Z0-9_]*):\?/g)].map((m) => m[1]!);
+    expect(referenced.length).toBeGreaterThan(0);
+    for (const variable of new Set(referenced)) expect({ variable, inExample: variable in dotenvExample, value: dotenvExample[variable] }).toEqual({ variable, inExample: true, value: "" });
+    expect(read(".env.example")).not.toMatch(/PRIVATE KEY-----[A-Za-z0-9+/\\]/);
+    // With the placeholders left empty, compose refuses to start.
+    for (const app of services) expect(() => environmentOfCompose(compose.services[app.name]!, dotenvExample)).toThrow(/compose refuses/);
+  });
+
+  it("gives every app service an environment its config schema accepts, wired to the other services", () => {
+    const configs = new Map<string, Record<string, unknown>>();
+    for (const app of services) {
+      const env = environmentOfCompose(compose.services[app.name]!, filledDotenv);
+      const missing = requiredVariables(app.schema).filter((name) => !(name in env));
+      expect({ app: app.name, missing }).toEqual({ app: app.name, missing: [] });
+      const config = (app === gateway ? loadGatewayConfig(env) : parseConfig(app.schema, env)) as Record<string, unknown>;
+      configs.set(app.name, config);
+      expect({ app: app.name, PORT: config.PORT, HOST: config.HOST }).toEqual({ app: app.name, PORT: app.port, HOST: "0.0.0.0" });
+      expect(new URL(String(config.REDIS_URL)).hostname).toBe("redis");
+      if (app.hasDatabase) {
+        const url = new URL(String(config.DATABASE_URL));
+        expect({ app: app.name, host: url.hostname, database: url.pathname }).toEqual({ app: app.name, host: "postgres", database: `/startales_${app.name}` });
+      }
+    }
+    const gatewayConfig = configs.get("gateway") as ReturnType<typeof loadGatewayConfig>;
+    expect(Object.keys(gatewayConfig.subgraphUrls).sort()).toEqual(subgraphs.map((s) => s.name).sort());
+    for (const s of subgraphs) expect(gatewayConfig.subgraphUrls[s.name]).toBe(`http://${s.name}:${s.port}/graphql`);
+    expect(gatewayConfig.IDENTITY_JWKS_URL).toBe(`http://identity:${subgraphs.find((s) => s.name === "identity")!.port}/.well-known/jwks.json`);
+    expect(configs.get("identity")!.JWT_ISSUER).toBe(gatewayConfig.JWT_ISSUER);
+  });
+
+  it("migrates exactly the databases the subgraphs use (as prisma/migrate-all.mjs derives them)", () => {
+    const env = environmentOfCompose(compose.services.migrate!, filledDotenv);
+    for (const s of databaseServices) {
+      const own = env[`${s.name.toUpperCase()}_DATABASE_URL`];
+      const fromServer = env.DATABASE_SERVER_URL && Object.assign(new URL(env.DATABASE_SERVER_URL), { pathname: `/startales_${s.name}` }).toString();
+      const used = environmentOfCompose(compose.services[s.name]!, filledDotenv).DATABASE_URL;
+      expect({ service: s.name, migrates: own ?? fromServer }).toEqual({ service: s.name, migrates: used });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Dockerfile and .dockerignore
+
+describe("Dockerfile", () => {
+  const dockerfile = read("Dockerfile").replace(/\\\n/g, " ");
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+
+  it("runs as a numeric non-root user, the one the Kubernetes pods run as", () => {
+    const user = /^USER\s+(\d+)(?::(\d+))?\s*$/m.exec(lastStage);
+    expect(user).not.toBeNull();
+    expect(Number(user![1])).toBeGreaterThan(0);
+    const runAsUsers = new Set(builtInKustomize(join(k8sDir, "base")).flatMap(podSpecsOf).map((spec) => spec.securityContext?.runAsUser));
+    expect([...runAsUsers]).toEqual([Number(user![1])]);
+  });
+
+  it("starts the gateway by default, listens on all interfaces, and builds with the repository's build", () => {
+    expect(lastStage).toMatch(/^CMD \["node", "gateway\/dist\/main\.js"\]\s*$/m);
+    expect(lastStage).toMatch(/HOST=0\.0\.0\.0/);
+    expect(dockerfile).toMatch(/RUN npm ci\b/);
+    expect(dockerfile).toMatch(/RUN npm run build\b/);
+  });
+
+  it("keeps local installs, build output and secrets out of the build context", () => {
+    const ignored = read(".dockerignore").split("\n").map((l) => l.trim());
+    expect(ignored).toEqual(expect.arrayContaining(["**/node_modules", "**/dist", ".local", ".env", ".git"]));
+  });
+});
