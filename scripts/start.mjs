@@ -101,6 +101,7 @@ try {
   startProcess("gateway", "gateway", gatewayPort, {
     ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
     IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
+    IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,
   });
   const gatewayUrl = `http://${host}:${gatewayPort}`;
   await waitReady("gateway", gatewayUrl);

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server } from "node:http";
 import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
@@ -13,7 +12,6 @@ import {
   createMetrics,
   createRedis,
   requestLoggingPlugin,
-  maskError,
   metricsPlugin,
   redisReadiness,
   requestIdFrom,
@@ -22,9 +20,18 @@ import {
   type Service,
 } from "@startales/service-kit";
 import { createAccessTokenVerifier } from "./access-token";
+import { createApiKeyVerifier } from "./api-key";
+import { listenForApiKeyRevocations } from "./api-key-revocations";
+import { createAuthenticator } from "./authenticate";
+import { clientAddress } from "./client-address";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
+import { formatGatewayError } from "./format-error";
+import { persistedOperations } from "./plugins/persisted-operations";
+import { queryLimitsRule } from "./plugins/query-limits";
+import { createRateLimits } from "./plugins/rate-limit";
 import { SubgraphDataSource } from "./subgraph-data-source";
+import { loadSupergraphSdl } from "./supergraph";
 import { createSubgraphFetcher } from "./subgraph-fetcher";
 
 export type GatewayApp = Service & { metrics: Metrics; httpServer: Server };
@@ -47,13 +54,25 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     audience: config.JWT_AUDIENCE,
   });
   const signIdentity = createIdentitySigner(config.GATEWAY_SIGNING_SECRET);
+  const apiKeys = createApiKeyVerifier({ identityUrl: config.IDENTITY_INTERNAL_URL, ttlMs: config.API_KEY_CACHE_TTL_MS, signIdentity, logger });
+  const revocations = listenForApiKeyRevocations({ redisUrl: config.REDIS_URL, logger, onRevoked: apiKeys.evict, onReconnected: apiKeys.clear });
+  const authenticate = createAuthenticator({ verifyAccessToken, apiKeys });
   const subgraphFetch = createSubgraphFetcher({ connections: config.SUBGRAPH_CONNECTIONS, timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
+  const rateLimits = createRateLimits({ redis, config, logger });
 
   const gateway = new ApolloGateway({
     logger,
-    supergraphSdl: readFileSync(config.SUPERGRAPH_PATH, "utf8"),
+    supergraphSdl: loadSupergraphSdl(config.SUPERGRAPH_PATH),
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ name, url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
+  });
+
+  const persisted = persistedOperations<GatewayContext>({
+    mode: config.SAFELIST_MODE,
+    manifestPath: config.OPERATION_SAFELIST_PATH,
+    redis,
+    ttlSeconds: config.APQ_TTL_SECONDS,
+    logger,
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -63,18 +82,30 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
     introspection: config.INTROSPECTION,
-    formatError: maskError,
+    formatError: formatGatewayError,
+    // Query limits: a document over one is refused before it is planned or sent anywhere.
+    parseOptions: { maxTokens: config.MAX_TOKENS },
+    validationRules: [
+      queryLimitsRule({ maxDepth: config.MAX_QUERY_DEPTH, maxAliases: config.MAX_ALIASES, maxDirectives: config.MAX_DIRECTIVES, maxCost: config.MAX_QUERY_COST }),
+    ],
+    allowBatchedHttpRequests: config.MAX_BATCH_SIZE > 0,
+    persistedQueries: persisted.persistedQueries,
     logger,
     plugins: [
       ...(config.NODE_ENV === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
       metricsPlugin(metrics),
       requestLoggingPlugin(),
+      ...persisted.plugins,
+      rateLimits.plugin,
     ],
   });
 
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
     const requestId = requestIdFrom(header(req, REQUEST_ID_HEADER));
-    const viewer = await verifyAccessToken(header(req, "authorization"));
+    // The address first: a flood is refused before any token or API key is verified.
+    const rateLimit = await rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY));
+    const viewer = await authenticate(req, requestId);
+    await rateLimits.chargeViewer(viewer, rateLimit);
     let identity: Promise<string> | undefined;
     return {
       viewer,
@@ -82,6 +113,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       traceparent: header(req, TRACEPARENT_HEADER),
       logger: logger.child({ requestId }),
       identityToken: () => (identity ??= signIdentity(viewer, requestId)),
+      rateLimit,
     };
   };
 
@@ -90,10 +122,13 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
     metrics,
     readiness: [
-      redisReadiness(redis),
+      // A gateway that cannot hear API key revocations would honour revoked keys: not ready.
+      { name: "redis", check: async () => { await redisReadiness(redis).check(); revocations.assertListening(); } },
       { name: "supergraph", check: async () => { if (!started) throw new Error("not loaded"); } },
     ],
-    fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, context }),
+    fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context }),
+    timeouts: config,
+    tls: config.tls,
   });
 
   return {
@@ -109,6 +144,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       if (started) await apollo.stop();
       await subgraphFetch.close();
       redis.disconnect();
+      revocations.close();
     },
   };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, baseConfigShape, booleanFlag, parseConfig, port, positiveInt, secret, url } from "@startales/service-kit";
@@ -8,6 +9,10 @@ export const gatewayConfigSchema = z.object({
   SUPERGRAPH_PATH: z.string().min(1).default(join(__dirname, "..", "..", "supergraph.graphql")),
   REDIS_URL: url("redis://127.0.0.1:6379"),
   IDENTITY_JWKS_URL: url("http://127.0.0.1:4001/.well-known/jwks.json"),
+  /** Where identity verifies API keys (POST /internal/api-keys/verify); default: IDENTITY_JWKS_URL's origin. */
+  IDENTITY_INTERNAL_URL: url().optional(),
+  /** How long a verified API key is cached; revocations evict at once (Redis pub/sub), role changes wait for it. */
+  API_KEY_CACHE_TTL_MS: positiveInt(30_000),
   JWT_ISSUER: z.string().min(1).default("startales-identity"),
   JWT_AUDIENCE: z.string().min(1).default("startales"),
   /** Signs the identity the gateway passes to subgraphs; the subgraphs hold the same secret. */
@@ -16,12 +21,49 @@ export const gatewayConfigSchema = z.object({
   SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
   /** Keep-alive sockets per subgraph origin. */
   SUBGRAPH_CONNECTIONS: positiveInt(64),
-  INTROSPECTION: booleanFlag(true),
+  /** true/false/1/0; unset: on, except in production (see loadGatewayConfig). */
+  INTROSPECTION: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1").optional(),
+  // Query limits (plugins/query-limits.ts), checked before anything runs; defaults after
+  // the OWASP cheat sheet, graphql-armor and Apollo Router, with room for our own operations.
+  MAX_QUERY_DEPTH: positiveInt(12),
+  MAX_ALIASES: positiveInt(30),
+  MAX_DIRECTIVES: positiveInt(50),
+  /** Lexical tokens per document: graphql-js stops parsing beyond it. */
+  MAX_TOKENS: positiveInt(5000),
+  /** Estimated fields resolved: each field 1, times the lists it sits under. */
+  MAX_QUERY_COST: positiveInt(5000),
+  /** Operations in one batched request (a JSON array body); 0 refuses batches. */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(0).default(10),
+  /** How long an automatically persisted query (APQ) stays registered in Redis. */
+  APQ_TTL_SECONDS: positiveInt(86_400),
+  /** enforce: only the operations in OPERATION_SAFELIST_PATH (an Apollo persisted query manifest) run. */
+  SAFELIST_MODE: z.enum(["off", "enforce"]).default("off"),
+  OPERATION_SAFELIST_PATH: z.string().min(1).optional(),
+  // Rate limits (plugins/rate-limit.ts), kept in Redis so every replica charges the same buckets.
+  /** Requests per minute from one client address (an IPv6 /64), checked before any credential. */
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt(1200),
+  RATE_LIMIT_USER_PER_MINUTE: positiveInt(600),
+  RATE_LIMIT_API_KEY_PER_MINUTE: positiveInt(1200),
+  /** Estimated query cost (as MAX_QUERY_COST counts it) per minute per user, or per address when anonymous. */
+  RATE_LIMIT_COST_PER_MINUTE: positiveInt(50_000),
+  /** When Redis does not answer: true serves the request unlimited, false refuses it (503). */
+  RATE_LIMIT_FAIL_OPEN: booleanFlag(true),
+  /** Namespace of the buckets in Redis: gateways with the same prefix share their budgets. */
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).default("rate-limit:"),
+  /** How many reverse proxies in front append to X-Forwarded-For; 0 ignores the header. */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** PEM files: with both, the gateway serves HTTPS itself (deployments without a TLS-terminating ingress). */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {
+  IDENTITY_INTERNAL_URL: string;
+  INTROSPECTION: boolean;
   /** From SUBGRAPH_<NAME>_URL: replaces the routing_url composed into the supergraph. */
   subgraphUrls: Record<string, string>;
+  /** Read from TLS_CERT_FILE and TLS_KEY_FILE at start-up. */
+  tls?: { cert: Buffer; key: Buffer };
 };
 
 const SUBGRAPH_URL_VARIABLE = /^SUBGRAPH_([A-Z0-9_]+)_URL$/;
@@ -36,8 +78,37 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     if (isHttpUrl(value)) subgraphUrls[name.toLowerCase()] = value;
     else issues.push({ variable: key, message: "must be a URL (http:// or https://)" });
   }
+  if (config.SAFELIST_MODE === "enforce" && !config.OPERATION_SAFELIST_PATH) {
+    issues.push({ variable: "OPERATION_SAFELIST_PATH", message: "is required when SAFELIST_MODE=enforce" });
+  }
+  const tls = readTlsFiles(config, issues);
   if (issues.length) throw new ConfigError(issues);
-  return { ...config, subgraphUrls };
+  // Introspection: a production schema is not published unless asked for; development tools need it.
+  const introspection = config.INTROSPECTION ?? config.NODE_ENV !== "production";
+  return { ...config, IDENTITY_INTERNAL_URL: config.IDENTITY_INTERNAL_URL ?? new URL(config.IDENTITY_JWKS_URL).origin, INTROSPECTION: introspection, subgraphUrls, ...(tls ? { tls } : {}) };
+}
+
+function readTlsFiles(config: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string }, issues: { variable: string; message: string }[]) {
+  const files = { TLS_CERT_FILE: config.TLS_CERT_FILE, TLS_KEY_FILE: config.TLS_KEY_FILE };
+  if (!files.TLS_CERT_FILE && !files.TLS_KEY_FILE) return undefined;
+  const read = (variable: keyof typeof files, marker: RegExp): Buffer | undefined => {
+    const path = files[variable];
+    if (!path) {
+      issues.push({ variable, message: "is required when the other TLS file is set" });
+      return undefined;
+    }
+    try {
+      const pem = readFileSync(path);
+      if (!marker.test(pem.toString("utf8"))) issues.push({ variable, message: `${path} is not a PEM file of the right kind` });
+      return pem;
+    } catch (error) {
+      issues.push({ variable, message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}` });
+      return undefined;
+    }
+  };
+  const cert = read("TLS_CERT_FILE", /-----BEGIN CERTIFICATE-----/);
+  const key = read("TLS_KEY_FILE", /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  return cert && key ? { cert, key } : undefined;
 }
 
 const isHttpUrl = (value: string) => URL.canParse(value) && ["http:", "https:"].includes(new URL(value).protocol);

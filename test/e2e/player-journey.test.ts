@@ -11,7 +11,7 @@ import {
 } from "../generated/operations";
 import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { startStack, type Stack } from "../testkit/stack";
-import { registerUser } from "../testkit/users";
+import { registerUser, type TestUser } from "../testkit/users";
 import { required } from "../testkit/config";
 
 /**
@@ -20,18 +20,25 @@ import { required } from "../testkit/config";
  */
 describe("a player signs up, creates a campaign and a friend joins it", () => {
   let stack: Stack;
+  /** Every email, password and token this suite sends or receives: none may reach a log. */
+  const seeded: string[] = [];
+  const seed = (user: TestUser) => {
+    seeded.push(user.email, user.password, user.accessToken, user.refreshToken);
+    return user;
+  };
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack(); // debug level: one log line per request in every service
   });
   afterAll(() => stack.stop());
 
   it("runs the whole journey through the gateway", async () => {
     const url = stack.graphqlUrl;
-    const alice = await registerUser(url, "Alice");
-    const bob = await registerUser(url, "Bob");
-    const eve = await registerUser(url, "Eve");
+    const alice = seed(await registerUser(url, "Alice"));
+    const bob = seed(await registerUser(url, "Bob"));
+    const eve = seed(await registerUser(url, "Eve"));
 
     const login = expectData(await graphql(url, LoginDocument, { input: { email: alice.email.toUpperCase(), password: alice.password } }));
+    seeded.push(login.login.accessToken, login.login.refreshToken);
     expect(login.login.user.id).toBe(alice.user.id);
 
     const me = expectData(await graphql(url, MeDocument, {}, { token: login.login.accessToken }));
@@ -61,7 +68,7 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
   });
 
   it("answers bad input with BAD_USER_INPUT naming the field", async () => {
-    const alice = await registerUser(stack.graphqlUrl, "Alice");
+    const alice = seed(await registerUser(stack.graphqlUrl, "Alice"));
     const response = await graphql(stack.graphqlUrl, CreateCampaignDocument, { input: { name: "x", tickRateMs: 5 } }, { token: alice.accessToken });
     expect(errorCodes(response)).toEqual(["BAD_USER_INPUT"]);
     const fields = (response.errors?.[0]?.extensions?.fields as { field: string }[]).map((f) => f.field).sort();
@@ -70,8 +77,9 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
 
   it("rotates refresh tokens and rejects a reused one", async () => {
     const url = stack.graphqlUrl;
-    const alice = await registerUser(url, "Alice");
+    const alice = seed(await registerUser(url, "Alice"));
     const first = expectData(await graphql(url, RefreshTokenDocument, { refreshToken: alice.refreshToken })).refreshToken;
+    seeded.push(first.accessToken, first.refreshToken);
     expect(first.refreshToken).not.toBe(alice.refreshToken);
     expect(expectData(await graphql(url, MeDocument, {}, { token: first.accessToken })).me?.id).toBe(alice.user.id);
 
@@ -84,7 +92,7 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
 
   it("rejects forged and expired access tokens with UNAUTHENTICATED", async () => {
     const url = stack.graphqlUrl;
-    const alice = await registerUser(url, "Alice");
+    const alice = seed(await registerUser(url, "Alice"));
     const realKey = createPrivateKey(required("TEST_JWT_PRIVATE_KEY"));
     const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(realKey)));
     const claims = { roles: ["PLAYER", "ADMIN"] };
@@ -94,6 +102,7 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
     const forged = await base().setIssuedAt().setExpirationTime("5m").sign(generateKeyPairSync("ed25519").privateKey);
     const expired = await base().setIssuedAt(Math.floor(Date.now() / 1000) - 3600).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(realKey);
     const tampered = `${alice.accessToken.slice(0, -4)}AAAA`;
+    seeded.push(forged, expired, tampered);
 
     for (const token of [forged, expired, tampered, "not-a-jwt"]) {
       const response = await graphql(url, MeDocument, {}, { token });
@@ -101,5 +110,15 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
     }
     const expiredResponse = await graphql(url, MeDocument, {}, { token: expired });
     expect(expiredResponse.errors?.[0]?.message).toMatch(/expired/);
+  });
+
+  it("leaves no email, password or token in any service's logs (run last)", () => {
+    expect(seeded.length).toBeGreaterThan(20);
+    for (const service of ["gateway", "identity", "campaign"] as const) {
+      const text = stack.logs[service].raw();
+      expect(text.length).toBeGreaterThan(0);
+      const leaked = seeded.filter((value) => text.includes(value) || text.includes(value.toLowerCase()));
+      expect({ service, leaked }).toEqual({ service, leaked: [] });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
@@ -34,7 +35,12 @@ export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: st
   loadGatewayConfig(
     testEnv({
       IDENTITY_JWKS_URL: jwksUrl,
+      // Where the gateway verifies API keys: the identity subgraph's own origin.
+      ...(subgraphs.identity ? { IDENTITY_INTERNAL_URL: subgraphs.identity } : {}),
       ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
+      // Its own rate-limit buckets: every suite calls from 127.0.0.1, in parallel, and would
+      // otherwise share one per-address budget. Pass the same prefix to share on purpose.
+      RATE_LIMIT_KEY_PREFIX: `rate-limit:test:${randomUUID()}:`,
       ...extra,
     }),
   );

@@ -19,10 +19,10 @@ export type Stack = {
  * The real services on port 0 with real HTTP between them: identity and campaign against
  * the run's PostgreSQL databases and Redis, and a gateway in front. Logs are captured.
  */
-export async function startStack(options: { logLevel?: string } = {}): Promise<Stack> {
+export async function startStack(options: { logLevel?: string; identityEnv?: Record<string, string> } = {}): Promise<Stack> {
   const level = options.logLevel ?? "debug";
   const logs = { gateway: captureLogs("gateway", level), identity: captureLogs("identity", level), campaign: captureLogs("campaign", level) };
-  const identity = await createIdentityApp(identityTestConfig(), logs.identity.logger as Logger);
+  const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
   const campaign = createCampaignApp(campaignTestConfig(), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {

@@ -115,6 +115,9 @@ describe("baseConfigShape", () => {
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       SHUTDOWN_GRACE_MS: 10_000,
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: 65_000,
     });
   });
 

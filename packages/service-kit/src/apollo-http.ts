@@ -44,7 +44,12 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
  */
 export function apolloHandler<TContext extends BaseContext>(
   server: ApolloServer<TContext>,
-  options: { bodyLimit: number; context: (req: IncomingMessage) => Promise<TContext> },
+  options: {
+    bodyLimit: number;
+    context: (req: IncomingMessage) => Promise<TContext>;
+    /** Most operations in one batched (JSON array) request; a larger batch is refused before any of it runs. */
+    maxBatchSize?: number;
+  },
 ): RouteHandler {
   return async (req, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -62,6 +67,14 @@ export function apolloHandler<TContext extends BaseContext>(
         const message = error instanceof BodyError ? error.message : "Request body is not valid JSON";
         return sendJson(res, status, { errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
       }
+    }
+    const max = options.maxBatchSize;
+    if (Array.isArray(body) && max !== undefined && body.length > max) {
+      // Checked here, before context or plans, so an oversized batch costs nothing to refuse.
+      const [status, message] = max === 0
+        ? [400, "Batched requests are not accepted: send one operation per request"]
+        : [413, `A batch may hold at most ${max} operations; this one has ${body.length}`];
+      return sendJson(res, status, { errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
     }
     const result = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers: headerMapOf(req), search: url.search, body },

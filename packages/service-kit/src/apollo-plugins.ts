@@ -60,10 +60,12 @@ export function requestLoggingPlugin<T extends BaseContext & { logger: Logger; r
             }
           }
         },
-        async willSendResponse({ contextValue, operationName, response, errors }) {
+        async willSendResponse({ contextValue, operationName, response, errors, request }) {
           response.http.headers.set(REQUEST_ID_HEADER, contextValue.requestId);
           const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-          contextValue.logger.debug({ operationName, durationMs, errors: errors?.length ?? 0 }, "graphql request");
+          // Variables help debugging; the logger's redaction removes credentials and personal data.
+          const variables = request.variables;
+          contextValue.logger.debug({ operationName, durationMs, errors: errors?.length ?? 0, variables }, "graphql request");
         },
       };
     },

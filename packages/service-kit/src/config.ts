@@ -44,11 +44,34 @@ export const booleanFlag = (fallback: boolean) =>
 /** A shared secret: required and long enough to resist guessing. */
 export const secret = () => z.string({ error: "is required" }).min(32, "must be at least 32 characters");
 
+/**
+ * How long the gateway keeps an idle upstream (subgraph) socket (gateway/src/subgraph-fetcher.ts)
+ * when the subgraph's `Keep-Alive: timeout=` hint does not reach it (a proxy may drop it; with
+ * the hint, undici closes 2 s before the subgraph would). A subgraph must keep idle sockets
+ * open longer, or it could close one just as the gateway sends a request on it (a reset,
+ * reported as SERVICE_UNAVAILABLE): subgraphConfigShape refuses a shorter HTTP_KEEP_ALIVE_TIMEOUT_MS.
+ */
+export const UPSTREAM_KEEP_ALIVE_MS = 30_000;
+
+/** Bounds on slow clients (slowloris) and idle sockets, applied by createHttpService. */
+export const httpTimeoutsShape = {
+  /** The whole header block must arrive within this (trickling bytes does not extend it). */
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  /** The whole request, body included; must not be shorter than the headers timeout. */
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  // Longer than the idle timeout of load balancers in front (60 s on AWS ALB and GCP) and
+  // than UPSTREAM_KEEP_ALIVE_MS, so the server is never the side that closes under a request.
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt(65_000),
+};
+export type HttpTimeouts = z.infer<z.ZodObject<typeof httpTimeoutsShape>>;
+export const defaultHttpTimeouts = (): HttpTimeouts => z.object(httpTimeoutsShape).parse({});
+
 export const baseConfigShape = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOST: z.string().min(1).default("127.0.0.1"),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
+  ...httpTimeoutsShape,
 };
 
 /** Config every subgraph needs: its port, its database, Redis, and the gateway's signing secret. */
@@ -61,5 +84,10 @@ export function subgraphConfigShape(defaults: { port: number; database: string }
     REDIS_URL: url("redis://127.0.0.1:6379"),
     GATEWAY_SIGNING_SECRET: secret(),
     BODY_LIMIT_BYTES: positiveInt(1_000_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(UPSTREAM_KEEP_ALIVE_MS + 1, `must be longer than the gateway's upstream keep-alive (${UPSTREAM_KEEP_ALIVE_MS} ms)`)
+      .default(65_000),
   };
 }

@@ -33,11 +33,17 @@ export function appError(code: ErrorCode, message: string, extensions: Record<st
 
 /**
  * An error for the whole HTTP request (thrown from a context function), where the code
- * also decides the HTTP status, e.g. 401 for a bad token.
+ * also decides the HTTP status, e.g. 401 for a bad token. Public extensions (`retryAfter`)
+ * and response headers (`Retry-After`) can ride along; Apollo applies the headers.
  */
-export function requestError(code: ErrorCode, message: string): GraphQLError {
+export function requestError(
+  code: ErrorCode,
+  message: string,
+  options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): GraphQLError {
   const status = httpStatusByCode[code] ?? 400;
-  return new GraphQLError(message, { extensions: { code, http: { status } } });
+  const http = options.headers ? { status, headers: new Map(Object.entries(options.headers)) } : { status };
+  return new GraphQLError(message, { extensions: { ...options.extensions, code, http } });
 }
 
 export type FieldIssue = { field: string; message: string };

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { ConfigError, defaultHttpTimeouts, type HttpTimeouts } from "./config";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { runReadinessChecks, type ReadinessCheck } from "./health";
@@ -12,8 +14,14 @@ export type HttpServerOptions = {
   readiness: ReadinessCheck[];
   /** Exact-path GET routes besides the health and metrics ones. */
   routes?: Record<string, RouteHandler>;
+  /** Exact-path POST routes for internal service-to-service calls; each checks its own caller. */
+  postRoutes?: Record<string, RouteHandler>;
   /** Everything else (the GraphQL endpoint). */
   fallback: RouteHandler;
+  /** From the config (baseConfigShape); its defaults when absent. */
+  timeouts?: HttpTimeouts;
+  /** PEM certificate chain and key: serve HTTPS (and, later, WSS) instead of plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 };
 
 export type HttpService = {
@@ -33,7 +41,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 const KNOWN_ROUTES = new Set(["/graphql", "/health/live", "/health/ready", "/metrics"]);
 
 export function createHttpService(options: HttpServerOptions): HttpService {
-  const { logger, metrics, readiness, routes = {}, fallback } = options;
+  const { logger, metrics, readiness, routes = {}, postRoutes = {}, fallback } = options;
   let draining = false;
   const getRoutes: Record<string, RouteHandler> = {
     "/health/live": (_req, res) => sendJson(res, 200, { status: "ok" }),
@@ -50,28 +58,40 @@ export function createHttpService(options: HttpServerOptions): HttpService {
     ...routes,
   };
 
-  const server = createServer(async (req, res) => {
+  const timeouts = options.timeouts ?? defaultHttpTimeouts();
+  if (timeouts.HTTP_HEADERS_TIMEOUT_MS > timeouts.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([{ variable: "HTTP_HEADERS_TIMEOUT_MS", message: "must not be longer than HTTP_REQUEST_TIMEOUT_MS" }]);
+  }
+  const serverOptions = {
+    headersTimeout: timeouts.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeout: timeouts.HTTP_REQUEST_TIMEOUT_MS,
+    // Node enforces the two timeouts above only when it sweeps its connections, every 30 s by
+    // default: a slow client could outstay its deadline by that much.
+    connectionsCheckingInterval: Math.min(1_000, timeouts.HTTP_HEADERS_TIMEOUT_MS),
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = KNOWN_ROUTES.has(path) || path in routes ? path : "other";
+      const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : "other";
       metrics.httpDuration.observe({ route, method: req.method ?? "GET", status: String(res.statusCode) }, seconds);
     });
     try {
-      const handler = req.method === "GET" ? getRoutes[path] : undefined;
+      const handler = req.method === "GET" ? getRoutes[path] : req.method === "POST" ? postRoutes[path] : undefined;
       await (handler ?? fallback)(req, res);
     } catch (error) {
       logger.error({ err: error, path }, "unhandled error in HTTP handler");
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
       else res.destroy();
     }
-  });
-  // Longer than the gateway's keep-alive so an idle upstream socket is never closed under a
-  // request that is being sent on it; bounded header and request times against slow clients.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 60_000;
+  };
+  // An https.Server is an http.Server over TLS: the same request, timeout and close API.
+  const server: Server = options.tls
+    ? (createTlsServer({ ...serverOptions, ...options.tls }, handle) as unknown as Server)
+    : createServer(serverOptions, handle);
+  const scheme = options.tls ? "https" : "http";
+  server.keepAliveTimeout = timeouts.HTTP_KEEP_ALIVE_TIMEOUT_MS;
 
   return {
     server,
@@ -82,7 +102,7 @@ export function createHttpService(options: HttpServerOptions): HttpService {
           server.off("error", reject);
           const address = server.address() as AddressInfo;
           const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-          resolve(`http://${shownHost}:${address.port}`);
+          resolve(`${scheme}://${shownHost}:${address.port}`);
         });
       }),
     close: (graceMs) =>

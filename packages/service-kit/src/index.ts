@@ -1,5 +1,7 @@
 export * from "./apollo-http";
 export * from "./apollo-plugins";
+export * from "./api-keys";
+export * from "./authorization";
 export * from "./config";
 export * from "./correlation";
 export * from "./errors";
@@ -11,6 +13,8 @@ export * from "./lifecycle";
 export * from "./logger";
 export * from "./metrics";
 export * from "./prisma";
+export * from "./rate-limiter";
+export * from "./redact";
 export * from "./redis";
 export * from "./scalars";
 export * from "./subgraph-app";

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import { redactText } from "./redact";
 
 export type { Logger };
 
@@ -32,5 +33,7 @@ export function createLogger(service: string, level: string, destination?: Desti
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     formatters: { level: (label) => ({ level: label }) },
+    // Every serialized line passes the text redactor: personal data inside messages too.
+    hooks: { streamWrite: redactText },
   }, destination ?? pino.destination({ sync: true }));
 }

@@ -5,6 +5,8 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import type { DocumentNode } from "graphql";
 import { apolloHandler } from "./apollo-http";
+import type { HttpTimeouts } from "./config";
+import { enforceAuthorization, type Policies } from "./authorization";
 import { requestLoggingPlugin, metricsPlugin } from "./apollo-plugins";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./correlation";
 import { ErrorCode, maskError, requestError } from "./errors";
@@ -28,16 +30,20 @@ export type SubgraphAppOptions<Loaders> = {
     GATEWAY_SIGNING_SECRET: string;
     BODY_LIMIT_BYTES: number;
     SHUTDOWN_GRACE_MS: number;
-  };
+  } & HttpTimeouts;
   logger: Logger;
   typeDefs: DocumentNode;
   // A resolver map typed by graphql-codegen (`Resolvers<Context>`); its shape is stricter
   // than, but not assignable to, the map buildSubgraphSchema declares.
   resolvers: object;
+  /** Data-dependent rules named by `@policy` in the schema (see authorization.ts). */
+  policies?: Policies<SubgraphContext<Loaders>>;
   /** One loader set per request, so batching never leaks across callers. */
   createLoaders: (viewer: Viewer) => Loaders;
   readiness: ReadinessCheck[];
   routes?: Record<string, RouteHandler>;
+  /** POST routes for internal calls (e.g. identity's API-key verification); they check their caller. */
+  postRoutes?: Record<string, RouteHandler>;
   /** Closes what the subgraph opened (database pool, Redis), after HTTP has drained. */
   onStop?: () => Promise<void>;
 };
@@ -53,7 +59,10 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   const metrics = createMetrics(options.name);
   const verifyIdentity = createIdentityVerifier(config.GATEWAY_SIGNING_SECRET);
   const apollo = new ApolloServer<SubgraphContext<Loaders>>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+    schema: enforceAuthorization(
+      buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+      { policies: options.policies ?? {}, viewerOf: (context: SubgraphContext<Loaders>) => context.viewer },
+    ),
     includeStacktraceInErrorResponses: false,
     // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
@@ -83,7 +92,9 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     metrics,
     readiness: options.readiness,
     routes: options.routes,
+    postRoutes: options.postRoutes,
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, context }),
+    timeouts: config,
   });
 
   let started = false;

@@ -12,6 +12,7 @@ import {
 import type { CampaignConfig } from "./config";
 import { createDb } from "./db";
 import { createCampaignService } from "./domain/campaign-service";
+import { campaignPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
 import { createResolvers } from "./resolvers";
 
@@ -27,6 +28,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     logger,
     typeDefs: campaignTypeDefs,
     resolvers: createResolvers({ db, campaigns: createCampaignService(db) }),
+    policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     onStop: async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  API_KEY_VERIFY_PATH,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -10,8 +11,13 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
+import { apiKeyVerifyRoute } from "./api-key-verify-route";
+import { redisRevocationAnnouncer } from "./api-key-revocations";
 import type { IdentityConfig } from "./config";
 import { createDb } from "./db";
+import { createApiKeyService } from "./domain/api-keys";
+import { createServiceAccountService } from "./domain/service-accounts";
+import { createLoginThrottle } from "./domain/login-throttle";
 import { createSessionService } from "./domain/sessions";
 import { loadSigningKey } from "./domain/signing-key";
 import { createLoaders } from "./loaders";
@@ -35,18 +41,28 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
       bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
     },
+    loginThrottle: createLoginThrottle({
+      redis,
+      settings: { maxFailures: config.LOGIN_MAX_FAILURES, lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS },
+      logger,
+    }),
   });
+  const apiKeys = createApiKeyService({ db, announceRevocation: redisRevocationAnnouncer(redis, logger) });
+  const serviceAccounts = createServiceAccountService({ db });
   return createSubgraphApp({
     name: "identity",
     config,
     logger,
     typeDefs: identityTypeDefs,
-    resolvers: createResolvers({ db, sessions }),
+    resolvers: createResolvers({ db, sessions, apiKeys, serviceAccounts }),
     createLoaders: () => createLoaders(db),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     routes: {
       // Public keys only; cached by verifiers (the gateway) between rotations.
       "/.well-known/jwks.json": (_req, res) => sendJson(res, 200, key.jwks, { "cache-control": "public, max-age=300" }),
+    },
+    postRoutes: {
+      [API_KEY_VERIFY_PATH]: apiKeyVerifyRoute({ apiKeys, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
     },
     onStop: async () => {
       await db.$disconnect();

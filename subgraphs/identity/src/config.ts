@@ -17,6 +17,10 @@ export const identityConfigSchema = z.object({
     .string()
     .default("")
     .transform((list) => list.split(",").map((e) => e.trim().toLowerCase()).filter(Boolean)),
+  /** Failed sign-ins per account before it is locked (domain/login-throttle.ts). */
+  LOGIN_MAX_FAILURES: positiveInt(5),
+  /** The first lock; every further failure doubles it, up to a day. */
+  LOGIN_LOCKOUT_SECONDS: positiveInt(60),
 });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

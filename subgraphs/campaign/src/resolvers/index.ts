@@ -3,7 +3,6 @@ import {
   parseId,
   parseInput,
   requireUser,
-  requireWriter,
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import { assertCanReadCampaign, isGameMasterOrAdmin } from "../domain/access";
@@ -18,20 +17,14 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
 
   const lifecycle =
     (action: LifecycleAction) =>
-    (_parent: unknown, args: { id: string }, { viewer, loaders }: CampaignContext) =>
-      campaigns.changeStatus(requireWriter(viewer), loaders, parseId(args.id), action);
+    (_parent: unknown, args: { id: string }, { loaders }: CampaignContext) =>
+      campaigns.changeStatus(loaders, parseId(args.id), action);
 
   return {
     DateTime: DateTimeScalar,
     Query: {
-      campaign: async (_parent, args, { viewer, loaders }) => {
-        requireUser(viewer);
-        const id = parseId(args.id);
-        const campaign = await loaders.campaignById.load(id);
-        if (!campaign) return null;
-        await assertCanReadCampaign(viewer, loaders, id);
-        return campaign;
-      },
+      // Who may read it is declared in the schema (@policy campaign_reader).
+      campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
       myCampaigns: async (_parent, args, { viewer }) => {
         const user = requireUser(viewer);
         const page = parseInput(pageArgs, args);
@@ -44,9 +37,9 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
       },
     },
     Mutation: {
-      createCampaign: (_parent, args, { viewer }) => campaigns.create(requireWriter(viewer), parseInput(createCampaignInput, args.input)),
-      joinCampaign: (_parent, args, { viewer }) => campaigns.join(requireWriter(viewer), parseId(args.campaignId, "campaignId")),
-      leaveCampaign: (_parent, args, { viewer }) => campaigns.leave(requireWriter(viewer), parseId(args.campaignId, "campaignId")),
+      createCampaign: (_parent, args, { viewer }) => campaigns.create(requireUser(viewer), parseInput(createCampaignInput, args.input)),
+      joinCampaign: (_parent, args, { viewer }) => campaigns.join(requireUser(viewer), parseId(args.campaignId, "campaignId")),
+      leaveCampaign: (_parent, args, { viewer }) => campaigns.leave(requireUser(viewer), parseId(args.campaignId, "campaignId")),
       startCampaign: lifecycle("start"),
       pauseCampaign: lifecycle("pause"),
       resumeCampaign: lifecycle("resume"),

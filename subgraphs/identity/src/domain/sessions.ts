@@ -3,6 +3,7 @@ import { conflict, unauthenticated, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Role, type User } from "../generated/prisma/client";
 import { signAccessToken, type AccessTokenSettings } from "./access-token";
+import type { LoginThrottle } from "./login-throttle";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords";
 import { hashRefreshToken, newRefreshTokenSecret } from "./refresh-token-secret";
 import type { SigningKey } from "./signing-key";
@@ -15,8 +16,8 @@ const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH = "Refresh token is invalid or has expired; sign in again";
 
 /** Sign-up, sign-in and refresh-token families: the only code that touches credentials. */
-export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger }) {
-  const { db, key, settings, logger } = deps;
+export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger; loginThrottle: LoginThrottle }) {
+  const { db, key, settings, logger, loginThrottle } = deps;
 
   async function issue(user: User, familyId: string, tx: Prisma.TransactionClient | Db = db): Promise<Session> {
     const refreshToken = newRefreshTokenSecret();
@@ -50,12 +51,15 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
     },
 
     async login(input: { email: string; password: string }): Promise<Session> {
+      // Throws while the account is locked: even the right password waits out the lock.
+      await loginThrottle.attempt(input.email);
       const user = await db.user.findUnique({ where: { email: input.email } });
       if (!user) {
         await burnPasswordCheck(input.password);
         throw unauthenticated(INVALID_CREDENTIALS);
       }
       if (!(await verifyPassword(user.passwordHash, input.password))) throw unauthenticated(INVALID_CREDENTIALS);
+      await loginThrottle.succeeded(input.email);
       return issue(user, randomUUID());
     },
 

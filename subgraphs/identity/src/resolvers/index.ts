@@ -12,15 +12,24 @@ import {
   notFound,
 } from "@startales/service-kit";
 import type { Db } from "../db";
+import type { ApiKeyService } from "../domain/api-keys";
 import { loginInput, registerInput } from "../domain/input";
+import type { ServiceAccountService } from "../domain/service-accounts";
 import type { SessionService } from "../domain/sessions";
 import type { Resolvers } from "../generated/resolvers-types";
+import { createApiKeyResolvers } from "./api-keys";
 
 const refreshTokenArg = z.string().min(1, "is required").max(512, "is too long");
 const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").max(5);
 
-export function createResolvers(deps: { db: Db; sessions: SessionService }): Resolvers {
+export function createResolvers(deps: {
+  db: Db;
+  sessions: SessionService;
+  apiKeys: ApiKeyService;
+  serviceAccounts: ServiceAccountService;
+}): Resolvers {
   const { db, sessions } = deps;
+  const apiKeyResolvers = createApiKeyResolvers(deps);
   // register/login/refreshToken are called without an access token (the viewer is anonymous),
   // yet whoever receives an AuthPayload has just proved to be its user: they see their email.
   const sessionUsers = new WeakSet<object>();
@@ -32,6 +41,7 @@ export function createResolvers(deps: { db: Db; sessions: SessionService }): Res
         requireUser(viewer);
         return loaders.userById.load(parseId(id));
       },
+      ...apiKeyResolvers.Query,
     },
     Mutation: {
       register: (_parent, { input }) => sessions.register(parseInput(registerInput, input)),
@@ -49,7 +59,9 @@ export function createResolvers(deps: { db: Db; sessions: SessionService }): Res
         if (updated.count === 0) throw notFound("No user with this id");
         return db.user.findUniqueOrThrow({ where: { id: userId } });
       },
+      ...apiKeyResolvers.Mutation,
     },
+    ApiKey: apiKeyResolvers.ApiKey,
     AuthPayload: {
       user: (payload) => {
         sessionUsers.add(payload.user);

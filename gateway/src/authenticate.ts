@@ -1,0 +1,26 @@
+import type { IncomingMessage } from "node:http";
+import { API_KEY_HEADER, ErrorCode, requestError, type Viewer } from "@startales/service-kit";
+import type { AccessTokenVerifier } from "./access-token";
+import type { ApiKeyVerifier } from "./api-key";
+
+const header = (req: IncomingMessage, name: string) => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+/**
+ * Who is calling: a person with `Authorization: Bearer <access token>`, a tool or service
+ * with `X-Api-Key: <key>`, or nobody. Both at once is refused (BAD_USER_INPUT, 400) rather
+ * than guessed at: whichever we picked, the client would be acting as someone it may not
+ * have meant.
+ */
+export function createAuthenticator(deps: { verifyAccessToken: AccessTokenVerifier; apiKeys: ApiKeyVerifier }) {
+  return async (req: IncomingMessage, requestId: string): Promise<Viewer> => {
+    const authorization = header(req, "authorization");
+    const apiKey = header(req, API_KEY_HEADER);
+    if (authorization && apiKey) {
+      throw requestError(ErrorCode.BAD_USER_INPUT, "Send either Authorization or X-Api-Key, not both");
+    }
+    return apiKey ? deps.apiKeys.verify(apiKey.trim(), requestId) : deps.verifyAccessToken(authorization);
+  };
+}

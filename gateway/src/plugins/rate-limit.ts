@@ -1,0 +1,137 @@
+import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+import type { DocumentNode, GraphQLSchema } from "graphql";
+import {
+  ErrorCode,
+  createRateLimiter,
+  requestError,
+  type createRedis,
+  type Logger,
+  type RateLimitDecision,
+  type RateLimiter,
+  type Viewer,
+} from "@startales/service-kit";
+import type { GatewayConfig } from "../config";
+import { estimateCost } from "./query-limits";
+
+type Redis = ReturnType<typeof createRedis>;
+
+export type RateLimitConfig = Pick<
+  GatewayConfig,
+  | "RATE_LIMIT_IP_PER_MINUTE"
+  | "RATE_LIMIT_USER_PER_MINUTE"
+  | "RATE_LIMIT_API_KEY_PER_MINUTE"
+  | "RATE_LIMIT_COST_PER_MINUTE"
+  | "RATE_LIMIT_FAIL_OPEN"
+  | "RATE_LIMIT_KEY_PREFIX"
+>;
+
+/** What one HTTP request has been charged; the tightest bucket becomes its RateLimit-* headers. */
+export type RateLimitState = {
+  /** Whose cost budget operations are charged to: the user, or the address when anonymous. */
+  costKey: string;
+  tightest?: RateLimitDecision;
+};
+
+type RateLimitedContext = BaseContext & { rateLimit: RateLimitState };
+
+/**
+ * THE place an operation's cost is decided for rate limiting: query-limits' estimate (each
+ * field 1, times the sizes of the lists it sits under), at least 1 so every operation
+ * counts. Change the pricing here and nowhere else.
+ */
+export function operationCost(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null, variables?: Record<string, unknown>): number {
+  return Math.max(1, estimateCost(schema, document, { operationName, variables }));
+}
+
+/** IETF draft RateLimit fields (draft-ietf-httpapi-ratelimit-headers): the quota, what is left, seconds until full. */
+function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  return {
+    "ratelimit-limit": String(decision.limit),
+    "ratelimit-remaining": String(decision.remaining),
+    "ratelimit-reset": String(Math.ceil(decision.resetMs / 1000)),
+  };
+}
+
+/** The decision closer to exhaustion (a refusal always is). */
+function tighter(current: RateLimitDecision | undefined, next: RateLimitDecision): RateLimitDecision {
+  if (!current || !next.allowed) return next;
+  if (!current.allowed) return current;
+  return next.remaining / next.limit < current.remaining / current.limit ? next : current;
+}
+
+function rateLimited(decision: RateLimitDecision, what: string) {
+  const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+  return requestError(ErrorCode.RATE_LIMITED, `Too many requests ${what}; retry after ${retryAfter} s`, {
+    extensions: { retryAfter },
+    headers: { "retry-after": String(retryAfter), ...rateLimitHeaders(decision) },
+  });
+}
+
+/**
+ * Rate limits per client address, per user, per API key and per operation cost, in Redis so
+ * they hold across gateway replicas. The order is the point: the address is charged before
+ * any credential is verified (a flood is refused for one Redis call, not a JWT check or an
+ * API-key lookup), the user or key right after, and the cost once the operation is parsed,
+ * validated and known. A batched request counts once per HTTP request against the request
+ * limits, and each of its operations against the cost budget.
+ */
+export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; logger: Logger }) {
+  const { redis, config, logger } = deps;
+  const limiter = (name: string, limit: number) =>
+    createRateLimiter(redis, {
+      prefix: `${config.RATE_LIMIT_KEY_PREFIX}${name}:`,
+      limit,
+      periodMs: 60_000,
+      whenUnavailable: config.RATE_LIMIT_FAIL_OPEN ? "allow" : "deny",
+      logger,
+    });
+  const byAddress = limiter("ip", config.RATE_LIMIT_IP_PER_MINUTE);
+  const byUser = limiter("user", config.RATE_LIMIT_USER_PER_MINUTE);
+  const byApiKey = limiter("api-key", config.RATE_LIMIT_API_KEY_PER_MINUTE);
+  const byCost = limiter("cost", config.RATE_LIMIT_COST_PER_MINUTE);
+
+  async function charge(state: RateLimitState, bucket: RateLimiter, key: string, cost: number, what: string): Promise<void> {
+    const decision = await bucket.consume(key, cost);
+    if (decision.unavailable) {
+      if (decision.allowed) return;
+      throw requestError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limits cannot be checked right now; try again shortly");
+    }
+    state.tightest = tighter(state.tightest, decision);
+    if (!decision.allowed) throw rateLimited(decision, what);
+  }
+
+  const plugin: ApolloServerPlugin<RateLimitedContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue, schema, document, operationName, request }) {
+          const cost = operationCost(schema, document, operationName, request.variables);
+          const { rateLimit } = contextValue;
+          await charge(rateLimit, byCost, rateLimit.costKey, cost, "for this caller's query cost budget");
+        },
+        async willSendResponse({ contextValue, response }) {
+          const { tightest } = contextValue.rateLimit;
+          if (!tightest) return;
+          for (const [name, value] of Object.entries(rateLimitHeaders(tightest))) response.http.headers.set(name, value);
+        },
+      };
+    },
+  };
+
+  return {
+    /** Before any credential is checked. */
+    async chargeAddress(address: string): Promise<RateLimitState> {
+      const state: RateLimitState = { costKey: `ip:${address}` };
+      await charge(state, byAddress, address, 1, "from this address");
+      return state;
+    },
+    /** After the credential is verified: an API key has its own budget, a signed-in user theirs. */
+    async chargeViewer(viewer: Viewer, state: RateLimitState): Promise<void> {
+      if (viewer.kind !== "user") return;
+      // Every credential of one user shares one cost budget: more keys buy no more work.
+      state.costKey = `user:${viewer.userId}`;
+      if (viewer.credential === "api_key" && viewer.apiKeyId) await charge(state, byApiKey, viewer.apiKeyId, 1, "for this API key");
+      else await charge(state, byUser, viewer.userId, 1, "for this user");
+    },
+    plugin,
+  };
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildASTSchema, parse } from "graphql";
+import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
+import { startStack, type Stack } from "../testkit/stack";
+import { registerUser } from "../testkit/users";
+
+/**
+ * Every root field of the public API × every kind of caller, through the gateway: the
+ * authorization the subgraph schemas declare (@authenticated, @requiresScopes, @policy) is
+ * what callers get. "outsider" is a player who is not in the campaign the operation is
+ * about: the IDOR column. A new root field without a row here fails the first test.
+ */
+
+const ACTORS = ["anonymous", "player", "gameMaster", "outsider", "admin", "analyst", "service"] as const;
+type Actor = (typeof ACTORS)[number];
+type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT";
+
+/** Player-level access: anyone signed in, except what analysts may not do. */
+const signedIn = (analyst: Outcome = "ok"): Record<Actor, Outcome> => ({
+  anonymous: "UNAUTHENTICATED",
+  player: "ok",
+  gameMaster: "ok",
+  outsider: "ok",
+  admin: "ok",
+  analyst,
+  service: "ok",
+});
+const everyone: Record<Actor, Outcome> = { ...signedIn(), anonymous: "ok" };
+const gameMasterOnly: Record<Actor, Outcome> = {
+  anonymous: "UNAUTHENTICATED",
+  player: "FORBIDDEN",
+  gameMaster: "ok",
+  outsider: "FORBIDDEN",
+  admin: "ok",
+  analyst: "FORBIDDEN",
+  service: "FORBIDDEN",
+};
+const adminOnly: Record<Actor, Outcome> = { ...gameMasterOnly, gameMaster: "FORBIDDEN" };
+
+const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
+let stack: Stack;
+let url: string;
+const tokens = {} as Record<Exclude<Actor, "anonymous">, string>;
+const ids = {} as Record<"player" | "gameMaster", string>;
+
+async function call(actor: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Record<string, unknown>>> {
+  return postGraphQL(url, { query, variables }, actor === "anonymous" ? {} : { token: tokens[actor] });
+}
+
+/** A campaign run by the game master with the player in it, brought to `status`. */
+async function campaignIn(status: "DRAFT" | "RUNNING" | "PAUSED"): Promise<string> {
+  const created = expectData(await call("gameMaster", `mutation { createCampaign(input: { name: "Matrix ${randomUUID().slice(0, 6)}" }) { id } }`));
+  const id = (created.createCampaign as { id: string }).id;
+  expectData(await call("player", "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id }));
+  const steps = { DRAFT: [], RUNNING: ["startCampaign"], PAUSED: ["startCampaign", "pauseCampaign"] }[status];
+  for (const step of steps) expectData(await call("gameMaster", `mutation($id: ID!) { ${step}(id: $id) { id } }`, { id }));
+  return id;
+}
+
+const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async (actor: Actor) =>
+  call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
+
+const freshUser = async () => registerUser(url, "Matrix");
+
+const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor) => Promise<GraphQLResponse<Record<string, unknown>>> }> = {
+  "Query.me": { expect: everyone, run: (actor) => call(actor, "{ me { id } }") },
+  "Query.user": { expect: signedIn(), run: (actor) => call(actor, "query($id: ID!) { user(id: $id) { id displayName } }", { id: ids.player }) },
+  "Query.campaign": {
+    expect: { ...signedIn(), outsider: "FORBIDDEN", service: "FORBIDDEN" },
+    run: async (actor) => call(actor, "query($id: ID!) { campaign(id: $id) { id name members { role } } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.myCampaigns": { expect: signedIn(), run: (actor) => call(actor, "{ myCampaigns { id } }") },
+  "Mutation.register": {
+    expect: everyone,
+    run: (actor) =>
+      call(actor, "mutation($input: RegisterInput!) { register(input: $input) { user { id } } }", {
+        input: { email: `m-${randomUUID()}@example.test`, password: "correct horse", displayName: "Fresh" },
+      }),
+  },
+  "Mutation.login": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      return call(actor, "mutation($input: LoginInput!) { login(input: $input) { user { id } } }", { input: { email: user.email, password: user.password } });
+    },
+  },
+  "Mutation.refreshToken": {
+    expect: everyone,
+    run: async (actor) => call(actor, "mutation($t: String!) { refreshToken(refreshToken: $t) { user { id } } }", { t: (await freshUser()).refreshToken }),
+  },
+  "Mutation.logout": {
+    expect: everyone,
+    run: async (actor) => call(actor, "mutation($t: String!) { logout(refreshToken: $t) }", { t: (await freshUser()).refreshToken }),
+  },
+  "Mutation.setUserRoles": {
+    expect: adminOnly,
+    run: async (actor) =>
+      call(actor, "mutation($id: ID!) { setUserRoles(userId: $id, roles: [PLAYER]) { id } }", { id: (await freshUser()).user.id }),
+  },
+  "Mutation.createCampaign": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, `mutation { createCampaign(input: { name: "By ${actor}" }) { id } }`),
+  },
+  "Mutation.joinCampaign": {
+    expect: signedIn("FORBIDDEN"),
+    run: async (actor) => call(actor, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id role } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Mutation.leaveCampaign": {
+    expect: { ...signedIn("FORBIDDEN"), gameMaster: "CONFLICT" },
+    run: async (actor) => call(actor, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.myApiKeys": { expect: signedIn(), run: (actor) => call(actor, "{ myApiKeys { id prefix } }") },
+  "Query.apiKeys": { expect: adminOnly, run: (actor) => call(actor, "query($id: ID!) { apiKeys(ownerId: $id) { id } }", { id: ids.player }) },
+  "Mutation.createApiKey": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, 'mutation { createApiKey(input: { name: "matrix tool", scopes: [READ] }) { key apiKey { id } } }'),
+  },
+  "Mutation.revokeApiKey": {
+    // Each caller revokes its own key; anonymous callers and analysts (who cannot create
+    // keys) try the player's.
+    expect: signedIn("FORBIDDEN"),
+    run: async (actor) => {
+      const owner = actor === "anonymous" || actor === "analyst" ? "player" : actor;
+      const created = expectData(await call(owner, 'mutation { createApiKey(input: { name: "to revoke", scopes: [READ] }) { apiKey { id } } }'));
+      const id = (created.createApiKey as { apiKey: { id: string } }).apiKey.id;
+      return call(actor, "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }", { id });
+    },
+  },
+  "Mutation.createServiceAccount": {
+    expect: adminOnly,
+    run: (actor) => call(actor, 'mutation { createServiceAccount(input: { name: "matrix bot" }) { id roles } }'),
+  },
+  "Mutation.createServiceApiKey": {
+    expect: adminOnly,
+    run: async (actor) => {
+      const account = expectData(await call("admin", 'mutation { createServiceAccount(input: { name: "matrix svc" }) { id } }'));
+      const serviceAccountId = (account.createServiceAccount as { id: string }).id;
+      return call(actor, 'mutation($id: ID!) { createServiceApiKey(serviceAccountId: $id, input: { name: "k", scopes: [READ] }) { key } }', {
+        id: serviceAccountId,
+      });
+    },
+  },
+  "Mutation.startCampaign": { expect: gameMasterOnly, run: lifecycle("startCampaign", "DRAFT") },
+  "Mutation.pauseCampaign": { expect: gameMasterOnly, run: lifecycle("pauseCampaign", "RUNNING") },
+  "Mutation.resumeCampaign": { expect: gameMasterOnly, run: lifecycle("resumeCampaign", "PAUSED") },
+  "Mutation.endCampaign": { expect: gameMasterOnly, run: lifecycle("endCampaign", "RUNNING") },
+};
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL } });
+  url = stack.graphqlUrl;
+  const admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
+  tokens.admin = admin.accessToken;
+  for (const actor of ["player", "gameMaster", "outsider"] as const) {
+    const user = await registerUser(url, actor);
+    tokens[actor] = user.accessToken;
+    if (actor !== "outsider") ids[actor] = user.user.id;
+  }
+  // Analysts and services get their role from an admin, then sign in again to carry it.
+  for (const [actor, role] of [["analyst", "ANALYST"], ["service", "SERVICE"]] as const) {
+    const user = await registerUser(url, actor);
+    expectData(await call("admin", "mutation($id: ID!, $roles: [Role!]!) { setUserRoles(userId: $id, roles: $roles) { id } }", { id: user.user.id, roles: [role] }));
+    const login = expectData(
+      await call("anonymous", "mutation($input: LoginInput!) { login(input: $input) { accessToken user { roles } } }", {
+        input: { email: user.email, password: user.password },
+      }),
+    ).login as { accessToken: string; user: { roles: string[] } };
+    expect(login.user.roles).toEqual([role]);
+    tokens[actor] = login.accessToken;
+  }
+});
+afterAll(() => stack.stop());
+
+describe("who may call what: every root field × every role", () => {
+  it("has an expectation for every root field of the public API", () => {
+    const schema = buildASTSchema(parse(readFileSync(join(__dirname, "..", "..", "supergraph.graphql"), "utf8")), { assumeValidSDL: true });
+    const rootFields = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
+      .flatMap((type) => (type ? Object.keys(type.getFields()).map((field) => `${type.name}.${field}`) : []))
+      .filter((name) => !name.endsWith("._entities") && !name.endsWith("._service"));
+    expect(Object.keys(cases).sort()).toEqual(rootFields.sort());
+  });
+
+  it.each(Object.keys(cases))("%s", async (field) => {
+    const { expect: expected, run } = cases[field]!;
+    const outcomes = {} as Record<Actor, Outcome | string>;
+    for (const actor of ACTORS) {
+      const response = await run(actor);
+      const codes = errorCodes(response);
+      outcomes[actor] = codes.length === 0 ? "ok" : String(codes[0]);
+    }
+    expect(outcomes).toEqual(expected);
+  });
+});
