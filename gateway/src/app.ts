@@ -18,6 +18,7 @@ import {
   type Logger,
   type Metrics,
   type Service,
+  headerValue,
 } from "@startales/service-kit";
 import { createAccessTokenVerifier } from "./access-token";
 import { createApiKeyVerifier } from "./api-key";
@@ -27,6 +28,7 @@ import { clientAddress } from "./client-address";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { formatGatewayError } from "./format-error";
+import { clientUsagePlugin } from "./plugins/client-usage";
 import { persistedOperations } from "./plugins/persisted-operations";
 import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
@@ -35,11 +37,6 @@ import { loadSupergraphSdl } from "./supergraph";
 import { createSubgraphFetcher } from "./subgraph-fetcher";
 
 export type GatewayApp = Service & { metrics: Metrics; httpServer: Server };
-
-const header = (req: IncomingMessage, name: string) => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 /**
  * The gateway as a value: @apollo/gateway plans and executes queries over the static
@@ -94,6 +91,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     plugins: [
       ...(config.NODE_ENV === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
       metricsPlugin(metrics),
+      // Which clients call, and which of them still use deprecated fields (README, Versioning).
+      clientUsagePlugin(metrics),
       requestLoggingPlugin(),
       ...persisted.plugins,
       rateLimits.plugin,
@@ -101,7 +100,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   });
 
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
-    const requestId = requestIdFrom(header(req, REQUEST_ID_HEADER));
+    const requestId = requestIdFrom(headerValue(req, REQUEST_ID_HEADER));
     // The address first: a flood is refused before any token or API key is verified.
     const rateLimit = await rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY));
     const viewer = await authenticate(req, requestId);
@@ -110,7 +109,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     return {
       viewer,
       requestId,
-      traceparent: header(req, TRACEPARENT_HEADER),
+      traceparent: headerValue(req, TRACEPARENT_HEADER),
       logger: logger.child({ requestId }),
       identityToken: () => (identity ??= signIdentity(viewer, requestId)),
       rateLimit,

@@ -1,12 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import { API_KEY_HEADER, ErrorCode, requestError, type Viewer } from "@startales/service-kit";
+import { API_KEY_HEADER, ErrorCode, headerValue, requestError, type Viewer } from "@startales/service-kit";
 import type { AccessTokenVerifier } from "./access-token";
 import type { ApiKeyVerifier } from "./api-key";
-
-const header = (req: IncomingMessage, name: string) => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 /**
  * Who is calling: a person with `Authorization: Bearer <access token>`, a tool or service
@@ -16,8 +11,8 @@ const header = (req: IncomingMessage, name: string) => {
  */
 export function createAuthenticator(deps: { verifyAccessToken: AccessTokenVerifier; apiKeys: ApiKeyVerifier }) {
   return async (req: IncomingMessage, requestId: string): Promise<Viewer> => {
-    const authorization = header(req, "authorization");
-    const apiKey = header(req, API_KEY_HEADER);
+    const authorization = headerValue(req, "authorization");
+    const apiKey = headerValue(req, API_KEY_HEADER);
     if (authorization && apiKey) {
       throw requestError(ErrorCode.BAD_USER_INPUT, "Send either Authorization or X-Api-Key, not both");
     }

@@ -18,17 +18,10 @@ import { gatewayTestConfig, required } from "../testkit/config";
 import { errorCodes, expectData, graphql, type GraphQLResponse } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { untilReady } from "../testkit/ready";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
 
-/** Readiness includes the subscription to revocations, so a ready gateway hears them. */
-async function untilReady(baseUrl: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if ((await fetch(`${baseUrl}/health/ready`)).ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`${baseUrl} never became ready`);
-}
 
 /**
  * Tools and services call the gateway with `X-Api-Key`, like a client would: the gateway

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
+import { signInAtProvider } from "../testkit/oidc-browser";
+import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestProvider } from "../testkit/oidc-provider";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser } from "../testkit/users";
 
@@ -15,7 +17,7 @@ import { registerUser } from "../testkit/users";
 
 const ACTORS = ["anonymous", "player", "gameMaster", "outsider", "admin", "analyst", "service"] as const;
 type Actor = (typeof ACTORS)[number];
-type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT";
+type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT" | "NOT_FOUND";
 
 /** Player-level access: anyone signed in, except what analysts may not do. */
 const signedIn = (analyst: Outcome = "ok"): Record<Actor, Outcome> => ({
@@ -40,9 +42,12 @@ const gameMasterOnly: Record<Actor, Outcome> = {
 const adminOnly: Record<Actor, Outcome> = { ...gameMasterOnly, gameMaster: "FORBIDDEN" };
 
 const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
+const OIDC_REDIRECT_URI = "https://app.startales.test/oidc/callback";
 let stack: Stack;
 let url: string;
+let idp: OidcTestProvider;
 const tokens = {} as Record<Exclude<Actor, "anonymous">, string>;
+const emails = {} as Record<Exclude<Actor, "anonymous">, string>;
 const ids = {} as Record<"player" | "gameMaster", string>;
 
 async function call(actor: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Record<string, unknown>>> {
@@ -63,6 +68,14 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** An OIDC sign-in by `actor`, at the test provider, as a user whose verified email is `email`. */
+async function oidcSignIn(actor: Actor, email = `oidc-${randomUUID()}@example.test`) {
+  const account = await idp.addAccount({ email, email_verified: true });
+  const begun = expectData(await call(actor, "mutation($r: String!) { beginOidcSignIn(provider: \"corp\", redirectUri: $r) { authorizationUrl } }", { r: OIDC_REDIRECT_URI }));
+  const { code, state } = await signInAtProvider((begun.beginOidcSignIn as { authorizationUrl: string }).authorizationUrl, account, OIDC_REDIRECT_URI);
+  return call(actor, "mutation($s: String!, $c: String!) { completeOidcSignIn(state: $s, code: $c) { user { id } } }", { s: state, c: code });
+}
 
 const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor) => Promise<GraphQLResponse<Record<string, unknown>>> }> = {
   "Query.me": { expect: everyone, run: (actor) => call(actor, "{ me { id } }") },
@@ -142,6 +155,23 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
       });
     },
   },
+  "Query.oidcProviders": { expect: everyone, run: (actor) => call(actor, "{ oidcProviders }") },
+  "Query.myLinkedIdentities": { expect: signedIn(), run: (actor) => call(actor, "{ myLinkedIdentities { id provider } }") },
+  "Mutation.beginOidcSignIn": {
+    expect: everyone,
+    run: (actor) => call(actor, "mutation($r: String!) { beginOidcSignIn(provider: \"corp\", redirectUri: $r) { state } }", { r: OIDC_REDIRECT_URI }),
+  },
+  // Signing in, like login: whoever calls it (a new user each time here).
+  "Mutation.completeOidcSignIn": { expect: everyone, run: (actor) => oidcSignIn(actor) },
+  "Mutation.unlinkOidcIdentity": {
+    // Each caller first links the provider to their own account (a verified email links);
+    // a SERVICE user cannot be linked that way, so it has nothing to unlink.
+    expect: { ...signedIn("FORBIDDEN"), service: "NOT_FOUND" },
+    run: async (actor) => {
+      if (actor !== "anonymous") await oidcSignIn("anonymous", emails[actor]);
+      return call(actor, 'mutation { unlinkOidcIdentity(provider: "corp") { id } }');
+    },
+  },
   "Mutation.startCampaign": { expect: gameMasterOnly, run: lifecycle("startCampaign", "DRAFT") },
   "Mutation.pauseCampaign": { expect: gameMasterOnly, run: lifecycle("pauseCampaign", "RUNNING") },
   "Mutation.resumeCampaign": { expect: gameMasterOnly, run: lifecycle("resumeCampaign", "PAUSED") },
@@ -149,18 +179,23 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
 };
 
 beforeAll(async () => {
-  stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL } });
+  idp = await startOidcProvider([{ client_id: "startales-web", redirect_uris: [OIDC_REDIRECT_URI] }]);
+  const oidcEnv = oidcIdentityEnv(idp.issuer, { corp: { clientId: "startales-web" } }, [OIDC_REDIRECT_URI]);
+  stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL, ...oidcEnv } });
   url = stack.graphqlUrl;
   const admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
   tokens.admin = admin.accessToken;
+  emails.admin = ADMIN_EMAIL;
   for (const actor of ["player", "gameMaster", "outsider"] as const) {
     const user = await registerUser(url, actor);
     tokens[actor] = user.accessToken;
+    emails[actor] = user.email;
     if (actor !== "outsider") ids[actor] = user.user.id;
   }
   // Analysts and services get their role from an admin, then sign in again to carry it.
   for (const [actor, role] of [["analyst", "ANALYST"], ["service", "SERVICE"]] as const) {
     const user = await registerUser(url, actor);
+    emails[actor] = user.email;
     expectData(await call("admin", "mutation($id: ID!, $roles: [Role!]!) { setUserRoles(userId: $id, roles: $roles) { id } }", { id: user.user.id, roles: [role] }));
     const login = expectData(
       await call("anonymous", "mutation($input: LoginInput!) { login(input: $input) { accessToken user { roles } } }", {
@@ -170,8 +205,11 @@ beforeAll(async () => {
     expect(login.user.roles).toEqual([role]);
     tokens[actor] = login.accessToken;
   }
+}, OIDC_PROVIDER_STARTUP_TIMEOUT_MS + 30_000);
+afterAll(async () => {
+  await stack?.stop();
+  await idp?.stop();
 });
-afterAll(() => stack.stop());
 
 describe("who may call what: every root field × every role", () => {
   it("has an expectation for every root field of the public API", () => {

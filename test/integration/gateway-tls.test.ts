@@ -8,6 +8,7 @@ import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { loadGatewayConfig } from "../../gateway/src/config";
 import { gatewayTestConfig } from "../testkit/config";
 import { captureLogs } from "../testkit/logs";
+import { untilReady } from "../testkit/ready";
 import { startStack, type Stack } from "../testkit/stack";
 
 /** A gateway deployed without a TLS-terminating ingress serves HTTPS from its own cert files. */
@@ -36,6 +37,7 @@ describe("the gateway terminates TLS itself", () => {
       captureLogs("gateway", "warn").logger as Logger,
     );
     url = await gateway.listen();
+    await untilReady(url, (target) => undiciFetch(target, { dispatcher: trusting }));
   });
   afterAll(async () => {
     await gateway?.stop();

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
-import { identityConfigSchema, type IdentityConfig } from "../../subgraphs/identity/src/config";
+import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
 
 /** The environment a test service runs with: port 0, the run's databases and secrets. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -23,10 +23,7 @@ export function required(name: string): string {
 }
 
 export const identityTestConfig = (extra: Record<string, string> = {}): IdentityConfig =>
-  parseConfig(
-    identityConfigSchema,
-    testEnv({ DATABASE_URL: required("IDENTITY_DATABASE_URL"), JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"), ...extra }),
-  );
+  loadIdentityConfig(testEnv({ DATABASE_URL: required("IDENTITY_DATABASE_URL"), JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"), ...extra }));
 
 export const campaignTestConfig = (extra: Record<string, string> = {}): CampaignConfig =>
   parseConfig(campaignConfigSchema, testEnv({ DATABASE_URL: required("CAMPAIGN_DATABASE_URL"), ...extra }));

@@ -4,6 +4,7 @@ import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
 import { campaignTestConfig, gatewayTestConfig, identityTestConfig } from "./config";
 import { captureLogs } from "./logs";
+import { untilReady } from "./ready";
 
 export type Stack = {
   gatewayUrl: string;
@@ -36,6 +37,7 @@ export async function startStack(options: { logLevel?: string; identityEnv?: Rec
     );
     const gatewayUrl = await gateway.listen();
     started.push(gateway);
+    await Promise.all([identityUrl, campaignUrl, gatewayUrl].map((url) => untilReady(url)));
     return {
       gatewayUrl,
       graphqlUrl: `${gatewayUrl}/graphql`,

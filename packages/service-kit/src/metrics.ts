@@ -29,3 +29,11 @@ export function createMetrics(service: string) {
   });
   return { registry, graphqlDuration, graphqlErrors, httpDuration };
 }
+
+/**
+ * A counter on a process's registry, for series only one service reports (the gateway's
+ * client usage), so services need no prom-client of their own. Label values must be bounded.
+ */
+export function addCounter<L extends string>(metrics: Metrics, options: { name: string; help: string; labelNames: readonly L[] }): Counter<L> {
+  return new Counter({ ...options, registers: [metrics.registry] });
+}

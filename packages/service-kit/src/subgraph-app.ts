@@ -11,7 +11,7 @@ import { requestLoggingPlugin, metricsPlugin } from "./apollo-plugins";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./correlation";
 import { ErrorCode, maskError, requestError } from "./errors";
 import type { ReadinessCheck } from "./health";
-import { createHttpService, type RouteHandler } from "./http-server";
+import { createHttpService, headerValue, type RouteHandler } from "./http-server";
 import { IDENTITY_HEADER, createIdentityVerifier } from "./identity-assertion";
 import type { Service } from "./lifecycle";
 import type { Logger } from "./logger";
@@ -76,10 +76,9 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   const context = async (req: IncomingMessage): Promise<SubgraphContext<Loaders>> => {
     const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     const requestLogger = logger.child({ requestId });
-    const header = req.headers[IDENTITY_HEADER];
     let viewer: Viewer;
     try {
-      viewer = await verifyIdentity(Array.isArray(header) ? header[0] : header);
+      viewer = await verifyIdentity(headerValue(req, IDENTITY_HEADER));
     } catch (error) {
       requestLogger.warn({ reason: (error as Error).message }, "rejected a request that did not come through the gateway");
       throw requestError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");

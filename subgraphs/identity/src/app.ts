@@ -18,6 +18,10 @@ import { createDb } from "./db";
 import { createApiKeyService } from "./domain/api-keys";
 import { createServiceAccountService } from "./domain/service-accounts";
 import { createLoginThrottle } from "./domain/login-throttle";
+import { createOidcAccounts } from "./domain/oidc-accounts";
+import { createOidcDiscovery } from "./domain/oidc-discovery";
+import { createOidcSignIn } from "./domain/oidc-sign-in";
+import { createOidcStateStore } from "./domain/oidc-state-store";
 import { createSessionService } from "./domain/sessions";
 import { loadSigningKey } from "./domain/signing-key";
 import { createLoaders } from "./loaders";
@@ -49,12 +53,26 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
   });
   const apiKeys = createApiKeyService({ db, announceRevocation: redisRevocationAnnouncer(redis, logger) });
   const serviceAccounts = createServiceAccountService({ db });
+  const oidcAccounts = createOidcAccounts({
+    db,
+    bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
+    configuredProviders: config.oidcProviders.map((provider) => provider.name),
+  });
+  const oidcSignIn = createOidcSignIn({
+    db,
+    providers: config.oidcProviders,
+    redirectUris: config.OIDC_REDIRECT_URIS,
+    discovery: createOidcDiscovery(),
+    stateStore: createOidcStateStore(redis, config.OIDC_STATE_TTL_SECONDS),
+    accounts: oidcAccounts,
+    sessions,
+  });
   return createSubgraphApp({
     name: "identity",
     config,
     logger,
     typeDefs: identityTypeDefs,
-    resolvers: createResolvers({ db, sessions, apiKeys, serviceAccounts }),
+    resolvers: createResolvers({ db, sessions, apiKeys, serviceAccounts, oidcSignIn, oidcAccounts }),
     createLoaders: () => createLoaders(db),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     routes: {

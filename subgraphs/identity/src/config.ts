@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { ConfigError, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { oidcProviderNames, oidcProvidersFrom, oidcRedirectUris, type OidcProviderSettings } from "./oidc-config";
 
 export const identityConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4001, database: "startales_identity" }),
@@ -21,6 +22,23 @@ export const identityConfigSchema = z.object({
   LOGIN_MAX_FAILURES: positiveInt(5),
   /** The first lock; every further failure doubles it, up to a day. */
   LOGIN_LOCKOUT_SECONDS: positiveInt(60),
+  /** OpenID Connect providers to sign in with, each set by OIDC_<NAME>_* (oidc-config.ts); empty: none. */
+  OIDC_PROVIDERS: oidcProviderNames,
+  /** The redirect URIs clients may use, exactly (never an open redirect); required with OIDC_PROVIDERS. */
+  OIDC_REDIRECT_URIS: oidcRedirectUris,
+  /** How long a started OIDC sign-in may take, from beginOidcSignIn to completeOidcSignIn. */
+  OIDC_STATE_TTL_SECONDS: positiveInt(600),
 });
 
-export type IdentityConfig = z.infer<typeof identityConfigSchema>;
+export type IdentityConfig = z.infer<typeof identityConfigSchema> & { oidcProviders: OidcProviderSettings[] };
+
+/** The schema plus the per-provider OIDC_<NAME>_* variables, which no fixed schema can name. */
+export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
+  const config = parseConfig(identityConfigSchema, env);
+  const { providers, issues } = oidcProvidersFrom(config.OIDC_PROVIDERS, env, config.NODE_ENV === "production");
+  if (providers.length > 0 && config.OIDC_REDIRECT_URIS.length === 0) {
+    issues.push({ variable: "OIDC_REDIRECT_URIS", message: "is required when OIDC_PROVIDERS is set" });
+  }
+  if (issues.length) throw new ConfigError(issues);
+  return { ...config, oidcProviders: providers };
+}

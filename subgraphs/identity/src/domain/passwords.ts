@@ -5,6 +5,12 @@ const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2
 
 export const hashPassword = (password: string) => hash(password, OPTIONS);
 
+/**
+ * Whether a stored hash can match any password. Service accounts and users who signed up
+ * through an OIDC provider hold a marker instead, which is no argon2 (PHC) string.
+ */
+export const hasPassword = (passwordHash: string) => passwordHash.startsWith("$argon2");
+
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await verify(passwordHash, password);

@@ -4,7 +4,7 @@ import type { Db } from "../db";
 import { Prisma, type Role, type User } from "../generated/prisma/client";
 import { signAccessToken, type AccessTokenSettings } from "./access-token";
 import type { LoginThrottle } from "./login-throttle";
-import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords";
+import { burnPasswordCheck, hasPassword, hashPassword, verifyPassword } from "./passwords";
 import { hashRefreshToken, newRefreshTokenSecret } from "./refresh-token-secret";
 import type { SigningKey } from "./signing-key";
 
@@ -54,7 +54,8 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
       // Throws while the account is locked: even the right password waits out the lock.
       await loginThrottle.attempt(input.email);
       const user = await db.user.findUnique({ where: { email: input.email } });
-      if (!user) {
+      // An account without a password (service, OIDC-only) takes as long to refuse as an unknown email.
+      if (!user || !hasPassword(user.passwordHash)) {
         await burnPasswordCheck(input.password);
         throw unauthenticated(INVALID_CREDENTIALS);
       }
@@ -88,6 +89,11 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
         if (claimed.count !== 1) throw unauthenticated(INVALID_REFRESH);
         return issue(row.user, row.familyId, tx);
       });
+    },
+
+    /** A new sign-in (refresh-token family) for a user another credential proved, e.g. an OIDC provider. */
+    startSession(user: User, tx: Prisma.TransactionClient | Db = db): Promise<Session> {
+      return issue(user, randomUUID(), tx);
     },
 
     async logout(presented: string): Promise<boolean> {

@@ -14,10 +14,13 @@ import {
 import type { Db } from "../db";
 import type { ApiKeyService } from "../domain/api-keys";
 import { loginInput, registerInput } from "../domain/input";
+import type { OidcAccounts } from "../domain/oidc-accounts";
+import type { OidcSignIn } from "../domain/oidc-sign-in";
 import type { ServiceAccountService } from "../domain/service-accounts";
 import type { SessionService } from "../domain/sessions";
 import type { Resolvers } from "../generated/resolvers-types";
 import { createApiKeyResolvers } from "./api-keys";
+import { createOidcResolvers } from "./oidc";
 
 const refreshTokenArg = z.string().min(1, "is required").max(512, "is too long");
 const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").max(5);
@@ -27,11 +30,15 @@ export function createResolvers(deps: {
   sessions: SessionService;
   apiKeys: ApiKeyService;
   serviceAccounts: ServiceAccountService;
+  oidcSignIn: OidcSignIn;
+  oidcAccounts: OidcAccounts;
 }): Resolvers {
   const { db, sessions } = deps;
   const apiKeyResolvers = createApiKeyResolvers(deps);
-  // register/login/refreshToken are called without an access token (the viewer is anonymous),
-  // yet whoever receives an AuthPayload has just proved to be its user: they see their email.
+  const oidcResolvers = createOidcResolvers(deps);
+  // register/login/refreshToken/completeOidcSignIn are called without an access token (the
+  // viewer is anonymous), yet whoever receives an AuthPayload has just proved to be its
+  // user: they see their email.
   const sessionUsers = new WeakSet<object>();
   return {
     DateTime: DateTimeScalar,
@@ -42,6 +49,7 @@ export function createResolvers(deps: {
         return loaders.userById.load(parseId(id));
       },
       ...apiKeyResolvers.Query,
+      ...oidcResolvers.Query,
     },
     Mutation: {
       register: (_parent, { input }) => sessions.register(parseInput(registerInput, input)),
@@ -60,6 +68,7 @@ export function createResolvers(deps: {
         return db.user.findUniqueOrThrow({ where: { id: userId } });
       },
       ...apiKeyResolvers.Mutation,
+      ...oidcResolvers.Mutation,
     },
     ApiKey: apiKeyResolvers.ApiKey,
     AuthPayload: {

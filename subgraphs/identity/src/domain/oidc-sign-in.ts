@@ -1,0 +1,109 @@
+import { GraphQLError } from "graphql";
+import { ErrorCode, appError, badInput, unauthenticated, type Logger } from "@startales/service-kit";
+import type { Db } from "../db";
+import { Prisma } from "../generated/prisma/client";
+import type { OidcProviderSettings } from "../oidc-config";
+import type { OidcAccounts } from "./oidc-accounts";
+import { recordOidcSignIn } from "./oidc-audit";
+import { newAuthorizationRequest } from "./oidc-authorization-request";
+import { redeemAuthorizationCode, type ProviderClaims } from "./oidc-code-redemption";
+import type { OidcDiscovery } from "./oidc-discovery";
+import { OidcProviderUnavailable, OidcSignInRefused } from "./oidc-errors";
+import type { OidcStateStore } from "./oidc-state-store";
+import type { Session, SessionService } from "./sessions";
+
+export type OidcAuthorization = { authorizationUrl: string; state: string; expiresAt: Date };
+
+// One message for every refusal: which check failed is for our logs, not for a prober.
+const SIGN_IN_FAILED = "Sign-in with the provider failed; start again";
+const UNAVAILABLE = "Sign-in with this provider is unavailable right now; try again shortly";
+
+const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+
+/**
+ * Sign-in with OpenID Connect providers, authorization code flow with PKCE: begin() sends
+ * the user to the provider, complete() redeems what they bring back for a session.
+ */
+export function createOidcSignIn(deps: {
+  db: Db;
+  providers: OidcProviderSettings[];
+  redirectUris: string[];
+  discovery: OidcDiscovery;
+  stateStore: OidcStateStore;
+  accounts: OidcAccounts;
+  sessions: SessionService;
+}) {
+  const { db, discovery, stateStore, accounts, sessions } = deps;
+  const byName = new Map(deps.providers.map((provider) => [provider.name, provider]));
+  const redirectUris = new Set(deps.redirectUris);
+
+  /** The user (found, linked or created) and their new session, in one transaction. */
+  async function signIn(provider: string, claims: ProviderClaims) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.$transaction(async (tx) => {
+          const { user, outcome } = await accounts.resolve(tx, provider, claims);
+          return { session: await sessions.startSession(user, tx), outcome };
+        });
+      } catch (error) {
+        // Two first sign-ins of one person at once: one creates the user and the link, the
+        // other hits a unique constraint, and on its second attempt finds the link.
+        if (attempt < 2 && isUniqueViolation(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  return {
+    providerNames: (): string[] => [...byName.keys()],
+
+    async begin(providerName: string, redirectUri: string): Promise<OidcAuthorization> {
+      const settings = byName.get(providerName);
+      if (!settings) throw badInput("provider is not a configured sign-in provider", [{ field: "provider", message: "is not a configured sign-in provider" }]);
+      if (!redirectUris.has(redirectUri)) {
+        throw badInput("redirectUri is not an allowed redirect URI", [{ field: "redirectUri", message: "is not an allowed redirect URI" }]);
+      }
+      try {
+        const request = newAuthorizationRequest(await discovery.get(settings), redirectUri);
+        const expiresAt = await stateStore.save(request.state, request.pending);
+        return { authorizationUrl: request.url, state: request.state, expiresAt };
+      } catch (error) {
+        if (error instanceof OidcProviderUnavailable) throw appError(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE);
+        throw error;
+      }
+    },
+
+    /** `issuer`: the `iss` the provider sent back with the code (RFC 9207), when it sends one. */
+    async complete(input: { state: string; code: string; issuer?: string }, logger: Logger): Promise<Session> {
+      let provider: string | undefined;
+      try {
+        // Taken before anything else is checked: whatever happens next, this state is spent.
+        const pending = await stateStore.take(input.state);
+        if (!pending) throw new OidcSignInRefused("state is unknown, expired or already used");
+        provider = pending.provider;
+        const settings = byName.get(pending.provider);
+        if (!settings) throw new OidcSignInRefused("provider is no longer configured");
+        const discovered = await discovery.get(settings);
+        // Mix-up defence: the code must come from the provider this sign-in was started with.
+        if (input.issuer !== undefined && input.issuer !== discovered.metadata.issuer) throw new OidcSignInRefused("iss is another provider's");
+        const claims = await redeemAuthorizationCode(discovered, pending, input.code);
+        const { session, outcome } = await signIn(settings.name, claims);
+        recordOidcSignIn(logger, { outcome: "succeeded", provider: settings.name, userId: session.user.id, account: outcome });
+        return session;
+      } catch (error) {
+        const reason =
+          error instanceof OidcSignInRefused || error instanceof OidcProviderUnavailable
+            ? error.reason
+            : error instanceof GraphQLError
+              ? `refused: ${String(error.extensions.code)}`
+              : "internal error";
+        recordOidcSignIn(logger, { outcome: "failed", ...(provider ? { provider } : {}), reason });
+        if (error instanceof OidcSignInRefused) throw unauthenticated(SIGN_IN_FAILED);
+        if (error instanceof OidcProviderUnavailable) throw appError(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE);
+        throw error;
+      }
+    },
+  };
+}
+
+export type OidcSignIn = ReturnType<typeof createOidcSignIn>;
