@@ -17,9 +17,32 @@ export function serviceConfig(schema = "prisma/schema.prisma") {
       const url = process.env.DATABASE_URL;
       if (!url) throw new Error("DATABASE_URL is required to run Prisma migrations");
       // The CLI never closes the pool; let the process exit once the migration is done.
-      return new PrismaPg({ connectionString: url, allowExitOnIdle: true });
+      return wholeScripts(new PrismaPg({ connectionString: url, allowExitOnIdle: true }));
     },
   });
+}
+
+type ScriptAdapter = { client: { query(sql: string): Promise<unknown> }; onError(error: unknown): never; executeScript(script: string): Promise<void> };
+
+/**
+ * adapter-pg 6.x runs a migration script by splitting it on every ";", which cuts apart
+ * anything dollar-quoted (a PL/pgSQL trigger function, say). A migration is sent whole
+ * instead: one simple-protocol query, which PostgreSQL also runs as one implicit transaction.
+ */
+function wholeScripts(factory: PrismaPg): PrismaPg {
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = (await connect()) as unknown as ScriptAdapter;
+    adapter.executeScript = async function executeWholeScript(this: ScriptAdapter, script: string) {
+      try {
+        await this.client.query(script);
+      } catch (error) {
+        this.onError(error);
+      }
+    };
+    return adapter as unknown as Awaited<ReturnType<typeof connect>>;
+  };
+  return factory;
 }
 
 // adapter-pg 6.x cannot decode the catalog types `name` (oid 19) and `"char"` (oid 18)
