@@ -7,6 +7,7 @@ import {
   REQUEST_ID_HEADER,
   TRACEPARENT_HEADER,
   apolloHandler,
+  apolloService,
   createHttpService,
   createIdentitySigner,
   createMetrics,
@@ -116,34 +117,28 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     };
   };
 
-  let started = false;
   const http = createHttpService({
     logger,
     metrics,
     readiness: [
       // A gateway that cannot hear API key revocations would honour revoked keys: not ready.
       { name: "redis", check: async () => { await redisReadiness(redis).check(); revocations.assertListening(); } },
-      { name: "supergraph", check: async () => { if (!started) throw new Error("not loaded"); } },
+      { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context }),
     timeouts: config,
     tls: config.tls,
   });
 
-  return {
-    metrics,
-    httpServer: http.server,
-    async listen() {
-      await apollo.start();
-      started = true;
-      return http.listen(config.PORT, config.HOST);
-    },
-    async stop() {
-      await http.close(config.SHUTDOWN_GRACE_MS);
-      if (started) await apollo.stop();
+  const service = apolloService(apollo, http, {
+    port: config.PORT,
+    host: config.HOST,
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    onStop: async () => {
       await subgraphFetch.close();
       redis.disconnect();
       revocations.close();
     },
-  };
+  });
+  return { metrics, httpServer: service.httpServer, listen: service.listen, stop: service.stop };
 }

@@ -5,6 +5,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import type { DocumentNode } from "graphql";
 import { apolloHandler } from "./apollo-http";
+import { apolloService } from "./apollo-service";
 import type { HttpTimeouts } from "./config";
 import { enforceAuthorization, type Policies } from "./authorization";
 import { requestLoggingPlugin, metricsPlugin } from "./apollo-plugins";
@@ -96,19 +97,6 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     timeouts: config,
   });
 
-  let started = false;
-  return {
-    metrics,
-    httpServer: http.server,
-    async listen() {
-      await apollo.start();
-      started = true;
-      return http.listen(config.PORT, config.HOST);
-    },
-    async stop() {
-      await http.close(config.SHUTDOWN_GRACE_MS);
-      if (started) await apollo.stop();
-      await options.onStop?.();
-    },
-  };
+  const service = apolloService(apollo, http, { port: config.PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS, onStop: options.onStop });
+  return { metrics, httpServer: service.httpServer, listen: service.listen, stop: service.stop };
 }
