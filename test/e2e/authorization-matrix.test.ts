@@ -155,6 +155,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
       });
     },
   },
+  "Query.identityAuditLog": {
+    expect: adminOnly,
+    run: (actor) => call(actor, "{ identityAuditLog(first: 5) { id action outcome actor { id } details } }"),
+  },
+  "Query.campaignAuditLog": {
+    expect: adminOnly,
+    run: (actor) => call(actor, "{ campaignAuditLog(first: 5) { id action outcome actor { id } details } }"),
+  },
   "Query.oidcProviders": { expect: everyone, run: (actor) => call(actor, "{ oidcProviders }") },
   "Query.myLinkedIdentities": { expect: signedIn(), run: (actor) => call(actor, "{ myLinkedIdentities { id provider } }") },
   "Mutation.beginOidcSignIn": {

@@ -1,5 +1,7 @@
 export * from "./apollo-http";
 export * from "./apollo-plugins";
+export * from "./apollo-service";
+export * from "./audit";
 export * from "./api-keys";
 export * from "./authorization";
 export * from "./config";

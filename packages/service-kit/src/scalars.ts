@@ -1,4 +1,4 @@
-import { GraphQLScalarType, Kind } from "graphql";
+import { GraphQLScalarType, Kind, valueFromASTUntyped } from "graphql";
 import { badInput } from "./errors";
 
 // RFC 3339 date-time with an explicit offset: no locale formats, no local time.
@@ -30,4 +30,13 @@ export const DateTimeScalar = new GraphQLScalarType({
     if (ast.kind !== Kind.STRING) throw badInput("DateTime must be a string");
     return parseDateTime(ast.value);
   },
+});
+
+/** Any JSON value, passed through as is (e.g. audit entry details). */
+export const JSONScalar = new GraphQLScalarType({
+  name: "JSON",
+  description: "Arbitrary JSON (an object, array, string, number, boolean or null).",
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
 });

@@ -1,7 +1,8 @@
-import { conflict, notFound, type SignedInViewer } from "@startales/service-kit";
+import { AuditOutcome, conflict, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Campaign, Membership, Prisma } from "../generated/prisma/client";
 import type { CampaignLoaders } from "../loaders";
+import { recordAudit } from "./audit";
 import type { CreateCampaignInput } from "./input";
 import { TRANSITIONS, transition, type LifecycleAction } from "./lifecycle";
 
@@ -22,7 +23,7 @@ const bumpVersion = (tx: Tx, campaignId: string) =>
 /** Campaign writes: each state change and its event commit together or not at all. */
 export function createCampaignService(db: Db) {
   return {
-    create(viewer: SignedInViewer, input: CreateCampaignInput): Promise<Campaign> {
+    create(viewer: SignedInViewer, input: CreateCampaignInput, audit: AuditContext): Promise<Campaign> {
       return db.$transaction(async (tx) => {
         const campaign = await tx.campaign.create({
           data: {
@@ -32,6 +33,13 @@ export function createCampaignService(db: Db) {
           },
         });
         await recordEvent(tx, campaign, "CAMPAIGN_CREATED", { name: campaign.name, gameMasterId: viewer.userId });
+        await recordAudit(tx, audit, {
+          action: "campaign.create",
+          outcome: AuditOutcome.SUCCESS,
+          targetType: "Campaign",
+          targetId: campaign.id,
+          details: { gameMasterId: viewer.userId },
+        });
         return campaign;
       });
     },
@@ -69,13 +77,15 @@ export function createCampaignService(db: Db) {
       });
     },
 
-    /** Who may call this is declared in the schema (@policy campaign_game_master). */
-    async changeStatus(loaders: CampaignLoaders, campaignId: string, action: LifecycleAction): Promise<Campaign> {
+    /** Who may call this is declared in the schema (@policy campaign_game_master). Audited as campaign.<action>. */
+    async changeStatus(loaders: CampaignLoaders, campaignId: string, action: LifecycleAction, audit: AuditContext): Promise<Campaign> {
       const current = await loaders.campaignById.load(campaignId);
       if (!current) throw notFound("No campaign with this id");
       const rule = TRANSITIONS[action];
       return db.$transaction(async (tx) => {
         const now = new Date();
+        // Locked, so the audit entry's `from` is the status this change replaced.
+        const [locked] = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM campaigns WHERE id = ${campaignId}::uuid FOR UPDATE`;
         // Compare-and-set on the status: of two racing transitions only one applies.
         const updated = await tx.campaign.updateMany({
           where: { id: campaignId, status: { in: [...rule.from] } },
@@ -93,6 +103,13 @@ export function createCampaignService(db: Db) {
           throw conflict(reason, { from: campaign.status, to: rule.to });
         }
         await recordEvent(tx, campaign, rule.event, { status: campaign.status });
+        await recordAudit(tx, audit, {
+          action: `campaign.${action}`,
+          outcome: AuditOutcome.SUCCESS,
+          targetType: "Campaign",
+          targetId: campaignId,
+          details: { from: locked?.status ?? null, to: campaign.status },
+        });
         return campaign;
       });
     },

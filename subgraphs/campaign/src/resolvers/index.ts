@@ -1,28 +1,35 @@
 import {
   DateTimeScalar,
+  JSONScalar,
+  auditLogArgs,
   parseId,
   parseInput,
   requireUser,
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import { assertCanReadCampaign, isGameMasterOrAdmin } from "../domain/access";
+import { listAudit } from "../domain/audit";
 import type { CampaignService } from "../domain/campaign-service";
 import { createCampaignInput, pageArgs } from "../domain/input";
 import type { LifecycleAction } from "../domain/lifecycle";
 import type { CampaignContext } from "../context";
-import type { Resolvers } from "../generated/resolvers-types";
+import type { AuditOutcome as GraphQLAuditOutcome, Resolvers } from "../generated/resolvers-types";
 
 export function createResolvers(deps: { db: Db; campaigns: CampaignService }): Resolvers {
   const { db, campaigns } = deps;
 
   const lifecycle =
     (action: LifecycleAction) =>
-    (_parent: unknown, args: { id: string }, { loaders }: CampaignContext) =>
-      campaigns.changeStatus(loaders, parseId(args.id), action);
+    (_parent: unknown, args: { id: string }, context: CampaignContext) =>
+      campaigns.changeStatus(context.loaders, parseId(args.id), action, context);
 
   return {
     DateTime: DateTimeScalar,
+    JSON: JSONScalar,
     Query: {
+      // Admins only (@requiresScopes in the schema).
+      campaignAuditLog: (_parent, args) =>
+        listAudit(db, { ...parseInput(auditLogArgs, args), campaignId: args.campaignId ? parseId(args.campaignId, "campaignId") : null }),
       // Who may read it is declared in the schema (@policy campaign_reader).
       campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
       myCampaigns: async (_parent, args, { viewer }) => {
@@ -37,7 +44,8 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
       },
     },
     Mutation: {
-      createCampaign: (_parent, args, { viewer }) => campaigns.create(requireUser(viewer), parseInput(createCampaignInput, args.input)),
+      createCampaign: (_parent, args, context) =>
+        campaigns.create(requireUser(context.viewer), parseInput(createCampaignInput, args.input), context),
       joinCampaign: (_parent, args, { viewer }) => campaigns.join(requireUser(viewer), parseId(args.campaignId, "campaignId")),
       leaveCampaign: (_parent, args, { viewer }) => campaigns.leave(requireUser(viewer), parseId(args.campaignId, "campaignId")),
       startCampaign: lifecycle("start"),
@@ -61,6 +69,11 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
       members: (campaign, _args, { loaders }) => loaders.membersByCampaign.load(campaign.id),
       memberCount: (campaign, _args, { loaders }) => loaders.memberCountByCampaign.load(campaign.id),
       myMembership: (campaign, _args, { loaders }) => loaders.viewerMembership.load(campaign.id),
+    },
+    AuditEntry: {
+      actor: (entry) => (entry.actorId ? { __typename: "User" as const, id: entry.actorId } : null),
+      // Stored as the enum's value ("SUCCESS", "FAILURE"), written only through auditEntry().
+      outcome: (entry) => entry.outcome as GraphQLAuditOutcome,
     },
     Membership: {
       campaign: async (membership, _args, { loaders }) => {

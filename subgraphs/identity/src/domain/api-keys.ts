@@ -1,7 +1,19 @@
-import { conflict, hashApiKey, isApiKeyFormat, newApiKey, notFound, Role, type Scope, type SignedInViewer } from "@startales/service-kit";
+import {
+  AuditOutcome,
+  conflict,
+  hashApiKey,
+  isApiKeyFormat,
+  newApiKey,
+  notFound,
+  Role,
+  type AuditContext,
+  type Scope,
+  type SignedInViewer,
+} from "@startales/service-kit";
 import type { Db } from "../db";
 import type { ApiKey, Role as UserRole } from "../generated/prisma/client";
 import { MAX_ACTIVE_API_KEYS, type CreateApiKeyInput } from "./api-key-input";
+import { recordAudit } from "./audit";
 
 /** What the gateway learns about a valid key: who holds it and what it may do. */
 export type VerifiedApiKey = { userId: string; roles: UserRole[]; scopes: Scope[]; apiKeyId: string; expiresAt: Date | null };
@@ -28,7 +40,7 @@ export function createApiKeyService(deps: { db: Db; announceRevocation: Revocati
   }
 
   return {
-    async create(ownerId: string, input: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKey }> {
+    async create(ownerId: string, input: CreateApiKeyInput, audit: AuditContext): Promise<{ key: string; apiKey: ApiKey }> {
       return db.$transaction(async (tx) => {
         // Locks the owner's row so two concurrent creations cannot both pass the limit. NO KEY
         // UPDATE does not block the owner's sign-ins (their refresh-token inserts take KEY SHARE).
@@ -45,6 +57,13 @@ export function createApiKeyService(deps: { db: Db; announceRevocation: Revocati
         const apiKey = await tx.apiKey.create({
           data: { ownerId, name: input.name, prefix, keyHash: hashApiKey(key), scopes: input.scopes, expiresAt: input.expiresAt ?? null },
         });
+        await recordAudit(tx, audit, {
+          action: "identity.api_key.create",
+          outcome: AuditOutcome.SUCCESS,
+          targetType: "ApiKey",
+          targetId: apiKey.id,
+          details: { ownerId, scopes: apiKey.scopes, expiresAt: apiKey.expiresAt?.toISOString() ?? null },
+        });
         return { key, apiKey };
       });
     },
@@ -54,14 +73,25 @@ export function createApiKeyService(deps: { db: Db; announceRevocation: Revocati
     },
 
     /** The owner or an admin; anyone else gets NOT_FOUND, so key ids cannot be probed. */
-    async revoke(viewer: SignedInViewer, id: string): Promise<ApiKey> {
+    async revoke(viewer: SignedInViewer, id: string, audit: AuditContext): Promise<ApiKey> {
       const key = await db.apiKey.findUnique({ where: { id } });
       if (!key || (key.ownerId !== viewer.userId && !viewer.roles.includes(Role.ADMIN))) throw notFound("No API key with this id");
       let revoked = key;
       if (!key.revokedAt) {
-        // Conditional: of two concurrent revocations the first revokedAt stands.
-        await db.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
-        revoked = await db.apiKey.findUniqueOrThrow({ where: { id } });
+        // Conditional: of two concurrent revocations the first revokedAt stands (and is audited).
+        revoked = await db.$transaction(async (tx) => {
+          const { count } = await tx.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+          if (count === 1) {
+            await recordAudit(tx, audit, {
+              action: "identity.api_key.revoke",
+              outcome: AuditOutcome.SUCCESS,
+              targetType: "ApiKey",
+              targetId: id,
+              details: { ownerId: key.ownerId },
+            });
+          }
+          return tx.apiKey.findUniqueOrThrow({ where: { id } });
+        });
       }
       // Announced on every call, not only the first: revoking again is how an operator
       // re-announces a revocation whose first announcement Redis lost.

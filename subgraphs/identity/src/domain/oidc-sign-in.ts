@@ -1,5 +1,5 @@
 import { GraphQLError } from "graphql";
-import { ErrorCode, appError, badInput, unauthenticated, type Logger } from "@startales/service-kit";
+import { ErrorCode, anonymous, appError, badInput, unauthenticated, type AuditContext, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import type { OidcProviderSettings } from "../oidc-config";
@@ -38,12 +38,14 @@ export function createOidcSignIn(deps: {
   const redirectUris = new Set(deps.redirectUris);
 
   /** The user (found, linked or created) and their new session, in one transaction. */
-  async function signIn(provider: string, claims: ProviderClaims) {
+  async function signIn(provider: string, claims: ProviderClaims, audit: AuditContext, logger: Logger) {
     for (let attempt = 1; ; attempt++) {
       try {
         return await db.$transaction(async (tx) => {
           const { user, outcome } = await accounts.resolve(tx, provider, claims);
-          return { session: await sessions.startSession(user, tx), outcome };
+          const session = await sessions.startSession(user, tx);
+          await recordOidcSignIn(tx, audit, logger, { outcome: "succeeded", provider, userId: user.id, account: outcome });
+          return session;
         });
       } catch (error) {
         // Two first sign-ins of one person at once: one creates the user and the link, the
@@ -74,7 +76,10 @@ export function createOidcSignIn(deps: {
     },
 
     /** `issuer`: the `iss` the provider sent back with the code (RFC 9207), when it sends one. */
-    async complete(input: { state: string; code: string; issuer?: string }, logger: Logger): Promise<Session> {
+    async complete(input: { state: string; code: string; issuer?: string }, context: AuditContext & { logger: Logger }): Promise<Session> {
+      const { logger } = context;
+      // Like login: the caller is signing in, so entries have no actor whatever token it sent.
+      const audit = { viewer: anonymous, requestId: context.requestId };
       let provider: string | undefined;
       try {
         // Taken before anything else is checked: whatever happens next, this state is spent.
@@ -87,9 +92,7 @@ export function createOidcSignIn(deps: {
         // Mix-up defence: the code must come from the provider this sign-in was started with.
         if (input.issuer !== undefined && input.issuer !== discovered.metadata.issuer) throw new OidcSignInRefused("iss is another provider's");
         const claims = await redeemAuthorizationCode(discovered, pending, input.code);
-        const { session, outcome } = await signIn(settings.name, claims);
-        recordOidcSignIn(logger, { outcome: "succeeded", provider: settings.name, userId: session.user.id, account: outcome });
-        return session;
+        return await signIn(settings.name, claims, audit, logger);
       } catch (error) {
         const reason =
           error instanceof OidcSignInRefused || error instanceof OidcProviderUnavailable
@@ -97,7 +100,7 @@ export function createOidcSignIn(deps: {
             : error instanceof GraphQLError
               ? `refused: ${String(error.extensions.code)}`
               : "internal error";
-        recordOidcSignIn(logger, { outcome: "failed", ...(provider ? { provider } : {}), reason });
+        await recordOidcSignIn(db, audit, logger, { outcome: "failed", ...(provider ? { provider } : {}), reason });
         if (error instanceof OidcSignInRefused) throw unauthenticated(SIGN_IN_FAILED);
         if (error instanceof OidcProviderUnavailable) throw appError(ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE);
         throw error;

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { conflict, unauthenticated, type Logger } from "@startales/service-kit";
+import { AuditOutcome, anonymous, conflict, unauthenticated, type AuditContext, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Role, type User } from "../generated/prisma/client";
 import { signAccessToken, type AccessTokenSettings } from "./access-token";
+import { recordAudit } from "./audit";
 import type { LoginThrottle } from "./login-throttle";
 import { burnPasswordCheck, hasPassword, hashPassword, verifyPassword } from "./passwords";
 import { hashRefreshToken, newRefreshTokenSecret } from "./refresh-token-secret";
@@ -50,18 +51,38 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
       }
     },
 
-    async login(input: { email: string; password: string }): Promise<Session> {
+    /**
+     * Audited either way. The caller is not signed in yet, so entries have no actor; the
+     * target is the account the email names, if any (the email itself is never recorded).
+     */
+    async login(input: { email: string; password: string }, audit: AuditContext): Promise<Session> {
+      const asAnonymous = { viewer: anonymous, requestId: audit.requestId };
+      const record = (outcome: AuditOutcome, userId: string | null, reason?: string, tx: Prisma.TransactionClient | Db = db) =>
+        recordAudit(tx, asAnonymous, { action: "identity.login", outcome, targetType: "User", targetId: userId, details: reason ? { reason } : {} });
       // Throws while the account is locked: even the right password waits out the lock.
-      await loginThrottle.attempt(input.email);
+      try {
+        await loginThrottle.attempt(input.email);
+      } catch (error) {
+        const locked = await db.user.findUnique({ where: { email: input.email }, select: { id: true } });
+        await record(AuditOutcome.FAILURE, locked?.id ?? null, "locked");
+        throw error;
+      }
       const user = await db.user.findUnique({ where: { email: input.email } });
       // An account without a password (service, OIDC-only) takes as long to refuse as an unknown email.
       if (!user || !hasPassword(user.passwordHash)) {
         await burnPasswordCheck(input.password);
+        await record(AuditOutcome.FAILURE, user?.id ?? null, user ? "no password" : "unknown account");
         throw unauthenticated(INVALID_CREDENTIALS);
       }
-      if (!(await verifyPassword(user.passwordHash, input.password))) throw unauthenticated(INVALID_CREDENTIALS);
+      if (!(await verifyPassword(user.passwordHash, input.password))) {
+        await record(AuditOutcome.FAILURE, user.id, "wrong password");
+        throw unauthenticated(INVALID_CREDENTIALS);
+      }
       await loginThrottle.succeeded(input.email);
-      return issue(user, randomUUID());
+      return db.$transaction(async (tx) => {
+        await record(AuditOutcome.SUCCESS, user.id, undefined, tx);
+        return issue(user, randomUUID(), tx);
+      });
     },
 
     /**
@@ -69,11 +90,21 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
      * already rotated means it leaked (or a client misbehaves), so the whole family is
      * revoked and every holder must sign in again.
      */
-    async refresh(presented: string): Promise<Session> {
+    async refresh(presented: string, audit: AuditContext): Promise<Session> {
       const row = await db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(presented) }, include: { user: true } });
       if (!row) throw unauthenticated(INVALID_REFRESH);
       if (row.usedAt || row.revokedAt) {
-        const revoked = await revokeFamily(row.familyId);
+        const revoked = await db.$transaction(async (tx) => {
+          const count = await revokeFamily(row.familyId, tx);
+          await recordAudit(tx, audit, {
+            action: "identity.refresh_token.reuse",
+            outcome: AuditOutcome.FAILURE,
+            targetType: "User",
+            targetId: row.userId,
+            details: { familyId: row.familyId, revoked: count },
+          });
+          return count;
+        });
         logger.warn({ familyId: row.familyId, userId: row.userId, revoked }, "refresh token reuse detected; family revoked");
         throw unauthenticated(INVALID_REFRESH);
       }
@@ -104,8 +135,8 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
     },
   };
 
-  async function revokeFamily(familyId: string): Promise<number> {
-    const { count } = await db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+  async function revokeFamily(familyId: string, tx: Prisma.TransactionClient | Db = db): Promise<number> {
+    const { count } = await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
     return count;
   }
 }

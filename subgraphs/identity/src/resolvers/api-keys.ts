@@ -33,23 +33,23 @@ export function createApiKeyResolvers(deps: { apiKeys: ApiKeyService; serviceAcc
       },
     },
     Mutation: {
-      createApiKey: (_parent, args, { viewer }) => {
-        const user = requireAccessToken(viewer);
-        return apiKeys.create(user.userId, parseInput(createApiKeyInput, args.input));
+      createApiKey: (_parent, args, context) => {
+        const user = requireAccessToken(context.viewer);
+        return apiKeys.create(user.userId, parseInput(createApiKeyInput, args.input), context);
       },
       // A WRITE key may revoke (its owner's keys, itself included): a tool that finds its key
       // leaked can kill it without a person signing in.
-      revokeApiKey: (_parent, args, { viewer }) => apiKeys.revoke(requireWriter(viewer), parseId(args.id)),
-      createServiceAccount: (_parent, args, { viewer }) => {
-        requireAdminWithAccessToken(viewer);
-        return serviceAccounts.create(parseInput(createServiceAccountInput, args.input).name);
+      revokeApiKey: (_parent, args, context) => apiKeys.revoke(requireWriter(context.viewer), parseId(args.id), context),
+      createServiceAccount: (_parent, args, context) => {
+        requireAdminWithAccessToken(context.viewer);
+        return serviceAccounts.create(parseInput(createServiceAccountInput, args.input).name, context);
       },
-      createServiceApiKey: async (_parent, args, { viewer }) => {
-        requireAdminWithAccessToken(viewer);
+      createServiceApiKey: async (_parent, args, context) => {
+        requireAdminWithAccessToken(context.viewer);
         const serviceAccountId = parseId(args.serviceAccountId, "serviceAccountId");
         const input = parseInput(createApiKeyInput, args.input);
         await serviceAccounts.require(serviceAccountId);
-        return apiKeys.create(serviceAccountId, input);
+        return apiKeys.create(serviceAccountId, input, context);
       },
     },
     ApiKey: {

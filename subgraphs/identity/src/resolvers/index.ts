@@ -1,7 +1,10 @@
 import { z } from "zod";
 import {
+  AuditOutcome,
   DateTimeScalar,
   ErrorCode,
+  JSONScalar,
+  auditLogArgs,
   Role,
   appError,
   parseId,
@@ -13,12 +16,13 @@ import {
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { ApiKeyService } from "../domain/api-keys";
+import { listAudit, recordAudit } from "../domain/audit";
 import { loginInput, registerInput } from "../domain/input";
 import type { OidcAccounts } from "../domain/oidc-accounts";
 import type { OidcSignIn } from "../domain/oidc-sign-in";
 import type { ServiceAccountService } from "../domain/service-accounts";
 import type { SessionService } from "../domain/sessions";
-import type { Resolvers } from "../generated/resolvers-types";
+import type { AuditOutcome as GraphQLAuditOutcome, Resolvers } from "../generated/resolvers-types";
 import { createApiKeyResolvers } from "./api-keys";
 import { createOidcResolvers } from "./oidc";
 
@@ -42,7 +46,10 @@ export function createResolvers(deps: {
   const sessionUsers = new WeakSet<object>();
   return {
     DateTime: DateTimeScalar,
+    JSON: JSONScalar,
     Query: {
+      // Admins only (@requiresScopes in the schema).
+      identityAuditLog: (_parent, args) => listAudit(db, parseInput(auditLogArgs, args)),
       me: (_parent, _args, { viewer, loaders }) => (viewer.kind === "user" ? loaders.userById.load(viewer.userId) : null),
       user: (_parent, { id }, { viewer, loaders }) => {
         requireUser(viewer);
@@ -53,24 +60,42 @@ export function createResolvers(deps: {
     },
     Mutation: {
       register: (_parent, { input }) => sessions.register(parseInput(registerInput, input)),
-      login: (_parent, { input }) => sessions.login(parseInput(loginInput, input)),
-      refreshToken: (_parent, args) => sessions.refresh(parseInput(refreshTokenArg, args.refreshToken)),
+      login: (_parent, { input }, context) => sessions.login(parseInput(loginInput, input), context),
+      refreshToken: (_parent, args, context) => sessions.refresh(parseInput(refreshTokenArg, args.refreshToken), context),
       logout: (_parent, args) => sessions.logout(parseInput(refreshTokenArg, args.refreshToken)),
-      setUserRoles: async (_parent, args, { viewer }) => {
+      setUserRoles: async (_parent, args, context) => {
+        const { viewer } = context;
         const admin = requireRole(viewer, Role.ADMIN);
         const userId = parseId(args.userId, "userId");
         const roles = [...new Set(parseInput(rolesArg, args.roles))];
         if (userId === admin.userId && !roles.includes(Role.ADMIN)) {
           throw appError(ErrorCode.CONFLICT, "Admins cannot remove their own ADMIN role");
         }
-        const updated = await db.user.updateMany({ where: { id: userId }, data: { roles } });
-        if (updated.count === 0) throw notFound("No user with this id");
-        return db.user.findUniqueOrThrow({ where: { id: userId } });
+        return db.$transaction(async (tx) => {
+          // Locked, so `from` in the audit entry is what this change replaced.
+          const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE id = ${userId}::uuid FOR UPDATE`;
+          if (locked.length === 0) throw notFound("No user with this id");
+          const before = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { roles: true } });
+          const user = await tx.user.update({ where: { id: userId }, data: { roles } });
+          await recordAudit(tx, context, {
+            action: "identity.roles.set",
+            outcome: AuditOutcome.SUCCESS,
+            targetType: "User",
+            targetId: userId,
+            details: { from: before.roles, to: user.roles },
+          });
+          return user;
+        });
       },
       ...apiKeyResolvers.Mutation,
       ...oidcResolvers.Mutation,
     },
     ApiKey: apiKeyResolvers.ApiKey,
+    AuditEntry: {
+      actor: (entry, _args, { loaders }) => (entry.actorId ? loaders.userById.load(entry.actorId) : null),
+      // Stored as the enum's value ("SUCCESS", "FAILURE"), written only through auditEntry().
+      outcome: (entry) => entry.outcome as GraphQLAuditOutcome,
+    },
     AuthPayload: {
       user: (payload) => {
         sessionUsers.add(payload.user);

@@ -26,7 +26,7 @@ export function createOidcResolvers(deps: { oidcSignIn: OidcSignIn; oidcAccounts
         return oidcSignIn.begin(provider, redirectUri);
       },
       // Like login: whoever calls it is signing in; a caller's own token plays no part.
-      completeOidcSignIn: (_parent, args, { logger }) => oidcSignIn.complete(parseInput(completeArgs, args), logger),
+      completeOidcSignIn: (_parent, args, context) => oidcSignIn.complete(parseInput(completeArgs, args), context),
       unlinkOidcIdentity: (_parent, args, { viewer }) => {
         const user = requireWriter(viewer);
         // A way to sign in is changed by a person who signed in, never by a tool's API key.
