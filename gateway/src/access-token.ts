@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
-import { ErrorCode, ROLES, anonymous, requestError, signedIn, type Role, type Viewer } from "@startales/service-kit";
+import { ErrorCode, anonymous, parseRoles, requestError, signedIn, type Viewer } from "@startales/service-kit";
 
 export type AccessTokenVerifier = (authorization: string | undefined) => Promise<Viewer>;
 
@@ -21,8 +21,7 @@ export function createAccessTokenVerifier(options: { jwksUrl: string; issuer: st
         algorithms: ["EdDSA"],
         requiredClaims: ["sub", "exp"],
       });
-      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
-      return signedIn(String(payload.sub), roles);
+      return signedIn(String(payload.sub), parseRoles(payload.roles));
     } catch (error) {
       if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
         throw requestError(ErrorCode.SERVICE_UNAVAILABLE, "Cannot verify access tokens right now; try again shortly");

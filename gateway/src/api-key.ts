@@ -4,16 +4,14 @@ import {
   ErrorCode,
   IDENTITY_HEADER,
   REQUEST_ID_HEADER,
-  ROLES,
-  SCOPES,
   anonymous,
   hashApiKey,
   isApiKeyFormat,
+  parseRoles,
+  parseScopes,
   requestError,
   signedIn,
   type Logger,
-  type Role,
-  type Scope,
   type SignedInViewer,
   type Viewer,
 } from "@startales/service-kit";
@@ -93,11 +91,7 @@ export function createApiKeyVerifier(options: {
       throw unavailable();
     }
     const { userId, roles, scopes, apiKeyId, expiresAt } = parsed.data;
-    const viewer = signedIn(userId, roles.filter((r): r is Role => ROLES.includes(r as Role)), {
-      credential: "api_key",
-      scopes: scopes.filter((s): s is Scope => SCOPES.includes(s as Scope)),
-      apiKeyId,
-    });
+    const viewer = signedIn(userId, parseRoles(roles), { credential: "api_key", scopes: parseScopes(scopes), apiKeyId });
     return { valid: true, viewer, expiresAt: expiresAt === null ? null : Date.parse(expiresAt) };
   }
 

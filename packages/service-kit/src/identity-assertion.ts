@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify } from "jose";
-import { ROLES, SCOPES, anonymous, signedIn, type Role, type Scope, type Viewer } from "./viewer";
+import { anonymous, parseRoles, parseScopes, signedIn, type Viewer } from "./viewer";
 
 /**
  * The gateway tells subgraphs who the caller is with a short-lived HS256 token signed by a
@@ -43,8 +43,8 @@ export function createIdentityVerifier(secret: string) {
     try {
       const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] });
       if (payload.sub === "anonymous" || !payload.sub) return anonymous;
-      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is Role => ROLES.includes(r as Role)) : [];
-      const scopes = Array.isArray(payload.scp) ? payload.scp.filter((s): s is Scope => SCOPES.includes(s as Scope)) : [];
+      const roles = parseRoles(payload.roles);
+      const scopes = parseScopes(payload.scp);
       const credential = payload.cred === "api_key" ? "api_key" : "access_token";
       const apiKeyId = typeof payload.akid === "string" ? payload.akid : undefined;
       return signedIn(payload.sub, roles, { credential, scopes, apiKeyId });

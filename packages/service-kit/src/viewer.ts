@@ -21,6 +21,14 @@ export const SCOPES = Object.values(Scope);
 
 export type Credential = "access_token" | "api_key";
 
+/** The known roles in a claim from outside (a token, another service); anything else is dropped. */
+export const parseRoles = (value: unknown): Role[] =>
+  Array.isArray(value) ? value.filter((r): r is Role => ROLES.includes(r as Role)) : [];
+
+/** The known scopes in a claim from outside; anything else is dropped. */
+export const parseScopes = (value: unknown): Scope[] =>
+  Array.isArray(value) ? value.filter((s): s is Scope => SCOPES.includes(s as Scope)) : [];
+
 /** Who is calling, as verified by the gateway. */
 export type Viewer =
   | { kind: "anonymous" }
