@@ -186,6 +186,15 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
 
       expect(session.user).toMatchObject({ displayName: "Nova Star", roles: ["PLAYER"], email: address });
       expect(await linksOf(session.user.id)).toEqual([{ provider: "corp", subject: account.id, email: address, email_verified: true }]);
+      // Audited as a success for that user, without the provider's email or subject.
+      const audit = await db.query<{ outcome: string; actor_id: string | null; details: unknown }>(
+        "SELECT outcome, actor_id, details FROM audit_log WHERE action = 'identity.oidc_sign_in' AND target_id = $1",
+        [session.user.id],
+      );
+      expect(audit.rows.map((r) => [r.outcome, r.actor_id])).toEqual([["SUCCESS", null]]);
+      expect(JSON.stringify(audit.rows[0]!.details)).not.toContain(address);
+      expect(JSON.stringify(audit.rows[0]!.details)).not.toContain(account.id);
+
       // No password: the account signs in only through its provider.
       const { rows } = await db.query<{ password_hash: string }>("SELECT password_hash FROM users WHERE id = $1", [session.user.id]);
       expect(rows[0]?.password_hash.startsWith("$argon2")).toBe(false);
