@@ -14,6 +14,7 @@ export * from "./identity-assertion";
 export * from "./lifecycle";
 export * from "./logger";
 export * from "./metrics";
+export * from "./outbox-relay";
 export * from "./prisma";
 export * from "./rate-limiter";
 export * from "./redact";

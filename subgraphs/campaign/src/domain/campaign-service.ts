@@ -21,10 +21,16 @@ const bumpVersion = (tx: Tx, campaignId: string) =>
   tx.campaign.update({ where: { id: campaignId }, data: { version: { increment: 1 } } });
 
 /** Campaign writes: each state change and its event commit together or not at all. */
-export function createCampaignService(db: Db) {
+export function createCampaignService(db: Db, options: { afterCommit?: () => void } = {}) {
+  // After a commit the outbox relay may publish at once (architecture.md §5).
+  const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
+    const result = await db.$transaction(work);
+    options.afterCommit?.();
+    return result;
+  };
   return {
     create(viewer: SignedInViewer, input: CreateCampaignInput, audit: AuditContext): Promise<Campaign> {
-      return db.$transaction(async (tx) => {
+      return transaction(async (tx) => {
         const campaign = await tx.campaign.create({
           data: {
             ...input,
@@ -45,7 +51,7 @@ export function createCampaignService(db: Db) {
     },
 
     join(viewer: SignedInViewer, campaignId: string): Promise<Membership> {
-      return db.$transaction(async (tx) => {
+      return transaction(async (tx) => {
         // Lock the campaign row so concurrent joins cannot overfill it.
         const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM campaigns WHERE id = ${campaignId}::uuid FOR UPDATE`;
         if (locked.length === 0) throw notFound("No campaign with this id");
@@ -62,7 +68,7 @@ export function createCampaignService(db: Db) {
     },
 
     leave(viewer: SignedInViewer, campaignId: string): Promise<boolean> {
-      return db.$transaction(async (tx) => {
+      return transaction(async (tx) => {
         const campaign = await tx.campaign.findUnique({ where: { id: campaignId } });
         if (!campaign) throw notFound("No campaign with this id");
         const membership = await tx.membership.findUnique({ where: { campaignId_userId: { campaignId, userId: viewer.userId } } });
@@ -82,7 +88,7 @@ export function createCampaignService(db: Db) {
       const current = await loaders.campaignById.load(campaignId);
       if (!current) throw notFound("No campaign with this id");
       const rule = TRANSITIONS[action];
-      return db.$transaction(async (tx) => {
+      return transaction(async (tx) => {
         const now = new Date();
         // Locked, so the audit entry's `from` is the status this change replaced.
         const [locked] = await tx.$queryRaw<{ status: string }[]>`SELECT status::text AS status FROM campaigns WHERE id = ${campaignId}::uuid FOR UPDATE`;
