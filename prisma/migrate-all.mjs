@@ -2,6 +2,8 @@
 // Creates every service's database if it is missing and applies its committed migrations
 // (`prisma migrate deploy` on the Wasm schema engine; see prisma-offline.md). Used by
 // `npm start`, by the test setup and by operators (`npm run db:migrate`).
+//   node prisma/migrate-all.mjs [--service <name>] [--drop]
+// --service limits it to one service; --drop removes the databases instead (tests).
 // Each subgraph keeps its own schema and migrations in subgraphs/<name>/prisma/.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -24,11 +26,17 @@ export function databaseUrlFor(service, serverUrl = process.env.DATABASE_SERVER_
   return url.toString();
 }
 
-export async function ensureDatabase(databaseUrl) {
+/** The database's name, checked to be safe to quote, and the server's maintenance database. */
+function split(databaseUrl) {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`unsupported database name: ${name}`);
   url.pathname = "/postgres";
+  return { name, url };
+}
+
+export async function ensureDatabase(databaseUrl) {
+  const { name, url } = split(databaseUrl);
   const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
@@ -52,9 +60,7 @@ export async function ensureDatabase(databaseUrl) {
 }
 
 export async function dropDatabase(databaseUrl) {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = "/postgres";
+  const { name, url } = split(databaseUrl);
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
@@ -89,10 +95,19 @@ export async function prepareDatabases(databases, log = console.log) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const databases = Object.fromEntries(
-    servicesWithDatabases().map((service) => [service, process.env[`${service.toUpperCase()}_DATABASE_URL`] ?? databaseUrlFor(service)]),
-  );
-  prepareDatabases(databases).catch((error) => {
+  const args = process.argv.slice(2);
+  const only = args.includes("--service") ? args[args.indexOf("--service") + 1] : undefined;
+  const services = servicesWithDatabases().filter((service) => !only || service === only);
+  if (services.length === 0) {
+    console.error(`no service with a database is called ${only}`);
+    process.exit(1);
+  }
+  const drop = args.includes("--drop");
+  const urlOf = (service) => process.env[`${service.toUpperCase()}_DATABASE_URL`] ?? (drop ? undefined : databaseUrlFor(service));
+  // Dropping acts only on databases named explicitly: never on a default one.
+  const databases = Object.fromEntries(services.map((service) => [service, urlOf(service)]).filter(([, url]) => url));
+  const work = drop ? Promise.all(Object.values(databases).map((url) => dropDatabase(url))) : prepareDatabases(databases);
+  work.catch((error) => {
     console.error(error.message);
     process.exit(1);
   });

@@ -1,7 +1,7 @@
-import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { migrateAll } from "./migrate-all";
 
 const root = join(__dirname, "..", "..");
 
@@ -9,7 +9,7 @@ const root = join(__dirname, "..", "..");
  * Once per `jest` run: a fresh database per service (startales_<service>_test_<run>),
  * migrated with the real migrations, and fresh secrets. Workers inherit them through env.
  */
-export default function globalSetup(): void {
+export default async function globalSetup(): Promise<void> {
   const run = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
   const services = readdirSync(join(root, "subgraphs")).filter((s) => existsSync(join(root, "subgraphs", s, "prisma", "schema.prisma")));
@@ -19,11 +19,10 @@ export default function globalSetup(): void {
     url.pathname = `/startales_${service}_test_${run}`;
     env[`${service.toUpperCase()}_DATABASE_URL`] = url.toString();
   }
-  execFileSync(process.execPath, [join(root, "prisma", "migrate-all.mjs")], { env: { ...process.env, ...env }, stdio: "inherit" });
+  await migrateAll(env);
   const { privateKey } = generateKeyPairSync("ed25519");
   Object.assign(process.env, env, {
     TEST_RUN_ID: run,
-    TEST_SERVICES: services.join(","),
     TEST_GATEWAY_SIGNING_SECRET: randomBytes(48).toString("base64url"),
     TEST_JWT_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   });
