@@ -16,7 +16,7 @@ import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createDb, type Db } from "../../subgraphs/campaign/src/db";
 import { createCampaignService } from "../../subgraphs/campaign/src/domain/campaign-service";
 import { createCampaignInput } from "../../subgraphs/campaign/src/domain/input";
-import { campaignOutboxSource } from "../../subgraphs/campaign/src/outbox-source";
+import { prismaOutboxSource } from "@startales/service-kit";
 import { CampaignSubgraphCreateDocument } from "../generated/operations";
 import { campaignTestConfig } from "../testkit/config";
 import { privateDatabase } from "../testkit/databases";
@@ -254,7 +254,7 @@ describe("the outbox relay", () => {
     const topic = testTopic();
     const ids = await insertEvents(topic, 5);
     const claimed: string[][] = [];
-    const relay = createOutboxRelay({ source: countingSource(campaignOutboxSource(newDb()), claimed, true), redis, logger, batchSize: 10, pollMs: 20 });
+    const relay = createOutboxRelay({ source: countingSource(prismaOutboxSource(newDb()), claimed, true), redis, logger, batchSize: 10, pollMs: 20 });
     relay.start();
     try {
       await until("every row published", async () => (await unpublishedOf(topic)) === 0);
@@ -276,7 +276,7 @@ describe("the outbox relay", () => {
     const ids = await insertEvents(topic, 300);
     const claimed: [string[][], string[][]] = [[], []];
     const relays: OutboxRelay[] = claimed.map((batches) =>
-      createOutboxRelay({ source: countingSource(campaignOutboxSource(newDb()), batches), redis, logger, batchSize: 7, pollMs: 10 }),
+      createOutboxRelay({ source: countingSource(prismaOutboxSource(newDb()), batches), redis, logger, batchSize: 7, pollMs: 10 }),
     );
     relays.forEach((relay) => relay.start());
     try {

@@ -7,13 +7,13 @@
  */
 import { createLogger, createOutboxRelay, createRedis, type OutboxSource } from "@startales/service-kit";
 import { createDb } from "../../subgraphs/campaign/src/db";
-import { campaignOutboxSource } from "../../subgraphs/campaign/src/outbox-source";
+import { prismaOutboxSource } from "@startales/service-kit";
 
 const db = createDb(process.env.DATABASE_URL ?? "", 2);
 const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "outbox-relay-process");
 const logger = createLogger("outbox-relay-process", "warn");
 
-const real = campaignOutboxSource(db);
+const real = prismaOutboxSource(db);
 const crashing: OutboxSource = {
   transaction: (work) =>
     real.transaction((tx) =>

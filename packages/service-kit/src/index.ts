@@ -15,6 +15,7 @@ export * from "./lifecycle";
 export * from "./logger";
 export * from "./metrics";
 export * from "./outbox-relay";
+export * from "./prisma-outbox-source";
 export * from "./prisma";
 export * from "./rate-limiter";
 export * from "./redact";

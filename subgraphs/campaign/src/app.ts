@@ -6,6 +6,7 @@ import {
   createRedis,
   createSubgraphApp,
   databaseReadiness,
+  prismaOutboxSource,
   redisReadiness,
   type Logger,
   type SubgraphApp,
@@ -15,7 +16,7 @@ import { createDb } from "./db";
 import { createCampaignService } from "./domain/campaign-service";
 import { campaignPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
-import { campaignOutboxSource } from "./outbox-source";
+
 import { createResolvers } from "./resolvers";
 
 export const campaignTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
@@ -43,7 +44,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     },
   });
   const relay = createOutboxRelay({
-    source: campaignOutboxSource(db),
+    source: prismaOutboxSource(db),
     redis,
     logger: logger.child({ component: "outbox-relay" }),
     metrics: app.metrics,
