@@ -86,7 +86,8 @@ describe("the campaign outbox", () => {
       "CAMPAIGN_RESUMED",
       "CAMPAIGN_ENDED",
     ]);
-    expect(events.every((e) => e.topic === "campaign")).toBe(true);
+    // One topic (stream) per campaign: a client resumes its campaign's feed without reading others'.
+    expect(events.every((e) => e.topic === `campaign:${campaign.id}`)).toBe(true);
 
     // Every change, membership ones included, is a new version of the aggregate: consumers
     // can order by it and dedupe on (aggregateId, version).

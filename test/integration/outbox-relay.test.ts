@@ -166,8 +166,8 @@ describe("the outbox relay", () => {
   it("publishes a campaign change to the campaign stream and on pub/sub, with the whole envelope", async () => {
     const subscriber = new Redis(redisUrl);
     const live: Record<string, unknown>[] = [];
-    subscriber.on("message", (_channel: string, message: string) => live.push(JSON.parse(message) as Record<string, unknown>));
-    await subscriber.subscribe("events:campaign");
+    subscriber.on("pmessage", (_pattern: string, _channel: string, message: string) => live.push(JSON.parse(message) as Record<string, unknown>));
+    await subscriber.psubscribe("events:campaign:*");
     const app = createCampaignApp(campaignTestConfig({ DATABASE_URL: database.url }), captureLogs("campaign", "warn").logger);
     try {
       const url = `${await app.listen()}/graphql`;
@@ -181,7 +181,7 @@ describe("the outbox relay", () => {
       const expected: EventEnvelope = {
         id: rows[0]!.id,
         type: "CAMPAIGN_CREATED",
-        topic: "campaign",
+        topic: `campaign:${campaign.id}`,
         occurredAt: rows[0]!.occurred_at.toISOString(),
         aggregateId: campaign.id,
         version: 1,
@@ -190,7 +190,7 @@ describe("the outbox relay", () => {
       };
 
       const entries = await until("the stream entry", async () => {
-        const mine = (await streamEntries("campaign", from)).filter((e) => e.envelope.aggregateId === campaign.id);
+        const mine = await streamEntries(`campaign:${campaign.id}`, from);
         return mine.length > 0 && mine;
       });
       expect(entries.map((e) => e.envelope)).toEqual([expected]);
@@ -214,7 +214,7 @@ describe("the outbox relay", () => {
     const { rows } = await sql.query<{ id: string }>("SELECT id::text FROM outbox_events WHERE aggregate_id = $1", [campaign.id]);
     expect(rows).toHaveLength(1);
     const eventId = rows[0]!.id;
-    const inStream = async () => (await streamEntries("campaign", from)).filter((e) => e.envelope.id === eventId);
+    const inStream = async () => (await streamEntries(`campaign:${campaign.id}`, from)).filter((e) => e.envelope.id === eventId);
 
     const crashed = await relayProcess({ OUTBOX_RELAY_CRASH_BEFORE_PUBLISH: "1" }).exited;
     expect(crashed.code).toBe(1);

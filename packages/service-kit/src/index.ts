@@ -16,6 +16,8 @@ export * from "./logger";
 export * from "./metrics";
 export * from "./outbox-relay";
 export * from "./prisma-outbox-source";
+export * from "./event-stream";
+export * from "./topics";
 export * from "./prisma";
 export * from "./rate-limiter";
 export * from "./redact";

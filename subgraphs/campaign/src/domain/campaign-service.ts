@@ -1,4 +1,4 @@
-import { AuditOutcome, conflict, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
+import { AuditOutcome, Topics, conflict, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Campaign, Membership, Prisma } from "../generated/prisma/client";
 import type { CampaignLoaders } from "../loaders";
@@ -10,7 +10,7 @@ type Tx = Prisma.TransactionClient;
 
 /** Records a domain event in the caller's transaction (transactional outbox). */
 function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.InputJsonValue) {
-  return tx.outboxEvent.create({ data: { topic: "campaign", type, aggregateId: campaign.id, version: campaign.version, data } });
+  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaign.id), type, aggregateId: campaign.id, version: campaign.version, data } });
 }
 
 /**
