@@ -93,12 +93,18 @@ process.on("SIGTERM", () => void stopAll(0));
 
 try {
   await prepareDatabases(databases, (line) => console.log(`start: ${line}`));
+  // Realtime asks campaign who belongs where: wherever this run puts campaign.
+  const campaign = subgraphs.find((s) => s.name === "campaign");
+  const peers = { realtime: campaign ? { CAMPAIGN_URL: env.CAMPAIGN_URL ?? `${campaign.url}/graphql` } : {} };
   for (const s of subgraphs) {
-    startProcess(s.name, s.dir, s.port, databases[s.name] ? { DATABASE_URL: databases[s.name] } : {});
+    startProcess(s.name, s.dir, s.port, { ...(databases[s.name] ? { DATABASE_URL: databases[s.name] } : {}), ...peers[s.name] });
   }
   await Promise.all(subgraphs.map((s) => waitReady(s.name, s.url)));
   const identity = subgraphs.find((s) => s.name === "identity");
+  const realtime = subgraphs.find((s) => s.name === "realtime");
   startProcess("gateway", "gateway", gatewayPort, {
+    // The gateway reports its WebSocket connections to realtime (presence).
+    ...(realtime ? { REALTIME_INTERNAL_URL: env.REALTIME_INTERNAL_URL ?? realtime.url } : {}),
     ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
     IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
     IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,

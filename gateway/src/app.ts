@@ -33,7 +33,14 @@ import { clientUsagePlugin } from "./plugins/client-usage";
 import { persistedOperations } from "./plugins/persisted-operations";
 import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
+import { liveCapturePlugin } from "./plugins/live-capture";
 import { SubgraphDataSource } from "./subgraph-data-source";
+import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
+import { createEventBus } from "./subscriptions/event-bus";
+import { liveFieldsFromSupergraph } from "./subscriptions/live-fields";
+import { createLiveExecutor } from "./subscriptions/live-executor";
+import { createPresenceReporter } from "./subscriptions/presence-reporter";
+import { attachSubscriptionServer } from "./subscriptions/ws-server";
 import { loadSupergraphSdl } from "./supergraph";
 import { createSubgraphFetcher } from "./subgraph-fetcher";
 
@@ -53,14 +60,16 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   });
   const signIdentity = createIdentitySigner(config.GATEWAY_SIGNING_SECRET);
   const apiKeys = createApiKeyVerifier({ identityUrl: config.IDENTITY_INTERNAL_URL, ttlMs: config.API_KEY_CACHE_TTL_MS, signIdentity, logger });
-  const revocations = listenForApiKeyRevocations({ redisUrl: config.REDIS_URL, logger, onRevoked: apiKeys.evict, onReconnected: apiKeys.clear });
   const authenticate = createAuthenticator({ verifyAccessToken, apiKeys });
   const subgraphFetch = createSubgraphFetcher({ connections: config.SUBGRAPH_CONNECTIONS, timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
   const rateLimits = createRateLimits({ redis, config, logger });
 
+  const supergraphSdl = loadSupergraphSdl(config.SUPERGRAPH_PATH);
+  // A subscription field the gateway could not serve stops it here, not at a player's subscribe.
+  const liveFields = liveFieldsFromSupergraph(supergraphSdl);
   const gateway = new ApolloGateway({
     logger,
-    supergraphSdl: loadSupergraphSdl(config.SUPERGRAPH_PATH),
+    supergraphSdl,
     buildService: ({ name, url }) =>
       new SubgraphDataSource({ name, url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
   });
@@ -97,6 +106,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       requestLoggingPlugin(),
       ...persisted.plugins,
       rateLimits.plugin,
+      // Last: a subscription is handed over only once every other plugin has passed it.
+      liveCapturePlugin(),
     ],
   });
 
@@ -130,6 +141,37 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     tls: config.tls,
   });
 
+  const bus = createEventBus({ redisUrl: config.REDIS_URL, redis, logger: logger.child({ component: "event-bus" }) });
+  const subscriptions = attachSubscriptionServer({
+    config,
+    logger: logger.child({ component: "subscriptions" }),
+    metrics,
+    httpServer: http.server,
+    apollo,
+    redis,
+    bus,
+    execute: createLiveExecutor({ executor: () => gateway.executor, signIdentity, logger }),
+    liveFields,
+    authenticate: createConnectionAuthenticator({ verifyAccessToken, apiKeys }),
+    rateLimits,
+    signIdentity,
+    presence: createPresenceReporter({ realtimeUrl: config.REALTIME_INTERNAL_URL, signIdentity, logger }),
+  });
+
+  // A revoked key is forgotten by the cache and its sockets are closed.
+  const revocations = listenForApiKeyRevocations({
+    redisUrl: config.REDIS_URL,
+    logger,
+    onRevoked: (keyHash) => {
+      apiKeys.evict(keyHash);
+      subscriptions.revokeApiKey(keyHash);
+    },
+    onReconnected: () => {
+      apiKeys.clear();
+      subscriptions.reverifyApiKeys();
+    },
+  });
+
   const service = apolloService(apollo, http, {
     port: config.PORT,
     host: config.HOST,
@@ -140,5 +182,14 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       revocations.close();
     },
   });
-  return { metrics, httpServer: service.httpServer, listen: service.listen, stop: service.stop };
+  return {
+    metrics,
+    httpServer: service.httpServer,
+    listen: service.listen,
+    async stop() {
+      // Sockets first: an upgraded socket would hold the HTTP server's close open.
+      await subscriptions.close();
+      await service.stop();
+    },
+  };
 }

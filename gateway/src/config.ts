@@ -50,6 +50,29 @@ export const gatewayConfigSchema = z.object({
   RATE_LIMIT_FAIL_OPEN: booleanFlag(true),
   /** Namespace of the buckets in Redis: gateways with the same prefix share their budgets. */
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default("rate-limit:"),
+  // Subscriptions over graphql-ws on /graphql (subscriptions/, gateway/README.md "Subscriptions").
+  /** Open WebSockets from one client address across all replicas (Redis); more are refused with HTTP 429. */
+  WS_MAX_CONNECTIONS_PER_IP: positiveInt(50),
+  /** Open WebSockets of one user (or API key holder) across all replicas; more are closed with 4429. */
+  WS_MAX_CONNECTIONS_PER_USER: positiveInt(10),
+  /** Open WebSockets on this replica; more are refused with HTTP 503 (the client tries another replica). */
+  WS_MAX_CONNECTIONS: positiveInt(20_000),
+  /** Active subscriptions (and in-flight operations) on one socket. */
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: positiveInt(100),
+  /** Messages a client may send per second on one socket (bursts up to twice that); a flood is closed with 4429. */
+  WS_MAX_MESSAGES_PER_SECOND: positiveInt(20),
+  /** connection_init must arrive within this; otherwise close 4408. */
+  WS_INIT_TIMEOUT_MS: positiveInt(10_000),
+  /** Server pings; a socket that has not answered the previous ping is terminated. */
+  WS_PING_INTERVAL_MS: positiveInt(30_000),
+  /** Bytes queued for one socket beyond which it is a slow consumer and is closed with 4413. */
+  WS_MAX_BUFFERED_BYTES: positiveInt(1_000_000),
+  /** Events replayed per Redis read when a subscription resumes with `after`. */
+  WS_REPLAY_BATCH: positiveInt(200),
+  /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */
+  REALTIME_INTERNAL_URL: url("http://127.0.0.1:4008"),
+  /** How often the sockets of this replica are reported alive to realtime (presence) and the connection caps. */
+  WS_HEARTBEAT_INTERVAL_MS: positiveInt(20_000),
   /** How many reverse proxies in front append to X-Forwarded-For; 0 ignores the header. */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** PEM files: with both, the gateway serves HTTPS itself (deployments without a TLS-terminating ingress). */

@@ -1,5 +1,9 @@
 import type { Logger, Viewer } from "@startales/service-kit";
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import type { RateLimitState } from "./plugins/rate-limit";
+
+/** Filled by plugins/live-capture.ts when a subscription has passed the request pipeline over WebSocket. */
+export type LiveCapture = { schema?: GraphQLSchema; document?: DocumentNode; operation?: OperationDefinitionNode };
 
 export type GatewayContext = {
   viewer: Viewer;
@@ -10,4 +14,6 @@ export type GatewayContext = {
   identityToken: () => Promise<string>;
   /** What the request has been charged so far (plugins/rate-limit.ts). */
   rateLimit: RateLimitState;
+  /** Set on a graphql-ws `subscribe`: a subscription is captured here instead of executed. */
+  live?: LiveCapture;
 };

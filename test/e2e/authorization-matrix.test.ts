@@ -6,6 +6,8 @@ import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../te
 import { signInAtProvider } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestProvider } from "../testkit/oidc-provider";
 import { startStack, type Stack } from "../testkit/stack";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { subscribe, wsClient } from "../testkit/subscriptions";
 import { registerUser } from "../testkit/users";
 
 /**
@@ -40,6 +42,10 @@ const gameMasterOnly: Record<Actor, Outcome> = {
   service: "FORBIDDEN",
 };
 const adminOnly: Record<Actor, Outcome> = { ...gameMasterOnly, gameMaster: "FORBIDDEN" };
+/** Reads of a campaign's data: its members, admins and analysts. */
+const campaignReaders: Record<Actor, Outcome> = { ...signedIn(), outsider: "FORBIDDEN", service: "FORBIDDEN" };
+/** Writes within a campaign: its members only (admins and analysts are not members). */
+const campaignMembers: Record<Actor, Outcome> = { ...gameMasterOnly, player: "ok", admin: "FORBIDDEN" };
 
 const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
 const OIDC_REDIRECT_URI = "https://app.startales.test/oidc/callback";
@@ -64,10 +70,63 @@ async function campaignIn(status: "DRAFT" | "RUNNING" | "PAUSED"): Promise<strin
   return id;
 }
 
+/**
+ * A subscription, over graphql-ws: "ok" once its first result arrives, else the code of the
+ * error it ended with. `trigger` runs once the gateway counts the subscription as active.
+ */
+async function subscribeAs(
+  actor: Actor,
+  query: string,
+  variables: Record<string, unknown>,
+  trigger: () => Promise<unknown> = async () => undefined,
+): Promise<GraphQLResponse<Record<string, unknown>>> {
+  const client = wsClient(url, actor === "anonymous" ? {} : { token: tokens[actor] });
+  try {
+    const active = async () => metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
+    const before = await active();
+    const subscription = subscribe(client, query, variables);
+    for (let i = 0; i < 200 && subscription.error === null && (await active()) <= before; i++) await new Promise((r) => setTimeout(r, 25));
+    if (subscription.error === null) await trigger();
+    await Promise.race([subscription.waitFor(1), subscription.ended()]).catch(() => undefined);
+    const ended = subscription.error;
+    const errors = Array.isArray(ended) ? ended : ended && "code" in ended ? [{ message: "closed", extensions: { code: `CLOSED_${ended.code}` } }] : [];
+    return { status: 0, headers: new Headers(), data: subscription.results[0]?.data ?? null, errors: subscription.results.length ? [] : errors };
+  } finally {
+    await client.dispose();
+  }
+}
+
+/** A campaign the player joined after its creation, and the id of its creation event. */
+async function campaignWithHistory(): Promise<{ id: string; createdEventId: string }> {
+  const created = expectData(await call("gameMaster", `mutation { createCampaign(input: { name: "Feed ${randomUUID().slice(0, 6)}" }) { id } }`));
+  const { id } = created.createCampaign as { id: string };
+  // The outbox relay publishes just after the commit: the creation event appears shortly.
+  let createdEventId: string | null = null;
+  for (let i = 0; i < 100 && !createdEventId; i++) {
+    const read = expectData(await call("gameMaster", "query($id: ID!) { campaign(id: $id) { latestEventId } }", { id }));
+    createdEventId = (read.campaign as { latestEventId: string | null }).latestEventId;
+    if (!createdEventId) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (!createdEventId) throw new Error("the campaign's creation event was not published");
+  expectData(await call("player", "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id }));
+  return { id, createdEventId };
+}
+
 const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async (actor: Actor) =>
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** The campaign channel of a fresh campaign (see campaignIn), and a message the player posted there. */
+async function chatIn(): Promise<{ campaignId: string; channelId: string; messageId: string }> {
+  const campaignId = await campaignIn("DRAFT");
+  const channel = expectData(await call("player", "query($id: ID!) { campaignChannel(campaignId: $id) { id } }", { id: campaignId }));
+  const channelId = (channel.campaignChannel as { id: string }).id;
+  const posted = expectData(
+    await call("player", 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "Hello", idempotencyKey: $k) { id } }', { c: channelId, k: randomUUID() }),
+  );
+  return { campaignId, channelId, messageId: (posted.postMessage as { id: string }).id };
+}
 
 /** An OIDC sign-in by `actor`, at the test provider, as a user whose verified email is `email`. */
 async function oidcSignIn(actor: Actor, email = `oidc-${randomUUID()}@example.test`) {
@@ -85,6 +144,20 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: async (actor) => call(actor, "query($id: ID!) { campaign(id: $id) { id name members { role } } }", { id: await campaignIn("DRAFT") }),
   },
   "Query.myCampaigns": { expect: signedIn(), run: (actor) => call(actor, "{ myCampaigns { id } }") },
+  "Query.campaignEvent": {
+    expect: { ...signedIn(), outsider: "FORBIDDEN", service: "FORBIDDEN" },
+    run: async (actor) => {
+      const { id, createdEventId } = await campaignWithHistory();
+      return call(actor, "query($c: ID!, $e: ID!) { campaignEvent(campaignId: $c, id: $e) { id type campaign { id } } }", { c: id, e: createdEventId });
+    },
+  },
+  "Subscription.campaignEvents": {
+    expect: { ...signedIn(), outsider: "FORBIDDEN", service: "FORBIDDEN" },
+    run: async (actor) => {
+      const { id, createdEventId } = await campaignWithHistory();
+      return subscribeAs(actor, "subscription($c: ID!, $a: ID) { campaignEvents(campaignId: $c, after: $a) { id type } }", { c: id, a: createdEventId });
+    },
+  },
   "Mutation.register": {
     expect: everyone,
     run: (actor) =>
@@ -184,6 +257,100 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.pauseCampaign": { expect: gameMasterOnly, run: lifecycle("pauseCampaign", "RUNNING") },
   "Mutation.resumeCampaign": { expect: gameMasterOnly, run: lifecycle("resumeCampaign", "PAUSED") },
   "Mutation.endCampaign": { expect: gameMasterOnly, run: lifecycle("endCampaign", "RUNNING") },
+  "Query.channel": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { channel(id: $id) { id kind } }", { id: (await chatIn()).channelId }),
+  },
+  "Query.channels": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { channels(campaignId: $id) { id } }", { id: (await chatIn()).campaignId }),
+  },
+  "Query.campaignChannel": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { campaignChannel(campaignId: $id) { id } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.messages": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { messages(channelId: $id) { id text author { id } } }", { id: (await chatIn()).channelId }),
+  },
+  "Query.chatMessage": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { chatMessage(id: $id) { id text } }", { id: (await chatIn()).messageId }),
+  },
+  "Query.presence": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { presence(campaignId: $id) { status user { id } } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.presenceEvent": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, 'query($id: ID!) { presenceEvent(campaignId: $id, id: "1-0") { id status } }', { id: await campaignIn("DRAFT") }),
+  },
+  "Mutation.createAllianceChannel": {
+    expect: campaignMembers,
+    run: async (actor) =>
+      call(actor, 'mutation($id: ID!) { createAllianceChannel(campaignId: $id, name: "Pact", memberIds: []) { id } }', { id: await campaignIn("DRAFT") }),
+  },
+  "Mutation.openDirectChannel": {
+    expect: campaignMembers,
+    run: async (actor) =>
+      call(actor, "mutation($id: ID!, $u: ID!) { openDirectChannel(campaignId: $id, userId: $u) { id } }", {
+        id: await campaignIn("DRAFT"),
+        u: actor === "player" ? ids.gameMaster : ids.player,
+      }),
+  },
+  "Mutation.postMessage": {
+    expect: campaignMembers,
+    run: async (actor) =>
+      call(actor, 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "Hi", idempotencyKey: $k) { id } }', {
+        c: (await chatIn()).channelId,
+        k: randomUUID(),
+      }),
+  },
+  "Mutation.editMessage": {
+    // Members edit their own message; everyone else tries the player's.
+    expect: campaignMembers,
+    run: async (actor) => {
+      const chat = await chatIn();
+      let id = chat.messageId;
+      if (actor === "gameMaster") {
+        const posted = expectData(
+          await call(actor, 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "GM", idempotencyKey: $k) { id } }', { c: chat.channelId, k: randomUUID() }),
+        );
+        id = (posted.postMessage as { id: string }).id;
+      }
+      return call(actor, 'mutation($id: ID!) { editMessage(id: $id, text: "Edited") { id } }', { id });
+    },
+  },
+  "Mutation.deleteMessage": {
+    // The player's message: its author, the game master (moderation) and admins may delete it.
+    expect: { ...campaignMembers, admin: "ok" },
+    run: async (actor) => call(actor, "mutation($id: ID!) { deleteMessage(id: $id) { id deleted } }", { id: (await chatIn()).messageId }),
+  },
+  "Subscription.messageAdded": {
+    expect: campaignReaders,
+    run: async (actor) => {
+      const { channelId } = await chatIn();
+      return subscribeAs(actor, "subscription($id: ID!) { messageAdded(channelId: $id) { id text author { id } } }", { id: channelId }, () =>
+        call("gameMaster", 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "Live", idempotencyKey: $k) { id } }', { c: channelId, k: randomUUID() }),
+      );
+    },
+  },
+  "Subscription.presenceChanged": {
+    expect: campaignReaders,
+    run: async (actor) => {
+      const campaignId = await campaignIn("DRAFT");
+      // The game master comes online: the gateway reports the socket, realtime announces it.
+      return subscribeAs(actor, "subscription($id: ID!) { presenceChanged(campaignId: $id) { id status user { id } } }", { id: campaignId }, async () => {
+        const online = wsClient(url, { token: tokens.gameMaster });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await online.dispose();
+      });
+    },
+  },
+  "Mutation.setPresence": {
+    expect: campaignMembers,
+    run: async (actor) => call(actor, "mutation($id: ID!) { setPresence(campaignId: $id, status: AWAY) { status } }", { id: await campaignIn("DRAFT") }),
+  },
 };
 
 beforeAll(async () => {

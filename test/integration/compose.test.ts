@@ -1,10 +1,13 @@
 import { execFile } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+
 const root = join(__dirname, "..", "..");
+/** Every subgraph with a schema, as supergraph.yaml lists them. */
+const subgraphNames = () => readdirSync(join(root, "subgraphs")).filter((name) => existsSync(join(root, "subgraphs", name, "schema.graphql")));
 const exec = promisify(execFile);
 const compose = (...args: string[]) => exec(process.execPath, [join(root, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "scripts", "compose.ts"), ...args], { cwd: root });
 
@@ -13,7 +16,7 @@ function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), "startales-compose-"));
   cpSync(join(root, "supergraph.yaml"), join(dir, "supergraph.yaml"));
   cpSync(join(root, "supergraph.graphql"), join(dir, "supergraph.graphql"));
-  for (const name of ["identity", "campaign"]) cpSync(join(root, "subgraphs", name, "schema.graphql"), join(dir, "subgraphs", name, "schema.graphql"));
+  for (const name of subgraphNames()) cpSync(join(root, "subgraphs", name, "schema.graphql"), join(dir, "subgraphs", name, "schema.graphql"));
   return dir;
 }
 

@@ -19,6 +19,9 @@ import { Ingress, NetworkPolicy, type IIngress, type INetworkPolicy } from "kube
 import { parseConfig } from "../../packages/service-kit/src/config";
 import { loadGatewayConfig } from "../../gateway/src/config";
 
+/** Calls one subgraph makes to another, each allowed by a pair of network policies. */
+const SUBGRAPH_CALLS = new Set(["realtime->campaign"]);
+
 const root = join(__dirname, "..", "..");
 const k8sDir = join(root, "k8s");
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -575,7 +578,12 @@ function checkStack(resources: Resource[], label: string): void {
     // Each side must hold on its own: the subgraph's ingress rules admit only the gateway
     // (and Prometheus), whatever the sources' egress rules say.
     check(`(${s.name}'s ingress rules alone) migrate -> ${s.name}`, mayEnter(podOf("migrate"), podOf(s.name), s.port), false);
-    for (const other of subgraphs.filter((o) => o !== s)) check(`(${s.name}'s ingress rules alone) ${other.name} -> ${s.name}`, mayEnter(podOf(other.name), podOf(s.name), s.port), false);
+    // Subgraph-to-subgraph calls are the declared exceptions only (realtime asks campaign about memberships).
+    for (const other of subgraphs.filter((o) => o !== s)) {
+      const declared = SUBGRAPH_CALLS.has(`${other.name}->${s.name}`);
+      check(`(${s.name}'s ingress rules alone) ${other.name} -> ${s.name}`, mayEnter(podOf(other.name), podOf(s.name), s.port), declared);
+      check(`${other.name} -> ${s.name}`, may(podOf(other.name), podOf(s.name), s.port), declared);
+    }
     for (const [who, stranger] of Object.entries(strangers)) check(`(${s.name}'s ingress rules alone) ${who} -> ${s.name}`, mayEnter(stranger, podOf(s.name), s.port), false);
   }
   const datastores = { postgres: 5432, redis: 6379 };

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Logger } from "@startales/service-kit";
@@ -13,7 +13,10 @@ import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
 
+
 const root = join(__dirname, "..", "..");
+/** Every subgraph with a schema, as supergraph.yaml lists them. */
+const subgraphNames = () => readdirSync(join(root, "subgraphs")).filter((name) => existsSync(join(root, "subgraphs", name, "schema.graphql")));
 const DEPRECATION = '@deprecated(reason: "use x; removal after 2099-01-01")';
 
 /**
@@ -24,7 +27,7 @@ const DEPRECATION = '@deprecated(reason: "use x; removal after 2099-01-01")';
 function supergraphWithDeprecations(): string {
   const dir = mkdtempSync(join(tmpdir(), "supergraph-deprecated-"));
   copyFileSync(join(root, "supergraph.yaml"), join(dir, "supergraph.yaml"));
-  for (const name of ["identity", "campaign"]) {
+  for (const name of subgraphNames()) {
     const target = join(dir, "subgraphs", name, "schema.graphql");
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(root, "subgraphs", name, "schema.graphql"), target);

@@ -3,6 +3,7 @@ import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
 import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
+import { realtimeConfigSchema, type RealtimeConfig } from "../../subgraphs/realtime/src/config";
 
 /** The environment a test service runs with: port 0, the run's databases and secrets. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -28,12 +29,18 @@ export const identityTestConfig = (extra: Record<string, string> = {}): Identity
 export const campaignTestConfig = (extra: Record<string, string> = {}): CampaignConfig =>
   parseConfig(campaignConfigSchema, testEnv({ DATABASE_URL: required("CAMPAIGN_DATABASE_URL"), ...extra }));
 
+/** Realtime asks the campaign subgraph at `campaignUrl` (its origin, as listen() returns it). */
+export const realtimeTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): RealtimeConfig =>
+  parseConfig(realtimeConfigSchema, testEnv({ DATABASE_URL: required("REALTIME_DATABASE_URL"), CAMPAIGN_URL: `${campaignUrl}/graphql`, ...extra }));
+
 export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: string, extra: Record<string, string> = {}): GatewayConfig =>
   loadGatewayConfig(
     testEnv({
       IDENTITY_JWKS_URL: jwksUrl,
       // Where the gateway verifies API keys: the identity subgraph's own origin.
       ...(subgraphs.identity ? { IDENTITY_INTERNAL_URL: subgraphs.identity } : {}),
+      // Where the gateway reports its sockets for presence: the realtime subgraph's origin.
+      ...(subgraphs.realtime ? { REALTIME_INTERNAL_URL: subgraphs.realtime } : {}),
       ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
       // Its own rate-limit buckets: every suite calls from 127.0.0.1, in parallel, and would
       // otherwise share one per-address budget. Pass the same prefix to share on purpose.

@@ -59,7 +59,7 @@ export const conflict = (message: string, extensions: Record<string, unknown> = 
 const MASKED_MESSAGE = "Internal server error";
 // Extensions a client may see; everything else (stack traces, exception objects,
 // service names, SQL) stays in the logs.
-const PUBLIC_EXTENSIONS = new Set(["code", "fields", "from", "to", "retryAfter"]);
+const PUBLIC_EXTENSIONS = new Set(["code", "fields", "from", "to", "retryAfter", "reason"]);
 
 /**
  * Masks what a client must not see. An error without one of our codes is replaced by a

@@ -47,3 +47,9 @@ export async function oldestStreamId(redis: Redis, topic: string): Promise<strin
   const entries = (await redis.xrange(streamKey(topic), "-", "+", "COUNT", 1)) as RawEntry[];
   return entries[0]?.[0] ?? null;
 }
+
+/** The id of the newest event in the stream, or null for an empty (or missing) stream. */
+export async function newestStreamId(redis: Redis, topic: string): Promise<string | null> {
+  const entries = (await redis.xrevrange(streamKey(topic), "+", "-", "COUNT", 1)) as RawEntry[];
+  return entries[0]?.[0] ?? null;
+}

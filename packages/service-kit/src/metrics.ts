@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** The Prometheus registry of one process, with the series every service reports. */
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -36,4 +36,16 @@ export function createMetrics(service: string) {
  */
 export function addCounter<L extends string>(metrics: Metrics, options: { name: string; help: string; labelNames: readonly L[] }): Counter<L> {
   return new Counter({ ...options, registers: [metrics.registry] });
+}
+
+/** A gauge read when /metrics is scraped (a count the process already keeps, never double-booked). */
+export function addGauge(metrics: Metrics, options: { name: string; help: string; collect: () => number }): Gauge {
+  const { collect, ...rest } = options;
+  return new Gauge({
+    ...rest,
+    registers: [metrics.registry],
+    collect() {
+      this.set(collect());
+    },
+  });
 }

@@ -1,4 +1,8 @@
-import type { OutboxRow, OutboxSource } from "./outbox-relay";
+import type { Redis } from "ioredis";
+import { positiveInt } from "./config";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import { createOutboxRelay, type OutboxRelay, type OutboxRow, type OutboxSource } from "./outbox-relay";
 
 type ClaimedRow = Omit<OutboxRow, "occurredAt"> & { occurredAt: Date | string };
 
@@ -42,4 +46,32 @@ export function prismaOutboxSource<Tx extends RawTx>(db: RawDb<Tx>, options: { t
         ),
       ),
   };
+}
+
+/** The outbox relay's settings, for the config of every service that publishes events. */
+export const outboxConfigShape = {
+  /** How often the outbox relay looks for unpublished events (it is also woken after each change). */
+  OUTBOX_POLL_MS: positiveInt(200),
+  /** Events the relay claims and publishes per transaction. */
+  OUTBOX_BATCH_SIZE: positiveInt(100),
+  /** Approximate length each `events:<topic>` stream is trimmed to. */
+  EVENT_STREAM_MAX_LEN: positiveInt(100_000),
+};
+
+type OutboxConfig = { OUTBOX_POLL_MS: number; OUTBOX_BATCH_SIZE: number; EVENT_STREAM_MAX_LEN: number };
+
+/** A service's relay from its `outbox_events` table to Redis, with the settings of outboxConfigShape. */
+export function prismaOutboxRelay<Tx extends RawTx>(
+  db: RawDb<Tx>,
+  deps: { redis: Redis; logger: Logger; metrics?: Metrics; config: OutboxConfig },
+): OutboxRelay {
+  return createOutboxRelay({
+    source: prismaOutboxSource(db),
+    redis: deps.redis,
+    logger: deps.logger.child({ component: "outbox-relay" }),
+    metrics: deps.metrics,
+    batchSize: deps.config.OUTBOX_BATCH_SIZE,
+    pollMs: deps.config.OUTBOX_POLL_MS,
+    streamMaxLen: deps.config.EVENT_STREAM_MAX_LEN,
+  });
 }

@@ -1,6 +1,8 @@
 import { Redis } from "ioredis";
 import type { ReadinessCheck } from "./health";
 
+export type { Redis } from "ioredis";
+
 /** A Redis connection; `maxRetriesPerRequest: null` is what BullMQ workers need too. */
 export function createRedis(url: string, name: string): Redis {
   return new Redis(url, { connectionName: name, maxRetriesPerRequest: null, lazyConnect: false, enableOfflineQueue: true });

@@ -22,6 +22,9 @@ import type { Viewer } from "./viewer";
 /** What every subgraph resolver receives. */
 export type SubgraphContext<Loaders> = { viewer: Viewer; requestId: string; logger: Logger; loaders: Loaders };
 
+/** The caller's signed identity as the gateway sent it, to forward unchanged to another subgraph. */
+export type ForwardedIdentity = { identity?: string; requestId: string };
+
 export type SubgraphAppOptions<Loaders> = {
   name: string;
   config: {
@@ -39,8 +42,12 @@ export type SubgraphAppOptions<Loaders> = {
   resolvers: object;
   /** Data-dependent rules named by `@policy` in the schema (see authorization.ts). */
   policies?: Policies<SubgraphContext<Loaders>>;
-  /** One loader set per request, so batching never leaks across callers. */
-  createLoaders: (viewer: Viewer) => Loaders;
+  /**
+   * One loader set per request, so batching never leaks across callers. `forwarded` is the
+   * request's gateway identity as received, for a subgraph that asks another on the
+   * caller's behalf (realtime asks campaign about memberships) without signing one itself.
+   */
+  createLoaders: (viewer: Viewer, forwarded: ForwardedIdentity) => Loaders;
   readiness: ReadinessCheck[];
   routes?: Record<string, RouteHandler>;
   /** POST routes for internal calls (e.g. identity's API-key verification); they check their caller. */
@@ -84,7 +91,8 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
       requestLogger.warn({ reason: (error as Error).message }, "rejected a request that did not come through the gateway");
       throw requestError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     }
-    return { viewer, requestId, logger: requestLogger, loaders: options.createLoaders(viewer) };
+    const forwarded = { identity: headerValue(req, IDENTITY_HEADER), requestId };
+    return { viewer, requestId, logger: requestLogger, loaders: options.createLoaders(viewer, forwarded) };
   };
 
   const http = createHttpService({

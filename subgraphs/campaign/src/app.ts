@@ -2,11 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
-  createOutboxRelay,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
-  prismaOutboxSource,
+  prismaOutboxRelay,
   redisReadiness,
   type Logger,
   type SubgraphApp,
@@ -33,7 +32,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     config,
     logger,
     typeDefs: campaignTypeDefs,
-    resolvers: createResolvers({ db, campaigns: createCampaignService(db, { afterCommit: () => relay.wake() }) }),
+    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake() }) }),
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
@@ -43,15 +42,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
       redis.disconnect();
     },
   });
-  const relay = createOutboxRelay({
-    source: prismaOutboxSource(db),
-    redis,
-    logger: logger.child({ component: "outbox-relay" }),
-    metrics: app.metrics,
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    pollMs: config.OUTBOX_POLL_MS,
-    streamMaxLen: config.EVENT_STREAM_MAX_LEN,
-  });
+  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
   return {
     ...app,
     async listen() {

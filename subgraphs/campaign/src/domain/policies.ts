@@ -9,9 +9,12 @@ import { canReadCampaign, isGameMasterOrAdmin } from "./access";
  * answers null, NOT_FOUND or BAD_USER_INPUT as it should.
  */
 async function subjectCampaign(input: { typeName: string; parent: unknown; args: Record<string, unknown>; context: CampaignContext }) {
-  // On the Campaign type the parent is the campaign row itself; on root fields it is named by `id`.
+  // On the Campaign type the parent is the campaign row itself; on root fields it is named
+  // by `campaignId` where the field has one (`campaignEvent(campaignId, id)`: `id` is the
+  // event's), else by `id`.
   if (input.typeName === "Campaign") return input.parent as Campaign | null;
-  return isId(input.args.id) ? input.context.loaders.campaignById.load(input.args.id) : null;
+  const id = "campaignId" in input.args ? input.args.campaignId : input.args.id;
+  return isId(id) ? input.context.loaders.campaignById.load(id) : null;
 }
 
 export const campaignPolicies: Policies<CampaignContext> = {

@@ -5,8 +5,10 @@ import {
   parseId,
   parseInput,
   requireUser,
+  type Redis,
 } from "@startales/service-kit";
 import type { Db } from "../db";
+import { latestCampaignEventId, readCampaignEvent } from "../domain/campaign-events";
 import { assertCanReadCampaign, isGameMasterOrAdmin } from "../domain/access";
 import { listAudit } from "../domain/audit";
 import type { CampaignService } from "../domain/campaign-service";
@@ -15,8 +17,8 @@ import type { LifecycleAction } from "../domain/lifecycle";
 import type { CampaignContext } from "../context";
 import type { AuditOutcome as GraphQLAuditOutcome, Resolvers } from "../generated/resolvers-types";
 
-export function createResolvers(deps: { db: Db; campaigns: CampaignService }): Resolvers {
-  const { db, campaigns } = deps;
+export function createResolvers(deps: { db: Db; redis: Redis; campaigns: CampaignService }): Resolvers {
+  const { db, redis, campaigns } = deps;
 
   const lifecycle =
     (action: LifecycleAction) =>
@@ -32,6 +34,8 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
         listAudit(db, { ...parseInput(auditLogArgs, args), campaignId: args.campaignId ? parseId(args.campaignId, "campaignId") : null }),
       // Who may read it is declared in the schema (@policy campaign_reader).
       campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
+      // Members only (@policy campaign_reader on campaignId); what `campaignEvents` delivers.
+      campaignEvent: (_parent, args) => readCampaignEvent(redis, parseId(args.campaignId, "campaignId"), args.id),
       myCampaigns: async (_parent, args, { viewer }) => {
         const user = requireUser(viewer);
         const page = parseInput(pageArgs, args);
@@ -68,7 +72,15 @@ export function createResolvers(deps: { db: Db; campaigns: CampaignService }): R
       gameMaster: (campaign) => ({ __typename: "User" as const, id: campaign.createdById }),
       members: (campaign, _args, { loaders }) => loaders.membersByCampaign.load(campaign.id),
       memberCount: (campaign, _args, { loaders }) => loaders.memberCountByCampaign.load(campaign.id),
+      latestEventId: (campaign) => latestCampaignEventId(redis, campaign.id),
       myMembership: (campaign, _args, { loaders }) => loaders.viewerMembership.load(campaign.id),
+    },
+    CampaignEvent: {
+      campaign: async (event, _args, { loaders }) => {
+        const campaign = await loaders.campaignById.load(event.campaignId);
+        if (!campaign) throw new Error(`campaign ${event.campaignId} of event ${event.id} is gone`);
+        return campaign;
+      },
     },
     AuditEntry: {
       actor: (entry) => (entry.actorId ? { __typename: "User" as const, id: entry.actorId } : null),

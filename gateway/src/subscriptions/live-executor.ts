@@ -1,0 +1,61 @@
+import { randomUUID } from "node:crypto";
+import type { GatewayExecutor, GatewayGraphQLRequestContext } from "@apollo/server-gateway-interface";
+import { GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode } from "graphql";
+import type { Logger, Viewer } from "@startales/service-kit";
+import type { GatewayContext } from "../context";
+import { formatGatewayError } from "../format-error";
+import type { PreparedQuery } from "./live-operation";
+
+export type LiveResult = { data: Record<string, unknown> | null; errors: GraphQLFormattedError[] };
+export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>) => Promise<LiveResult>;
+
+/**
+ * Runs a prepared query through @apollo/gateway's own executor: the same query planner (and
+ * plan cache), subgraph fetches, identity propagation and error masking as an HTTP query,
+ * without Apollo Server's request pipeline (an event is not a client request: it is not
+ * rate limited, safelisted or logged as one).
+ */
+export function createLiveExecutor(deps: {
+  executor: () => GatewayExecutor;
+  signIdentity: (viewer: Viewer, requestId: string) => Promise<string>;
+  logger: Logger;
+}): LiveExecutor {
+  return async (query, viewer, extraVariables = {}) => {
+    const requestId = randomUUID();
+    const logger = deps.logger.child({ requestId });
+    let identity: Promise<string> | undefined;
+    const context: GatewayContext = {
+      viewer,
+      requestId,
+      logger,
+      identityToken: () => (identity ??= deps.signIdentity(viewer, requestId)),
+      rateLimit: { costKey: "subscription" },
+    };
+    const variables = { ...query.variables, ...extraVariables };
+    const requestContext = {
+      request: { query: query.query, operationName: query.operationName, variables },
+      document: query.document,
+      source: query.query,
+      queryHash: query.queryHash,
+      operationName: query.operationName,
+      operation: query.document.definitions[0] as OperationDefinitionNode,
+      context,
+      logger,
+      metrics: {},
+      cache: undefined,
+      schema: undefined,
+      schemaHash: undefined,
+      overallCachePolicy: undefined,
+    } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
+    try {
+      const result = await deps.executor()(requestContext);
+      return {
+        data: (result.data as Record<string, unknown> | null | undefined) ?? null,
+        errors: (result.errors ?? []).map((error) => formatGatewayError(error instanceof GraphQLError ? error.toJSON() : { message: String((error as { message?: unknown }).message) }, error)),
+      };
+    } catch (error) {
+      logger.error({ err: error }, "a subscription query failed in the gateway");
+      return { data: null, errors: [formatGatewayError({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }, error)] };
+    }
+  };
+}

@@ -1,0 +1,77 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import {
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  prismaOutboxRelay,
+  redisReadiness,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
+import { createCampaignClient } from "./campaign-client";
+import type { RealtimeConfig } from "./config";
+import { createDb } from "./db";
+import { createChatService } from "./domain/chat-service";
+import { realtimePolicies } from "./domain/policies";
+import { createPresenceService } from "./domain/presence-service";
+import { createPresenceStore } from "./domain/presence-store";
+import { createLoaders } from "./loaders";
+import { presenceRoutes } from "./presence-routes";
+import { createResolvers } from "./resolvers";
+
+export const realtimeTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+export type RealtimeApp = SubgraphApp & {
+  /** One presence sweep now (tests; the sweeper loop runs it every PRESENCE_SWEEP_MS). */
+  sweepPresence(): Promise<number>;
+};
+
+/**
+ * The realtime subgraph as a value; `listen()` starts it (port 0 in tests), its outbox relay
+ * and its presence sweeper, which `stop()` stops after HTTP has drained.
+ */
+export function createRealtimeApp(config: RealtimeConfig, logger: Logger, options: { clock?: () => number } = {}): RealtimeApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "realtime");
+  const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  const store = createPresenceStore(redis, { ttlMs: config.PRESENCE_TTL_MS, awayAfterMs: config.PRESENCE_AWAY_AFTER_MS, keyPrefix: config.PRESENCE_KEY_PREFIX });
+  const presence = createPresenceService({
+    redis,
+    store,
+    logger: logger.child({ component: "presence" }),
+    streamMaxLen: config.PRESENCE_STREAM_MAX_LEN,
+    sweepMs: config.PRESENCE_SWEEP_MS,
+    clock: options.clock,
+  });
+  const chat = createChatService(db, { afterCommit: () => relay.wake() });
+  const app = createSubgraphApp({
+    name: "realtime",
+    config,
+    logger,
+    typeDefs: realtimeTypeDefs,
+    resolvers: createResolvers({ chat, presence, store }),
+    policies: realtimePolicies,
+    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    postRoutes: presenceRoutes({ secret: config.GATEWAY_SIGNING_SECRET, campaigns, store, presence, logger }),
+    onStop: async () => {
+      await presence.stopSweeper();
+      await relay.stop();
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
+  return {
+    ...app,
+    sweepPresence: () => presence.sweep(),
+    async listen() {
+      const url = await app.listen();
+      relay.start();
+      presence.startSweeper();
+      return url;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import DataLoader from "dataloader";
+import type { ForwardedIdentity, Viewer } from "@startales/service-kit";
+import type { CampaignAccess, CampaignClient } from "./campaign-client";
+import type { Db } from "./db";
+import type { Channel, ChatMessage } from "./generated/prisma/client";
+
+const byKey = <T, K>(rows: T[], key: (row: T) => K) => new Map(rows.map((row) => [key(row), row]));
+
+/**
+ * One set per request: every entity and list read batches through a loader (no N+1). What
+ * campaign says about membership is kept for this request only, so a player removed from a
+ * campaign loses access with their next request.
+ */
+export function createLoaders(db: Db, campaigns: CampaignClient, viewer: Viewer, forwarded: ForwardedIdentity) {
+  return {
+    viewer,
+    forwarded,
+    channelById: new DataLoader<string, Channel | null>(async (ids) => {
+      const rows = byKey(await db.channel.findMany({ where: { id: { in: [...ids] } } }), (c) => c.id);
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
+    messageById: new DataLoader<string, ChatMessage | null>(async (ids) => {
+      const rows = byKey(await db.chatMessage.findMany({ where: { id: { in: [...ids] } } }), (m) => m.id);
+      return ids.map((id) => rows.get(id) ?? null);
+    }),
+    /** The caller's access to each campaign, asked of campaign in one request per batch. */
+    campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
+      viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
+    ),
+    /** Member ids of a campaign (only asked where a write names other users). */
+    campaignMembers: new DataLoader<string, Set<string> | null>(async (ids) => Promise.all(ids.map((id) => campaigns.memberIds(forwarded, id))), {
+      batch: false,
+    }),
+  };
+}
+
+export type RealtimeLoaders = ReturnType<typeof createLoaders>;

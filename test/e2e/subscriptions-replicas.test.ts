@@ -1,0 +1,216 @@
+import { randomUUID } from "node:crypto";
+import { Topics, createRedis, publishEnvelope } from "@startales/service-kit";
+import { startGatewayProcess, type GatewayProcess } from "../testkit/gateway-process";
+import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { startStack, type Stack } from "../testkit/stack";
+import { rawSocket, subscribe, subscriptionErrorCodes, wsClient, type Subscription } from "../testkit/subscriptions";
+import { registerUser, type TestUser } from "../testkit/users";
+
+/**
+ * Subscriptions across gateway replicas: the in-process gateway of the stack and gateway
+ * processes of their own, all on the same subgraphs and Redis, as pods of one deployment.
+ */
+
+let stack: Stack;
+let replica: GatewayProcess;
+const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "subscriptions-replicas-test");
+const clients: { dispose: () => void | Promise<void> }[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn" });
+  replica = await startGatewayProcess(stack);
+}, 60_000);
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await replica?.stop();
+  await stack?.stop();
+  redis.disconnect();
+});
+
+const FEED = `subscription Feed($id: ID!, $after: ID) {
+  campaignEvents(campaignId: $id, after: $after) { id type data campaign { name gameMaster { displayName } } }
+}`;
+type Feed = { campaignEvents: { id: string; type: string; data: Record<string, unknown>; campaign: { name: string; gameMaster: { displayName: string } } } };
+
+async function call(graphqlUrl: string, user: TestUser, query: string, variables: Record<string, unknown> = {}) {
+  return expectData(await postGraphQL<Record<string, { id: string }>>(graphqlUrl, { query, variables }, { token: user.accessToken }));
+}
+const metrics = async (gatewayUrl: string) => fetchMetrics(gatewayUrl);
+const metric = async (gatewayUrl: string, name: string, labels: Record<string, string> = {}) => metricValue(await metrics(gatewayUrl), name, labels) ?? 0;
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Subscribes through `graphqlUrl` and waits until that gateway counts the subscription. */
+async function feed(
+  gateway: { gatewayUrl: string; graphqlUrl: string },
+  user: TestUser,
+  campaignId: string,
+  after?: string,
+  shared?: ReturnType<typeof wsClient>,
+): Promise<Subscription<Feed>> {
+  const before = await metric(gateway.gatewayUrl, "gateway_subscriptions");
+  const client = shared ?? wsClient(gateway.graphqlUrl, { token: user.accessToken });
+  if (!shared) clients.push(client);
+  const subscription = subscribe<Feed>(client, FEED, { id: campaignId, ...(after ? { after } : {}) });
+  await until(async () => (await metric(gateway.gatewayUrl, "gateway_subscriptions")) > before || subscription.error !== null, "the subscription");
+  return Object.assign(subscription, { client });
+}
+
+async function campaignOf(gameMaster: TestUser, graphqlUrl = stack.graphqlUrl): Promise<string> {
+  const data = await call(graphqlUrl, gameMaster, `mutation { createCampaign(input: { name: "Replicas ${randomUUID().slice(0, 8)}" }) { id } }`);
+  return data.createCampaign!.id;
+}
+
+const lifecycle = (graphqlUrl: string, user: TestUser, action: string, id: string) =>
+  call(graphqlUrl, user, `mutation($id: ID!) { ${action}(id: $id) { id } }`, { id });
+
+const typesOf = (subscription: Subscription<Feed>) => subscription.results.map((r) => r.data!.campaignEvents.type);
+const idsOf = (subscription: Subscription<Feed>) => subscription.results.map((r) => r.data!.campaignEvents.id);
+
+describe("subscriptions across gateway replicas", () => {
+  it("delivers an event caused through one replica to a subscriber on another, with its federated fields", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Admiral");
+    const campaignId = await campaignOf(gameMaster);
+    const onReplica = await feed(replica, gameMaster, campaignId);
+
+    await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
+    await onReplica.waitFor(1);
+    expect(onReplica.results[0]!.data!.campaignEvents).toMatchObject({
+      type: "CAMPAIGN_STARTED",
+      campaign: { name: expect.stringMatching(/^Replicas /), gameMaster: { displayName: "Admiral" } },
+    });
+  });
+
+  it("resumes after a disconnect: the missed events in order, then live, no gap and no repeat", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Resumer");
+    const player = await registerUser(stack.graphqlUrl, "Joiner");
+    const campaignId = await campaignOf(gameMaster);
+    const first = await feed(replica, gameMaster, campaignId);
+    await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
+    await first.waitFor(1);
+    const seen = idsOf(first)[0]!;
+    first.stop();
+
+    // Missed while away.
+    await lifecycle(stack.graphqlUrl, gameMaster, "pauseCampaign", campaignId);
+    await call(stack.graphqlUrl, player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    await lifecycle(stack.graphqlUrl, gameMaster, "resumeCampaign", campaignId);
+
+    // Back, through the other replica.
+    const resumed = await feed(stack, gameMaster, campaignId, seen);
+    await resumed.waitFor(3);
+    await lifecycle(replica.graphqlUrl, gameMaster, "pauseCampaign", campaignId);
+    await resumed.waitFor(4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(typesOf(resumed)).toEqual(["CAMPAIGN_PAUSED", "PLAYER_JOINED", "CAMPAIGN_RESUMED", "CAMPAIGN_PAUSED"]);
+    expect(new Set(idsOf(resumed)).size).toBe(4);
+    expect(idsOf(resumed)).not.toContain(seen);
+  });
+
+  it("resumes across a gateway restart", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Restarter");
+    const campaignId = await campaignOf(gameMaster);
+    const doomed = await startGatewayProcess(stack);
+    const before = await feed(doomed, gameMaster, campaignId);
+    await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
+    await before.waitFor(1);
+    const seen = idsOf(before)[0]!;
+
+    expect(await doomed.stop()).toBe(0);
+    await before.ended();
+    // The replica went away: the client was told to reconnect (1001), not that it did wrong.
+    expect(before.error).toMatchObject({ code: 1001 });
+    await lifecycle(stack.graphqlUrl, gameMaster, "pauseCampaign", campaignId);
+    await lifecycle(stack.graphqlUrl, gameMaster, "resumeCampaign", campaignId);
+
+    const restarted = await startGatewayProcess(stack);
+    try {
+      const after = await feed(restarted, gameMaster, campaignId, seen);
+      await after.waitFor(2);
+      expect(typesOf(after)).toEqual(["CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED"]);
+    } finally {
+      await restarted.stop();
+    }
+  }, 60_000);
+
+  it("answers a resume point the feed no longer keeps with NOT_FOUND (RESUME_POINT_EXPIRED), an unknown one with BAD_USER_INPUT", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Late");
+    const campaignId = await campaignOf(gameMaster);
+    await until(async () => (await redis.xlen(`events:${Topics.campaign(campaignId)}`)) > 0, "the creation event");
+
+    const expired = await feed(stack, gameMaster, campaignId, "1-0");
+    await expired.ended();
+    expect(subscriptionErrorCodes(expired)).toEqual(["NOT_FOUND"]);
+    expect((expired.error as readonly { extensions?: Record<string, unknown> }[])[0]!.extensions?.reason).toBe("RESUME_POINT_EXPIRED");
+
+    const future = await feed(stack, gameMaster, campaignId, `${Date.now() + 86_400_000}-0`);
+    await future.ended();
+    expect(subscriptionErrorCodes(future)).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  it("runs one execution per event for many identical subscribers (dedupe), one per authorization scope", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Dedupe");
+    const player = await registerUser(stack.graphqlUrl, "Other");
+    const campaignId = await campaignOf(gameMaster);
+    await call(stack.graphqlUrl, player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    // 3 sockets (a player's tabs) × 4 subscriptions each.
+    const sockets = [0, 1, 2].map(() => wsClient(stack.graphqlUrl, { token: gameMaster.accessToken }));
+    clients.push(...sockets);
+    const identical = [];
+    for (let i = 0; i < 12; i++) identical.push(await feed(stack, gameMaster, campaignId, undefined, sockets[i % 3]));
+    const other = await feed(stack, player, campaignId);
+    const executions = await metric(stack.gatewayUrl, "gateway_subscription_executions_total", { field: "campaignEvents" });
+    const deliveries = await metric(stack.gatewayUrl, "gateway_subscription_deliveries_total", { field: "campaignEvents" });
+
+    await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
+    await Promise.all([...identical, other].map((s) => s.waitFor(1)));
+    for (const subscription of identical) expect(subscription.results).toEqual(identical[0]!.results);
+    // 12 identical subscriptions of one user share one execution; the player is another scope.
+    expect((await metric(stack.gatewayUrl, "gateway_subscription_executions_total", { field: "campaignEvents" })) - executions).toBe(2);
+    expect((await metric(stack.gatewayUrl, "gateway_subscription_deliveries_total", { field: "campaignEvents" })) - deliveries).toBe(13);
+  });
+
+  it("cuts a slow consumer (4413) once its send buffer is full, while a fast one on the same events gets them all", async () => {
+    const small = await startGatewayProcess(stack, { WS_MAX_BUFFERED_BYTES: "262144" });
+    try {
+      const gameMaster = await registerUser(stack.graphqlUrl, "Speedy");
+      const campaignId = await campaignOf(gameMaster);
+      const fast = await feed(small, gameMaster, campaignId);
+      const slow = await rawSocket(small.graphqlUrl);
+      slow.send({ type: "connection_init", payload: { authorization: `Bearer ${gameMaster.accessToken}` } });
+      await slow.message("connection_ack");
+      const before = await metric(small.gatewayUrl, "gateway_subscriptions");
+      slow.send({ id: "slow", type: "subscribe", payload: { query: FEED, variables: { id: campaignId } } });
+      await until(async () => (await metric(small.gatewayUrl, "gateway_subscriptions")) > before, "the slow subscription");
+      // The slow client stops reading: TCP backs up, then the gateway's send buffer grows.
+      (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+
+      const count = 120;
+      const blob = "x".repeat(200_000);
+      for (let i = 0; i < count; i++) {
+        await publishEnvelope(
+          redis,
+          { id: randomUUID(), type: "BULK_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i + 2, data: { i, blob }, traceparent: null },
+          { streamMaxLen: 100_000 },
+        );
+      }
+      await fast.waitFor(count, 60_000);
+      expect(fast.results.map((r) => r.data!.campaignEvents.data.i)).toEqual([...Array(count).keys()]);
+
+      (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      const closed = await slow.closed(20_000);
+      expect(closed).toMatchObject({ code: 4413 });
+      expect(slow.messages.filter((m) => m.type === "next").length).toBeLessThan(count);
+      expect(await metric(small.gatewayUrl, "gateway_ws_closed_total", { reason: "4413" })).toBe(1);
+    } finally {
+      await small.stop();
+    }
+  }, 90_000);
+});

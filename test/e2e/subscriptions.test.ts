@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { startStack, type Stack } from "../testkit/stack";
+import { subscribe, subscriptionErrorCodes, wsClient, type Subscription } from "../testkit/subscriptions";
+import { registerUser, type TestUser } from "../testkit/users";
+
+/**
+ * Subscriptions through the gateway as a client uses them (graphql-ws): the campaign's
+ * events arrive with fields other subgraphs own, only for those allowed to see them.
+ */
+
+let stack: Stack;
+let url: string;
+const clients: { dispose: () => void | Promise<void> }[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn" });
+  url = stack.graphqlUrl;
+});
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await stack?.stop();
+});
+
+const EVENTS = `subscription Feed($id: ID!, $after: ID) {
+  campaignEvents(campaignId: $id, after: $after) { id type tick data campaign { id name gameMaster { id displayName } } }
+}`;
+
+type FeedEvent = { id: string; type: string; data: Record<string, unknown>; campaign: { id: string; name: string; gameMaster: { id: string; displayName: string } } };
+type Feed = { campaignEvents: FeedEvent };
+
+async function call(user: TestUser, query: string, variables: Record<string, unknown> = {}) {
+  return expectData(await postGraphQL<Record<string, { id: string }>>(url, { query, variables }, { token: user.accessToken }));
+}
+
+async function newCampaign(gameMaster: TestUser): Promise<string> {
+  const data = await call(gameMaster, `mutation { createCampaign(input: { name: "Live ${randomUUID().slice(0, 8)}" }) { id } }`);
+  return data.createCampaign!.id;
+}
+
+const open = (user: TestUser) => {
+  const client = wsClient(url, { token: user.accessToken });
+  clients.push(client);
+  return client;
+};
+
+/** Waits until the gateway counts `count` more active subscriptions than `before`. */
+async function subscribed(before: number, count = 1): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await activeSubscriptions()) >= before + count) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("the subscription did not become active");
+}
+const activeSubscriptions = async () => metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
+
+async function feed(user: TestUser, campaignId: string, after?: string): Promise<Subscription<Feed>> {
+  const before = await activeSubscriptions();
+  const subscription = subscribe<Feed>(open(user), EVENTS, { id: campaignId, ...(after ? { after } : {}) });
+  await subscribed(before);
+  return subscription;
+}
+
+describe("campaignEvents", () => {
+  it("delivers each event of a campaign to its members with fields resolved by the other subgraphs", async () => {
+    const gameMaster = await registerUser(url, "Narrator");
+    const player = await registerUser(url, "Pilot");
+    const campaignId = await newCampaign(gameMaster);
+    const events = await feed(gameMaster, campaignId);
+
+    await call(player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    await call(gameMaster, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
+    await events.waitFor(2);
+
+    const [joined, started] = events.results.map((r) => r.data!.campaignEvents);
+    expect(joined).toMatchObject({ type: "PLAYER_JOINED", data: { userId: player.user.id } });
+    expect(started).toMatchObject({ type: "CAMPAIGN_STARTED", data: { status: "RUNNING" } });
+    // campaign is campaign's, gameMaster.displayName identity's: the normal federated query path.
+    expect(joined!.campaign).toEqual({ id: campaignId, name: expect.stringMatching(/^Live /), gameMaster: { id: gameMaster.user.id, displayName: "Narrator" } });
+    expect(joined!.id < started!.id || joined!.id.length < started!.id.length).toBe(true);
+  });
+
+  it("refuses to subscribe to a campaign the caller is not in (FORBIDDEN), and anonymous callers", async () => {
+    const gameMaster = await registerUser(url, "Owner");
+    const outsider = await registerUser(url, "Outsider");
+    const campaignId = await newCampaign(gameMaster);
+
+    const refused = subscribe<Feed>(open(outsider), EVENTS, { id: campaignId });
+    await refused.ended();
+    expect(subscriptionErrorCodes(refused)).toEqual(["FORBIDDEN"]);
+
+    const anonymous = wsClient(url);
+    clients.push(anonymous);
+    const unauthenticated = subscribe<Feed>(anonymous, EVENTS, { id: campaignId });
+    await unauthenticated.ended();
+    expect(subscriptionErrorCodes(unauthenticated)).toEqual(["UNAUTHENTICATED"]);
+
+    const missing = subscribe<Feed>(open(outsider), EVENTS, { id: randomUUID() });
+    await missing.ended();
+    expect(subscriptionErrorCodes(missing)).toEqual(["NOT_FOUND"]);
+
+    const malformed = subscribe<Feed>(open(outsider), EVENTS, { id: "not-a-uuid" });
+    await malformed.ended();
+    expect(subscriptionErrorCodes(malformed)).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  it("stops a player's feed with FORBIDDEN once they leave the campaign, while the others go on", async () => {
+    const gameMaster = await registerUser(url, "Keeper");
+    const player = await registerUser(url, "Leaver");
+    const campaignId = await newCampaign(gameMaster);
+    await call(player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    const mine = await feed(player, campaignId);
+    const theirs = await feed(gameMaster, campaignId);
+
+    await call(player, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: campaignId });
+    await mine.ended();
+    expect(subscriptionErrorCodes(mine)).toEqual(["FORBIDDEN"]);
+    expect(mine.results).toEqual([]);
+
+    await call(gameMaster, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
+    await theirs.waitFor(2);
+    expect(theirs.results.map((r) => r.data!.campaignEvents.type)).toEqual(["PLAYER_LEFT", "CAMPAIGN_STARTED"]);
+    expect(mine.results).toEqual([]);
+  });
+
+  it("is refused over HTTP with a pointer to WebSocket", async () => {
+    const user = await registerUser(url, "Http");
+    const response = await postGraphQL(url, { query: EVENTS, variables: { id: randomUUID() } }, { token: user.accessToken });
+    expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(response.errors?.[0]?.message).toMatch(/WebSocket/);
+  });
+});

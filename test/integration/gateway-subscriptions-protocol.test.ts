@@ -1,0 +1,237 @@
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import type { Logger } from "@startales/service-kit";
+import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
+import { gatewayTestConfig } from "../testkit/config";
+import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { captureLogs } from "../testkit/logs";
+import { startStack, type Stack } from "../testkit/stack";
+import { rawSocket, wsUrlOf } from "../testkit/subscriptions";
+import { registerUser, type TestUser } from "../testkit/users";
+
+/**
+ * The graphql-ws protocol at the gateway, frame by frame, and the protections of a public
+ * socket: every misuse gets the protocol's close code (or an `error` with a GraphQL code)
+ * and the gateway goes on serving.
+ */
+
+let stack: Stack;
+let user: TestUser;
+const gateways: GatewayApp[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn" });
+  user = await registerUser(stack.graphqlUrl, "Socket");
+});
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.stop();
+  await stack?.stop();
+});
+
+/** A gateway of its own in front of the stack's subgraphs, with these settings. */
+async function gatewayWith(env: Record<string, string>): Promise<string> {
+  const subgraphs = Object.fromEntries(
+    Object.entries({ identity: stack.identityUrl, campaign: stack.campaignUrl, realtime: (stack as { realtimeUrl?: string }).realtimeUrl }).filter(([, url]) => url),
+  ) as Record<string, string>;
+  const gateway = createGatewayApp(gatewayTestConfig(subgraphs, `${stack.identityUrl}/.well-known/jwks.json`, env), captureLogs("gateway", "warn").logger as Logger);
+  gateways.push(gateway);
+  return `${await gateway.listen()}/graphql`;
+}
+
+const init = (token = user.accessToken) => ({ type: "connection_init", payload: { authorization: `Bearer ${token}` } });
+
+async function acknowledged(url = stack.graphqlUrl, token = user.accessToken) {
+  const socket = await rawSocket(url);
+  socket.send(init(token));
+  await socket.message("connection_ack");
+  return socket;
+}
+
+describe("graphql-ws protocol", () => {
+  it("closes 4406 without the graphql-transport-ws subprotocol", async () => {
+    const socket = await rawSocket(stack.graphqlUrl, []);
+    expect(await socket.closed()).toMatchObject({ code: 4406 });
+  });
+
+  it("closes 4408 when connection_init does not come in time", async () => {
+    const url = await gatewayWith({ WS_INIT_TIMEOUT_MS: "300" });
+    const socket = await rawSocket(url);
+    expect(await socket.closed()).toMatchObject({ code: 4408 });
+  });
+
+  it("closes 4401 on a subscribe before the ack, 4429 on a second init, 4400 on a malformed message, 4409 on a reused id", async () => {
+    const early = await rawSocket(stack.graphqlUrl);
+    early.send({ id: "1", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await early.closed()).toMatchObject({ code: 4401 });
+
+    const twice = await acknowledged();
+    twice.send(init());
+    expect(await twice.closed()).toMatchObject({ code: 4429 });
+
+    for (const bad of ["not json", JSON.stringify({ type: "subscribe", id: "x" }), JSON.stringify({ type: "unknown" }), JSON.stringify([1])]) {
+      const socket = await acknowledged();
+      socket.send(bad);
+      expect(await socket.closed()).toMatchObject({ code: 4400 });
+    }
+
+    const reused = await acknowledged();
+    const campaign = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(stack.graphqlUrl, { query: 'mutation { createCampaign(input: { name: "Ids" }) { id } }' }, { token: user.accessToken }),
+    ).createCampaign.id;
+    const feed = { query: "subscription($id: ID!) { campaignEvents(campaignId: $id) { id } }", variables: { id: campaign } };
+    reused.send({ id: "same", type: "subscribe", payload: feed });
+    reused.send({ id: "same", type: "subscribe", payload: feed });
+    expect(await reused.closed()).toMatchObject({ code: 4409 });
+  });
+
+  it("closes 4403 for an invalid token and answers ping with pong", async () => {
+    const forged = await rawSocket(stack.graphqlUrl);
+    forged.send(init(`${user.accessToken.slice(0, -4)}AAAA`));
+    expect(await forged.closed()).toMatchObject({ code: 4403 });
+
+    const socket = await acknowledged();
+    socket.send({ type: "ping" });
+    await socket.message("pong");
+    socket.close();
+  });
+
+  it("runs queries and mutations over the socket like HTTP, limits and errors included", async () => {
+    const socket = await acknowledged();
+    socket.send({ id: "q", type: "subscribe", payload: { query: "{ me { id displayName } }" } });
+    const next = await socket.message("next");
+    expect(next).toEqual({ id: "q", type: "next", payload: { data: { me: { id: user.user.id, displayName: "Socket" } } } });
+    await socket.message("complete");
+
+    const from = socket.messages.length;
+    socket.send({ id: "m", type: "subscribe", payload: { query: 'mutation { createCampaign(input: { name: "" }) { id } }' } });
+    const failed = (await socket.message("next", from)) as { payload: { errors: { extensions: { code: string } }[] } };
+    expect(failed.payload.errors[0]!.extensions.code).toBe("BAD_USER_INPUT");
+
+    const deep = `{ me { ${"campaigns: myCampaigns { members { campaign { ".repeat(10)} id ${"} } }".repeat(10)} } }`;
+    socket.send({ id: "deep", type: "subscribe", payload: { query: deep } });
+    const refused = (await socket.message("error", from)) as { id: string; payload: { extensions: { code: string } }[] };
+    expect(refused.id).toBe("deep");
+    expect(refused.payload[0]!.extensions.code).toBe("QUERY_TOO_COMPLEX");
+
+    socket.send({ id: "bad", type: "subscribe", payload: { query: "{ nope }" } });
+    const invalid = (await socket.message("error", socket.messages.length)) as { payload: { extensions: { code: string } }[] };
+    expect(invalid.payload[0]!.extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+    socket.close();
+  });
+
+  it("serves anonymous connections public queries only", async () => {
+    const socket = await rawSocket(stack.graphqlUrl);
+    socket.send({ type: "connection_init" });
+    await socket.message("connection_ack");
+    socket.send({ id: "me", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await socket.message("next")).toMatchObject({ payload: { data: { me: null } } });
+    socket.send({ id: "feed", type: "subscribe", payload: { query: `subscription { campaignEvents(campaignId: "${randomUUID()}") { id } }` } });
+    expect(await socket.message("error")).toMatchObject({ id: "feed", payload: [{ extensions: { code: "UNAUTHENTICATED" } }] });
+    socket.close();
+  });
+});
+
+describe("flood protection", () => {
+  it("closes 4429 on a message flood", async () => {
+    const url = await gatewayWith({ WS_MAX_MESSAGES_PER_SECOND: "5" });
+    const socket = await acknowledged(url);
+    for (let i = 0; i < 30; i++) socket.send({ type: "ping" });
+    expect(await socket.closed()).toMatchObject({ code: 4429, reason: "Too many messages" });
+  });
+
+  it("caps sockets per user across the cap's window (4429), and frees the slot on close", async () => {
+    const url = await gatewayWith({ WS_MAX_CONNECTIONS_PER_USER: "2" });
+    const capped = await registerUser(stack.graphqlUrl, "Tabs");
+    const first = await acknowledged(url, capped.accessToken);
+    await acknowledged(url, capped.accessToken);
+    const third = await rawSocket(url);
+    third.send(init(capped.accessToken));
+    expect(await third.closed()).toMatchObject({ code: 4429, reason: "Too many connections for this user" });
+    first.close();
+    await first.closed();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await acknowledged(url, capped.accessToken);
+  });
+
+  it("refuses the upgrade over the per-address cap with HTTP 429 and Retry-After", async () => {
+    const url = await gatewayWith({ WS_MAX_CONNECTIONS_PER_IP: "2", RATE_LIMIT_KEY_PREFIX: `rate-limit:test:${randomUUID()}:` });
+    await rawSocket(url);
+    await rawSocket(url);
+    const refused = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+      const socket = new WebSocket(wsUrlOf(url), "graphql-transport-ws");
+      socket.on("unexpected-response", (_req, res) => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined }));
+      socket.on("open", () => reject(new Error("the upgrade was accepted")));
+      socket.on("error", () => undefined);
+    });
+    expect(refused).toEqual({ status: 429, retryAfter: expect.stringMatching(/^\d+$/) });
+  });
+
+  it("limits operations per socket and charges each one to the caller's rate limit", async () => {
+    const url = await gatewayWith({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "1", RATE_LIMIT_USER_PER_MINUTE: "3" });
+    const limited = await registerUser(stack.graphqlUrl, "Limited");
+    const campaign = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(url, { query: 'mutation { createCampaign(input: { name: "Cap" }) { id } }' }, { token: limited.accessToken }),
+    ).createCampaign.id;
+    const socket = await acknowledged(url, limited.accessToken);
+    const feed = { query: "subscription($id: ID!) { campaignEvents(campaignId: $id) { id } }", variables: { id: campaign } };
+    socket.send({ id: "a", type: "subscribe", payload: feed });
+    socket.send({ id: "b", type: "subscribe", payload: feed });
+    expect(await socket.message("error")).toMatchObject({ id: "b", payload: [{ extensions: { code: "RATE_LIMITED" } }] });
+    socket.send({ id: "a", type: "complete" });
+    // Two requests of the user's budget of 3 are spent (the HTTP mutation and "a").
+    socket.send({ id: "c", type: "subscribe", payload: { query: "{ me { id } }" } });
+    await socket.message("complete");
+    const from = socket.messages.length;
+    socket.send({ id: "d", type: "subscribe", payload: { query: "{ me { id } }" } });
+    const refused = (await socket.message("error", from)) as { payload: { extensions: { code: string; retryAfter: number } }[] };
+    expect(refused.payload[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
+  });
+
+  it("closes 1009 on a message over the body limit", async () => {
+    const url = await gatewayWith({ BODY_LIMIT_BYTES: "10000" });
+    const socket = await acknowledged(url);
+    socket.send({ id: "big", type: "subscribe", payload: { query: `{ me { id } } # ${"x".repeat(20_000)}` } });
+    expect(await socket.closed()).toMatchObject({ code: 1009 });
+  });
+});
+
+describe("credentials on a socket", () => {
+  it("accepts an API key, and closes its sockets (4403) when it is revoked", async () => {
+    const created = expectData(
+      await postGraphQL<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+        stack.graphqlUrl,
+        { query: 'mutation { createApiKey(input: { name: "socket tool", scopes: [READ] }) { key apiKey { id } } }' },
+        { token: user.accessToken },
+      ),
+    ).createApiKey;
+    const socket = await rawSocket(stack.graphqlUrl);
+    socket.send({ type: "connection_init", payload: { "X-Api-Key": created.key } });
+    await socket.message("connection_ack");
+    socket.send({ id: "me", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await socket.message("next")).toMatchObject({ payload: { data: { me: { id: user.user.id } } } });
+
+    expectData(await postGraphQL(stack.graphqlUrl, { query: "mutation($id: ID!) { revokeApiKey(id: $id) { id } }", variables: { id: created.apiKey.id } }, { token: user.accessToken }));
+    expect(await socket.closed()).toMatchObject({ code: 4403, reason: "API key revoked" });
+  });
+
+  it("closes the socket (4403) when its access token expires", async () => {
+    const shortLived = await startStack({ logLevel: "warn", identityEnv: { ACCESS_TOKEN_TTL_SECONDS: "2" } });
+    try {
+      const player = await registerUser(shortLived.graphqlUrl, "Brief");
+      const socket = await acknowledged(shortLived.graphqlUrl, player.accessToken);
+      expect(await socket.closed(10_000)).toMatchObject({ code: 4403, reason: "Access token expired" });
+    } finally {
+      await shortLived.stop();
+    }
+  });
+
+  it("closes open sockets with 1001 on shutdown and refuses new ones", async () => {
+    const url = await gatewayWith({});
+    const socket = await acknowledged(url);
+    const gateway = gateways.pop()!;
+    const stopping = gateway.stop();
+    expect(await socket.closed()).toMatchObject({ code: 1001 });
+    await stopping;
+    await expect(rawSocket(url)).rejects.toThrow();
+  });
+});
