@@ -177,6 +177,42 @@ describe("subscriptions across gateway replicas", () => {
     expect((await metric(stack.gatewayUrl, "gateway_subscription_deliveries_total", { field: "campaignEvents" })) - deliveries).toBe(13);
   });
 
+  it("keeps a player ONLINE while any replica holds one of their sockets, OFFLINE after the last closes", async () => {
+    const gameMaster = await registerUser(stack.graphqlUrl, "Watcher");
+    const player = await registerUser(stack.graphqlUrl, "Roamer");
+    const campaignId = await campaignOf(gameMaster);
+    await call(stack.graphqlUrl, player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    const before = await metric(stack.gatewayUrl, "gateway_subscriptions");
+    const watcher = wsClient(stack.graphqlUrl, { token: gameMaster.accessToken });
+    clients.push(watcher);
+    const changes = subscribe<{ presenceChanged: { status: string; user: { id: string; displayName: string } } }>(
+      watcher,
+      "subscription($id: ID!) { presenceChanged(campaignId: $id) { status user { id displayName } } }",
+      { id: campaignId },
+    );
+    await until(async () => (await metric(stack.gatewayUrl, "gateway_subscriptions")) > before, "the presence subscription");
+    const playerChanges = () => changes.results.map((r) => r.data!.presenceChanged).filter((c) => c.user.id === player.user.id);
+
+    const onA = await rawSocket(stack.graphqlUrl);
+    onA.send({ type: "connection_init", payload: { authorization: `Bearer ${player.accessToken}` } });
+    await onA.message("connection_ack");
+    await until(async () => playerChanges().length === 1, "ONLINE");
+    expect(playerChanges()).toEqual([{ status: "ONLINE", user: { id: player.user.id, displayName: "Roamer" } }]);
+
+    const onB = await rawSocket(replica.graphqlUrl);
+    onB.send({ type: "connection_init", payload: { authorization: `Bearer ${player.accessToken}` } });
+    await onB.message("connection_ack");
+    onA.close();
+    await onA.closed();
+    // Still connected through replica B: closing A changes nothing (given time to be reported).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(playerChanges().map((c) => c.status)).toEqual(["ONLINE"]);
+
+    onB.close();
+    await until(async () => playerChanges().length === 2, "OFFLINE");
+    expect(playerChanges().map((c) => c.status)).toEqual(["ONLINE", "OFFLINE"]);
+  });
+
   it("cuts a slow consumer (4413) once its send buffer is full, while a fast one on the same events gets them all", async () => {
     const small = await startGatewayProcess(stack, { WS_MAX_BUFFERED_BYTES: "262144" });
     try {

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { subscribe, subscriptionErrorCodes, wsClient, type Subscription } from "../testkit/subscriptions";
+import { subscribe, subscriptionErrorCodes, wsClient, wsUrlOf, type Subscription } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -122,6 +124,50 @@ describe("campaignEvents", () => {
     await theirs.waitFor(2);
     expect(theirs.results.map((r) => r.data!.campaignEvents.type)).toEqual(["PLAYER_LEFT", "CAMPAIGN_STARTED"]);
     expect(mine.results).toEqual([]);
+  });
+
+  it("resumes by itself the way the README shows: graphql-ws reconnects and re-sends `after`", async () => {
+    const gameMaster = await registerUser(url, "Reader");
+    const campaignId = await newCampaign(gameMaster);
+    let latestEventId: string | null = null;
+    while (!latestEventId) {
+      const read = await call(gameMaster, "query($id: ID!) { campaign(id: $id) { latestEventId } }", { id: campaignId });
+      latestEventId = (read.campaign as unknown as { latestEventId: string | null }).latestEventId;
+    }
+    const client = createClient({
+      url: wsUrlOf(url),
+      webSocketImpl: WebSocket,
+      connectionParams: () => ({ authorization: `Bearer ${gameMaster.accessToken}` }),
+      retryAttempts: 5,
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 300)),
+    });
+    clients.push(client);
+    const variables: { id: string; after?: string } = { id: campaignId, after: latestEventId };
+    const seen: string[] = [];
+    const before = await activeSubscriptions();
+    client.subscribe<Feed>(
+      { query: EVENTS, variables },
+      {
+        next: ({ data }) => {
+          variables.after = data!.campaignEvents.id;
+          seen.push(data!.campaignEvents.type);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await subscribed(before);
+    await call(gameMaster, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
+    for (let i = 0; i < 200 && seen.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+
+    // The connection drops (as a network would); while the client waits to retry, the game goes on.
+    client.terminate();
+    await call(gameMaster, "mutation($id: ID!) { pauseCampaign(id: $id) { id } }", { id: campaignId });
+    await call(gameMaster, "mutation($id: ID!) { resumeCampaign(id: $id) { id } }", { id: campaignId });
+    for (let i = 0; i < 400 && seen.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    await call(gameMaster, "mutation($id: ID!) { endCampaign(id: $id) { id } }", { id: campaignId });
+    for (let i = 0; i < 400 && seen.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(seen).toEqual(["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"]);
   });
 
   it("is refused over HTTP with a pointer to WebSocket", async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch as undiciFetch } from "undici";
+import WebSocket from "ws";
 import { ConfigError, type Logger } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { loadGatewayConfig } from "../../gateway/src/config";
@@ -10,6 +11,7 @@ import { gatewayTestConfig } from "../testkit/config";
 import { captureLogs } from "../testkit/logs";
 import { untilReady } from "../testkit/ready";
 import { startStack, type Stack } from "../testkit/stack";
+import { registerUser } from "../testkit/users";
 
 /** A gateway deployed without a TLS-terminating ingress serves HTTPS from its own cert files. */
 describe("the gateway terminates TLS itself", () => {
@@ -56,6 +58,31 @@ describe("the gateway terminates TLS itself", () => {
       body: JSON.stringify({ query: "{ me { id } }" }),
     });
     expect(await response.json()).toEqual({ data: { me: null } });
+  });
+
+  it("serves graphql-ws over WSS on the same port, and only to clients that trust the certificate", async () => {
+    const user = await registerUser(stack.graphqlUrl, "Secure");
+    const wss = `${url.replace("https:", "wss:")}/graphql`;
+    const secure = new WebSocket(wss, "graphql-transport-ws", { ca: readFileSync(join(dir, "cert.pem")) });
+    const answers: unknown[] = [];
+    secure.on("message", (data) => answers.push(JSON.parse(data.toString())));
+    await new Promise((resolve, reject) => secure.once("open", resolve).once("error", reject));
+    const until = async (count: number) => {
+      for (let i = 0; i < 250 && answers.length < count; i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    secure.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${user.accessToken}` } }));
+    await until(1);
+    secure.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "{ me { displayName } }" } }));
+    await until(3);
+    expect(answers).toEqual([
+      { type: "connection_ack" },
+      { id: "1", type: "next", payload: { data: { me: { displayName: "Secure" } } } },
+      { id: "1", type: "complete" },
+    ]);
+    secure.close();
+
+    const untrusting = new WebSocket(wss, "graphql-transport-ws");
+    await expect(new Promise((resolve, reject) => untrusting.once("open", resolve).once("error", reject))).rejects.toThrow(/self.signed|certificate/i);
   });
 
   it("speaks no plain HTTP on the TLS port, and clients that do not trust the certificate are refused", async () => {

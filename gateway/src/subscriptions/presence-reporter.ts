@@ -2,13 +2,15 @@ import { randomUUID } from "node:crypto";
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, anonymous, type Logger, type Viewer } from "@startales/service-kit";
 
 export type PresenceReporter = {
-  connected(connectionId: string, viewer: Viewer): void;
+  /** Settles (never rejects) once realtime has the connection, or gave up: awaited before the ack. */
+  connected(connectionId: string, viewer: Viewer): Promise<void>;
   disconnected(connectionId: string, viewer: Viewer): void;
   /** The sockets of this replica that are still open (realtime expires the others). */
   heartbeat(connectionIds: string[]): void;
 };
 
-const TIMEOUT_MS = 3_000;
+// Short: a connect waits for it, and presence is advisory.
+const TIMEOUT_MS = 1_000;
 const HEARTBEAT_BATCH = 1_000;
 
 /**
@@ -22,9 +24,9 @@ export function createPresenceReporter(options: {
   logger: Logger;
 }): PresenceReporter {
   const { signIdentity, logger } = options;
-  const post = (path: string, viewer: Viewer, body: unknown) => {
+  const post = (path: string, viewer: Viewer, body: unknown): Promise<void> => {
     const requestId = randomUUID();
-    void (async () => {
+    return (async () => {
       try {
         const response = await fetch(new URL(path, options.realtimeUrl), {
           method: "POST",
@@ -40,15 +42,17 @@ export function createPresenceReporter(options: {
     })();
   };
   return {
-    connected: (connectionId, viewer) => {
-      if (viewer.kind === "user") post("/internal/presence/connect", viewer, { connectionId });
+    // Awaited before the ack, so that a client's own connect is known before anything it
+    // does next (closing another tab included): no OFFLINE flicker between two sockets.
+    connected: async (connectionId, viewer) => {
+      if (viewer.kind === "user") await post("/internal/presence/connect", viewer, { connectionId });
     },
     disconnected: (connectionId, viewer) => {
-      if (viewer.kind === "user") post("/internal/presence/disconnect", viewer, { connectionId });
+      if (viewer.kind === "user") void post("/internal/presence/disconnect", viewer, { connectionId });
     },
     heartbeat: (connectionIds) => {
       for (let i = 0; i < connectionIds.length; i += HEARTBEAT_BATCH) {
-        post("/internal/presence/heartbeat", anonymous, { connectionIds: connectionIds.slice(i, i + HEARTBEAT_BATCH) });
+        void post("/internal/presence/heartbeat", anonymous, { connectionIds: connectionIds.slice(i, i + HEARTBEAT_BATCH) });
       }
     },
   };

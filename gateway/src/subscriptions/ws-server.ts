@@ -67,6 +67,7 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, code: strin
 export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
   const { config, logger, apollo, bus, rateLimits, presence } = deps;
   const connections = new Set<Connection>();
+  const connectReports = new WeakMap<Connection, Promise<void>>();
   let subscriptions = 0;
   let draining = false;
   const metrics = createSubscriptionMetrics(deps.metrics, {
@@ -97,8 +98,11 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
       const viewer = connection.identity?.viewer;
       if (viewer?.kind !== "user") return true;
       const taken = await caps.claim(`user:${viewer.userId}`, connection.id, config.WS_MAX_CONNECTIONS_PER_USER);
-      if (taken) presence.connected(connection.id, viewer);
-      return taken;
+      if (!taken) return false;
+      const reported = presence.connected(connection.id, viewer);
+      connectReports.set(connection, reported);
+      await reported;
+      return true;
     },
     async operate(connection, payload, sink) {
       const viewer = connection.identity!.viewer;
@@ -158,7 +162,8 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
       const viewer = connection.identity?.viewer;
       if (viewer?.kind === "user") {
         void caps.release(`user:${viewer.userId}`, connection.id);
-        presence.disconnected(connection.id, viewer);
+        // After its connect report, even if the socket closed while that was under way.
+        void (connectReports.get(connection) ?? Promise.resolve()).then(() => presence.disconnected(connection.id, viewer));
       }
     },
   };
