@@ -69,6 +69,10 @@ export const gatewayConfigSchema = z.object({
   WS_MAX_BUFFERED_BYTES: positiveInt(1_000_000),
   /** Events replayed per Redis read when a subscription resumes with `after`. */
   WS_REPLAY_BATCH: positiveInt(200),
+  /** Missed events a resuming subscription may replay; further behind it gets RESUME_POINT_EXPIRED and refetches. */
+  WS_MAX_REPLAY_EVENTS: positiveInt(1_000),
+  /** Events waiting to be resolved for one group of identical subscriptions before they are told to resume. */
+  WS_MAX_GROUP_BACKLOG: positiveInt(1_000),
   /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */
   REALTIME_INTERNAL_URL: url("http://127.0.0.1:4008"),
   /** How often the sockets of this replica are reported alive to realtime (presence) and the connection caps. */

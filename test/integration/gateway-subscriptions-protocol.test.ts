@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import type { Logger } from "@startales/service-kit";
+import { Topics, createRedis, publishEnvelope, type Logger, type Redis } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { gatewayTestConfig } from "../testkit/config";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
 import { rawSocket, wsUrlOf } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
@@ -192,6 +193,59 @@ describe("flood protection", () => {
     const socket = await acknowledged(url);
     socket.send({ id: "big", type: "subscribe", payload: { query: `{ me { id } } # ${"x".repeat(20_000)}` } });
     expect(await socket.closed()).toMatchObject({ code: 1009 });
+  });
+});
+
+describe("bounded work per subscriber", () => {
+  const publish = (redis: Redis, campaignId: string, count: number) => {
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < count; i++) {
+      const envelope = { id: randomUUID(), type: "BULK_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { i }, traceparent: null };
+      void publishEnvelope(pipeline as unknown as Redis, envelope, { streamMaxLen: 100_000 });
+    }
+    return pipeline.exec();
+  };
+  const feedOf = async (url: string, after?: string) => {
+    const campaignId = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(url, { query: 'mutation { createCampaign(input: { name: "Bounded" }) { id } }' }, { token: user.accessToken }),
+    ).createCampaign.id;
+    return { campaignId, payload: { query: "subscription($id: ID!, $after: ID) { campaignEvents(campaignId: $id, after: $after) { id data } }", variables: { id: campaignId, after } } };
+  };
+
+  it("replays at most WS_MAX_REPLAY_EVENTS missed events; further behind is RESUME_POINT_EXPIRED", async () => {
+    const url = await gatewayWith({ WS_MAX_REPLAY_EVENTS: "3" });
+    const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "bounded-test");
+    try {
+      const { campaignId } = await feedOf(url);
+      await publish(redis, campaignId, 1);
+      const [first] = (await redis.xrange(`events:${Topics.campaign(campaignId)}`, "-", "+")).slice(-1);
+      await publish(redis, campaignId, 5);
+      const socket = await acknowledged(url);
+      socket.send({ id: "far", type: "subscribe", payload: { query: "subscription($id: ID!, $after: ID) { campaignEvents(campaignId: $id, after: $after) { id } }", variables: { id: campaignId, after: first![0] } } });
+      expect(await socket.message("error")).toMatchObject({ id: "far", payload: [{ extensions: { code: "NOT_FOUND", reason: "RESUME_POINT_EXPIRED" } }] });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("tells subscribers to resume (SERVICE_UNAVAILABLE, reason BACKLOG) when events come faster than they resolve", async () => {
+    const url = await gatewayWith({ WS_MAX_GROUP_BACKLOG: "1" });
+    const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "backlog-test");
+    try {
+      const { campaignId, payload } = await feedOf(url);
+      const socket = await acknowledged(url);
+      const active = async () => metricValue(await fetchMetrics(url.replace(/\/graphql$/, "")), "gateway_subscriptions") ?? 0;
+      const before = await active();
+      socket.send({ id: "flood", type: "subscribe", payload });
+      for (let i = 0; i < 200 && (await active()) <= before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await publish(redis, campaignId, 20);
+      expect(await socket.message("error")).toMatchObject({ id: "flood", payload: [{ extensions: { code: "SERVICE_UNAVAILABLE", reason: "BACKLOG" } }] });
+      // What was delivered before is in order and complete up to the cut: resuming from it loses nothing.
+      const delivered = socket.messages.filter((m) => m.type === "next").map((m) => (m.payload as { data: { campaignEvents: { data: { i: number } } } }).data.campaignEvents.data.i);
+      expect(delivered).toEqual([...delivered.keys()]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 

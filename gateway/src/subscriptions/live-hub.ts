@@ -79,6 +79,8 @@ class Member {
 class Group {
   readonly members = new Set<Member>();
   private queue: Promise<void> = Promise.resolve();
+  /** Events waiting for their execution: bounded, so a flood cannot grow memory without end. */
+  private pending = 0;
   /** Settles once the bus confirmed the topic's subscription. */
   ready: Promise<void> = Promise.resolve();
   unsubscribe: (() => void) | null = null;
@@ -88,16 +90,29 @@ class Group {
     readonly operation: LiveOperation,
     readonly viewer: Viewer,
     private readonly run: (event: StreamEvent) => Promise<Outcome>,
+    private readonly maxBacklog: number,
   ) {}
 
   enqueue(event: StreamEvent): void {
     const types = this.operation.field.types;
     if (types && !types.has(event.type)) return;
+    if (this.pending >= this.maxBacklog) {
+      // Events come faster than they can be resolved: rather than drop some silently, the
+      // subscribers are told to resume (from their last event, which nothing skipped).
+      const errors = [{ message: "Events arrive faster than they can be delivered; resubscribe with after", extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: "BACKLOG" } }];
+      for (const member of this.members) member.offer(event.streamId, { kind: "end", errors });
+      return;
+    }
+    this.pending += 1;
     // In order, one at a time: subscribers see events in stream order.
     this.queue = this.queue.then(async () => {
-      if (this.members.size === 0) return;
-      const outcome = await this.run(event);
-      for (const member of this.members) member.offer(event.streamId, outcome);
+      try {
+        if (this.members.size === 0) return;
+        const outcome = await this.run(event);
+        for (const member of this.members) member.offer(event.streamId, outcome);
+      } finally {
+        this.pending -= 1;
+      }
     });
   }
 }
@@ -124,6 +139,10 @@ export function createLiveHub(deps: {
   metrics: SubscriptionMetrics;
   logger: Logger;
   replayBatch: number;
+  /** At most this many missed events are replayed; further behind, the client refetches (RESUME_POINT_EXPIRED). */
+  maxReplay: number;
+  /** Events queued per group before its subscribers are told to resume (see Group.enqueue). */
+  maxBacklog: number;
 }): LiveHub {
   const { bus, redis, execute, metrics, logger } = deps;
   const groups = new Map<string, Group>();
@@ -176,10 +195,17 @@ export function createLiveHub(deps: {
   /** The missed events, executed for this subscriber alone, until the stream is caught up; then live. */
   async function replay(operation: LiveOperation, viewer: Viewer, member: Member): Promise<void> {
     const types = operation.field.types;
+    let replayed = 0;
     for (;;) {
       const batch = await readStreamEventsAfter(redis, operation.topic, member.cursor!, deps.replayBatch);
       for (const event of batch) {
         if (member.ended) return;
+        // Each replayed event is a query run for this subscriber alone: far behind, a fresh read is cheaper.
+        if (++replayed > deps.maxReplay) {
+          throw appError(ErrorCode.NOT_FOUND, `More than ${deps.maxReplay} events were missed: refetch by query, then subscribe from latestEventId`, {
+            reason: "RESUME_POINT_EXPIRED",
+          });
+        }
         const outcome = types && !types.has(event.type) ? ({ kind: "skip" } as const) : await outcomeOf(operation, viewer, event);
         member.apply(event.streamId, outcome);
         metrics.replayed.inc({ field: operation.field.field });
@@ -202,7 +228,7 @@ export function createLiveHub(deps: {
         .digest("hex");
       let group = groups.get(key);
       if (!group) {
-        const created = new Group(key, operation, viewer, (event) => outcomeOf(operation, viewer, event));
+        const created = new Group(key, operation, viewer, (event) => outcomeOf(operation, viewer, event), deps.maxBacklog);
         groups.set(key, created);
         created.ready = bus.subscribe(operation.topic, (event) => created.enqueue(event)).then((unsubscribe) => {
           // Everyone left while Redis was confirming.

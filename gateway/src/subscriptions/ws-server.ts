@@ -77,7 +77,16 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
     topics: () => bus.topicCount(),
   });
   // The gauges above read it only when /metrics is scraped.
-  const hub = createLiveHub({ bus, redis: deps.redis, execute: deps.execute, metrics, logger, replayBatch: config.WS_REPLAY_BATCH });
+  const hub = createLiveHub({
+    bus,
+    redis: deps.redis,
+    execute: deps.execute,
+    metrics,
+    logger,
+    replayBatch: config.WS_REPLAY_BATCH,
+    maxReplay: config.WS_MAX_REPLAY_EVENTS,
+    maxBacklog: config.WS_MAX_GROUP_BACKLOG,
+  });
   const caps = createConnectionCaps({ redis: deps.redis, prefix: `${config.RATE_LIMIT_KEY_PREFIX}ws:`, lapseMs: config.WS_HEARTBEAT_INTERVAL_MS * 3, logger });
   const wss = new WebSocketServer({
     noServer: true,
