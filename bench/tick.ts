@@ -10,10 +10,8 @@
  *
  * Exit code 1 when a size misses the target. Single-threaded: the tick runs on one core.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { loadavg, cpus } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
 import { generateWorld, rngFor, tick, type Command, type World } from "../subgraphs/simulation/src/engine";
 
 const TARGET_MS = 1000;
@@ -42,11 +40,6 @@ interface SizeResult {
   stepsP50: Record<string, number>;
   eventsPerTick: number;
 }
-
-const quantile = (values: number[], q: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-};
 
 const entityCount = (w: World): number =>
   w.civilizations.length + w.systems.length + w.planets.length + w.cities.length + w.fleets.length + w.characters.length +
@@ -103,17 +96,17 @@ function commandsFor(world: World, targets: Targets, t: number): Command[] {
 
 function benchSize(players: number, baselinePerPlayer: number | null): SizeResult {
   const ids = Array.from({ length: players }, (_, i) => `bench-player-${i}`);
-  process.stderr.write(`[${players} players] generating… `);
+  progress(`[${players} players] generating… `);
   let started = performance.now();
   let world = generateWorld({ seed: "bench-seed", playerIds: ids });
   const generateMs = performance.now() - started;
   const targets = targetsFor(world);
-  process.stderr.write(`${generateMs.toFixed(0)} ms, ${entityCount(world)} entities; warm-up`);
+  progress(`${generateMs.toFixed(0)} ms, ${entityCount(world)} entities; warm-up`);
   for (let t = 0; t < WARMUP; t++) {
     world = tick(world, commandsFor(world, targets, world.tick + 1)).world;
-    process.stderr.write(".");
+    progress(".");
   }
-  process.stderr.write(" timing");
+  progress(" timing");
 
   const times: number[] = [];
   const steps = new Map<string, number[]>();
@@ -128,9 +121,9 @@ function benchSize(players: number, baselinePerPlayer: number | null): SizeResul
     for (const [name, ms] of perStep) (steps.get(name) ?? steps.set(name, []).get(name)!).push(ms);
     events += outcome.events.length;
     world = outcome.world;
-    if (times.length % 5 === 0) process.stderr.write(` ${times.length}`);
+    if (times.length % 5 === 0) progress(` ${times.length}`);
   }
-  process.stderr.write(" done\n");
+  progress(" done\n");
 
   const p50 = quantile(times, 0.5);
   const perPlayer = p50 / players;
@@ -152,12 +145,11 @@ function benchSize(players: number, baselinePerPlayer: number | null): SizeResul
   };
 }
 
-const round = (n: number): number => Math.round(n * 100) / 100;
-
-function printTable(results: SizeResult[]): void {
-  const rows = [
+function printResults(results: SizeResult[]): void {
+  printTable(
+    "tick: one economy tick per world size, against the 1 s budget",
     ["players", "entities", "ticks", "p50 ms", "p95 ms", "ms/1k players", "µs/entity", "ratio to 50", "target", "result"],
-    ...results.map((r) => [
+    results.map((r) => [
       String(r.players),
       String(r.entities),
       String(r.ticks),
@@ -169,12 +161,7 @@ function printTable(results: SizeResult[]): void {
       `< ${r.targetMs} ms`,
       r.pass ? "PASS" : "FAIL",
     ]),
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padStart(widths[c]!)).join(" | ")} |`;
-  console.log(line(rows[0]!));
-  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-  for (const row of rows.slice(1)) console.log(line(row));
+  );
   const largest = results[results.length - 1];
   if (largest) {
     const parts = Object.entries(largest.stepsP50).map(([name, ms]) => `${name} ${ms.toFixed(1)}`);
@@ -184,8 +171,8 @@ function printTable(results: SizeResult[]): void {
 }
 
 function main(): void {
-  const load = loadavg().map((n) => n.toFixed(2)).join(" ");
-  process.stderr.write(`node ${process.version}, ${cpus()[0]?.model ?? "cpu"} ×${cpus().length}, load ${load}, budget ${BUDGET_S} s per size\n`);
+  const { node, cpu, cores, loadavg } = machine();
+  progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}, budget ${BUDGET_S} s per size\n`);
   const results: SizeResult[] = [];
   let baseline: number | null = null;
   for (const players of SIZES) {
@@ -193,12 +180,8 @@ function main(): void {
     if (baseline === null) baseline = result.p50 / players;
     results.push(result);
   }
-  printTable(results);
-  const dir = join(__dirname, "results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `tick-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, loadavg: loadavg(), budgetSeconds: BUDGET_S, results }, null, 2)}\n`);
-  process.stderr.write(`results written to ${file}\n`);
+  printResults(results);
+  writeResults("tick", { budgetSeconds: BUDGET_S, results });
   if (results.some((r) => !r.pass)) process.exitCode = 1;
 }
 

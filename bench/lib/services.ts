@@ -1,0 +1,142 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+
+const root = join(__dirname, "..", "..");
+const alive = new Set<ChildProcess>();
+// A bench that fails or is interrupted must not leave services behind.
+for (const signal of ["exit", "SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    for (const child of alive) child.kill("SIGKILL");
+    if (signal !== "exit") process.exit(130);
+  });
+}
+
+export type ServiceProcess = { name: string; url: string; child: ChildProcess; stop(): Promise<void> };
+
+/**
+ * A built entry point (what `npm start` runs) as its own process, on loopback, resolved
+ * once it logs `listening`. Benches measure real processes, never in-process apps.
+ */
+export async function spawnService(name: string, entry: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [join(root, entry)], {
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  alive.add(child);
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      alive.delete(child);
+      resolve();
+    }),
+  );
+  let url: string | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === "listening" && entry.url) {
+        url = entry.url;
+        break;
+      }
+    } catch {
+      // not a log line
+    }
+  }
+  if (!url) throw new Error(`${name} exited before listening: ${stderr}`);
+  child.stdout?.resume();
+  return {
+    name,
+    url,
+    child,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+const migrateAll = (env: Record<string, string>, args: string[] = []) =>
+  promisify(execFile)(process.execPath, [join(root, "prisma", "migrate-all.mjs"), ...args], { env: { ...process.env, ...env } });
+
+export type BenchStack = {
+  gatewayUrl: string;
+  identityUrl: string;
+  campaignUrl: string;
+  services: ServiceProcess[];
+  stop(): Promise<void>;
+};
+
+/**
+ * identity and campaign (fresh `startales_<name>_bench` databases, migrated) and a gateway,
+ * each its own process, with throwaway secrets; `gatewayEnv` tunes the gateway (limits).
+ */
+export async function startBenchStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<BenchStack> {
+  const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
+  const databases = Object.fromEntries(
+    ["identity", "campaign"].map((name) => {
+      const url = new URL(server);
+      url.pathname = `/startales_${name}_bench`;
+      return [`${name.toUpperCase()}_DATABASE_URL`, url.toString()];
+    }),
+  );
+  await migrateAll(databases, ["--service", "identity"]);
+  await migrateAll(databases, ["--service", "campaign"]);
+  const secret = randomBytes(48).toString("base64url");
+  const jwtKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const services: ServiceProcess[] = [];
+  try {
+    const identity = await spawnService("identity", "subgraphs/identity/dist/main.js", {
+      DATABASE_URL: databases.IDENTITY_DATABASE_URL!,
+      JWT_PRIVATE_KEY: jwtKey,
+      GATEWAY_SIGNING_SECRET: secret,
+      REDIS_URL: redisUrl,
+    });
+    services.push(identity);
+    const campaign = await spawnService("campaign", "subgraphs/campaign/dist/main.js", {
+      DATABASE_URL: databases.CAMPAIGN_DATABASE_URL!,
+      GATEWAY_SIGNING_SECRET: secret,
+      REDIS_URL: redisUrl,
+    });
+    services.push(campaign);
+    const gateway = await spawnService("gateway", "gateway/dist/main.js", {
+      GATEWAY_SIGNING_SECRET: secret,
+      REDIS_URL: redisUrl,
+      IDENTITY_JWKS_URL: `${identity.url}/.well-known/jwks.json`,
+      SUBGRAPH_IDENTITY_URL: `${identity.url}/graphql`,
+      SUBGRAPH_CAMPAIGN_URL: `${campaign.url}/graphql`,
+      RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
+      ...options.gatewayEnv,
+    });
+    services.push(gateway);
+    return {
+      gatewayUrl: gateway.url,
+      identityUrl: identity.url,
+      campaignUrl: campaign.url,
+      services,
+      async stop() {
+        for (const service of [...services].reverse()) await service.stop();
+        await migrateAll(databases, ["--drop"]).catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const service of services) await service.stop();
+    throw error;
+  }
+}
+
+/** A GraphQL POST that must succeed. */
+export async function graphql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  if (!body.data || body.errors?.length) throw new Error(`GraphQL failed: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
