@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Topics, createRedis, publishEnvelope } from "@startales/service-kit";
+import { Topics, compareStreamIds, createRedis, publishEnvelope } from "@startales/service-kit";
 import { startGatewayProcess, type GatewayProcess } from "../testkit/gateway-process";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
@@ -73,6 +73,12 @@ const lifecycle = (graphqlUrl: string, user: TestUser, action: string, id: strin
 
 const typesOf = (subscription: Subscription<Feed>) => subscription.results.map((r) => r.data!.campaignEvents.type);
 const idsOf = (subscription: Subscription<Feed>) => subscription.results.map((r) => r.data!.campaignEvents.id);
+/** Campaign's own events; a started campaign's simulation adds WORLD_CREATED, TICK_COMPLETED… in between. */
+const lifecycleOf = (subscription: Subscription<Feed>) => typesOf(subscription).filter((type) => /^(CAMPAIGN|PLAYER)_/.test(type));
+const lifecycleCount = (subscription: Subscription<Feed>, count: number) =>
+  until(async () => lifecycleOf(subscription).length >= count || subscription.error !== null, `${count} lifecycle events`);
+/** Stream ids in delivery order: strictly increasing means no repeat and nothing out of order. */
+const increasing = (ids: string[]) => ids.every((id, i) => i === 0 || compareStreamIds(ids[i - 1]!, id) < 0);
 
 describe("subscriptions across gateway replicas", () => {
   it("delivers an event caused through one replica to a subscriber on another, with its federated fields", async () => {
@@ -82,7 +88,7 @@ describe("subscriptions across gateway replicas", () => {
 
     await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
     await onReplica.waitFor(1);
-    expect(onReplica.results[0]!.data!.campaignEvents).toMatchObject({
+    expect(onReplica.results.map((r) => r.data!.campaignEvents).find((e) => e.type === "CAMPAIGN_STARTED")).toMatchObject({
       type: "CAMPAIGN_STARTED",
       campaign: { name: expect.stringMatching(/^Replicas /), gameMaster: { displayName: "Admiral" } },
     });
@@ -105,13 +111,12 @@ describe("subscriptions across gateway replicas", () => {
 
     // Back, through the other replica.
     const resumed = await feed(stack, gameMaster, campaignId, seen);
-    await resumed.waitFor(3);
+    await lifecycleCount(resumed, 3);
     await lifecycle(replica.graphqlUrl, gameMaster, "pauseCampaign", campaignId);
-    await resumed.waitFor(4);
+    await lifecycleCount(resumed, 4);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(typesOf(resumed)).toEqual(["CAMPAIGN_PAUSED", "PLAYER_JOINED", "CAMPAIGN_RESUMED", "CAMPAIGN_PAUSED"]);
-    expect(new Set(idsOf(resumed)).size).toBe(4);
-    expect(idsOf(resumed)).not.toContain(seen);
+    expect(lifecycleOf(resumed)).toEqual(["CAMPAIGN_PAUSED", "PLAYER_JOINED", "CAMPAIGN_RESUMED", "CAMPAIGN_PAUSED"]);
+    expect(increasing([seen, ...idsOf(resumed)])).toBe(true);
   });
 
   it("resumes across a gateway restart", async () => {
@@ -133,8 +138,9 @@ describe("subscriptions across gateway replicas", () => {
     const restarted = await startGatewayProcess(stack);
     try {
       const after = await feed(restarted, gameMaster, campaignId, seen);
-      await after.waitFor(2);
-      expect(typesOf(after)).toEqual(["CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED"]);
+      await lifecycleCount(after, 2);
+      expect(lifecycleOf(after)).toEqual(["CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED"]);
+      expect(increasing([seen, ...idsOf(after)])).toBe(true);
     } finally {
       await restarted.stop();
     }
@@ -169,7 +175,9 @@ describe("subscriptions across gateway replicas", () => {
     const executions = await metric(stack.gatewayUrl, "gateway_subscription_executions_total", { field: "campaignEvents" });
     const deliveries = await metric(stack.gatewayUrl, "gateway_subscription_deliveries_total", { field: "campaignEvents" });
 
-    await lifecycle(stack.graphqlUrl, gameMaster, "startCampaign", campaignId);
+    // One event (a newcomer joins; a start would set the simulation's ticks going too).
+    const newcomer = await registerUser(stack.graphqlUrl, "Newcomer");
+    await call(stack.graphqlUrl, newcomer, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
     await Promise.all([...identical, other].map((s) => s.waitFor(1)));
     for (const subscription of identical) expect(subscription.results).toEqual(identical[0]!.results);
     // 12 identical subscriptions of one user share one execution; the player is another scope.
@@ -242,7 +250,9 @@ describe("subscriptions across gateway replicas", () => {
 
       (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
       const closed = await slow.closed(20_000);
-      expect(closed).toMatchObject({ code: 4413 });
+      // The gateway cut it with 4413 (the metric below); a client that still was not reading
+      // when the gateway gave up on the closing handshake sees the socket drop instead (1006).
+      expect([4413, 1006]).toContain(closed.code);
       expect(slow.messages.filter((m) => m.type === "next").length).toBeLessThan(count);
       expect(await metric(small.gatewayUrl, "gateway_ws_closed_total", { reason: "4413" })).toBe(1);
     } finally {
