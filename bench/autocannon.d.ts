@@ -11,6 +11,9 @@ declare module "autocannon" {
       connections?: number;
       duration?: number;
       timeout?: number;
+      /** Requests per second over all connections (a fixed arrival rate). */
+      overallRate?: number;
+      requests?: { setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }[];
     };
     type Histogram = { average: number; p50: number; p90: number; p99: number; max: number; min: number };
     type Result = {

@@ -66,25 +66,33 @@ export type BenchStack = {
   gatewayUrl: string;
   identityUrl: string;
   campaignUrl: string;
+  /** With `simulation: true`: the simulation subgraph (its worker pool runs beside it). */
+  simulationUrl?: string;
+  /** The secret the gateway signs identities with: a bench may call a subgraph directly. */
+  signingSecret: string;
   services: ServiceProcess[];
   stop(): Promise<void>;
 };
 
 /**
- * identity and campaign (fresh `startales_<name>_bench` databases, migrated) and a gateway,
- * each its own process, with throwaway secrets; `gatewayEnv` tunes the gateway (limits).
+ * identity and campaign (fresh `startales_<name>_bench` databases, migrated), optionally the
+ * simulation subgraph and its worker pool, and a gateway, each its own process, with
+ * throwaway secrets; `gatewayEnv` tunes the gateway (limits), `simulationEnv` both
+ * simulation processes.
  */
-export async function startBenchStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  options: { gatewayEnv?: Record<string, string>; simulation?: boolean; simulationEnv?: Record<string, string> } = {},
+): Promise<BenchStack> {
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
+  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : [])];
   const databases = Object.fromEntries(
-    ["identity", "campaign"].map((name) => {
+    names.map((name) => {
       const url = new URL(server);
       url.pathname = `/startales_${name}_bench`;
       return [`${name.toUpperCase()}_DATABASE_URL`, url.toString()];
     }),
   );
-  await migrateAll(databases, ["--service", "identity"]);
-  await migrateAll(databases, ["--service", "campaign"]);
+  for (const name of names) await migrateAll(databases, ["--service", name]);
   const secret = randomBytes(48).toString("base64url");
   const jwtKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -103,12 +111,28 @@ export async function startBenchStack(options: { gatewayEnv?: Record<string, str
       REDIS_URL: redisUrl,
     });
     services.push(campaign);
+    let simulationUrl: string | undefined;
+    if (options.simulation) {
+      const simulationEnv = {
+        DATABASE_URL: databases.SIMULATION_DATABASE_URL!,
+        GATEWAY_SIGNING_SECRET: secret,
+        REDIS_URL: redisUrl,
+        CAMPAIGN_URL: `${campaign.url}/graphql`,
+        QUEUE_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
+        ...options.simulationEnv,
+      };
+      const simulation = await spawnService("simulation", "subgraphs/simulation/dist/main.js", simulationEnv);
+      services.push(simulation);
+      services.push(await spawnService("simulation-worker", "subgraphs/simulation/dist/worker.js", simulationEnv));
+      simulationUrl = simulation.url;
+    }
     const gateway = await spawnService("gateway", "gateway/dist/main.js", {
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
       IDENTITY_JWKS_URL: `${identity.url}/.well-known/jwks.json`,
       SUBGRAPH_IDENTITY_URL: `${identity.url}/graphql`,
       SUBGRAPH_CAMPAIGN_URL: `${campaign.url}/graphql`,
+      ...(simulationUrl ? { SUBGRAPH_SIMULATION_URL: `${simulationUrl}/graphql` } : {}),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
       ...options.gatewayEnv,
     });
@@ -117,6 +141,8 @@ export async function startBenchStack(options: { gatewayEnv?: Record<string, str
       gatewayUrl: gateway.url,
       identityUrl: identity.url,
       campaignUrl: campaign.url,
+      ...(simulationUrl ? { simulationUrl } : {}),
+      signingSecret: secret,
       services,
       async stop() {
         for (const service of [...services].reverse()) await service.stop();
