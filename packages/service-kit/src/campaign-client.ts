@@ -1,7 +1,12 @@
-import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, appError, type Logger } from "@startales/service-kit";
-import type { ForwardedIdentity } from "@startales/service-kit";
+import { randomUUID } from "node:crypto";
+import { REQUEST_ID_HEADER } from "./correlation";
+import { ErrorCode, appError } from "./errors";
+import { IDENTITY_HEADER, createIdentitySigner } from "./identity-assertion";
+import type { Logger } from "./logger";
+import type { ForwardedIdentity } from "./subgraph-app";
+import { Role, Scope, signedIn } from "./viewer";
 
-/** What realtime needs to know about a campaign, as the caller may see it. */
+/** What another subgraph needs to know about a campaign, as the caller may see it. */
 export type CampaignAccess =
   | { kind: "member"; id: string; status: string; role: "GAME_MASTER" | "PLAYER" }
   /** Readable without being a member: admins and analysts. */
@@ -16,7 +21,8 @@ export type CampaignClient = ReturnType<typeof createCampaignClient>;
 /**
  * The campaign subgraph over HTTP, asked as the caller: the gateway's signed identity header
  * is forwarded exactly as received (its audience is every subgraph), so campaign applies its
- * own rules (members, admins, analysts) and realtime holds no extra privilege.
+ * own rules (members, admins, analysts) and the asking subgraph (realtime, simulation) holds
+ * no extra privilege.
  */
 export function createCampaignClient(options: { url: string; timeoutMs: number; logger: Logger }) {
   const unavailable = () => appError(ErrorCode.SERVICE_UNAVAILABLE, "The campaign service is unavailable; try again shortly");
@@ -62,7 +68,7 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
     /** Access to several campaigns in one request (aliases), in the order of `ids`. */
     async access(forwarded: ForwardedIdentity, ids: readonly string[]): Promise<CampaignAccess[]> {
       const variables = Object.fromEntries(ids.map((id, i) => [`id${i}`, id]));
-      const query = `query RealtimeCampaignAccess(${ids.map((_, i) => `$id${i}: ID!`).join(", ")}) {
+      const query = `query SubgraphCampaignAccess(${ids.map((_, i) => `$id${i}: ID!`).join(", ")}) {
         ${ids.map((_, i) => `c${i}: campaign(id: $id${i}) { id status myMembership { role } }`).join("\n")}
       }`;
       const result = await post(forwarded, query, variables);
@@ -80,7 +86,7 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
 
     /** The user ids of a campaign's members (the caller must be allowed to read it). */
     async memberIds(forwarded: ForwardedIdentity, campaignId: string): Promise<Set<string> | null> {
-      const result = await post(forwarded, "query RealtimeCampaignMembers($id: ID!) { c0: campaign(id: $id) { id members { user { id } } } }", { id: campaignId });
+      const result = await post(forwarded, "query SubgraphCampaignMembers($id: ID!) { c0: campaign(id: $id) { id members { user { id } } } }", { id: campaignId });
       const codes = codesAt(result, "c0");
       if (codes.includes(ErrorCode.FORBIDDEN)) return null;
       if (codes.length > 0) unexpected(result, codes);
@@ -90,10 +96,56 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
 
     /** The ids of the campaigns the caller belongs to (up to 500). */
     async myCampaignIds(forwarded: ForwardedIdentity): Promise<string[]> {
-      const result = await post(forwarded, "query RealtimeMyCampaigns { c0: myCampaigns(first: 500) { id } }", {});
+      const result = await post(forwarded, "query SubgraphMyCampaigns { c0: myCampaigns(first: 500) { id } }", {});
       const codes = codesAt(result, "c0");
       if (codes.length > 0 || !result.data?.c0) unexpected(result, codes);
       return (result.data.c0 as { id: string }[]).map((c) => c.id);
     },
   };
 }
+
+/** Campaign's internal route for the simulation worker pool (subgraphs/campaign/src/world-setup-route.ts). */
+export const WORLD_SETUP_PATH = "/internal/campaigns/world-setup";
+
+/** What a world is generated from and how fast it ticks, as campaign reports it. */
+export type CampaignWorldSetup = {
+  id: string;
+  status: "DRAFT" | "RUNNING" | "PAUSED" | "ENDED";
+  /** The campaign aggregate's version: newer answers win over older ones. */
+  version: number;
+  seed: string;
+  tickRateMs: number;
+  memberIds: string[];
+};
+
+/**
+ * Campaign asked by a service on its own behalf (not a caller's): it signs a SERVICE
+ * identity for `serviceId` with the shared secret, which campaign's internal world-setup
+ * route requires. Only for background work (the simulation's lifecycle jobs); requests
+ * made for a user forward that user's identity instead (createCampaignClient).
+ */
+export function createCampaignSetupClient(options: { campaignUrl: string; secret: string; serviceId: string; timeoutMs: number; logger: Logger }) {
+  const sign = createIdentitySigner(options.secret);
+  const endpoint = new URL(WORLD_SETUP_PATH, options.campaignUrl).toString();
+  const service = signedIn(options.serviceId, [Role.SERVICE], { credential: "api_key", scopes: [Scope.READ] });
+  return {
+    /** The campaign's setup, or null when there is no such campaign. Throws when campaign is unreachable. */
+    async worldSetup(campaignId: string): Promise<CampaignWorldSetup | null> {
+      const requestId = randomUUID();
+      const res = await fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", [IDENTITY_HEADER]: await sign(service, requestId), [REQUEST_ID_HEADER]: requestId },
+        body: JSON.stringify({ campaignId }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      if (res.status === 404) return null;
+      if (res.status !== 200) {
+        options.logger.warn({ status: res.status, campaignId }, "campaign refused the world-setup request");
+        throw new Error(`campaign answered ${res.status} to ${WORLD_SETUP_PATH}`);
+      }
+      return (await res.json()) as CampaignWorldSetup;
+    },
+  };
+}
+
+export type CampaignSetupClient = ReturnType<typeof createCampaignSetupClient>;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  createCampaignClient,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -10,7 +11,6 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
-import { createCampaignClient } from "./campaign-client";
 import type { RealtimeConfig } from "./config";
 import { createDb } from "./db";
 import { createChatService } from "./domain/chat-service";

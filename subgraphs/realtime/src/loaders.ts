@@ -1,6 +1,5 @@
 import DataLoader from "dataloader";
-import type { ForwardedIdentity, Viewer } from "@startales/service-kit";
-import type { CampaignAccess, CampaignClient } from "./campaign-client";
+import type { CampaignAccess, CampaignClient, ForwardedIdentity, Viewer } from "@startales/service-kit";
 import type { Db } from "./db";
 import type { Channel, ChatMessage } from "./generated/prisma/client";
 

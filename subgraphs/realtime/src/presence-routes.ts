@@ -13,7 +13,7 @@ import {
   type RouteHandler,
   type Viewer,
 } from "@startales/service-kit";
-import type { CampaignClient } from "./campaign-client";
+import type { CampaignClient } from "@startales/service-kit";
 import type { PresenceService } from "./domain/presence-service";
 import type { PresenceStore } from "./domain/presence-store";
 

@@ -1,5 +1,4 @@
-import { Role, forbidden, hasRole, notFound, type Viewer } from "@startales/service-kit";
-import type { CampaignAccess } from "../campaign-client";
+import { Role, forbidden, hasRole, notFound, type CampaignAccess, type Viewer } from "@startales/service-kit";
 import type { Channel } from "../generated/prisma/client";
 import type { RealtimeLoaders } from "../loaders";
 

@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import {
+  createCampaignClient,
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  redisReadiness,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
+import type { SimulationConfig } from "./config";
+import { createDb } from "./db";
+import { createCommandService } from "./domain/command-service";
+import { simulationPolicies } from "./domain/policies";
+import { createLoaders } from "./loaders";
+import { createResolvers } from "./resolvers";
+
+export const simulationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/**
+ * The simulation subgraph as a value; `listen()` starts it (port 0 in tests). It serves
+ * reads from the read models the worker pool writes each tick and queues commands; ticks,
+ * world creation and their events are the worker pool's (worker.ts), which runs the outbox
+ * relay.
+ */
+export function createSimulationApp(config: SimulationConfig, logger: Logger): SubgraphApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "simulation");
+  const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  return createSubgraphApp({
+    name: "simulation",
+    config,
+    logger,
+    typeDefs: simulationTypeDefs,
+    resolvers: createResolvers({ db, commands: createCommandService(db) }),
+    policies: simulationPolicies,
+    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    onStop: async () => {
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+}

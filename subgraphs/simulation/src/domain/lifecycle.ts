@@ -1,0 +1,62 @@
+import type { CampaignSetupClient, Logger } from "@startales/service-kit";
+import type { Db } from "../db";
+import { generateWorld, hashWorld } from "../engine";
+import type { TickSchedule } from "../scheduling/queues";
+import { insertWorld } from "./world-store";
+
+/** Campaign event types that change what the simulation must do for a campaign. */
+export const LIFECYCLE_EVENT_TYPES: ReadonlySet<string> = new Set(["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"]);
+
+export type ReconcileResult =
+  | { outcome: "missing" | "draft" }
+  | { outcome: "reconciled"; status: string; worldCreated: boolean; scheduled: boolean };
+
+export type LifecycleDeps = { db: Db; campaigns: CampaignSetupClient; schedule: TickSchedule; logger: Logger; afterCommit?: () => void };
+
+/**
+ * Brings one campaign's world and tick schedule in line with campaign's current state. It
+ * reads that state from campaign (not from the event that triggered it), so it is idempotent
+ * and order-insensitive: running it twice, late, or for an old event converges on the same
+ * result. Per campaign it runs under an advisory lock, and a campaign answer older than the
+ * one already applied (campaign's `version`) does not undo it.
+ *
+ * - RUNNING or PAUSED without a world: the world is generated from the seed and members.
+ * - RUNNING: a repeatable tick job at the campaign's tick rate; anything else: none.
+ */
+export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string): Promise<ReconcileResult> {
+  const setup = await deps.campaigns.worldSetup(campaignId);
+  if (!setup) return { outcome: "missing" };
+  if (setup.status === "DRAFT") return { outcome: "draft" };
+  let worldCreated = false;
+  const status = await deps.db.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`simulation:lifecycle:${campaignId}`}, 0))`;
+      const current = await tx.world.findUnique({ where: { campaignId }, select: { status: true, campaignVersion: true, tickRateMs: true } });
+      let status: string;
+      let tickRateMs = setup.tickRateMs;
+      if (!current) {
+        if (setup.status === "ENDED") return "ENDED"; // ended before it started: no world to run
+        const params = { seed: setup.seed, playerIds: [...setup.memberIds] };
+        const world = generateWorld(params);
+        worldCreated = await insertWorld(tx, { campaignId, status: setup.status, campaignVersion: setup.version, tickRateMs, params, world, hash: hashWorld(world) });
+        status = setup.status;
+      } else if (setup.version > current.campaignVersion) {
+        await tx.world.update({ where: { campaignId }, data: { status: setup.status, campaignVersion: setup.version, tickRateMs } });
+        status = setup.status;
+      } else {
+        status = current.status;
+        tickRateMs = current.tickRateMs;
+      }
+      // Still under the lock, before commit: a failure here rolls the change back and the job is retried.
+      if (status === "RUNNING") await deps.schedule.start(campaignId, tickRateMs);
+      else await deps.schedule.stop(campaignId);
+      return status;
+    },
+    { timeout: 120_000, maxWait: 30_000 },
+  );
+  if (worldCreated) {
+    deps.afterCommit?.();
+    deps.logger.info({ campaignId, players: setup.memberIds.length }, "world generated");
+  }
+  return { outcome: "reconciled", status, worldCreated, scheduled: status === "RUNNING" };
+}

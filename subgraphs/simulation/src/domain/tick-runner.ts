@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Topics, type Logger } from "@startales/service-kit";
+import { tick, type Command as EngineCommand, type ConservationError, type TickOptions, type World } from "../engine";
+import type { Db } from "../db";
+import { saveTick } from "./world-store";
+
+/** A bound on the commands one tick takes; the rest wait for the next tick, in order. */
+export const MAX_COMMANDS_PER_TICK = 20_000;
+
+export type TickRun =
+  | { outcome: "applied"; tick: number; hash: string; commands: number }
+  /** This tick was saved already (a retry, or a duplicate job): nothing was written. */
+  | { outcome: "already-applied"; tick: number }
+  /** Another job of the campaign holds its world: ticks of one campaign never run at once. */
+  | { outcome: "busy" }
+  | { outcome: "not-running"; status: string }
+  | { outcome: "no-world" };
+
+export type TickJobState = {
+  /** The tick this job is for, once it has been chosen (stored on the job, so a retry redoes the same tick). */
+  targetTick?: number;
+  setTargetTick(tick: number): Promise<void>;
+};
+
+export type TickRunnerDeps = {
+  db: Db;
+  logger: Logger;
+  /** After a commit that wrote outbox rows (wakes the relay). */
+  afterCommit?: () => void;
+  /** Test hook (TICK_HOLD_MS): hold the transaction open after saving, before committing. */
+  holdMs?: number;
+  /** Tests inject a faulty pipeline; never set in production. */
+  engine?: TickOptions;
+};
+
+type CommandRow = { id: string; user_id: string; type: string; payload: Record<string, unknown> };
+
+/**
+ * Runs one tick of a campaign, exactly once (domain.md step 10): the world row is locked
+ * (`FOR UPDATE SKIP LOCKED`: a second job of the same campaign backs off instead of
+ * waiting), the tick number is fixed on the job before any work, and the save is a
+ * compare-and-set on `tick`. A worker that dies mid-tick leaves nothing behind (its
+ * transaction rolls back, its commands stay PENDING); the retried job redoes the same tick,
+ * with the same commands, and gets the same state.
+ */
+export async function runTick(deps: TickRunnerDeps, campaignId: string, job: TickJobState): Promise<TickRun> {
+  const { db, logger } = deps;
+  const result = await db.$transaction(
+    async (tx): Promise<TickRun> => {
+      const locked = await tx.$queryRaw<{ tick: number; status: string }[]>`
+        SELECT tick, status FROM worlds WHERE campaign_id = ${campaignId}::uuid FOR UPDATE SKIP LOCKED`;
+      if (locked.length === 0) {
+        const exists = await tx.world.count({ where: { campaignId } });
+        return exists > 0 ? { outcome: "busy" } : { outcome: "no-world" };
+      }
+      const { tick: current, status } = locked[0]!;
+      if (job.targetTick !== undefined && current >= job.targetTick) return { outcome: "already-applied", tick: job.targetTick };
+      if (status !== "RUNNING") return { outcome: "not-running", status };
+      const target = job.targetTick ?? current + 1;
+      if (job.targetTick === undefined) await job.setTargetTick(target);
+
+      const [row] = await tx.$queryRaw<{ state: string }[]>`SELECT state::text AS state FROM worlds WHERE campaign_id = ${campaignId}::uuid`;
+      const world = JSON.parse(row!.state) as World;
+      // Commands in submission order; those submitted while this runs go to the next tick.
+      const pending = await tx.$queryRaw<CommandRow[]>`
+        SELECT id::text AS id, user_id::text AS user_id, type, payload FROM commands
+        WHERE campaign_id = ${campaignId}::uuid AND status = 'PENDING'
+        ORDER BY seq LIMIT ${MAX_COMMANDS_PER_TICK} FOR UPDATE`;
+      // The issuing civilization is the member's own (never the payload's); none: the engine rejects it.
+      const civOfPlayer = new Map(world.civilizations.filter((c) => c.playerId !== null).map((c) => [c.playerId!, c.id]));
+      const commands: EngineCommand[] = pending.map((c) => ({ id: c.id, civId: civOfPlayer.get(c.user_id) ?? "", type: c.type, payload: c.payload }));
+
+      const outcome = tick(world, commands, [], deps.engine);
+      const saved = await saveTick(tx, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events });
+      if (!saved) return { outcome: "already-applied", tick: target };
+      if (deps.holdMs) {
+        logger.info({ campaignId, tick: target }, "tick saved; holding the transaction (TICK_HOLD_MS)");
+        await sleep(deps.holdMs);
+      }
+      return { outcome: "applied", tick: outcome.world.tick, hash: outcome.hash, commands: commands.length };
+    },
+    { timeout: 120_000 + (deps.holdMs ?? 0), maxWait: 10_000 },
+  );
+  if (result.outcome === "applied") deps.afterCommit?.();
+  return result;
+}
+
+/**
+ * A tick that broke conservation is not saved. This records why, for operators: a system
+ * event (topic `system:simulation`) and the world's `lastError`, and halts the world
+ * (status HALTED) so the same tick is not retried forever; the campaign's next
+ * pause/resume (a newer campaign version) lets it run again.
+ */
+export async function recordConservationFailure(deps: TickRunnerDeps, campaignId: string, error: ConservationError): Promise<void> {
+  await deps.db.$transaction(async (tx) => {
+    await tx.world.update({ where: { campaignId }, data: { status: "HALTED", lastError: error.message } });
+    await tx.outboxEvent.create({
+      data: {
+        topic: Topics.system("simulation"),
+        type: "TICK_CONSERVATION_FAILED",
+        aggregateId: campaignId,
+        version: error.tick,
+        data: { campaignId, tick: error.tick, asset: error.asset, expected: error.expected, actual: error.actual },
+      },
+    });
+  });
+  deps.afterCommit?.();
+  deps.logger.error({ campaignId, tick: error.tick, asset: error.asset, expected: error.expected, actual: error.actual }, "tick refused by the conservation check; world halted");
+}

@@ -1,0 +1,73 @@
+import DataLoader from "dataloader";
+import type { CampaignAccess, CampaignClient, ForwardedIdentity, Viewer } from "@startales/service-kit";
+import type { Db } from "./db";
+import type { GalaxyMap } from "./engine";
+import type { CivilizationView, LeaderboardRow } from "./generated/prisma/client";
+import type { StarSystemModel, WorldSummary } from "./domain/read-models";
+
+/** The most leaderboard rows one request may ask for. */
+export const LEADERBOARD_MAX = 500;
+
+const byKey = <T, K>(rows: T[], key: (row: T) => K) => new Map(rows.map((row) => [key(row), row]));
+const grouped = <T>(ids: readonly string[], rows: T[], key: (row: T) => string) => {
+  const groups = new Map<string, T[]>(ids.map((id) => [id, []]));
+  for (const row of rows) groups.get(key(row))?.push(row);
+  return ids.map((id) => groups.get(id) ?? []);
+};
+/** "civ-2" before "civ-10". */
+const civNumber = (civId: string) => Number(civId.slice(civId.lastIndexOf("-") + 1));
+
+const WORLD_SUMMARY = { campaignId: true, tick: true, status: true, campaignVersion: true, tickRateMs: true, hash: true, starSystems: false, lastError: true, createdAt: true, updatedAt: true } as const;
+
+/**
+ * One set per request: every read batches through a loader (no N+1), and reads only the
+ * read models (never the world's state). What campaign says about membership is kept for
+ * this request only.
+ */
+export function createLoaders(db: Db, campaigns: CampaignClient, viewer: Viewer, forwarded: ForwardedIdentity) {
+  const userId = viewer.kind === "user" ? viewer.userId : null;
+  const viewerCivilization = new DataLoader<string, CivilizationView | null>(async (campaignIds) => {
+    if (!userId) return campaignIds.map(() => null);
+    const rows = byKey(await db.civilizationView.findMany({ where: { campaignId: { in: [...campaignIds] }, playerId: userId } }), (c) => c.campaignId);
+    return campaignIds.map((id) => rows.get(id) ?? null);
+  });
+  return {
+    viewer,
+    forwarded,
+    /** The caller's access to each campaign, asked of campaign in one request per batch. */
+    campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
+      viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
+    ),
+    worldByCampaign: new DataLoader<string, WorldSummary | null>(async (ids) => {
+      const rows = byKey(await db.world.findMany({ where: { campaignId: { in: [...ids] } }, select: WORLD_SUMMARY }), (w) => w.campaignId);
+      return ids.map((id) => (rows.get(id) as WorldSummary | undefined) ?? null);
+    }),
+    starSystemsByCampaign: new DataLoader<string, StarSystemModel[]>(async (ids) => {
+      const rows = byKey(await db.world.findMany({ where: { campaignId: { in: [...ids] } }, select: { campaignId: true, starSystems: true } }), (w) => w.campaignId);
+      return ids.map((id) => (rows.get(id)?.starSystems as StarSystemModel[] | undefined) ?? []);
+    }),
+    civilizationsByCampaign: new DataLoader<string, CivilizationView[]>(async (ids) => {
+      const rows = await db.civilizationView.findMany({ where: { campaignId: { in: [...ids] } } });
+      return grouped(ids, rows, (c) => c.campaignId).map((list) => list.sort((a, b) => civNumber(a.civId) - civNumber(b.civId)));
+    }),
+    viewerCivilization,
+    viewerGalaxyMap: new DataLoader<string, GalaxyMap | null>(async (campaignIds) => {
+      const civs = await viewerCivilization.loadMany(campaignIds);
+      const wanted = campaignIds.flatMap((campaignId, i) => {
+        const civ = civs[i];
+        return civ && !(civ instanceof Error) ? [{ campaignId, civId: civ.civId }] : [];
+      });
+      if (wanted.length === 0) return campaignIds.map(() => null);
+      const rows = byKey(await db.galaxyMapView.findMany({ where: { OR: wanted } }), (m) => m.campaignId);
+      return campaignIds.map((id) => (rows.get(id)?.map as GalaxyMap | undefined) ?? null);
+    }),
+    leaderboardByCampaign: new DataLoader<string, LeaderboardRow[]>(async (ids) => {
+      // One query per campaign (each is bounded by LEADERBOARD_MAX), in one round of the batch.
+      return Promise.all(
+        ids.map((campaignId) => db.leaderboardRow.findMany({ where: { campaignId }, orderBy: [{ rank: "asc" }, { civId: "asc" }], take: LEADERBOARD_MAX })),
+      );
+    }),
+  };
+}
+
+export type SimulationLoaders = ReturnType<typeof createLoaders>;

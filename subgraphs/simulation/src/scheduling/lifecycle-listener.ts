@@ -1,0 +1,100 @@
+import { EVENT_STREAM_PREFIX, Topics, type Logger, type Redis } from "@startales/service-kit";
+import type { Queue } from "bullmq";
+import { LIFECYCLE_EVENT_TYPES } from "../domain/lifecycle";
+import { lifecycleJobId, type LifecycleJobData } from "./queues";
+
+const CAMPAIGN_STREAMS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
+const campaignIdOf = (key: string) => key.slice(`${EVENT_STREAM_PREFIX}${Topics.campaign("")}`.length);
+
+type Envelope = { id?: string; type?: string };
+
+/**
+ * Turns campaign lifecycle events (CAMPAIGN_STARTED, _PAUSED, _RESUMED, _ENDED) into
+ * lifecycle jobs, at least once and without loss:
+ * - live: a pattern subscription to `events:campaign:*` (pub/sub, what the outbox relay
+ *   announces), so a start is acted on within milliseconds;
+ * - sweep: every `sweepMs` (and at start), each campaign stream is read from a cursor kept
+ *   in Redis, so events announced while no worker listened are still seen.
+ * Both paths enqueue a job whose id is derived from the event id, so BullMQ keeps one job
+ * per event however many replicas saw it; the job itself is idempotent (reconcileCampaign).
+ */
+export function createLifecycleListener(deps: { redis: Redis; queue: Queue<LifecycleJobData>; logger: Logger; sweepMs: number; cursorKey: string }) {
+  const { redis, queue, logger } = deps;
+  let subscriber: Redis | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<void> | undefined;
+  let running = false;
+
+  const enqueue = (campaignId: string, envelope: Envelope) => {
+    if (!envelope.id || !envelope.type || !LIFECYCLE_EVENT_TYPES.has(envelope.type)) return Promise.resolve();
+    return queue
+      .add("reconcile", { campaignId, eventId: envelope.id, type: envelope.type }, { jobId: lifecycleJobId(envelope.id) })
+      .then(() => undefined);
+  };
+
+  async function sweepStream(key: string): Promise<void> {
+    const campaignId = campaignIdOf(key);
+    let cursor = (await redis.hget(deps.cursorKey, campaignId)) ?? "-";
+    for (;;) {
+      const start = cursor === "-" ? "-" : `(${cursor}`;
+      const entries = (await redis.xrange(key, start, "+", "COUNT", 500)) as [string, string[]][];
+      if (entries.length === 0) break;
+      for (const [, fields] of entries) {
+        const json = fields[fields.indexOf("envelope") + 1];
+        try {
+          if (json) await enqueue(campaignId, JSON.parse(json) as Envelope);
+        } catch (error) {
+          logger.warn({ err: error, key }, "skipped an unreadable campaign event");
+        }
+      }
+      cursor = entries[entries.length - 1]![0];
+      await redis.hset(deps.cursorKey, campaignId, cursor);
+      if (entries.length < 500) break;
+    }
+  }
+
+  async function sweep(): Promise<void> {
+    let scanCursor = "0";
+    do {
+      const [next, keys] = await redis.scan(scanCursor, "MATCH", CAMPAIGN_STREAMS, "COUNT", 500, "TYPE", "stream");
+      scanCursor = next;
+      for (const key of keys) await sweepStream(key);
+    } while (scanCursor !== "0" && running);
+  }
+
+  const runSweep = () => {
+    if (sweeping || !running) return;
+    sweeping = sweep()
+      .catch((error) => logger.warn({ err: error }, "lifecycle sweep failed; retrying at the next one"))
+      .finally(() => {
+        sweeping = undefined;
+        if (running) timer = setTimeout(runSweep, deps.sweepMs);
+      });
+  };
+
+  return {
+    async start(): Promise<void> {
+      running = true;
+      subscriber = redis.duplicate();
+      subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
+        let envelope: Envelope;
+        try {
+          envelope = JSON.parse(message) as Envelope;
+        } catch {
+          return;
+        }
+        enqueue(campaignIdOf(channel), envelope).catch((error) => logger.warn({ err: error }, "could not enqueue a lifecycle job; the sweep will"));
+      });
+      await subscriber.psubscribe(CAMPAIGN_STREAMS);
+      runSweep();
+    },
+    /** One sweep now (tests). */
+    sweepNow: () => sweep(),
+    async stop(): Promise<void> {
+      running = false;
+      clearTimeout(timer);
+      await sweeping;
+      subscriber?.disconnect();
+    },
+  };
+}

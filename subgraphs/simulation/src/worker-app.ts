@@ -1,0 +1,143 @@
+import { UnrecoverableError, Worker, type Job } from "bullmq";
+import {
+  addCounter,
+  createCampaignSetupClient,
+  createHttpService,
+  createMetrics,
+  createRedis,
+  databaseReadiness,
+  prismaOutboxRelay,
+  redisReadiness,
+  sendJson,
+  type Logger,
+  type Metrics,
+  type Service,
+} from "@startales/service-kit";
+import type { SimulationWorkerConfig } from "./worker-config";
+import { createDb } from "./db";
+import { reconcileCampaign, type ReconcileResult } from "./domain/lifecycle";
+import { recordConservationFailure, runTick, type TickRun } from "./domain/tick-runner";
+import { ConservationError, type TickOptions } from "./engine";
+import { createLifecycleListener } from "./scheduling/lifecycle-listener";
+import { LIFECYCLE_QUEUE, TICK_QUEUE, createQueues, createTickSchedule, type LifecycleJobData, type TickJobData } from "./scheduling/queues";
+
+export type SimulationWorkerApp = Service & {
+  metrics: Metrics;
+  /** One lifecycle sweep now (tests; it also runs every LIFECYCLE_SWEEP_MS). */
+  sweepLifecycle(): Promise<void>;
+};
+
+/**
+ * The simulation worker pool as a value (style.md: worker.ts only reads env and runs it).
+ * One process runs two BullMQ workers, each with WORKER_CONCURRENCY: ticks (a repeatable
+ * job per RUNNING campaign) and lifecycle jobs (world creation, schedule changes), plus the
+ * lifecycle listener that turns campaign events into lifecycle jobs and an outbox relay for
+ * the tick events. It listens on PORT for /health/live, /health/ready and /metrics only.
+ */
+export function createSimulationWorker(config: SimulationWorkerConfig, logger: Logger, options: { engine?: TickOptions } = {}): SimulationWorkerApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "simulation-worker");
+  const connection = createRedis(config.REDIS_URL, "simulation-worker-bullmq");
+  const queues = createQueues(connection, config.QUEUE_PREFIX);
+  const schedule = createTickSchedule(queues.ticks, { attempts: config.TICK_ATTEMPTS, backoffMs: config.TICK_BACKOFF_MS });
+  const metrics = createMetrics("simulation-worker");
+  const ticks = addCounter(metrics, { name: "simulation_tick_jobs_total", help: "Tick jobs by outcome", labelNames: ["outcome"] as const });
+  const lifecycleJobs = addCounter(metrics, { name: "simulation_lifecycle_jobs_total", help: "Lifecycle jobs by outcome", labelNames: ["outcome"] as const });
+  const relay = prismaOutboxRelay(db, { redis, logger, metrics, config });
+  const campaigns = createCampaignSetupClient({
+    campaignUrl: config.CAMPAIGN_URL,
+    secret: config.GATEWAY_SIGNING_SECRET,
+    serviceId: config.SIMULATION_SERVICE_ID,
+    timeoutMs: config.CAMPAIGN_TIMEOUT_MS,
+    logger: logger.child({ component: "campaign-setup-client" }),
+  });
+  const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine };
+  const lifecycleDeps = { db, campaigns, schedule, logger, afterCommit: () => relay.wake() };
+  const listener = createLifecycleListener({
+    redis,
+    queue: queues.lifecycle,
+    logger: logger.child({ component: "lifecycle-listener" }),
+    sweepMs: config.LIFECYCLE_SWEEP_MS,
+    cursorKey: `${config.QUEUE_PREFIX}:simulation:lifecycle-cursors`,
+  });
+  const http = createHttpService({
+    logger,
+    metrics,
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    fallback: (_req, res) => sendJson(res, 404, { error: "NOT_FOUND", message: "The simulation worker serves /health/* and /metrics only" }),
+    timeouts: config,
+  });
+
+  const processTick = async (job: Job<TickJobData>): Promise<TickRun> => {
+    const { campaignId } = job.data;
+    try {
+      const run = await runTick(tickDeps, campaignId, {
+        targetTick: job.data.targetTick,
+        setTargetTick: (targetTick) => job.updateData({ ...job.data, targetTick }),
+      });
+      ticks.inc({ outcome: run.outcome });
+      if (run.outcome === "applied") logger.debug({ campaignId, tick: run.tick, commands: run.commands, jobId: job.id }, "tick applied");
+      else logger.debug({ campaignId, outcome: run.outcome, jobId: job.id }, "tick job did nothing");
+      return run;
+    } catch (error) {
+      if (error instanceof ConservationError) {
+        ticks.inc({ outcome: "conservation_error" });
+        await recordConservationFailure(tickDeps, campaignId, error);
+        // Deterministic: retrying would fail the same way. Straight to the failed set.
+        throw new UnrecoverableError(error.message);
+      }
+      ticks.inc({ outcome: "error" });
+      throw error;
+    }
+  };
+
+  const processLifecycle = async (job: Job<LifecycleJobData>): Promise<ReconcileResult> => {
+    const result = await reconcileCampaign(lifecycleDeps, job.data.campaignId);
+    lifecycleJobs.inc({ outcome: result.outcome });
+    logger.info({ campaignId: job.data.campaignId, event: job.data.type, ...result }, "campaign reconciled");
+    return result;
+  };
+
+  const workerOptions = {
+    connection,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDuration: config.WORKER_LOCK_DURATION_MS,
+    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    maxStalledCount: 3,
+    autorun: false,
+  };
+  const workers: Worker[] = [];
+
+  return {
+    metrics,
+    sweepLifecycle: () => listener.sweepNow(),
+    async listen() {
+      const url = await http.listen(config.PORT, config.HOST);
+      relay.start();
+      const tickWorker = new Worker<TickJobData, TickRun>(TICK_QUEUE, processTick, workerOptions);
+      const lifecycleWorker = new Worker<LifecycleJobData, ReconcileResult>(LIFECYCLE_QUEUE, processLifecycle, workerOptions);
+      for (const worker of [tickWorker, lifecycleWorker] as Worker[]) {
+        worker.on("failed", (job, error) => logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
+        worker.on("error", (error) => logger.warn({ queue: worker.name, err: error }, "worker error"));
+        workers.push(worker);
+        void worker.run();
+      }
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      await listener.start();
+      logger.info({ concurrency: config.WORKER_CONCURRENCY }, "simulation workers running");
+      return url;
+    },
+    async stop() {
+      await listener.stop();
+      // Finishes the jobs in flight (their ticks commit), takes no new ones.
+      await Promise.all(workers.map((w) => w.close()));
+      await relay.stop();
+      await Promise.all([queues.ticks.close(), queues.lifecycle.close()]);
+      await http.close(config.SHUTDOWN_GRACE_MS);
+      await db.$disconnect();
+      connection.disconnect();
+      redis.disconnect();
+    },
+  };
+}

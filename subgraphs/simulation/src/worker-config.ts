@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { outboxConfigShape, port, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { campaignShape, queueShape } from "./config";
+
+/** The worker pool's config (worker.ts); the subgraph's is config.ts. */
+export const simulationWorkerConfigSchema = z.object({
+  ...subgraphConfigShape({ port: 4013, database: "startales_simulation" }),
+  // The worker pool serves only /health/* and /metrics on its port.
+  PORT: port(4013),
+  ...campaignShape,
+  ...queueShape,
+  /**
+   * The simulation's own principal: the worker signs a SERVICE identity for this id (with the
+   * shared GATEWAY_SIGNING_SECRET) to read a campaign's seed and members from campaign.
+   */
+  SIMULATION_SERVICE_ID: z.uuid().default("00000000-0000-4000-8000-000000004003"),
+  /** Jobs (ticks of different campaigns, lifecycle changes) one worker process runs at once. */
+  WORKER_CONCURRENCY: positiveInt(4),
+  /** Attempts per tick job before it lands in the failed set, with exponential backoff from TICK_BACKOFF_MS. */
+  TICK_ATTEMPTS: positiveInt(5),
+  TICK_BACKOFF_MS: positiveInt(500),
+  /** How long a worker's lock on a job lasts without renewal; a dead worker's job is recovered after it. */
+  WORKER_LOCK_DURATION_MS: positiveInt(30_000),
+  /** How often workers look for stalled jobs (their worker died) to run again. */
+  WORKER_STALLED_INTERVAL_MS: positiveInt(30_000),
+  /** How often the lifecycle sweep reads campaign event streams for changes missed live. */
+  LIFECYCLE_SWEEP_MS: positiveInt(10_000),
+  /**
+   * Test hook, 0 in production: keep the tick's transaction open this long after computing
+   * and before committing, so a test can kill a worker provably mid-tick.
+   */
+  TICK_HOLD_MS: z.coerce.number().int().min(0).default(0),
+  ...outboxConfigShape,
+});
+export type SimulationWorkerConfig = z.infer<typeof simulationWorkerConfigSchema>;

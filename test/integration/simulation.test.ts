@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { Role, Viewer } from "@startales/service-kit";
+import { createCampaignApp } from "../../subgraphs/campaign/src/app";
+import { createDb } from "../../subgraphs/simulation/src/db";
+import { createSimulationApp } from "../../subgraphs/simulation/src/app";
+import { runTick } from "../../subgraphs/simulation/src/domain/tick-runner";
+import { ConservationError, generateWorld, hashWorld, TICK_STEPS, type TickStep } from "../../subgraphs/simulation/src/engine";
+import { createSimulationWorker } from "../../subgraphs/simulation/src/worker-app";
+import { campaignTestConfig, required, simulationTestConfig, simulationWorkerTestConfig } from "../testkit/config";
+import { asUser } from "../testkit/gateway-identity";
+import { errorCodes } from "../testkit/graphql-client";
+import { captureLogs } from "../testkit/logs";
+import { callAs, dataAs, eventually } from "../testkit/simulation";
+
+/**
+ * The simulation subgraph and its worker pool (in this process) against the real campaign
+ * subgraph, PostgreSQL, Redis and BullMQ: a campaign that starts gets its world from its seed
+ * and members, ticks at its rate while RUNNING, and applies commands once.
+ */
+
+const campaignApp = createCampaignApp(campaignTestConfig(), captureLogs("campaign", "warn").logger);
+let simulationApp: ReturnType<typeof createSimulationApp>;
+let worker: ReturnType<typeof createSimulationWorker>;
+const db = new pg.Client({ connectionString: required("SIMULATION_DATABASE_URL") });
+const prisma = createDb(required("SIMULATION_DATABASE_URL"), 2);
+let campaignUrl: string;
+let url: string;
+const TICK_MS = 200;
+
+beforeAll(async () => {
+  const origin = await campaignApp.listen();
+  campaignUrl = `${origin}/graphql`;
+  simulationApp = createSimulationApp(simulationTestConfig(origin), captureLogs("simulation", "warn").logger);
+  url = `${await simulationApp.listen()}/graphql`;
+  worker = createSimulationWorker(simulationWorkerTestConfig(origin, { QUEUE_PREFIX: `test-sim-${randomUUID()}` }), captureLogs("simulation-worker", "warn").logger);
+  await worker.listen();
+  await db.connect();
+});
+afterAll(async () => {
+  await worker.stop();
+  await db.end();
+  await prisma.$disconnect();
+  await simulationApp.stop();
+  await campaignApp.stop();
+});
+
+const newUser = (roles: Role[] = ["PLAYER"]) => asUser(randomUUID(), roles);
+const idOf = (viewer: Viewer) => (viewer.kind === "user" ? viewer.userId : "");
+
+async function lifecycle(gm: Viewer, action: "startCampaign" | "pauseCampaign" | "resumeCampaign" | "endCampaign", id: string) {
+  await dataAs(campaignUrl, gm, `mutation($id: ID!) { ${action}(id: $id) { id status } }`, { id });
+}
+
+/** A DRAFT campaign with a game master and two players. */
+async function campaign(seed = `seed-${randomUUID().slice(0, 8)}`) {
+  const gm = newUser(["GAME_MASTER"]);
+  const alice = newUser();
+  const bob = newUser();
+  const created = await dataAs<{ createCampaign: { id: string } }>(
+    campaignUrl,
+    gm,
+    "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
+    { input: { name: `Sim ${randomUUID().slice(0, 6)}`, tickRateMs: TICK_MS, seed } },
+  );
+  const campaignId = created.createCampaign.id;
+  for (const p of [alice, bob]) await dataAs(campaignUrl, p, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+  return { gm, alice, bob, campaignId, seed };
+}
+
+const SUBMIT = "mutation($input: SubmitCommandInput!) { submitCommand(input: $input) { id type status tick error reason idempotencyKey } }";
+type SubmitResult = { submitCommand: { id: string; type: string; status: string; tick: number | null; error: string | null; reason: string | null } };
+const submit = (viewer: Viewer, campaignId: string, type: string, payload: unknown, idempotencyKey: string = randomUUID()) =>
+  callAs<SubmitResult>(url, viewer, SUBMIT, { input: { campaignId, type, payload, idempotencyKey } });
+
+const worldRow = async (campaignId: string) =>
+  (await db.query<{ tick: number; status: string; hash: string }>("SELECT tick, status, hash FROM worlds WHERE campaign_id = $1", [campaignId])).rows[0];
+
+const untilTick = (campaignId: string, tick: number, timeoutMs = 15_000) =>
+  eventually(`tick ${tick} of ${campaignId}`, async () => ((await worldRow(campaignId))?.tick ?? -1) >= tick ? true : undefined, timeoutMs);
+
+describe("submitCommand", () => {
+  it("queues a member's command once per idempotency key: a repeat, even concurrent, returns the first", async () => {
+    const { alice, campaignId } = await campaign();
+    const key = randomUUID();
+    const first = await submit(alice, campaignId, "SET_TAX", { rate: 30 }, key);
+    expect(first.data?.submitCommand).toMatchObject({ type: "SET_TAX", status: "PENDING", tick: null });
+    const repeats = await Promise.all([
+      submit(alice, campaignId, "SET_TAX", { rate: 30 }, key),
+      submit(alice, campaignId, "SET_POLICY", { policy: "research" }, key),
+      submit(alice, campaignId, "SET_TAX", { rate: 10 }, key),
+    ]);
+    expect(repeats.map((r) => r.data?.submitCommand.id)).toEqual([first.data!.submitCommand.id, first.data!.submitCommand.id, first.data!.submitCommand.id]);
+    const rows = await db.query("SELECT payload FROM commands WHERE campaign_id = $1", [campaignId]);
+    expect(rows.rows).toEqual([{ payload: { rate: 30 } }]);
+  });
+
+  it("refuses obviously invalid input at once with BAD_USER_INPUT", async () => {
+    const { alice, campaignId } = await campaign();
+    for (const [type, payload] of [
+      ["SET_TAX", { rate: 99 }],
+      ["SET_TAX", { rate: "high" }],
+      ["SET_POLICY", { policy: "anarchy" }],
+      ["BUILD", { cityId: "city-1", item: "death_star" }],
+      ["TRADE_ORDER", { good: "food", side: "buy", quantity: -5 }],
+      ["MOVE_FLEET", [1, 2]],
+      ["RESEARCH", {}],
+    ] as const) {
+      expect(errorCodes(await submit(alice, campaignId, type, payload))).toEqual(["BAD_USER_INPUT"]);
+    }
+    expect(errorCodes(await submit(alice, campaignId, "SET_TAX", { rate: 10 }, ""))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await submit(alice, "not-an-id", "SET_TAX", { rate: 10 }))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await callAs(url, alice, SUBMIT, { input: { campaignId, type: "NUKE", payload: {}, idempotencyKey: "k" } }))).toEqual(["BAD_USER_INPUT"]);
+    expect((await db.query("SELECT count(*)::int AS n FROM commands WHERE campaign_id = $1", [campaignId])).rows[0].n).toBe(0);
+  });
+
+  it("lets only members act, each for their own civilization, and shows each only their own commands (IDOR)", async () => {
+    const { alice, bob, campaignId } = await campaign();
+    const outsider = newUser();
+    const admin = newUser(["ADMIN"]);
+    const analyst = newUser(["ANALYST"]);
+    expect(errorCodes(await submit(outsider, campaignId, "SET_TAX", { rate: 5 }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await submit(admin, campaignId, "SET_TAX", { rate: 5 }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await submit(analyst, campaignId, "SET_TAX", { rate: 5 }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await submit(alice, randomUUID(), "SET_TAX", { rate: 5 }))).toEqual(["NOT_FOUND"]);
+    // A payload naming someone else's civilization does not make the command theirs.
+    const mine = await submit(alice, campaignId, "SET_TAX", { rate: 5, civId: "civ-1" });
+    expect(mine.errors).toBeUndefined();
+    await submit(bob, campaignId, "SET_TAX", { rate: 7 });
+    const list = (viewer: Viewer) => dataAs<{ commands: { id: string }[] }>(url, viewer, "query($id: ID!) { commands(campaignId: $id) { id } }", { id: campaignId });
+    expect((await list(alice)).commands.map((c) => c.id)).toEqual([mine.data!.submitCommand.id]);
+    expect(errorCodes(await callAs(url, outsider, "query($id: ID!) { commands(campaignId: $id) { id } }", { id: campaignId }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await callAs(url, outsider, "query($id: ID!) { myCivilization(campaignId: $id) { id } }", { id: campaignId }))).toEqual(["FORBIDDEN"]);
+  });
+});
+
+describe("the world and its ticks", () => {
+  it("generates the world from the campaign's seed and members when it starts, then applies queued commands at tick 1", async () => {
+    const { gm, alice, bob, campaignId, seed } = await campaign();
+    const tax = await submit(alice, campaignId, "SET_TAX", { rate: 35 });
+    await submit(bob, campaignId, "RESEARCH", { techId: "no-such-tech" });
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 2);
+    // The world is exactly what the engine generates from the seed and the member list.
+    const tick0 = await prisma.tickLog.findUnique({ where: { campaignId_tick: { campaignId, tick: 1 } } });
+    expect(tick0).not.toBeNull();
+    const params = (await prisma.world.findUniqueOrThrow({ where: { campaignId } })).params as { seed: string; playerIds: string[] };
+    expect(params.seed).toBe(seed);
+    expect([...params.playerIds].sort()).toEqual([idOf(gm), idOf(alice), idOf(bob)].sort());
+    expect(generateWorld(params).civilizations.filter((c) => c.playerId).length).toBe(3);
+
+    const commands = await dataAs<{ commands: { id: string; status: string; tick: number; reason: string | null }[] }>(
+      url,
+      alice,
+      "query($id: ID!) { commands(campaignId: $id) { id status tick reason } }",
+      { id: campaignId },
+    );
+    expect(commands.commands).toEqual([{ id: tax.data!.submitCommand.id, status: "APPLIED", tick: 1, reason: null }]);
+    const bobs = await dataAs<{ commands: { status: string; tick: number; reason: string }[] }>(url, bob, "query($id: ID!) { commands(campaignId: $id) { status tick reason } }", { id: campaignId });
+    expect(bobs.commands).toEqual([{ status: "REJECTED", tick: 1, reason: "NOT_FOUND" }]);
+
+    const mine = await dataAs<{ myCivilization: { id: string; taxRate: number; resources: { credits: number }; player: { id: string } } }>(
+      url,
+      alice,
+      "query($id: ID!) { myCivilization(campaignId: $id) { id taxRate resources { credits } player { id } } }",
+      { id: campaignId },
+    );
+    expect(mine.myCivilization).toMatchObject({ taxRate: 35, player: { id: idOf(alice) } });
+    const map = await dataAs<{ galaxyMap: { civilizationId: string; systems: { id: string }[] } }>(url, alice, "query($id: ID!) { galaxyMap(campaignId: $id) { civilizationId systems { id } } }", { id: campaignId });
+    expect(map.galaxyMap.civilizationId).toBe(mine.myCivilization.id);
+    expect(map.galaxyMap.systems.length).toBeGreaterThan(0);
+    // Others' civilizations are visible without their books.
+    const world = await dataAs<{ _entities: { world: { tick: number; civilizations: { id: string; resources: unknown }[] } }[] }>(
+      url,
+      bob,
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Campaign { world { tick civilizations { id resources { credits } } } } } }',
+      { reps: [{ __typename: "Campaign", id: campaignId }] },
+    );
+    const alicesCiv = world._entities[0]!.world.civilizations.find((c) => c.id === mine.myCivilization.id);
+    expect(alicesCiv).toEqual({ id: mine.myCivilization.id, resources: null });
+    const board = await dataAs<{ leaderboard: { rank: number }[] }>(url, bob, "query($id: ID!) { leaderboard(campaignId: $id, first: 3) { rank } }", { id: campaignId });
+    expect(board.leaderboard).toHaveLength(3);
+
+    const integrity = await dataAs<{ worldIntegrity: { matches: boolean; savedHash: string; replayedHash: string } }>(
+      url,
+      gm,
+      "query($id: ID!) { worldIntegrity(campaignId: $id) { tick savedHash replayedHash matches } }",
+      { id: campaignId },
+    );
+    expect(integrity.worldIntegrity.matches).toBe(true);
+    expect(errorCodes(await callAs(url, alice, "query($id: ID!) { worldIntegrity(campaignId: $id) { matches } }", { id: campaignId }))).toEqual(["FORBIDDEN"]);
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+
+  it("ticks only while the campaign is RUNNING: pause stops the schedule, resume restarts it", async () => {
+    const { gm, campaignId } = await campaign();
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 2);
+    await lifecycle(gm, "pauseCampaign", campaignId);
+    await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
+    const paused = (await worldRow(campaignId))!.tick;
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 4));
+    expect((await worldRow(campaignId))!.tick).toBeLessThanOrEqual(paused + 1); // at most the one in flight
+    const settled = (await worldRow(campaignId))!.tick;
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 3));
+    expect((await worldRow(campaignId))!.tick).toBe(settled);
+    await lifecycle(gm, "resumeCampaign", campaignId);
+    await untilTick(campaignId, settled + 2);
+    await lifecycle(gm, "endCampaign", campaignId);
+    await eventually("ENDED world", async () => ((await worldRow(campaignId))?.status === "ENDED" ? true : undefined));
+  });
+
+  it("applies a tick exactly once: a retried or duplicated tick job changes nothing", async () => {
+    const { gm, alice, campaignId } = await campaign();
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 1);
+    await lifecycle(gm, "pauseCampaign", campaignId);
+    await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 2));
+    // Drive ticks by hand, as a worker would: the schedule is off while PAUSED.
+    await db.query("UPDATE worlds SET status = 'RUNNING' WHERE campaign_id = $1", [campaignId]);
+    await submit(alice, campaignId, "SET_TAX", { rate: 12 });
+    const before = (await worldRow(campaignId))!;
+    const deps = { db: prisma, logger: captureLogs("tick", "warn").logger };
+    const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
+    const first = await runTick(deps, campaignId, job);
+    expect(first).toMatchObject({ outcome: "applied", tick: before.tick + 1, commands: 1 });
+    const after = (await worldRow(campaignId))!;
+    // The same job again (a retry after its worker died post-commit), and a copy of it.
+    expect(await runTick(deps, campaignId, job)).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
+    expect(await runTick(deps, campaignId, { ...job })).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
+    expect(await worldRow(campaignId)).toEqual(after);
+    const logged = await db.query("SELECT tick FROM tick_log WHERE campaign_id = $1 ORDER BY tick", [campaignId]);
+    expect(logged.rows.map((r) => r.tick)).toEqual(Array.from({ length: after.tick }, (_, i) => i + 1));
+    const events = await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'TICK_COMPLETED' AND version = $2", [campaignId, after.tick]);
+    expect(events.rows[0].n).toBe(1);
+    // Two jobs at once: one applies the next tick, the other backs off or finds it applied.
+    const racing = await Promise.all([1, 2].map(() => runTick(deps, campaignId, { setTargetTick: async () => undefined })));
+    expect(racing.filter((r) => r.outcome === "applied")).toHaveLength(1);
+    expect((await worldRow(campaignId))!.tick).toBe(after.tick + 1);
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+
+  it("does not save a tick that breaks conservation", async () => {
+    const { gm, campaignId } = await campaign();
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 1);
+    await lifecycle(gm, "pauseCampaign", campaignId);
+    await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS * 2));
+    await db.query("UPDATE worlds SET status = 'RUNNING' WHERE campaign_id = $1", [campaignId]);
+    const before = (await worldRow(campaignId))!;
+    const counterfeit: TickStep = { name: "counterfeit", run: (ctx) => void (ctx.world.civilizations[0]!.credits += 1000) };
+    const steps = [...TICK_STEPS.slice(0, -1), counterfeit, TICK_STEPS[TICK_STEPS.length - 1]!];
+    const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, engine: { steps } };
+    await expect(runTick(deps, campaignId, { setTargetTick: async () => undefined })).rejects.toBeInstanceOf(ConservationError);
+    expect(await worldRow(campaignId)).toEqual(before);
+    expect(hashWorld(generateWorld({ seed: "x", playerIds: [] }))).toMatch(/^[0-9a-f]{64}$/);
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+});
