@@ -1,0 +1,82 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import { createCampaignClient, createRedis, createSubgraphApp, databaseReadiness, redisReadiness, type Logger, type SubgraphApp } from "@startales/service-kit";
+import type { ProviderConfig } from "./config";
+import { CONTENT_PREFIX, contentRoute } from "./content-route";
+import { createDb } from "./db";
+import { createContentStore } from "./domain/content-store";
+import { createDeploymentRegistry } from "./domain/deployment-registry";
+import { createJobEvents } from "./domain/job-events";
+import { createJobService } from "./domain/job-service";
+import { providerPolicies } from "./domain/policies";
+import { createLoaders } from "./loaders";
+import { createJobQueue } from "./queue";
+import { createResolvers } from "./resolvers";
+
+export const providerTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/**
+ * The provider subgraph as a value; `listen()` starts it (port 0 in tests). It creates jobs
+ * and serves their results and content; the worker pool (worker-app.ts) runs them.
+ */
+export function createProviderApp(config: ProviderConfig, logger: Logger): SubgraphApp {
+  const production = config.NODE_ENV === "production";
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "provider");
+  const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
+  const content = createContentStore(db);
+  const events = createJobEvents(redis, { streamMaxLen: 10_000, ttlSeconds: config.PROVIDER_STREAM_TTL_S });
+  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, production, refreshMs: 0 });
+  const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  const budget = (prefix: "PLAYER" | "CAMPAIGN") => ({
+    requests: config[`PROVIDER_BUDGET_${prefix}_REQUESTS`],
+    tokens: config[`PROVIDER_BUDGET_${prefix}_TOKENS`],
+    costMicros: config[`PROVIDER_BUDGET_${prefix}_COST_MICROS`],
+  });
+  const jobs = createJobService({
+    db,
+    queue,
+    events,
+    campaigns,
+    content,
+    registry,
+    budgets: { windowMs: config.PROVIDER_BUDGET_WINDOW_MS, player: budget("PLAYER"), campaign: budget("CAMPAIGN") },
+  });
+  let origin = config.PROVIDER_PUBLIC_URL?.replace(/\/+$/, "") ?? `http://${config.HOST}:${config.PORT}`;
+  const app = createSubgraphApp({
+    name: "provider",
+    config,
+    logger,
+    typeDefs: providerTypeDefs,
+    resolvers: createResolvers({
+      db,
+      jobs,
+      events,
+      registry,
+      redis,
+      config,
+      production,
+      contentUrl: (sha) => `${origin}${CONTENT_PREFIX}${sha}`,
+    }),
+    policies: providerPolicies,
+    createLoaders: (viewer, forwarded) => createLoaders(db, viewer, forwarded),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    prefixRoutes: contentRoute(content),
+    onStop: async () => {
+      await queue.close();
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+  return {
+    ...app,
+    async listen() {
+      const url = await app.listen();
+      if (!config.PROVIDER_PUBLIC_URL) origin = url;
+      const deployments = await registry.list();
+      logger.info({ deployments: deployments.map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`), contentOrigin: origin }, "provider deployments");
+      return url;
+    },
+  };
+}

@@ -1,0 +1,176 @@
+import { ErrorCode, type Logger, type Redis } from "@startales/service-kit";
+import type { CachedResult, CacheLayer, ResponseCache } from "../cache/response-cache";
+import type { Db } from "../db";
+import { NoDeploymentSucceeded } from "../drivers/provider-error";
+import type { ProviderJob } from "../generated/prisma/client";
+import type { Router } from "../routing/router";
+import type { ContentStore } from "./content-store";
+import { costMicros } from "./cost";
+import type { JobEvents } from "./job-events";
+import { capOutput } from "./prompt";
+import type { ProviderRequest } from "./requests";
+
+/** Try again later (BullMQ's backoff honours `retryAfterMs`). */
+export class RetryLater extends Error {
+  constructor(message: string, readonly retryAfterMs: number | null) {
+    super(message);
+    this.name = "RetryLater";
+  }
+}
+
+export type RunnerHooks = {
+  onCache?: (kind: string, outcome: CacheLayer | "miss" | "bypass") => void;
+  onFinished?: (kind: string, status: "SUCCEEDED" | "FAILED", cached: boolean) => void;
+};
+
+export type JobRunnerDeps = {
+  db: Db;
+  redis: Redis;
+  router: Router;
+  cache: ResponseCache;
+  content: ContentStore;
+  events: JobEvents;
+  prefix: string;
+  maxOutputChars: number;
+  logger: Logger;
+  hooks?: RunnerHooks;
+};
+
+/**
+ * Runs one job (the worker's processor). Safe to run again for the same job (a retry, a
+ * stalled job taken over by another worker): a finished job is left alone, and the result
+ * and its usage are written by one conditional update (`billed_at IS NULL`), so a job is
+ * billed once however often it runs.
+ */
+export function createJobRunner(deps: JobRunnerDeps) {
+  const { db, logger, hooks = {} } = deps;
+
+  /** Records the result and its usage, once. False when another run already did. */
+  async function finish(job: ProviderJob, result: CachedResult, usage: { promptTokens: number; completionTokens: number; costMicros: number }, cached: boolean): Promise<boolean> {
+    const now = new Date();
+    const { count } = await db.providerJob.updateMany({
+      where: { id: job.id, billedAt: null },
+      data: {
+        status: "SUCCEEDED",
+        resultText: result.text,
+        contentSha: result.contentSha,
+        contentType: result.contentType,
+        deployment: result.deployment,
+        model: result.model,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        costMicros: usage.costMicros,
+        cached,
+        error: null,
+        errorCode: null,
+        billedAt: now,
+        finishedAt: now,
+      },
+    });
+    if (count === 0) logger.info({ jobId: job.id }, "job already finished by another run; nothing billed");
+    else hooks.onFinished?.(job.kind, "SUCCEEDED", cached);
+    return count > 0;
+  }
+
+  async function fail(job: ProviderJob, code: string, message: string): Promise<void> {
+    await db.providerJob.updateMany({
+      where: { id: job.id, billedAt: null },
+      data: { status: "FAILED", errorCode: code, error: message, finishedAt: new Date(), billedAt: new Date() },
+    });
+    hooks.onFinished?.(job.kind, "FAILED", false);
+  }
+
+  async function fromCache(job: ProviderJob, request: ProviderRequest): Promise<CachedResult | null> {
+    if (job.bypassCache) {
+      hooks.onCache?.(job.kind, "bypass");
+      return null;
+    }
+    const hit = await deps.cache.get(request.kind, job.requestHash);
+    // Content is looked up too: a cache entry must never point at bytes this database lacks.
+    if (hit && (!hit.result.contentSha || (await deps.content.exists(hit.result.contentSha)))) {
+      hooks.onCache?.(job.kind, hit.layer);
+      return hit.result;
+    }
+    hooks.onCache?.(job.kind, "miss");
+    return null;
+  }
+
+  return {
+    async run(jobId: string, attempt: { made: number; max: number }): Promise<void> {
+      const job = await db.providerJob.findUnique({ where: { id: jobId } });
+      if (!job) {
+        logger.warn({ jobId }, "queued job has no row; dropped");
+        return;
+      }
+      if (job.status === "SUCCEEDED" || job.status === "FAILED") return;
+      await db.providerJob.update({ where: { id: job.id }, data: { status: "RUNNING", startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 } } });
+      const request = job.input as unknown as ProviderRequest;
+
+      const cached = await fromCache(job, request);
+      if (cached) {
+        await finish(job, cached, { promptTokens: 0, completionTokens: 0, costMicros: 0 }, true);
+        if (job.stream) {
+          await deps.events.chunk({ jobId: job.id, attempt: 1, index: 0, text: cached.text ?? "", done: false });
+          await deps.events.chunk({ jobId: job.id, attempt: 1, index: 1, text: "", done: true });
+        }
+        return;
+      }
+
+      let streamAttempt = 0;
+      let index = 0;
+      const attemptKey = `${deps.prefix}stream-attempt:${job.id}`;
+      const onChunk = job.stream
+        ? async (text: string) => deps.events.chunk({ jobId: job.id, attempt: streamAttempt, index: index++, text, done: false })
+        : undefined;
+      const onTry = job.stream
+        ? async () => {
+            // Numbered across retries and workers: a new attempt tells clients to start over.
+            streamAttempt = await deps.redis.incr(attemptKey);
+            await deps.redis.expire(attemptKey, 86_400);
+            index = 0;
+          }
+        : undefined;
+      const audio = request.kind === "TRANSCRIPTION" ? (await deps.content.get(request.audioSha))?.bytes : undefined;
+      const lastAttempt = attempt.made + 1 >= attempt.max;
+
+      let routed;
+      try {
+        routed = await deps.router.run(request, { signal: new AbortController().signal, onChunk, onTry, audio });
+      } catch (error) {
+        const endStream = () => (job.stream ? deps.events.chunk({ jobId: job.id, attempt: streamAttempt, index, text: "", done: true }) : undefined);
+        if (error instanceof NoDeploymentSucceeded) {
+          if (error.retryable && !lastAttempt) {
+            await db.providerJob.updateMany({ where: { id: job.id, billedAt: null }, data: { status: "QUEUED", error: "retrying: " + error.message } });
+            throw new RetryLater(error.message, error.retryAfterMs);
+          }
+          const limitedOnly = error.failures.length > 0 && error.failures.every((f) => f.kind === "limited" || f.kind === "rate_limited");
+          await fail(job, limitedOnly ? ErrorCode.RATE_LIMITED : ErrorCode.SERVICE_UNAVAILABLE, error.message);
+          await endStream();
+          return;
+        }
+        logger.error({ err: error, jobId: job.id }, "job failed unexpectedly");
+        if (lastAttempt) {
+          await fail(job, ErrorCode.INTERNAL_SERVER_ERROR, "The job failed unexpectedly");
+          await endStream();
+          return;
+        }
+        throw error;
+      }
+
+      const { deployment, result } = routed;
+      const contentSha = result.bytes ? await deps.content.put(result.bytes, result.contentType ?? "application/octet-stream") : null;
+      const outcome: CachedResult = {
+        text: result.text === null ? null : capOutput(result.text, deps.maxOutputChars),
+        contentSha,
+        contentType: result.bytes ? result.contentType : null,
+        deployment: deployment.name,
+        model: result.model,
+      };
+      const billed = await finish(job, outcome, { ...result.usage, costMicros: costMicros(deployment, result.usage) }, false);
+      if (billed) await deps.cache.set(request.kind, job.requestHash, outcome);
+      if (job.stream) await deps.events.chunk({ jobId: job.id, attempt: streamAttempt, index, text: "", done: true });
+    },
+  };
+}
+
+export type JobRunner = ReturnType<typeof createJobRunner>;

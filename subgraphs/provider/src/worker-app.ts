@@ -1,0 +1,123 @@
+import { Worker } from "bullmq";
+import {
+  createHttpService,
+  createMetrics,
+  createRedis,
+  databaseReadiness,
+  redisReadiness,
+  sendJson,
+  type Logger,
+  type Service,
+} from "@startales/service-kit";
+import { createResponseCache } from "./cache/response-cache";
+import type { ProviderConfig } from "./config";
+import { createDb } from "./db";
+import { createContentStore } from "./domain/content-store";
+import { createDeploymentRegistry } from "./domain/deployment-registry";
+import { createJobEvents } from "./domain/job-events";
+import { RetryLater, createJobRunner } from "./domain/job-runner";
+import { createOfflineDriver } from "./drivers/offline-driver";
+import { createOpenAiDriver } from "./drivers/openai-driver";
+import { providerMetrics } from "./metrics";
+import { PROVIDER_QUEUE, queuePrefix, type QueueData } from "./queue";
+import { retryDelayMs } from "./routing/backoff";
+import { createRouter } from "./routing/router";
+
+export type ProviderWorker = Service & { metrics: ReturnType<typeof createMetrics> };
+
+/**
+ * The provider worker pool as a value: a BullMQ worker that runs jobs through the router,
+ * and a small HTTP server for /health/* and /metrics on PORT. `stop()` lets running jobs finish.
+ */
+export function createProviderWorker(config: ProviderConfig, logger: Logger, options: { clock?: () => number } = {}): ProviderWorker {
+  const production = config.NODE_ENV === "production";
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "provider-worker");
+  const metrics = createMetrics("provider-worker");
+  const series = providerMetrics(metrics);
+  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, production });
+  const router = createRouter({
+    deployments: () => registry.list(),
+    fallbacks: config.PROVIDER_FALLBACKS,
+    strategy: config.PROVIDER_ROUTING,
+    health: { cooldownMs: config.PROVIDER_COOLDOWN_MS, failureThreshold: config.PROVIDER_CIRCUIT_FAILURES, openMs: config.PROVIDER_CIRCUIT_OPEN_MS },
+    drivers: { OPENAI: createOpenAiDriver({ production }), OFFLINE: createOfflineDriver({ useEspeak: config.PROVIDER_ESPEAK }) },
+    redis,
+    prefix: config.PROVIDER_REDIS_PREFIX,
+    maxOutputTokens: config.PROVIDER_MAX_OUTPUT_TOKENS,
+    logger: logger.child({ component: "router" }),
+    clock: options.clock,
+    onCall: (deployment, outcome, seconds) => {
+      series.calls.inc({ deployment: deployment.name, outcome });
+      if (seconds > 0) series.callSeconds.inc({ deployment: deployment.name }, seconds);
+    },
+  });
+  const runner = createJobRunner({
+    db,
+    redis,
+    router,
+    cache: createResponseCache(redis, {
+      prefix: config.PROVIDER_REDIS_PREFIX,
+      entries: config.PROVIDER_CACHE_ENTRIES,
+      ttlSeconds: {
+        TEXT: config.PROVIDER_CACHE_TTL_TEXT_S,
+        SPEECH: config.PROVIDER_CACHE_TTL_SPEECH_S,
+        IMAGE: config.PROVIDER_CACHE_TTL_IMAGE_S,
+        TRANSCRIPTION: config.PROVIDER_CACHE_TTL_TRANSCRIPTION_S,
+      },
+    }),
+    content: createContentStore(db),
+    events: createJobEvents(redis, { streamMaxLen: 10_000, ttlSeconds: config.PROVIDER_STREAM_TTL_S }),
+    prefix: config.PROVIDER_REDIS_PREFIX,
+    maxOutputChars: config.PROVIDER_MAX_OUTPUT_CHARS,
+    logger,
+    hooks: {
+      onCache: (kind, outcome) => series.cache.inc({ kind, outcome }),
+      onFinished: (kind, status, cached) => series.jobs.inc({ kind, status, cached: String(cached) }),
+    },
+  });
+
+  let worker: Worker<QueueData> | undefined;
+  const http = createHttpService({
+    logger,
+    metrics,
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    fallback: (_req, res) => sendJson(res, 404, { error: "not found" }),
+    timeouts: config,
+  });
+
+  return {
+    metrics,
+    async listen() {
+      worker = new Worker<QueueData>(
+        PROVIDER_QUEUE,
+        async (job) => runner.run(job.data.jobId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        {
+          connection: redis,
+          prefix: queuePrefix(config.PROVIDER_REDIS_PREFIX),
+          concurrency: config.PROVIDER_WORKER_CONCURRENCY,
+          settings: {
+            // Full-jitter exponential backoff, never sooner than the vendors' Retry-After.
+            backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+              retryDelayMs(attemptsMade, { baseMs: config.PROVIDER_RETRY_BASE_MS, maxMs: config.PROVIDER_RETRY_MAX_MS, retryAfterMs: error instanceof RetryLater ? error.retryAfterMs : null }),
+          },
+        },
+      );
+      worker.on("failed", (job, error) => logger.warn({ jobId: job?.data.jobId, attemptsMade: job?.attemptsMade, reason: error.message }, "provider job attempt failed"));
+      worker.on("error", (error) => logger.error({ err: error }, "provider worker error"));
+      await worker.waitUntilReady();
+      const deployments = await registry.list();
+      logger.info(
+        { concurrency: config.PROVIDER_WORKER_CONCURRENCY, routing: config.PROVIDER_ROUTING, deployments: deployments.map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`) },
+        "provider worker pool started",
+      );
+      return http.listen(config.PORT, config.HOST);
+    },
+    async stop() {
+      await http.close(config.SHUTDOWN_GRACE_MS);
+      await worker?.close();
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  };
+}
