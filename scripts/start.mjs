@@ -34,8 +34,8 @@ const databases = Object.fromEntries(
 const children = [];
 let stopping = false;
 
-function startProcess(name, dir, port, extraEnv) {
-  const entry = join(root, dir, "dist", "main.js");
+function startProcess(name, dir, port, extraEnv, entryFile = "main.js") {
+  const entry = join(root, dir, "dist", entryFile);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
   const child = spawn(process.execPath, [entry], {
     cwd: join(root, dir),
@@ -95,16 +95,31 @@ try {
   await prepareDatabases(databases, (line) => console.log(`start: ${line}`));
   // Realtime asks campaign who belongs where: wherever this run puts campaign.
   const campaign = subgraphs.find((s) => s.name === "campaign");
-  const peers = { realtime: campaign ? { CAMPAIGN_URL: env.CAMPAIGN_URL ?? `${campaign.url}/graphql` } : {} };
+  const campaignPeer = campaign ? { CAMPAIGN_URL: env.CAMPAIGN_URL ?? `${campaign.url}/graphql` } : {};
+  // Provider asks campaign whether a job's caller belongs to the campaign it charges.
+  const peers = { realtime: campaignPeer, simulation: campaignPeer, provider: campaignPeer };
   for (const s of subgraphs) {
     startProcess(s.name, s.dir, s.port, { ...(databases[s.name] ? { DATABASE_URL: databases[s.name] } : {}), ...peers[s.name] });
   }
   await Promise.all(subgraphs.map((s) => waitReady(s.name, s.url)));
+  // Worker pools: every subgraph with a dist/worker.js runs one as its own process (health
+  // and metrics on <NAME>_WORKER_PORT, default the subgraph's port + 10).
+  const pools = subgraphs.filter((s) => existsSync(join(root, s.dir, "dist", "worker.js")));
+  for (const s of pools) {
+    const port = Number(env[`${s.name.toUpperCase()}_WORKER_PORT`] ?? s.port + 10);
+    const dbEnv = databases[s.name] ? { DATABASE_URL: databases[s.name] } : {};
+    startProcess(`${s.name}-worker`, s.dir, port, { ...dbEnv, ...peers[s.name] }, "worker.js");
+    s.workerUrl = `http://${host}:${port}`;
+  }
+  await Promise.all(pools.map((s) => waitReady(`${s.name}-worker`, s.workerUrl)));
   const identity = subgraphs.find((s) => s.name === "identity");
   const realtime = subgraphs.find((s) => s.name === "realtime");
+  const provider = subgraphs.find((s) => s.name === "provider");
   startProcess("gateway", "gateway", gatewayPort, {
     // The gateway reports its WebSocket connections to realtime (presence).
     ...(realtime ? { REALTIME_INTERNAL_URL: env.REALTIME_INTERNAL_URL ?? realtime.url } : {}),
+    // Generated audio and images (GET /content/…) are served through the gateway from provider.
+    ...(provider ? { PROVIDER_CONTENT_URL: env.PROVIDER_CONTENT_URL ?? provider.url } : {}),
     ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
     IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
     IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,
@@ -114,6 +129,7 @@ try {
   console.log("\nStartales supergraph is ready:");
   console.log(`  gateway    ${gatewayUrl}/graphql   (health: ${gatewayUrl}/health/ready, metrics: ${gatewayUrl}/metrics)`);
   for (const s of subgraphs) console.log(`  ${s.name.padEnd(10)} ${s.url}/graphql   (internal: accepts only the gateway)`);
+  for (const s of pools) console.log(`  ${`${s.name}-worker`.padEnd(10)} ${s.workerUrl}/health/ready   (worker pool)`);
   console.log("Press Ctrl-C to stop.\n");
 } catch (error) {
   console.error(`start: ${error.message}`);

@@ -35,6 +35,7 @@ import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { SubgraphDataSource } from "./subgraph-data-source";
+import { createContentProxy } from "./content-proxy";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
 import { createEventBus } from "./subscriptions/event-bus";
 import { liveFieldsFromSupergraph } from "./subscriptions/live-fields";
@@ -128,6 +129,13 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     };
   };
 
+  const content = createContentProxy({
+    providerUrl: config.PROVIDER_CONTENT_URL,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    chargeAddress: (req) => rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY)),
+    logger,
+  });
+
   const http = createHttpService({
     logger,
     metrics,
@@ -136,6 +144,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       { name: "redis", check: async () => { await redisReadiness(redis).check(); revocations.assertListening(); } },
       { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
+    prefixRoutes: { "/content/": content.handler },
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context }),
     timeouts: config,
     tls: config.tls,
@@ -178,6 +187,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     graceMs: config.SHUTDOWN_GRACE_MS,
     onStop: async () => {
       await subgraphFetch.close();
+      await content.close();
       redis.disconnect();
       revocations.close();
     },

@@ -73,6 +73,8 @@ export const gatewayConfigSchema = z.object({
   WS_MAX_REPLAY_EVENTS: positiveInt(1_000),
   /** Events waiting to be resolved for one group of identical subscriptions before they are told to resume. */
   WS_MAX_GROUP_BACKLOG: positiveInt(1_000),
+  /** The provider's origin: `GET /content/<sha256>` (generated audio and images) is proxied there. */
+  PROVIDER_CONTENT_URL: url("http://127.0.0.1:4004"),
   /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */
   REALTIME_INTERNAL_URL: url("http://127.0.0.1:4008"),
   /** How often the sockets of this replica are reported alive to realtime (presence) and the connection caps. */

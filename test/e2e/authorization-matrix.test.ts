@@ -19,7 +19,7 @@ import { registerUser } from "../testkit/users";
 
 const ACTORS = ["anonymous", "player", "gameMaster", "outsider", "admin", "analyst", "service"] as const;
 type Actor = (typeof ACTORS)[number];
-type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT" | "NOT_FOUND";
+type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT" | "NOT_FOUND" | "SERVICE_UNAVAILABLE";
 
 /** Player-level access: anyone signed in, except what analysts may not do. */
 const signedIn = (analyst: Outcome = "ok"): Record<Actor, Outcome> => ({
@@ -116,6 +116,32 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** A finished streamed narration job of the player's (offline narrator), one for every row and actor. */
+let sharedPlayerJob: Promise<{ id: string; streamStartId: string }> | undefined;
+const playerJob = () => (sharedPlayerJob ??= createPlayerJob());
+async function createPlayerJob(): Promise<{ id: string; streamStartId: string }> {
+  const created = expectData(
+    await call("player", "mutation($i: GenerateTextInput!) { generateText(input: $i) { id streamStartId } }", {
+      i: { idempotencyKey: randomUUID(), prompt: `Matrix ${randomUUID()}`, stream: true },
+    }),
+  ).generateText as { id: string; streamStartId: string };
+  for (let i = 0; i < 200; i++) {
+    const read = expectData(await call("player", "query($id: ID!) { job(id: $id) { status } }", { id: created.id })).job as { status: string };
+    if (read.status === "SUCCEEDED" || read.status === "FAILED") break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return created;
+}
+/** Reads of a provider job: whoever created it (the player here) and admins. */
+const jobOwner: Record<Actor, Outcome> = { ...adminOnly, player: "ok" };
+const providerDeploymentInput = (actor: Actor) => ({
+  name: `matrix-${actor.toLowerCase()}`,
+  kind: "TEXT",
+  modelGroup: "matrix",
+  model: "m",
+  baseUrl: "http://127.0.0.1:9/v1",
+});
 
 /** The campaign channel of a fresh campaign (see campaignIn), and a message the player posted there. */
 async function chatIn(): Promise<{ campaignId: string; channelId: string; messageId: string }> {
@@ -350,6 +376,85 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.setPresence": {
     expect: campaignMembers,
     run: async (actor) => call(actor, "mutation($id: ID!) { setPresence(campaignId: $id, status: AWAY) { status } }", { id: await campaignIn("DRAFT") }),
+  },
+  // Simulation: reads of a campaign's world for its members, admins and analysts (non-members
+  // get null where the answer is "your civilization"); commands for members only.
+  "Query.myCivilization": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { myCivilization(campaignId: $id) { id } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.galaxyMap": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { galaxyMap(campaignId: $id) { tick } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.leaderboard": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { leaderboard(campaignId: $id) { rank } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.commands": {
+    expect: campaignReaders,
+    run: async (actor) => call(actor, "query($id: ID!) { commands(campaignId: $id) { id } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Query.worldIntegrity": {
+    expect: gameMasterOnly,
+    run: async (actor) => call(actor, "query($id: ID!) { worldIntegrity(campaignId: $id) { matches } }", { id: await campaignIn("DRAFT") }),
+  },
+  "Mutation.submitCommand": {
+    expect: campaignMembers,
+    run: async (actor) =>
+      call(actor, "mutation($input: SubmitCommandInput!) { submitCommand(input: $input) { id status } }", {
+        input: { campaignId: await campaignIn("DRAFT"), type: "SET_TAX", payload: { rate: 10 }, idempotencyKey: randomUUID() },
+      }),
+  },
+  // Provider: jobs for anyone who may write; a job's result for its owner and admins.
+  "Mutation.generateText": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation($i: GenerateTextInput!) { generateText(input: $i) { id status } }", { i: { idempotencyKey: randomUUID(), prompt: "Hello" } }),
+  },
+  "Mutation.synthesizeSpeech": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation($i: SynthesizeSpeechInput!) { synthesizeSpeech(input: $i) { id } }", { i: { idempotencyKey: randomUUID(), text: "Hello" } }),
+  },
+  "Mutation.generateImage": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) =>
+      call(actor, "mutation($i: GenerateImageInput!) { generateImage(input: $i) { id } }", { i: { idempotencyKey: randomUUID(), subject: "PLANET", prompt: "Hello", size: 64 } }),
+  },
+  "Mutation.transcribeAudio": {
+    // No speech-to-text deployment in this stack: writers get past authorization to SERVICE_UNAVAILABLE.
+    expect: { ...signedIn("FORBIDDEN"), player: "SERVICE_UNAVAILABLE", gameMaster: "SERVICE_UNAVAILABLE", outsider: "SERVICE_UNAVAILABLE", admin: "SERVICE_UNAVAILABLE", service: "SERVICE_UNAVAILABLE" },
+    run: (actor) =>
+      call(actor, "mutation($i: TranscribeAudioInput!) { transcribeAudio(input: $i) { id } }", {
+        i: { idempotencyKey: randomUUID(), audioBase64: "UklGRg==", contentType: "audio/wav" },
+      }),
+  },
+  "Query.job": { expect: jobOwner, run: async (actor) => call(actor, "query($id: ID!) { job(id: $id) { id status text } }", { id: (await playerJob()).id }) },
+  "Query.jobChunk": {
+    expect: jobOwner,
+    run: async (actor) => {
+      const job = await playerJob();
+      return call(actor, "query($j: ID!, $id: ID!) { jobChunk(jobId: $j, id: $id) { id text } }", { j: job.id, id: job.streamStartId });
+    },
+  },
+  "Subscription.textStream": {
+    expect: jobOwner,
+    run: async (actor) => {
+      const job = await playerJob();
+      return subscribeAs(actor, "subscription($j: ID!, $a: ID) { textStream(jobId: $j, after: $a) { id text done } }", { j: job.id, a: job.streamStartId });
+    },
+  },
+  "Query.providerDeployments": { expect: adminOnly, run: (actor) => call(actor, "{ providerDeployments { name health } }") },
+  "Query.providerUsage": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "{ providerUsage(groupBy: KIND) { totals { requests costMicros } rows { key } } }"),
+  },
+  "Mutation.upsertProviderDeployment": {
+    expect: adminOnly,
+    run: (actor) => call(actor, "mutation($i: ProviderDeploymentInput!) { upsertProviderDeployment(input: $i) { name } }", { i: providerDeploymentInput(actor) }),
+  },
+  "Mutation.deleteProviderDeployment": {
+    expect: adminOnly,
+    run: (actor) => call(actor, "mutation($n: String!) { deleteProviderDeployment(name: $n) }", { n: providerDeploymentInput(actor).name }),
   },
 };
 

@@ -20,7 +20,7 @@ import { parseConfig } from "../../packages/service-kit/src/config";
 import { loadGatewayConfig } from "../../gateway/src/config";
 
 /** Calls one subgraph makes to another, each allowed by a pair of network policies. */
-const SUBGRAPH_CALLS = new Set(["realtime->campaign"]);
+const SUBGRAPH_CALLS = new Set(["realtime->campaign", "simulation->campaign", "provider->campaign"]);
 
 const root = join(__dirname, "..", "..");
 const k8sDir = join(root, "k8s");
@@ -595,6 +595,12 @@ function checkStack(resources: Resource[], label: string): void {
     check(`${name} -> DNS`, may(podOf(name), inNamespace("kube-system", { "k8s-app": "kube-dns" }), 53, "UDP"), true);
     check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
   }
+  // The provider worker pool alone reaches AI vendors: public HTTPS, never metadata or private ranges.
+  check("provider-worker -> a vendor on the internet (443)", may(podOf("provider-worker"), { external: { ip: "203.0.113.7" } }, 443), true);
+  check("provider-worker -> the internet on another port", may(podOf("provider-worker"), { external: { ip: "203.0.113.7" } }, 80), false);
+  check("provider-worker -> cloud metadata (169.254.169.254)", may(podOf("provider-worker"), { external: { ip: "169.254.169.254" } }, 443), false);
+  check("provider-worker -> a private address (10.1.2.3:443)", may(podOf("provider-worker"), { external: { ip: "10.1.2.3" } }, 443), false);
+  check("provider-worker -> campaign", may(podOf("provider-worker"), podOf("campaign"), 4002), false);
   expect(matrix).toEqual(expected);
 }
 

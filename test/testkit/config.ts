@@ -3,7 +3,10 @@ import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
 import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
+import { providerConfigSchema, type ProviderConfig } from "../../subgraphs/provider/src/config";
 import { realtimeConfigSchema, type RealtimeConfig } from "../../subgraphs/realtime/src/config";
+import { simulationConfigSchema, type SimulationConfig } from "../../subgraphs/simulation/src/config";
+import { simulationWorkerConfigSchema, type SimulationWorkerConfig } from "../../subgraphs/simulation/src/worker-config";
 
 /** The environment a test service runs with: port 0, the run's databases and secrets. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -33,6 +36,48 @@ export const campaignTestConfig = (extra: Record<string, string> = {}): Campaign
 export const realtimeTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): RealtimeConfig =>
   parseConfig(realtimeConfigSchema, testEnv({ DATABASE_URL: required("REALTIME_DATABASE_URL"), CAMPAIGN_URL: `${campaignUrl}/graphql`, ...extra }));
 
+/** Simulation asks the campaign subgraph at `campaignUrl` (its origin) about memberships. */
+export const simulationTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): SimulationConfig =>
+  parseConfig(simulationConfigSchema, testEnv({ DATABASE_URL: required("SIMULATION_DATABASE_URL"), CAMPAIGN_URL: `${campaignUrl}/graphql`, ...extra }));
+
+/**
+ * The simulation worker pool, fast for tests: stalled jobs are noticed within a second or
+ * two, lifecycle sweeps every second. Give each suite its own QUEUE_PREFIX (queues are in
+ * the shared Redis).
+ */
+export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  testEnv({
+    DATABASE_URL: required("SIMULATION_DATABASE_URL"),
+    CAMPAIGN_URL: `${campaignUrl}/graphql`,
+    DATABASE_POOL_SIZE: "4",
+    WORKER_LOCK_DURATION_MS: "2000",
+    WORKER_STALLED_INTERVAL_MS: "1000",
+    LIFECYCLE_SWEEP_MS: "1000",
+    TICK_BACKOFF_MS: "100",
+    ...extra,
+  });
+
+export const simulationWorkerTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): SimulationWorkerConfig =>
+  parseConfig(simulationWorkerConfigSchema, simulationWorkerTestEnv(campaignUrl, extra));
+
+/**
+ * The provider subgraph and its worker pool (same config): its own Redis namespace per call
+ * (queue, cache, limits), so stacks never run each other's jobs; fast retries.
+ */
+export const providerTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): ProviderConfig =>
+  parseConfig(
+    providerConfigSchema,
+    testEnv({
+      DATABASE_URL: required("PROVIDER_DATABASE_URL"),
+      CAMPAIGN_URL: `${campaignUrl}/graphql`,
+      DATABASE_POOL_SIZE: "4",
+      PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
+      PROVIDER_RETRY_BASE_MS: "50",
+      PROVIDER_RETRY_MAX_MS: "2000",
+      ...extra,
+    }),
+  );
+
 export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: string, extra: Record<string, string> = {}): GatewayConfig =>
   loadGatewayConfig(
     testEnv({
@@ -41,6 +86,8 @@ export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: st
       ...(subgraphs.identity ? { IDENTITY_INTERNAL_URL: subgraphs.identity } : {}),
       // Where the gateway reports its sockets for presence: the realtime subgraph's origin.
       ...(subgraphs.realtime ? { REALTIME_INTERNAL_URL: subgraphs.realtime } : {}),
+      // Where the gateway fetches generated content (GET /content/<sha256>): the provider's origin.
+      ...(subgraphs.provider ? { PROVIDER_CONTENT_URL: subgraphs.provider } : {}),
       ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
       // Its own rate-limit buckets: every suite calls from 127.0.0.1, in parallel, and would
       // otherwise share one per-address budget. Pass the same prefix to share on purpose.

@@ -37,6 +37,7 @@ export async function startGatewayProcess(stack: Stack, env: Record<string, stri
       SUBGRAPH_IDENTITY_URL: `${stack.identityUrl}/graphql`,
       SUBGRAPH_CAMPAIGN_URL: `${stack.campaignUrl}/graphql`,
       ...(stack.realtimeUrl ? { SUBGRAPH_REALTIME_URL: `${stack.realtimeUrl}/graphql`, REALTIME_INTERNAL_URL: stack.realtimeUrl } : {}),
+      ...(stack.simulationUrl ? { SUBGRAPH_SIMULATION_URL: `${stack.simulationUrl}/graphql` } : {}),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:test:${randomUUID()}:`,
       ...env,
     },

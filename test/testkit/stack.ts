@@ -1,9 +1,14 @@
+import { randomUUID } from "node:crypto";
 import type { Logger, SubgraphApp } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
+import { createProviderApp } from "../../subgraphs/provider/src/app";
+import { createProviderWorker, type ProviderWorker } from "../../subgraphs/provider/src/worker-app";
 import { createRealtimeApp, type RealtimeApp } from "../../subgraphs/realtime/src/app";
-import { campaignTestConfig, gatewayTestConfig, identityTestConfig, realtimeTestConfig } from "./config";
+import { createSimulationApp } from "../../subgraphs/simulation/src/app";
+import { createSimulationWorker, type SimulationWorkerApp } from "../../subgraphs/simulation/src/worker-app";
+import { campaignTestConfig, gatewayTestConfig, identityTestConfig, providerTestConfig, realtimeTestConfig, simulationTestConfig, simulationWorkerTestConfig } from "./config";
 import { captureLogs } from "./logs";
 import { untilReady } from "./ready";
 
@@ -13,18 +18,31 @@ export type Stack = {
   identityUrl: string;
   campaignUrl: string;
   realtimeUrl: string;
-  logs: Record<"gateway" | "identity" | "campaign" | "realtime", ReturnType<typeof captureLogs>>;
-  apps: { gateway: GatewayApp; identity: SubgraphApp; campaign: SubgraphApp; realtime: RealtimeApp };
+  simulationUrl: string;
+  providerUrl: string;
+  logs: Record<"gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker", ReturnType<typeof captureLogs>>;
+  apps: {
+    gateway: GatewayApp;
+    identity: SubgraphApp;
+    campaign: SubgraphApp;
+    realtime: RealtimeApp;
+    simulation: SubgraphApp;
+    simulationWorker: SimulationWorkerApp;
+    provider: SubgraphApp;
+    providerWorker: ProviderWorker;
+  };
   stop: () => Promise<void>;
 };
 
 /**
- * The real services on port 0 with real HTTP between them: identity, campaign and realtime
- * (which asks campaign about memberships) against the run's PostgreSQL databases and Redis,
- * and a gateway in front. Logs are captured.
+ * The real services on port 0 with real HTTP between them: identity, campaign, realtime and
+ * simulation (which ask campaign about memberships), the simulation worker pool (its own
+ * BullMQ queue prefix, so stacks do not share jobs), the provider subgraph and its worker
+ * pool (offline engines unless `providerEnv` names vendors; its own Redis namespace) against
+ * the run's PostgreSQL databases and Redis, and a gateway in front. Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   const level = options.logLevel ?? "debug";
   const logs = {
@@ -32,6 +50,10 @@ export async function startStack(
     identity: captureLogs("identity", level),
     campaign: captureLogs("campaign", level),
     realtime: captureLogs("realtime", level),
+    simulation: captureLogs("simulation", level),
+    simulationWorker: captureLogs("simulation-worker", level),
+    provider: captureLogs("provider", level),
+    providerWorker: captureLogs("provider-worker", level),
   };
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
   const campaign = createCampaignApp(campaignTestConfig(), logs.campaign.logger as Logger);
@@ -44,21 +66,40 @@ export async function startStack(
     const realtime = createRealtimeApp(realtimeTestConfig(campaignUrl, options.realtimeEnv), logs.realtime.logger as Logger);
     const realtimeUrl = await realtime.listen();
     started.push(realtime);
+    const simulation = createSimulationApp(simulationTestConfig(campaignUrl), logs.simulation.logger as Logger);
+    const simulationUrl = await simulation.listen();
+    started.push(simulation);
+    const simulationWorker = createSimulationWorker(
+      simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, ...options.simulationWorkerEnv }),
+      logs.simulationWorker.logger as Logger,
+    );
+    await simulationWorker.listen();
+    started.push(simulationWorker);
+    // The provider subgraph and its worker pool share one config (and so one Redis namespace).
+    const providerConfig = providerTestConfig(campaignUrl, options.providerEnv);
+    const provider = createProviderApp(providerConfig, logs.provider.logger as Logger);
+    const providerUrl = await provider.listen();
+    started.push(provider);
+    const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
+    await providerWorker.listen();
+    started.push(providerWorker);
     const gateway = createGatewayApp(
-      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl }, `${identityUrl}/.well-known/jwks.json`),
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl }, `${identityUrl}/.well-known/jwks.json`),
       logs.gateway.logger as Logger,
     );
     const gatewayUrl = await gateway.listen();
     started.push(gateway);
-    await Promise.all([identityUrl, campaignUrl, realtimeUrl, gatewayUrl].map((url) => untilReady(url)));
+    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, gatewayUrl].map((url) => untilReady(url)));
     return {
       gatewayUrl,
       graphqlUrl: `${gatewayUrl}/graphql`,
       identityUrl,
       campaignUrl,
       realtimeUrl,
+      simulationUrl,
+      providerUrl,
       logs,
-      apps: { gateway, identity, campaign, realtime },
+      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker },
       stop: () => stopAll(started),
     };
   } catch (error) {

@@ -16,6 +16,8 @@ export type HttpServerOptions = {
   routes?: Record<string, RouteHandler>;
   /** Exact-path POST routes for internal service-to-service calls; each checks its own caller. */
   postRoutes?: Record<string, RouteHandler>;
+  /** GET routes by path prefix (e.g. "/content/" for content-addressed files), after the exact ones. */
+  prefixRoutes?: Record<string, RouteHandler>;
   /** Everything else (the GraphQL endpoint). */
   fallback: RouteHandler;
   /** From the config (baseConfigShape); its defaults when absent. */
@@ -47,7 +49,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 const KNOWN_ROUTES = new Set(["/graphql", "/health/live", "/health/ready", "/metrics"]);
 
 export function createHttpService(options: HttpServerOptions): HttpService {
-  const { logger, metrics, readiness, routes = {}, postRoutes = {}, fallback } = options;
+  const { logger, metrics, readiness, routes = {}, postRoutes = {}, prefixRoutes = {}, fallback } = options;
+  const prefixOf = (path: string) => Object.keys(prefixRoutes).find((prefix) => path.startsWith(prefix));
   let draining = false;
   const getRoutes: Record<string, RouteHandler> = {
     "/health/live": (_req, res) => sendJson(res, 200, { status: "ok" }),
@@ -80,11 +83,12 @@ export function createHttpService(options: HttpServerOptions): HttpService {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : "other";
+      const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefixOf(path) ?? "other");
       metrics.httpDuration.observe({ route, method: req.method ?? "GET", status: String(res.statusCode) }, seconds);
     });
     try {
-      const handler = req.method === "GET" ? getRoutes[path] : req.method === "POST" ? postRoutes[path] : undefined;
+      const prefix = req.method === "GET" && !getRoutes[path] ? prefixOf(path) : undefined;
+      const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "POST" ? postRoutes[path] : undefined;
       await (handler ?? fallback)(req, res);
     } catch (error) {
       logger.error({ err: error, path }, "unhandled error in HTTP handler");

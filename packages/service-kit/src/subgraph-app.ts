@@ -52,6 +52,8 @@ export type SubgraphAppOptions<Loaders> = {
   routes?: Record<string, RouteHandler>;
   /** POST routes for internal calls (e.g. identity's API-key verification); they check their caller. */
   postRoutes?: Record<string, RouteHandler>;
+  /** GET routes by path prefix (provider's `/content/<sha256>`). */
+  prefixRoutes?: Record<string, RouteHandler>;
   /** Closes what the subgraph opened (database pool, Redis), after HTTP has drained. */
   onStop?: () => Promise<void>;
 };
@@ -101,6 +103,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     readiness: options.readiness,
     routes: options.routes,
     postRoutes: options.postRoutes,
+    prefixRoutes: options.prefixRoutes,
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, context }),
     timeouts: config,
   });

@@ -10,4 +10,8 @@ export const Topics = {
   channel: (channelId: string) => `channel:${channelId}`,
   /** Presence changes of one campaign's members (`presenceChanged`). */
   presence: (campaignId: string) => `presence:${campaignId}`,
+  /** The text chunks of one streamed provider job (`textStream`); the stream expires after the job. */
+  job: (jobId: string) => `job:${jobId}`,
+  /** System events of a service (infrastructure, monitoring: a tick refused by the conservation check). */
+  system: (service: string) => `system:${service}`,
 } as const;

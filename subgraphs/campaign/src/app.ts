@@ -15,6 +15,7 @@ import { createDb } from "./db";
 import { createCampaignService } from "./domain/campaign-service";
 import { campaignPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
+import { worldSetupRoute } from "./world-setup-route";
 
 import { createResolvers } from "./resolvers";
 
@@ -36,6 +37,8 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
+    // For the simulation worker pool (a signed SERVICE identity): seed, tick rate, members.
+    postRoutes: worldSetupRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
     onStop: async () => {
       await relay.stop();
       await db.$disconnect();
