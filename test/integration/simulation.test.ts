@@ -210,6 +210,31 @@ describe("the world and its ticks", () => {
     await eventually("ENDED world", async () => ((await worldRow(campaignId))?.status === "ENDED" ? true : undefined));
   });
 
+  it("gives a member who joins a running campaign an AI civilization, and hands a leaver's back to the AI", async () => {
+    const { gm, alice, campaignId } = await campaign();
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 1);
+    const MINE = "query($id: ID!) { myCivilization(campaignId: $id) { id player { id } } }";
+    const carol = newUser();
+    await dataAs(campaignUrl, carol, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    const claimed = await eventually("carol's civilization", async () => {
+      const data = await dataAs<{ myCivilization: { id: string; player: { id: string } } | null }>(url, carol, MINE, { id: campaignId });
+      return data.myCivilization ?? undefined;
+    });
+    expect(claimed.player.id).toBe(idOf(carol));
+    const aliceCiv = (await dataAs<{ myCivilization: { id: string } }>(url, alice, MINE, { id: campaignId })).myCivilization;
+    expect(aliceCiv.id).not.toBe(claimed.id);
+    // Her own commands list shows her intents only, not the simulation's membership command.
+    expect((await dataAs<{ commands: unknown[] }>(url, carol, "query($id: ID!) { commands(campaignId: $id) { id } }", { id: campaignId })).commands).toEqual([]);
+
+    await dataAs(campaignUrl, alice, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: campaignId });
+    await eventually("alice's civilization back with the AI", async () => {
+      const [row] = (await db.query<{ player: string | null }>("SELECT state->'civilizations' @> $2::jsonb AS player FROM worlds WHERE campaign_id = $1", [campaignId, JSON.stringify([{ id: aliceCiv.id, playerId: null }])])).rows;
+      return row?.player ? true : undefined;
+    });
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+
   it("applies a tick exactly once: a retried or duplicated tick job changes nothing", async () => {
     const { gm, alice, campaignId } = await campaign();
     await lifecycle(gm, "startCampaign", campaignId);

@@ -1,3 +1,4 @@
+import { SYSTEM_COMMAND_TYPES } from "../engine";
 import type { SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Command } from "../generated/prisma/client";
@@ -34,10 +35,10 @@ export function createCommandService(db: Db) {
       }
     },
 
-    /** The caller's own commands, newest first. */
+    /** The caller's own commands, newest first (not the simulation's membership commands for them). */
     mine(viewer: SignedInViewer, campaignId: string, page: { first: number; after?: string | null; status?: Command["status"] | null }) {
       return db.command.findMany({
-        where: { campaignId, userId: viewer.userId, ...(page.status ? { status: page.status } : {}) },
+        where: { campaignId, userId: viewer.userId, type: { notIn: [...SYSTEM_COMMAND_TYPES] }, ...(page.status ? { status: page.status } : {}) },
         orderBy: { seq: "desc" },
         take: page.first,
         ...(page.after ? { cursor: { id: page.after }, skip: 1 } : {}),

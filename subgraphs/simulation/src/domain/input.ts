@@ -38,7 +38,12 @@ export const submitCommandInput = z
     payload: z
       .record(z.string(), z.unknown(), "must be a JSON object")
       .refine((p) => JSON.stringify(p).length <= MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} bytes of JSON`),
-    idempotencyKey: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters"),
+    idempotencyKey: z
+      .string()
+      .min(1, "must not be empty")
+      .max(128, "must be at most 128 characters")
+      // The simulation's own membership commands use these keys (domain/lifecycle.ts).
+      .refine((key) => !key.startsWith("system:"), "must not start with system:"),
   })
   .superRefine((input, ctx) => {
     const result = PAYLOADS[input.type].safeParse(input.payload);

@@ -5,7 +5,14 @@ import type { TickSchedule } from "../scheduling/queues";
 import { insertWorld } from "./world-store";
 
 /** Campaign event types that change what the simulation must do for a campaign. */
-export const LIFECYCLE_EVENT_TYPES: ReadonlySet<string> = new Set(["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"]);
+export const LIFECYCLE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "CAMPAIGN_STARTED",
+  "CAMPAIGN_PAUSED",
+  "CAMPAIGN_RESUMED",
+  "CAMPAIGN_ENDED",
+  "PLAYER_JOINED",
+  "PLAYER_LEFT",
+]);
 
 export type ReconcileResult =
   | { outcome: "missing" | "draft" }
@@ -21,6 +28,8 @@ export type LifecycleDeps = { db: Db; campaigns: CampaignSetupClient; schedule: 
  * one already applied (campaign's `version`) does not undo it.
  *
  * - RUNNING or PAUSED without a world: the world is generated from the seed and members.
+ * - A world already there: members who have no civilization yet get a JOIN_CAMPAIGN command
+ *   (they take over an AI civilization at the next tick), players who left a LEAVE_CAMPAIGN.
  * - RUNNING: a repeatable tick job at the campaign's tick rate; anything else: none.
  */
 export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string): Promise<ReconcileResult> {
@@ -43,6 +52,7 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
       } else if (setup.version > current.campaignVersion) {
         await tx.world.update({ where: { campaignId }, data: { status: setup.status, campaignVersion: setup.version, tickRateMs } });
         status = setup.status;
+        if (status !== "ENDED") await queueMembershipChanges(tx, campaignId, setup.memberIds, setup.version);
       } else {
         status = current.status;
         tickRateMs = current.tickRateMs;
@@ -59,4 +69,38 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
     deps.logger.info({ campaignId, players: setup.memberIds.length }, "world generated");
   }
   return { outcome: "reconciled", status, worldCreated, scheduled: status === "RUNNING" };
+}
+
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * Membership changes of a world in play, as system commands applied (in order, replayably)
+ * at the next tick: who is a member but leads no civilization joins, who leads one but is no
+ * longer a member leaves. Commands already queued count, so a repeated reconcile adds none.
+ */
+async function queueMembershipChanges(tx: Tx, campaignId: string, memberIds: readonly string[], version: number): Promise<void> {
+  const [row] = await tx.$queryRaw<{ players: (string | null)[] }[]>`
+    SELECT COALESCE(jsonb_agg(civ->'playerId'), '[]'::jsonb) AS players
+      FROM worlds, jsonb_array_elements(state->'civilizations') AS civ
+     WHERE campaign_id = ${campaignId}::uuid`;
+  const leading = new Set((row?.players ?? []).filter((id): id is string => typeof id === "string"));
+  const queued = await tx.command.findMany({
+    where: { campaignId, status: "PENDING", type: { in: ["JOIN_CAMPAIGN", "LEAVE_CAMPAIGN"] } },
+    orderBy: { seq: "asc" },
+    select: { userId: true, type: true },
+  });
+  for (const command of queued) {
+    if (command.type === "JOIN_CAMPAIGN") leading.add(command.userId);
+    else leading.delete(command.userId);
+  }
+  const members = new Set(memberIds);
+  const changes = [
+    ...[...members].filter((id) => !leading.has(id)).map((id) => ({ userId: id, type: "JOIN_CAMPAIGN" })),
+    ...[...leading].filter((id) => !members.has(id)).map((id) => ({ userId: id, type: "LEAVE_CAMPAIGN" })),
+  ];
+  if (changes.length === 0) return;
+  await tx.command.createMany({
+    data: changes.map(({ userId, type }) => ({ campaignId, userId, type, payload: { playerId: userId }, idempotencyKey: `system:${type}:${version}` })),
+    skipDuplicates: true,
+  });
 }

@@ -16,6 +16,8 @@ export const PUBLISHED_EVENT_TYPES: ReadonlySet<string> = new Set([
   "WAR_DECLARED",
   "PEACE_MADE",
   "TREATY_SIGNED",
+  "CIVILIZATION_CLAIMED",
+  "CIVILIZATION_RELEASED",
 ]);
 /** A bound on one tick's notable events in the feed (TICK_COMPLETED is always published). */
 const MAX_PUBLISHED_EVENTS = 200;

@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   "CHARACTER_LEVELED",
   "CORPORATION_REROUTED",
   "CIVILIZATION_UNREST",
+  "CIVILIZATION_CLAIMED",
+  "CIVILIZATION_RELEASED",
 ] as const;
 export type SimEventType = (typeof EVENT_TYPES)[number];
 

@@ -4,6 +4,9 @@ import type { Id } from "../model";
 export const COMMAND_TYPES = ["BUILD", "RESEARCH", "MOVE_FLEET", "SET_TAX", "SET_POLICY", "TRADE_ORDER", "DIPLOMACY"] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
+/** Queued by the simulation itself when membership changes (commands/membership.ts); never by players. */
+export const SYSTEM_COMMAND_TYPES = ["JOIN_CAMPAIGN", "LEAVE_CAMPAIGN"] as const;
+
 /**
  * A command as it arrives from the API: the payload is untrusted until its handler has
  * validated it. `civId` is the issuing civilization, set by the API from the caller's
@@ -40,6 +43,7 @@ export const REJECTION_CODES = [
   "ALREADY_THERE",
   "TREATY_FORBIDS",
   "NO_CHANGE",
+  "NO_FREE_CIVILIZATION",
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 

@@ -3,6 +3,7 @@ import type { Command, CommandResult, Rejection } from "../commands/command-type
 import { reject } from "../commands/command-types";
 import { applyDiplomacy } from "../commands/diplomacy";
 import { applySetPolicy, applySetTax } from "../commands/governance-orders";
+import { applyJoin, applyLeave } from "../commands/membership";
 import { applyMoveFleet } from "../commands/move-fleet";
 import { applyResearch } from "../commands/research";
 import { applyTradeOrder } from "../commands/trade-order";
@@ -27,6 +28,11 @@ export const applyCommands: TickStep = {
 };
 
 function applyOne(ctx: TickContext, command: Command): Rejection {
+  // Membership changes name a player, not (yet) a civilization.
+  if (typeof command.payload === "object" && command.payload !== null) {
+    if (command.type === "JOIN_CAMPAIGN") return applyJoin(ctx, command);
+    if (command.type === "LEAVE_CAMPAIGN") return applyLeave(ctx, command);
+  }
   const civ = ctx.index.civ.get(command.civId);
   if (!civ) return reject("UNKNOWN_CIVILIZATION", `no civilization ${command.civId}`);
   if (civ.eliminated) return reject("CIVILIZATION_ELIMINATED", `${civ.id} is out of the game`);
