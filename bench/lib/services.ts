@@ -68,6 +68,9 @@ export type BenchStack = {
   campaignUrl: string;
   /** With `simulation: true`: the simulation subgraph (its worker pool runs beside it). */
   simulationUrl?: string;
+  /** With `provider: true`: the provider subgraph (its worker pool runs beside it) and its database. */
+  providerUrl?: string;
+  providerDatabaseUrl?: string;
   /** The secret the gateway signs identities with: a bench may call a subgraph directly. */
   signingSecret: string;
   services: ServiceProcess[];
@@ -81,10 +84,16 @@ export type BenchStack = {
  * simulation processes.
  */
 export async function startBenchStack(
-  options: { gatewayEnv?: Record<string, string>; simulation?: boolean; simulationEnv?: Record<string, string> } = {},
+  options: {
+    gatewayEnv?: Record<string, string>;
+    simulation?: boolean;
+    simulationEnv?: Record<string, string>;
+    provider?: boolean;
+    providerEnv?: Record<string, string>;
+  } = {},
 ): Promise<BenchStack> {
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
-  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : [])];
+  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : [])];
   const databases = Object.fromEntries(
     names.map((name) => {
       const url = new URL(server);
@@ -126,6 +135,21 @@ export async function startBenchStack(
       services.push(await spawnService("simulation-worker", "subgraphs/simulation/dist/worker.js", simulationEnv));
       simulationUrl = simulation.url;
     }
+    let providerUrl: string | undefined;
+    if (options.provider) {
+      const providerEnv = {
+        DATABASE_URL: databases.PROVIDER_DATABASE_URL!,
+        GATEWAY_SIGNING_SECRET: secret,
+        REDIS_URL: redisUrl,
+        CAMPAIGN_URL: `${campaign.url}/graphql`,
+        PROVIDER_REDIS_PREFIX: `bench-provider-${randomBytes(4).toString("hex")}:`,
+        ...options.providerEnv,
+      };
+      const provider = await spawnService("provider", "subgraphs/provider/dist/main.js", providerEnv);
+      services.push(provider);
+      services.push(await spawnService("provider-worker", "subgraphs/provider/dist/worker.js", providerEnv));
+      providerUrl = provider.url;
+    }
     const gateway = await spawnService("gateway", "gateway/dist/main.js", {
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
@@ -133,6 +157,7 @@ export async function startBenchStack(
       SUBGRAPH_IDENTITY_URL: `${identity.url}/graphql`,
       SUBGRAPH_CAMPAIGN_URL: `${campaign.url}/graphql`,
       ...(simulationUrl ? { SUBGRAPH_SIMULATION_URL: `${simulationUrl}/graphql` } : {}),
+      ...(providerUrl ? { SUBGRAPH_PROVIDER_URL: `${providerUrl}/graphql`, PROVIDER_CONTENT_URL: providerUrl } : {}),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
       ...options.gatewayEnv,
     });
@@ -142,6 +167,7 @@ export async function startBenchStack(
       identityUrl: identity.url,
       campaignUrl: campaign.url,
       ...(simulationUrl ? { simulationUrl } : {}),
+      ...(providerUrl ? { providerUrl, providerDatabaseUrl: databases.PROVIDER_DATABASE_URL } : {}),
       signingSecret: secret,
       services,
       async stop() {

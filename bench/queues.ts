@@ -1,0 +1,134 @@
+/**
+ * Job throughput. Baseline: raw BullMQ, no-op jobs added in bulk and processed by a worker
+ * in this process (the most BullMQ can do here). Ours: the provider's whole job path with a
+ * trivial job — `generateText` (offline narrator, a distinct prompt each so nothing is a
+ * cache hit) sent to the provider subgraph as the gateway would (signed identity): idempotency
+ * check, budgets, the job row, the queue, then its worker pool process runs it, writes the
+ * result and bills it once. Reports jobs per second end to end and the ratio to raw BullMQ.
+ *
+ *   npm run bench:queues
+ *   BENCH_RAW_JOBS=20000 BENCH_PROVIDER_JOBS=1000 npm run bench:queues
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { Queue, Worker } from "bullmq";
+import pg from "pg";
+import { IDENTITY_HEADER, Role, createIdentitySigner, createRedis, signedIn } from "@startales/service-kit";
+import { machine, printTable, progress, round, writeResults } from "./lib/report";
+import { startBenchStack } from "./lib/services";
+
+const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 20_000);
+const PROVIDER_JOBS = Number(process.env.BENCH_PROVIDER_JOBS ?? 1_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
+const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 32);
+const TARGET = 10_000;
+const TIMEOUT_MS = 180_000;
+
+type Row = { path: string; jobs: number; seconds: number; jobsPerSecond: number };
+
+async function rawBullmq(): Promise<Row> {
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const prefix = `bench-raw-${randomBytes(4).toString("hex")}`;
+  const producer = createRedis(redisUrl, "bench-queue-producer");
+  const consumer = createRedis(redisUrl, "bench-queue-consumer");
+  const queue = new Queue("noop", { connection: producer, prefix, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
+  let done = 0;
+  const worker = new Worker("noop", async () => undefined, { connection: consumer, prefix, concurrency: WORKER_CONCURRENCY, autorun: false });
+  worker.on("completed", () => {
+    done += 1;
+  });
+  try {
+    const started = performance.now();
+    void worker.run();
+    for (let i = 0; i < RAW_JOBS; i += 1_000) {
+      await queue.addBulk(Array.from({ length: Math.min(1_000, RAW_JOBS - i) }, (_, k) => ({ name: "noop", data: { i: i + k } })));
+      progress(`\r  raw BullMQ: ${i + 1_000} added, ${done} done`);
+    }
+    const deadline = Date.now() + TIMEOUT_MS;
+    while (done < RAW_JOBS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const seconds = (performance.now() - started) / 1000;
+    progress(`\r  raw BullMQ: ${done}/${RAW_JOBS} in ${seconds.toFixed(1)} s\n`);
+    return { path: "raw BullMQ, no-op jobs (baseline)", jobs: done, seconds: round(seconds), jobsPerSecond: Math.round(done / seconds) };
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    producer.disconnect();
+    consumer.disconnect();
+  }
+}
+
+async function providerPath(): Promise<Row> {
+  const stack = await startBenchStack({
+    provider: true,
+    providerEnv: {
+      PROVIDER_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      PROVIDER_BUDGET_PLAYER_REQUESTS: "0",
+      PROVIDER_BUDGET_PLAYER_TOKENS: "0",
+      PROVIDER_BUDGET_PLAYER_COST_MICROS: "0",
+    },
+  });
+  const db = new pg.Client({ connectionString: stack.providerDatabaseUrl });
+  await db.connect();
+  try {
+    const sign = createIdentitySigner(stack.signingSecret);
+    const players = Array.from({ length: 50 }, () => signedIn(randomUUID(), [Role.PLAYER]));
+    const url = `${stack.providerUrl}/graphql`;
+    const create = async (i: number) => {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", [IDENTITY_HEADER]: await sign(players[i % players.length]!, randomUUID()) },
+        body: JSON.stringify({
+          query: "mutation($i: GenerateTextInput!) { generateText(input: $i) { id } }",
+          variables: { i: { idempotencyKey: `bench-${i}`, style: "NARRATION", prompt: `The fleet ${i} jumps to the rim.` } },
+        }),
+      });
+      const body = (await response.json()) as { errors?: unknown[] };
+      if (body.errors) throw new Error(`generateText failed: ${JSON.stringify(body.errors)}`);
+    };
+    const succeeded = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM provider_jobs WHERE status = 'SUCCEEDED'")).rows[0]!.n);
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < PROVIDER_JOBS) {
+          const i = next++;
+          await create(i);
+          if (i % 100 === 0) progress(`\r  provider: ${i} created`);
+        }
+      }),
+    );
+    const deadline = Date.now() + TIMEOUT_MS;
+    let done = await succeeded();
+    while (done < PROVIDER_JOBS && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      done = await succeeded();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    progress(`\r  provider: ${done}/${PROVIDER_JOBS} succeeded in ${seconds.toFixed(1)} s\n`);
+    return { path: "provider generateText (offline narrator): mutation → row → queue → worker → result, billed", jobs: done, seconds: round(seconds), jobsPerSecond: Math.round(done / seconds) };
+  } finally {
+    await db.end();
+    await stack.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const { node, cpu, cores, loadavg } = machine();
+  progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; worker concurrency ${WORKER_CONCURRENCY}\n`);
+  const raw = await rawBullmq();
+  progress("starting identity, campaign, provider and its worker pool…\n");
+  const ours = await providerPath();
+  printTable(
+    "queues: jobs per second end to end",
+    ["path", "jobs", "seconds", "jobs/s", "× raw BullMQ", "target"],
+    [raw, ours].map((r) => [r.path, String(r.jobs), r.seconds.toFixed(1), String(r.jobsPerSecond), (r.jobsPerSecond / raw.jobsPerSecond).toFixed(3), r === raw ? `≥ ${TARGET}/s` : "—"]),
+  );
+  console.log(`\nraw BullMQ ≥ ${TARGET} jobs/s: ${raw.jobsPerSecond >= TARGET ? "PASS" : "FAIL"}`);
+  writeResults("queues", { workerConcurrency: WORKER_CONCURRENCY, rows: [raw, ours] });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
