@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { isDeepStrictEqual } from "node:util";
 import autocannon from "autocannon";
 import { composeBenchSupergraph } from "./gateways/supergraph";
 import { machine, printTable, progress, round, writeResults } from "./lib/report";
@@ -32,7 +33,9 @@ const QUERY = readFileSync(join(__dirname, "gateways", "test-query.graphql"), "u
 const BODY = JSON.stringify({ query: QUERY, operationName: "TestQuery" });
 
 type Running = { child: ChildProcess; url: string; stop(): Promise<void> };
-type Figures = { gateway: string; rps: number; p50: number; p95: number; p99: number; errors: number; non2xx: number; sameAsStock: boolean | null };
+/** How a gateway's answer compares with stock's: the same bytes, the same JSON value (formatting differs), or not. */
+type Sameness = "bytes" | "value" | "NO";
+type Figures = { gateway: string; rps: number; p50: number; p95: number; p99: number; errors: number; non2xx: number; sameAsStock: Sameness | null };
 
 const children = new Set<ChildProcess>();
 process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
@@ -165,7 +168,8 @@ async function main(): Promise<void> {
         }
         if (first?.status !== 200) throw new Error(`${name} answered ${first?.status}: ${first?.text.slice(0, 500)}`);
         if (name === "apollo") stock = first.text;
-        const sameAsStock = stock === null ? null : first.text === stock;
+        const sameAsStock: Sameness | null =
+          stock === null ? null : first.text === stock ? "bytes" : isDeepStrictEqual(JSON.parse(first.text), JSON.parse(stock)) ? "value" : "NO";
         if (!measured) continue;
         progress(`; same JSON as stock: ${sameAsStock}; warm-up`);
         await load(gateway.url, WARMUP_S);
@@ -205,7 +209,7 @@ async function main(): Promise<void> {
       String(r.p99),
       String(r.errors),
       String(r.non2xx),
-      r.sameAsStock === null ? "—" : r.sameAsStock ? "yes" : "NO",
+      r.sameAsStock === null ? "—" : { bytes: "yes, byte for byte", value: "same value, other bytes", NO: "NO" }[r.sameAsStock],
       apollo ? (r.rps / apollo.rps).toFixed(2) : "—",
       hive ? (r.rps / hive.rps).toFixed(2) : "—",
     ]),

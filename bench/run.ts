@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 const only = process.argv.slice(2);
 const benches = readdirSync(__dirname)
-  .filter((file) => file.endsWith(".ts") && file !== "run.ts")
+  .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts") && file !== "run.ts")
   .map((file) => file.slice(0, -3))
   .filter((name) => only.length === 0 || only.includes(name))
   .sort();
