@@ -63,4 +63,5 @@ COPY --from=build /app/ ./
 # Numeric, so that Kubernetes can verify runAsNonRoot (1000 is the image's `node` user).
 USER 1000:1000
 EXPOSE 4000 4001 4002
-CMD ["node", "gateway/dist/main.js"]
+# The gateway's V8 flags (gateway/src/node-flags.ts); other services override the command.
+CMD ["node", "--max-semi-space-size=64", "gateway/dist/main.js"]

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { isDeepStrictEqual } from "node:util";
 import autocannon from "autocannon";
+import { GATEWAY_NODE_FLAGS } from "../gateway/src/node-flags";
 import { composeBenchSupergraph } from "./gateways/supergraph";
 import { machine, printTable, progress, round, writeResults } from "./lib/report";
 
@@ -98,7 +99,8 @@ async function startGateway(name: string, supergraphPath: string, port: number):
     case "ours":
       return start(
         GATEWAY_CPU,
-        [node, join(root, "gateway", "dist", "main.js")],
+        // As deployed: the same V8 flags as npm start, the container and the Deployment.
+        [node, ...GATEWAY_NODE_FLAGS, join(root, "gateway", "dist", "main.js")],
         {
           NODE_ENV: "production",
           LOG_LEVEL: "info",

@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { parse } from "yaml";
 import { databaseUrlFor, prepareDatabases, servicesWithDatabases } from "../prisma/migrate-all.mjs";
 import { devSecrets } from "./dev-secrets.mjs";
+import { GATEWAY_NODE_FLAGS } from "../gateway/dist/node-flags.js";
 
 const root = resolve(import.meta.dirname, "..");
 const env = process.env;
@@ -34,10 +35,10 @@ const databases = Object.fromEntries(
 const children = [];
 let stopping = false;
 
-function startProcess(name, dir, port, extraEnv, entryFile = "main.js") {
+function startProcess(name, dir, port, extraEnv, entryFile = "main.js", nodeFlags = []) {
   const entry = join(root, dir, "dist", entryFile);
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build`);
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeFlags, entry], {
     cwd: join(root, dir),
     env: { ...env, ...secrets, HOST: host, PORT: String(port), ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
@@ -123,7 +124,7 @@ try {
     ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
     IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
     IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,
-  });
+  }, "main.js", GATEWAY_NODE_FLAGS);
   const gatewayUrl = `http://${host}:${gatewayPort}`;
   await waitReady("gateway", gatewayUrl);
   console.log("\nStartales supergraph is ready:");

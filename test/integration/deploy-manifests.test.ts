@@ -18,6 +18,7 @@ import { PodDisruptionBudget, type IPodDisruptionBudget } from "kubernetes-model
 import { Ingress, NetworkPolicy, type IIngress, type INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { parseConfig } from "../../packages/service-kit/src/config";
 import { loadGatewayConfig } from "../../gateway/src/config";
+import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 
 /** Calls one subgraph makes to another, each allowed by a pair of network policies. */
 const SUBGRAPH_CALLS = new Set(["realtime->campaign", "simulation->campaign", "provider->campaign"]);
@@ -35,6 +36,8 @@ type AppService = {
   port: number;
   /** The process's entry point in the image, built from src/main.ts. */
   entry: string;
+  /** Node/V8 flags before the entry point (the gateway's: gateway/src/node-flags.ts). */
+  nodeFlags: string[];
   schema: z.ZodObject;
   hasDatabase: boolean;
 };
@@ -53,6 +56,7 @@ const subgraphs: AppService[] = Object.entries(supergraph.subgraphs).map(([name,
   component: "subgraph",
   port: Number(new URL(routing_url).port),
   entry: `subgraphs/${name}/dist/main.js`,
+  nodeFlags: [],
   schema: configSchemaIn(`subgraphs/${name}/src/config.ts`),
   hasDatabase: existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")),
 }));
@@ -62,6 +66,7 @@ const gateway: AppService = {
   component: "gateway",
   port: (gatewaySchema.shape.PORT as z.ZodType<number>).parse(undefined),
   entry: "gateway/dist/main.js",
+  nodeFlags: [...GATEWAY_NODE_FLAGS],
   schema: gatewaySchema,
   hasDatabase: false,
 };
@@ -434,7 +439,7 @@ function checkStack(resources: Resource[], label: string): void {
 
     expect({ where, selectorMatchesPods: selects(deployment.spec!.selector, podLabels) }).toEqual({ where, selectorMatchesPods: true });
     expect({ where, component: podLabels["app.kubernetes.io/component"] }).toEqual({ where, component: app.component });
-    expect({ where, command: [...(container.command ?? []), ...(container.args ?? [])] }).toEqual({ where, command: ["node", app.entry] });
+    expect({ where, command: [...(container.command ?? []), ...(container.args ?? [])] }).toEqual({ where, command: ["node", ...app.nodeFlags, app.entry] });
     expect({ where, sourceOfEntry: existsSync(join(root, app.entry.replace("/dist/", "/src/").replace(/\.js$/, ".ts"))) }).toEqual({ where, sourceOfEntry: true });
 
     // Ports and probes: the port the service listens on, the paths it serves.
@@ -605,6 +610,24 @@ function checkStack(resources: Resource[], label: string): void {
 }
 
 // ---------------------------------------------------------------------------------------
+
+describe("the gateway's V8 flags (gateway/src/node-flags.ts)", () => {
+  it("are the same wherever the gateway is started: npm start, the image, compose and the Deployment", () => {
+    const expected = ["node", ...GATEWAY_NODE_FLAGS, "gateway/dist/main.js"];
+    const compose = parse(readFileSync(join(root, "docker-compose.yml"), "utf8")) as { services: Record<string, { command?: string[] }> };
+    const deployment = parseAllDocuments(readFileSync(join(root, "k8s", "base", "gateway.yaml"), "utf8"))
+      .map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: { containers: { name: string; command?: string[] }[] } } } })
+      .find((d) => d.kind === "Deployment");
+    const dockerfile = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, "Dockerfile"), "utf8"))?.[1];
+    expect({
+      compose: compose.services.gateway?.command,
+      deployment: deployment?.spec?.template.spec.containers.find((c) => c.name === "gateway")?.command,
+      image: dockerfile ? (JSON.parse(dockerfile) as string[]) : null,
+      npmStart: (JSON.parse(readFileSync(join(root, "gateway", "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start,
+    }).toEqual({ compose: expected, deployment: expected, image: expected, npmStart: ["node", ...GATEWAY_NODE_FLAGS, "dist/main.js"].join(" ") });
+    expect(readFileSync(join(root, "scripts", "start.mjs"), "utf8")).toMatch(/GATEWAY_NODE_FLAGS\)/);
+  });
+});
 
 describe("what the manifests are checked against", () => {
   it("finds the required variables of each service's config schema", () => {
@@ -860,7 +883,7 @@ describe("docker-compose.yml", () => {
       expect({ app: app.name, stopCoversDrain: stopMs > drainMs }).toEqual({ app: app.name, stopCoversDrain: true });
     }
     const command = (name: string) => ([] as string[]).concat(compose.services[name]!.command ?? []);
-    for (const app of services) expect(command(app.name)).toEqual(["node", app.entry]);
+    for (const app of services) expect(command(app.name)).toEqual(["node", ...app.nodeFlags, app.entry]);
     expect(command("migrate")).toEqual(["node", "prisma/migrate-all.mjs"]);
   });
 
@@ -931,7 +954,7 @@ describe("Dockerfile", () => {
   });
 
   it("starts the gateway by default, listens on all interfaces, and builds with the repository's build", () => {
-    expect(lastStage).toMatch(/^CMD \["node", "gateway\/dist\/main\.js"\]\s*$/m);
+    expect(lastStage).toMatch(/^CMD \["node", "--max-semi-space-size=64", "gateway\/dist\/main\.js"\]\s*$/m);
     expect(lastStage).toMatch(/HOST=0\.0\.0\.0/);
     expect(dockerfile).toMatch(/RUN npm ci\b/);
     expect(dockerfile).toMatch(/RUN npm run build\b/);
