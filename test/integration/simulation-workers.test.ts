@@ -15,7 +15,7 @@ import { dataAs, eventually, startWorkerProcess, type WorkerProcess } from "../t
  * own queue prefix; the suite has its own databases, so no other suite's campaigns appear.
  */
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 const TICKS = 8;
 let campaignDb: Awaited<ReturnType<typeof privateDatabase>>;
@@ -115,7 +115,11 @@ describe("simulation worker processes", () => {
       // A worker that holds every tick's transaction open after saving, before committing.
       const victim = await startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, TICK_HOLD_MS: "5000" });
       workers.push(victim);
-      const holding = await victim.waitForLog((e) => e.msg === "tick saved; holding the transaction (TICK_HOLD_MS)" && e.campaignId === campaignId && Number(e.tick) >= 2);
+      // Process start (tsx), the world, then tick 1 held for 5 s: generous under a loaded CI machine.
+      const holding = await victim.waitForLog(
+        (e) => e.msg === "tick saved; holding the transaction (TICK_HOLD_MS)" && e.campaignId === campaignId && Number(e.tick) >= 2,
+        60_000,
+      );
       killedTick = Number(holding.tick);
       await victim.kill("SIGKILL");
       // Its transaction rolled back: the tick it was in the middle of is not saved.
