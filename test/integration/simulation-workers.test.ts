@@ -115,9 +115,9 @@ describe("simulation worker processes", () => {
       // A worker that holds every tick's transaction open after saving, before committing.
       const victim = await startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, TICK_HOLD_MS: "5000" });
       workers.push(victim);
-      // Process start (tsx), the world, then tick 1 held for 5 s: generous under a loaded CI machine.
+      // Process start (tsx) and the world, then the first tick it holds: generous under a loaded CI machine.
       const holding = await victim.waitForLog(
-        (e) => e.msg === "tick saved; holding the transaction (TICK_HOLD_MS)" && e.campaignId === campaignId && Number(e.tick) >= 2,
+        (e) => e.msg === "tick saved; holding the transaction (TICK_HOLD_MS)" && e.campaignId === campaignId && Number(e.tick) >= 1,
         60_000,
       );
       killedTick = Number(holding.tick);
@@ -129,7 +129,7 @@ describe("simulation worker processes", () => {
       await untilTick(campaignId, TICKS);
       await Promise.all(survivors.map((w) => w.kill("SIGTERM")));
     });
-    expect(killedTick).toBeGreaterThanOrEqual(2);
+    expect(killedTick).toBeGreaterThanOrEqual(1);
     expect(killed.hash).toBe(baseline.hash);
     const ticks = await db.query("SELECT tick FROM tick_log WHERE campaign_id = $1 AND tick <= $2 ORDER BY tick", [killed.campaignId, TICKS]);
     expect(ticks.rows.map((r) => r.tick)).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));

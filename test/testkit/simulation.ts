@@ -37,11 +37,13 @@ export type WorkerProcess = {
 };
 
 /**
- * The simulation worker pool's entry point (subgraphs/simulation/src/worker.ts) as its own
- * OS process, from the TypeScript sources through tsx, as a pod of the worker Deployment.
+ * The simulation worker pool's entry point (subgraphs/simulation/dist/worker.js, built from
+ * src/worker.ts) as its own OS process, as a pod of the worker Deployment.
  */
 export async function startWorkerProcess(campaignOrigin: string, env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--require", join(root, "node_modules", "tsx", "dist", "cjs", "index.cjs"), join(root, "subgraphs", "simulation", "src", "worker.ts")], {
+  // The built entry point (npm test builds first): no compiling in the child, which under a
+  // loaded CI machine took long enough to make the kill test's waits flaky.
+  const child = spawn(process.execPath, [join(root, "subgraphs", "simulation", "dist", "worker.js")], {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", ...simulationWorkerTestEnv(campaignOrigin, { LOG_LEVEL: "info", WORKER_CONCURRENCY: "2", ...env }) },
     stdio: ["ignore", "pipe", "pipe"],
