@@ -18,6 +18,12 @@ import { dataAs, eventually, startWorkerProcess, type WorkerProcess } from "../t
 jest.setTimeout(180_000);
 
 const TICKS = 8;
+/**
+ * A Redis database of this suite's own: the workers' lifecycle sweep scans every campaign
+ * stream it can see, and in a full run the other suites' hundreds of campaigns would queue
+ * ahead of this suite's ticks.
+ */
+const REDIS_URL = `${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}/7`;
 let campaignDb: Awaited<ReturnType<typeof privateDatabase>>;
 let simulationDb: Awaited<ReturnType<typeof privateDatabase>>;
 let campaignApp: ReturnType<typeof createCampaignApp>;
@@ -28,7 +34,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   const suffix = `w${randomUUID().slice(0, 6)}`;
   [campaignDb, simulationDb] = await Promise.all([privateDatabase("campaign", suffix), privateDatabase("simulation", suffix)]);
-  campaignApp = createCampaignApp(campaignTestConfig({ DATABASE_URL: campaignDb.url }), captureLogs("campaign", "warn").logger);
+  campaignApp = createCampaignApp(campaignTestConfig({ DATABASE_URL: campaignDb.url, REDIS_URL }), captureLogs("campaign", "warn").logger);
   origin = await campaignApp.listen();
   db = new pg.Client({ connectionString: simulationDb.url });
   await db.connect();
@@ -83,7 +89,7 @@ const untilTick = (campaignId: string, tick: number) =>
 async function runWith(count: number, during?: (campaignId: string, prefix: string) => Promise<void>): Promise<{ campaignId: string; hash: string }> {
   const prefix = `test-workers-${randomUUID()}`;
   const campaignId = await sameCampaign();
-  const pool = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url })));
+  const pool = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, REDIS_URL })));
   workers.push(...pool);
   await lifecycle("startCampaign", campaignId);
   await during?.(campaignId, prefix);
@@ -113,7 +119,7 @@ describe("simulation worker processes", () => {
     let killedTick = 0;
     const killed = await runWith(0, async (campaignId, prefix) => {
       // A worker that holds every tick's transaction open after saving, before committing.
-      const victim = await startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, TICK_HOLD_MS: "5000" });
+      const victim = await startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, REDIS_URL, TICK_HOLD_MS: "5000" });
       workers.push(victim);
       // Process start (tsx) and the world, then the first tick it holds: generous under a loaded CI machine.
       const holding = await victim.waitForLog(
@@ -124,7 +130,7 @@ describe("simulation worker processes", () => {
       await victim.kill("SIGKILL");
       // Its transaction rolled back: the tick it was in the middle of is not saved.
       expect(await hashAt(campaignId, killedTick)).toBeUndefined();
-      const survivors = await Promise.all([1, 2].map(() => startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url })));
+      const survivors = await Promise.all([1, 2].map(() => startWorkerProcess(origin, { QUEUE_PREFIX: prefix, DATABASE_URL: simulationDb.url, REDIS_URL })));
       workers.push(...survivors);
       await untilTick(campaignId, TICKS);
       await Promise.all(survivors.map((w) => w.kill("SIGTERM")));
