@@ -6,8 +6,7 @@ import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../te
 import { signInAtProvider } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestProvider } from "../testkit/oidc-provider";
 import { startStack, type Stack } from "../testkit/stack";
-import { fetchMetrics, metricValue } from "../testkit/metrics";
-import { subscribe, wsClient } from "../testkit/subscriptions";
+import { activeSubscriptions, subscribe, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser } from "../testkit/users";
 
 /**
@@ -82,10 +81,9 @@ async function subscribeAs(
 ): Promise<GraphQLResponse<Record<string, unknown>>> {
   const client = wsClient(url, actor === "anonymous" ? {} : { token: tokens[actor] });
   try {
-    const active = async () => metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
-    const before = await active();
+    const before = await activeSubscriptions(stack.gatewayUrl);
     const subscription = subscribe(client, query, variables);
-    for (let i = 0; i < 200 && subscription.error === null && (await active()) <= before; i++) await new Promise((r) => setTimeout(r, 25));
+    await untilSubscribed(stack.gatewayUrl, before, { unless: () => subscription.error !== null });
     if (subscription.error === null) await trigger();
     await Promise.race([subscription.waitFor(1), subscription.ended()]).catch(() => undefined);
     const ended = subscription.error;

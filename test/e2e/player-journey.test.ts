@@ -10,9 +10,8 @@ import {
   RefreshTokenDocument,
 } from "../generated/operations";
 import { errorCodes, expectData, graphql, postGraphQL } from "../testkit/graphql-client";
-import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { subscribe, wsClient } from "../testkit/subscriptions";
+import { activeSubscriptions, subscribe, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 import { required } from "../testkit/config";
 
@@ -80,8 +79,7 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
     const aliceSocket = wsClient(url, { token: alice.accessToken });
     const bobSocket = wsClient(url, { token: bob.accessToken });
     try {
-      const active = async () => metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
-      const before = await active();
+      const before = await activeSubscriptions(stack.gatewayUrl);
       const chat = subscribe<{ messageAdded: { text: string; author: { displayName: string } } }>(
         aliceSocket,
         "subscription($c: ID!) { messageAdded(channelId: $c) { text author { displayName } } }",
@@ -92,7 +90,7 @@ describe("a player signs up, creates a campaign and a friend joins it", () => {
         "subscription($id: ID!) { campaignEvents(campaignId: $id) { type campaign { status } } }",
         { id },
       );
-      for (let i = 0; i < 200 && (await active()) < before + 2; i++) await new Promise((r) => setTimeout(r, 25));
+      await untilSubscribed(stack.gatewayUrl, before, { count: 2 });
 
       const posted = await postGraphQL(
         url,

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { errorCodes, expectData, postGraphQL } from "../testkit/graphql-client";
 import { startFakeOpenAi, type FakeOpenAi } from "../testkit/fake-openai";
-import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { subscribe, subscriptionErrorCodes, wsClient } from "../testkit/subscriptions";
+import { activeSubscriptions, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -106,9 +105,9 @@ describe("the AI narrator through the gateway", () => {
     const client = wsClient(stack.graphqlUrl, { token: alice.accessToken });
     const intruder = wsClient(stack.graphqlUrl, { token: bob.accessToken });
     try {
-      const before = metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
+      const before = await activeSubscriptions(stack.gatewayUrl);
       const live = subscribe<{ textStream: { text: string; done: boolean; attempt: number; job: { id: string } } }>(client, SUB, { id: job.id });
-      for (let i = 0; i < 200 && (metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0) <= before; i++) await new Promise((r) => setTimeout(r, 25));
+      await untilSubscribed(stack.gatewayUrl, before);
       release();
       const chunks = () => live.results.map((r) => r.data!.textStream);
       for (let i = 0; i < 400 && !chunks().some((c) => c.done); i++) await new Promise((r) => setTimeout(r, 25));

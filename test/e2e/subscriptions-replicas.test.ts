@@ -4,7 +4,7 @@ import { startGatewayProcess, type GatewayProcess } from "../testkit/gateway-pro
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { rawSocket, subscribe, subscriptionErrorCodes, wsClient, type Subscription } from "../testkit/subscriptions";
+import { activeSubscriptions, rawSocket, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient, type Subscription } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -55,11 +55,11 @@ async function feed(
   after?: string,
   shared?: ReturnType<typeof wsClient>,
 ): Promise<Subscription<Feed>> {
-  const before = await metric(gateway.gatewayUrl, "gateway_subscriptions");
+  const before = await activeSubscriptions(gateway.gatewayUrl);
   const client = shared ?? wsClient(gateway.graphqlUrl, { token: user.accessToken });
   if (!shared) clients.push(client);
   const subscription = subscribe<Feed>(client, FEED, { id: campaignId, ...(after ? { after } : {}) });
-  await until(async () => (await metric(gateway.gatewayUrl, "gateway_subscriptions")) > before || subscription.error !== null, "the subscription");
+  await untilSubscribed(gateway.gatewayUrl, before, { unless: () => subscription.error !== null });
   return Object.assign(subscription, { client });
 }
 
@@ -190,7 +190,7 @@ describe("subscriptions across gateway replicas", () => {
     const player = await registerUser(stack.graphqlUrl, "Roamer");
     const campaignId = await campaignOf(gameMaster);
     await call(stack.graphqlUrl, player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
-    const before = await metric(stack.gatewayUrl, "gateway_subscriptions");
+    const before = await activeSubscriptions(stack.gatewayUrl);
     const watcher = wsClient(stack.graphqlUrl, { token: gameMaster.accessToken });
     clients.push(watcher);
     const changes = subscribe<{ presenceChanged: { status: string; user: { id: string; displayName: string } } }>(
@@ -198,7 +198,7 @@ describe("subscriptions across gateway replicas", () => {
       "subscription($id: ID!) { presenceChanged(campaignId: $id) { status user { id displayName } } }",
       { id: campaignId },
     );
-    await until(async () => (await metric(stack.gatewayUrl, "gateway_subscriptions")) > before, "the presence subscription");
+    await untilSubscribed(stack.gatewayUrl, before);
     const playerChanges = () => changes.results.map((r) => r.data!.presenceChanged).filter((c) => c.user.id === player.user.id);
 
     const onA = await rawSocket(stack.graphqlUrl);
@@ -230,9 +230,9 @@ describe("subscriptions across gateway replicas", () => {
       const slow = await rawSocket(small.graphqlUrl);
       slow.send({ type: "connection_init", payload: { authorization: `Bearer ${gameMaster.accessToken}` } });
       await slow.message("connection_ack");
-      const before = await metric(small.gatewayUrl, "gateway_subscriptions");
+      const before = await activeSubscriptions(small.gatewayUrl);
       slow.send({ id: "slow", type: "subscribe", payload: { query: FEED, variables: { id: campaignId } } });
-      await until(async () => (await metric(small.gatewayUrl, "gateway_subscriptions")) > before, "the slow subscription");
+      await untilSubscribed(small.gatewayUrl, before);
       // The slow client stops reading: TCP backs up, then the gateway's send buffer grows.
       (slow.socket as unknown as { _socket: { pause(): void } })._socket.pause();
 

@@ -2,9 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
-import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { subscribe, subscriptionErrorCodes, wsClient, wsUrlOf, type Subscription } from "../testkit/subscriptions";
+import { activeSubscriptions, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient, wsUrlOf, type Subscription } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -47,18 +46,11 @@ const open = (user: TestUser) => {
   return client;
 };
 
-/** Waits until the gateway counts `count` more active subscriptions than `before`. */
-async function subscribed(before: number, count = 1): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await activeSubscriptions()) >= before + count) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error("the subscription did not become active");
-}
-const activeSubscriptions = async () => metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscriptions") ?? 0;
+const activeNow = () => activeSubscriptions(stack.gatewayUrl);
+const subscribed = (before: number) => untilSubscribed(stack.gatewayUrl, before);
 
 async function feed(user: TestUser, campaignId: string, after?: string): Promise<Subscription<Feed>> {
-  const before = await activeSubscriptions();
+  const before = await activeNow();
   const subscription = subscribe<Feed>(open(user), EVENTS, { id: campaignId, ...(after ? { after } : {}) });
   await subscribed(before);
   return subscription;
@@ -144,7 +136,7 @@ describe("campaignEvents", () => {
     clients.push(client);
     const variables: { id: string; after?: string } = { id: campaignId, after: latestEventId };
     const seen: string[] = [];
-    const before = await activeSubscriptions();
+    const before = await activeNow();
     client.subscribe<Feed>(
       { query: EVENTS, variables },
       {

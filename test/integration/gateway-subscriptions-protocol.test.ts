@@ -5,9 +5,8 @@ import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { gatewayTestConfig } from "../testkit/config";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
-import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
-import { rawSocket, wsUrlOf } from "../testkit/subscriptions";
+import { activeSubscriptions, rawSocket, untilSubscribed, wsUrlOf } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -234,10 +233,10 @@ describe("bounded work per subscriber", () => {
     try {
       const { campaignId, payload } = await feedOf(url);
       const socket = await acknowledged(url);
-      const active = async () => metricValue(await fetchMetrics(url.replace(/\/graphql$/, "")), "gateway_subscriptions") ?? 0;
-      const before = await active();
+      const origin = url.replace(/\/graphql$/, "");
+      const before = await activeSubscriptions(origin);
       socket.send({ id: "flood", type: "subscribe", payload });
-      for (let i = 0; i < 200 && (await active()) <= before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      await untilSubscribed(origin, before);
       await publish(redis, campaignId, 20);
       expect(await socket.message("error")).toMatchObject({ id: "flood", payload: [{ extensions: { code: "SERVICE_UNAVAILABLE", reason: "BACKLOG" } }] });
       // What was delivered before is in order and complete up to the cut: resuming from it loses nothing.

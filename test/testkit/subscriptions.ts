@@ -1,8 +1,27 @@
 import type { GraphQLFormattedError } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { fetchMetrics, metricValue } from "./metrics";
 
 export const wsUrlOf = (graphqlUrl: string) => graphqlUrl.replace(/^http/, "ws");
+
+/** The subscriptions a gateway (by its origin) counts as active: its gateway_subscriptions gauge. */
+export const activeSubscriptions = async (gatewayUrl: string): Promise<number> =>
+  metricValue(await fetchMetrics(gatewayUrl), "gateway_subscriptions") ?? 0;
+
+/**
+ * Waits until the gateway counts `count` more active subscriptions than `before` (from then on
+ * no event is missed), unless `unless()` says the subscription ended first (refused); throws
+ * after `timeoutMs`.
+ */
+export async function untilSubscribed(gatewayUrl: string, before: number, options: { count?: number; unless?: () => boolean; timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  while (!options.unless?.()) {
+    if ((await activeSubscriptions(gatewayUrl)) >= before + (options.count ?? 1)) return;
+    if (Date.now() > deadline) throw new Error(`the gateway at ${gatewayUrl} did not count the subscription`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 export type Credentials = { token?: string; apiKey?: string };
 
