@@ -86,16 +86,13 @@ class Group {
   unsubscribe: (() => void) | null = null;
 
   constructor(
-    readonly key: string,
-    readonly operation: LiveOperation,
-    readonly viewer: Viewer,
+    private readonly types: ReadonlySet<string> | null,
     private readonly run: (event: StreamEvent) => Promise<Outcome>,
     private readonly maxBacklog: number,
   ) {}
 
   enqueue(event: StreamEvent): void {
-    const types = this.operation.field.types;
-    if (types && !types.has(event.type)) return;
+    if (this.types && !this.types.has(event.type)) return;
     if (this.pending >= this.maxBacklog) {
       // Events come faster than they can be resolved: rather than drop some silently, the
       // subscribers are told to resume (from their last event, which nothing skipped).
@@ -228,7 +225,7 @@ export function createLiveHub(deps: {
         .digest("hex");
       let group = groups.get(key);
       if (!group) {
-        const created = new Group(key, operation, viewer, (event) => outcomeOf(operation, viewer, event), deps.maxBacklog);
+        const created = new Group(operation.field.types, (event) => outcomeOf(operation, viewer, event), deps.maxBacklog);
         groups.set(key, created);
         created.ready = bus.subscribe(operation.topic, (event) => created.enqueue(event)).then((unsubscribe) => {
           // Everyone left while Redis was confirming.

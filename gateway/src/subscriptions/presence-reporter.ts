@@ -41,14 +41,22 @@ export function createPresenceReporter(options: {
       }
     })();
   };
+  // A socket's connect report in flight: its disconnect is sent after it, never before.
+  const connecting = new Map<string, Promise<void>>();
   return {
     // Awaited before the ack, so that a client's own connect is known before anything it
     // does next (closing another tab included): no OFFLINE flicker between two sockets.
     connected: async (connectionId, viewer) => {
-      if (viewer.kind === "user") await post("/internal/presence/connect", viewer, { connectionId });
+      if (viewer.kind !== "user") return;
+      const report = post("/internal/presence/connect", viewer, { connectionId });
+      connecting.set(connectionId, report);
+      await report;
     },
     disconnected: (connectionId, viewer) => {
-      if (viewer.kind === "user") void post("/internal/presence/disconnect", viewer, { connectionId });
+      if (viewer.kind !== "user") return;
+      const connect = connecting.get(connectionId) ?? Promise.resolve();
+      connecting.delete(connectionId);
+      void connect.then(() => post("/internal/presence/disconnect", viewer, { connectionId }));
     },
     heartbeat: (connectionIds) => {
       for (let i = 0; i < connectionIds.length; i += HEARTBEAT_BATCH) {

@@ -67,7 +67,6 @@ function refuseUpgrade(socket: Duplex, status: number, text: string, code: strin
 export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
   const { config, logger, apollo, bus, rateLimits, presence } = deps;
   const connections = new Set<Connection>();
-  const connectReports = new WeakMap<Connection, Promise<void>>();
   let subscriptions = 0;
   let draining = false;
   const metrics = createSubscriptionMetrics(deps.metrics, {
@@ -107,11 +106,8 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
       const viewer = connection.identity?.viewer;
       if (viewer?.kind !== "user") return true;
       const taken = await caps.claim(`user:${viewer.userId}`, connection.id, config.WS_MAX_CONNECTIONS_PER_USER);
-      if (!taken) return false;
-      const reported = presence.connected(connection.id, viewer);
-      connectReports.set(connection, reported);
-      await reported;
-      return true;
+      if (taken) await presence.connected(connection.id, viewer);
+      return taken;
     },
     async operate(connection, payload, sink) {
       const viewer = connection.identity!.viewer;
@@ -171,8 +167,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
       const viewer = connection.identity?.viewer;
       if (viewer?.kind === "user") {
         void caps.release(`user:${viewer.userId}`, connection.id);
-        // After its connect report, even if the socket closed while that was under way.
-        void (connectReports.get(connection) ?? Promise.resolve()).then(() => presence.disconnected(connection.id, viewer));
+        presence.disconnected(connection.id, viewer);
       }
     },
   };
