@@ -10,6 +10,7 @@
  *
  *   npm run bench:gateway
  *   BENCH_DURATION_S=10 BENCH_CONNECTIONS=50 BENCH_GATEWAYS=ours,apollo npm run bench:gateway
+ *   BENCH_PROFILE_DIR=/tmp/prof BENCH_GATEWAYS=ours npm run bench:gateway   # V8 CPU profile of ours
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -30,6 +31,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const GATEWAYS = (process.env.BENCH_GATEWAYS ?? "apollo,hive,ours").split(",");
 const GATEWAY_CPU = process.env.BENCH_GATEWAY_CPU ?? "1";
 const OTHER_CPUS = process.env.BENCH_OTHER_CPUS ?? "0";
+/** Where our gateway writes a V8 CPU profile (.cpuprofile, for Chrome DevTools) of its whole run. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const QUERY = readFileSync(join(__dirname, "gateways", "test-query.graphql"), "utf8");
 const BODY = JSON.stringify({ query: QUERY, operationName: "TestQuery" });
 
@@ -100,7 +103,7 @@ async function startGateway(name: string, supergraphPath: string, port: number):
       return start(
         GATEWAY_CPU,
         // As deployed: the same V8 flags as npm start, the container and the Deployment.
-        [node, ...GATEWAY_NODE_FLAGS, join(root, "gateway", "dist", "main.js")],
+        [node, ...GATEWAY_NODE_FLAGS, ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), join(root, "gateway", "dist", "main.js")],
         {
           NODE_ENV: "production",
           LOG_LEVEL: "info",

@@ -1,7 +1,5 @@
 import type { IncomingMessage, Server } from "node:http";
-import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
-import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import {
   REQUEST_ID_HEADER,
@@ -34,7 +32,6 @@ import { persistedOperations } from "./plugins/persisted-operations";
 import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
 import { liveCapturePlugin } from "./plugins/live-capture";
-import { SubgraphDataSource } from "./subgraph-data-source";
 import { createContentProxy } from "./content-proxy";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
 import { createEventBus } from "./subscriptions/event-bus";
@@ -43,13 +40,14 @@ import { createLiveExecutor } from "./subscriptions/live-executor";
 import { createPresenceReporter } from "./subscriptions/presence-reporter";
 import { attachSubscriptionServer } from "./subscriptions/ws-server";
 import { loadSupergraphSdl } from "./supergraph";
-import { createSubgraphFetcher } from "./subgraph-fetcher";
+import { createFederatedGateway } from "./execution/federated-gateway";
 
 export type GatewayApp = Service & { metrics: Metrics; httpServer: Server };
 
 /**
- * The gateway as a value: @apollo/gateway plans and executes queries over the static
- * composed supergraph; we own auth, identity propagation, transport and error masking.
+ * The gateway as a value: @apollo/gateway's query planner over the static composed
+ * supergraph; we own plan execution (execution/), auth, identity propagation, transport and
+ * error masking.
  */
 export function createGatewayApp(config: GatewayConfig, logger: Logger): GatewayApp {
   const metrics = createMetrics("gateway");
@@ -62,17 +60,17 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   const signIdentity = createIdentitySigner(config.GATEWAY_SIGNING_SECRET);
   const apiKeys = createApiKeyVerifier({ identityUrl: config.IDENTITY_INTERNAL_URL, ttlMs: config.API_KEY_CACHE_TTL_MS, signIdentity, logger });
   const authenticate = createAuthenticator({ verifyAccessToken, apiKeys });
-  const subgraphFetch = createSubgraphFetcher({ connections: config.SUBGRAPH_CONNECTIONS, timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
   const rateLimits = createRateLimits({ redis, config, logger });
 
   const supergraphSdl = loadSupergraphSdl(config.SUPERGRAPH_PATH);
   // A subscription field the gateway could not serve stops it here, not at a player's subscribe.
   const liveFields = liveFieldsFromSupergraph(supergraphSdl);
-  const gateway = new ApolloGateway({
-    logger,
+  const gateway = createFederatedGateway({
     supergraphSdl,
-    buildService: ({ name, url }) =>
-      new SubgraphDataSource({ name, url: config.subgraphUrls[name] ?? url, fetcher: subgraphFetch.fetcher }),
+    subgraphUrls: config.subgraphUrls,
+    connections: config.SUBGRAPH_CONNECTIONS,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    logger,
   });
 
   const persisted = persistedOperations<GatewayContext>({
@@ -84,8 +82,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   });
 
   const apollo = new ApolloServer<GatewayContext>({
-    // @apollo/gateway implements the v1 gateway interface; Apollo Server 5 drives it unchanged.
-    gateway: gateway as unknown as GatewayInterface,
+    gateway: gateway.apolloGateway,
     includeStacktraceInErrorResponses: false,
     // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
@@ -159,7 +156,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     apollo,
     redis,
     bus,
-    execute: createLiveExecutor({ executor: () => gateway.executor, signIdentity, logger }),
+    execute: createLiveExecutor({ executor: gateway.executor, signIdentity, logger }),
     liveFields,
     authenticate: createConnectionAuthenticator({ verifyAccessToken, apiKeys }),
     rateLimits,
@@ -186,7 +183,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     host: config.HOST,
     graceMs: config.SHUTDOWN_GRACE_MS,
     onStop: async () => {
-      await subgraphFetch.close();
+      await gateway.close();
       await content.close();
       redis.disconnect();
       revocations.close();

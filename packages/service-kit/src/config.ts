@@ -45,7 +45,7 @@ export const booleanFlag = (fallback: boolean) =>
 export const secret = () => z.string({ error: "is required" }).min(32, "must be at least 32 characters");
 
 /**
- * How long the gateway keeps an idle upstream (subgraph) socket (gateway/src/subgraph-fetcher.ts)
+ * How long the gateway keeps an idle upstream (subgraph) socket (gateway/src/execution/subgraph-client.ts)
  * when the subgraph's `Keep-Alive: timeout=` hint does not reach it (a proxy may drop it; with
  * the hint, undici closes 2 s before the subgraph would). A subgraph must keep idle sockets
  * open longer, or it could close one just as the gateway sends a request on it (a reset,

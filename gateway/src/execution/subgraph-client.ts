@@ -1,0 +1,102 @@
+import { STATUS_CODES } from "node:http";
+import { parseCacheControlHeader } from "@apollo/gateway/dist/datasources/parseCacheControlHeader";
+import { GraphQLError } from "graphql";
+import { Agent } from "undici";
+import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
+import type { GatewayContext } from "../context";
+import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
+
+type Target = { name: string; url: string; origin: string; path: string };
+
+/** The response's cache policy (Apollo Server's), narrowed by each subgraph's cache-control. */
+type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }): void };
+
+/** What one client request's fetches share: who asks, and the response's cache policy to narrow. */
+export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };
+
+const isJson = (contentType: unknown) =>
+  typeof contentType === "string" && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));
+
+/**
+ * The subgraphs over HTTP: one keep-alive connection pool per subgraph (no TCP or HTTP setup
+ * per request) through undici's dispatcher API (no web streams, abort signals or Request
+ * objects per call), and a deadline per fetch. Every request carries the gateway-signed
+ * identity and the correlation id. A subgraph that cannot be reached, times out, stalls its
+ * body or answers 5xx becomes SERVICE_UNAVAILABLE for its part of the plan (the client may
+ * retry), without naming hosts or ports; other answers are read as @apollo/gateway's
+ * RemoteGraphQLDataSource reads them (a 401/403 keeps its code, a non-JSON body is an error).
+ */
+export function createSubgraphClient(options: { urls: Record<string, string>; connections: number; timeoutMs: number }) {
+  // Subgraphs keep idle sockets longer than UPSTREAM_KEEP_ALIVE_MS (their config enforces it),
+  // so the gateway is always the side that closes an idle socket, never mid-request.
+  const agent = new Agent({ connections: options.connections, keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS, keepAliveMaxTimeout: 60_000 });
+  const targets = new Map<string, Target>(
+    Object.entries(options.urls).map(([name, url]) => {
+      const { origin, pathname, search } = new URL(url);
+      return [name, { name, url, origin, path: `${pathname}${search}` }];
+    }),
+  );
+  const unavailable = (target: Target, scope: FetchScope, details: Record<string, unknown>) => {
+    scope.context.logger.warn({ ...details, subgraph: target.name }, "subgraph unavailable");
+    return appError(ErrorCode.SERVICE_UNAVAILABLE, `The ${target.name} service is unavailable; try again shortly`);
+  };
+
+  async function send(serviceName: string, request: SubgraphRequest, scope: FetchScope): Promise<SubgraphResult> {
+    const target = targets.get(serviceName);
+    if (!target) throw new Error(`Couldn't find service with name "${serviceName}"`);
+    const { context } = scope;
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      [IDENTITY_HEADER]: await context.identityToken(),
+      [REQUEST_ID_HEADER]: context.requestId,
+    };
+    if (context.traceparent) headers[TRACEPARENT_HEADER] = context.traceparent;
+    let status: number;
+    let contentType: unknown;
+    let cacheControl: unknown;
+    let text: string;
+    try {
+      const response = await agent.request({
+        origin: target.origin,
+        path: target.path,
+        method: "POST",
+        headers,
+        body: JSON.stringify(request),
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+      status = response.statusCode;
+      contentType = response.headers["content-type"];
+      cacheControl = response.headers["cache-control"];
+      text = await response.body.text();
+    } catch (error) {
+      throw unavailable(target, scope, { err: error });
+    }
+    if (status >= 500) throw unavailable(target, scope, { status });
+    let body: unknown = text;
+    if (isJson(contentType)) body = JSON.parse(text);
+    if (status < 200 || status >= 300) {
+      const statusText = STATUS_CODES[status] ?? "";
+      const extensions: Record<string, unknown> = { response: { url: target.url, status, statusText, body } };
+      if (status === 401) extensions.code = "UNAUTHENTICATED";
+      else if (status === 403) extensions.code = "FORBIDDEN";
+      throw new GraphQLError(`${status}: ${statusText}`, { extensions });
+    }
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new Error(`Expected JSON response body, but received: ${String(body)}`);
+    if (scope.cachePolicy) {
+      // The response is no more cacheable than any part of it (RemoteGraphQLDataSource does the same).
+      const parsed = parseCacheControlHeader(typeof cacheControl === "string" ? cacheControl : undefined);
+      const maxAge = parsed["max-age"];
+      scope.cachePolicy.restrict({
+        maxAge: typeof maxAge === "string" && /^[0-9]+$/.test(maxAge) ? Number(maxAge) : 0,
+        ...(parsed.private === true ? { scope: "PRIVATE" as const } : {}),
+        ...(parsed.public === true ? { scope: "PUBLIC" as const } : {}),
+      });
+    }
+    return body as SubgraphResult;
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+export type SubgraphClient = ReturnType<typeof createSubgraphClient>;
