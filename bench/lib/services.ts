@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 
 const root = join(__dirname, "..", "..");
 const alive = new Set<ChildProcess>();
@@ -16,12 +17,16 @@ for (const signal of ["exit", "SIGINT", "SIGTERM"] as const) {
 
 export type ServiceProcess = { name: string; url: string; child: ChildProcess; stop(): Promise<void> };
 
+/** Where every service writes a V8 CPU profile (`<name>.cpuprofile`) of its run, when set. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+
 /**
  * A built entry point (what `npm start` runs) as its own process, on loopback, resolved
  * once it logs `listening`. Benches measure real processes, never in-process apps.
  */
-export async function spawnService(name: string, entry: string, env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(root, entry)], {
+export async function spawnService(name: string, entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServiceProcess> {
+  const profile = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...nodeFlags, ...profile, join(root, entry)], {
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -160,7 +165,8 @@ export async function startBenchStack(
       ...(providerUrl ? { SUBGRAPH_PROVIDER_URL: `${providerUrl}/graphql`, PROVIDER_CONTENT_URL: providerUrl } : {}),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
       ...options.gatewayEnv,
-    });
+      // As deployed: the gateway's V8 flags (gateway/src/node-flags.ts).
+    }, GATEWAY_NODE_FLAGS);
     services.push(gateway);
     return {
       gatewayUrl: gateway.url,

@@ -5,6 +5,7 @@ import {
   IDENTITY_HEADER,
   REQUEST_ID_HEADER,
   anonymous,
+  createTtlCache,
   hashApiKey,
   isApiKeyFormat,
   parseRoles,
@@ -15,7 +16,6 @@ import {
   type SignedInViewer,
   type Viewer,
 } from "@startales/service-kit";
-import { createTtlCache } from "./ttl-cache";
 
 export type ApiKeyVerifier = {
   /** The key's holder, or UNAUTHENTICATED (401) for a key that is malformed, unknown, revoked or expired. */

@@ -1,4 +1,4 @@
-import { createTtlCache } from "../../gateway/src/ttl-cache";
+import { createTtlCache } from "@startales/service-kit";
 
 /** The gateway's bounded cache, on a clock the test moves by hand. */
 describe("createTtlCache", () => {

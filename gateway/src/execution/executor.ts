@@ -5,6 +5,7 @@ import { QueryPlanner, type QueryPlan } from "@apollo/query-planner";
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext } from "@apollo/server-gateway-interface";
 import { GraphQLError, Kind, OperationTypeNode, executeSync, visit, type DocumentNode, type GraphQLSchema, type SelectionNode, type VariableDefinitionNode } from "graphql";
 import { getVariableValues } from "graphql/execution/values";
+import { createTtlCache } from "@startales/service-kit";
 import type { GatewayContext } from "../context";
 import { executePlan, type SendToSubgraph } from "./plan-execution";
 import { prepareResponseShape, shapeResponse, type ResponseShape } from "./response-shape";
@@ -16,24 +17,6 @@ type SendWithScope = (serviceName: string, request: Parameters<SendToSubgraph>[1
 
 /** Everything about one document and operation name that does not depend on the request. */
 type Prepared = { context: OperationContext; plan: QueryPlan; operation: Operation; shape: ResponseShape } | { context: OperationContext; error: GraphQLError };
-
-/** A Map in least-recently-used order, bounded by a count: plans are few (one per operation a client sends). */
-class Lru<V> {
-  private readonly entries = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-  set(key: string, value: V): void {
-    this.entries.set(key, value);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
-  }
-}
 
 function introspectionDocument(selection: SelectionNode, definitions: readonly VariableDefinitionNode[] | undefined): DocumentNode {
   const used = new Set<string>();
@@ -69,7 +52,8 @@ export function createQueryPlanExecutor(options: { supergraphSdl: string; planCa
     recursiveSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_RECURSIVE_SELECTIONS_CHECK === "true",
     nonLocalSelectionsLimitDisabled: process.env.APOLLO_DISABLE_SECURITY_NON_LOCAL_SELECTIONS_CHECK === "true",
   };
-  const prepared = new Lru<Prepared>(options.planCacheSize ?? 1000);
+  // Plans are few (one per operation clients send) and never go stale: a static supergraph.
+  const prepared = createTtlCache<Prepared>({ maxEntries: options.planCacheSize ?? 1000 });
 
   /** The plan and response shape; planning errors are thrown (and not kept), as on stock. */
   function prepare(context: OperationContext, document: DocumentNode, operationName: string | undefined): Prepared {
@@ -98,7 +82,7 @@ export function createQueryPlanExecutor(options: { supergraphSdl: string; planCa
         const { errors } = getVariableValues(schema, definitions, request.variables ?? {});
         if (errors) return { errors };
       }
-      if (!entry) prepared.set(key, (entry = prepare(context, document, request.operationName)));
+      if (!entry) prepared.set(key, (entry = prepare(context, document, request.operationName)), Infinity);
       if ("error" in entry) return { errors: [entry.error] };
 
       const scope: FetchScope = { context: requestContext.context as GatewayContext, cachePolicy: requestContext.overallCachePolicy };

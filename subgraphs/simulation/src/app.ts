@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   createCampaignClient,
+  createCampaignReadAccess,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -29,6 +30,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "simulation");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  const readAccess = createCampaignReadAccess(campaigns, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 });
   return createSubgraphApp({
     name: "simulation",
     config,
@@ -36,7 +38,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
     typeDefs: simulationTypeDefs,
     resolvers: createResolvers({ db, commands: createCommandService(db) }),
     policies: simulationPolicies,
-    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
+    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, readAccess, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     onStop: async () => {
       await db.$disconnect();

@@ -18,6 +18,11 @@ export const queueShape = {
 export const simulationConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4003, database: "startales_simulation" }),
   ...campaignShape,
+  /**
+   * How long who may read a campaign (galaxy map, leaderboard, world) is kept, per caller; 0
+   * asks campaign on every read. Commands always ask campaign.
+   */
+  CAMPAIGN_READ_ACCESS_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   ...queueShape,
   ...outboxConfigShape,
 });

@@ -1,12 +1,9 @@
 import DataLoader from "dataloader";
-import type { CampaignAccess, CampaignClient, ForwardedIdentity, Viewer } from "@startales/service-kit";
+import type { CampaignAccess, CampaignClient, CampaignReadAccess, ForwardedIdentity, Viewer } from "@startales/service-kit";
 import type { Db } from "./db";
 import type { GalaxyMap } from "./engine";
 import type { CivilizationView, LeaderboardRow } from "./generated/prisma/client";
 import type { StarSystemModel, WorldSummary } from "./domain/read-models";
-
-/** The most leaderboard rows one request may ask for. */
-export const LEADERBOARD_MAX = 500;
 
 const byKey = <T, K>(rows: T[], key: (row: T) => K) => new Map(rows.map((row) => [key(row), row]));
 const grouped = <T>(ids: readonly string[], rows: T[], key: (row: T) => string) => {
@@ -24,7 +21,7 @@ const WORLD_SUMMARY = { campaignId: true, tick: true, status: true, campaignVers
  * read models (never the world's state). What campaign says about membership is kept for
  * this request only.
  */
-export function createLoaders(db: Db, campaigns: CampaignClient, viewer: Viewer, forwarded: ForwardedIdentity) {
+export function createLoaders(db: Db, campaigns: CampaignClient, readAccess: CampaignReadAccess, viewer: Viewer, forwarded: ForwardedIdentity) {
   const userId = viewer.kind === "user" ? viewer.userId : null;
   const viewerCivilization = new DataLoader<string, CivilizationView | null>(async (campaignIds) => {
     if (!userId) return campaignIds.map(() => null);
@@ -34,9 +31,13 @@ export function createLoaders(db: Db, campaigns: CampaignClient, viewer: Viewer,
   return {
     viewer,
     forwarded,
-    /** The caller's access to each campaign, asked of campaign in one request per batch. */
+    /** The caller's access to each campaign, asked of campaign in one request per batch: for commands and game-master reads. */
     campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
       viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
+    ),
+    /** The same, as campaign answered it moments ago (CAMPAIGN_READ_ACCESS_TTL_MS): for the reads clients poll. */
+    readAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
+      viewer.kind === "user" ? readAccess(viewer, forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),
     worldByCampaign: new DataLoader<string, WorldSummary | null>(async (ids) => {
       const rows = byKey(await db.world.findMany({ where: { campaignId: { in: [...ids] } }, select: WORLD_SUMMARY }), (w) => w.campaignId);
@@ -51,22 +52,21 @@ export function createLoaders(db: Db, campaigns: CampaignClient, viewer: Viewer,
       return grouped(ids, rows, (c) => c.campaignId).map((list) => list.sort((a, b) => civNumber(a.civId) - civNumber(b.civId)));
     }),
     viewerCivilization,
+    /** The caller's galaxy map in each campaign (that of their civilization), in one query per batch. */
     viewerGalaxyMap: new DataLoader<string, GalaxyMap | null>(async (campaignIds) => {
-      const civs = await viewerCivilization.loadMany(campaignIds);
-      const wanted = campaignIds.flatMap((campaignId, i) => {
-        const civ = civs[i];
-        return civ && !(civ instanceof Error) ? [{ campaignId, civId: civ.civId }] : [];
-      });
-      if (wanted.length === 0) return campaignIds.map(() => null);
-      const rows = byKey(await db.galaxyMapView.findMany({ where: { OR: wanted } }), (m) => m.campaignId);
-      return campaignIds.map((id) => (rows.get(id)?.map as GalaxyMap | undefined) ?? null);
+      if (!userId) return campaignIds.map(() => null);
+      const rows = await db.$queryRaw<{ campaign_id: string; map: GalaxyMap }[]>`
+        SELECT g.campaign_id::text AS campaign_id, g.map
+        FROM civilization_views c JOIN galaxy_map_views g ON g.campaign_id = c.campaign_id AND g.civ_id = c.civ_id
+        WHERE c.player_id = ${userId}::uuid AND c.campaign_id = ANY(${[...campaignIds]}::uuid[])`;
+      const maps = byKey(rows, (row) => row.campaign_id);
+      return campaignIds.map((id) => maps.get(id)?.map ?? null);
     }),
-    leaderboardByCampaign: new DataLoader<string, LeaderboardRow[]>(async (ids) => {
-      // One query per campaign (each is bounded by LEADERBOARD_MAX), in one round of the batch.
-      return Promise.all(
-        ids.map((campaignId) => db.leaderboardRow.findMany({ where: { campaignId }, orderBy: [{ rank: "asc" }, { civId: "asc" }], take: LEADERBOARD_MAX })),
-      );
-    }),
+    /** The top `first` rows of each campaign's leaderboard: no more rows are read than are asked for. */
+    leaderboard: new DataLoader<{ campaignId: string; first: number }, LeaderboardRow[], string>(
+      (keys) => Promise.all(keys.map(({ campaignId, first }) => db.leaderboardRow.findMany({ where: { campaignId }, orderBy: [{ rank: "asc" }, { civId: "asc" }], take: first }))),
+      { cacheKeyFn: ({ campaignId, first }) => `${campaignId}:${first}` },
+    ),
   };
 }
 

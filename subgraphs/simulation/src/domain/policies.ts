@@ -20,7 +20,7 @@ export const simulationPolicies: Policies<SimulationContext> = {
   campaign_reader: async (input) => {
     const id = subjectCampaignId(input);
     if (!id) return true;
-    const access = await input.context.loaders.campaignAccess.load(id);
+    const access = await input.context.loaders.readAccess.load(id);
     return access.kind === "missing" || canReadCampaign(access);
   },
   /** The campaign's game master, or an admin. */

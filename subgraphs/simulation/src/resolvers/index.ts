@@ -21,9 +21,9 @@ export function createResolvers(deps: { db: Db; commands: CommandService }): Res
       // Who may ask is declared in the schema (@policy campaign_reader); non-members have no civilization.
       myCivilization: (_parent, args, { loaders }) => loaders.viewerCivilization.load(parseId(args.campaignId, "campaignId")),
       galaxyMap: (_parent, args, { loaders }) => loaders.viewerGalaxyMap.load(parseId(args.campaignId, "campaignId")),
-      leaderboard: async (_parent, args, { loaders }) => {
+      leaderboard: (_parent, args, { loaders }) => {
         const { first } = parseInput(leaderboardArgs, args);
-        return (await loaders.leaderboardByCampaign.load(parseId(args.campaignId, "campaignId"))).slice(0, first);
+        return loaders.leaderboard.load({ campaignId: parseId(args.campaignId, "campaignId"), first });
       },
       commands: (_parent, args, { viewer }) =>
         commands.mine(requireUser(viewer), parseId(args.campaignId, "campaignId"), { ...parseInput(commandsPage, args), status: args.status ?? null }),

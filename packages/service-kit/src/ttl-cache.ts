@@ -1,7 +1,8 @@
 /**
  * A map bounded twice: by entries (the least recently used goes first) and by age (each
- * entry has its own time to live). In-process caches at the gateway use it so that no
- * stream of distinct inputs can grow memory without bound.
+ * entry has its own time to live). In-process caches (the gateway's API keys and plans, the
+ * subgraphs' campaign access) use it so that no stream of distinct inputs can grow memory
+ * without bound.
  */
 export type TtlCache<V> = {
   get(key: string): V | undefined;
