@@ -1,19 +1,13 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
+import { startBuiltProcess } from "../../test/testkit/built-process";
 
 const root = join(__dirname, "..", "..");
-const alive = new Set<ChildProcess>();
-// A bench that fails or is interrupted must not leave services behind.
-for (const signal of ["exit", "SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    for (const child of alive) child.kill("SIGKILL");
-    if (signal !== "exit") process.exit(130);
-  });
-}
+// A bench that is interrupted must not leave services behind: exiting kills them (testkit).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 export type ServiceProcess = { name: string; url: string; child: ChildProcess; stop(): Promise<void> };
 
@@ -26,42 +20,9 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
  */
 export async function spawnService(name: string, entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServiceProcess> {
   const profile = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...nodeFlags, ...profile, join(root, entry)], {
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  alive.add(child);
-  let stderr = "";
-  child.stderr?.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      alive.delete(child);
-      resolve();
-    }),
-  );
-  let url: string | undefined;
-  for await (const line of createInterface({ input: child.stdout! })) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg === "listening" && entry.url) {
-        url = entry.url;
-        break;
-      }
-    } catch {
-      // not a log line
-    }
-  }
-  if (!url) throw new Error(`${name} exited before listening: ${stderr}`);
-  child.stdout?.resume();
-  return {
-    name,
-    url,
-    child,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  const service = startBuiltProcess(entry, { NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env }, [...nodeFlags, ...profile]);
+  const listening = await service.waitForLog((line) => line.msg === "listening" && typeof line.url === "string", 60_000);
+  return { name, url: listening.url as string, child: service.child, stop: async () => void (await service.kill("SIGTERM")) };
 }
 
 const migrateAll = (env: Record<string, string>, args: string[] = []) =>

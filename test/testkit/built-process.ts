@@ -19,10 +19,11 @@ export type BuiltProcess = {
 
 /**
  * A built entry point (`dist/*.js`, what `npm start` and the containers run) as its own OS
- * process with exactly `env` (plus PATH), its JSON log lines on stdout readable by tests.
+ * process with exactly `env` (plus PATH) and `nodeFlags` before it, its JSON log lines on
+ * stdout readable by tests (and benches, bench/lib/services.ts).
  */
-export function startBuiltProcess(entry: string, env: NodeJS.ProcessEnv): BuiltProcess {
-  const child = spawn(process.execPath, [join(root, entry)], { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startBuiltProcess(entry: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): BuiltProcess {
+  const child = spawn(process.execPath, [...nodeFlags, join(root, entry)], { cwd: root, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   alive.add(child);
   let stderr = "";
   child.stderr?.on("data", (chunk) => (stderr += chunk));

@@ -4,7 +4,6 @@ import { costMicros } from "../../subgraphs/provider/src/domain/cost";
 import { deploymentsFromEnv } from "../../subgraphs/provider/src/domain/deployments";
 import { buildChatMessages, capOutput } from "../../subgraphs/provider/src/domain/prompt";
 import { canonicalJson, requestHash, type TextRequest } from "../../subgraphs/provider/src/domain/requests";
-import { Lru } from "../../subgraphs/provider/src/cache/lru";
 
 const text = (prompt: string, extra: Partial<TextRequest> = {}): TextRequest => ({ kind: "TEXT", group: "text", style: "NARRATION", prompt, speaker: null, context: null, maxTokens: 200, ...extra });
 
@@ -72,19 +71,6 @@ describe("cache keys, budgets and cost", () => {
     expect(requestHash(text("hello"))).toBe(requestHash({ ...text("hello") }));
     expect(requestHash(text("hello"))).not.toBe(requestHash(text("hello", { group: "premium" })));
     expect(requestHash(text("hello"))).toMatch(/^[0-9a-f]{64}$/);
-  });
-
-  it("the LRU keeps the most recently used and expires entries", () => {
-    let now = 0;
-    const lru = new Lru<number>(2, () => now);
-    lru.set("a", 1, 1_000);
-    lru.set("b", 2, 1_000);
-    lru.get("a");
-    lru.set("c", 3, 1_000);
-    expect(lru.get("b")).toBeUndefined();
-    expect(lru.get("a")).toBe(1);
-    now = 1_000;
-    expect(lru.get("a")).toBeUndefined();
   });
 
   it("a budget is exceeded once a limit is reached; 0 means unlimited", () => {

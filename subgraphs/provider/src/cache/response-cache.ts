@@ -1,6 +1,5 @@
-import type { Redis } from "@startales/service-kit";
+import { createTtlCache, type Redis } from "@startales/service-kit";
 import type { JobKind } from "../domain/deployments";
-import { Lru } from "./lru";
 
 /** A result as cached: text, or the sha256 of content stored in content_blobs. */
 export type CachedResult = {
@@ -19,7 +18,7 @@ export type CacheLayer = "memory" | "redis";
  * never a failed job.
  */
 export function createResponseCache(redis: Redis, options: { prefix: string; entries: number; ttlSeconds: Record<JobKind, number> }) {
-  const memory = new Lru<CachedResult>(options.entries);
+  const memory = createTtlCache<CachedResult>({ maxEntries: options.entries });
   const key = (hash: string) => `${options.prefix}cache:${hash}`;
   return {
     async get(kind: JobKind, hash: string): Promise<{ result: CachedResult; layer: CacheLayer } | null> {
