@@ -178,8 +178,18 @@ describe("the world and its ticks", () => {
     );
     const alicesCiv = world._entities[0]!.world.civilizations.find((c) => c.id === mine.myCivilization.id);
     expect(alicesCiv).toEqual({ id: mine.myCivilization.id, resources: null });
-    const board = await dataAs<{ leaderboard: { rank: number }[] }>(url, bob, "query($id: ID!) { leaderboard(campaignId: $id, first: 3) { rank } }", { id: campaignId });
+    type Board = { leaderboard: { rank: number; civilizationId: string; name: string; score: number; player: { id: string } | null }[] };
+    const BOARD = "query($id: ID!, $first: Int) { leaderboard(campaignId: $id, first: $first) { rank civilizationId name score player { id } } }";
+    const board = await dataAs<Board>(url, bob, BOARD, { id: campaignId, first: 3 });
+    const whole = await dataAs<Board>(url, bob, BOARD, { id: campaignId, first: 500 });
+    // Best first, from rank 1; ticks go on between the two reads, so each is checked on its own.
+    const ranks = (rows: Board["leaderboard"]) => rows.map((row) => row.rank);
     expect(board.leaderboard).toHaveLength(3);
+    expect(board.leaderboard[0]!.rank).toBe(1);
+    expect(ranks(board.leaderboard)).toEqual([...ranks(board.leaderboard)].sort((a, b) => a - b));
+    expect(ranks(whole.leaderboard)).toEqual([...ranks(whole.leaderboard)].sort((a, b) => a - b));
+    expect(whole.leaderboard.length).toBeGreaterThan(3);
+    expect(whole.leaderboard.find((row) => row.civilizationId === mine.myCivilization.id)?.player).toEqual({ id: idOf(alice) });
 
     const integrity = await dataAs<{ worldIntegrity: { matches: boolean; savedHash: string; replayedHash: string } }>(
       url,

@@ -62,9 +62,20 @@ export function createLoaders(db: Db, campaigns: CampaignClient, readAccess: Cam
       const maps = byKey(rows, (row) => row.campaign_id);
       return campaignIds.map((id) => maps.get(id)?.map ?? null);
     }),
-    /** The top `first` rows of each campaign's leaderboard: no more rows are read than are asked for. */
+    /**
+     * The top `first` rows of each campaign's leaderboard: no more rows are read than are asked
+     * for. Raw SQL on this path clients poll: Prisma 6 compiles every model query anew (about
+     * twice the CPU of the raw query, measured).
+     */
     leaderboard: new DataLoader<{ campaignId: string; first: number }, LeaderboardRow[], string>(
-      (keys) => Promise.all(keys.map(({ campaignId, first }) => db.leaderboardRow.findMany({ where: { campaignId }, orderBy: [{ rank: "asc" }, { civId: "asc" }], take: first }))),
+      (keys) =>
+        Promise.all(
+          keys.map(
+            ({ campaignId, first }) => db.$queryRaw<LeaderboardRow[]>`
+              SELECT campaign_id::text AS "campaignId", civ_id AS "civId", rank, name, player_id::text AS "playerId", score, population, techs, ships, tick
+              FROM leaderboard WHERE campaign_id = ${campaignId}::uuid ORDER BY rank, civ_id LIMIT ${first}`,
+          ),
+        ),
       { cacheKeyFn: ({ campaignId, first }) => `${campaignId}:${first}` },
     ),
   };
