@@ -6,7 +6,8 @@
 // --service limits it to one service; --drop removes the databases instead (tests).
 // Each subgraph keeps its own schema and migrations in subgraphs/<name>/prisma/.
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
@@ -70,6 +71,38 @@ export async function dropDatabase(databaseUrl) {
   }
 }
 
+/** The service's committed migrations: directory name and checksum (sha256 of migration.sql, as Prisma records it). */
+function committedMigrations(service) {
+  const dir = join(root, "subgraphs", service, "prisma", "migrations");
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "migration.sql")))
+    .map((entry) => ({ name: entry.name, checksum: createHash("sha256").update(readFileSync(join(dir, entry.name, "migration.sql"))).digest("hex") }));
+}
+
+/**
+ * True when the database has applied exactly the committed migrations, each finished and
+ * unchanged since: then `prisma migrate deploy` (seconds of schema-engine start-up) has
+ * nothing to do. Anything else, a failed, edited, missing or unknown migration, is left to
+ * Prisma to apply or report.
+ */
+export async function isUpToDate(service, databaseUrl) {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const { rows: [table] } = await client.query("SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS present");
+    if (!table.present) return false;
+    const { rows } = await client.query("SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back FROM _prisma_migrations");
+    const applied = rows.filter((row) => !row.rolled_back);
+    if (applied.some((row) => !row.finished)) return false;
+    const committed = committedMigrations(service);
+    if (applied.length !== committed.length) return false;
+    const byName = new Map(applied.map((row) => [row.migration_name, row.checksum]));
+    return committed.every(({ name, checksum }) => byName.get(name) === checksum);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function migrate(service, databaseUrl) {
   const cwd = join(root, "subgraphs", service);
   try {
@@ -88,8 +121,10 @@ export async function prepareDatabases(databases, log = console.log) {
   await Promise.all(
     Object.entries(databases).map(async ([service, url]) => {
       const created = await ensureDatabase(url);
+      const name = new URL(url).pathname.slice(1);
+      if (!created && (await isUpToDate(service, url))) return log(`db: ${service} up to date (${name})`);
       await migrate(service, url);
-      log(`db: ${service} ${created ? "created and " : ""}migrated (${new URL(url).pathname.slice(1)})`);
+      log(`db: ${service} ${created ? "created and " : ""}migrated (${name})`);
     }),
   );
 }

@@ -112,7 +112,7 @@ try {
     startProcess(`${s.name}-worker`, s.dir, port, { ...dbEnv, ...peers[s.name] }, "worker.js");
     s.workerUrl = `http://${host}:${port}`;
   }
-  await Promise.all(pools.map((s) => waitReady(`${s.name}-worker`, s.workerUrl)));
+  // The gateway needs the subgraphs, not the worker pools: it starts while they do.
   const identity = subgraphs.find((s) => s.name === "identity");
   const realtime = subgraphs.find((s) => s.name === "realtime");
   const provider = subgraphs.find((s) => s.name === "provider");
@@ -126,7 +126,7 @@ try {
     IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,
   }, "main.js", GATEWAY_NODE_FLAGS);
   const gatewayUrl = `http://${host}:${gatewayPort}`;
-  await waitReady("gateway", gatewayUrl);
+  await Promise.all([...pools.map((s) => waitReady(`${s.name}-worker`, s.workerUrl)), waitReady("gateway", gatewayUrl)]);
   console.log("\nStartales supergraph is ready:");
   console.log(`  gateway    ${gatewayUrl}/graphql   (health: ${gatewayUrl}/health/ready, metrics: ${gatewayUrl}/metrics)`);
   for (const s of subgraphs) console.log(`  ${s.name.padEnd(10)} ${s.url}/graphql   (internal: accepts only the gateway)`);
