@@ -12,5 +12,5 @@ export async function privateDatabase(service: string, suffix: string): Promise<
   url.pathname = `${url.pathname}_${suffix}`;
   const env = { [variable]: url.toString() };
   await migrateAll(env, ["--service", service]);
-  return { url: url.toString(), drop: () => migrateAll(env, ["--service", service, "--drop"]) };
+  return { url: url.toString(), drop: async () => void (await migrateAll(env, ["--service", service, "--drop"])) };
 }
