@@ -8,7 +8,7 @@
  * the gateway: the federated overview a client opens the game with (campaign + world).
  *
  *   npm run bench:read-path
- *   BENCH_PLAYERS=100 BENCH_RATE=200 BENCH_DURATION_S=10 npm run bench:read-path
+ *   BENCH_PLAYERS=100 BENCH_RATE=200 BENCH_DURATION_S=10 BENCH_WARMUP_S=5 npm run bench:read-path
  */
 import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
@@ -20,6 +20,8 @@ const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 500);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Load before the first measurement, discarded: the worker pool settles after the joins and the start, caches fill. */
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const SETUP_CONCURRENCY = 8;
 
 const MAP_QUERY = `query GalaxyMap($id: ID!) {
@@ -44,7 +46,7 @@ async function inBatches<T>(count: number, work: (i: number) => Promise<T>): Pro
 }
 
 /** `requests` rotate over per-player headers: each request is one of the players asking. */
-function load(url: string, headersOf: (i: number) => Record<string, string>, body: string, label: string): Promise<Row> {
+function load(url: string, headersOf: (i: number) => Record<string, string>, body: string, label: string, seconds = DURATION_S): Promise<Row> {
   let next = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -53,7 +55,7 @@ function load(url: string, headersOf: (i: number) => Record<string, string>, bod
         method: "POST",
         body,
         connections: CONNECTIONS,
-        duration: DURATION_S,
+        duration: seconds,
         overallRate: RATE,
         timeout: 30,
         requests: [{ setupRequest: (request) => ({ ...request, headers: { "content-type": "application/json", ...headersOf(next++ % PLAYERS) } }) }],
@@ -123,7 +125,9 @@ async function main(): Promise<void> {
     // What the gateway sends the subgraph: an identity it signed (60 s; refreshed before each run).
     const sign = createIdentitySigner(stack.signingSecret);
     const signAll = () => Promise.all(players.map((p) => sign(signedIn(p.user.id, [Role.PLAYER]), randomUUID())));
-    progress("[straight to the simulation subgraph]");
+    progress(`[warm-up through the gateway, ${WARMUP_S} s, discarded]`);
+    await load(gql, (i) => ({ authorization: `Bearer ${players[i]!.accessToken}` }), body, "warm-up", WARMUP_S);
+    progress("\n[straight to the simulation subgraph]");
     const identities = await signAll();
     rows.push(await load(`${stack.simulationUrl}/graphql`, (i) => ({ [IDENTITY_HEADER]: identities[i]! }), body, "galaxy map + leaderboard, straight to the subgraph (baseline)"));
     progress("\n[through the gateway]");
