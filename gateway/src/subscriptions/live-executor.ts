@@ -10,9 +10,9 @@ export type LiveResult = { data: Record<string, unknown> | null; errors: GraphQL
 export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>) => Promise<LiveResult>;
 
 /**
- * Runs a prepared query through @apollo/gateway's own executor: the same query planner (and
- * plan cache), subgraph fetches, identity propagation and error masking as an HTTP query,
- * without Apollo Server's request pipeline (an event is not a client request: it is not
+ * Runs a prepared query through the gateway's query executor (execution/): the same query
+ * planner (and plan cache), subgraph fetches, identity propagation and error masking as an
+ * HTTP query, without Apollo Server's request pipeline (an event is not a client request: it is not
  * rate limited, safelisted or logged as one).
  */
 export function createLiveExecutor(deps: {

@@ -18,8 +18,9 @@ const WORLD_SUMMARY = { campaignId: true, tick: true, status: true, campaignVers
 
 /**
  * One set per request: every read batches through a loader (no N+1), and reads only the
- * read models (never the world's state). What campaign says about membership is kept for
- * this request only.
+ * read models (never the world's state). What campaign says about membership is asked
+ * afresh per request for commands and game-master reads (`campaignAccess`), and kept across
+ * requests for CAMPAIGN_READ_ACCESS_TTL_MS for the reads clients poll (`readAccess`).
  */
 export function createLoaders(db: Db, campaigns: CampaignClient, readAccess: CampaignReadAccess, viewer: Viewer, forwarded: ForwardedIdentity) {
   const userId = viewer.kind === "user" ? viewer.userId : null;
