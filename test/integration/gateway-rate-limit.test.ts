@@ -173,7 +173,9 @@ function slowClient(url: URL, head: string, unit: string) {
   socket.setEncoding("utf8");
   socket.on("data", (chunk: string) => (received += chunk));
   socket.on("error", () => undefined); // a reset is one way of being cut off
-  socket.once("connect", () => socket.write(head));
+  // Written now, not on "connect": a socket queues writes in order until it connects, and a
+  // trickled unit written before the head would turn the request into a 400, not a timeout.
+  socket.write(head);
   const timer = setInterval(() => {
     if (socket.writable) {
       socket.write(unit);
