@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import pg from "pg";
-import { type Role, type Viewer } from "@startales/service-kit";
+import { Topics, type Role, type Viewer } from "@startales/service-kit";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import {
   CampaignSubgraphCreateDocument,
@@ -12,7 +12,7 @@ import {
   ResumeCampaignDocument,
   StartCampaignDocument,
 } from "../generated/operations";
-import { campaignTestConfig, required } from "../testkit/config";
+import { campaignTestConfig, required, testNotificationTopic } from "../testkit/config";
 import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
@@ -56,11 +56,11 @@ type EventRow = { type: string; topic: string; version: number; data: Record<str
  * The campaign's events in the order they were committed. The requests below are sequential,
  * so the inserting transaction ids (xmin) order them even within one millisecond.
  */
-async function eventsOf(campaignId: string): Promise<EventRow[]> {
+async function eventsOf(campaignId: string, topic = Topics.campaign(campaignId)): Promise<EventRow[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT type, topic, version, data FROM outbox_events
-      WHERE aggregate_id = $1 ORDER BY occurred_at, xmin::text::bigint`,
-    [campaignId],
+      WHERE aggregate_id = $1 AND topic = $2 ORDER BY occurred_at, xmin::text::bigint`,
+    [campaignId, topic],
   );
   return rows;
 }
@@ -97,6 +97,32 @@ describe("the campaign outbox", () => {
     expect(events[1]!.data).toEqual({ userId: userIdOf(player), membershipId: membership.id });
     expect(events[2]!.data).toEqual({ userId: userIdOf(player) });
     expect(events.slice(3).map((e) => e.data.status)).toEqual(["RUNNING", "PAUSED", "RUNNING", "ENDED"]);
+  });
+
+  it("asks notification, in the same transactions, to tell the members of each change (never the one who made it)", async () => {
+    const gm = newUser(["GAME_MASTER"]);
+    const [alice, bob] = [newUser(), newUser()];
+    const campaign = await newCampaign(gm);
+    for (const player of [alice, bob]) expectData(await graphql(url, CampaignSubgraphJoinDocument, { campaignId: campaign.id }, await as(player)));
+    expectData(await graphql(url, LeaveCampaignDocument, { campaignId: campaign.id }, await as(bob)));
+    expectData(await act(gm, "start", campaign.id));
+    // Refused changes ask for nothing.
+    expect(errorCodes(await act(gm, "resume", campaign.id))).toEqual(["CONFLICT"]);
+    expectData(await act(gm, "end", campaign.id));
+
+    const requests = await eventsOf(campaign.id, testNotificationTopic());
+    expect(requests.every((r) => r.type === "NOTIFICATION_REQUESTED")).toBe(true);
+    const params = { campaignName: campaign.name };
+    expect(requests.map((r) => r.data)).toEqual([
+      { template: "PLAYER_JOINED", recipientIds: [userIdOf(gm)], campaignId: campaign.id, params: { ...params, userId: userIdOf(alice) } },
+      { template: "PLAYER_JOINED", recipientIds: [userIdOf(gm)], campaignId: campaign.id, params: { ...params, userId: userIdOf(bob) } },
+      { template: "PLAYER_LEFT", recipientIds: [userIdOf(gm)], campaignId: campaign.id, params: { ...params, userId: userIdOf(bob) } },
+      { template: "CAMPAIGN_STARTED", recipientIds: [userIdOf(alice)], campaignId: campaign.id, params },
+      { template: "CAMPAIGN_ENDED", recipientIds: [userIdOf(alice)], campaignId: campaign.id, params },
+    ]);
+    // Each carries the version of the change it belongs to.
+    const changes = await eventsOf(campaign.id);
+    expect(requests.map((r) => r.version)).toEqual(changes.filter((e) => e.type !== "CAMPAIGN_CREATED").map((e) => e.version));
   });
 
   it("records nothing for a refused change", async () => {

@@ -16,6 +16,7 @@ export * from "./identity-assertion";
 export * from "./lifecycle";
 export * from "./logger";
 export * from "./metrics";
+export * from "./notification-requests";
 export * from "./outbox-relay";
 export * from "./prisma-outbox-source";
 export * from "./event-stream";

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { Counter, Gauge } from "prom-client";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { isConsumerTrimmedTopic } from "./topics";
 
 /** An unpublished row of a service's `outbox_events` table. */
 export type OutboxRow = {
@@ -70,11 +71,16 @@ const DEFAULT_DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
  * Publishes one event, idempotent on its id: only the first call for an id appends it to the
  * stream (trimmed approximately) and publishes it, with its stream id, on the channel of the
  * same name. Returns the stream id, or nil for an id already published.
- * KEYS: dedupe key, stream key. ARGV: ttl seconds, max length, envelope JSON (an object).
+ * KEYS: dedupe key, stream key. ARGV: ttl seconds, max length (0: never trimmed), envelope JSON (an object).
  */
 const PUBLISH_SCRIPT = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
-local streamId = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
+local streamId
+if ARGV[2] == '0' then
+  streamId = redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[3])
+else
+  streamId = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
+end
 redis.call('PUBLISH', KEYS[2], '{"streamId":"' .. streamId .. '",' .. string.sub(ARGV[3], 2))
 return streamId
 `;
@@ -111,7 +117,8 @@ export function publishEnvelope(
     `${OUTBOX_DEDUPE_PREFIX}${envelope.id}`,
     `${EVENT_STREAM_PREFIX}${envelope.topic}`,
     options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS,
-    options.streamMaxLen,
+    // A consumer group's stream keeps what it has not acknowledged: its consumer trims it.
+    isConsumerTrimmedTopic(envelope.topic) ? 0 : options.streamMaxLen,
     JSON.stringify(envelope),
   );
 }

@@ -14,4 +14,13 @@ export const Topics = {
   job: (jobId: string) => `job:${jobId}`,
   /** System events of a service (infrastructure, monitoring: a tick refused by the conservation check). */
   system: (service: string) => `system:${service}`,
+  /**
+   * Integration events asking notification to tell users something (notification-requests.ts).
+   * Its stream is read by a consumer group and is never trimmed by the relay: the consumer
+   * trims what it has acknowledged, so a worker pool that is down loses nothing.
+   */
+  notifications: "integration:notifications",
 } as const;
+
+/** Topics whose stream only its consumer group may trim (the relay appends without MAXLEN). */
+export const isConsumerTrimmedTopic = (topic: string) => topic.startsWith("integration:");

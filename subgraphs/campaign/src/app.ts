@@ -33,7 +33,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     config,
     logger,
     typeDefs: campaignTypeDefs,
-    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake() }) }),
+    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC }) }),
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],

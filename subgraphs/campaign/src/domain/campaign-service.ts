@@ -1,4 +1,14 @@
-import { AuditOutcome, Topics, conflict, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
+import {
+  AuditOutcome,
+  NOTIFICATION_REQUESTED,
+  Topics,
+  conflict,
+  notFound,
+  type AuditContext,
+  type NotificationRequest,
+  type NotificationTemplate,
+  type SignedInViewer,
+} from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Campaign, Membership, Prisma } from "../generated/prisma/client";
 import type { CampaignLoaders } from "../loaders";
@@ -14,6 +24,28 @@ function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.Inpu
 }
 
 /**
+ * Asks notification to tell `recipientIds` (integration event, same transaction): members at
+ * the moment of the change, never the one who made it.
+ */
+async function requestNotification(
+  tx: Tx,
+  topic: string,
+  campaign: Campaign,
+  template: NotificationTemplate,
+  recipientIds: string[],
+  params: Record<string, string> = {},
+) {
+  if (recipientIds.length === 0) return;
+  const data: NotificationRequest = { template, recipientIds, campaignId: campaign.id, params: { campaignName: campaign.name, ...params } };
+  await tx.outboxEvent.create({ data: { topic, type: NOTIFICATION_REQUESTED, aggregateId: campaign.id, version: campaign.version, data } });
+}
+
+const memberIds = async (tx: Tx, campaignId: string, role?: "GAME_MASTER", except?: string) =>
+  (await tx.membership.findMany({ where: { campaignId, ...(role ? { role } : {}) }, select: { userId: true } }))
+    .map((m) => m.userId)
+    .filter((id) => id !== except);
+
+/**
  * Membership changes are changes of the campaign aggregate: each gets its own version, so
  * consumers can order events and dedupe on (aggregateId, version).
  */
@@ -21,7 +53,8 @@ const bumpVersion = (tx: Tx, campaignId: string) =>
   tx.campaign.update({ where: { id: campaignId }, data: { version: { increment: 1 } } });
 
 /** Campaign writes: each state change and its event commit together or not at all. */
-export function createCampaignService(db: Db, options: { afterCommit?: () => void } = {}) {
+export function createCampaignService(db: Db, options: { afterCommit?: () => void; notificationTopic?: string } = {}) {
+  const notificationTopic = options.notificationTopic ?? Topics.notifications;
   // After a commit the outbox relay may publish at once (architecture.md §5).
   const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const result = await db.$transaction(work);
@@ -62,7 +95,9 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
         const members = await tx.membership.count({ where: { campaignId } });
         if (members >= campaign.maxPlayers) throw conflict(`This campaign is full (${campaign.maxPlayers} players)`);
         const membership = await tx.membership.create({ data: { campaignId, userId: viewer.userId, role: "PLAYER" } });
-        await recordEvent(tx, await bumpVersion(tx, campaignId), "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
+        const bumped = await bumpVersion(tx, campaignId);
+        await recordEvent(tx, bumped, "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
+        await requestNotification(tx, notificationTopic, bumped, "PLAYER_JOINED", await memberIds(tx, campaignId, "GAME_MASTER", viewer.userId), { userId: viewer.userId });
         return membership;
       });
     },
@@ -78,7 +113,9 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
         // caller was then no longer a member (false), not an error.
         const deleted = await tx.membership.deleteMany({ where: { id: membership.id } });
         if (deleted.count === 0) return false;
-        await recordEvent(tx, await bumpVersion(tx, campaignId), "PLAYER_LEFT", { userId: viewer.userId });
+        const bumped = await bumpVersion(tx, campaignId);
+        await recordEvent(tx, bumped, "PLAYER_LEFT", { userId: viewer.userId });
+        await requestNotification(tx, notificationTopic, bumped, "PLAYER_LEFT", await memberIds(tx, campaignId, "GAME_MASTER", viewer.userId), { userId: viewer.userId });
         return true;
       });
     },
@@ -109,6 +146,8 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
           throw conflict(reason, { from: campaign.status, to: rule.to });
         }
         await recordEvent(tx, campaign, rule.event, { status: campaign.status });
+        const actor = audit.viewer.kind === "user" ? audit.viewer.userId : undefined;
+        await requestNotification(tx, notificationTopic, campaign, rule.event, await memberIds(tx, campaignId, undefined, actor));
         await recordAudit(tx, audit, {
           action: `campaign.${action}`,
           outcome: AuditOutcome.SUCCESS,

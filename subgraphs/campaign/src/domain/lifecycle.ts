@@ -1,9 +1,10 @@
+import type { NotificationTemplate } from "@startales/service-kit";
 import type { CampaignStatus } from "../generated/prisma/client";
 
 export type LifecycleAction = "start" | "pause" | "resume" | "end";
 
 /** The campaign state machine: which states each action leaves from, and where it goes. */
-export const TRANSITIONS: Record<LifecycleAction, { from: readonly CampaignStatus[]; to: CampaignStatus; event: string }> = {
+export const TRANSITIONS: Record<LifecycleAction, { from: readonly CampaignStatus[]; to: CampaignStatus; event: Extract<NotificationTemplate, `CAMPAIGN_${string}`> }> = {
   start: { from: ["DRAFT"], to: "RUNNING", event: "CAMPAIGN_STARTED" },
   pause: { from: ["RUNNING"], to: "PAUSED", event: "CAMPAIGN_PAUSED" },
   resume: { from: ["PAUSED"], to: "RUNNING", event: "CAMPAIGN_RESUMED" },
