@@ -97,8 +97,9 @@ try {
   // Realtime asks campaign who belongs where: wherever this run puts campaign.
   const campaign = subgraphs.find((s) => s.name === "campaign");
   const campaignPeer = campaign ? { CAMPAIGN_URL: env.CAMPAIGN_URL ?? `${campaign.url}/graphql` } : {};
-  // Provider asks campaign whether a job's caller belongs to the campaign it charges.
-  const peers = { realtime: campaignPeer, simulation: campaignPeer, provider: campaignPeer };
+  // Provider asks campaign whether a job's caller belongs to the campaign it charges;
+  // notification, which campaigns a game master runs and who is in them.
+  const peers = { realtime: campaignPeer, simulation: campaignPeer, provider: campaignPeer, notification: campaignPeer };
   for (const s of subgraphs) {
     startProcess(s.name, s.dir, s.port, { ...(databases[s.name] ? { DATABASE_URL: databases[s.name] } : {}), ...peers[s.name] });
   }

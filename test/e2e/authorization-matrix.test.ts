@@ -160,6 +160,21 @@ async function oidcSignIn(actor: Actor, email = `oidc-${randomUUID()}@example.te
   return call(actor, "mutation($s: String!, $c: String!) { completeOidcSignIn(state: $s, code: $c) { user { id } } }", { s: state, c: code });
 }
 
+/** A notification of the player's (sent by the admin), one for every row and actor. */
+let sharedPlayerNotification: Promise<string> | undefined;
+const playerNotification = () =>
+  (sharedPlayerNotification ??= (async () => {
+    const sent = expectData(
+      await call("admin", 'mutation($r: ID!, $k: String!) { sendNotification(input: { recipientIds: [$r], category: SYSTEM, title: "Matrix", body: "Hello", idempotencyKey: $k }) { id } }', {
+        r: ids.player,
+        k: randomUUID(),
+      }),
+    );
+    return (sent.sendNotification as { id: string }[])[0]!.id;
+  })());
+/** Only the recipient (and, for reading, admins): never another player, analysts or services. */
+const recipientOnly: Record<Actor, Outcome> = { ...gameMasterOnly, player: "ok", gameMaster: "FORBIDDEN", admin: "FORBIDDEN" };
+
 const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor) => Promise<GraphQLResponse<Record<string, unknown>>> }> = {
   "Query.me": { expect: everyone, run: (actor) => call(actor, "{ me { id } }") },
   "Query.user": { expect: signedIn(), run: (actor) => call(actor, "query($id: ID!) { user(id: $id) { id displayName } }", { id: ids.player }) },
@@ -450,6 +465,40 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: adminOnly,
     run: (actor) => call(actor, "mutation($i: ProviderDeploymentInput!) { upsertProviderDeployment(input: $i) { name } }", { i: providerDeploymentInput(actor) }),
   },
+  "Query.notifications": { expect: signedIn(), run: (actor) => call(actor, "{ notifications(first: 5) { notifications { id title } nextCursor } }") },
+  "Query.unreadNotificationCount": { expect: signedIn(), run: (actor) => call(actor, "{ unreadNotificationCount }") },
+  "Query.notification": {
+    expect: { ...recipientOnly, admin: "ok" },
+    run: async (actor) => call(actor, "query($id: ID!) { notification(id: $id) { id title deliveries { status } } }", { id: await playerNotification() }),
+  },
+  "Query.notificationPreferences": { expect: signedIn(), run: (actor) => call(actor, "{ notificationPreferences { category inApp push } }") },
+  "Query.pushDevices": { expect: signedIn(), run: (actor) => call(actor, "{ pushDevices { id active } }") },
+  "Mutation.sendNotification": {
+    // Admins and services to anyone; a game master to their campaign's members.
+    expect: { ...gameMasterOnly, service: "ok" },
+    run: async (actor) => {
+      const campaignId = await campaignIn("DRAFT");
+      return call(actor, 'mutation($c: ID!, $r: ID!, $k: String!) { sendNotification(input: { campaignId: $c, recipientIds: [$r], category: ANNOUNCEMENT, title: "Muster", body: "All hands", idempotencyKey: $k }) { id } }', {
+        c: campaignId,
+        r: ids.player,
+        k: randomUUID(),
+      });
+    },
+  },
+  "Mutation.markNotificationsRead": {
+    expect: recipientOnly,
+    run: async (actor) => call(actor, "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }", { ids: [await playerNotification()] }),
+  },
+  "Mutation.markAllNotificationsRead": { expect: signedIn("FORBIDDEN"), run: (actor) => call(actor, "mutation { markAllNotificationsRead }") },
+  "Mutation.setNotificationPreference": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation { setNotificationPreference(input: { category: SYSTEM, inApp: true, push: false }) { category push } }"),
+  },
+  "Mutation.registerPushDevice": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation($t: String!) { registerPushDevice(input: { platform: WEB, token: $t }) { id } }", { t: `matrix-${randomUUID()}` }),
+  },
+  "Mutation.unregisterPushDevice": { expect: signedIn("FORBIDDEN"), run: (actor) => call(actor, "mutation($id: ID!) { unregisterPushDevice(id: $id) }", { id: randomUUID() }) },
   "Mutation.deleteProviderDeployment": {
     expect: adminOnly,
     run: (actor) => call(actor, "mutation($n: String!) { deleteProviderDeployment(name: $n) }", { n: providerDeploymentInput(actor).name }),

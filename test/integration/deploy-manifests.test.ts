@@ -21,7 +21,7 @@ import { loadGatewayConfig } from "../../gateway/src/config";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 
 /** Calls one subgraph makes to another, each allowed by a pair of network policies. */
-const SUBGRAPH_CALLS = new Set(["realtime->campaign", "simulation->campaign", "provider->campaign"]);
+const SUBGRAPH_CALLS = new Set(["realtime->campaign", "simulation->campaign", "provider->campaign", "notification->campaign"]);
 
 const root = join(__dirname, "..", "..");
 const k8sDir = join(root, "k8s");
@@ -80,7 +80,8 @@ const requiredVariables = (schema: z.ZodObject) =>
     .map(([name]) => name);
 
 /** Variables whose values are secret: only ever from a Secret (k8s) or .env (compose). */
-const isSecretVariable = (name: string) => ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
+const isSecretVariable = (name: string) =>
+  ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD", "PUSH_ACCESS_TOKEN"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
 
 /** Valid made-up values for secrets, so that a whole environment can be parsed. */
 const samplePem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -88,6 +89,7 @@ function sampleSecret(key: string, service = "x"): string {
   if (key === "GATEWAY_SIGNING_SECRET") return randomBytes(48).toString("base64url");
   if (key === "JWT_PRIVATE_KEY") return samplePem;
   if (key === "POSTGRES_PASSWORD") return randomBytes(12).toString("hex");
+  if (key === "PUSH_ACCESS_TOKEN") return randomBytes(24).toString("base64url");
   if (/(^|_)DATABASE_URL$/.test(key)) return `postgresql://app:pw@postgres.example:5432/startales_${service}`;
   throw new Error(`no sample value for the secret key ${key}: add one to this test`);
 }

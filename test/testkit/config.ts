@@ -3,6 +3,7 @@ import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
 import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
+import { notificationConfigSchema, type NotificationConfig } from "../../subgraphs/notification/src/config";
 import { providerConfigSchema, type ProviderConfig } from "../../subgraphs/provider/src/config";
 import { realtimeConfigSchema, type RealtimeConfig } from "../../subgraphs/realtime/src/config";
 import { simulationConfigSchema, type SimulationConfig } from "../../subgraphs/simulation/src/config";
@@ -16,9 +17,15 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     PORT: "0",
     GATEWAY_SIGNING_SECRET: required("TEST_GATEWAY_SIGNING_SECRET"),
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    // Never the real integration stream (a developer's worker pool would act on it); the
+    // run's streams are deleted by global-teardown. Stacks use one of their own below it.
+    NOTIFICATION_TOPIC: testNotificationTopic(),
     ...extra,
   };
 }
+
+/** The run's notification-request topic, or a stack's own under it (`suffix`). */
+export const testNotificationTopic = (suffix?: string) => `integration:notifications:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 export function required(name: string): string {
   const value = process.env[name];
@@ -74,6 +81,27 @@ export const providerTestConfig = (campaignUrl: string, extra: Record<string, st
       PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
       PROVIDER_RETRY_BASE_MS: "50",
       PROVIDER_RETRY_MAX_MS: "2000",
+      ...extra,
+    }),
+  );
+
+/**
+ * The notification subgraph and its worker pool (same config): its own queue namespace per
+ * call, fast retries and sweeps, a short blocking read (so stop() is quick). Push is off
+ * unless `extra` names a PUSH_URL (test/testkit/fake-push.ts).
+ */
+export const notificationTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): NotificationConfig =>
+  parseConfig(
+    notificationConfigSchema,
+    testEnv({
+      DATABASE_URL: required("NOTIFICATION_DATABASE_URL"),
+      CAMPAIGN_URL: `${campaignUrl}/graphql`,
+      DATABASE_POOL_SIZE: "4",
+      NOTIFICATION_REDIS_PREFIX: `notification:test:${randomUUID()}:`,
+      DELIVERY_RETRY_BASE_MS: "50",
+      DELIVERY_RETRY_MAX_MS: "500",
+      EVENTS_BLOCK_MS: "200",
+      EVENTS_CLAIM_IDLE_MS: "2000",
       ...extra,
     }),
   );

@@ -1,6 +1,23 @@
+import { Redis } from "ioredis";
 import { migrateAll } from "./migrate-all";
 
-/** Drops the run's databases (their URLs are in the env global-setup set), so runs leave nothing behind. */
+/**
+ * Drops the run's databases (their URLs are in the env global-setup set) and its
+ * notification-request streams, which no relay trims: runs leave nothing behind.
+ */
 export default async function globalTeardown(): Promise<void> {
   await migrateAll({}, ["--drop"]);
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
+  try {
+    await redis.connect();
+    const pattern = `events:integration:notifications:test:${process.env.TEST_RUN_ID}*`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -3,12 +3,24 @@ import type { Logger, SubgraphApp } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
+import { createNotificationApp } from "../../subgraphs/notification/src/app";
+import { createNotificationWorker, type NotificationWorker } from "../../subgraphs/notification/src/worker-app";
 import { createProviderApp } from "../../subgraphs/provider/src/app";
 import { createProviderWorker, type ProviderWorker } from "../../subgraphs/provider/src/worker-app";
 import { createRealtimeApp, type RealtimeApp } from "../../subgraphs/realtime/src/app";
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
 import { createSimulationWorker, type SimulationWorkerApp } from "../../subgraphs/simulation/src/worker-app";
-import { campaignTestConfig, gatewayTestConfig, identityTestConfig, providerTestConfig, realtimeTestConfig, simulationTestConfig, simulationWorkerTestConfig } from "./config";
+import {
+  campaignTestConfig,
+  gatewayTestConfig,
+  identityTestConfig,
+  notificationTestConfig,
+  providerTestConfig,
+  realtimeTestConfig,
+  simulationTestConfig,
+  simulationWorkerTestConfig,
+  testNotificationTopic,
+} from "./config";
 import { captureLogs } from "./logs";
 import { untilReady } from "./ready";
 
@@ -20,7 +32,11 @@ export type Stack = {
   realtimeUrl: string;
   simulationUrl: string;
   providerUrl: string;
-  logs: Record<"gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker", ReturnType<typeof captureLogs>>;
+  notificationUrl: string;
+  logs: Record<
+    "gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker" | "notification" | "notificationWorker",
+    ReturnType<typeof captureLogs>
+  >;
   apps: {
     gateway: GatewayApp;
     identity: SubgraphApp;
@@ -30,6 +46,8 @@ export type Stack = {
     simulationWorker: SimulationWorkerApp;
     provider: SubgraphApp;
     providerWorker: ProviderWorker;
+    notification: SubgraphApp;
+    notificationWorker: NotificationWorker;
   };
   stop: () => Promise<void>;
 };
@@ -39,10 +57,12 @@ export type Stack = {
  * simulation (which ask campaign about memberships), the simulation worker pool (its own
  * BullMQ queue prefix, so stacks do not share jobs), the provider subgraph and its worker
  * pool (offline engines unless `providerEnv` names vendors; its own Redis namespace) against
- * the run's PostgreSQL databases and Redis, and a gateway in front. Logs are captured.
+ * the run's PostgreSQL databases and Redis, the notification subgraph and its worker pool
+ * (its own queue, and its own notification-request topic shared with this stack's campaign;
+ * push only where `notificationEnv` names a PUSH_URL), and a gateway in front. Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   const level = options.logLevel ?? "debug";
   const logs = {
@@ -54,9 +74,13 @@ export async function startStack(
     simulationWorker: captureLogs("simulation-worker", level),
     provider: captureLogs("provider", level),
     providerWorker: captureLogs("provider-worker", level),
+    notification: captureLogs("notification", level),
+    notificationWorker: captureLogs("notification-worker", level),
   };
+  // This stack's campaign asks this stack's notification pool, and no other.
+  const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
-  const campaign = createCampaignApp(campaignTestConfig(), logs.campaign.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
     const identityUrl = await identity.listen();
@@ -83,13 +107,20 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
+    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, ...options.notificationEnv });
+    const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
+    const notificationUrl = await notification.listen();
+    started.push(notification);
+    const notificationWorker = createNotificationWorker(notificationConfig, logs.notificationWorker.logger as Logger);
+    await notificationWorker.listen();
+    started.push(notificationWorker);
     const gateway = createGatewayApp(
-      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl }, `${identityUrl}/.well-known/jwks.json`),
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl }, `${identityUrl}/.well-known/jwks.json`),
       logs.gateway.logger as Logger,
     );
     const gatewayUrl = await gateway.listen();
     started.push(gateway);
-    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, gatewayUrl].map((url) => untilReady(url)));
+    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, notificationUrl, gatewayUrl].map((url) => untilReady(url)));
     return {
       gatewayUrl,
       graphqlUrl: `${gatewayUrl}/graphql`,
@@ -98,8 +129,9 @@ export async function startStack(
       realtimeUrl,
       simulationUrl,
       providerUrl,
+      notificationUrl,
       logs,
-      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker },
+      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker, notification, notificationWorker },
       stop: () => stopAll(started),
     };
   } catch (error) {

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import { createCampaignClient, createRedis, createSubgraphApp, databaseReadiness, redisReadiness, type Logger, type SubgraphApp } from "@startales/service-kit";
+import type { NotificationConfig } from "./config";
+import { createDb } from "./db";
+import { createDeliveryQueue } from "./delivery/queue";
+import { createNotificationService } from "./domain/notification-service";
+import { notificationPolicies } from "./domain/policies";
+import { createLoaders } from "./loaders";
+import { createResolvers } from "./resolvers";
+
+export const notificationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/** The notification subgraph as a value; `listen()` starts it (port 0 in tests). Deliveries run in its worker pool. */
+export function createNotificationApp(config: NotificationConfig, logger: Logger): SubgraphApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "notification");
+  const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });
+  const service = createNotificationService({
+    db,
+    queue,
+    push: Boolean(config.PUSH_URL),
+    campaignMembers: (loaders, campaignId) => campaigns.memberIds(loaders.forwarded, campaignId),
+  });
+  return createSubgraphApp({
+    name: "notification",
+    config,
+    logger,
+    typeDefs: notificationTypeDefs,
+    resolvers: createResolvers(service),
+    policies: notificationPolicies,
+    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    onStop: async () => {
+      await queue.close();
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  });
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+const id = z.uuid("must be a valid ID");
+const categories = ["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"] as const;
+
+/** At most this many bytes of JSON in `data`: it travels in every push and every inbox page. */
+export const MAX_DATA_BYTES = 4096;
+
+const data = z
+  .record(z.string(), z.unknown(), { error: "must be an object" })
+  .nullish()
+  .transform((value) => value ?? {})
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_DATA_BYTES, `must be at most ${MAX_DATA_BYTES} bytes of JSON`);
+
+export const sendNotificationInput = z.object({
+  recipientIds: z
+    .array(id)
+    .min(1, "must name at least one recipient")
+    .max(500, "must name at most 500 recipients")
+    .transform((ids) => [...new Set(ids)]),
+  category: z.enum(["ANNOUNCEMENT", "SYSTEM"], { error: "must be ANNOUNCEMENT or SYSTEM (the others come from the game's own events)" }),
+  title: z.string().trim().min(1, "must not be empty").max(120, "must be at most 120 characters"),
+  body: z.string().trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters"),
+  campaignId: id.nullish().transform((value) => value ?? null),
+  data,
+  idempotencyKey: z.string().min(1, "must not be empty").max(128, "must be at most 128 characters"),
+});
+export type SendNotificationInput = z.infer<typeof sendNotificationInput>;
+
+export const inboxPage = z.object({
+  first: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").nullish().transform((v) => v ?? 20),
+  after: id.nullish().transform((v) => v ?? null),
+  unreadOnly: z.boolean().nullish().transform((v) => v ?? false),
+});
+export type InboxPage = z.infer<typeof inboxPage>;
+
+export const markReadInput = z.object({
+  ids: z.array(id).min(1, "must name at least one notification").max(500, "must name at most 500 notifications"),
+});
+
+export const preferenceInput = z.object({
+  category: z.enum(categories, { error: `must be one of ${categories.join(", ")}` }),
+  inApp: z.boolean(),
+  push: z.boolean(),
+});
+
+export const registerDeviceInput = z.object({
+  platform: z.enum(["ANDROID", "IOS", "WEB"], { error: "must be ANDROID, IOS or WEB" }),
+  token: z.string().trim().min(1, "must not be empty").max(4096, "must be at most 4096 characters"),
+  label: z.string().trim().max(64, "must be at most 64 characters").nullish().transform((v) => (v ? v : null)),
+});

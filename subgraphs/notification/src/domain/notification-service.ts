@@ -1,0 +1,133 @@
+import {
+  AuditOutcome,
+  Role,
+  badInput,
+  forbidden,
+  hasRole,
+  notFound,
+  type AuditContext,
+  type SignedInViewer,
+} from "@startales/service-kit";
+import type { Db } from "../db";
+import type { DeliveryQueue } from "../delivery/queue";
+import type { Notification, NotificationCategory, Prisma, PushDevice } from "../generated/prisma/client";
+import type { NotificationLoaders } from "../loaders";
+import { recordAudit } from "./audit";
+import type { InboxPage, SendNotificationInput } from "./input";
+import { writeNotifications } from "./notification-writer";
+
+export const CATEGORIES: NotificationCategory[] = ["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"];
+
+/** The inbox, preferences and devices of one user, and sending. */
+export function createNotificationService(deps: { db: Db; queue: DeliveryQueue; push: boolean; campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null> }) {
+  const { db, queue } = deps;
+
+  /** Admins and service accounts send to anyone; a game master to the members of a campaign they run. */
+  async function assertMaySend(viewer: SignedInViewer, loaders: NotificationLoaders, input: SendNotificationInput): Promise<void> {
+    if (hasRole(viewer, Role.ADMIN) || hasRole(viewer, Role.SERVICE)) return;
+    if (input.category !== "ANNOUNCEMENT") throw forbidden("Only admins and services send SYSTEM notifications");
+    if (!input.campaignId) throw forbidden("Only admins and services send notifications without a campaign");
+    const access = await loaders.campaignAccess.load(input.campaignId);
+    if (access.kind === "missing") throw notFound("No campaign with this id");
+    if (access.kind !== "member" || access.role !== "GAME_MASTER") throw forbidden("Only the campaign's game master sends to its members");
+    const members = await deps.campaignMembers(loaders, input.campaignId);
+    const outsiders = input.recipientIds.filter((id) => !members?.has(id));
+    if (outsiders.length > 0) {
+      throw badInput(`recipientIds must be members of the campaign (${outsiders.length} are not)`, [{ field: "recipientIds", message: "must be members of the campaign" }]);
+    }
+  }
+
+  return {
+    async send(viewer: SignedInViewer, loaders: NotificationLoaders, input: SendNotificationInput, audit: AuditContext): Promise<Notification[]> {
+      await assertMaySend(viewer, loaders, input);
+      const sourceKey = `send:${viewer.userId}:${input.idempotencyKey}`;
+      const written = await writeNotifications(
+        db,
+        input.recipientIds.map((recipientId) => ({
+          recipientId,
+          category: input.category,
+          title: input.title,
+          body: input.body,
+          campaignId: input.campaignId,
+          data: input.data as Prisma.InputJsonObject,
+          senderId: viewer.userId,
+          sourceKey,
+        })),
+        { push: deps.push },
+      );
+      await queue.enqueue(written.deliveryIds);
+      if (written.created > 0) {
+        await recordAudit(db, audit, {
+          action: "notification.send",
+          outcome: AuditOutcome.SUCCESS,
+          targetType: input.campaignId ? "Campaign" : undefined,
+          targetId: input.campaignId,
+          details: { category: input.category, recipients: written.created, deliveries: written.deliveryIds.length },
+        });
+      }
+      // Those of an earlier send with the same key included: the answer is the same both times.
+      return db.notification.findMany({ where: { sourceKey, recipientId: { in: input.recipientIds } }, orderBy: { recipientId: "asc" } });
+    },
+
+    /** Newest first, keyset-paged on (createdAt, id); `after` must be one of the caller's. */
+    async inbox(viewer: SignedInViewer, page: InboxPage): Promise<{ notifications: Notification[]; nextCursor: string | null }> {
+      const where: Prisma.NotificationWhereInput = { recipientId: viewer.userId, inInbox: true, ...(page.unreadOnly ? { readAt: null } : {}) };
+      if (page.after) {
+        const cursor = await db.notification.findFirst({ where: { id: page.after, recipientId: viewer.userId }, select: { createdAt: true, id: true } });
+        if (!cursor) throw badInput("after must be the cursor of a page of your notifications", [{ field: "after", message: "is not a cursor of yours" }]);
+        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      }
+      const rows = await db.notification.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: page.first + 1 });
+      const notifications = rows.slice(0, page.first);
+      return { notifications, nextCursor: rows.length > page.first ? notifications.at(-1)!.id : null };
+    },
+
+    unreadCount: (viewer: SignedInViewer) => db.notification.count({ where: { recipientId: viewer.userId, inInbox: true, readAt: null } }),
+
+    async markRead(viewer: SignedInViewer, loaders: NotificationLoaders, ids: string[]): Promise<number> {
+      const found = await loaders.notificationById.loadMany(ids);
+      const missing = ids.filter((_id, i) => !found[i] || found[i] instanceof Error);
+      if (missing.length > 0) throw notFound(`No notification with id ${missing[0]}`);
+      if (found.some((n) => (n as Notification).recipientId !== viewer.userId)) throw forbidden("You can only mark your own notifications read");
+      const { count } = await db.notification.updateMany({ where: { id: { in: ids }, recipientId: viewer.userId, readAt: null }, data: { readAt: new Date() } });
+      return count;
+    },
+
+    async markAllRead(viewer: SignedInViewer): Promise<number> {
+      const { count } = await db.notification.updateMany({ where: { recipientId: viewer.userId, readAt: null }, data: { readAt: new Date() } });
+      return count;
+    },
+
+    async preferences(viewer: SignedInViewer) {
+      const rows = new Map((await db.preference.findMany({ where: { userId: viewer.userId } })).map((p) => [p.category, p]));
+      return CATEGORIES.map((category) => ({ category, inApp: rows.get(category)?.inApp ?? true, push: rows.get(category)?.push ?? true }));
+    },
+
+    async setPreference(viewer: SignedInViewer, input: { category: NotificationCategory; inApp: boolean; push: boolean }) {
+      const { category, inApp, push } = await db.preference.upsert({
+        where: { userId_category: { userId: viewer.userId, category: input.category } },
+        create: { userId: viewer.userId, ...input },
+        update: { inApp: input.inApp, push: input.push },
+      });
+      return { category, inApp, push };
+    },
+
+    devices: (viewer: SignedInViewer) => db.pushDevice.findMany({ where: { userId: viewer.userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+
+    /** The same token again updates its device (and gives it to the caller: a phone changes hands). */
+    registerDevice(viewer: SignedInViewer, input: { platform: PushDevice["platform"]; token: string; label: string | null }): Promise<PushDevice> {
+      return db.pushDevice.upsert({
+        where: { token: input.token },
+        create: { userId: viewer.userId, ...input },
+        update: { userId: viewer.userId, platform: input.platform, label: input.label, disabledAt: null },
+      });
+    },
+
+    async unregisterDevice(viewer: SignedInViewer, id: string): Promise<boolean> {
+      const { count } = await db.pushDevice.deleteMany({ where: { id, userId: viewer.userId } });
+      return count > 0;
+    },
+  };
+}
+
+export type NotificationService = ReturnType<typeof createNotificationService>;

@@ -1,0 +1,53 @@
+import type { Db } from "../db";
+import type { NotificationCategory, Prisma } from "../generated/prisma/client";
+
+/** One notification to create: who, what, and the source that makes it idempotent. */
+export type NewNotification = {
+  recipientId: string;
+  category: NotificationCategory;
+  title: string;
+  body: string;
+  campaignId: string | null;
+  data: Prisma.InputJsonObject;
+  senderId: string | null;
+  /** Unique per recipient: the same source twice is one notification. */
+  sourceKey: string;
+};
+
+export type Written = { created: number; deliveryIds: string[] };
+
+/**
+ * Creates notifications (and, for recipients who want push, one PENDING delivery per active
+ * device) in one transaction. A notification whose (recipient, sourceKey) exists is left as
+ * it is and gets no new deliveries, so a retried request or a redelivered event sends nothing
+ * twice. Returns the new deliveries' ids for the caller to queue after the commit.
+ */
+export async function writeNotifications(db: Db, items: NewNotification[], options: { push: boolean }): Promise<Written> {
+  if (items.length === 0) return { created: 0, deliveryIds: [] };
+  const recipientIds = [...new Set(items.map((i) => i.recipientId))];
+  const categories = [...new Set(items.map((i) => i.category))];
+  const [preferences, devices] = await Promise.all([
+    db.preference.findMany({ where: { userId: { in: recipientIds }, category: { in: categories } } }),
+    options.push ? db.pushDevice.findMany({ where: { userId: { in: recipientIds }, disabledAt: null }, select: { id: true, userId: true } }) : [],
+  ]);
+  const preference = new Map(preferences.map((p) => [`${p.userId}:${p.category}`, p]));
+  const devicesOf = new Map<string, string[]>();
+  for (const device of devices) devicesOf.set(device.userId, [...(devicesOf.get(device.userId) ?? []), device.id]);
+  // Everything is on until the recipient turns it off.
+  const wants = (recipientId: string, category: NotificationCategory) => preference.get(`${recipientId}:${category}`) ?? { inApp: true, push: true };
+
+  return db.$transaction(async (tx) => {
+    const created = await tx.notification.createManyAndReturn({
+      data: items.map((item) => ({ ...item, inInbox: wants(item.recipientId, item.category).inApp })),
+      skipDuplicates: true,
+      select: { id: true, recipientId: true, category: true },
+    });
+    const deliveries = created.flatMap((row) =>
+      wants(row.recipientId, row.category).push
+        ? (devicesOf.get(row.recipientId) ?? []).map((deviceId) => ({ notificationId: row.id, deviceId, channel: "PUSH" as const }))
+        : [],
+    );
+    const queued = deliveries.length > 0 ? await tx.delivery.createManyAndReturn({ data: deliveries, select: { id: true } }) : [];
+    return { created: created.length, deliveryIds: queued.map((d) => d.id) };
+  });
+}

@@ -1,0 +1,40 @@
+import { DateTimeScalar, JSONScalar, parseId, parseInput, requireUser } from "@startales/service-kit";
+import { inboxPage, markReadInput, preferenceInput, registerDeviceInput, sendNotificationInput } from "../domain/input";
+import type { NotificationService } from "../domain/notification-service";
+import type { Resolvers } from "../generated/resolvers-types";
+
+const user = (id: string) => ({ __typename: "User" as const, id });
+const campaign = (id: string) => ({ __typename: "Campaign" as const, id });
+
+export function createResolvers(service: NotificationService): Resolvers {
+  return {
+    DateTime: DateTimeScalar,
+    JSON: JSONScalar,
+    Query: {
+      notifications: (_parent, args, { viewer }) => service.inbox(requireUser(viewer), parseInput(inboxPage, args)),
+      unreadNotificationCount: (_parent, _args, { viewer }) => service.unreadCount(requireUser(viewer)),
+      // Whose it is is checked on the type (@policy notification_reader).
+      notification: (_parent, args, { loaders }) => loaders.notificationById.load(parseId(args.id)),
+      notificationPreferences: (_parent, _args, { viewer }) => service.preferences(requireUser(viewer)),
+      pushDevices: (_parent, _args, { viewer }) => service.devices(requireUser(viewer)),
+    },
+    Mutation: {
+      sendNotification: (_parent, args, context) =>
+        service.send(requireUser(context.viewer), context.loaders, parseInput(sendNotificationInput, args.input), context),
+      markNotificationsRead: (_parent, args, { viewer, loaders }) => service.markRead(requireUser(viewer), loaders, parseInput(markReadInput, args).ids),
+      markAllNotificationsRead: (_parent, _args, { viewer }) => service.markAllRead(requireUser(viewer)),
+      setNotificationPreference: (_parent, args, { viewer }) => service.setPreference(requireUser(viewer), parseInput(preferenceInput, args.input)),
+      registerPushDevice: (_parent, args, { viewer }) => service.registerDevice(requireUser(viewer), parseInput(registerDeviceInput, args.input)),
+      unregisterPushDevice: (_parent, args, { viewer }) => service.unregisterDevice(requireUser(viewer), parseId(args.id)),
+    },
+    Notification: {
+      __resolveReference: (reference, { loaders }) => loaders.notificationById.load(parseId(reference.id)),
+      recipient: (notification) => user(notification.recipientId),
+      campaign: (notification) => (notification.campaignId ? campaign(notification.campaignId) : null),
+      deliveries: (notification, _args, { loaders }) => loaders.deliveriesOf.load(notification.id),
+    },
+    PushDevice: {
+      active: (device) => device.disabledAt === null,
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import { createLogger, loadConfigOrExit, runService } from "@startales/service-kit";
+import { notificationConfigSchema } from "./config";
+import { createNotificationWorker } from "./worker-app";
+
+const WORKER_PORT = 4017;
+
+/** The notification worker pool's entry point: scale it apart from the subgraph (its own Deployment). */
+async function main() {
+  // The subgraph's variables; PORT (health and metrics) defaults to the subgraph's port + 10.
+  const config = loadConfigOrExit(notificationConfigSchema, { PORT: String(WORKER_PORT), ...process.env });
+  const logger = createLogger("notification-worker", config.LOG_LEVEL);
+  await runService(createNotificationWorker(config, logger), logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+}
+
+void main();
