@@ -1,24 +1,37 @@
 /**
  * Job throughput. Baseline: raw BullMQ, no-op jobs added in bulk and processed by a worker
- * in this process (the most BullMQ can do here). Ours: the provider's whole job path with a
- * trivial job — `generateText` (offline narrator, a distinct prompt each so nothing is a
- * cache hit) sent to the provider subgraph as the gateway would (signed identity): idempotency
- * check, budgets, the job row, the queue, then its worker pool process runs it, writes the
- * result and bills it once. Reports jobs per second end to end and the ratio to raw BullMQ.
+ * in this process (the most BullMQ can do here). Ours, each with a trivial job and its own
+ * stack of built processes, sent to the subgraph as the gateway would (signed identity):
+ *
+ * - provider: `generateText` (offline narrator, a distinct prompt each so nothing is a cache
+ *   hit): idempotency check, budgets, the job row, the queue, then its worker pool process
+ *   runs it, writes the result and bills it once;
+ * - notification: `sendNotification` by an admin to one recipient with one registered push
+ *   device (recipients round-robin; devices registered before the clock starts): the
+ *   notification and delivery rows, the queue, then its worker pool process pushes it to a
+ *   fake FCM HTTP v1 service on loopback (test/testkit/fake-push.ts) and marks it SENT.
+ *
+ * A path is done when every job is finished in its database (and, for notification, every
+ * push reached the fake). Reports jobs per second end to end and the ratio to raw BullMQ.
  *
  *   npm run bench:queues
- *   BENCH_RAW_JOBS=20000 BENCH_PROVIDER_JOBS=1000 npm run bench:queues
+ *   BENCH_RAW_JOBS=20000 BENCH_PROVIDER_JOBS=1000 BENCH_NOTIFICATION_JOBS=1000 npm run bench:queues
+ *   (also BENCH_NOTIFICATION_RECIPIENTS, BENCH_IN_FLIGHT, BENCH_WORKER_CONCURRENCY)
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import pg from "pg";
 import { IDENTITY_HEADER, Role, createIdentitySigner, createRedis, signedIn } from "@startales/service-kit";
+import { startFakePush } from "../test/testkit/fake-push";
 import { machine, printTable, progress, round, writeResults } from "./lib/report";
 import { startBenchStack } from "./lib/services";
 
 const RAW_JOBS = Number(process.env.BENCH_RAW_JOBS ?? 20_000);
 const PROVIDER_JOBS = Number(process.env.BENCH_PROVIDER_JOBS ?? 1_000);
+const NOTIFICATION_JOBS = Number(process.env.BENCH_NOTIFICATION_JOBS ?? 1_000);
+/** Users who each register one push device; the sends go round-robin over them. */
+const NOTIFICATION_RECIPIENTS = Number(process.env.BENCH_NOTIFICATION_RECIPIENTS ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 32);
 const TARGET = 10_000;
@@ -113,19 +126,124 @@ async function providerPath(): Promise<Row> {
   }
 }
 
+/** A GraphQL POST to a subgraph, signed as the gateway would; errors throw. */
+async function signedPost(url: string, identity: string, query: string, variables: Record<string, unknown>, what: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", [IDENTITY_HEADER]: identity },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: unknown[] };
+  if (body.errors || !body.data) throw new Error(`${what} failed (HTTP ${response.status}): ${JSON.stringify(body.errors ?? body)}`);
+  return body.data;
+}
+
+/** `count` calls of `call(i)`, IN_FLIGHT at a time. */
+async function inFlight(count: number, call: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(IN_FLIGHT, count) }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
+}
+
+async function notificationPath(): Promise<Row> {
+  const push = await startFakePush();
+  const run = randomBytes(4).toString("hex");
+  try {
+    const stack = await startBenchStack({
+      notification: true,
+      notificationEnv: {
+        PUSH_URL: push.url,
+        PUSH_PROJECT_ID: push.projectId,
+        PUSH_ACCESS_TOKEN: push.accessToken,
+        NOTIFICATION_REDIS_PREFIX: `bench-notification-${run}:`,
+        NOTIFICATION_TOPIC: `integration:notifications:bench:${run}`,
+        DELIVERY_CONCURRENCY: String(WORKER_CONCURRENCY),
+      },
+    });
+    const db = new pg.Client({ connectionString: stack.notificationDatabaseUrl });
+    await db.connect();
+    try {
+      const sign = createIdentitySigner(stack.signingSecret);
+      const url = `${stack.notificationUrl}/graphql`;
+      const recipients = Array.from({ length: NOTIFICATION_RECIPIENTS }, () => randomUUID());
+      // Not timed: every recipient registers one device.
+      await inFlight(recipients.length, async (i) => {
+        await signedPost(
+          url,
+          await sign(signedIn(recipients[i]!, [Role.PLAYER]), randomUUID()),
+          "mutation($i: RegisterPushDeviceInput!) { registerPushDevice(input: $i) { id } }",
+          { i: { platform: "ANDROID", token: `bench-${run}-device-${i}` } },
+          "registerPushDevice",
+        );
+      });
+      progress(`  notification: ${recipients.length} recipients registered a push device\n`);
+      const admin = signedIn(randomUUID(), [Role.ADMIN]);
+      const send = async (i: number) => {
+        await signedPost(
+          url,
+          await sign(admin, randomUUID()),
+          "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }",
+          { i: { recipientIds: [recipients[i % recipients.length]!], category: "SYSTEM", title: "t", body: "b", idempotencyKey: `bench-${run}-${i}` } },
+          "sendNotification",
+        );
+      };
+      const sent = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'SENT'")).rows[0]!.n);
+      const started = performance.now();
+      let created = 0;
+      await inFlight(NOTIFICATION_JOBS, async (i) => {
+        await send(i);
+        created += 1;
+        if (created % 100 === 0) progress(`\r  notification: ${created} sent, ${push.messages.length} pushed`);
+      });
+      const deadline = Date.now() + TIMEOUT_MS;
+      let done = await sent();
+      while ((done < NOTIFICATION_JOBS || push.messages.length < NOTIFICATION_JOBS) && Date.now() < deadline) {
+        progress(`\r  notification: ${created} sent, ${push.messages.length} pushed, ${done} marked SENT`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        done = await sent();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      progress(`\r  notification: ${done}/${NOTIFICATION_JOBS} marked SENT (${push.messages.length} pushed) in ${seconds.toFixed(1)} s\n`);
+      if (done < NOTIFICATION_JOBS || push.messages.length < NOTIFICATION_JOBS) {
+        const statuses = await db.query<{ status: string; last_error: string | null; n: string }>("SELECT status, last_error, count(*) AS n FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2");
+        progress(`  notification: timed out after ${TIMEOUT_MS / 1000} s; deliveries: ${JSON.stringify(statuses.rows)}; push requests ${push.requests}\n`);
+      }
+      // Fewer pushed than marked SENT would be a bug: count what both agree on.
+      const finished = Math.min(done, push.messages.length);
+      return {
+        path: "notification sendNotification → row → queue → worker → FCM push, marked SENT",
+        jobs: finished,
+        seconds: round(seconds),
+        jobsPerSecond: Math.round(finished / seconds),
+      };
+    } finally {
+      await db.end();
+      await stack.stop();
+    }
+  } finally {
+    await push.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const { node, cpu, cores, loadavg } = machine();
   progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; worker concurrency ${WORKER_CONCURRENCY}\n`);
   const raw = await rawBullmq();
   progress("starting identity, campaign, provider and its worker pool…\n");
-  const ours = await providerPath();
+  const provider = await providerPath();
+  progress("starting identity, campaign, notification and its worker pool, and a fake push service…\n");
+  const notification = await notificationPath();
+  const rows = [raw, provider, notification];
   printTable(
     "queues: jobs per second end to end",
     ["path", "jobs", "seconds", "jobs/s", "× raw BullMQ", "target"],
-    [raw, ours].map((r) => [r.path, String(r.jobs), r.seconds.toFixed(1), String(r.jobsPerSecond), (r.jobsPerSecond / raw.jobsPerSecond).toFixed(3), r === raw ? `≥ ${TARGET}/s` : "—"]),
+    rows.map((r) => [r.path, String(r.jobs), r.seconds.toFixed(1), String(r.jobsPerSecond), (r.jobsPerSecond / raw.jobsPerSecond).toFixed(3), r === raw ? `≥ ${TARGET}/s` : "—"]),
   );
   console.log(`\nraw BullMQ ≥ ${TARGET} jobs/s: ${raw.jobsPerSecond >= TARGET ? "PASS" : "FAIL"}`);
-  writeResults("queues", { workerConcurrency: WORKER_CONCURRENCY, rows: [raw, ours] });
+  writeResults("queues", { workerConcurrency: WORKER_CONCURRENCY, inFlight: IN_FLIGHT, notificationRecipients: NOTIFICATION_RECIPIENTS, rows });
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import { execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createRedis, streamKey } from "@startales/service-kit";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 import { startBuiltProcess } from "../../test/testkit/built-process";
 
@@ -37,6 +38,9 @@ export type BenchStack = {
   /** With `provider: true`: the provider subgraph (its worker pool runs beside it) and its database. */
   providerUrl?: string;
   providerDatabaseUrl?: string;
+  /** With `notification: true`: the notification subgraph (its worker pool runs beside it) and its database. */
+  notificationUrl?: string;
+  notificationDatabaseUrl?: string;
   /** The secret the gateway signs identities with: a bench may call a subgraph directly. */
   signingSecret: string;
   services: ServiceProcess[];
@@ -45,9 +49,12 @@ export type BenchStack = {
 
 /**
  * identity and campaign (fresh `startales_<name>_bench` databases, migrated), optionally the
- * simulation subgraph and its worker pool, and a gateway, each its own process, with
- * throwaway secrets; `gatewayEnv` tunes the gateway (limits), `simulationEnv` both
- * simulation processes.
+ * simulation, provider and notification subgraphs, each with its worker pool, and a gateway,
+ * each its own process, with throwaway secrets; `gatewayEnv` tunes the gateway (limits),
+ * `simulationEnv`, `providerEnv` and `notificationEnv` both processes of theirs. Campaign
+ * (and notification) use a notification-request topic of this run's
+ * (`integration:notifications:bench:<random>`, or `notificationEnv`'s NOTIFICATION_TOPIC),
+ * the delivery queue a namespace of its own; both are removed from Redis on stop.
  */
 export async function startBenchStack(
   options: {
@@ -56,10 +63,12 @@ export async function startBenchStack(
     simulationEnv?: Record<string, string>;
     provider?: boolean;
     providerEnv?: Record<string, string>;
+    notification?: boolean;
+    notificationEnv?: Record<string, string>;
   } = {},
 ): Promise<BenchStack> {
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
-  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : [])];
+  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : []), ...(options.notification ? ["notification"] : [])];
   const databases = Object.fromEntries(
     names.map((name) => {
       const url = new URL(server);
@@ -71,6 +80,11 @@ export async function startBenchStack(
   const secret = randomBytes(48).toString("base64url");
   const jwtKey = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const run = randomBytes(4).toString("hex");
+  // Always the run's own: a bench campaign must never ask a developer's notification pool
+  // (the real topic) to tell its made-up players anything.
+  const notificationTopic = options.notificationEnv?.NOTIFICATION_TOPIC ?? `integration:notifications:bench:${run}`;
+  const notificationRedisPrefix = options.notification ? (options.notificationEnv?.NOTIFICATION_REDIS_PREFIX ?? `bench-notification-${run}:`) : undefined;
   const services: ServiceProcess[] = [];
   try {
     const identity = await spawnService("identity", "subgraphs/identity/dist/main.js", {
@@ -84,6 +98,7 @@ export async function startBenchStack(
       DATABASE_URL: databases.CAMPAIGN_DATABASE_URL!,
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
+      NOTIFICATION_TOPIC: notificationTopic,
     });
     services.push(campaign);
     let simulationUrl: string | undefined;
@@ -116,6 +131,22 @@ export async function startBenchStack(
       services.push(await spawnService("provider-worker", "subgraphs/provider/dist/worker.js", providerEnv));
       providerUrl = provider.url;
     }
+    let notificationUrl: string | undefined;
+    if (options.notification) {
+      const notificationEnv = {
+        DATABASE_URL: databases.NOTIFICATION_DATABASE_URL!,
+        GATEWAY_SIGNING_SECRET: secret,
+        REDIS_URL: redisUrl,
+        CAMPAIGN_URL: `${campaign.url}/graphql`,
+        ...options.notificationEnv,
+        NOTIFICATION_REDIS_PREFIX: notificationRedisPrefix!,
+        NOTIFICATION_TOPIC: notificationTopic,
+      };
+      const notification = await spawnService("notification", "subgraphs/notification/dist/main.js", notificationEnv);
+      services.push(notification);
+      services.push(await spawnService("notification-worker", "subgraphs/notification/dist/worker.js", notificationEnv));
+      notificationUrl = notification.url;
+    }
     const gateway = await spawnService("gateway", "gateway/dist/main.js", {
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
@@ -124,6 +155,7 @@ export async function startBenchStack(
       SUBGRAPH_CAMPAIGN_URL: `${campaign.url}/graphql`,
       ...(simulationUrl ? { SUBGRAPH_SIMULATION_URL: `${simulationUrl}/graphql` } : {}),
       ...(providerUrl ? { SUBGRAPH_PROVIDER_URL: `${providerUrl}/graphql`, PROVIDER_CONTENT_URL: providerUrl } : {}),
+      ...(notificationUrl ? { SUBGRAPH_NOTIFICATION_URL: `${notificationUrl}/graphql` } : {}),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
       ...options.gatewayEnv,
       // As deployed: the gateway's V8 flags (gateway/src/node-flags.ts).
@@ -135,16 +167,40 @@ export async function startBenchStack(
       campaignUrl: campaign.url,
       ...(simulationUrl ? { simulationUrl } : {}),
       ...(providerUrl ? { providerUrl, providerDatabaseUrl: databases.PROVIDER_DATABASE_URL } : {}),
+      ...(notificationUrl ? { notificationUrl, notificationDatabaseUrl: databases.NOTIFICATION_DATABASE_URL } : {}),
       signingSecret: secret,
       services,
       async stop() {
         for (const service of [...services].reverse()) await service.stop();
         await migrateAll(databases, ["--drop"]).catch(() => undefined);
+        await removeNotificationKeys(redisUrl, notificationTopic, notificationRedisPrefix).catch(() => undefined);
       },
     };
   } catch (error) {
     for (const service of services) await service.stop();
+    await removeNotificationKeys(redisUrl, notificationTopic, notificationRedisPrefix).catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * A bench's notification-request stream (no relay trims an `integration:` stream) and its
+ * delivery queue's keys (finished jobs are kept for an hour), so runs leave nothing behind.
+ */
+async function removeNotificationKeys(redisUrl: string, topic: string, prefix: string | undefined): Promise<void> {
+  const redis = createRedis(redisUrl, "bench-cleanup");
+  try {
+    await redis.del(streamKey(topic));
+    if (prefix) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+    }
+  } finally {
+    redis.disconnect();
   }
 }
 
