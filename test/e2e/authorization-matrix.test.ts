@@ -80,8 +80,8 @@ async function subscribeAs(
   trigger: () => Promise<unknown> = async () => undefined,
 ): Promise<GraphQLResponse<Record<string, unknown>>> {
   const client = wsClient(url, actor === "anonymous" ? {} : { token: tokens[actor] });
+  const before = await activeSubscriptions(stack.gatewayUrl);
   try {
-    const before = await activeSubscriptions(stack.gatewayUrl);
     const subscription = subscribe(client, query, variables);
     await untilSubscribed(stack.gatewayUrl, before, { unless: () => subscription.error !== null });
     if (subscription.error === null) await trigger();
@@ -91,6 +91,8 @@ async function subscribeAs(
     return { status: 0, headers: new Headers(), data: subscription.results[0]?.data ?? null, errors: subscription.results.length ? [] : errors };
   } finally {
     await client.dispose();
+    // The gateway counts the close a moment later: the next actor's count must not include this one.
+    for (let i = 0; i < 200 && (await activeSubscriptions(stack.gatewayUrl)) > before; i++) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -473,6 +475,20 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   },
   "Query.notificationPreferences": { expect: signedIn(), run: (actor) => call(actor, "{ notificationPreferences { category inApp push } }") },
   "Query.pushDevices": { expect: signedIn(), run: (actor) => call(actor, "{ pushDevices { id active } }") },
+  "Subscription.notificationAdded": {
+    // Everyone signed in has an inbox of their own; the trigger is a notification to the subscriber.
+    expect: signedIn(),
+    run: (actor) =>
+      subscribeAs(actor, "subscription { notificationAdded { id title recipient { id } } }", {}, async () => {
+        const me = expectData(await call(actor, "{ me { id } }")).me as { id: string };
+        expectData(
+          await call("admin", 'mutation($r: ID!, $k: String!) { sendNotification(input: { recipientIds: [$r], category: SYSTEM, title: "Live", body: "Now", idempotencyKey: $k }) { id } }', {
+            r: me.id,
+            k: randomUUID(),
+          }),
+        );
+      }),
+  },
   "Mutation.sendNotification": {
     // Admins and services to anyone; a game master to their campaign's members.
     expect: { ...gameMasterOnly, service: "ok" },

@@ -26,6 +26,7 @@ import { startFakePush, type FakePush } from "../testkit/fake-push";
 import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
+import { activeSubscriptions, subscribe, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -114,6 +115,32 @@ describe("notifications", () => {
     expect(devices[0]!.lastUsedAt).not.toBeNull();
   });
 
+  it("delivers each new notification live to its recipient only, event-made ones too", async () => {
+    const [alice, bob] = [await registerUser(url, "Alice"), await registerUser(url, "Bob")];
+    const clients = [wsClient(url, { token: alice.accessToken }), wsClient(url, { token: bob.accessToken })];
+    try {
+      const before = await activeSubscriptions(stack.gatewayUrl);
+      const query = "subscription { notificationAdded { id title category recipient { id } } }";
+      const [aliceFeed, bobFeed] = clients.map((client) => subscribe<{ notificationAdded: { id: string; title: string; category: string; recipient: { id: string } } }>(client, query, {}));
+      await untilSubscribed(stack.gatewayUrl, before, { count: 2 });
+
+      const [sent] = expectData(await send(admin.accessToken, { recipientIds: [alice.user.id], title: "Live" })).sendNotification;
+      await aliceFeed!.waitFor(1);
+      expect(aliceFeed!.results[0]!.data!.notificationAdded).toEqual({ id: sent!.id, title: "Live", category: "SYSTEM", recipient: { id: alice.user.id } });
+      // Bob joins Alice's campaign: the game master (Alice) hears of it live, Bob hears nothing of hers.
+      const campaign = expectData(await graphql(url, CreateCampaignDocument, { input: { name: "Live Wire" } }, { token: alice.accessToken })).createCampaign;
+      expectData(await graphql(url, JoinCampaignDocument, { campaignId: campaign.id }, { token: bob.accessToken }));
+      await aliceFeed!.waitFor(2);
+      expect(aliceFeed!.results[1]!.data!.notificationAdded).toMatchObject({ title: "A player joined Live Wire", category: "MEMBERSHIP" });
+      expectData(await send(admin.accessToken, { recipientIds: [bob.user.id], title: "Bob's own" }));
+      await bobFeed!.waitFor(1);
+      expect(bobFeed!.results.map((r) => r.data!.notificationAdded.title)).toEqual(["Bob's own"]);
+      expect(aliceFeed!.results).toHaveLength(2);
+    } finally {
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+
   it("applies a redelivered event once, picks up what arrived while the pool was away, and trims what it acknowledged", async () => {
     const player = await registerUser(url, "Echo");
     const topic = stack.apps.notificationWorker.topic;
@@ -188,6 +215,9 @@ describe("notifications", () => {
     expect(errorCodes(await send(gm.accessToken, { ...announcement, campaignId: randomUUID(), recipientIds: [member.user.id] }))).toEqual(["NOT_FOUND"]);
     expect(expectData(await send(service, { recipientIds: [outsider.user.id] })).sendNotification).toHaveLength(1);
     expect(expectData(await inbox(member.accessToken)).notifications.notifications.map((n) => n.title)).toContain("Council tonight");
+    // Audited with the send: who, about which campaign, to how many; refusals changed nothing.
+    const audit = await db.query("SELECT actor_id, action, target_id, details FROM audit_log WHERE target_id = $1", [campaign.id]);
+    expect(audit.rows).toEqual([{ actor_id: gm.user.id, action: "notification.send", target_id: campaign.id, details: { category: "ANNOUNCEMENT", recipients: 1, deliveries: 0 } }]);
   });
 
   it("refuses bad input with BAD_USER_INPUT, naming the field", async () => {

@@ -22,6 +22,9 @@ export type LiveField = {
 /** Variables a template may use besides the subscription field's own arguments. */
 export const EVENT_VARIABLES = { eventId: "__eventId", aggregateId: "__aggregateId" } as const;
 
+/** In a topic, `{viewerId}` is the subscriber's own user id (a personal feed), not an argument. */
+export const VIEWER_PLACEHOLDER = "viewerId";
+
 export class LiveFieldError extends Error {}
 
 const stringArg = (args: Map<string, ConstValueNode>, name: string): string | null => {
@@ -102,12 +105,18 @@ export function liveFieldsFromSupergraph(supergraphSdl: string): Map<string, Liv
     for (const variable of authorize ? variablesIn(authorize) : []) {
       if (!argumentNames.has(variable)) throw new LiveFieldError(`${where}: authorize uses $${variable}, which is not an argument`);
     }
+    const authenticated = field.directives?.some((d) => d.name.value === "authenticated") ?? false;
     for (const [, placeholder] of topic.matchAll(/\{(\w+)\}/g)) {
+      if (placeholder === VIEWER_PLACEHOLDER) {
+        // The subscriber's own feed: only a signed-in subscriber has one.
+        if (!authenticated) throw new LiveFieldError(`${where}: topic names {${VIEWER_PLACEHOLDER}}, so the field must be @authenticated`);
+        continue;
+      }
       if (!argumentNames.has(placeholder!)) throw new LiveFieldError(`${where}: topic names {${placeholder}}, which is not an argument`);
     }
     fields.set(name, {
       field: name,
-      authenticated: field.directives?.some((d) => d.name.value === "authenticated") ?? false,
+      authenticated,
       topic,
       types,
       resolve,

@@ -216,7 +216,10 @@ export function createLiveHub(deps: {
     async subscribe(operation, viewer, scopeKey, sink) {
       await authorize(operation, viewer);
       if (operation.after) await checkResumePoint(operation, operation.after);
+      // The topic too: one resolve query can serve different feeds ({viewerId}, arguments not in it).
       const key = createHash("sha256")
+        .update(operation.topic)
+        .update("\0")
         .update(operation.resolve.query)
         .update("\0")
         .update(JSON.stringify(operation.resolve.variables))

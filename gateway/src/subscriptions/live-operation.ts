@@ -16,8 +16,8 @@ import {
   type ValueNode,
   type VariableDefinitionNode,
 } from "graphql";
-import { ErrorCode, appError } from "@startales/service-kit";
-import { EVENT_VARIABLES, type LiveField } from "./live-fields";
+import { ErrorCode, appError, type Viewer } from "@startales/service-kit";
+import { EVENT_VARIABLES, VIEWER_PLACEHOLDER, type LiveField } from "./live-fields";
 
 /** A query the gateway runs on the subscriber's behalf, planned and executed like any other. */
 export type PreparedQuery = {
@@ -160,6 +160,7 @@ export function prepareLiveOperation(
   operation: OperationDefinitionNode,
   liveFields: ReadonlyMap<string, LiveField>,
   rawVariables: Record<string, unknown> | null | undefined,
+  viewer: Viewer,
 ): LiveOperation {
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
@@ -176,6 +177,10 @@ export function prepareLiveOperation(
   const args = getArgumentValues(definition, field, coercion.coerced);
 
   const topic = live.topic.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    if (name === VIEWER_PLACEHOLDER) {
+      if (viewer.kind !== "user") throw appError(ErrorCode.UNAUTHENTICATED, "You must be signed in");
+      return viewer.userId;
+    }
     const value = args[name];
     if (value === undefined || value === null) throw appError(ErrorCode.BAD_USER_INPUT, `${name} is required`);
     const text = String(value);

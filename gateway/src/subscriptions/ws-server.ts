@@ -138,7 +138,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
         if (response.body.kind !== "single") throw appError(ErrorCode.BAD_USER_INPUT, "Incremental delivery is not supported over WebSocket");
         return { result: response.body.singleResult };
       }
-      const operation = prepareLiveOperation(live.schema, live.document, live.operation, deps.liveFields, payload.variables);
+      const operation = prepareLiveOperation(live.schema, live.document, live.operation, deps.liveFields, payload.variables, viewer);
       if (operation.field.authenticated && viewer.kind !== "user") throw appError(ErrorCode.UNAUTHENTICATED, "You must be signed in");
       const field = operation.field.field;
       const stop = await hub.subscribe(operation, viewer, authorizationScope(viewer), {

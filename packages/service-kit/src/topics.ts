@@ -12,6 +12,8 @@ export const Topics = {
   presence: (campaignId: string) => `presence:${campaignId}`,
   /** The text chunks of one streamed provider job (`textStream`); the stream expires after the job. */
   job: (jobId: string) => `job:${jobId}`,
+  /** One user's new notifications (`notificationAdded`, topic `inbox:{viewerId}`). */
+  inbox: (userId: string) => `inbox:${userId}`,
   /** System events of a service (infrastructure, monitoring: a tick refused by the conservation check). */
   system: (service: string) => `system:${service}`,
   /**

@@ -1,7 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
-import { createCampaignClient, createRedis, createSubgraphApp, databaseReadiness, redisReadiness, type Logger, type SubgraphApp } from "@startales/service-kit";
+import {
+  createCampaignClient,
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  prismaOutboxRelay,
+  redisReadiness,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
 import type { NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
@@ -12,7 +21,11 @@ import { createResolvers } from "./resolvers";
 
 export const notificationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
 
-/** The notification subgraph as a value; `listen()` starts it (port 0 in tests). Deliveries run in its worker pool. */
+/**
+ * The notification subgraph as a value; `listen()` starts it (port 0 in tests) and the outbox
+ * relay, which publishes the inbox events of every notification written (here or by the
+ * worker pool's consumer: they share the database). Deliveries run in the worker pool.
+ */
 export function createNotificationApp(config: NotificationConfig, logger: Logger): SubgraphApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "notification");
@@ -23,8 +36,9 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     queue,
     push: Boolean(config.PUSH_URL),
     campaignMembers: (loaders, campaignId) => campaigns.memberIds(loaders.forwarded, campaignId),
+    afterCommit: () => relay.wake(),
   });
-  return createSubgraphApp({
+  const app = createSubgraphApp({
     name: "notification",
     config,
     logger,
@@ -34,9 +48,19 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     onStop: async () => {
+      await relay.stop();
       await queue.close();
       await db.$disconnect();
       redis.disconnect();
     },
   });
+  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
+  return {
+    ...app,
+    async listen() {
+      const url = await app.listen();
+      relay.start();
+      return url;
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { notificationTopicShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import { notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
 
 
@@ -35,6 +35,9 @@ export const notificationConfigSchema = z.object({
   EVENTS_BLOCK_MS: positiveInt(2_000),
   /** An event another consumer took but did not acknowledge this long ago is taken over (a crashed worker). */
   EVENTS_CLAIM_IDLE_MS: positiveInt(60_000),
+  ...outboxConfigShape,
+  /** Per user (`events:inbox:<userId>`): enough to resume a subscription, not an archive (the inbox is). */
+  EVENT_STREAM_MAX_LEN: positiveInt(200),
   /** The integration stream other services' notification requests arrive on (campaign's NOTIFICATION_TOPIC). */
   ...notificationTopicShape,
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {

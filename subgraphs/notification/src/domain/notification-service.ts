@@ -19,7 +19,14 @@ import { writeNotifications } from "./notification-writer";
 export const CATEGORIES: NotificationCategory[] = ["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"];
 
 /** The inbox, preferences and devices of one user, and sending. */
-export function createNotificationService(deps: { db: Db; queue: DeliveryQueue; push: boolean; campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null> }) {
+export function createNotificationService(deps: {
+  db: Db;
+  queue: DeliveryQueue;
+  push: boolean;
+  campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null>;
+  /** After a commit that wrote events: the outbox relay may publish at once. */
+  afterCommit?: () => void;
+}) {
   const { db, queue } = deps;
 
   /** Admins and service accounts send to anyone; a game master to the members of a campaign they run. */
@@ -53,18 +60,23 @@ export function createNotificationService(deps: { db: Db; queue: DeliveryQueue; 
           senderId: viewer.userId,
           sourceKey,
         })),
-        { push: deps.push },
+        {
+          push: deps.push,
+          // Audited with the change, in its transaction: a send either happened and is logged, or neither.
+          inTransaction: (tx, { created, deliveryIds }) =>
+            created === 0
+              ? Promise.resolve()
+              : recordAudit(tx, audit, {
+                  action: "notification.send",
+                  outcome: AuditOutcome.SUCCESS,
+                  targetType: input.campaignId ? "Campaign" : undefined,
+                  targetId: input.campaignId,
+                  details: { category: input.category, recipients: created, deliveries: deliveryIds.length },
+                }),
+        },
       );
+      deps.afterCommit?.();
       await queue.enqueue(written.deliveryIds);
-      if (written.created > 0) {
-        await recordAudit(db, audit, {
-          action: "notification.send",
-          outcome: AuditOutcome.SUCCESS,
-          targetType: input.campaignId ? "Campaign" : undefined,
-          targetId: input.campaignId,
-          details: { category: input.category, recipients: written.created, deliveries: written.deliveryIds.length },
-        });
-      }
       // Those of an earlier send with the same key included: the answer is the same both times.
       return db.notification.findMany({ where: { sourceKey, recipientId: { in: input.recipientIds } }, orderBy: { recipientId: "asc" } });
     },

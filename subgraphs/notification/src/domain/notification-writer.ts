@@ -1,3 +1,4 @@
+import { Topics } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { NotificationCategory, Prisma } from "../generated/prisma/client";
 
@@ -20,9 +21,15 @@ export type Written = { created: number; deliveryIds: string[] };
  * Creates notifications (and, for recipients who want push, one PENDING delivery per active
  * device) in one transaction. A notification whose (recipient, sourceKey) exists is left as
  * it is and gets no new deliveries, so a retried request or a redelivered event sends nothing
- * twice. Returns the new deliveries' ids for the caller to queue after the commit.
+ * twice. Each one shown in an inbox gets a NOTIFICATION_ADDED event on `inbox:<recipient>`
+ * (outbox, same transaction) for the notificationAdded subscription. Returns the new
+ * deliveries' ids for the caller to queue after the commit.
  */
-export async function writeNotifications(db: Db, items: NewNotification[], options: { push: boolean }): Promise<Written> {
+export async function writeNotifications(
+  db: Db,
+  items: NewNotification[],
+  options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
+): Promise<Written> {
   if (items.length === 0) return { created: 0, deliveryIds: [] };
   const recipientIds = [...new Set(items.map((i) => i.recipientId))];
   const categories = [...new Set(items.map((i) => i.category))];
@@ -40,14 +47,22 @@ export async function writeNotifications(db: Db, items: NewNotification[], optio
     const created = await tx.notification.createManyAndReturn({
       data: items.map((item) => ({ ...item, inInbox: wants(item.recipientId, item.category).inApp })),
       skipDuplicates: true,
-      select: { id: true, recipientId: true, category: true },
+      select: { id: true, recipientId: true, category: true, inInbox: true },
     });
+    const shown = created.filter((row) => row.inInbox);
+    if (shown.length > 0) {
+      await tx.outboxEvent.createMany({
+        data: shown.map((row) => ({ topic: Topics.inbox(row.recipientId), type: "NOTIFICATION_ADDED", aggregateId: row.id, version: 1, data: { category: row.category } })),
+      });
+    }
     const deliveries = created.flatMap((row) =>
       wants(row.recipientId, row.category).push
         ? (devicesOf.get(row.recipientId) ?? []).map((deviceId) => ({ notificationId: row.id, deviceId, channel: "PUSH" as const }))
         : [],
     );
     const queued = deliveries.length > 0 ? await tx.delivery.createManyAndReturn({ data: deliveries, select: { id: true } }) : [];
-    return { created: created.length, deliveryIds: queued.map((d) => d.id) };
+    const written = { created: created.length, deliveryIds: queued.map((d) => d.id) };
+    await options.inTransaction?.(tx, written);
+    return written;
   });
 }

@@ -6,6 +6,10 @@ import type { Resolvers } from "../generated/resolvers-types";
 const user = (id: string) => ({ __typename: "User" as const, id });
 const campaign = (id: string) => ({ __typename: "Campaign" as const, id });
 
+const servedByGateway = () => {
+  throw new Error("Subscriptions are served by the gateway (@live), not by the notification subgraph");
+};
+
 export function createResolvers(service: NotificationService): Resolvers {
   return {
     DateTime: DateTimeScalar,
@@ -17,6 +21,9 @@ export function createResolvers(service: NotificationService): Resolvers {
       notification: (_parent, args, { loaders }) => loaders.notificationById.load(parseId(args.id)),
       notificationPreferences: (_parent, _args, { viewer }) => service.preferences(requireUser(viewer)),
       pushDevices: (_parent, _args, { viewer }) => service.devices(requireUser(viewer)),
+    },
+    Subscription: {
+      notificationAdded: { subscribe: servedByGateway },
     },
     Mutation: {
       sendNotification: (_parent, args, context) =>

@@ -74,6 +74,21 @@ CREATE TABLE "deliveries" (
 );
 
 -- CreateTable
+CREATE TABLE "outbox_events" (
+    "id" UUID NOT NULL,
+    "topic" TEXT NOT NULL,
+    "type" TEXT NOT NULL,
+    "aggregate_id" UUID NOT NULL,
+    "version" INTEGER NOT NULL,
+    "data" JSONB NOT NULL,
+    "traceparent" TEXT,
+    "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "published_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "outbox_events_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
 CREATE TABLE "audit_log" (
     "id" UUID NOT NULL,
     "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -107,6 +122,9 @@ CREATE INDEX "deliveries_notification_id_idx" ON "deliveries"("notification_id")
 
 -- CreateIndex
 CREATE INDEX "deliveries_status_created_at_idx" ON "deliveries"("status", "created_at");
+
+-- CreateIndex
+CREATE INDEX "outbox_events_published_at_occurred_at_idx" ON "outbox_events"("published_at", "occurred_at");
 
 -- CreateIndex
 CREATE INDEX "audit_log_occurred_at_idx" ON "audit_log"("occurred_at" DESC);
