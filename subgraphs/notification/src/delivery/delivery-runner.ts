@@ -1,6 +1,7 @@
 import type { Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { DeliveryStatus } from "../generated/prisma/client";
+import { loadDelivery, markSent } from "./delivery-store";
 import type { PushClient } from "./push-client";
 
 /** Thrown for an attempt worth repeating; the queue retries with backoff (not sooner than retryAfterMs). */
@@ -42,38 +43,35 @@ export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; lo
 
   return {
     async run(deliveryId: string, attempt: { made: number; max: number }): Promise<DeliveryStatus> {
-      const delivery = await db.delivery.findUnique({ where: { id: deliveryId }, include: { notification: true, device: true } });
+      const delivery = await loadDelivery(db, deliveryId);
       if (!delivery) return "SKIPPED";
       if (delivery.status !== "PENDING") return delivery.status;
       // A device unregistered, disabled or handed to another user since: not the recipient's any more.
-      if (!delivery.device || delivery.device.disabledAt || delivery.device.userId !== delivery.notification.recipientId) {
+      if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
         return finish(deliveryId, "SKIPPED", { lastError: DEVICE_GONE });
       }
       if (!push) return finish(deliveryId, "SKIPPED", { lastError: PUSH_OFF });
 
-      const { notification, device } = delivery;
       const outcome = await push.send({
-        token: device.token,
-        title: notification.title,
-        body: notification.body,
+        token: delivery.token,
+        title: delivery.title,
+        body: delivery.body,
         // FCM data values are strings: the client's own data travels as one JSON string.
         data: {
-          notificationId: notification.id,
-          category: notification.category,
-          ...(notification.campaignId ? { campaignId: notification.campaignId } : {}),
-          data: JSON.stringify(notification.data),
+          notificationId: delivery.notificationId,
+          category: delivery.category,
+          ...(delivery.campaignId ? { campaignId: delivery.campaignId } : {}),
+          data: JSON.stringify(delivery.data),
         },
       });
       switch (outcome.kind) {
-        case "sent": {
-          const status = await finish(deliveryId, "SENT", { attempted: true, lastError: null, providerMessageId: outcome.messageId });
-          await db.pushDevice.update({ where: { id: device.id }, data: { lastUsedAt: new Date() } });
-          return status;
-        }
+        case "sent":
+          if (await markSent(db, deliveryId, outcome.messageId)) deps.onOutcome?.("SENT", null);
+          return "SENT";
         case "unregistered":
           // The token is dead for every notification: its device gets nothing more.
-          await db.pushDevice.updateMany({ where: { id: device.id, disabledAt: null }, data: { disabledAt: new Date() } });
-          logger.info({ deviceId: device.id, code: outcome.code }, "push token no longer registered; device disabled");
+          await db.pushDevice.updateMany({ where: { id: delivery.deviceId, disabledAt: null }, data: { disabledAt: new Date() } });
+          logger.info({ deviceId: delivery.deviceId, code: outcome.code }, "push token no longer registered; device disabled");
           return finish(deliveryId, "FAILED", { attempted: true, lastError: outcome.code });
         case "rejected":
           logger.warn({ deliveryId, code: outcome.code }, "push service refused a message");

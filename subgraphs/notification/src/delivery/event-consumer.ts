@@ -55,7 +55,7 @@ export function createEventConsumer(deps: {
     }
     const written = await writeNotifications(db, render(envelope.id, request), { push: deps.push });
     await queue.enqueue(written.deliveryIds);
-    return written.created > 0 ? "created" : "duplicate";
+    return written.created.length > 0 ? "created" : "duplicate";
   }
 
   async function handle(entries: Entry[]): Promise<void> {

@@ -64,19 +64,21 @@ export function createNotificationService(deps: {
           push: deps.push,
           // Audited with the change, in its transaction: a send either happened and is logged, or neither.
           inTransaction: (tx, { created, deliveryIds }) =>
-            created === 0
+            created.length === 0
               ? Promise.resolve()
               : recordAudit(tx, audit, {
                   action: "notification.send",
                   outcome: AuditOutcome.SUCCESS,
                   targetType: input.campaignId ? "Campaign" : undefined,
                   targetId: input.campaignId,
-                  details: { category: input.category, recipients: created, deliveries: deliveryIds.length },
+                  details: { category: input.category, recipients: created.length, deliveries: deliveryIds.length },
                 }),
         },
       );
       deps.afterCommit?.();
       await queue.enqueue(written.deliveryIds);
+      const byRecipient = (a: Notification, b: Notification) => (a.recipientId < b.recipientId ? -1 : 1);
+      if (written.created.length === input.recipientIds.length) return [...written.created].sort(byRecipient);
       // Those of an earlier send with the same key included: the answer is the same both times.
       return db.notification.findMany({ where: { sourceKey, recipientId: { in: input.recipientIds } }, orderBy: { recipientId: "asc" } });
     },

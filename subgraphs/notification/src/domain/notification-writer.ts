@@ -1,6 +1,6 @@
 import { Topics } from "@startales/service-kit";
 import type { Db } from "../db";
-import type { NotificationCategory, Prisma } from "../generated/prisma/client";
+import type { Notification, NotificationCategory, Prisma } from "../generated/prisma/client";
 
 /** One notification to create: who, what, and the source that makes it idempotent. */
 export type NewNotification = {
@@ -15,7 +15,8 @@ export type NewNotification = {
   sourceKey: string;
 };
 
-export type Written = { created: number; deliveryIds: string[] };
+/** The notifications this call created (not those that existed) and their new deliveries. */
+export type Written = { created: Notification[]; deliveryIds: string[] };
 
 /**
  * Creates notifications (and, for recipients who want push, one PENDING delivery per active
@@ -30,7 +31,7 @@ export async function writeNotifications(
   items: NewNotification[],
   options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
-  if (items.length === 0) return { created: 0, deliveryIds: [] };
+  if (items.length === 0) return { created: [], deliveryIds: [] };
   const recipientIds = [...new Set(items.map((i) => i.recipientId))];
   const categories = [...new Set(items.map((i) => i.category))];
   const [preferences, devices] = await Promise.all([
@@ -47,7 +48,6 @@ export async function writeNotifications(
     const created = await tx.notification.createManyAndReturn({
       data: items.map((item) => ({ ...item, inInbox: wants(item.recipientId, item.category).inApp })),
       skipDuplicates: true,
-      select: { id: true, recipientId: true, category: true, inInbox: true },
     });
     const shown = created.filter((row) => row.inInbox);
     if (shown.length > 0) {
@@ -61,7 +61,7 @@ export async function writeNotifications(
         : [],
     );
     const queued = deliveries.length > 0 ? await tx.delivery.createManyAndReturn({ data: deliveries, select: { id: true } }) : [];
-    const written = { created: created.length, deliveryIds: queued.map((d) => d.id) };
+    const written = { created, deliveryIds: queued.map((d) => d.id) };
     await options.inTransaction?.(tx, written);
     return written;
   });
