@@ -190,7 +190,7 @@ export async function startBenchStack(
 async function removeNotificationKeys(redisUrl: string, topic: string, prefix: string | undefined): Promise<void> {
   const redis = createRedis(redisUrl, "bench-cleanup");
   try {
-    await redis.del(streamKey(topic));
+    await redis.del(streamKey(topic), `${streamKey(topic)}:dead-letter`);
     if (prefix) {
       let cursor = "0";
       do {

@@ -49,7 +49,15 @@ describe("notifications", () => {
     stack = await startStack({
       logLevel: "warn",
       identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL },
-      notificationEnv: { PUSH_URL: push.url, PUSH_PROJECT_ID: push.projectId, PUSH_ACCESS_TOKEN: push.accessToken, DELIVERY_ATTEMPTS: "4" },
+      notificationEnv: {
+        PUSH_URL: push.url,
+        PUSH_PROJECT_ID: push.projectId,
+        PUSH_ACCESS_TOKEN: push.accessToken,
+        DELIVERY_ATTEMPTS: "4",
+        // A failed request is retried within a second and given up on after its third try.
+        EVENTS_CLAIM_IDLE_MS: "300",
+        EVENTS_MAX_DELIVERIES: "3",
+      },
     });
     url = stack.graphqlUrl;
     db = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
@@ -162,6 +170,38 @@ describe("notifications", () => {
     await eventually("the notification", async () => (await inbox(player.accessToken)).data?.notifications.notifications[0]);
     await eventually("the stream trimmed", async () => ((await redis.xlen(streamKey(topic))) <= 1 ? true : undefined));
     expect((await inbox(player.accessToken)).data?.notifications.notifications.map((n) => n.title)).toEqual(["Echo has ended"]);
+  });
+
+  it("retries a request it cannot apply without holding up the rest, then moves it to the dead-letter stream", async () => {
+    const player = await registerUser(url, "Patient");
+    const topic = stack.apps.notificationWorker.topic;
+    const request = (params: Record<string, string>) => ({
+      id: randomUUID(),
+      type: "NOTIFICATION_REQUESTED",
+      topic,
+      occurredAt: new Date().toISOString(),
+      aggregateId: randomUUID(),
+      version: 1,
+      data: { template: "PLAYER_JOINED", recipientIds: [player.user.id], campaignId: null, params: { campaignName: "Patience", ...params } },
+      traceparent: null,
+    });
+    // PostgreSQL refuses a NUL character in jsonb: this one fails every time it is applied.
+    const poison = request({ userId: "\u0000" });
+    await publishEnvelope(redis, poison, { streamMaxLen: 100 });
+    await publishEnvelope(redis, request({ userId: randomUUID() }), { streamMaxLen: 100 });
+    const titles = await eventually("the request after it", async () => {
+      const found = (await inbox(player.accessToken)).data?.notifications.notifications.map((n) => n.title) ?? [];
+      return found.length > 0 ? found : undefined;
+    });
+    expect(titles).toEqual(["A player joined Patience"]);
+    const dead = await eventually(
+      "the dead letter",
+      async () => ((await redis.xrange(`${streamKey(topic)}:dead-letter`, "-", "+")) as [string, string[]][]).find(([, fields]) => fields[1]!.includes(poison.id)),
+    );
+    expect(dead[1]).toEqual(["envelope", expect.any(String), "failedDeliveries", "4"]);
+    expect(await redis.xpending(streamKey(topic), "notification")).toEqual([0, null, null, null]);
+    expect((await inbox(player.accessToken)).data?.notifications.notifications).toHaveLength(1);
+    await redis.del(`${streamKey(topic)}:dead-letter`);
   });
 
   it("keeps an inbox: newest first, paged, unread counted, marked read by its owner only", async () => {

@@ -35,6 +35,8 @@ export const notificationConfigSchema = z.object({
   EVENTS_BLOCK_MS: positiveInt(2_000),
   /** An event another consumer took but did not acknowledge this long ago is taken over (a crashed worker). */
   EVENTS_CLAIM_IDLE_MS: positiveInt(60_000),
+  /** A request that failed this many times (one claim each) goes to `events:<topic>:dead-letter` for operators. */
+  EVENTS_MAX_DELIVERIES: positiveInt(10),
   ...outboxConfigShape,
   /** Per user (`events:inbox:<userId>`): enough to resume a subscription, not an archive (the inbox is). */
   EVENT_STREAM_MAX_LEN: positiveInt(200),

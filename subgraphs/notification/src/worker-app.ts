@@ -58,6 +58,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     logger: logger.child({ component: "events" }),
     blockMs: config.EVENTS_BLOCK_MS,
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
+    maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     onEvent: (outcome) => events.inc({ outcome }),
   });
   const sweep = createDeliverySweep({ db, queue, staleMs: config.DELIVERY_STALE_MS, everyMs: config.DELIVERY_SWEEP_MS, logger });

@@ -9,14 +9,16 @@ import type { DeliveryQueue } from "./queue";
 export const EVENTS_GROUP = "notification";
 
 type Entry = [id: string, fields: string[]];
-export type ConsumeOutcome = "created" | "duplicate" | "invalid";
+export type ConsumeOutcome = "created" | "duplicate" | "invalid" | "failed" | "dead-lettered";
 
 /**
  * Reads `events:<NOTIFICATION_TOPIC>` (`events:integration:notifications`) as a consumer group: each event is applied (its
  * notifications written, their deliveries queued) before it is acknowledged, and the same
  * event applied twice writes nothing new (sourceKey `event:<id>`). Entries a crashed consumer
  * took are claimed after `claimIdleMs`. The relay never trims this stream; acknowledged
- * entries are trimmed here, so nothing is lost however long the pool is down.
+ * entries are trimmed here, so nothing is lost however long the pool is down. An entry that
+ * fails stays pending (later ones go on) and is retried at each claim; one that failed
+ * `maxDeliveries` times is moved to `<stream>:dead-letter` for operators, never dropped.
  */
 export function createEventConsumer(deps: {
   redis: Redis;
@@ -28,6 +30,8 @@ export function createEventConsumer(deps: {
   logger: Logger;
   blockMs: number;
   claimIdleMs: number;
+  /** Deliveries of one entry (reads and claims) before it goes to the dead-letter stream. */
+  maxDeliveries: number;
   onEvent?: (outcome: ConsumeOutcome) => void;
 }) {
   const { db, queue, logger } = deps;
@@ -60,11 +64,36 @@ export function createEventConsumer(deps: {
 
   async function handle(entries: Entry[]): Promise<void> {
     for (const entry of entries) {
-      const outcome = await apply(entry);
+      let outcome: ConsumeOutcome;
+      try {
+        outcome = await apply(entry);
+      } catch (error) {
+        // Left pending: the next claim retries it; the entries after it go on meanwhile.
+        logger.warn({ err: error, streamId: entry[0] }, "could not apply a notification request; it will be retried");
+        deps.onEvent?.("failed");
+        continue;
+      }
       await connection.xack(key, EVENTS_GROUP, entry[0]);
       deps.onEvent?.(outcome);
     }
     if (entries.length > 0) await trim();
+  }
+
+  /** Entries claimed back: those delivered too often go to the dead-letter stream, the rest are retried. */
+  async function retry(claimed: Entry[]): Promise<void> {
+    const retried: Entry[] = [];
+    for (const entry of claimed) {
+      const [info] = (await connection.xpending(key, EVENTS_GROUP, entry[0], entry[0], 1)) as [string, string, number, number][];
+      if ((info?.[3] ?? 0) <= deps.maxDeliveries) {
+        retried.push(entry);
+        continue;
+      }
+      await connection.xadd(`${key}:dead-letter`, "*", ...entry[1], "failedDeliveries", String(info![3]));
+      await connection.xack(key, EVENTS_GROUP, entry[0]);
+      logger.error({ streamId: entry[0], deliveries: info![3] }, "notification request failed too often; moved to the dead-letter stream");
+      deps.onEvent?.("dead-lettered");
+    }
+    await handle(retried);
   }
 
   /** Drops what the group has acknowledged: entries before the oldest pending (or the last delivered). */
@@ -90,7 +119,7 @@ export function createEventConsumer(deps: {
     }
   }
 
-  const read = async (id: ">" | "0", block: boolean): Promise<Entry[]> => {
+  const read = async (id: string, block: boolean): Promise<Entry[]> => {
     const args: (string | number)[] = ["GROUP", EVENTS_GROUP, consumer, "COUNT", 100, ...(block ? ["BLOCK", deps.blockMs] : []), "STREAMS", key, id];
     blocking = block;
     try {
@@ -102,29 +131,30 @@ export function createEventConsumer(deps: {
   };
 
   async function run(): Promise<void> {
-    // Our own unacknowledged entries first (a failure, or a restart under the same name).
-    let backlog = true;
+    // Our own unacknowledged entries first (a failure, or a restart under the same name),
+    // walked once from the oldest: one that fails again waits for the next claim.
+    let backlog: string | null = "0";
     let lastClaim = 0;
     while (running) {
       try {
-        if (backlog) {
+        if (backlog !== null) {
           await ensureGroup();
-          const mine = await read("0", false);
-          if (mine.length === 0) backlog = false;
+          const mine = await read(backlog, false);
+          backlog = mine.length === 0 ? null : mine.at(-1)![0];
           await handle(mine);
           continue;
         }
         if (Date.now() - lastClaim >= deps.claimIdleMs) {
           lastClaim = Date.now();
           const [, claimed] = (await connection.xautoclaim(key, EVENTS_GROUP, consumer, deps.claimIdleMs, "0-0", "COUNT", 100)) as [string, Entry[]];
-          await handle(claimed.filter((entry) => Array.isArray(entry[1])));
+          await retry(claimed.filter((entry) => Array.isArray(entry[1])));
         }
         if (!running) break;
         await handle(await read(">", true));
       } catch (error) {
         if (!running) return;
         logger.warn({ err: error }, "notification event consumer failed; retrying what it had not acknowledged");
-        backlog = true;
+        backlog = "0";
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
