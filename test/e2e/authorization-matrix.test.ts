@@ -489,6 +489,11 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
         );
       }),
   },
+  "Query.failedNotificationDeliveries": { expect: adminOnly, run: (actor) => call(actor, "{ failedNotificationDeliveries(first: 5) { id status notification { id } } }") },
+  "Mutation.retryNotificationDeliveries": {
+    expect: adminOnly,
+    run: (actor) => call(actor, "mutation($ids: [ID!]!) { retryNotificationDeliveries(ids: $ids) }", { ids: [randomUUID()] }),
+  },
   "Mutation.sendNotification": {
     // Admins and services to anyone; a game master to their campaign's members.
     expect: { ...gameMasterOnly, service: "ok" },

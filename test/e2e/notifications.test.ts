@@ -5,6 +5,7 @@ import { publishEnvelope, streamKey, type Role } from "@startales/service-kit";
 import {
   CreateCampaignDocument,
   EndCampaignDocument,
+  FailedNotificationDeliveriesDocument,
   InboxDocument,
   JoinCampaignDocument,
   LoginDocument,
@@ -14,6 +15,7 @@ import {
   NotificationPreferencesDocument,
   PushDevicesDocument,
   RegisterPushDeviceDocument,
+  RetryNotificationDeliveriesDocument,
   SendNotificationDocument,
   SetNotificationPreferenceDocument,
   SetUserRolesDocument,
@@ -347,6 +349,33 @@ describe("notifications", () => {
     ]);
     expect(expectData(await graphql(url, UnregisterPushDeviceDocument, { id: gone.id }, { token: user.accessToken })).unregisterPushDevice).toBe(true);
     expect(expectData(await graphql(url, UnregisterPushDeviceDocument, { id: gone.id }, { token: user.accessToken })).unregisterPushDevice).toBe(false);
+  });
+
+  it("lets admins see what failed for good and give it another set of attempts", async () => {
+    const user = await registerUser(url, "Outage");
+    const phone = `o-${randomUUID()}`;
+    await device(user, phone);
+    // The push service is down for every attempt the delivery has (DELIVERY_ATTEMPTS is 4).
+    push.queue(...Array.from({ length: 4 }, () => ({ kind: "status" as const, status: 503, errorCode: "UNAVAILABLE" })));
+    const [notification] = expectData(await send(admin.accessToken, { recipientIds: [user.user.id], title: "After the outage" })).sendNotification;
+    const failed = await eventually("FAILED", async () =>
+      expectData(await graphql(url, FailedNotificationDeliveriesDocument, { first: 200 }, { token: admin.accessToken })).failedNotificationDeliveries.find(
+        (d) => d.notification.id === notification!.id,
+      ),
+    );
+    expect(failed).toMatchObject({ status: "FAILED", attempts: 4, lastError: "UNAVAILABLE", notification: { title: "After the outage", recipient: { id: user.user.id } } });
+    expect(errorCodes(await graphql(url, FailedNotificationDeliveriesDocument, {}, { token: user.accessToken }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await graphql(url, RetryNotificationDeliveriesDocument, { ids: [failed.id] }, { token: user.accessToken }))).toEqual(["FORBIDDEN"]);
+
+    expect(expectData(await graphql(url, RetryNotificationDeliveriesDocument, { ids: [failed.id, randomUUID()] }, { token: admin.accessToken })).retryNotificationDeliveries).toBe(1);
+    await eventually("the push", async () => (pushedTo(phone).length ? true : undefined));
+    expect(await eventually("SENT", async () => ((await deliveryOf(notification!.id, phone))?.status === "SENT" ? deliveryOf(notification!.id, phone) : undefined))).toMatchObject({
+      attempts: 5,
+      last_error: null,
+    });
+    // Only FAILED ones: retrying a SENT delivery does nothing.
+    expect(expectData(await graphql(url, RetryNotificationDeliveriesDocument, { ids: [failed.id] }, { token: admin.accessToken })).retryNotificationDeliveries).toBe(0);
+    expect(errorCodes(await graphql(url, RetryNotificationDeliveriesDocument, { ids: [] }, { token: admin.accessToken }))).toEqual(["BAD_USER_INPUT"]);
   });
 
   it("delivers what was committed but never queued (the sweep), once", async () => {

@@ -37,6 +37,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     push: Boolean(config.PUSH_URL),
     campaignMembers: (loaders, campaignId) => campaigns.memberIds(loaders.forwarded, campaignId),
     afterCommit: () => relay.wake(),
+    logger,
   });
   const app = createSubgraphApp({
     name: "notification",

@@ -16,6 +16,11 @@ export type DeliveryQueue = {
    * Never throws: what cannot be queued now stays PENDING and the worker pool's sweep queues it.
    */
   enqueue(deliveryIds: string[]): Promise<void>;
+  /**
+   * Runs deliveries again whatever their job did: a failed job is retried with a new set of
+   * attempts, a finished one replaced, a missing one added. Throws when Redis is unreachable.
+   */
+  requeue(deliveryIds: string[]): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -40,6 +45,20 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
         await queue.addBulk(deliveryIds.map((deliveryId) => ({ name: "push", data: { deliveryId }, opts: { jobId: deliveryId } })));
       } catch (error) {
         options.logger.warn({ err: error, deliveries: deliveryIds.length }, "could not queue deliveries; the sweep will");
+      }
+    },
+    async requeue(deliveryIds) {
+      for (const deliveryId of deliveryIds) {
+        const job = await queue.getJob(deliveryId);
+        const state = job ? await job.getState() : "missing";
+        if (job && state === "failed") {
+          await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+          continue;
+        }
+        // Waiting, delayed or active: it runs anyway. Completed: make room for a new job of the same id.
+        if (job && state !== "completed") continue;
+        await job?.remove();
+        await queue.add("push", { deliveryId }, { jobId: deliveryId });
       }
     },
     close: () => queue.close(),

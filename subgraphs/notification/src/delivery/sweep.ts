@@ -4,8 +4,9 @@ import type { DeliveryQueue } from "./queue";
 
 /**
  * Queues PENDING deliveries that have not moved for `staleMs`: those committed while Redis
- * was unreachable (or by a process that died before queuing them). A delivery still in the
- * queue keeps its job (same job id), so requeuing it is a no-op.
+ * was unreachable (or by a process that died before queuing them), and those whose job ran
+ * out of attempts while their final outcome could not be written. A delivery waiting or
+ * running in the queue keeps its job, so requeuing it is a no-op.
  */
 export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleMs: number; everyMs: number; logger: Logger }) {
   let timer: NodeJS.Timeout | undefined;
@@ -18,7 +19,7 @@ export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleM
       orderBy: { createdAt: "asc" },
       take: 1_000,
     });
-    await deps.queue.enqueue(stale.map((d) => d.id));
+    await deps.queue.requeue(stale.map((d) => d.id));
     if (stale.length > 0) deps.logger.info({ deliveries: stale.length }, "requeued pending deliveries");
     return stale.length;
   }

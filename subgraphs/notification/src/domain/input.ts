@@ -38,6 +38,15 @@ export const markReadInput = z.object({
   ids: z.array(id).min(1, "must name at least one notification").max(500, "must name at most 500 notifications"),
 });
 
+export const failedDeliveriesPage = z.object({
+  first: z.number().int().min(1, "must be at least 1").max(200, "must be at most 200").nullish().transform((v) => v ?? 50),
+  after: id.nullish().transform((v) => v ?? null),
+});
+
+export const retryDeliveriesInput = z.object({
+  ids: z.array(id).min(1, "must name at least one delivery").max(500, "must name at most 500 deliveries"),
+});
+
 export const preferenceInput = z.object({
   category: z.enum(categories, { error: `must be one of ${categories.join(", ")}` }),
   inApp: z.boolean(),

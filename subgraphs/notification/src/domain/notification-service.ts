@@ -6,11 +6,12 @@ import {
   hasRole,
   notFound,
   type AuditContext,
+  type Logger,
   type SignedInViewer,
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { DeliveryQueue } from "../delivery/queue";
-import type { Notification, NotificationCategory, Prisma, PushDevice } from "../generated/prisma/client";
+import type { Delivery, Notification, NotificationCategory, Prisma, PushDevice } from "../generated/prisma/client";
 import type { NotificationLoaders } from "../loaders";
 import { recordAudit } from "./audit";
 import type { InboxPage, SendNotificationInput } from "./input";
@@ -26,6 +27,7 @@ export function createNotificationService(deps: {
   campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null>;
   /** After a commit that wrote events: the outbox relay may publish at once. */
   afterCommit?: () => void;
+  logger?: Logger;
 }) {
   const { db, queue } = deps;
 
@@ -135,6 +137,35 @@ export function createNotificationService(deps: {
         create: { userId: viewer.userId, ...input },
         update: { userId: viewer.userId, platform: input.platform, label: input.label, disabledAt: null },
       });
+    },
+
+    /** Most recently failed first, keyset-paged on (updatedAt, id). Who may ask is in the schema (admins). */
+    async failedDeliveries(page: { first: number; after: string | null }): Promise<Delivery[]> {
+      const where: Prisma.DeliveryWhereInput = { status: "FAILED" };
+      if (page.after) {
+        const cursor = await db.delivery.findFirst({ where: { id: page.after, status: "FAILED" }, select: { updatedAt: true, id: true } });
+        if (!cursor) throw badInput("after must be the id of a failed delivery", [{ field: "after", message: "is not a failed delivery" }]);
+        where.OR = [{ updatedAt: { lt: cursor.updatedAt } }, { updatedAt: cursor.updatedAt, id: { lt: cursor.id } }];
+      }
+      return db.delivery.findMany({ where, orderBy: [{ updatedAt: "desc" }, { id: "desc" }], take: page.first });
+    },
+
+    /** FAILED back to PENDING (devices still active only) and into the queue again; audited. */
+    async retryDeliveries(ids: string[], audit: AuditContext): Promise<number> {
+      const retried = await db.$transaction(async (tx) => {
+        const rows = await tx.delivery.updateManyAndReturn({
+          where: { id: { in: ids }, status: "FAILED", device: { is: { disabledAt: null } } },
+          data: { status: "PENDING" },
+          select: { id: true },
+        });
+        if (rows.length > 0) {
+          await recordAudit(tx, audit, { action: "notification.deliveries.retry", outcome: AuditOutcome.SUCCESS, details: { deliveries: rows.length } });
+        }
+        return rows.map((row) => row.id);
+      });
+      // Should Redis be down now, they are PENDING: the worker pool's sweep queues them.
+      await queue.requeue(retried).catch((error: unknown) => deps.logger?.warn({ err: error }, "could not requeue deliveries; the sweep will"));
+      return retried.length;
     },
 
     async unregisterDevice(viewer: SignedInViewer, id: string): Promise<boolean> {

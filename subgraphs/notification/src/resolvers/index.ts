@@ -1,5 +1,13 @@
 import { DateTimeScalar, JSONScalar, parseId, parseInput, requireUser } from "@startales/service-kit";
-import { inboxPage, markReadInput, preferenceInput, registerDeviceInput, sendNotificationInput } from "../domain/input";
+import {
+  failedDeliveriesPage,
+  inboxPage,
+  markReadInput,
+  preferenceInput,
+  registerDeviceInput,
+  retryDeliveriesInput,
+  sendNotificationInput,
+} from "../domain/input";
 import type { NotificationService } from "../domain/notification-service";
 import type { Resolvers } from "../generated/resolvers-types";
 
@@ -21,6 +29,7 @@ export function createResolvers(service: NotificationService): Resolvers {
       notification: (_parent, args, { loaders }) => loaders.notificationById.load(parseId(args.id)),
       notificationPreferences: (_parent, _args, { viewer }) => service.preferences(requireUser(viewer)),
       pushDevices: (_parent, _args, { viewer }) => service.devices(requireUser(viewer)),
+      failedNotificationDeliveries: (_parent, args) => service.failedDeliveries(parseInput(failedDeliveriesPage, args)),
     },
     Subscription: {
       notificationAdded: { subscribe: servedByGateway },
@@ -33,12 +42,20 @@ export function createResolvers(service: NotificationService): Resolvers {
       setNotificationPreference: (_parent, args, { viewer }) => service.setPreference(requireUser(viewer), parseInput(preferenceInput, args.input)),
       registerPushDevice: (_parent, args, { viewer }) => service.registerDevice(requireUser(viewer), parseInput(registerDeviceInput, args.input)),
       unregisterPushDevice: (_parent, args, { viewer }) => service.unregisterDevice(requireUser(viewer), parseId(args.id)),
+      retryNotificationDeliveries: (_parent, args, context) => service.retryDeliveries(parseInput(retryDeliveriesInput, args).ids, context),
     },
     Notification: {
       __resolveReference: (reference, { loaders }) => loaders.notificationById.load(parseId(reference.id)),
       recipient: (notification) => user(notification.recipientId),
       campaign: (notification) => (notification.campaignId ? campaign(notification.campaignId) : null),
       deliveries: (notification, _args, { loaders }) => loaders.deliveriesOf.load(notification.id),
+    },
+    NotificationDelivery: {
+      notification: async (delivery, _args, { loaders }) => {
+        const notification = await loaders.notificationById.load(delivery.notificationId);
+        if (!notification) throw new Error(`delivery ${delivery.id} has no notification`);
+        return notification;
+      },
     },
     PushDevice: {
       active: (device) => device.disabledAt === null,
