@@ -402,6 +402,20 @@ describe("notifications", () => {
     expect(pushedTo(phone)).toHaveLength(1);
   });
 
+  it("keeps an inbox for NOTIFICATION_RETENTION_DAYS (90 by default), not for ever", async () => {
+    const user = await registerUser(url, "Veteran");
+    const insert = (title: string, ageDays: number) =>
+      db.query(
+        `INSERT INTO notifications (id, recipient_id, category, title, body, source_key, created_at)
+         VALUES ($1, $2, 'SYSTEM', $3, 'Old news', $4, now() - make_interval(days => $5))`,
+        [randomUUID(), user.user.id, title, `test:${randomUUID()}`, ageDays],
+      );
+    await insert("Last season", 91);
+    await insert("This season", 89);
+    expect(await stack.apps.notificationWorker.purge()).toBeGreaterThanOrEqual(1);
+    expect(expectData(await inbox(user.accessToken)).notifications.notifications.map((n) => n.title)).toEqual(["This season"]);
+  });
+
   it("ends a campaign's story with one notification per member", async () => {
     const gm = await registerUser(url, "Gm");
     const players = [await registerUser(url, "P1"), await registerUser(url, "P2")];

@@ -31,6 +31,8 @@ export const notificationConfigSchema = z.object({
   DELIVERY_SWEEP_MS: positiveInt(30_000),
   /** A PENDING delivery this old, not in the queue, is requeued by the sweep. */
   DELIVERY_STALE_MS: positiveInt(60_000),
+  /** Notifications older than this are deleted by the sweep (with their deliveries). */
+  NOTIFICATION_RETENTION_DAYS: positiveInt(90),
   /** How long the worker waits on the integration stream per read (it also stops within this). */
   EVENTS_BLOCK_MS: positiveInt(2_000),
   /** An event another consumer took but did not acknowledge this long ago is taken over (a crashed worker). */

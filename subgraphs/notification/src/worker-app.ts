@@ -22,6 +22,8 @@ export type NotificationWorker = Service & {
   metrics: ReturnType<typeof createMetrics>;
   /** One sweep of stale PENDING deliveries now (tests; it also runs every DELIVERY_SWEEP_MS). */
   sweep(): Promise<number>;
+  /** Deletes notifications past NOTIFICATION_RETENTION_DAYS now (tests; each sweep does it too). */
+  purge(): Promise<number>;
   /** The notification-request topic it consumes (NOTIFICATION_TOPIC). */
   topic: string;
 };
@@ -61,7 +63,14 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     onEvent: (outcome) => events.inc({ outcome }),
   });
-  const sweep = createDeliverySweep({ db, queue, staleMs: config.DELIVERY_STALE_MS, everyMs: config.DELIVERY_SWEEP_MS, logger });
+  const sweep = createDeliverySweep({
+    db,
+    queue,
+    staleMs: config.DELIVERY_STALE_MS,
+    everyMs: config.DELIVERY_SWEEP_MS,
+    retentionDays: config.NOTIFICATION_RETENTION_DAYS,
+    logger,
+  });
 
   let worker: Worker<DeliveryJob> | undefined;
   const http = createHttpService({
@@ -75,6 +84,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
   return {
     metrics,
     sweep: () => sweep.sweep(),
+    purge: () => sweep.purge(),
     topic: config.NOTIFICATION_TOPIC,
     async listen() {
       worker = new Worker<DeliveryJob>(DELIVERY_QUEUE, async (job) => runner.run(job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }), {

@@ -6,9 +6,11 @@ import type { DeliveryQueue } from "./queue";
  * Queues PENDING deliveries that have not moved for `staleMs`: those committed while Redis
  * was unreachable (or by a process that died before queuing them), and those whose job ran
  * out of attempts while their final outcome could not be written. A delivery waiting or
- * running in the queue keeps its job, so requeuing it is a no-op.
+ * running in the queue keeps its job, so requeuing it is a no-op. Each sweep also deletes
+ * notifications older than `retentionDays` (with their deliveries), a batch at a time: the
+ * inbox is a recent history, not an archive.
  */
-export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleMs: number; everyMs: number; logger: Logger }) {
+export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleMs: number; everyMs: number; retentionDays: number; logger: Logger }) {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<number> | undefined;
 
@@ -21,7 +23,17 @@ export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleM
     });
     await deps.queue.requeue(stale.map((d) => d.id));
     if (stale.length > 0) deps.logger.info({ deliveries: stale.length }, "requeued pending deliveries");
+    await purge();
     return stale.length;
+  }
+
+  /** Deletes up to 5,000 notifications past retention; resolves to how many. */
+  async function purge(): Promise<number> {
+    const cutoff = new Date(Date.now() - deps.retentionDays * 86_400_000);
+    const deleted = await deps.db.$executeRaw`
+      DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE created_at < ${cutoff} LIMIT 5000)`;
+    if (deleted > 0) deps.logger.info({ notifications: deleted, retentionDays: deps.retentionDays }, "deleted notifications past retention");
+    return deleted;
   }
 
   const tick = () => {
@@ -36,8 +48,9 @@ export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleM
   };
 
   return {
-    /** One sweep now; resolves to how many deliveries it queued. */
+    /** One sweep now (requeue, then purge); resolves to how many deliveries it queued. */
     sweep,
+    purge,
     start() {
       timer ??= setInterval(tick, deps.everyMs);
     },
