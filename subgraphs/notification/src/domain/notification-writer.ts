@@ -1,4 +1,3 @@
-import { Topics } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Notification, NotificationCategory, Prisma } from "../generated/prisma/client";
 
@@ -18,13 +17,22 @@ export type NewNotification = {
 /** The notifications this call created (not those that existed) and their new deliveries. */
 export type Written = { created: Notification[]; deliveryIds: string[] };
 
+type Result = { created: (Omit<Notification, "createdAt" | "readAt"> & { createdAt: string; readAt: string | null })[]; deliveryIds: string[] };
+
+/** A campaign of 10,000 players starting is one call; give it room, not the 5 s default. */
+const TRANSACTION_TIMEOUT_MS = 60_000;
+
 /**
- * Creates notifications (and, for recipients who want push, one PENDING delivery per active
- * device) in one transaction. A notification whose (recipient, sourceKey) exists is left as
- * it is and gets no new deliveries, so a retried request or a redelivered event sends nothing
- * twice. Each one shown in an inbox gets a NOTIFICATION_ADDED event on `inbox:<recipient>`
- * (outbox, same transaction) for the notificationAdded subscription. Returns the new
- * deliveries' ids for the caller to queue after the commit.
+ * Creates notifications in one statement, in one transaction: each recipient's preference for
+ * the category decides whether the inbox shows it (in_inbox) and whether each of their active
+ * devices gets a PENDING push delivery; each one shown gets a NOTIFICATION_ADDED event on
+ * `inbox:<recipient>` (outbox) for the notificationAdded subscription. A notification whose
+ * (recipient, sourceKey) exists is left as it is and gets nothing new, so a retried request
+ * or a redelivered event sends nothing twice. Everything is on until the recipient turns it
+ * off. One statement over one JSON parameter, not Prisma's createMany: a campaign-wide
+ * request has more rows than PostgreSQL takes parameters, and Prisma's per-row work (or its
+ * handling of 10,000-element array parameters) would not finish within a transaction's time. Returns the new deliveries' ids for the caller to queue after
+ * the commit; `inTransaction` runs before it (an audit entry).
  */
 export async function writeNotifications(
   db: Db,
@@ -32,37 +40,60 @@ export async function writeNotifications(
   options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
   if (items.length === 0) return { created: [], deliveryIds: [] };
-  const recipientIds = [...new Set(items.map((i) => i.recipientId))];
-  const categories = [...new Set(items.map((i) => i.category))];
-  const [preferences, devices] = await Promise.all([
-    db.preference.findMany({ where: { userId: { in: recipientIds }, category: { in: categories } } }),
-    options.push ? db.pushDevice.findMany({ where: { userId: { in: recipientIds }, disabledAt: null }, select: { id: true, userId: true } }) : [],
-  ]);
-  const preference = new Map(preferences.map((p) => [`${p.userId}:${p.category}`, p]));
-  const devicesOf = new Map<string, string[]>();
-  for (const device of devices) devicesOf.set(device.userId, [...(devicesOf.get(device.userId) ?? []), device.id]);
-  // Everything is on until the recipient turns it off.
-  const wants = (recipientId: string, category: NotificationCategory) => preference.get(`${recipientId}:${category}`) ?? { inApp: true, push: true };
-
-  return db.$transaction(async (tx) => {
-    const created = await tx.notification.createManyAndReturn({
-      data: items.map((item) => ({ ...item, inInbox: wants(item.recipientId, item.category).inApp })),
-      skipDuplicates: true,
-    });
-    const shown = created.filter((row) => row.inInbox);
-    if (shown.length > 0) {
-      await tx.outboxEvent.createMany({
-        data: shown.map((row) => ({ topic: Topics.inbox(row.recipientId), type: "NOTIFICATION_ADDED", aggregateId: row.id, version: 1, data: { category: row.category } })),
-      });
-    }
-    const deliveries = created.flatMap((row) =>
-      wants(row.recipientId, row.category).push
-        ? (devicesOf.get(row.recipientId) ?? []).map((deviceId) => ({ notificationId: row.id, deviceId, channel: "PUSH" as const }))
-        : [],
-    );
-    const queued = deliveries.length > 0 ? await tx.delivery.createManyAndReturn({ data: deliveries, select: { id: true } }) : [];
-    const written = { created, deliveryIds: queued.map((d) => d.id) };
-    await options.inTransaction?.(tx, written);
-    return written;
-  });
+  // One JSON parameter, not a parameter per value: a campaign-wide request has 10,000 rows.
+  const input = JSON.stringify(
+    items.map((item) => ({
+      recipient_id: item.recipientId,
+      category: item.category,
+      title: item.title,
+      body: item.body,
+      campaign_id: item.campaignId,
+      data: item.data,
+      sender_id: item.senderId,
+      source_key: item.sourceKey,
+    })),
+  );
+  return db.$transaction(
+    async (tx) => {
+      const rows = await tx.$queryRaw<Result[]>`
+        WITH input AS (
+          SELECT t.*, COALESCE(p.in_app, true) AS in_inbox
+            FROM jsonb_to_recordset(${input}::jsonb)
+                   AS t(recipient_id uuid, category text, title text, body text, campaign_id uuid, data jsonb, sender_id uuid, source_key text)
+            LEFT JOIN preferences p ON p.user_id = t.recipient_id AND p.category::text = t.category
+        ), created AS (
+          INSERT INTO notifications (id, recipient_id, category, title, body, campaign_id, data, sender_id, source_key, in_inbox)
+          SELECT gen_random_uuid(), recipient_id, category::"NotificationCategory", title, body, campaign_id, data, sender_id, source_key, in_inbox
+            FROM input
+          ON CONFLICT (recipient_id, source_key) DO NOTHING
+          RETURNING *
+        ), events AS (
+          INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data)
+          SELECT gen_random_uuid(), 'inbox:' || c.recipient_id, 'NOTIFICATION_ADDED', c.id, 1, jsonb_build_object('category', c.category)
+            FROM created c WHERE c.in_inbox
+        ), queued AS (
+          INSERT INTO deliveries (id, notification_id, channel, device_id, updated_at)
+          SELECT gen_random_uuid(), c.id, 'PUSH', d.id, now()
+            FROM created c
+            JOIN push_devices d ON d.user_id = c.recipient_id AND d.disabled_at IS NULL
+            LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
+           WHERE ${options.push} AND COALESCE(p.push, true)
+          RETURNING id
+        )
+        SELECT (SELECT COALESCE(json_agg(json_build_object(
+                  'id', c.id, 'recipientId', c.recipient_id, 'category', c.category, 'title', c.title, 'body', c.body,
+                  'campaignId', c.campaign_id, 'data', c.data, 'senderId', c.sender_id, 'sourceKey', c.source_key,
+                  'inInbox', c.in_inbox, 'createdAt', c.created_at, 'readAt', c.read_at)), '[]') FROM created c) AS created,
+               (SELECT COALESCE(json_agg(q.id), '[]') FROM queued q) AS "deliveryIds"`;
+      // One row of JSON: per-row columns would repeat the delivery ids on every row.
+      const [{ created, deliveryIds }] = rows as [Result];
+      const written: Written = {
+        created: created.map((row) => ({ ...row, createdAt: new Date(row.createdAt), readAt: row.readAt === null ? null : new Date(row.readAt) })),
+        deliveryIds,
+      };
+      await options.inTransaction?.(tx, written);
+      return written;
+    },
+    { timeout: TRANSACTION_TIMEOUT_MS },
+  );
 }

@@ -1,0 +1,51 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { createDb, type Db } from "../../subgraphs/notification/src/db";
+import { writeNotifications } from "../../subgraphs/notification/src/domain/notification-writer";
+import { required } from "../testkit/config";
+
+/**
+ * The writer at the size the game makes it work: a campaign of 10,000 players starting is one
+ * request for 9,999 notifications, each with its inbox event and a delivery per device, in
+ * one transaction (more rows than PostgreSQL takes bind parameters in one statement).
+ */
+describe("notification writer", () => {
+  let db: Db;
+  let sql: pg.Client;
+  beforeAll(async () => {
+    db = createDb(required("NOTIFICATION_DATABASE_URL"), 2);
+    sql = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
+    await sql.connect();
+  });
+  afterAll(async () => {
+    await db?.$disconnect();
+    await sql?.end();
+  });
+
+  it("writes a 10,000-player campaign's notifications, events and deliveries at once, and nothing twice", async () => {
+    const recipients = Array.from({ length: 9_999 }, () => randomUUID());
+    await sql.query("INSERT INTO push_devices (id, user_id, platform, token) SELECT gen_random_uuid(), u, 'ANDROID', 'bulk-' || u FROM unnest($1::uuid[]) AS u", [recipients]);
+    const sourceKey = `event:${randomUUID()}`;
+    const items = recipients.map((recipientId) => ({
+      recipientId,
+      category: "CAMPAIGN" as const,
+      title: "Andromeda has started",
+      body: "Go",
+      campaignId: null,
+      data: { template: "CAMPAIGN_STARTED" },
+      senderId: null,
+      sourceKey,
+    }));
+    const written = await writeNotifications(db, items, { push: true });
+    expect(written.created).toHaveLength(9_999);
+    expect(written.deliveryIds).toHaveLength(9_999);
+    const counts = await sql.query<{ notifications: string; events: string }>(
+      `SELECT (SELECT count(*) FROM notifications WHERE source_key = $1) AS notifications,
+              (SELECT count(*) FROM outbox_events WHERE aggregate_id IN (SELECT id FROM notifications WHERE source_key = $1)) AS events`,
+      [sourceKey],
+    );
+    expect(counts.rows[0]).toEqual({ notifications: "9999", events: "9999" });
+    // The same request again (a redelivered event): nothing new.
+    expect(await writeNotifications(db, items, { push: true })).toEqual({ created: [], deliveryIds: [] });
+  }, 60_000);
+});
