@@ -48,18 +48,16 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
       }
     },
     async requeue(deliveryIds) {
-      for (const deliveryId of deliveryIds) {
+      const requeueOne = async (deliveryId: string) => {
         const job = await queue.getJob(deliveryId);
         const state = job ? await job.getState() : "missing";
-        if (job && state === "failed") {
-          await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-          continue;
-        }
+        if (job && state === "failed") return job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
         // Waiting, delayed or active: it runs anyway. Completed: make room for a new job of the same id.
-        if (job && state !== "completed") continue;
+        if (job && state !== "completed") return;
         await job?.remove();
         await queue.add("push", { deliveryId }, { jobId: deliveryId });
-      }
+      };
+      for (let i = 0; i < deliveryIds.length; i += 50) await Promise.all(deliveryIds.slice(i, i + 50).map(requeueOne));
     },
     close: () => queue.close(),
   };

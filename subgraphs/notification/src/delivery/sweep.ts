@@ -18,7 +18,7 @@ export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleM
     const stale = await deps.db.delivery.findMany({
       where: { status: "PENDING", updatedAt: { lt: new Date(Date.now() - deps.staleMs) } },
       select: { id: true },
-      orderBy: { createdAt: "asc" },
+      orderBy: [{ updatedAt: "asc" }, { id: "asc" }],
       take: 1_000,
     });
     await deps.queue.requeue(stale.map((d) => d.id));

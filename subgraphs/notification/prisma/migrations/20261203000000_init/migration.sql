@@ -121,7 +121,7 @@ CREATE INDEX "push_devices_user_id_idx" ON "push_devices"("user_id");
 CREATE INDEX "deliveries_notification_id_idx" ON "deliveries"("notification_id");
 
 -- CreateIndex
-CREATE INDEX "deliveries_status_created_at_idx" ON "deliveries"("status", "created_at");
+CREATE INDEX "deliveries_status_updated_at_idx" ON "deliveries"("status", "updated_at");
 
 -- CreateIndex
 CREATE INDEX "outbox_events_published_at_occurred_at_idx" ON "outbox_events"("published_at", "occurred_at");
