@@ -1,5 +1,5 @@
 import { parseRequest, render } from "../../subgraphs/notification/src/domain/templates";
-import { deliveryBackoffMs } from "../../subgraphs/notification/src/worker-app";
+import { retryDelayMs } from "@startales/service-kit";
 
 const user = "6f1c2e8a-3b7d-4a55-9c1e-0d2f4b6a8c10";
 const campaign = "0b9e7c6d-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
@@ -35,18 +35,18 @@ describe("notification requests", () => {
   });
 });
 
-describe("delivery backoff", () => {
+describe("delivery backoff (the service kit's, as the worker pool configures it)", () => {
   const options = { baseMs: 1_000, maxMs: 300_000, retryAfterMs: null };
 
   it("grows exponentially with full jitter, capped", () => {
-    expect([1, 2, 3, 4].map((n) => deliveryBackoffMs(n, options, () => 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
-    expect(deliveryBackoffMs(30, options, () => 1)).toBe(300_000);
-    expect(deliveryBackoffMs(3, options, () => 0)).toBe(0);
-    expect(deliveryBackoffMs(3, options, () => 0.5)).toBe(2_000);
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, options, () => 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(retryDelayMs(30, options, () => 1)).toBe(300_000);
+    expect(retryDelayMs(3, options, () => 0)).toBe(0);
+    expect(retryDelayMs(3, options, () => 0.5)).toBe(2_000);
   });
 
   it("never retries sooner than the push service's Retry-After", () => {
-    expect(deliveryBackoffMs(1, { ...options, retryAfterMs: 30_000 }, () => 0.5)).toBe(30_000);
-    expect(deliveryBackoffMs(10, { ...options, retryAfterMs: 10 }, () => 1)).toBe(300_000);
+    expect(retryDelayMs(1, { ...options, retryAfterMs: 30_000 }, () => 0.5)).toBe(30_000);
+    expect(retryDelayMs(10, { ...options, retryAfterMs: 10 }, () => 1)).toBe(300_000);
   });
 });

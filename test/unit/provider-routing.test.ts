@@ -1,4 +1,4 @@
-import { retryDelayMs, parseRetryAfter } from "../../subgraphs/provider/src/routing/backoff";
+import { retryDelayMs, parseRetryAfter } from "@startales/service-kit";
 import { availability, failed, freshHealth, started, succeeded, type HealthOptions } from "../../subgraphs/provider/src/routing/health";
 import { groupChain, orderCandidates, weightedOrder } from "../../subgraphs/provider/src/routing/strategy";
 import { seededRandom } from "../../subgraphs/provider/src/offline/rng";

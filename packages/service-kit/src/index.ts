@@ -2,6 +2,7 @@ export * from "./apollo-http";
 export * from "./apollo-plugins";
 export * from "./apollo-service";
 export * from "./audit";
+export * from "./backoff";
 export * from "./campaign-client";
 export * from "./campaign-access-cache";
 export * from "./api-keys";

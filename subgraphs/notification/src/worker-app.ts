@@ -6,6 +6,7 @@ import {
   createRedis,
   databaseReadiness,
   redisReadiness,
+  retryDelayMs,
   sendJson,
   type Logger,
   type Service,
@@ -27,12 +28,6 @@ export type NotificationWorker = Service & {
   /** The notification-request topic it consumes (NOTIFICATION_TOPIC). */
   topic: string;
 };
-
-/** Full-jitter exponential backoff, capped, and never sooner than the push service's Retry-After. */
-export function deliveryBackoffMs(attemptsMade: number, options: { baseMs: number; maxMs: number; retryAfterMs: number | null }, random = Math.random): number {
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attemptsMade - 1));
-  return Math.max(options.retryAfterMs ?? 0, Math.round(random() * ceiling));
-}
 
 /**
  * The notification worker pool as a value: push deliveries from the BullMQ queue, the
@@ -93,7 +88,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
         concurrency: config.DELIVERY_CONCURRENCY,
         settings: {
           backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
-            deliveryBackoffMs(attemptsMade, {
+            retryDelayMs(attemptsMade, {
               baseMs: config.DELIVERY_RETRY_BASE_MS,
               maxMs: config.DELIVERY_RETRY_MAX_MS,
               retryAfterMs: error instanceof RetryDelivery ? error.retryAfterMs : null,

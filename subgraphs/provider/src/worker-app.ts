@@ -5,6 +5,7 @@ import {
   createRedis,
   databaseReadiness,
   redisReadiness,
+  retryDelayMs,
   sendJson,
   type Logger,
   type Service,
@@ -20,7 +21,6 @@ import { createOfflineDriver } from "./drivers/offline-driver";
 import { createOpenAiDriver } from "./drivers/openai-driver";
 import { providerMetrics } from "./metrics";
 import { PROVIDER_QUEUE, queuePrefix, type QueueData } from "./queue";
-import { retryDelayMs } from "./routing/backoff";
 import { createRouter } from "./routing/router";
 
 export type ProviderWorker = Service & { metrics: ReturnType<typeof createMetrics> };

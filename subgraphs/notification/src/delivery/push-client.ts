@@ -1,3 +1,5 @@
+import { parseRetryAfter } from "@startales/service-kit";
+
 /**
  * The push service over FCM's HTTP v1 protocol (`POST /v1/projects/<project>/messages:send`,
  * bearer token, `{ message: { token, notification, data } }`). FCM's error codes decide what
@@ -18,14 +20,6 @@ export type PushOutcome =
 export type PushClient = { send(message: PushMessage): Promise<PushOutcome> };
 
 type FcmError = { error?: { status?: string; details?: { errorCode?: string }[] } };
-
-const retryAfterMs = (header: string | null): number | null => {
-  if (!header) return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
-};
 
 export function createPushClient(options: { url: string; projectId: string; accessToken: string; timeoutMs: number }): PushClient {
   const endpoint = new URL(`/v1/projects/${encodeURIComponent(options.projectId)}/messages:send`, options.url).toString();
@@ -48,7 +42,7 @@ export function createPushClient(options: { url: string; projectId: string; acce
       if (code === "UNREGISTERED" || res.status === 404) return { kind: "unregistered", code };
       // 401/403: our credentials, which an operator can fix; 429 and 5xx: the service's load.
       if (res.status === 429 || res.status >= 500 || res.status === 401 || res.status === 403 || res.ok) {
-        return { kind: "retry", code, retryAfterMs: retryAfterMs(res.headers.get("retry-after")) };
+        return { kind: "retry", code, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
       }
       return { kind: "rejected", code };
     },

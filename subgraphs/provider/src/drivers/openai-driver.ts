@@ -1,11 +1,10 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { redactText } from "@startales/service-kit";
+import { parseRetryAfter, redactText } from "@startales/service-kit";
 import { checkBaseUrl, checkResolvedAddress } from "../domain/base-url";
 import type { Deployment } from "../domain/deployments";
 import { buildChatMessages, estimateTokens } from "../domain/prompt";
 import type { ProviderRequest } from "../domain/requests";
-import { parseRetryAfter } from "../routing/backoff";
 import type { CallOptions, Driver, DriverResult } from "./driver";
 import { ProviderError } from "./provider-error";
 import { readSse } from "./sse";

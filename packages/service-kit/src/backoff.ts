@@ -1,7 +1,8 @@
 /**
  * Delay before retry `attempt` (1 = the first retry): "full jitter" exponential backoff
  * (a random delay between 0 and base × 2^(attempt-1), capped), but never sooner than the
- * vendor's Retry-After when it gave one.
+ * vendor's Retry-After when it gave one (itself capped at maxMs). Shared by the worker pools
+ * that retry outside calls (provider's vendors, notification's push service).
  */
 export function retryDelayMs(attempt: number, options: { baseMs: number; maxMs: number; retryAfterMs?: number | null }, random: () => number = Math.random): number {
   const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, attempt - 1));
