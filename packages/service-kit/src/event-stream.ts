@@ -14,9 +14,12 @@ export function compareStreamIds(a: string, b: string): number {
   return aMs === bMs ? Number(aSeq - bSeq) : aMs < bMs ? -1 : 1;
 }
 
-type RawEntry = [id: string, fields: string[]];
+/** A stream entry as Redis returns it (XRANGE, XREADGROUP): its id and its field-value list. */
+export type RawStreamEntry = [id: string, fields: string[]];
+type RawEntry = RawStreamEntry;
 
-function toStreamEvent([streamId, fields]: RawEntry): StreamEvent | null {
+/** The envelope an entry carries with its stream id, or null when it carries none readable. */
+export function toStreamEvent([streamId, fields]: RawEntry): StreamEvent | null {
   const index = fields.indexOf("envelope");
   const json = index >= 0 ? fields[index + 1] : undefined;
   if (json === undefined) return null;

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { NOTIFICATION_REQUESTED, streamKey, type EventEnvelope, type Logger, type Redis } from "@startales/service-kit";
+import { NOTIFICATION_REQUESTED, streamKey, toStreamEvent, type Logger, type RawStreamEntry, type Redis } from "@startales/service-kit";
 import type { Db } from "../db";
 import { parseRequest, render } from "../domain/templates";
 import { writeNotifications } from "../domain/notification-writer";
@@ -8,7 +8,7 @@ import type { DeliveryQueue } from "./queue";
 /** The consumer group that turns integration events into notifications (the stream's only group). */
 export const EVENTS_GROUP = "notification";
 
-type Entry = [id: string, fields: string[]];
+type Entry = RawStreamEntry;
 export type ConsumeOutcome = "created" | "duplicate" | "invalid" | "failed" | "dead-lettered";
 
 /**
@@ -43,14 +43,9 @@ export function createEventConsumer(deps: {
   let blocking = false;
   let loop: Promise<void> | undefined;
 
-  async function apply([id, fields]: Entry): Promise<ConsumeOutcome> {
-    const index = fields.indexOf("envelope");
-    let envelope: EventEnvelope | null = null;
-    try {
-      envelope = index >= 0 ? (JSON.parse(fields[index + 1]!) as EventEnvelope) : null;
-    } catch {
-      envelope = null;
-    }
+  async function apply(entry: Entry): Promise<ConsumeOutcome> {
+    const id = entry[0];
+    const envelope = toStreamEvent(entry);
     const request = envelope?.type === NOTIFICATION_REQUESTED ? parseRequest(envelope.data) : null;
     if (!envelope || !request) {
       // Kept visible, not retried forever: a sender wrote something this version cannot read.
