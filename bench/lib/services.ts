@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { createRedis, streamKey } from "@startales/service-kit";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 import { startBuiltProcess } from "../../test/testkit/built-process";
+import { deleteKeysMatching } from "../../test/testkit/redis-keys";
 
 const root = join(__dirname, "..", "..");
 // A bench that is interrupted must not leave services behind: exiting kills them (testkit).
@@ -191,14 +192,7 @@ async function removeNotificationKeys(redisUrl: string, topic: string, prefix: s
   const redis = createRedis(redisUrl, "bench-cleanup");
   try {
     await redis.del(streamKey(topic), `${streamKey(topic)}:dead-letter`);
-    if (prefix) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== "0");
-    }
+    if (prefix) await deleteKeysMatching(redis, `${prefix}*`);
   } finally {
     redis.disconnect();
   }

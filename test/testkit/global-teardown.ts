@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { migrateAll } from "./migrate-all";
+import { deleteKeysMatching } from "./redis-keys";
 
 /**
  * Drops the run's databases (their URLs are in the env global-setup set) and its
@@ -10,13 +11,7 @@ export default async function globalTeardown(): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { lazyConnect: true });
   try {
     await redis.connect();
-    const pattern = `events:integration:notifications:test:${process.env.TEST_RUN_ID}*`;
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+    await deleteKeysMatching(redis, `events:integration:notifications:test:${process.env.TEST_RUN_ID}*`);
   } finally {
     redis.disconnect();
   }
