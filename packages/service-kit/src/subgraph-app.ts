@@ -54,6 +54,8 @@ export type SubgraphAppOptions<Loaders> = {
   postRoutes?: Record<string, RouteHandler>;
   /** GET routes by path prefix (provider's `/content/<sha256>`). */
   prefixRoutes?: Record<string, RouteHandler>;
+  /** Starts background work (an outbox relay, a sweeper) once the server listens. */
+  onListen?: () => void;
   /** Closes what the subgraph opened (database pool, Redis), after HTTP has drained. */
   onStop?: () => Promise<void>;
 };
@@ -109,5 +111,10 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   });
 
   const service = apolloService(apollo, http, { port: config.PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS, onStop: options.onStop });
-  return { metrics, httpServer: service.httpServer, listen: service.listen, stop: service.stop };
+  const listen = async () => {
+    const url = await service.listen();
+    options.onListen?.();
+    return url;
+  };
+  return { metrics, httpServer: service.httpServer, listen, stop: service.stop };
 }

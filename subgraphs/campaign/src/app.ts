@@ -28,7 +28,7 @@ export const campaignTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
 export function createCampaignApp(config: CampaignConfig, logger: Logger): SubgraphApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "campaign");
-  const app = createSubgraphApp({
+  const app: SubgraphApp = createSubgraphApp({
     name: "campaign",
     config,
     logger,
@@ -39,6 +39,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     // For the simulation worker pool (a signed SERVICE identity): seed, tick rate, members.
     postRoutes: worldSetupRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
+    onListen: () => relay.start(),
     onStop: async () => {
       await relay.stop();
       await db.$disconnect();
@@ -46,12 +47,5 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     },
   });
   const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
-  return {
-    ...app,
-    async listen() {
-      const url = await app.listen();
-      relay.start();
-      return url;
-    },
-  };
+  return app;
 }

@@ -39,7 +39,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     afterCommit: () => relay.wake(),
     logger,
   });
-  const app = createSubgraphApp({
+  const app: SubgraphApp = createSubgraphApp({
     name: "notification",
     config,
     logger,
@@ -48,6 +48,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     policies: notificationPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
+    onListen: () => relay.start(),
     onStop: async () => {
       await relay.stop();
       await queue.close();
@@ -56,12 +57,5 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     },
   });
   const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
-  return {
-    ...app,
-    async listen() {
-      const url = await app.listen();
-      relay.start();
-      return url;
-    },
-  };
+  return app;
 }

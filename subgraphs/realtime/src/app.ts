@@ -56,6 +56,10 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     postRoutes: presenceRoutes({ secret: config.GATEWAY_SIGNING_SECRET, campaigns, store, presence, logger }),
+    onListen: () => {
+      relay.start();
+      presence.startSweeper();
+    },
     onStop: async () => {
       await presence.stopSweeper();
       await relay.stop();
@@ -64,14 +68,5 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     },
   });
   const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
-  return {
-    ...app,
-    sweepPresence: () => presence.sweep(),
-    async listen() {
-      const url = await app.listen();
-      relay.start();
-      presence.startSweeper();
-      return url;
-    },
-  };
+  return { ...app, sweepPresence: () => presence.sweep() };
 }
