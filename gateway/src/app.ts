@@ -31,6 +31,8 @@ import { clientUsagePlugin } from "./plugins/client-usage";
 import { persistedOperations } from "./plugins/persisted-operations";
 import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
+import { operationAdmissionPlugin } from "./plugins/operation-admission";
+import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { createContentProxy } from "./content-proxy";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
@@ -73,6 +75,9 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
   });
 
+  const preflightLimits: PreflightLimits = { maxDepth: config.MAX_INPUT_DEPTH, maxValues: config.MAX_VARIABLE_VALUES, maxTokens: config.MAX_TOKENS };
+  const preflight = (operation: Record<string, unknown>) => preflightRequest(operation, preflightLimits);
+
   const persisted = persistedOperations<GatewayContext>({
     mode: config.SAFELIST_MODE,
     manifestPath: config.OPERATION_SAFELIST_PATH,
@@ -101,8 +106,10 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       metricsPlugin(metrics),
       // Which clients call, and which of them still use deprecated fields (README, Versioning).
       clientUsagePlugin(metrics),
-      requestLoggingPlugin(),
+      requestLoggingPlugin(logger),
       ...persisted.plugins,
+      // An operation that cannot run is refused here, before its cost is charged.
+      operationAdmissionPlugin({ maxCost: config.MAX_QUERY_COST, chargeCost: rateLimits.chargeCost }),
       rateLimits.plugin,
       // Last: a subscription is handed over only once every other plugin has passed it.
       liveCapturePlugin(),
@@ -142,7 +149,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
     prefixRoutes: { "/content/": content.handler },
-    fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context }),
+    fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger }),
     timeouts: config,
     tls: config.tls,
   });

@@ -32,6 +32,14 @@ export const gatewayConfigSchema = z.object({
   MAX_TOKENS: positiveInt(5000),
   /** Estimated fields resolved: each field 1, times the lists it sits under. */
   MAX_QUERY_COST: positiveInt(5000),
+  /**
+   * Deepest nesting of a document's brackets and of a JSON value in variables or extensions
+   * (request-preflight.ts): well past any real operation, well short of where a recursive
+   * parser or serializer would overflow the stack.
+   */
+  MAX_INPUT_DEPTH: positiveInt(64),
+  /** Values (scalars, objects, arrays) in one operation's variables. */
+  MAX_VARIABLE_VALUES: positiveInt(10_000),
   /** Operations in one batched request (a JSON array body); 0 refuses batches. */
   MAX_BATCH_SIZE: z.coerce.number().int().min(0).default(10),
   /** How long an automatically persisted query (APQ) stays registered in Redis. */

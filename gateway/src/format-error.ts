@@ -3,8 +3,9 @@ import { ErrorCode, maskError } from "@startales/service-kit";
 import { isQueryLimitError } from "./plugins/query-limits";
 
 // Apollo's own refusals of a malformed request (CSRF prevention, a bad body, batching off,
-// an unknown operation name): their messages are Apollo's, safe and useful to the client.
-const APOLLO_REQUEST_CODES = new Set(["BAD_REQUEST", "OPERATION_RESOLUTION_FAILURE"]);
+// an unknown operation name) are our BAD_REQUEST: their messages are Apollo's, safe and
+// useful to the client.
+const APOLLO_REQUEST_CODES = new Set(["OPERATION_RESOLUTION_FAILURE"]);
 
 /** Apollo's APQ refusals ("provided sha does not match query") carry an HTTP 4xx but no code. */
 function isUncodedClientError(error: unknown): boolean {
@@ -15,15 +16,15 @@ function isUncodedClientError(error: unknown): boolean {
 
 /**
  * The gateway's formatError: gives our codes back to errors Apollo relabelled (a query
- * limit becomes GRAPHQL_VALIDATION_FAILED inside Apollo) and BAD_USER_INPUT to Apollo's
- * request refusals, whose codes are not in our contract; then masks as every service does.
+ * limit becomes GRAPHQL_VALIDATION_FAILED inside Apollo) and BAD_REQUEST to Apollo's
+ * request refusals that carry another code or none; then masks as every service does.
  */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const relabel = isQueryLimitError(error)
     ? ErrorCode.QUERY_TOO_COMPLEX
     : (typeof code === "string" && APOLLO_REQUEST_CODES.has(code)) || isUncodedClientError(error)
-      ? ErrorCode.BAD_USER_INPUT
+      ? ErrorCode.BAD_REQUEST
       : undefined;
   return maskError(relabel ? { ...formatted, extensions: { ...formatted.extensions, code: relabel } } : formatted);
 }

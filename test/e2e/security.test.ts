@@ -274,13 +274,13 @@ describe("5. abusive requests", () => {
 
   it("refuses a 10 MB body", async () => {
     const body = JSON.stringify({ query: `{ me { id } } # ${"x".repeat(10 * 1024 * 1024)}` });
-    expect(await postRaw(body)).toEqual({ status: 413, codes: ["BAD_USER_INPUT"], message: "Request body exceeds 1000000 bytes" });
+    expect(await postRaw(body)).toEqual({ status: 413, codes: ["BAD_REQUEST"], message: "Request body exceeds 1000000 bytes" });
     await expectStillServing();
   });
 
   it("refuses a batch of 1,000 operations before running any", async () => {
     const body = JSON.stringify(Array.from({ length: 1000 }, () => ({ query: "{ me { id } }" })));
-    expect(await postRaw(body)).toEqual({ status: 413, codes: ["BAD_USER_INPUT"], message: "A batch may hold at most 10 operations; this one has 1000" });
+    expect(await postRaw(body)).toEqual({ status: 413, codes: ["BAD_REQUEST"], message: "A batch may hold at most 10 operations; this one has 1000" });
     await expectStillServing();
   });
 });

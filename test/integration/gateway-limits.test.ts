@@ -138,7 +138,7 @@ describe("query limits at the gateway", () => {
 
   it("refuses a 10 MB body with 413", async () => {
     const reply = await postJson(stack.graphqlUrl, { query: `{ me { id } } # ${"x".repeat(10 * 1024 * 1024)}` });
-    expect(refusal(reply)).toEqual({ status: 413, errors: [{ code: "BAD_USER_INPUT", message: "Request body exceeds 1000000 bytes" }] });
+    expect(refusal(reply)).toEqual({ status: 413, errors: [{ code: "BAD_REQUEST", message: "Request body exceeds 1000000 bytes" }] });
     await expectServing(stack.graphqlUrl);
   });
 
@@ -156,7 +156,7 @@ describe("batched operations", () => {
 
   it("refuses a batch of 1,000 operations", async () => {
     const reply = await postJson(stack.graphqlUrl, Array.from({ length: 1000 }, () => ({ query: "{ __typename }" })));
-    expect(refusal(reply)).toEqual({ status: 413, errors: [{ code: "BAD_USER_INPUT", message: "A batch may hold at most 10 operations; this one has 1000" }] });
+    expect(refusal(reply)).toEqual({ status: 413, errors: [{ code: "BAD_REQUEST", message: "A batch may hold at most 10 operations; this one has 1000" }] });
     await expectServing(stack.graphqlUrl);
   });
 
@@ -185,7 +185,7 @@ describe("CSRF prevention", () => {
     const simple = await fetch(url);
     expect(simple.status).toBe(400);
     const body = (await simple.json()) as Body;
-    expect(body.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+    expect(body.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_REQUEST"]);
     expect(body.errors?.[0]?.message).toMatch(/Cross-Site Request Forgery/);
     const preflighted = await fetch(url, { headers: { "apollo-require-preflight": "true" } });
     expect(await preflighted.json()).toEqual({ data: { me: null } });
@@ -194,7 +194,7 @@ describe("CSRF prevention", () => {
   it.each(["text/plain", "application/x-www-form-urlencoded"])("refuses a %s POST, which a browser sends cross-site without asking", async (type) => {
     const reply = await post(stack.graphqlUrl, JSON.stringify({ query: "query Alive { me { id } }" }), { "content-type": type });
     expect(reply.status).toBe(400);
-    expect(reply.body.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+    expect(reply.body.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_REQUEST"]);
     expect(reply.body.errors?.[0]?.message).toMatch(/Cross-Site Request Forgery/);
     await expectServing(stack.graphqlUrl);
   });
@@ -262,7 +262,7 @@ describe("automatic persisted queries in Redis", () => {
 
   it("refuses a hash that does not match the query as bad input", async () => {
     const reply = await postJson(stack.graphqlUrl, { query: "query Alive { me { id } }", extensions: persisted(sha256("something else")) });
-    expect(refusal(reply)).toEqual({ status: 400, errors: [{ code: "BAD_USER_INPUT", message: "provided sha does not match query" }] });
+    expect(refusal(reply)).toEqual({ status: 400, errors: [{ code: "BAD_REQUEST", message: "provided sha does not match query" }] });
     await expectServing(stack.graphqlUrl);
   });
 

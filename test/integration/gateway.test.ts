@@ -64,10 +64,10 @@ describe("the gateway in front of the subgraphs", () => {
       body: JSON.stringify({ query: `{ me { id } } # ${"x".repeat(1_100_000)}` }),
     });
     expect(huge.status).toBe(413);
-    expect(((await huge.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_USER_INPUT");
+    expect(((await huge.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_REQUEST");
     const malformed = await fetch(stack.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_USER_INPUT");
+    expect(((await malformed.json()) as ErrorBody).errors[0]?.extensions.code).toBe("BAD_REQUEST");
   });
 
   it("answers parse and validation failures with their codes", async () => {

@@ -17,11 +17,13 @@ describe("formatGatewayError", () => {
     expect(format(wrapped).extensions).toEqual({ code: "GRAPHQL_VALIDATION_FAILED" });
   });
 
-  it("turns Apollo's request refusals into BAD_USER_INPUT with their message", () => {
+  it("answers Apollo's request refusals as BAD_REQUEST with their message", () => {
     const csrf = new GraphQLError("This operation has been blocked as a potential Cross-Site Request Forgery (CSRF).", { extensions: { code: "BAD_REQUEST" } });
-    expect(format(csrf)).toEqual({ message: csrf.message, extensions: { code: "BAD_USER_INPUT" } });
+    expect(format(csrf)).toEqual({ message: csrf.message, extensions: { code: "BAD_REQUEST" } });
+    const resolution = new GraphQLError('Unknown operation named "B".', { extensions: { code: "OPERATION_RESOLUTION_FAILURE" } });
+    expect(format(resolution)).toEqual({ message: resolution.message, extensions: { code: "BAD_REQUEST" } });
     const sha = new GraphQLError("provided sha does not match query", { extensions: { http: { status: 400 } } });
-    expect(formatGatewayError({ message: sha.message, extensions: { code: "INTERNAL_SERVER_ERROR" } }, sha)).toEqual({ message: sha.message, extensions: { code: "BAD_USER_INPUT" } });
+    expect(formatGatewayError({ message: sha.message, extensions: { code: "INTERNAL_SERVER_ERROR" } }, sha)).toEqual({ message: sha.message, extensions: { code: "BAD_REQUEST" } });
   });
 
   it("still masks everything else", () => {

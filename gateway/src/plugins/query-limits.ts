@@ -192,7 +192,7 @@ export function queryLimitsRule(limits: QueryLimits): ValidationRule {
 const queryTooComplex = (message: string, operation: OperationDefinitionNode) =>
   new GraphQLError(message, { nodes: [operation], extensions: { code: ErrorCode.QUERY_TOO_COMPLEX } });
 
-const formatCount = (value: number) => (Number.isSafeInteger(value) ? String(value) : value.toExponential(2));
+export const formatCount = (value: number) => (Number.isSafeInteger(value) ? String(value) : value.toExponential(2));
 
 /** True for an error our rule reported, however Apollo has wrapped it. */
 export function isQueryLimitError(error: unknown): boolean {

@@ -100,14 +100,11 @@ export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; 
     if (!decision.allowed) throw rateLimited(decision, what);
   }
 
+  // Costs are charged by the operation-admission plugin, once an operation is known to be
+  // runnable; this plugin only reports the tightest bucket.
   const plugin: ApolloServerPlugin<RateLimitedContext> = {
     async requestDidStart() {
       return {
-        async didResolveOperation({ contextValue, schema, document, operationName, request }) {
-          const cost = operationCost(schema, document, operationName, request.variables);
-          const { rateLimit } = contextValue;
-          await charge(rateLimit, byCost, rateLimit.costKey, cost, "for this caller's query cost budget");
-        },
         async willSendResponse({ contextValue, response }) {
           const { tightest } = contextValue.rateLimit;
           if (!tightest) return;
@@ -132,6 +129,8 @@ export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; 
       if (viewer.credential === "api_key" && viewer.apiKeyId) await charge(state, byApiKey, viewer.apiKeyId, 1, "for this API key");
       else await charge(state, byUser, viewer.userId, 1, "for this user");
     },
+    /** An admitted operation's cost, to the user's budget (the address's when anonymous). */
+    chargeCost: (state: RateLimitState, cost: number) => charge(state, byCost, state.costKey, cost, "for this caller's query cost budget"),
     plugin,
   };
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
+import type { GraphQLError } from "graphql";
 import { ErrorCode } from "./errors";
 import { sendJson, type RouteHandler } from "./http-server";
+import type { Logger } from "./logger";
 
 export class BodyError extends Error {
   constructor(readonly status: number, message: string) {
@@ -30,6 +32,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** JSON in a GET parameter, or the raw text when it is not JSON (Apollo then refuses it itself). */
+function jsonParameter(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The operations a request carries, as raw parameters: a POST's object or batch, or a GET's search parameters. */
+function operationsOf(method: string | undefined, body: unknown, search: URLSearchParams): Record<string, unknown>[] {
+  if (method === "POST") {
+    const items = Array.isArray(body) ? body : [body];
+    return items.filter((item): item is Record<string, unknown> => item !== null && typeof item === "object" && !Array.isArray(item));
+  }
+  return [{ query: search.get("query") ?? undefined, operationName: search.get("operationName") ?? undefined, variables: jsonParameter(search.get("variables")), extensions: jsonParameter(search.get("extensions")) }];
+}
+
 function headerMapOf(req: IncomingMessage): HeaderMap {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) {
@@ -49,8 +70,20 @@ export function apolloHandler<TContext extends BaseContext>(
     context: (req: IncomingMessage) => Promise<TContext>;
     /** Most operations in one batched (JSON array) request; a larger batch is refused before any of it runs. */
     maxBatchSize?: number;
+    /**
+     * Checks one operation's raw parameters (a body object, a batch's member, a GET's search
+     * parameters) before Apollo parses anything; an error refuses the whole request with its
+     * code and HTTP status.
+     */
+    preflight?: (operation: Record<string, unknown>) => GraphQLError | undefined;
+    /** Where the refusals decided here are logged (once each, at info: they are the client's mistakes). */
+    logger?: Logger;
   },
 ): RouteHandler {
+  const refuse = (res: ServerResponse, status: number, code: string, message: string) => {
+    options.logger?.info({ status, code, message }, "request refused");
+    return sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  };
   return async (req, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/graphql") {
@@ -65,7 +98,7 @@ export function apolloHandler<TContext extends BaseContext>(
       } catch (error) {
         const status = error instanceof BodyError ? error.status : 400;
         const message = error instanceof BodyError ? error.message : "Request body is not valid JSON";
-        return sendJson(res, status, { errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+        return refuse(res, status, ErrorCode.BAD_REQUEST, message);
       }
     }
     const max = options.maxBatchSize;
@@ -74,7 +107,15 @@ export function apolloHandler<TContext extends BaseContext>(
       const [status, message] = max === 0
         ? [400, "Batched requests are not accepted: send one operation per request"]
         : [413, `A batch may hold at most ${max} operations; this one has ${body.length}`];
-      return sendJson(res, status, { errors: [{ message, extensions: { code: ErrorCode.BAD_USER_INPUT } }] });
+      return refuse(res, status, ErrorCode.BAD_REQUEST, message);
+    }
+    if (options.preflight) {
+      for (const operation of operationsOf(req.method, body, url.searchParams)) {
+        const error = options.preflight(operation);
+        if (!error) continue;
+        const status = (error.extensions.http as { status?: number } | undefined)?.status ?? 400;
+        return refuse(res, status, String(error.extensions.code), error.message);
+      }
     }
     const result = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: (req.method ?? "GET").toUpperCase(), headers: headerMapOf(req), search: url.search, body },

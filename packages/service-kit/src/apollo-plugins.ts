@@ -2,7 +2,7 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { REQUEST_ID_HEADER } from "./correlation";
-import { isErrorCode } from "./errors";
+import { ErrorCode, isErrorCode } from "./errors";
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_OPERATION_LABELS = 500;
@@ -43,22 +43,49 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
   };
 }
 
+type ErrorLike = { message: string; extensions?: Record<string, unknown> };
+
+/** A code the client caused (its input, credentials or pace): logged as information, never as a fault. */
+const isClientMistake = (code: unknown) => isErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE;
+
+/** How one request's errors are logged: at most one line, at the level of the worst of them. */
+function logRequestErrors(logger: Logger, errors: readonly (ErrorLike & { originalError?: unknown; path?: unknown })[], operationName: string | null | undefined): void {
+  const faults = errors.filter((error) => !isErrorCode(error.extensions?.code) || error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR);
+  // A fault is ours: each with its stack, since each may be a different bug.
+  for (const error of faults) logger.error({ err: error.originalError ?? error, operationName, path: error.path }, "unexpected GraphQL error");
+  if (faults.length > 0) return;
+  const codes = errors.map((error) => String(error.extensions?.code));
+  const messages = errors.slice(0, 3).map((error) => error.message);
+  if (codes.includes(ErrorCode.SERVICE_UNAVAILABLE)) logger.warn({ operationName, codes, messages }, "request answered without a dependency");
+  else if (errors.some((error) => isClientMistake(error.extensions?.code))) logger.info({ operationName, codes, messages }, "request refused");
+}
+
 /**
  * One debug line per request with its correlation id (echoed to the caller as
- * x-request-id), and unexpected errors logged with their stack; clients see them masked.
+ * x-request-id). Errors are logged once per request: a server fault at error with its
+ * stack (clients see it masked), a dependency outage at warn, and a client's mistake
+ * (validation, bad input, credentials, rate limits) at info without a stack, so a flood of
+ * malformed requests never grows the error log. With `logger`, requests refused before
+ * they have a context (a bad credential, a rate limit, a malformed body) are logged too.
  */
-export function requestLoggingPlugin<T extends BaseContext & { logger: Logger; requestId: string }>(): ApolloServerPlugin<T> {
+export function requestLoggingPlugin<T extends BaseContext & { logger: Logger; requestId: string }>(logger?: Logger): ApolloServerPlugin<T> {
+  const refusedEarly = (error: Error) => {
+    if (!logger) return;
+    const extensions = (error as { extensions?: Record<string, unknown> }).extensions;
+    logRequestErrors(logger, [{ message: error.message, extensions, originalError: error }], undefined);
+  };
   return {
+    async contextCreationDidFail({ error }) {
+      refusedEarly(error);
+    },
+    async invalidRequestWasReceived({ error }) {
+      refusedEarly(error);
+    },
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
         async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            const code = error.extensions?.code;
-            if (!isErrorCode(code) || code === "INTERNAL_SERVER_ERROR") {
-              contextValue.logger.error({ err: error.originalError ?? error, operationName, path: error.path }, "unexpected GraphQL error");
-            }
-          }
+          logRequestErrors(contextValue.logger, errors, operationName);
         },
         async willSendResponse({ contextValue, operationName, response, errors, request }) {
           response.http.headers.set(REQUEST_ID_HEADER, contextValue.requestId);

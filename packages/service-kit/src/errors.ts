@@ -4,6 +4,9 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 export const ErrorCode = {
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",
+  /** The HTTP request is not a GraphQL request that can run: its body, parameters or operation selection (GraphQL over HTTP's "request error"). */
+  BAD_REQUEST: "BAD_REQUEST",
+  /** A value the operation carries (an argument or variable) is not acceptable. */
   BAD_USER_INPUT: "BAD_USER_INPUT",
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",

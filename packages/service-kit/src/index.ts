@@ -12,6 +12,7 @@ export * from "./correlation";
 export * from "./errors";
 export * from "./health";
 export * from "./input";
+export * from "./json-limits";
 export * from "./http-server";
 export * from "./identity-assertion";
 export * from "./lifecycle";
