@@ -45,19 +45,28 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
 
 type ErrorLike = { message: string; extensions?: Record<string, unknown> };
 
-/** A code the client caused (its input, credentials or pace): logged as information, never as a fault. */
-const isClientMistake = (code: unknown) => isErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE;
+/**
+ * What the client caused (its input, credentials or pace): one of our codes other than a
+ * fault's, or a refusal Apollo marks with a 4xx status and no code of ours (a persisted
+ * query whose hash does not match, an unsupported version). Logged as information.
+ */
+function isClientMistake(error: ErrorLike): boolean {
+  const code = error.extensions?.code;
+  if (isErrorCode(code)) return code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE;
+  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
 
 /** How one request's errors are logged: at most one line, at the level of the worst of them. */
 function logRequestErrors(logger: Logger, errors: readonly (ErrorLike & { originalError?: unknown; path?: unknown })[], operationName: string | null | undefined): void {
-  const faults = errors.filter((error) => !isErrorCode(error.extensions?.code) || error.extensions?.code === ErrorCode.INTERNAL_SERVER_ERROR);
+  const faults = errors.filter((error) => !isClientMistake(error) && error.extensions?.code !== ErrorCode.SERVICE_UNAVAILABLE);
   // A fault is ours: each with its stack, since each may be a different bug.
   for (const error of faults) logger.error({ err: error.originalError ?? error, operationName, path: error.path }, "unexpected GraphQL error");
   if (faults.length > 0) return;
   const codes = errors.map((error) => String(error.extensions?.code));
   const messages = errors.slice(0, 3).map((error) => error.message);
   if (codes.includes(ErrorCode.SERVICE_UNAVAILABLE)) logger.warn({ operationName, codes, messages }, "request answered without a dependency");
-  else if (errors.some((error) => isClientMistake(error.extensions?.code))) logger.info({ operationName, codes, messages }, "request refused");
+  else if (errors.length > 0) logger.info({ operationName, codes, messages }, "request refused");
 }
 
 /**
