@@ -169,6 +169,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     rateLimits,
     signIdentity,
     presence: createPresenceReporter({ realtimeUrl: config.REALTIME_INTERNAL_URL, signIdentity, logger }),
+    preflight,
   });
 
   // A revoked key is forgotten by the cache and its sockets are closed.

@@ -229,6 +229,25 @@ describe("JSON values in variables have a depth and size limit", () => {
     expect(refusal(literal)).toEqual({ status: 400, codes: ["QUERY_TOO_COMPLEX"], data: undefined });
   });
 
+  it("refuses the same over WebSocket, and the socket stays usable", async () => {
+    const socket = await rawSocket(stack.graphqlUrl);
+    try {
+      socket.send({ type: "connection_init", payload: { authorization: `Bearer ${player.accessToken}` } });
+      await socket.message("connection_ack");
+      const template = JSON.stringify({ id: "deep", type: "subscribe", payload: { query: submit, variables: { input: input("PAYLOAD") } } });
+      socket.send(template.replace('"PAYLOAD"', nestedObjects(5000)));
+      const answer = (await socket.message("error")) as { id: string; payload: { message: string; extensions?: { code?: string } }[] };
+      expect(answer.id).toBe("deep");
+      expect(answer.payload.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+      expect(answer.payload[0]?.message).toMatch(/\$input/);
+      const from = socket.messages.length;
+      socket.send({ id: "me", type: "subscribe", payload: { query: "{ me { id } }" } });
+      expect(await socket.message("next", from)).toMatchObject({ id: "me", payload: { data: { me: { id: player.user.id } } } });
+    } finally {
+      socket.close();
+    }
+  });
+
   it("refuses deeply nested request extensions", async () => {
     const res = await fetch(stack.graphqlUrl, {
       method: "POST",

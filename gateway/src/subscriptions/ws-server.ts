@@ -45,6 +45,8 @@ type Deps = {
   rateLimits: ReturnType<typeof createRateLimits>;
   signIdentity: (viewer: Viewer, requestId: string) => Promise<string>;
   presence: PresenceReporter;
+  /** The HTTP path's check of an operation's raw parameters (request-preflight.ts), before anything runs. */
+  preflight: (operation: Record<string, unknown>) => GraphQLError | undefined;
 };
 
 /** Subscribers with the same identity and authorization share results; any difference splits them. */
@@ -112,6 +114,8 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
     async operate(connection, payload, sink) {
       const viewer = connection.identity!.viewer;
       const requestId = randomUUID();
+      const refused = deps.preflight(payload as Record<string, unknown>);
+      if (refused) throw refused;
       // Each operation is charged like an HTTP request: the address, then the user or key.
       const rateLimit = await rateLimits.chargeAddress(connection.address);
       await rateLimits.chargeViewer(viewer, rateLimit);
