@@ -383,7 +383,8 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
       // The game master comes online: the gateway reports the socket, realtime announces it.
       return subscribeAs(actor, "subscription($id: ID!) { presenceChanged(campaignId: $id) { id status user { id } } }", { id: campaignId }, async () => {
         const online = wsClient(url, { token: tokens.gameMaster });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Acknowledged means signed in and counted: the gateway reports it to realtime.
+        await new Promise<void>((resolve) => online.on("connected", () => resolve()));
         await online.dispose();
       });
     },
