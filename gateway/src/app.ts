@@ -11,6 +11,7 @@ import {
   createMetrics,
   createRedis,
   requestLoggingPlugin,
+  retryAfterStatusPlugin,
   metricsPlugin,
   redisReadiness,
   requestIdFrom,
@@ -107,6 +108,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       // Which clients call, and which of them still use deprecated fields (README, Versioning).
       clientUsagePlugin(metrics),
       requestLoggingPlugin(logger),
+      // Nothing answered and retryable: 503 with Retry-After, which proxies and clients understand.
+      retryAfterStatusPlugin(),
       ...persisted.plugins,
       // An operation that cannot run is refused here, before its cost is charged.
       operationAdmissionPlugin({ maxCost: config.MAX_QUERY_COST, chargeCost: rateLimits.chargeCost }),

@@ -9,6 +9,7 @@ import {
   maskError,
   notFound,
   requestError,
+  serviceUnavailable,
   unauthenticated,
 } from "../../packages/service-kit/src/errors";
 
@@ -66,6 +67,12 @@ describe("error helpers", () => {
   it("notFound and conflict carry their codes", () => {
     expect(notFound("gone").extensions).toEqual({ code: "NOT_FOUND" });
     expect(conflict("clash", { from: "DRAFT" }).extensions).toEqual({ from: "DRAFT", code: "CONFLICT" });
+  });
+
+  it("serviceUnavailable tells when to retry (seconds), and masking keeps it", () => {
+    const error = serviceUnavailable("Temporarily unavailable", 5);
+    expect(error.extensions).toEqual({ retryAfter: 5, code: "SERVICE_UNAVAILABLE" });
+    expect(maskError({ message: error.message, extensions: error.extensions })).toEqual({ message: "Temporarily unavailable", extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 5 } });
   });
 });
 

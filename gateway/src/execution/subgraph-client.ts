@@ -17,6 +17,12 @@ export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };
 const isJson = (contentType: unknown) =>
   typeof contentType === "string" && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));
 
+/** A Retry-After in seconds (the delta form subgraphs send), bounded; undefined when absent or not a number. */
+function retryAfterSeconds(header: unknown): number | undefined {
+  if (typeof header !== "string" || !/^[0-9]{1,6}$/.test(header.trim())) return undefined;
+  return Math.min(Number(header), 3600) || undefined;
+}
+
 /**
  * The subgraphs over HTTP: one keep-alive connection pool per subgraph (no TCP or HTTP setup
  * per request) through undici's dispatcher API (no web streams, abort signals or Request
@@ -36,9 +42,9 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
       return [name, { name, url, origin, path: `${pathname}${search}` }];
     }),
   );
-  const unavailable = (target: Target, scope: FetchScope, details: Record<string, unknown>) => {
+  const unavailable = (target: Target, scope: FetchScope, details: Record<string, unknown>, retryAfter?: number) => {
     scope.context.logger.warn({ ...details, subgraph: target.name }, "subgraph unavailable");
-    return appError(ErrorCode.SERVICE_UNAVAILABLE, `The ${target.name} service is unavailable; try again shortly`);
+    return appError(ErrorCode.SERVICE_UNAVAILABLE, `The ${target.name} service is unavailable; try again shortly`, retryAfter ? { retryAfter } : {});
   };
 
   async function send(serviceName: string, request: SubgraphRequest, scope: FetchScope): Promise<SubgraphResult> {
@@ -54,6 +60,7 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
     let status: number;
     let contentType: unknown;
     let cacheControl: unknown;
+    let retryAfterHeader: unknown;
     let text: string;
     try {
       const response = await agent.request({
@@ -68,11 +75,13 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
       status = response.statusCode;
       contentType = response.headers["content-type"];
       cacheControl = response.headers["cache-control"];
+      retryAfterHeader = response.headers["retry-after"];
       text = await response.body.text();
     } catch (error) {
       throw unavailable(target, scope, { err: error });
     }
-    if (status >= 500) throw unavailable(target, scope, { status });
+    // The subgraph's own estimate of when to come back (a database outage says 5 s) reaches the client.
+    if (status >= 500) throw unavailable(target, scope, { status }, retryAfterSeconds(retryAfterHeader));
     let body: unknown = text;
     if (isJson(contentType)) body = JSON.parse(text);
     if (status < 200 || status >= 300) {

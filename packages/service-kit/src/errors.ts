@@ -58,6 +58,8 @@ export const forbidden = (message = "You are not allowed to do this") => appErro
 export const notFound = (message: string) => appError(ErrorCode.NOT_FOUND, message);
 export const conflict = (message: string, extensions: Record<string, unknown> = {}) =>
   appError(ErrorCode.CONFLICT, message, extensions);
+/** Something the service needs is down for now: the same request may work `retryAfter` seconds later. */
+export const serviceUnavailable = (message: string, retryAfter: number) => appError(ErrorCode.SERVICE_UNAVAILABLE, message, { retryAfter });
 
 const MASKED_MESSAGE = "Internal server error";
 // Extensions a client may see; everything else (stack traces, exception objects,

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ConfigError, defaultHttpTimeouts, type HttpTimeouts } from "./config";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
+import { databaseOutageReason, databaseUnavailable, warnDatabaseOutage } from "./database-outage";
 import { runReadinessChecks, type ReadinessCheck } from "./health";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -78,9 +79,13 @@ export function createHttpService(options: HttpServerOptions): HttpService {
     // default: a slow client could outstay its deadline by that much.
     connectionsCheckingInterval: Math.min(1_000, timeouts.HTTP_HEADERS_TIMEOUT_MS),
   };
+  const inFlight = new Set<ServerResponse>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    inFlight.add(res);
+    if (draining) res.setHeader("connection", "close");
+    res.on("close", () => inFlight.delete(res));
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefixOf(path) ?? "other");
@@ -91,9 +96,13 @@ export function createHttpService(options: HttpServerOptions): HttpService {
       const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "POST" ? postRoutes[path] : undefined;
       await (handler ?? fallback)(req, res);
     } catch (error) {
-      logger.error({ err: error, path }, "unhandled error in HTTP handler");
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
-      else res.destroy();
+      const outage = databaseOutageReason(error);
+      if (outage === undefined) logger.error({ err: error, path }, "unhandled error in HTTP handler");
+      else warnDatabaseOutage(logger, outage, { path });
+      if (res.headersSent) return void res.destroy();
+      if (outage === undefined) return sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
+      const { message, extensions } = databaseUnavailable();
+      sendJson(res, 503, { errors: [{ message, extensions }] }, { "retry-after": String(extensions.retryAfter) });
     }
   };
   // An https.Server is an http.Server over TLS: the same request, timeout and close API.
@@ -125,7 +134,14 @@ export function createHttpService(options: HttpServerOptions): HttpService {
           clearTimeout(force);
           resolve();
         });
+        // Keep-alive clients would otherwise hold their connections (and so the process)
+        // until the grace period ends: idle ones close now, busy ones after their answer.
         server.closeIdleConnections();
+        for (const res of inFlight) {
+          if (!res.headersSent) res.setHeader("connection", "close");
+          // Already answering with keep-alive: close the connection once it falls idle.
+          else res.once("finish", () => setImmediate(() => server.closeIdleConnections()));
+        }
       }),
   };
 }

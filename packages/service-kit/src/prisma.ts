@@ -1,12 +1,48 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { ReadinessCheck } from "./health";
 
+type Adapter = Awaited<ReturnType<PrismaPg["connect"]>>;
+type Transaction = Awaited<ReturnType<Adapter["startTransaction"]>>;
+
+/** The statements Prisma ends an interactive transaction with (it calls commit() or rollback() only after them). */
+const CLOSING_STATEMENTS = new Set(["COMMIT", "ROLLBACK"]);
+
+/**
+ * adapter-pg gives a transaction's connection back to the pool in commit() and rollback(),
+ * and Prisma calls them only once its COMMIT or ROLLBACK statement succeeded. On a
+ * connection the server closed (a restart, a failover, a network cut) that statement fails,
+ * so the dead connection stayed checked out for good: the pool lost a slot with every
+ * outage until it had none, and `$disconnect()` waited on it forever. Here a failed closing
+ * statement gives the connection back (the pool discards one that is dead).
+ */
+function releaseWhenClosingFails(transaction: Transaction): Transaction {
+  const executeRaw = transaction.executeRaw.bind(transaction);
+  transaction.executeRaw = async (query) => {
+    try {
+      return await executeRaw(query);
+    } catch (error) {
+      if (CLOSING_STATEMENTS.has(query.sql)) await transaction.rollback().catch(() => undefined);
+      throw error;
+    }
+  };
+  return transaction;
+}
+
+class RecoveringPrismaPg extends PrismaPg {
+  override async connect(): Promise<Adapter> {
+    const adapter = await super.connect();
+    const startTransaction = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => releaseWhenClosingFails(await startTransaction(isolationLevel));
+    return adapter;
+  }
+}
+
 /**
  * The driver adapter a service's generated PrismaClient runs on (no native engine; see
  * ../shared/docs/prisma-offline.md): `new PrismaClient({ adapter: pgAdapter(url, size) })`.
  */
 export function pgAdapter(connectionString: string, poolSize: number): PrismaPg {
-  return new PrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000 });
+  return new RecoveringPrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000 });
 }
 
 type Pingable = { $queryRawUnsafe(query: string): Promise<unknown> };

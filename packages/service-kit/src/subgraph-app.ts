@@ -17,6 +17,8 @@ import { IDENTITY_HEADER, createIdentityVerifier } from "./identity-assertion";
 import type { Service } from "./lifecycle";
 import type { Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
+import { retryAfterStatusPlugin } from "./retry-after-status";
+import { surfaceDatabaseOutages } from "./surface-database-outages";
 import type { Viewer } from "./viewer";
 
 /** What every subgraph resolver receives. */
@@ -71,9 +73,12 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
   const metrics = createMetrics(options.name);
   const verifyIdentity = createIdentityVerifier(config.GATEWAY_SIGNING_SECRET);
   const apollo = new ApolloServer<SubgraphContext<Loaders>>({
-    schema: enforceAuthorization(
-      buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
-      { policies: options.policies ?? {}, viewerOf: (context: SubgraphContext<Loaders>) => context.viewer },
+    schema: surfaceDatabaseOutages(
+      enforceAuthorization(
+        buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+        { policies: options.policies ?? {}, viewerOf: (context: SubgraphContext<Loaders>) => context.viewer },
+      ),
+      { loggerOf: (context: SubgraphContext<Loaders>) => context.logger },
     ),
     includeStacktraceInErrorResponses: false,
     // runService owns SIGTERM/SIGINT; Apollo's own handlers would re-raise the signal.
@@ -82,7 +87,13 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     formatError: maskError,
     logger,
     // Inline traces (ftv1) only feed Apollo Studio, which we do not use; they cost CPU per field.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), metricsPlugin(metrics), requestLoggingPlugin()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      metricsPlugin(metrics),
+      requestLoggingPlugin(),
+      retryAfterStatusPlugin(),
+    ],
   });
 
   const context = async (req: IncomingMessage): Promise<SubgraphContext<Loaders>> => {

@@ -20,8 +20,12 @@ import { createPresenceStore } from "./domain/presence-store";
 import { createLoaders } from "./loaders";
 import { presenceRoutes } from "./presence-routes";
 import { createResolvers } from "./resolvers";
+import { createSideWork } from "./side-work";
 
 export const realtimeTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/** How long a presence write after a committed message is watched before it is logged as late. */
+const SIDE_WORK_TIMEOUT_MS = 2_000;
 
 export type RealtimeApp = SubgraphApp & {
   /** One presence sweep now (tests; the sweeper loop runs it every PRESENCE_SWEEP_MS). */
@@ -46,12 +50,13 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     clock: options.clock,
   });
   const chat = createChatService(db, { afterCommit: () => relay.wake() });
+  const sideWork = createSideWork({ timeoutMs: SIDE_WORK_TIMEOUT_MS });
   const app = createSubgraphApp({
     name: "realtime",
     config,
     logger,
     typeDefs: realtimeTypeDefs,
-    resolvers: createResolvers({ chat, presence, store }),
+    resolvers: createResolvers({ chat, presence, store, sideWork }),
     policies: realtimePolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
@@ -62,11 +67,12 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     },
     onStop: async () => {
       await presence.stopSweeper();
+      await sideWork.drain();
       await relay.stop();
       await db.$disconnect();
       redis.disconnect();
     },
   });
-  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
+  const relay = prismaOutboxRelay(db, { producer: "realtime", redis, logger, metrics: app.metrics, config });
   return { ...app, sweepPresence: () => presence.sweep() };
 }

@@ -7,6 +7,7 @@ import type { PresenceService } from "../domain/presence-service";
 import type { PresenceStore } from "../domain/presence-store";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { Channel } from "../generated/prisma/client";
+import type { SideWork } from "../side-work";
 
 const user = (id: string) => ({ __typename: "User" as const, id });
 const campaign = (id: string) => ({ __typename: "Campaign" as const, id });
@@ -14,8 +15,8 @@ const servedByGateway = () => {
   throw new Error("Subscriptions are served by the gateway (@live), not by the realtime subgraph");
 };
 
-export function createResolvers(deps: { chat: ChatService; presence: PresenceService; store: PresenceStore }): Resolvers {
-  const { chat, presence, store } = deps;
+export function createResolvers(deps: { chat: ChatService; presence: PresenceService; store: PresenceStore; sideWork: SideWork }): Resolvers {
+  const { chat, presence, store, sideWork } = deps;
 
   /** The channels of a campaign the viewer may read (each checked like any other channel read). */
   async function visibleChannels(context: RealtimeContext, campaignId: string): Promise<Channel[]> {
@@ -54,10 +55,12 @@ export function createResolvers(deps: { chat: ChatService; presence: PresenceSer
       createAllianceChannel: (_parent, args, { viewer, loaders }) =>
         chat.createAllianceChannel(requireUser(viewer), loaders, parseInput(allianceChannelInput, args)),
       openDirectChannel: (_parent, args, { viewer, loaders }) => chat.openDirectChannel(requireUser(viewer), loaders, parseInput(directChannelInput, args)),
-      postMessage: async (_parent, args, { viewer, loaders }) => {
+      postMessage: async (_parent, args, { viewer, loaders, logger }) => {
         const signedIn = requireUser(viewer);
         const message = await chat.postMessage(signedIn, loaders, parseInput(postMessageInput, args));
-        await store.markActive(signedIn.userId, presence.now());
+        // The message is committed: presence must neither delay nor fail its answer.
+        const now = presence.now();
+        sideWork.run("mark the author active", logger, () => store.markActive(signedIn.userId, now));
         return message;
       },
       editMessage: (_parent, args, { viewer, loaders }) => chat.editMessage(requireUser(viewer), loaders, parseInput(editMessageInput, args)),
