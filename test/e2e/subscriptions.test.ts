@@ -1,9 +1,17 @@
 import { randomUUID } from "node:crypto";
+import type { GraphQLFormattedError } from "graphql";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
+import { compareStreamIds, type Logger } from "@startales/service-kit";
+import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
+import { gatewayTestConfig } from "../testkit/config";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { captureLogs } from "../testkit/logs";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { activeSubscriptions, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient, wsUrlOf, type Subscription } from "../testkit/subscriptions";
+import { startTcpProxy, type TcpProxy } from "../testkit/tcp-proxy";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -169,4 +177,144 @@ describe("campaignEvents", () => {
     expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect(response.errors?.[0]?.message).toMatch(/WebSocket/);
   });
+});
+
+describe("while a subgraph is unreachable", () => {
+  // A gateway of its own whose route to campaign goes through a proxy the test cuts and
+  // restores: campaign itself stays up (mutations and the other subgraphs still reach it),
+  // only this gateway loses it, as when the pod it was routed to dies.
+  let campaignRoute: TcpProxy;
+  let gateway: GatewayApp;
+  let gated: { gatewayUrl: string; graphqlUrl: string };
+
+  beforeAll(async () => {
+    campaignRoute = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(stack.campaignUrl).port) });
+    const subgraphs = {
+      identity: stack.identityUrl,
+      campaign: `http://127.0.0.1:${campaignRoute.port}`,
+      realtime: stack.realtimeUrl,
+      simulation: stack.simulationUrl,
+      provider: stack.providerUrl,
+      notification: stack.notificationUrl,
+    };
+    gateway = createGatewayApp(gatewayTestConfig(subgraphs, `${stack.identityUrl}/.well-known/jwks.json`), captureLogs("gateway", "warn").logger as Logger);
+    const gatewayUrl = await gateway.listen();
+    gated = { gatewayUrl, graphqlUrl: `${gatewayUrl}/graphql` };
+  });
+  afterEach(() => campaignRoute.restore());
+  afterAll(async () => {
+    await gateway?.stop();
+    await campaignRoute?.close();
+  });
+
+  type Resumable = { code?: unknown; reason?: unknown; lastEventId?: unknown };
+  const resumeInfo = (subscription: Subscription<unknown>): Resumable | undefined =>
+    Array.isArray(subscription.error) ? ((subscription.error as GraphQLFormattedError[])[0]?.extensions as Resumable | undefined) : undefined;
+
+  async function gatedFeed<T = Feed>(user: TestUser, campaignId: string, query = EVENTS, after?: string): Promise<Subscription<T>> {
+    const before = await activeSubscriptions(gated.gatewayUrl);
+    const client = wsClient(gated.graphqlUrl, { token: user.accessToken });
+    clients.push(client);
+    const subscription = subscribe<T>(client, query, { id: campaignId, ...(after ? { after } : {}) });
+    await untilSubscribed(gated.gatewayUrl, before, { unless: () => subscription.error !== null });
+    return subscription;
+  }
+
+  /** The campaign's newest event id, read through the stack's gateway (which still reaches campaign). */
+  const latestEventId = (user: TestUser, campaignId: string) =>
+    eventually("the campaign's latest event", async () => {
+      const read = await call(user, "query($id: ID!) { campaign(id: $id) { latestEventId } }", { id: campaignId });
+      return (read.campaign as unknown as { latestEventId: string | null }).latestEventId ?? undefined;
+    });
+
+  const join = (user: TestUser, campaignId: string) => call(user, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+
+  it("ends the subscription with SERVICE_UNAVAILABLE and the last delivered event id, never a null event; resuming from it loses nothing", async () => {
+    const gameMaster = await registerUser(url, "Outage");
+    const [first, second, third] = await Promise.all(["First", "Second", "Third"].map((name) => registerUser(url, name)));
+    const campaignId = await newCampaign(gameMaster);
+    await latestEventId(gameMaster, campaignId);
+    const events = await gatedFeed(gameMaster, campaignId);
+    await join(first!, campaignId);
+    await events.waitFor(1);
+    const delivered = events.results[0]!.data!.campaignEvents;
+    expect(delivered).toMatchObject({ type: "PLAYER_JOINED", data: { userId: first!.user.id } });
+
+    await campaignRoute.refuse();
+    await join(second!, campaignId);
+    await join(third!, campaignId);
+    await events.ended(30_000);
+
+    expect(subscriptionErrorCodes(events)).toEqual(["SERVICE_UNAVAILABLE"]);
+    expect(resumeInfo(events)).toMatchObject({ reason: "EVENT_UNAVAILABLE", lastEventId: delivered.id });
+    // Nothing after the event that failed was sent ahead of it, and no event was sent as null.
+    expect(events.results.map((r) => r.data?.campaignEvents?.id)).toEqual([delivered.id]);
+
+    await campaignRoute.restore();
+    const resumed = await gatedFeed(gameMaster, campaignId, EVENTS, resumeInfo(events)!.lastEventId as string);
+    await resumed.waitFor(2);
+    expect(resumed.results.map((r) => r.data!.campaignEvents.data.userId)).toEqual([second!.user.id, third!.user.id]);
+  }, 60_000);
+
+  it("names the feed's newest event at subscription as the resume point when nothing was delivered yet", async () => {
+    const gameMaster = await registerUser(url, "Quiet");
+    const player = await registerUser(url, "Missed");
+    const campaignId = await newCampaign(gameMaster);
+    const created = await latestEventId(gameMaster, campaignId);
+    const events = await gatedFeed(gameMaster, campaignId);
+
+    await campaignRoute.refuse();
+    await join(player, campaignId);
+    await events.ended(30_000);
+    expect(events.results).toEqual([]);
+    expect(resumeInfo(events)).toMatchObject({ code: "SERVICE_UNAVAILABLE", reason: "EVENT_UNAVAILABLE", lastEventId: created });
+
+    await campaignRoute.restore();
+    const resumed = await gatedFeed(gameMaster, campaignId, EVENTS, created);
+    await resumed.waitFor(1);
+    expect(resumed.results[0]!.data!.campaignEvents).toMatchObject({ type: "PLAYER_JOINED", data: { userId: player.user.id } });
+  }, 60_000);
+
+  it("retries an event while its subgraph is briefly unreachable and delivers it in order, without an error", async () => {
+    const gameMaster = await registerUser(url, "Blip");
+    const [first, second] = await Promise.all(["Early", "Later"].map((name) => registerUser(url, name)));
+    const campaignId = await newCampaign(gameMaster);
+    await latestEventId(gameMaster, campaignId);
+    const events = await gatedFeed(gameMaster, campaignId);
+    const retries = async () => metricValue(await fetchMetrics(gated.gatewayUrl), "gateway_subscription_event_retries_total", { field: "campaignEvents" }) ?? 0;
+    const retriedBefore = await retries();
+
+    await campaignRoute.refuse();
+    await join(first!, campaignId);
+    await eventually("a retry of the event", async () => ((await retries()) > retriedBefore ? true : undefined));
+    await campaignRoute.restore();
+    await join(second!, campaignId);
+    await events.waitFor(2);
+    expect(events.error).toBeNull();
+    expect(events.results.map((r) => r.data!.campaignEvents.data.userId)).toEqual([first!.user.id, second!.user.id]);
+  }, 60_000);
+
+  it("resolves simulation's events through simulation: ticks go on while campaign is unreachable, campaign's own events still need campaign", async () => {
+    const gameMaster = await registerUser(url, "Ticker");
+    const created = await call(gameMaster, `mutation { createCampaign(input: { name: "Ticks ${randomUUID().slice(0, 8)}", tickRateMs: 200 }) { id } }`);
+    const campaignId = created.createCampaign!.id;
+    await latestEventId(gameMaster, campaignId);
+    type Ticks = { campaignEvents: { id: string; type: string; tick: number | null } };
+    const events = await gatedFeed<Ticks>(gameMaster, campaignId, "subscription($id: ID!) { campaignEvents(campaignId: $id) { id type tick } }");
+    const ticks = () => events.results.map((r) => r.data!.campaignEvents).filter((e) => e.type === "TICK_COMPLETED");
+    await call(gameMaster, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
+    await eventually("a first tick", async () => (ticks().length > 0 ? true : undefined));
+
+    await campaignRoute.refuse();
+    // Published after campaign became unreachable, so resolved without it.
+    const cut = await latestEventId(gameMaster, campaignId);
+    await eventually("ticks after the cut", async () => (ticks().filter((e) => compareStreamIds(e.id, cut) > 0).length >= 2 ? true : undefined));
+    expect(events.error).toBeNull();
+
+    await call(gameMaster, "mutation($id: ID!) { pauseCampaign(id: $id) { id } }", { id: campaignId });
+    await events.ended(30_000);
+    expect(subscriptionErrorCodes(events)).toEqual(["SERVICE_UNAVAILABLE"]);
+    expect(resumeInfo(events)?.lastEventId).toBe(events.results.at(-1)!.data!.campaignEvents.id);
+    expect(events.results.every((r) => r.data?.campaignEvents)).toBe(true);
+  }, 60_000);
 });

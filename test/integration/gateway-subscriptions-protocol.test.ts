@@ -1,8 +1,9 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import { Topics, createRedis, publishEnvelope, type Logger, type Redis } from "@startales/service-kit";
+import { Topics, createRedis, newestStreamId, publishEnvelope, type Logger, type Redis } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { gatewayTestConfig } from "../testkit/config";
+import { startGatewayProcess } from "../testkit/gateway-process";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
 import { startStack, type Stack } from "../testkit/stack";
@@ -38,6 +39,14 @@ async function gatewayWith(env: Record<string, string>): Promise<string> {
   return `${await gateway.listen()}/graphql`;
 }
 
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 const init = (token = user.accessToken) => ({ type: "connection_init", payload: { authorization: `Bearer ${token}` } });
 
 async function acknowledged(url = stack.graphqlUrl, token = user.accessToken) {
@@ -51,6 +60,8 @@ describe("graphql-ws protocol", () => {
   it("closes 4406 without the graphql-transport-ws subprotocol", async () => {
     const socket = await rawSocket(stack.graphqlUrl, []);
     expect(await socket.closed()).toMatchObject({ code: 4406 });
+    // The legacy subscriptions-transport-ws protocol is not chosen: its client cannot even open.
+    await expect(rawSocket(stack.graphqlUrl, "graphql-ws")).rejects.toThrow("Server sent no subprotocol");
   });
 
   it("closes 4408 when connection_init does not come in time", async () => {
@@ -63,6 +74,11 @@ describe("graphql-ws protocol", () => {
     const early = await rawSocket(stack.graphqlUrl);
     early.send({ id: "1", type: "subscribe", payload: { query: "{ me { id } }" } });
     expect(await early.closed()).toMatchObject({ code: 4401 });
+    // The ack, not the init, opens the socket to operations.
+    const eager = await rawSocket(stack.graphqlUrl);
+    eager.send(init());
+    eager.send({ id: "1", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await eager.closed()).toMatchObject({ code: 4401 });
 
     const twice = await acknowledged();
     twice.send(init());
@@ -93,6 +109,73 @@ describe("graphql-ws protocol", () => {
     socket.send({ type: "ping" });
     await socket.message("pong");
     socket.close();
+  });
+
+  it("answers ping with pong, also before the ack, and takes an unprompted pong as a heartbeat", async () => {
+    const socket = await rawSocket(stack.graphqlUrl);
+    socket.send({ type: "ping", payload: { at: 1 } });
+    await socket.message("pong");
+    socket.send({ type: "pong" });
+    socket.send(init());
+    await socket.message("connection_ack");
+    socket.send({ id: "alive", type: "subscribe", payload: { query: "{ me { id } }" } });
+    expect(await socket.message("next")).toMatchObject({ id: "alive", payload: { data: { me: { id: user.user.id } } } });
+    socket.close();
+  });
+
+  it("closes 4400 on a subscribe without a query unless it names a persisted query, and on a binary frame", async () => {
+    const withoutQuery = [{}, { variables: {} }, { query: "" }, { extensions: { persistedQuery: { version: 1 } } }, { extensions: { persistedQuery: { version: 1, sha256Hash: 42 } } }];
+    for (const payload of withoutQuery) {
+      const socket = await acknowledged();
+      socket.send({ id: "1", type: "subscribe", payload });
+      expect(await socket.closed()).toMatchObject({ code: 4400 });
+    }
+    const binary = await acknowledged();
+    binary.socket.send(Buffer.from(JSON.stringify({ type: "ping" })));
+    expect(await binary.closed()).toMatchObject({ code: 4400 });
+
+    // APQ: the hash alone is an operation (refused until the query is registered, then served).
+    const query = `{ me { id } } # ${randomUUID()}`;
+    const persistedQuery = { version: 1, sha256Hash: createHash("sha256").update(query).digest("hex") };
+    const socket = await acknowledged();
+    socket.send({ id: "hash", type: "subscribe", payload: { extensions: { persistedQuery } } });
+    expect(await socket.message("error")).toMatchObject({ id: "hash", payload: [{ extensions: { code: "PERSISTED_QUERY_NOT_FOUND" } }] });
+    socket.send({ id: "register", type: "subscribe", payload: { query, extensions: { persistedQuery } } });
+    await socket.message("complete");
+    const from = socket.messages.length;
+    socket.send({ id: "again", type: "subscribe", payload: { extensions: { persistedQuery } } });
+    expect(await socket.message("next", from)).toEqual({ id: "again", type: "next", payload: { data: { me: { id: user.user.id } } } });
+    socket.close();
+  });
+
+  it("stops a subscription on complete: nothing more is sent for its id, and the id may be used again", async () => {
+    const campaignId = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(stack.graphqlUrl, { query: 'mutation { createCampaign(input: { name: "Complete" }) { id } }' }, { token: user.accessToken }),
+    ).createCampaign.id;
+    const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "complete-test");
+    try {
+      const feed = { query: "subscription($id: ID!) { campaignEvents(campaignId: $id) { id data } }", variables: { id: campaignId } };
+      const socket = await acknowledged();
+      const before = await activeSubscriptions(stack.gatewayUrl);
+      socket.send({ id: "done", type: "subscribe", payload: feed });
+      socket.send({ id: "sentinel", type: "subscribe", payload: feed });
+      await untilSubscribed(stack.gatewayUrl, before, { count: 2 });
+      socket.send({ id: "done", type: "complete" });
+      await until(async () => (await activeSubscriptions(stack.gatewayUrl)) === before + 1, "the completed subscription to stop");
+      const event = (i: number) => ({ id: randomUUID(), type: "COMPLETE_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { i }, traceparent: null });
+      await publishEnvelope(redis, event(1), { streamMaxLen: 1000 });
+      await publishEnvelope(redis, event(2), { streamMaxLen: 1000 });
+      // One socket, events in order: once the sentinel has the second, anything for "done" would be here.
+      await until(async () => socket.messages.filter((m) => m.id === "sentinel" && m.type === "next").length === 2, "both events for the sentinel");
+      expect(socket.messages.filter((m) => m.id === "done")).toEqual([]);
+
+      const from = socket.messages.length;
+      socket.send({ id: "done", type: "subscribe", payload: { query: "{ me { id } }" } });
+      expect(await socket.message("next", from)).toMatchObject({ id: "done", payload: { data: { me: { id: user.user.id } } } });
+      socket.close();
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("runs queries and mutations over the socket like HTTP, limits and errors included", async () => {
@@ -232,16 +315,22 @@ describe("bounded work per subscriber", () => {
     const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "backlog-test");
     try {
       const { campaignId, payload } = await feedOf(url);
+      await until(async () => (await newestStreamId(redis, Topics.campaign(campaignId))) !== null, "the campaign's creation event");
+      const created = await newestStreamId(redis, Topics.campaign(campaignId));
       const socket = await acknowledged(url);
       const origin = url.replace(/\/graphql$/, "");
       const before = await activeSubscriptions(origin);
       socket.send({ id: "flood", type: "subscribe", payload });
       await untilSubscribed(origin, before);
       await publish(redis, campaignId, 20);
-      expect(await socket.message("error")).toMatchObject({ id: "flood", payload: [{ extensions: { code: "SERVICE_UNAVAILABLE", reason: "BACKLOG" } }] });
+      const error = (await socket.message("error")) as { id: string; payload: { extensions: Record<string, unknown> }[] };
+      expect(error).toMatchObject({ id: "flood", payload: [{ extensions: { code: "SERVICE_UNAVAILABLE", reason: "BACKLOG" } }] });
       // What was delivered before is in order and complete up to the cut: resuming from it loses nothing.
-      const delivered = socket.messages.filter((m) => m.type === "next").map((m) => (m.payload as { data: { campaignEvents: { data: { i: number } } } }).data.campaignEvents.data.i);
+      const nexts = socket.messages.filter((m) => m.type === "next").map((m) => (m.payload as { data: { campaignEvents: { id: string; data: { i: number } } } }).data.campaignEvents);
+      const delivered = nexts.map((e) => e.data.i);
       expect(delivered).toEqual([...delivered.keys()]);
+      // The resume point: the last event delivered, or where the feed stood when it subscribed.
+      expect(error.payload[0]!.extensions.lastEventId).toBe(nexts.at(-1)?.id ?? created);
     } finally {
       redis.disconnect();
     }
@@ -277,6 +366,25 @@ describe("credentials on a socket", () => {
       await shortLived.stop();
     }
   });
+
+  it("closes every socket with 1001 at once on SIGTERM, subscribed or not yet initialised, and exits 0", async () => {
+    const replica = await startGatewayProcess(stack);
+    const campaignId = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(stack.graphqlUrl, { query: 'mutation { createCampaign(input: { name: "Sigterm" }) { id } }' }, { token: user.accessToken }),
+    ).createCampaign.id;
+    const subscribed = await acknowledged(replica.graphqlUrl);
+    const before = await activeSubscriptions(replica.gatewayUrl);
+    subscribed.send({ id: "feed", type: "subscribe", payload: { query: "subscription($id: ID!) { campaignEvents(campaignId: $id) { id } }", variables: { id: campaignId } } });
+    await untilSubscribed(replica.gatewayUrl, before);
+    const fresh = await rawSocket(replica.graphqlUrl);
+
+    const exited = replica.stop();
+    // Told to reconnect elsewhere (graphql-ws retries 1001), not dropped (1006) nor ended (an `error`).
+    expect(await subscribed.closed()).toEqual({ code: 1001, reason: "Server shutting down" });
+    expect(await fresh.closed()).toEqual({ code: 1001, reason: "Server shutting down" });
+    expect(subscribed.messages.filter((m) => m.type === "error" || m.type === "complete")).toEqual([]);
+    expect(await exited).toBe(0);
+  }, 60_000);
 
   it("closes open sockets with 1001 on shutdown and refuses new ones", async () => {
     const url = await gatewayWith({});

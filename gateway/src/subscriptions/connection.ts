@@ -47,6 +47,8 @@ type Slot = { stop: (() => void) | null; cancelled: boolean };
  */
 export class Connection {
   identity: ConnectionIdentity | null = null;
+  /** The ack was sent: operations are accepted from then on (before, even after a valid init, 4401). */
+  private acknowledged = false;
   /** Answered the last ping (cleared when a ping is sent, set by the pong). */
   alive = true;
   private initReceived = false;
@@ -157,7 +159,7 @@ export class Connection {
         return;
       }
       case "subscribe":
-        if (!this.identity) return this.close(CloseCode.Unauthorized, "Unauthorized");
+        if (!this.acknowledged) return this.close(CloseCode.Unauthorized, "Unauthorized");
         if (this.operations.has(message.id)) return this.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
         if (this.operations.size >= this.limits.maxSubscriptions) {
           this.send(errorFrame(message.id, [{ message: `At most ${this.limits.maxSubscriptions} operations at once on one connection`, extensions: { code: ErrorCode.RATE_LIMITED } }]));
@@ -179,7 +181,7 @@ export class Connection {
         const ms = Math.min(Math.max(0, identity.expiresAt - Date.now()), 2 ** 31 - 1);
         this.timers.push(setTimeout(() => this.close(CloseCode.Forbidden, "Access token expired"), ms));
       }
-      this.send(ACK_FRAME);
+      this.acknowledged = this.send(ACK_FRAME);
     } catch (error) {
       const formatted = this.handlers.formatError(error);
       const code = formatted.extensions?.code;

@@ -1,4 +1,4 @@
-import { Kind, parse, type ConstValueNode, type FieldNode, type ObjectTypeDefinitionNode, type SelectionSetNode } from "graphql";
+import { Kind, parse, type ConstValueNode, type FieldDefinitionNode, type FieldNode, type ObjectTypeDefinitionNode, type SelectionSetNode, type TypeNode } from "graphql";
 
 /**
  * A subscription root field as its owning subgraph declared it with `@live` (composed into
@@ -15,6 +15,11 @@ export type LiveField = {
   types: ReadonlySet<string> | null;
   /** The query field run per event, e.g. `campaignEvent(campaignId: $campaignId, id: $eventId)`. */
   resolve: FieldNode;
+  /**
+   * Per producer (the envelope's `producer`, the service that wrote the event), the query
+   * field that resolves its events instead of `resolve`: each event through its owner.
+   */
+  resolveBy: ReadonlyMap<string, FieldNode>;
   /** Run once at subscribe time; an error or a null answer refuses the subscription. */
   authorize: SelectionSetNode | null;
 };
@@ -60,14 +65,44 @@ function variablesIn(node: FieldNode | SelectionSetNode): string[] {
   return names;
 }
 
-function subscriptionType(definitions: readonly unknown[]): ObjectTypeDefinitionNode | undefined {
+function rootType(definitions: readonly unknown[], operation: "query" | "subscription"): ObjectTypeDefinitionNode | undefined {
   const rootName =
     definitions
       .flatMap((d) => ((d as { kind: string }).kind === Kind.SCHEMA_DEFINITION ? (d as { operationTypes: { operation: string; type: { name: { value: string } } }[] }).operationTypes : []))
-      .find((t) => t.operation === "subscription")?.type.name.value ?? "Subscription";
+      .find((t) => t.operation === operation)?.type.name.value ?? (operation === "query" ? "Query" : "Subscription");
   return definitions.find(
     (d): d is ObjectTypeDefinitionNode => (d as { kind: string }).kind === Kind.OBJECT_TYPE_DEFINITION && (d as ObjectTypeDefinitionNode).name.value === rootName,
   );
+}
+
+const namedType = (type: TypeNode): string => (type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type));
+
+/**
+ * `producers: ["simulation: simulationEvent(campaignId: $campaignId, id: $eventId)"]`: read
+ * as a GraphQL field, the alias names the producer.
+ */
+function producerTemplates(args: Map<string, ConstValueNode>, where: string): Map<string, FieldNode> {
+  const value = args.get("producers");
+  const templates = new Map<string, FieldNode>();
+  if (!value || value.kind === Kind.NULL) return templates;
+  const items = value.kind === Kind.LIST ? value.values : [value];
+  for (const item of items) {
+    if (item.kind !== Kind.STRING) throw new LiveFieldError(`${where}: @live(producers:) must be strings`);
+    const field = parseTemplateField(item.value, where);
+    const producer = field.alias?.value;
+    if (!producer) throw new LiveFieldError(`${where}: producers entry "${item.value}" must start with the producer's name: "<producer>: <field>(…)"`);
+    if (templates.has(producer)) throw new LiveFieldError(`${where}: producer ${producer} is named twice`);
+    if (field.selectionSet) throw new LiveFieldError(`${where}: "${item.value}" takes the subscriber's selection, it has none of its own`);
+    templates.set(producer, { ...field, alias: undefined });
+  }
+  return templates;
+}
+
+/** The subscriber's selection is run on the resolve field: it must be a query field of the same type. */
+function checkResolveField(subscription: FieldDefinitionNode, query: FieldDefinitionNode | undefined, name: string, where: string): void {
+  if (!query) throw new LiveFieldError(`${where}: resolves with Query.${name}, which the supergraph does not have`);
+  const expected = namedType(subscription.type);
+  if (namedType(query.type) !== expected) throw new LiveFieldError(`${where}: Query.${name} returns ${namedType(query.type)}, not ${expected}`);
 }
 
 /**
@@ -77,7 +112,8 @@ function subscriptionType(definitions: readonly unknown[]): ObjectTypeDefinition
  */
 export function liveFieldsFromSupergraph(supergraphSdl: string): Map<string, LiveField> {
   const document = parse(supergraphSdl, { noLocation: true });
-  const type = subscriptionType(document.definitions);
+  const type = rootType(document.definitions, "subscription");
+  const queryFields = new Map(rootType(document.definitions, "query")?.fields?.map((f) => [f.name.value, f]));
   const fields = new Map<string, LiveField>();
   for (const field of type?.fields ?? []) {
     const name = field.name.value;
@@ -96,11 +132,15 @@ export function liveFieldsFromSupergraph(supergraphSdl: string): Map<string, Liv
         : null;
     const resolve = parseTemplateField(resolveTemplate, where);
     if (resolve.selectionSet) throw new LiveFieldError(`${where}: resolve "${resolveTemplate}" takes the subscriber's selection, it has none of its own`);
+    const resolveBy = producerTemplates(args, where);
     const authorize = authorizeTemplate ? parseTemplateField(authorizeTemplate, where) : null;
     const argumentNames = new Set(field.arguments?.map((a) => a.name.value));
     const allowed = new Set([...argumentNames, ...Object.keys(EVENT_VARIABLES)]);
-    for (const variable of variablesIn(resolve)) {
-      if (!allowed.has(variable)) throw new LiveFieldError(`${where}: resolve uses $${variable}, which is neither an argument nor an event variable`);
+    for (const template of [resolve, ...resolveBy.values()]) {
+      checkResolveField(field, queryFields.get(template.name.value), template.name.value, where);
+      for (const variable of variablesIn(template)) {
+        if (!allowed.has(variable)) throw new LiveFieldError(`${where}: ${template.name.value} uses $${variable}, which is neither an argument nor an event variable`);
+      }
     }
     for (const variable of authorize ? variablesIn(authorize) : []) {
       if (!argumentNames.has(variable)) throw new LiveFieldError(`${where}: authorize uses $${variable}, which is not an argument`);
@@ -120,6 +160,7 @@ export function liveFieldsFromSupergraph(supergraphSdl: string): Map<string, Liv
       topic,
       types,
       resolve,
+      resolveBy,
       authorize: authorize ? { kind: Kind.SELECTION_SET, selections: [authorize] } : null,
     });
   }

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import type { GraphQLFormattedError } from "graphql";
 import {
   ErrorCode,
   appError,
   compareStreamIds,
   isStreamId,
+  newestStreamId,
   oldestStreamId,
   readStreamEvent,
   readStreamEventsAfter,
@@ -14,66 +14,13 @@ import {
   type Viewer,
 } from "@startales/service-kit";
 import type { EventBus } from "./event-bus";
-import { EVENT_VARIABLES } from "./live-fields";
 import type { LiveExecutor } from "./live-executor";
+import { FEED_START, Member, type LiveSink } from "./live-member";
 import type { LiveOperation } from "./live-operation";
+import { DEFAULT_EVENT_RETRY, createEventResolver, type EventRetry, type Outcome } from "./live-outcome";
 import type { SubscriptionMetrics } from "./subscription-metrics";
 
-/** Where a subscription's results go: one graphql-ws subscription on one socket. */
-export type LiveSink = {
-  /** The serialized `payload` of a `next` message (serialized once for every sink of a group). */
-  next(payloadJson: string): void;
-  /** Ends the subscription with an `error` message (not allowed any more, or it cannot go on). */
-  fail(errors: readonly GraphQLFormattedError[]): void;
-};
-
-/** What one event became for one group: sent, skipped, or the end of the subscription. */
-type Outcome = { kind: "next"; json: string } | { kind: "skip" } | { kind: "end"; errors: readonly GraphQLFormattedError[] };
-
-const ENDING_CODES = new Set<unknown>([ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED]);
-const RETRYABLE_CODES = new Set<unknown>([ErrorCode.SERVICE_UNAVAILABLE]);
-const RETRY_DELAYS_MS = [100, 400, 1_600];
-
-class Member {
-  /** The newest event this subscriber was given (or skipped); older ones are never sent again. */
-  cursor: string | null;
-  /** Live outcomes that arrived while the missed events were replayed; null once live. */
-  held: { streamId: string; outcome: Outcome }[] | null;
-  ended = false;
-
-  constructor(
-    readonly sink: LiveSink,
-    after: string | null,
-  ) {
-    this.cursor = after;
-    this.held = after ? [] : null;
-  }
-
-  offer(streamId: string, outcome: Outcome): void {
-    if (this.ended) return;
-    if (this.held) {
-      this.held.push({ streamId, outcome });
-      return;
-    }
-    this.apply(streamId, outcome);
-  }
-
-  apply(streamId: string, outcome: Outcome): void {
-    if (this.ended || (this.cursor && compareStreamIds(streamId, this.cursor) <= 0)) return;
-    this.cursor = streamId;
-    if (outcome.kind === "next") this.sink.next(outcome.json);
-    else if (outcome.kind === "end") {
-      this.ended = true;
-      this.sink.fail(outcome.errors);
-    }
-  }
-
-  goLive(): void {
-    const held = this.held ?? [];
-    this.held = null;
-    for (const { streamId, outcome } of held) this.apply(streamId, outcome);
-  }
-}
+export type { LiveSink } from "./live-member";
 
 /** Subscribers with the same query, variables and authorization: one execution per event for all. */
 class Group {
@@ -96,12 +43,13 @@ class Group {
     if (this.pending >= this.maxBacklog) {
       // Events come faster than they can be resolved: rather than drop some silently, the
       // subscribers are told to resume (from their last event, which nothing skipped).
-      const errors = [{ message: "Events arrive faster than they can be delivered; resubscribe with after", extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: "BACKLOG" } }];
-      for (const member of this.members) member.offer(event.streamId, { kind: "end", errors });
+      const outcome: Outcome = { kind: "interrupted", reason: "BACKLOG", message: "Events arrive faster than they can be delivered; resubscribe with after: lastEventId" };
+      for (const member of this.members) member.offer(event.streamId, outcome);
       return;
     }
     this.pending += 1;
-    // In order, one at a time: subscribers see events in stream order.
+    // In order, one at a time: subscribers see events in stream order, and an event being
+    // retried holds back the ones after it.
     this.queue = this.queue.then(async () => {
       try {
         if (this.members.size === 0) return;
@@ -112,6 +60,17 @@ class Group {
       }
     });
   }
+}
+
+/**
+ * Subscriptions share a group when their topic, queries (with variables) and authorization
+ * scope are the same; the topic too, as one resolve query can serve different feeds
+ * ({viewerId}, arguments not in it).
+ */
+function groupKey(operation: LiveOperation, scopeKey: string): string {
+  const hash = createHash("sha256").update(operation.topic);
+  for (const query of [operation.resolve, ...operation.resolveBy.values()]) hash.update("\0").update(query.query).update("\0").update(JSON.stringify(query.variables));
+  return hash.update("\0").update(scopeKey).digest("hex");
 }
 
 export type LiveHub = {
@@ -140,33 +99,12 @@ export function createLiveHub(deps: {
   maxReplay: number;
   /** Events queued per group before its subscribers are told to resume (see Group.enqueue). */
   maxBacklog: number;
+  /** How an event whose owner is unavailable is retried before its subscribers are told to resume. */
+  retry?: EventRetry;
 }): LiveHub {
-  const { bus, redis, execute, metrics, logger } = deps;
+  const { bus, redis, execute, metrics } = deps;
   const groups = new Map<string, Group>();
-
-  async function outcomeOf(operation: LiveOperation, viewer: Viewer, event: StreamEvent): Promise<Outcome> {
-    const variables = { [EVENT_VARIABLES.eventId]: event.streamId, [EVENT_VARIABLES.aggregateId]: event.aggregateId };
-    let result = await execute(operation.resolve, viewer, variables);
-    for (const delay of RETRY_DELAYS_MS) {
-      if (!result.errors.some((e) => RETRYABLE_CODES.has(e.extensions?.code))) break;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      result = await execute(operation.resolve, viewer, variables);
-    }
-    metrics.executions.inc({ field: operation.field.field });
-    const rootErrors = result.errors.filter((e) => !e.path || e.path.length <= 1);
-    if (rootErrors.some((e) => ENDING_CODES.has(e.extensions?.code))) return { kind: "end", errors: rootErrors };
-    const data = result.data;
-    const root = data ? Object.values(data)[0] : null;
-    if (root === null || root === undefined) {
-      if (result.errors.length === 0) {
-        // Gone from the owner (trimmed, deleted) before it could be delivered.
-        metrics.skipped.inc({ field: operation.field.field });
-        return { kind: "skip" };
-      }
-      logger.warn({ field: operation.field.field, streamId: event.streamId, codes: result.errors.map((e) => e.extensions?.code) }, "an event could not be resolved");
-    }
-    return { kind: "next", json: JSON.stringify(result.errors.length ? { data, errors: result.errors } : { data }) };
-  }
+  const outcomeOf = createEventResolver({ execute, metrics, logger: deps.logger, retry: deps.retry ?? DEFAULT_EVENT_RETRY });
 
   async function authorize(operation: LiveOperation, viewer: Viewer): Promise<void> {
     if (!operation.authorize) return;
@@ -179,6 +117,8 @@ export function createLiveHub(deps: {
 
   async function checkResumePoint(operation: LiveOperation, after: string): Promise<void> {
     if (!isStreamId(after)) throw appError(ErrorCode.BAD_USER_INPUT, "after is not an event id");
+    // The lastEventId of a subscription cut before its feed had any event.
+    if (after === FEED_START) return;
     if (await readStreamEvent(redis, operation.topic, after)) return;
     const oldest = await oldestStreamId(redis, operation.topic);
     if (!oldest || compareStreamIds(after, oldest) < 0) {
@@ -194,7 +134,7 @@ export function createLiveHub(deps: {
     const types = operation.field.types;
     let replayed = 0;
     for (;;) {
-      const batch = await readStreamEventsAfter(redis, operation.topic, member.cursor!, deps.replayBatch);
+      const batch = await readStreamEventsAfter(redis, operation.topic, member.cursor, deps.replayBatch);
       for (const event of batch) {
         if (member.ended) return;
         // Each replayed event is a query run for this subscriber alone: far behind, a fresh read is cheaper.
@@ -216,16 +156,9 @@ export function createLiveHub(deps: {
     async subscribe(operation, viewer, scopeKey, sink) {
       await authorize(operation, viewer);
       if (operation.after) await checkResumePoint(operation, operation.after);
-      // The topic too: one resolve query can serve different feeds ({viewerId}, arguments not in it).
-      const key = createHash("sha256")
-        .update(operation.topic)
-        .update("\0")
-        .update(operation.resolve.query)
-        .update("\0")
-        .update(JSON.stringify(operation.resolve.variables))
-        .update("\0")
-        .update(scopeKey)
-        .digest("hex");
+      // Without `after`, the feed as it stands now is the resume point should the subscription be cut.
+      const start = operation.after ?? (await newestStreamId(redis, operation.topic)) ?? FEED_START;
+      const key = groupKey(operation, scopeKey);
       let group = groups.get(key);
       if (!group) {
         const created = new Group(operation.field.types, (event) => outcomeOf(operation, viewer, event), deps.maxBacklog);
@@ -240,7 +173,7 @@ export function createLiveHub(deps: {
         });
         group = created;
       }
-      const member = new Member(sink, operation.after);
+      const member = new Member(sink, start, operation.after !== null);
       group.members.add(member);
       const leave = () => {
         member.ended = true;

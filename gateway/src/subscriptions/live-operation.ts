@@ -38,6 +38,8 @@ export type LiveOperation = {
   after: string | null;
   /** Per event, with `__eventId`/`__aggregateId` added to `variables`. */
   resolve: PreparedQuery;
+  /** The same selection through the field of each producer that resolves its own events (LiveField.resolveBy). */
+  resolveBy: ReadonlyMap<string, PreparedQuery>;
   authorize: PreparedQuery | null;
 };
 
@@ -192,11 +194,13 @@ export function prepareLiveOperation(
 
   const name = `${operation.name?.value ?? "Live"}_${field.name.value}`;
   const responseKey = field.alias?.value ?? field.name.value;
-  const resolveField = instantiate(live.resolve, field.arguments ?? [], responseKey === live.resolve.name.value ? null : responseKey, field.selectionSet);
-  const resolve = buildQuery(schema, name, resolveField, definitions, fragments, coercion.coerced);
+  const prepare = (template: FieldNode, operationName: string) =>
+    buildQuery(schema, operationName, instantiate(template, field.arguments ?? [], responseKey === template.name.value ? null : responseKey, field.selectionSet), definitions, fragments, coercion.coerced);
+  const resolve = prepare(live.resolve, name);
+  const resolveBy = new Map([...live.resolveBy].map(([producer, template]) => [producer, prepare(template, `${name}_${producer}`)]));
   const authorizeField = live.authorize?.selections[0] as FieldNode | undefined;
   const authorize = authorizeField
     ? buildQuery(schema, `${name}_authorize`, instantiate(authorizeField, field.arguments ?? [], null, authorizeField.selectionSet), definitions, fragments, coercion.coerced)
     : null;
-  return { field: live, topic, after: after ?? null, resolve, authorize };
+  return { field: live, topic, after: after ?? null, resolve, resolveBy, authorize };
 }

@@ -38,6 +38,17 @@ const MAX_ID_LENGTH = 128;
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const isOptional = (value: unknown, check: (v: unknown) => boolean) => value === undefined || value === null || check(value);
 const isId = (value: unknown): value is string => typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH;
+const isText = (value: unknown): value is string => typeof value === "string" && value.length > 0;
+
+/**
+ * The protocol requires `query`; with APQ (or the safelist) the operation is named by
+ * `extensions.persistedQuery.sha256Hash` instead, and the pipeline looks it up.
+ */
+function namesAnOperation(payload: Record<string, unknown>): boolean {
+  if (isText(payload.query)) return true;
+  const persisted = isRecord(payload.extensions) ? payload.extensions.persistedQuery : undefined;
+  return payload.query == null && isRecord(persisted) && isText(persisted.sha256Hash);
+}
 
 /** A client message, or null when the text is not a well-formed one (the connection is then closed 4400). */
 export function parseClientMessage(text: string): ClientMessage | null {
@@ -64,7 +75,8 @@ export function parseClientMessage(text: string): ClientMessage | null {
         isOptional(payload.query, (q) => typeof q === "string") &&
         isOptional(payload.operationName, (n) => typeof n === "string") &&
         isOptional(payload.variables, isRecord) &&
-        isOptional(payload.extensions, isRecord);
+        isOptional(payload.extensions, isRecord) &&
+        namesAnOperation(payload);
       return valid ? { type: "subscribe", id: message.id, payload: payload as SubscribePayload } : null;
     }
     default:

@@ -15,6 +15,16 @@ export function createSubscriptionMetrics(metrics: Metrics, current: { connectio
     deliveries: addCounter(metrics, { name: "gateway_subscription_deliveries_total", help: "next messages sent to subscribers", labelNames: ["field"] as const }),
     skipped: addCounter(metrics, { name: "gateway_subscription_events_skipped_total", help: "Events whose subject was gone when resolved", labelNames: ["field"] as const }),
     replayed: addCounter(metrics, { name: "gateway_subscription_events_replayed_total", help: "Missed events replayed on resume", labelNames: ["field"] as const }),
+    retries: addCounter(metrics, {
+      name: "gateway_subscription_event_retries_total",
+      help: "Executions of an event run again because a subgraph it needs was unavailable",
+      labelNames: ["field"] as const,
+    }),
+    unavailable: addCounter(metrics, {
+      name: "gateway_subscription_events_unavailable_total",
+      help: "Events still unresolvable after the retries: their group's subscriptions ended with SERVICE_UNAVAILABLE and a resume point",
+      labelNames: ["field"] as const,
+    }),
     closed: addCounter(metrics, { name: "gateway_ws_closed_total", help: "Connections closed by the gateway, by reason", labelNames: ["reason"] as const }),
   };
 }

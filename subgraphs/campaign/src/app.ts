@@ -46,6 +46,6 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
       redis.disconnect();
     },
   });
-  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
+  const relay = prismaOutboxRelay(db, { producer: "campaign", redis, logger, metrics: app.metrics, config });
   return app;
 }

@@ -56,6 +56,6 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
       redis.disconnect();
     },
   });
-  const relay = prismaOutboxRelay(db, { redis, logger, metrics: app.metrics, config });
+  const relay = prismaOutboxRelay(db, { producer: "notification", redis, logger, metrics: app.metrics, config });
   return app;
 }

@@ -36,7 +36,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
     config,
     logger,
     typeDefs: simulationTypeDefs,
-    resolvers: createResolvers({ db, commands: createCommandService(db) }),
+    resolvers: createResolvers({ db, redis, commands: createCommandService(db) }),
     policies: simulationPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, readAccess, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],

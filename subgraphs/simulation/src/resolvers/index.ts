@@ -1,4 +1,4 @@
-import { JSONScalar, parseId, parseInput, requireUser, type Viewer } from "@startales/service-kit";
+import { DateTimeScalar, JSONScalar, parseId, parseInput, readCampaignFeedEvent, requireUser, type Redis, type Viewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import { assertMemberOfLiveCampaign } from "../domain/access";
 import type { CommandService } from "../domain/command-service";
@@ -13,10 +13,11 @@ const dataOf = (civ: CivilizationView) => civ.data as unknown as CivilizationDat
 /** Resources, research and policies are for the civilization's own player. */
 const own = (civ: CivilizationView, viewer: Viewer) => viewer.kind === "user" && civ.playerId === viewer.userId;
 
-export function createResolvers(deps: { db: Db; commands: CommandService }): Resolvers {
-  const { db, commands } = deps;
+export function createResolvers(deps: { db: Db; redis: Redis; commands: CommandService }): Resolvers {
+  const { db, redis, commands } = deps;
   return {
     JSON: JSONScalar,
+    DateTime: DateTimeScalar,
     Query: {
       // Who may ask is declared in the schema (@policy campaign_reader); non-members have no civilization.
       myCivilization: (_parent, args, { loaders }) => loaders.viewerCivilization.load(parseId(args.campaignId, "campaignId")),
@@ -29,6 +30,11 @@ export function createResolvers(deps: { db: Db; commands: CommandService }): Res
         commands.mine(requireUser(viewer), parseId(args.campaignId, "campaignId"), { ...parseInput(commandsPage, args), status: args.status ?? null }),
       // Game master or admin (@policy campaign_game_master).
       worldIntegrity: (_parent, args) => checkWorldIntegrity(db, parseId(args.campaignId, "campaignId")),
+      simulationEvent: (_parent, args) => readCampaignFeedEvent(redis, parseId(args.campaignId, "campaignId"), args.id),
+    },
+    CampaignEvent: {
+      // A reference: the campaign's own fields come from campaign, its world from here.
+      campaign: (event) => ({ id: event.campaignId }),
     },
     Mutation: {
       submitCommand: async (_parent, args, { viewer, loaders }) => {
