@@ -187,6 +187,8 @@ describe("the outbox relay", () => {
         version: 1,
         data: { name: input.name, gameMasterId: requireUser(gm).userId },
         traceparent: null,
+        // The service whose outbox it came from: the gateway resolves each event through its owner.
+        producer: "campaign",
       };
 
       const entries = await until("the stream entry", async () => {

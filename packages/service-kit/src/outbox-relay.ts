@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { Counter, Gauge } from "prom-client";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import { isConsumerTrimmedTopic } from "./topics";
+import { isConsumerTrimmedTopic, topicFamily } from "./topics";
 
 /** An unpublished row of a service's `outbox_events` table. */
 export type OutboxRow = {
@@ -26,15 +26,46 @@ export type EventEnvelope = {
   version: number;
   data: unknown;
   traceparent: string | null;
+  /**
+   * The service that wrote it (its outbox): a feed several services write to is read back
+   * through each event's owner (the gateway's `@live(producers:)`). Absent on events from
+   * before it was recorded.
+   */
+  producer?: string;
 };
+
+/**
+ * A row the relay published and where its event is: the stream id, or null when Redis could
+ * not say (a duplicate whose first publication predates recorded stream ids).
+ */
+export type PublishedMark = { id: string; streamId: string | null };
 
 /** One database transaction of the relay: claim a batch, then mark what was published. */
 export type OutboxTransaction = {
   /** Up to `limit` unpublished rows, oldest first, locked `FOR UPDATE SKIP LOCKED`. */
   claim(limit: number): Promise<OutboxRow[]>;
-  /** Sets `published_at` on these rows (they are locked by this transaction). */
-  markPublished(ids: string[]): Promise<void>;
+  /** Sets `published_at` and `stream_id` on these rows (they are locked by this transaction). */
+  markPublished(rows: PublishedMark[]): Promise<void>;
 };
+
+/**
+ * Keeps Redis's copy of the published history whole (outbox-rebuild.ts): the relay asks it
+ * before each cycle and publishes only while the sentinel it names exists.
+ */
+export type OutboxHistoryGuard = {
+  /** Exists while Redis holds this producer's history; the publish script refuses without it. */
+  sentinelKey: string;
+  /**
+   * True when the relay may publish (the history is there, rebuilt first if it was lost);
+   * false while another replica rebuilds it, or when `going()` turned false during a rebuild.
+   */
+  ready(going?: () => boolean): Promise<boolean>;
+  /** The last event the relay published: if Redis comes back without it, it lost recent writes. */
+  published(eventId: string): void;
+};
+
+/** Work the relay does after its cycles (outbox-retention.ts: deleting old published rows). */
+export type OutboxHousekeeping = { sweepIfDue(): Promise<void> };
 
 /** What a service implements over its own database (see campaign's outbox-source.ts). */
 export type OutboxSource = {
@@ -44,6 +75,8 @@ export type OutboxSource = {
 
 export type OutboxRelayOptions = {
   source: OutboxSource;
+  /** Recorded in each envelope as `producer`: the service whose outbox this is. */
+  producer?: string;
   redis: Redis;
   logger: Logger;
   metrics?: Metrics;
@@ -53,6 +86,9 @@ export type OutboxRelayOptions = {
   streamMaxLen?: number;
   /** How long the "already published" marker of an event id lives (seconds). */
   dedupeTtlSeconds?: number;
+  /** Without it, the relay cannot tell a Redis that lost its data and publishes into it as is. */
+  rebuild?: OutboxHistoryGuard;
+  retention?: OutboxHousekeeping;
 };
 
 export type OutboxRelay = {
@@ -65,35 +101,54 @@ export type OutboxRelay = {
 
 export const EVENT_STREAM_PREFIX = "events:";
 export const OUTBOX_DEDUPE_PREFIX = "outbox:published:";
-const DEFAULT_DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+/** The error the publish script answers when the sentinel is missing (Redis lost the history). */
+export const HISTORY_LOST_ERROR = "OUTBOX_HISTORY_LOST";
+
+export const outboxDedupeKey = (eventId: string) => `${OUTBOX_DEDUPE_PREFIX}${eventId}`;
 
 /**
  * Publishes one event, idempotent on its id: only the first call for an id appends it to the
  * stream (trimmed approximately) and publishes it, with its stream id, on the channel of the
- * same name. Returns the stream id, or nil for an id already published.
- * KEYS: dedupe key, stream key. ARGV: ttl seconds, max length (0: never trimmed), envelope JSON (an object).
+ * same name. The dedupe key keeps the stream id, so a republication learns where the event
+ * went (a key written before it did holds '1'). Returns {1, stream id} for a new event,
+ * {0, the dedupe key's value} for one already published.
+ * KEYS: dedupe key, stream key[, sentinel: without it, refuses, since Redis lost the history
+ * and a rebuild must put it back before anything newer]. ARGV: ttl seconds, max length (0:
+ * never trimmed), envelope JSON (an object).
  */
 const PUBLISH_SCRIPT = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return false end
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('${HISTORY_LOST_ERROR}') end
+local earlier = redis.call('GET', KEYS[1])
+if earlier then return {0, earlier} end
 local streamId
 if ARGV[2] == '0' then
   streamId = redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[3])
 else
   streamId = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
 end
+redis.call('SET', KEYS[1], streamId, 'EX', ARGV[1])
 redis.call('PUBLISH', KEYS[2], '{"streamId":"' .. streamId .. '",' .. string.sub(ARGV[3], 2))
-return streamId
+return {1, streamId}
 `;
-const COMMAND = "publishOutboxEvent";
+const COMMAND = "publishOutboxEventOnce";
 
-type WithPublish = Redis & { [COMMAND](dedupeKey: string, stream: string, ttl: number, maxLen: number, json: string): Promise<string | null> };
+type PublishReply = [fresh: number, streamId: string];
+type WithPublish = Redis & { [COMMAND](numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<PublishReply> };
 
 function withPublishCommand(redis: Redis): WithPublish {
-  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+  // No fixed key count: the sentinel is passed only by relays that guard the history.
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: PUBLISH_SCRIPT });
   return redis as WithPublish;
 }
 
-export const toEnvelope = (row: OutboxRow): EventEnvelope => ({
+// Not event-stream.ts's isStreamId: that module imports this one.
+const STREAM_ID = /^\d{1,16}-\d{1,16}$/;
+
+/** Where a publication left the event: a new entry, or one already there (null: where is unknown). */
+export type PublishOutcome = { duplicate: boolean; streamId: string | null };
+
+export const toEnvelope = (row: OutboxRow, producer?: string): EventEnvelope => ({
   id: row.id,
   type: row.type,
   topic: row.topic,
@@ -102,41 +157,65 @@ export const toEnvelope = (row: OutboxRow): EventEnvelope => ({
   version: row.version,
   data: row.data,
   traceparent: row.traceparent ?? null,
+  ...(producer ? { producer } : {}),
 });
 
-/**
- * Publishes one envelope to `events:<topic>` (stream and channel) unless its id was already
- * published; returns the stream id, or null for a duplicate.
- */
-export function publishEnvelope(
-  redis: Redis,
-  envelope: EventEnvelope,
-  options: { streamMaxLen: number; dedupeTtlSeconds?: number },
-): Promise<string | null> {
+/** The length `events:<topic>` is trimmed to on append; 0: never (a consumer group's stream keeps what it has not acknowledged, and its consumer trims it). */
+export const streamMaxLenFor = (topic: string, streamMaxLen: number) => (isConsumerTrimmedTopic(topic) ? 0 : streamMaxLen);
+
+function sendPublish(redis: Redis, envelope: EventEnvelope, options: { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string }) {
+  const keys = [outboxDedupeKey(envelope.id), `${EVENT_STREAM_PREFIX}${envelope.topic}`, ...(options.sentinelKey ? [options.sentinelKey] : [])];
   return withPublishCommand(redis)[COMMAND](
-    `${OUTBOX_DEDUPE_PREFIX}${envelope.id}`,
-    `${EVENT_STREAM_PREFIX}${envelope.topic}`,
+    keys.length,
+    ...keys,
     options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS,
-    // A consumer group's stream keeps what it has not acknowledged: its consumer trims it.
-    isConsumerTrimmedTopic(envelope.topic) ? 0 : options.streamMaxLen,
+    streamMaxLenFor(envelope.topic, options.streamMaxLen),
     JSON.stringify(envelope),
   );
 }
 
 /**
+ * Publishes one envelope to `events:<topic>` (stream and channel) unless its id was already
+ * published; says which, and where the event is. With `sentinelKey`, rejects with
+ * HISTORY_LOST_ERROR instead of publishing when that key is missing.
+ */
+export async function publishOutboxEnvelope(
+  redis: Redis,
+  envelope: EventEnvelope,
+  options: { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string },
+): Promise<PublishOutcome> {
+  const [fresh, streamId] = await sendPublish(redis, envelope, options);
+  return { duplicate: fresh === 0, streamId: STREAM_ID.test(streamId) ? streamId : null };
+}
+
+/**
+ * Publishes one envelope to `events:<topic>` (stream and channel) unless its id was already
+ * published; returns the stream id, or null for a duplicate. Also queues on a pipeline
+ * (resolving to null there: the pipeline's exec has the replies).
+ */
+export function publishEnvelope(redis: Redis, envelope: EventEnvelope, options: { streamMaxLen: number; dedupeTtlSeconds?: number }): Promise<string | null> {
+  return Promise.resolve(sendPublish(redis, envelope, options)).then((reply) => (Array.isArray(reply) && reply[0] === 1 ? reply[1] : null));
+}
+
+// Redis answers a script's error reply as "ERR <reply>".
+const historyLost = (error: unknown) => error instanceof Error && error.message.includes(HISTORY_LOST_ERROR);
+
+/**
  * The transactional-outbox relay: claims unpublished rows, publishes each through the
- * idempotent script, and marks them published in the same transaction. A crash before the
- * mark leaves the rows unpublished; the next claim republishes them and the script drops the
- * duplicates, so each event reaches the stream once (delivery is at least once).
+ * idempotent script, and marks them published (with their stream ids) in the same
+ * transaction. A crash before the mark leaves the rows unpublished; the next claim
+ * republishes them and the script drops the duplicates, so each event reaches the stream
+ * once (delivery is at least once). With `rebuild`, nothing is published while Redis lacks
+ * the history (see outbox-rebuild.ts): new events always come after the restored ones.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { source, redis, logger } = options;
+  const { source, redis, logger, rebuild, retention } = options;
   const batchSize = options.batchSize ?? 100;
   const pollMs = options.pollMs ?? 200;
-  const publishOptions = { streamMaxLen: options.streamMaxLen ?? 100_000, dedupeTtlSeconds: options.dedupeTtlSeconds };
+  const publishOptions = { streamMaxLen: options.streamMaxLen ?? 100_000, dedupeTtlSeconds: options.dedupeTtlSeconds, sentinelKey: rebuild?.sentinelKey };
   const published = options.metrics
     ? (options.metrics.registry.getSingleMetric("outbox_events_published_total") as Counter<"topic"> | undefined) ??
-      new Counter({ name: "outbox_events_published_total", help: "Outbox events appended to their stream", labelNames: ["topic"], registers: [options.metrics.registry] })
+      new Counter({ name: "outbox_events_published_total", help: "Outbox events appended to their stream, by topic family", labelNames: ["topic"], registers: [options.metrics.registry] })
     : undefined;
   const lag = options.metrics
     ? (options.metrics.registry.getSingleMetric("outbox_relay_lag_seconds") as Gauge | undefined) ??
@@ -154,23 +233,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const rows = await tx.claim(batchSize);
       if (rows.length === 0) return 0;
       // One connection, commands in order: per topic, the stream keeps the claim order.
-      const results = await Promise.all(rows.map((row) => publishEnvelope(redis, toEnvelope(row), publishOptions)));
-      await tx.markPublished(rows.map((row) => row.id));
+      const results = await Promise.all(rows.map((row) => publishOutboxEnvelope(redis, toEnvelope(row, options.producer), publishOptions)));
+      await tx.markPublished(rows.map((row, i) => ({ id: row.id, streamId: results[i]!.streamId })));
+      rebuild?.published(rows.at(-1)!.id);
       rows.forEach((row, i) => {
-        if (results[i] !== null) published?.inc({ topic: row.topic });
+        if (!results[i]!.duplicate) published?.inc({ topic: topicFamily(row.topic) });
       });
       lag?.set((Date.now() - Math.min(...rows.map((row) => row.occurredAt.getTime()))) / 1000);
-      const duplicates = results.filter((r) => r === null).length;
+      const duplicates = results.filter((r) => r.duplicate).length;
       if (duplicates > 0) logger.info({ duplicates }, "outbox relay skipped events already published");
       return rows.length;
     });
 
   const cycle = async () => {
     try {
+      if (rebuild && !(await rebuild.ready(() => running))) return;
       // A full batch means there may be more: keep going until a partial one.
       while (running && (await publishBatch()) === batchSize);
     } catch (error) {
+      if (historyLost(error)) {
+        // Redis lost its data since ready(): the batch rolled back; rebuild now, not at the next poll.
+        logger.info("Redis lost the published history during a batch; rebuilding before publishing again");
+        wakeRequested = true;
+        return;
+      }
       logger.warn({ err: error }, "outbox relay batch failed; retrying at the next poll");
+      return;
+    }
+    try {
+      await retention?.sweepIfDue();
+    } catch (error) {
+      logger.warn({ err: error }, "deleting old published outbox rows failed; retrying later");
     }
   };
 

@@ -26,3 +26,9 @@ export const Topics = {
 
 /** Topics whose stream only its consumer group may trim (the relay appends without MAXLEN). */
 export const isConsumerTrimmedTopic = (topic: string) => topic.startsWith("integration:");
+
+/**
+ * A topic's kind without its id (`campaign`, `channel`, `inbox`, `integration:notifications`…):
+ * a metric label, since one series per campaign or per user would grow without bound.
+ */
+export const topicFamily = (topic: string) => (isConsumerTrimmedTopic(topic) || topic.startsWith("system:") ? topic : topic.split(":", 1)[0]!);
