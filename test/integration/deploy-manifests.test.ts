@@ -744,6 +744,14 @@ describe("k8s/ manifests", () => {
     }
   });
 
+  it("runs no Redis itself, and k8s/README.md requires BullMQ's settings of the one operators provide", () => {
+    const images = builtInKustomize(join(k8sDir, "base")).flatMap(podSpecsOf).flatMap((spec) => spec.containers.map((c) => c.image ?? ""));
+    expect(images.filter((image) => /(^|\/)redis(:|@|$)/.test(image))).toEqual([]);
+    const readme = readFileSync(join(k8sDir, "README.md"), "utf8");
+    expect(readme).toContain("`maxmemory-policy noeviction`");
+    expect(readme).toContain("`appendonly yes`");
+  });
+
   describe.each(overlays)("overlay %s", (overlay) => {
     const dir = join(k8sDir, "overlays", overlay);
 
@@ -778,6 +786,7 @@ type ComposeService = {
   healthcheck?: { test?: string[] | string };
   depends_on?: Record<string, { condition?: string }> | string[];
   ports?: (string | { target?: number; published?: string | number })[];
+  volumes?: (string | { source?: string; target?: string })[];
   restart?: string;
   stop_grace_period?: string;
   read_only?: boolean;
@@ -828,6 +837,19 @@ describe("docker-compose.yml", () => {
     expect(compose.services.redis!.image).toMatch(/^redis:7/);
     const redisCommand = ([] as string[]).concat(compose.services.redis!.command ?? []).join(" ");
     expect(redisCommand).toMatch(/--maxmemory-policy[ =]noeviction/);
+  });
+
+  it("runs Redis as BullMQ asks for production: AOF persistence on a named volume, no eviction", () => {
+    const redis = compose.services.redis!;
+    const args = ([] as string[]).concat(redis.command ?? []);
+    const option = (name: string) => args[args.indexOf(`--${name}`) + 1];
+    expect({ appendonly: option("appendonly"), policy: option("maxmemory-policy") }).toEqual({ appendonly: "yes", policy: "noeviction" });
+    // The AOF is written in the image's working directory, /data: it must outlive the container.
+    const mounts = (redis.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+    const data = mounts.find((m) => m.split(":")[1] === "/data");
+    expect(data).toBeDefined();
+    const named = (parse(composeSource, { merge: true }) as { volumes?: Record<string, unknown> }).volumes ?? {};
+    expect(Object.keys(named)).toContain(data!.split(":")[0]);
   });
 
   it("gives every long-running service a healthcheck, and the app services one on /health/ready", () => {
@@ -960,6 +982,16 @@ describe("Dockerfile", () => {
     expect(lastStage).toMatch(/HOST=0\.0\.0\.0/);
     expect(dockerfile).toMatch(/RUN npm ci\b/);
     expect(dockerfile).toMatch(/RUN npm run build\b/);
+  });
+
+  // CI tests every major that package.json "engines" allows; production should get the
+  // newest of them, not one that reaches its end of life first.
+  it("runs on the newest Node major that package.json supports", () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-bookworm-slim$/m.exec(dockerfile)?.[1];
+    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
+    const majors = engines.split("||").map((range) => Number(/^\s*\^(\d+)\.\d+\.\d+\s*$/.exec(range)?.[1]));
+    expect({ engines, majors }).toEqual({ engines, majors: expect.not.arrayContaining([NaN]) });
+    expect(Number(image)).toBe(Math.max(...majors));
   });
 
   it("keeps local installs, build output and secrets out of the build context", () => {

@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { Worker } from "bullmq";
+import { createRedis } from "@startales/service-kit";
+import { createDb } from "../../subgraphs/provider/src/db";
+import { createJobSweep } from "../../subgraphs/provider/src/domain/job-sweep";
+import { PROVIDER_QUEUE, createJobQueue, queuePrefix, type QueueData } from "../../subgraphs/provider/src/queue";
+import { privateDatabase } from "../testkit/databases";
 import { errorCodes, expectData } from "../testkit/graphql-client";
+import { captureLogs } from "../testkit/logs";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startProvider, type ProviderHarness } from "../testkit/provider";
 
@@ -133,5 +140,55 @@ describe("deployments managed by admins", () => {
     expect(errorCodes(await provider.call(admin, UPSERT, { input: { ...base, name: "offline-narrator", driver: "OFFLINE" } }, ["ADMIN"]))).toEqual(["CONFLICT"]);
     expect(errorCodes(await provider.call(player, UPSERT, { input: { ...base, name: "mine", baseUrl: "https://vendor.example/v1" } }))).toEqual(["FORBIDDEN"]);
     expect(expectData(await provider.call(admin, 'mutation { deleteProviderDeployment(name: "local-llm") }', {}, ["ADMIN"]))).toEqual({ deleteProviderDeployment: true });
+  });
+});
+
+describe("the worker pool's sweep (jobs whose queue entry Redis lost)", () => {
+  it("queues again, once, the stale unfinished jobs whose entry is gone or failed; leaves fresh, finished and still-queued ones alone", async () => {
+    // A database of its own: the sweep reads every unfinished job, and other suites' are not this test's.
+    const database = await privateDatabase("provider", `sweep${randomUUID().slice(0, 6)}`);
+    const db = createDb(database.url, 2);
+    const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "provider-sweep-test");
+    const prefix = `provider:test:${randomUUID()}:`;
+    const queue = createJobQueue(connection, prefix, 3);
+    // Batches of 2 over 5 candidates: paging must reach them all.
+    const sweep = createJobSweep({ db, queue, staleMs: 60_000, everyMs: 60_000, batchSize: 2, logger: captureLogs("provider-sweep", "warn").logger });
+    const worker = new Worker<QueueData>(PROVIDER_QUEUE, null, { connection, prefix: queuePrefix(prefix), autorun: false });
+    try {
+      const old = new Date(Date.now() - 5 * 60_000);
+      const row = (status: "QUEUED" | "RUNNING" | "SUCCEEDED", extra: { createdAt?: Date; startedAt?: Date } = {}) =>
+        db.providerJob.create({ data: { kind: "TEXT", status, ownerId: randomUUID(), idempotencyKey: randomUUID(), input: {}, requestHash: "sweep", createdAt: old, ...extra } });
+      // Its BullMQ job failed (e.g. stalled too often) while the row was never finished.
+      const failed = await row("RUNNING", { startedAt: old });
+      await queue.add("run", { jobId: failed.id }, { jobId: failed.id, attempts: 1 });
+      const token = randomUUID();
+      const taken = await worker.getNextJob(token);
+      expect(taken?.id).toBe(failed.id);
+      await taken!.moveToFailed(new Error("job stalled more than allowable limit"), token);
+      expect(await queue.getJobState(failed.id)).toBe("failed");
+
+      const lost = await row("QUEUED");
+      const lostRunning = await row("RUNNING", { startedAt: old });
+      const waiting = await row("QUEUED");
+      await queue.add("run", { jobId: waiting.id }, { jobId: waiting.id });
+      const fresh = await row("QUEUED", { createdAt: new Date() });
+      const recentlyStarted = await row("RUNNING", { startedAt: new Date() });
+      const finished = await row("SUCCEEDED");
+
+      expect(await sweep.sweep()).toBe(3);
+      const states = async () => Object.fromEntries(await Promise.all(Object.entries({ failed, lost, lostRunning, waiting, fresh, recentlyStarted, finished }).map(async ([name, r]) => [name, await queue.getJobState(r.id)])));
+      expect(await states()).toEqual({ failed: "waiting", lost: "waiting", lostRunning: "waiting", waiting: "waiting", fresh: "unknown", recentlyStarted: "unknown", finished: "unknown" });
+      expect((await queue.getJob(failed.id))!.attemptsMade).toBe(0);
+      // Everything it queued is still queued: a second sweep adds nothing.
+      expect(await sweep.sweep()).toBe(0);
+      expect(await queue.getWaitingCount()).toBe(4);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+      await db.$disconnect();
+      await database.drop();
+    }
   });
 });

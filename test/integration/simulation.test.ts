@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import pg from "pg";
-import type { Role, Viewer } from "@startales/service-kit";
+import { createRedis, type Role, type Viewer } from "@startales/service-kit";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createDb } from "../../subgraphs/simulation/src/db";
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
 import { runTick } from "../../subgraphs/simulation/src/domain/tick-runner";
 import { ConservationError, generateWorld, hashWorld, TICK_STEPS, type TickStep } from "../../subgraphs/simulation/src/engine";
+import { TICK_QUEUE, createTickSchedule, tickSchedulerId, type TickJobData } from "../../subgraphs/simulation/src/scheduling/queues";
 import { createSimulationWorker } from "../../subgraphs/simulation/src/worker-app";
 import { campaignTestConfig, required, simulationTestConfig, simulationWorkerTestConfig } from "../testkit/config";
 import { asUser } from "../testkit/gateway-identity";
@@ -27,18 +29,24 @@ const prisma = createDb(required("SIMULATION_DATABASE_URL"), 2);
 let campaignUrl: string;
 let url: string;
 const TICK_MS = 200;
+const QUEUE_PREFIX = `test-sim-${randomUUID()}`;
+const queueConnection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "simulation-test");
+/** The worker's tick queue, as the test sees it in Redis. */
+const ticks = new Queue<TickJobData>(TICK_QUEUE, { connection: queueConnection, prefix: QUEUE_PREFIX });
 
 beforeAll(async () => {
   const origin = await campaignApp.listen();
   campaignUrl = `${origin}/graphql`;
   simulationApp = createSimulationApp(simulationTestConfig(origin), captureLogs("simulation", "warn").logger);
   url = `${await simulationApp.listen()}/graphql`;
-  worker = createSimulationWorker(simulationWorkerTestConfig(origin, { QUEUE_PREFIX: `test-sim-${randomUUID()}` }), captureLogs("simulation-worker", "warn").logger);
+  worker = createSimulationWorker(simulationWorkerTestConfig(origin, { QUEUE_PREFIX }), captureLogs("simulation-worker", "warn").logger);
   await worker.listen();
   await db.connect();
 });
 afterAll(async () => {
   await worker.stop();
+  await ticks.close();
+  queueConnection.disconnect();
   await db.end();
   await prisma.$disconnect();
   await simulationApp.stop();
@@ -78,6 +86,23 @@ const worldRow = async (campaignId: string) =>
 
 const untilTick = (campaignId: string, tick: number, timeoutMs = 15_000) =>
   eventually(`tick ${tick} of ${campaignId}`, async () => ((await worldRow(campaignId))?.tick ?? -1) >= tick ? true : undefined, timeoutMs);
+
+/**
+ * Drives a PAUSED campaign's ticks by hand, as a worker would: its world is set RUNNING while
+ * the test holds the campaign's lifecycle lock, so no worker pool's reconciler (this suite's,
+ * or another suite's on the same database) schedules ticks for it meanwhile; it is PAUSED
+ * again before the lock is released.
+ */
+async function drivenByHand(campaignId: string, run: () => Promise<void>): Promise<void> {
+  await db.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`simulation:lifecycle:${campaignId}`]);
+  try {
+    await db.query("UPDATE worlds SET status = 'RUNNING' WHERE campaign_id = $1", [campaignId]);
+    await run();
+  } finally {
+    await db.query("UPDATE worlds SET status = 'PAUSED' WHERE campaign_id = $1", [campaignId]);
+    await db.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`simulation:lifecycle:${campaignId}`]);
+  }
+}
 
 describe("submitCommand", () => {
   it("queues a member's command once per idempotency key: a repeat, even concurrent, returns the first", async () => {
@@ -220,6 +245,32 @@ describe("the world and its ticks", () => {
     await eventually("ENDED world", async () => ((await worldRow(campaignId))?.status === "ENDED" ? true : undefined));
   });
 
+  it("rebuilds tick schedules from PostgreSQL: a lost one comes back once, one left behind goes", async () => {
+    const { gm, campaignId } = await campaign();
+    const schedule = createTickSchedule(ticks, { attempts: 1, backoffMs: 100 });
+    const schedulersOf = async () => (await ticks.getJobSchedulers(0, -1)).filter((s) => s.key === tickSchedulerId(campaignId));
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 1);
+
+    // Redis lost it (nothing else would bring it back: the campaign's events are long handled).
+    await schedule.stop(campaignId);
+    const first = await worker.reconcile();
+    expect(first.schedulesAdded).toBeGreaterThanOrEqual(1);
+    expect((await schedulersOf()).map((s) => s.every)).toEqual([TICK_MS]);
+    // Again: already right, so left alone (and never a second scheduler).
+    await worker.reconcile();
+    expect((await schedulersOf()).map((s) => s.every)).toEqual([TICK_MS]);
+
+    // A schedule for a world that is not RUNNING (left behind) is removed.
+    await lifecycle(gm, "pauseCampaign", campaignId);
+    await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
+    await schedule.start(campaignId, TICK_MS);
+    const second = await worker.reconcile();
+    expect(second.schedulesRemoved).toBeGreaterThanOrEqual(1);
+    expect(await schedulersOf()).toEqual([]);
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+
   it("gives a member who joins a running campaign an AI civilization, and hands a leaver's back to the AI", async () => {
     const { gm, alice, campaignId } = await campaign();
     await lifecycle(gm, "startCampaign", campaignId);
@@ -253,31 +304,32 @@ describe("the world and its ticks", () => {
     await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, TICK_MS * 2));
     // Drive ticks by hand, as a worker would: the schedule is off while PAUSED.
-    await db.query("UPDATE worlds SET status = 'RUNNING' WHERE campaign_id = $1", [campaignId]);
-    await submit(alice, campaignId, "SET_TAX", { rate: 12 });
-    const before = (await worldRow(campaignId))!;
-    const deps = { db: prisma, logger: captureLogs("tick", "warn").logger };
-    const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
-    // The pool may hold the world row for a moment (a tick job in flight): "busy" means try again.
-    let first = await runTick(deps, campaignId, job);
-    for (let i = 0; i < 50 && first.outcome === "busy"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      first = await runTick(deps, campaignId, job);
-    }
-    expect(first).toMatchObject({ outcome: "applied", tick: before.tick + 1, commands: 1 });
-    const after = (await worldRow(campaignId))!;
-    // The same job again (a retry after its worker died post-commit), and a copy of it.
-    expect(await runTick(deps, campaignId, job)).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
-    expect(await runTick(deps, campaignId, { ...job })).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
-    expect(await worldRow(campaignId)).toEqual(after);
-    const logged = await db.query("SELECT tick FROM tick_log WHERE campaign_id = $1 ORDER BY tick", [campaignId]);
-    expect(logged.rows.map((r) => r.tick)).toEqual(Array.from({ length: after.tick }, (_, i) => i + 1));
-    const events = await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'TICK_COMPLETED' AND version = $2", [campaignId, after.tick]);
-    expect(events.rows[0].n).toBe(1);
-    // Two jobs at once: one applies the next tick, the other backs off or finds it applied.
-    const racing = await Promise.all([1, 2].map(() => runTick(deps, campaignId, { setTargetTick: async () => undefined })));
-    expect(racing.filter((r) => r.outcome === "applied")).toHaveLength(1);
-    expect((await worldRow(campaignId))!.tick).toBe(after.tick + 1);
+    await drivenByHand(campaignId, async () => {
+      await submit(alice, campaignId, "SET_TAX", { rate: 12 });
+      const before = (await worldRow(campaignId))!;
+      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger };
+      const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
+      // The pool may hold the world row for a moment (a tick job in flight): "busy" means try again.
+      let first = await runTick(deps, campaignId, job);
+      for (let i = 0; i < 50 && first.outcome === "busy"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        first = await runTick(deps, campaignId, job);
+      }
+      expect(first).toMatchObject({ outcome: "applied", tick: before.tick + 1, commands: 1 });
+      const after = (await worldRow(campaignId))!;
+      // The same job again (a retry after its worker died post-commit), and a copy of it.
+      expect(await runTick(deps, campaignId, job)).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
+      expect(await runTick(deps, campaignId, { ...job })).toEqual({ outcome: "already-applied", tick: before.tick + 1 });
+      expect(await worldRow(campaignId)).toEqual(after);
+      const logged = await db.query("SELECT tick FROM tick_log WHERE campaign_id = $1 ORDER BY tick", [campaignId]);
+      expect(logged.rows.map((r) => r.tick)).toEqual(Array.from({ length: after.tick }, (_, i) => i + 1));
+      const events = await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'TICK_COMPLETED' AND version = $2", [campaignId, after.tick]);
+      expect(events.rows[0].n).toBe(1);
+      // Two jobs at once: one applies the next tick, the other backs off or finds it applied.
+      const racing = await Promise.all([1, 2].map(() => runTick(deps, campaignId, { setTargetTick: async () => undefined })));
+      expect(racing.filter((r) => r.outcome === "applied")).toHaveLength(1);
+      expect((await worldRow(campaignId))!.tick).toBe(after.tick + 1);
+    });
     await lifecycle(gm, "endCampaign", campaignId);
   });
 
@@ -288,13 +340,14 @@ describe("the world and its ticks", () => {
     await lifecycle(gm, "pauseCampaign", campaignId);
     await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, TICK_MS * 2));
-    await db.query("UPDATE worlds SET status = 'RUNNING' WHERE campaign_id = $1", [campaignId]);
-    const before = (await worldRow(campaignId))!;
-    const counterfeit: TickStep = { name: "counterfeit", run: (ctx) => void (ctx.world.civilizations[0]!.credits += 1000) };
-    const steps = [...TICK_STEPS.slice(0, -1), counterfeit, TICK_STEPS[TICK_STEPS.length - 1]!];
-    const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, engine: { steps } };
-    await expect(runTick(deps, campaignId, { setTargetTick: async () => undefined })).rejects.toBeInstanceOf(ConservationError);
-    expect(await worldRow(campaignId)).toEqual(before);
+    await drivenByHand(campaignId, async () => {
+      const before = (await worldRow(campaignId))!;
+      const counterfeit: TickStep = { name: "counterfeit", run: (ctx) => void (ctx.world.civilizations[0]!.credits += 1000) };
+      const steps = [...TICK_STEPS.slice(0, -1), counterfeit, TICK_STEPS[TICK_STEPS.length - 1]!];
+      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, engine: { steps } };
+      await expect(runTick(deps, campaignId, { setTargetTick: async () => undefined })).rejects.toBeInstanceOf(ConservationError);
+      expect(await worldRow(campaignId)).toEqual(before);
+    });
     expect(hashWorld(generateWorld({ seed: "x", playerIds: [] }))).toMatch(/^[0-9a-f]{64}$/);
     await lifecycle(gm, "endCampaign", campaignId);
   });

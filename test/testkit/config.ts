@@ -72,18 +72,19 @@ export const simulationWorkerTestConfig = (campaignUrl: string, extra: Record<st
  * (queue, cache, limits), so stacks never run each other's jobs; fast retries.
  */
 export const providerTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): ProviderConfig =>
-  parseConfig(
-    providerConfigSchema,
-    testEnv({
-      DATABASE_URL: required("PROVIDER_DATABASE_URL"),
-      CAMPAIGN_URL: `${campaignUrl}/graphql`,
-      DATABASE_POOL_SIZE: "4",
-      PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
-      PROVIDER_RETRY_BASE_MS: "50",
-      PROVIDER_RETRY_MAX_MS: "2000",
-      ...extra,
-    }),
-  );
+  parseConfig(providerConfigSchema, providerTestEnv(campaignUrl, extra));
+
+/** The environment of providerTestConfig, for a worker pool run as its own process: pass the same env to both sides (it holds the namespace). */
+export const providerTestEnv = (campaignUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  testEnv({
+    DATABASE_URL: required("PROVIDER_DATABASE_URL"),
+    CAMPAIGN_URL: `${campaignUrl}/graphql`,
+    DATABASE_POOL_SIZE: "4",
+    PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
+    PROVIDER_RETRY_BASE_MS: "50",
+    PROVIDER_RETRY_MAX_MS: "2000",
+    ...extra,
+  });
 
 /**
  * The notification subgraph and its worker pool (same config): its own queue namespace per

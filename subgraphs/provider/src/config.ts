@@ -57,6 +57,15 @@ export const providerConfigSchema = z.object({
   PROVIDER_RETRY_BASE_MS: positiveInt(1_000),
   PROVIDER_RETRY_MAX_MS: positiveInt(60_000),
   PROVIDER_WORKER_CONCURRENCY: positiveInt(8),
+  /**
+   * Worker pool: how often (and once at start) unfinished jobs are checked against the queue.
+   * A QUEUED job (or one RUNNING since before PROVIDER_STALE_MS) older than PROVIDER_STALE_MS
+   * whose queue entry is gone (Redis lost its data) is queued again, PROVIDER_SWEEP_BATCH rows
+   * per query, oldest first.
+   */
+  PROVIDER_SWEEP_MS: positiveInt(30_000),
+  PROVIDER_STALE_MS: positiveInt(60_000),
+  PROVIDER_SWEEP_BATCH: positiveInt(500),
   /** Response cache: entries in the in-process LRU, and TTL (seconds) per kind in Redis. */
   PROVIDER_CACHE_ENTRIES: positiveInt(500),
   PROVIDER_CACHE_TTL_TEXT_S: positiveInt(3_600),

@@ -7,5 +7,6 @@ export function providerMetrics(metrics: Metrics) {
     cache: addCounter(metrics, { name: "provider_cache_lookups_total", help: "Response cache lookups by kind and outcome (memory, redis, miss, bypass)", labelNames: ["kind", "outcome"] as const }),
     calls: addCounter(metrics, { name: "provider_vendor_calls_total", help: "Calls to deployments by outcome (ok, rate_limited, server, timeout, network, client, limited)", labelNames: ["deployment", "outcome"] as const }),
     callSeconds: addCounter(metrics, { name: "provider_vendor_call_seconds_total", help: "Time spent in calls to deployments", labelNames: ["deployment"] as const }),
+    requeued: addCounter(metrics, { name: "provider_jobs_requeued_total", help: "Unfinished jobs the sweep queued again because their queue entry was gone or finished", labelNames: [] as const }),
   };
 }

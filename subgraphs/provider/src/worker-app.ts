@@ -17,17 +17,23 @@ import { createContentStore } from "./domain/content-store";
 import { createDeploymentRegistry } from "./domain/deployment-registry";
 import { createJobEvents } from "./domain/job-events";
 import { RetryLater, createJobRunner } from "./domain/job-runner";
+import { createJobSweep } from "./domain/job-sweep";
 import { createOfflineDriver } from "./drivers/offline-driver";
 import { createOpenAiDriver } from "./drivers/openai-driver";
 import { providerMetrics } from "./metrics";
-import { PROVIDER_QUEUE, queuePrefix, type QueueData } from "./queue";
+import { PROVIDER_QUEUE, createJobQueue, queuePrefix, type QueueData } from "./queue";
 import { createRouter } from "./routing/router";
 
-export type ProviderWorker = Service & { metrics: ReturnType<typeof createMetrics> };
+export type ProviderWorker = Service & {
+  metrics: ReturnType<typeof createMetrics>;
+  /** One sweep of unfinished jobs now (tests; it also runs at start and every PROVIDER_SWEEP_MS); resolves to how many it queued again. */
+  sweep(): Promise<number>;
+};
 
 /**
  * The provider worker pool as a value: a BullMQ worker that runs jobs through the router,
- * and a small HTTP server for /health/* and /metrics on PORT. `stop()` lets running jobs finish.
+ * the sweep that queues again jobs Redis lost, and a small HTTP server for /health/* and
+ * /metrics on PORT. `stop()` lets running jobs finish.
  */
 export function createProviderWorker(config: ProviderConfig, logger: Logger, options: { clock?: () => number } = {}): ProviderWorker {
   const production = config.NODE_ENV === "production";
@@ -77,6 +83,17 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     },
   });
 
+  const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
+  const sweep = createJobSweep({
+    db,
+    queue,
+    staleMs: config.PROVIDER_STALE_MS,
+    everyMs: config.PROVIDER_SWEEP_MS,
+    batchSize: config.PROVIDER_SWEEP_BATCH,
+    logger: logger.child({ component: "job-sweep" }),
+    onRequeued: (count) => series.requeued.inc(count),
+  });
+
   let worker: Worker<QueueData> | undefined;
   const http = createHttpService({
     logger,
@@ -88,6 +105,7 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
 
   return {
     metrics,
+    sweep: () => sweep.sweep(),
     async listen() {
       worker = new Worker<QueueData>(
         PROVIDER_QUEUE,
@@ -106,6 +124,7 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
       worker.on("failed", (job, error) => logger.warn({ jobId: job?.data.jobId, attemptsMade: job?.attemptsMade, reason: error.message }, "provider job attempt failed"));
       worker.on("error", (error) => logger.error({ err: error }, "provider worker error"));
       await worker.waitUntilReady();
+      sweep.start();
       const deployments = await registry.list();
       logger.info(
         { concurrency: config.PROVIDER_WORKER_CONCURRENCY, routing: config.PROVIDER_ROUTING, deployments: deployments.map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`) },
@@ -115,7 +134,9 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     },
     async stop() {
       await http.close(config.SHUTDOWN_GRACE_MS);
+      await sweep.stop();
       await worker?.close();
+      await queue.close();
       await db.$disconnect();
       redis.disconnect();
     },

@@ -16,15 +16,19 @@ import {
 import type { SimulationWorkerConfig } from "./worker-config";
 import { createDb } from "./db";
 import { reconcileCampaign, type ReconcileResult } from "./domain/lifecycle";
+import { createLifecycleInbox } from "./domain/lifecycle-inbox";
 import { recordConservationFailure, runTick, type TickRun } from "./domain/tick-runner";
 import { ConservationError, type TickOptions } from "./engine";
 import { createLifecycleListener } from "./scheduling/lifecycle-listener";
+import { createReconciler, type ReconcileReport } from "./scheduling/reconciler";
 import { LIFECYCLE_QUEUE, TICK_QUEUE, createQueues, createTickSchedule, type LifecycleJobData, type TickJobData } from "./scheduling/queues";
 
 export type SimulationWorkerApp = Service & {
   metrics: Metrics;
   /** One lifecycle sweep now (tests; it also runs every LIFECYCLE_SWEEP_MS). */
   sweepLifecycle(): Promise<void>;
+  /** One reconciliation of Redis with PostgreSQL now (tests; it also runs at start and every RECONCILE_INTERVAL_MS). */
+  reconcile(): Promise<ReconcileReport>;
 };
 
 /**
@@ -32,7 +36,8 @@ export type SimulationWorkerApp = Service & {
  * One process runs two BullMQ workers, each with WORKER_CONCURRENCY: ticks (a repeatable
  * job per RUNNING campaign) and lifecycle jobs (world creation, schedule changes), plus the
  * lifecycle listener that turns campaign events into lifecycle jobs and an outbox relay for
- * the tick events. It listens on PORT for /health/live, /health/ready and /metrics only.
+ * the tick events, and the reconciler that rebuilds from PostgreSQL what Redis lost (tick
+ * schedules, lifecycle jobs). It listens on PORT for /health/live, /health/ready and /metrics only.
  */
 export function createSimulationWorker(config: SimulationWorkerConfig, logger: Logger, options: { engine?: TickOptions } = {}): SimulationWorkerApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
@@ -43,7 +48,12 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
   const metrics = createMetrics("simulation-worker");
   const ticks = addCounter(metrics, { name: "simulation_tick_jobs_total", help: "Tick jobs by outcome", labelNames: ["outcome"] as const });
   const lifecycleJobs = addCounter(metrics, { name: "simulation_lifecycle_jobs_total", help: "Lifecycle jobs by outcome", labelNames: ["outcome"] as const });
-  const relay = prismaOutboxRelay(db, { redis, logger, metrics, config });
+  const repairs = addCounter(metrics, {
+    name: "simulation_reconciler_repairs_total",
+    help: "Differences between Redis and PostgreSQL the reconciler repaired, by kind",
+    labelNames: ["kind"] as const,
+  });
+  const relay = prismaOutboxRelay(db, { producer: "simulation", redis, logger, metrics, config });
   const campaigns = createCampaignSetupClient({
     campaignUrl: config.CAMPAIGN_URL,
     secret: config.GATEWAY_SIGNING_SECRET,
@@ -53,12 +63,25 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
   });
   const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine };
   const lifecycleDeps = { db, campaigns, schedule, logger, afterCommit: () => relay.wake() };
+  const inbox = createLifecycleInbox(db);
   const listener = createLifecycleListener({
     redis,
     queue: queues.lifecycle,
     logger: logger.child({ component: "lifecycle-listener" }),
     sweepMs: config.LIFECYCLE_SWEEP_MS,
     cursorKey: `${config.QUEUE_PREFIX}:simulation:lifecycle-cursors`,
+    record: (event) => inbox.record(event),
+  });
+  const reconciler = createReconciler({
+    db,
+    ticks: queues.ticks,
+    lifecycle: queues.lifecycle,
+    schedule,
+    inbox,
+    logger: logger.child({ component: "reconciler" }),
+    everyMs: config.RECONCILE_INTERVAL_MS,
+    batchSize: config.RECONCILE_BATCH_SIZE,
+    onRepair: (kind) => repairs.inc({ kind }),
   });
   const http = createHttpService({
     logger,
@@ -93,6 +116,8 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
 
   const processLifecycle = async (job: Job<LifecycleJobData>): Promise<ReconcileResult> => {
     const result = await reconcileCampaign(lifecycleDeps, job.data.campaignId);
+    // After the reconcile, never before: an event marked done is never queued again.
+    await inbox.done(job.data.eventId);
     lifecycleJobs.inc({ outcome: result.outcome });
     logger.info({ campaignId: job.data.campaignId, event: job.data.type, ...result }, "campaign reconciled");
     return result;
@@ -112,6 +137,7 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
   return {
     metrics,
     sweepLifecycle: () => listener.sweepNow(),
+    reconcile: () => reconciler.reconcile(),
     async listen() {
       const url = await http.listen(config.PORT, config.HOST);
       relay.start();
@@ -125,11 +151,13 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
       }
       await Promise.all(workers.map((w) => w.waitUntilReady()));
       await listener.start();
+      reconciler.start();
       logger.info({ concurrency: config.WORKER_CONCURRENCY }, "simulation workers running");
       return url;
     },
     async stop() {
       await listener.stop();
+      await reconciler.stop();
       // Finishes the jobs in flight (their ticks commit), takes no new ones.
       await Promise.all(workers.map((w) => w.close()));
       await relay.stop();

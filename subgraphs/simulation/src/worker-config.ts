@@ -26,6 +26,14 @@ export const simulationWorkerConfigSchema = z.object({
   /** How often the lifecycle sweep reads campaign event streams for changes missed live. */
   LIFECYCLE_SWEEP_MS: positiveInt(10_000),
   /**
+   * How often (and once at start) Redis is checked against PostgreSQL and repaired: tick
+   * schedules of RUNNING worlds, lifecycle jobs of events not yet done. After Redis loses its
+   * data, campaigns tick again within about this long.
+   */
+  RECONCILE_INTERVAL_MS: positiveInt(30_000),
+  /** Rows (worlds, schedulers, inbox events) read per query by the reconciler. */
+  RECONCILE_BATCH_SIZE: positiveInt(500),
+  /**
    * Test hook, 0 in production: keep the tick's transaction open this long after computing
    * and before committing, so a test can kill a worker provably mid-tick.
    */

@@ -39,7 +39,7 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
   let worldCreated = false;
   const status = await deps.db.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`simulation:lifecycle:${campaignId}`}, 0))`;
+      await lockCampaign(tx, campaignId);
       const current = await tx.world.findUnique({ where: { campaignId }, select: { status: true, campaignVersion: true, tickRateMs: true } });
       let status: string;
       let tickRateMs = setup.tickRateMs;
@@ -72,6 +72,35 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
 }
 
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/** The per-campaign lock every change of a campaign's world status or schedule is made under. */
+const lockCampaign = (tx: Tx, campaignId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`simulation:lifecycle:${campaignId}`}, 0))`;
+
+/**
+ * Puts a campaign's tick schedule back in line with its world as simulation last recorded it
+ * (RUNNING: a scheduler at its tick rate; anything else, or no world: none). It asks campaign
+ * nothing: it repairs Redis from PostgreSQL (schedules lost with Redis's data, or left behind),
+ * under the same lock as reconcileCampaign, so a lifecycle change made at the same moment is
+ * never undone. A schedule already right is left alone, so the next tick is not moved.
+ */
+export async function ensureTickSchedule(deps: { db: Db; schedule: TickSchedule }, campaignId: string): Promise<"added" | "removed" | "unchanged"> {
+  return deps.db.$transaction(
+    async (tx) => {
+      await lockCampaign(tx, campaignId);
+      const world = await tx.world.findUnique({ where: { campaignId }, select: { status: true, tickRateMs: true } });
+      const every = await deps.schedule.every(campaignId);
+      if (world?.status === "RUNNING") {
+        if (every === world.tickRateMs) return "unchanged";
+        await deps.schedule.start(campaignId, world.tickRateMs);
+        return "added";
+      }
+      if (every === null) return "unchanged";
+      await deps.schedule.stop(campaignId);
+      return "removed";
+    },
+    { timeout: 30_000, maxWait: 10_000 },
+  );
+}
 
 /**
  * Membership changes of a world in play, as system commands applied (in order, replayably)

@@ -1,6 +1,7 @@
-import { EVENT_STREAM_PREFIX, Topics, type Logger, type Redis } from "@startales/service-kit";
+import { EVENT_STREAM_PREFIX, Topics, isId, type Logger, type Redis } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import { LIFECYCLE_EVENT_TYPES } from "../domain/lifecycle";
+import type { InboxEvent } from "../domain/lifecycle-inbox";
 import { lifecycleJobId, type LifecycleJobData } from "./queues";
 
 const CAMPAIGN_STREAMS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
@@ -17,19 +18,29 @@ type Envelope = { id?: string; type?: string };
  *   in Redis, so events announced while no worker listened are still seen.
  * Both paths enqueue a job whose id is derived from the event id, so BullMQ keeps one job
  * per event however many replicas saw it; the job itself is idempotent (reconcileCampaign).
+ * Each event is recorded (`record`, the lifecycle inbox in PostgreSQL) before its job is
+ * queued: the job is only in Redis, and the reconciler queues again what Redis lost.
  */
-export function createLifecycleListener(deps: { redis: Redis; queue: Queue<LifecycleJobData>; logger: Logger; sweepMs: number; cursorKey: string }) {
+export function createLifecycleListener(deps: {
+  redis: Redis;
+  queue: Queue<LifecycleJobData>;
+  logger: Logger;
+  sweepMs: number;
+  cursorKey: string;
+  record: (event: InboxEvent) => Promise<void>;
+}) {
   const { redis, queue, logger } = deps;
   let subscriber: Redis | undefined;
   let timer: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
   let running = false;
 
-  const enqueue = (campaignId: string, envelope: Envelope) => {
-    if (!envelope.id || !envelope.type || !LIFECYCLE_EVENT_TYPES.has(envelope.type)) return Promise.resolve();
-    return queue
-      .add("reconcile", { campaignId, eventId: envelope.id, type: envelope.type }, { jobId: lifecycleJobId(envelope.id) })
-      .then(() => undefined);
+  const enqueue = async (campaignId: string, envelope: Envelope): Promise<void> => {
+    // A stream under the pattern that names no campaign is not ours (and the inbox could not key it).
+    if (!envelope.id || !envelope.type || !LIFECYCLE_EVENT_TYPES.has(envelope.type) || !isId(campaignId)) return;
+    const event = { campaignId, eventId: envelope.id, type: envelope.type };
+    await deps.record(event);
+    await queue.add("reconcile", event, { jobId: lifecycleJobId(envelope.id) });
   };
 
   async function sweepStream(key: string): Promise<void> {
@@ -41,11 +52,16 @@ export function createLifecycleListener(deps: { redis: Redis; queue: Queue<Lifec
       if (entries.length === 0) break;
       for (const [, fields] of entries) {
         const json = fields[fields.indexOf("envelope") + 1];
+        let envelope: Envelope;
         try {
-          if (json) await enqueue(campaignId, JSON.parse(json) as Envelope);
+          envelope = JSON.parse(json ?? "null") as Envelope;
         } catch (error) {
           logger.warn({ err: error, key }, "skipped an unreadable campaign event");
+          continue;
         }
+        // A failure to record or queue ends the sweep before the cursor moves past the event:
+        // the next sweep reads it again, instead of it being skipped for good.
+        if (envelope) await enqueue(campaignId, envelope);
       }
       cursor = entries[entries.length - 1]![0];
       await redis.hset(deps.cursorKey, campaignId, cursor);
@@ -58,7 +74,10 @@ export function createLifecycleListener(deps: { redis: Redis; queue: Queue<Lifec
     do {
       const [next, keys] = await redis.scan(scanCursor, "MATCH", CAMPAIGN_STREAMS, "COUNT", 500, "TYPE", "stream");
       scanCursor = next;
-      for (const key of keys) await sweepStream(key);
+      for (const key of keys) {
+        // One stream that cannot be swept now (its cursor stays) must not hold up the others.
+        await sweepStream(key).catch((error) => logger.warn({ err: error, key }, "could not sweep a campaign stream; retrying at the next sweep"));
+      }
     } while (scanCursor !== "0" && running);
   }
 
