@@ -1,4 +1,5 @@
-// Shared Prisma CLI configuration for every subgraph (see ../shared/docs/prisma-offline.md).
+// Shared Prisma CLI configuration for every subgraph: Prisma runs offline on its Wasm engines
+// through the pg adapter (README, "Commands"), so no engine binary is ever downloaded.
 // Each subgraph's prisma.config.ts calls `serviceConfig()`; the subgraph still owns its
 // schema and migrations. The CLI runs on the Wasm schema engine through the pg adapter,
 // because the native engine cannot be downloaded on our machines.

@@ -1,6 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 
-/** The error codes clients rely on (../shared/docs/api-contract.md). No other code leaves a service. */
+/** The error codes clients rely on (the README lists them). No other code leaves a service. */
 export const ErrorCode = {
   UNAUTHENTICATED: "UNAUTHENTICATED",
   FORBIDDEN: "FORBIDDEN",

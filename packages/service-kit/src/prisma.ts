@@ -38,8 +38,8 @@ class RecoveringPrismaPg extends PrismaPg {
 }
 
 /**
- * The driver adapter a service's generated PrismaClient runs on (no native engine; see
- * ../shared/docs/prisma-offline.md): `new PrismaClient({ adapter: pgAdapter(url, size) })`.
+ * The driver adapter a service's generated PrismaClient runs on (no native engine, so no
+ * binary download): `new PrismaClient({ adapter: pgAdapter(url, size) })`.
  */
 export function pgAdapter(connectionString: string, poolSize: number): PrismaPg {
   return new RecoveringPrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000 });

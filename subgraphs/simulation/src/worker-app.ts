@@ -32,7 +32,7 @@ export type SimulationWorkerApp = Service & {
 };
 
 /**
- * The simulation worker pool as a value (style.md: worker.ts only reads env and runs it).
+ * The simulation worker pool as a value (worker.ts only reads env and runs it).
  * One process runs two BullMQ workers, each with WORKER_CONCURRENCY: ticks (a repeatable
  * job per RUNNING campaign) and lifecycle jobs (world creation, schedule changes), plus the
  * lifecycle listener that turns campaign events into lifecycle jobs and an outbox relay for

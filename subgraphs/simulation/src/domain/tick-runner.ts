@@ -36,7 +36,7 @@ export type TickRunnerDeps = {
 type CommandRow = { id: string; user_id: string; type: string; payload: Record<string, unknown> };
 
 /**
- * Runs one tick of a campaign, exactly once (domain.md step 10): the world row is locked
+ * Runs one tick of a campaign, exactly once (the tick's last step: saving and publishing): the world row is locked
  * (`FOR UPDATE SKIP LOCKED`: a second job of the same campaign backs off instead of
  * waiting), the tick number is fixed on the job before any work, and the save is a
  * compare-and-set on `tick`. A worker that dies mid-tick leaves nothing behind (its

@@ -1,4 +1,4 @@
-/** The simulation engine: pure, deterministic, no I/O. See ../../README or domain.md for the tick order. */
+/** The simulation engine: pure, deterministic, no I/O. See tick.ts for the tick order. */
 export * from "./catalog";
 export * from "./model";
 export * from "./events";

@@ -18,7 +18,7 @@ import type { TickStep } from "./steps/tick-step";
 import { trade } from "./steps/trade";
 import { createTickContext, type AdviceModifier } from "./tick-context";
 
-/** The tick, in the order domain.md fixes. (Step 10, saving and publishing, is the caller's.) */
+/** The tick's steps, in this order (the subgraph's README tells the story). Saving and publishing, the last step, are the caller's (domain/tick-runner.ts). */
 export const TICK_STEPS: readonly TickStep[] = [
   applyCommands,
   npcDecisions,
