@@ -322,6 +322,11 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: campaignReaders,
     run: async (actor) => call(actor, "query($id: ID!) { presence(campaignId: $id) { status user { id } } }", { id: await campaignIn("DRAFT") }),
   },
+  "Query.simulationEvent": {
+    // The simulation-written events of a campaign's feed, read through their owner: its readers only.
+    expect: campaignReaders,
+    run: async (actor) => call(actor, 'query($id: ID!) { simulationEvent(campaignId: $id, id: "1-0") { id type } }', { id: await campaignIn("DRAFT") }),
+  },
   "Query.presenceEvent": {
     expect: campaignReaders,
     run: async (actor) => call(actor, 'query($id: ID!) { presenceEvent(campaignId: $id, id: "1-0") { id status } }', { id: await campaignIn("DRAFT") }),

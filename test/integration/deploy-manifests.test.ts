@@ -600,8 +600,13 @@ function checkStack(resources: Resource[], label: string): void {
       check(`${name} -> in-cluster ${store}`, may(podOf(name), inNamespace("data", { "app.kubernetes.io/name": store }), port), true);
     }
     check(`${name} -> DNS`, may(podOf(name), inNamespace("kube-system", { "k8s-app": "kube-dns" }), 53, "UDP"), true);
-    check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
+    if (name !== "identity") check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
   }
+  // Identity reaches the OpenID Connect providers it signs players in with: public HTTPS only.
+  check("identity -> an OIDC provider on the internet (443)", may(podOf("identity"), { external: { ip: "203.0.113.7" } }, 443), true);
+  check("identity -> the internet on another port", may(podOf("identity"), { external: { ip: "203.0.113.7" } }, 80), false);
+  check("identity -> cloud metadata (169.254.169.254)", may(podOf("identity"), { external: { ip: "169.254.169.254" } }, 443), false);
+  check("identity -> a private address (10.1.2.3:443)", may(podOf("identity"), { external: { ip: "10.1.2.3" } }, 443), false);
   // The provider worker pool alone reaches AI vendors: public HTTPS, never metadata or private ranges.
   check("provider-worker -> a vendor on the internet (443)", may(podOf("provider-worker"), { external: { ip: "203.0.113.7" } }, 443), true);
   check("provider-worker -> the internet on another port", may(podOf("provider-worker"), { external: { ip: "203.0.113.7" } }, 80), false);
