@@ -4,7 +4,9 @@
 #   node prisma/migrate-all.mjs             one-shot: create + migrate every service's database
 # Build: docker build -t startales-backend .   Configuration comes from env (README, Environment).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS: Node 20 is past its end of life. Both are supported (package.json "engines";
+# CI tests on both), so `--build-arg NODE_IMAGE=node:20-bookworm-slim` makes a working image too.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Only the lockfile and the workspaces' package.json files, so that the dependency layers
 # below are reused until dependencies change. Found, not listed: a new subgraph needs no
