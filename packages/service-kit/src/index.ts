@@ -22,6 +22,7 @@ export * from "./logger";
 export * from "./metrics";
 export * from "./notification-requests";
 export * from "./outbox-relay";
+export * from "./periodic-task";
 export * from "./outbox-rebuild";
 export * from "./outbox-retention";
 export * from "./prisma-outbox-source";

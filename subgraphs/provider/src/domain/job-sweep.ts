@@ -1,4 +1,4 @@
-import type { Logger } from "@startales/service-kit";
+import { periodicTask, type Logger } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
 import type { QueueData } from "../queue";
@@ -15,9 +15,6 @@ import type { QueueData } from "../queue";
  */
 export function createJobSweep(deps: { db: Db; queue: Queue<QueueData>; staleMs: number; everyMs: number; batchSize: number; logger: Logger; onRequeued?: (count: number) => void }) {
   const { db, queue, batchSize, logger } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<unknown> | undefined;
-  let running = false;
 
   /** Queues one job again if its BullMQ job is missing or finished; true when it did. */
   async function requeue(id: string): Promise<boolean> {
@@ -67,28 +64,11 @@ export function createJobSweep(deps: { db: Db; queue: Queue<QueueData>; staleMs:
     return requeued;
   }
 
-  const pass = () => {
-    if (!running) return;
-    inFlight = sweep()
-      .catch((error) => logger.warn({ err: error }, "job sweep failed; trying again at the next one"))
-      .finally(() => {
-        inFlight = undefined;
-        if (running) timer = setTimeout(pass, deps.everyMs);
-      });
-  };
-
+  const task = periodicTask(sweep, { everyMs: deps.everyMs, logger, failure: "job sweep failed; trying again at the next one" });
   return {
     sweep,
     /** Sweeps now, then every `everyMs` (one at a time). */
-    start() {
-      if (running) return;
-      running = true;
-      pass();
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await inFlight;
-    },
+    start: task.start,
+    stop: task.stop,
   };
 }

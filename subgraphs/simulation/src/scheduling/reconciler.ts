@@ -1,4 +1,4 @@
-import type { Logger } from "@startales/service-kit";
+import { periodicTask, type Logger } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
 import { ensureTickSchedule } from "../domain/lifecycle";
@@ -36,9 +36,6 @@ export function createReconciler(deps: {
   onRepair?: (kind: "schedule_added" | "schedule_removed" | "lifecycle_requeued") => void;
 }) {
   const { db, logger, batchSize } = deps;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<unknown> | undefined;
-  let running = false;
 
   async function runningWorlds(): Promise<Map<string, number>> {
     const worlds = new Map<string, number>();
@@ -117,28 +114,11 @@ export function createReconciler(deps: {
     return report;
   }
 
-  const pass = () => {
-    if (!running) return;
-    inFlight = reconcile()
-      .catch((error) => logger.warn({ err: error }, "reconciliation failed; trying again at the next one"))
-      .finally(() => {
-        inFlight = undefined;
-        if (running) timer = setTimeout(pass, deps.everyMs);
-      });
-  };
-
+  const task = periodicTask(reconcile, { everyMs: deps.everyMs, logger, failure: "reconciliation failed; trying again at the next one" });
   return {
     /** One pass now (tests; it also runs at start and every `everyMs`). */
     reconcile,
-    start() {
-      if (running) return;
-      running = true;
-      pass();
-    },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await inFlight;
-    },
+    start: task.start,
+    stop: task.stop,
   };
 }
