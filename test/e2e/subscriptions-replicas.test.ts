@@ -114,8 +114,11 @@ describe("subscriptions across gateway replicas", () => {
     await lifecycleCount(resumed, 3);
     await lifecycle(replica.graphqlUrl, gameMaster, "pauseCampaign", campaignId);
     await lifecycleCount(resumed, 4);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(lifecycleOf(resumed)).toEqual(["CAMPAIGN_PAUSED", "PLAYER_JOINED", "CAMPAIGN_RESUMED", "CAMPAIGN_PAUSED"]);
+    // One more event as a marker: delivery is in stream order, so a late repeat of the
+    // earlier ones would arrive before it.
+    await lifecycle(replica.graphqlUrl, gameMaster, "resumeCampaign", campaignId);
+    await lifecycleCount(resumed, 5);
+    expect(lifecycleOf(resumed)).toEqual(["CAMPAIGN_PAUSED", "PLAYER_JOINED", "CAMPAIGN_RESUMED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED"]);
     expect(increasing([seen, ...idsOf(resumed)])).toBe(true);
   });
 
@@ -210,10 +213,13 @@ describe("subscriptions across gateway replicas", () => {
     const onB = await rawSocket(replica.graphqlUrl);
     onB.send({ type: "connection_init", payload: { authorization: `Bearer ${player.accessToken}` } });
     await onB.message("connection_ack");
+    const connections = () => redis.zcard(`presence:c:${campaignId}:u:${player.user.id}`);
+    await until(async () => (await connections()) === 2, "both sockets to be reported");
     onA.close();
     await onA.closed();
-    // Still connected through replica B: closing A changes nothing (given time to be reported).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Still connected through replica B: once realtime has taken A's close (the player's
+    // connections in the campaign, default PRESENCE_KEY_PREFIX, are B's alone), nothing changed.
+    await until(async () => (await connections()) === 1, "A's close to be reported");
     expect(playerChanges().map((c) => c.status)).toEqual(["ONLINE"]);
 
     onB.close();

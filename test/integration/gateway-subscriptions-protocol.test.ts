@@ -232,8 +232,17 @@ describe("flood protection", () => {
     expect(await third.closed()).toMatchObject({ code: 4429, reason: "Too many connections for this user" });
     first.close();
     await first.closed();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await acknowledged(url, capped.accessToken);
+    // The gateway releases the slot once it has seen the close: a new socket is admitted
+    // then, and until then is refused with 4429 (never anything else).
+    for (let attempt = 0; ; attempt++) {
+      const again = await rawSocket(url);
+      again.send(init(capped.accessToken));
+      const answer = await Promise.race([again.message("connection_ack").then(() => "ack"), again.closed().then((c) => c.code)]);
+      if (answer === "ack") break;
+      expect(answer).toBe(4429);
+      if (attempt === 200) throw new Error("the closed socket's slot was never freed");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   });
 
   it("refuses the upgrade over the per-address cap with HTTP 429 and Retry-After", async () => {
