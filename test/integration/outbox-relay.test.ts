@@ -273,7 +273,7 @@ describe("the outbox relay", () => {
     expect(entries.map((e) => e.envelope.data)).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
   });
 
-  it("two relays over many events: each row is claimed by one of them and reaches the stream once", async () => {
+  it("two relays over many events: each row is claimed by one of them and reaches the stream once, in the order written", async () => {
     const topic = testTopic();
     const ids = await insertEvents(topic, 300);
     const claimed: [string[][], string[][]] = [[], []];
@@ -289,8 +289,11 @@ describe("the outbox relay", () => {
     const claimedIds = claimed.flat(2);
     expect(claimedIds).toHaveLength(ids.length); // SKIP LOCKED: no row claimed twice
     expect(new Set(claimedIds)).toEqual(new Set(ids));
-    const streamIds = (await streamEntries(topic)).map((e) => e.envelope.id);
+    const entries = await streamEntries(topic);
+    const streamIds = entries.map((e) => e.envelope.id);
     expect(streamIds).toHaveLength(ids.length);
     expect(new Set(streamIds)).toEqual(new Set(ids));
+    // Replicas take turns: a consumer of the topic sees the events in the order they were written.
+    expect(entries.map((e) => (e.envelope.data as { n: number }).n)).toEqual(ids.map((_, i) => i + 1));
   }, 60_000);
 });

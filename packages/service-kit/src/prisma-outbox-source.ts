@@ -9,6 +9,9 @@ import { createOutboxRetention, type OutboxPruner } from "./outbox-retention";
 type ClaimedRow = Omit<OutboxRow, "occurredAt"> & { occurredAt: Date | string };
 type HistoryRow = Omit<PublishedOutboxRow, "occurredAt" | "publishedAt"> & { occurredAt: Date | string; publishedAt: Date | string };
 
+/** The advisory lock the relays of one database take turns on (advisory locks are per database). */
+const RELAY_LOCK_KEY = 0x5374_6f75_7462n; // "Stoutb": any constant no other code locks.
+
 /** The slice of a Prisma transaction client the outbox needs (any service's generated client). */
 type RawTx = {
   $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<T>;
@@ -30,7 +33,14 @@ export function prismaOutboxSource<Tx extends RawTx>(db: RawDb<Tx>, options: { t
           (tx) =>
             work({
               async claim(limit) {
-                // SKIP LOCKED: several relays (replicas) never claim the same row at once.
+                // Replicas take turns, one batch at a time: with SKIP LOCKED alone, one relay
+                // would publish a topic's newer rows while another still held the older ones,
+                // and subscribers would see the topic's events out of order. Waiting (not
+                // trying) lets a relay woken by its own commit publish right after the batch
+                // in flight; the timeout bounds the wait behind a relay stuck on Redis.
+                await tx.$executeRaw`SET LOCAL lock_timeout = '5s'`;
+                await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`;
+                // FOR UPDATE: the claimed rows stay locked until marked (SKIP LOCKED: never waits on a row).
                 const rows = await tx.$queryRaw<ClaimedRow[]>`
                   SELECT id::text AS id, topic, type, aggregate_id::text AS "aggregateId", version, data, traceparent,
                          occurred_at AS "occurredAt"
