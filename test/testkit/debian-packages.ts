@@ -1,0 +1,42 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+/** A program the tests need from Debian: where it may be, and the package that has it. */
+export type DebianTool = { package: string; paths: string[] };
+
+export const CHROMIUM: DebianTool = { package: "chromium", paths: ["/usr/bin/chromium", "/usr/bin/chromium-browser"] };
+export const JQ: DebianTool = { package: "jq", paths: ["/usr/bin/jq"] };
+
+const where = (tool: DebianTool) => tool.paths.find((path) => existsSync(path));
+
+const aptInstall = (packages: string[]) =>
+  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", ...packages], { stdio: "ignore", timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+
+/**
+ * Finds each tool, or installs the missing ones with apt-get (our machines run the tests as
+ * root; the package lists may need an update first). A tool still missing afterwards is an
+ * error naming its package: a test that needs it fails, it is never skipped.
+ */
+export function ensureDebianTools(tools: DebianTool[]): void {
+  const missing = tools.filter((tool) => !where(tool));
+  if (missing.length === 0) return;
+  const packages = missing.map((tool) => tool.package);
+  try {
+    aptInstall(packages);
+  } catch {
+    try {
+      execFileSync("apt-get", ["update"], { stdio: "ignore", timeout: 600_000 });
+      aptInstall(packages);
+    } catch {
+      // Reported below, by package.
+    }
+  }
+  const still = missing.filter((tool) => !where(tool));
+  if (still.length) throw new Error(`the tests need Debian's ${still.map((t) => `\`${t.package}\``).join(", ")}: apt-get install ${still.map((t) => t.package).join(" ")}`);
+}
+
+/** The path of a tool, installing it first if needed. */
+export function debianTool(tool: DebianTool): string {
+  ensureDebianTools([tool]);
+  return where(tool)!;
+}
