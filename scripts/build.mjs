@@ -36,6 +36,7 @@ for (const name of prismaServices()) {
   });
 }
 run("graphql-codegen", bin("graphql-codegen"), ["--config", "codegen.yml", "--silent"]);
+run("explorer", process.execPath, [join(root, "scripts", "build-explorer.mjs")]);
 run("tsc -b", bin("tsc"), ["-b", "tsconfig.json"]);
 // Tests and scripts are type-checked too (jest itself only strips types).
 run("tsc (tests, scripts)", bin("tsc"), ["-p", "test/tsconfig.json"]);

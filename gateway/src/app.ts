@@ -24,6 +24,7 @@ import { createAccessTokenVerifier } from "./access-token";
 import { createApiKeyVerifier } from "./api-key";
 import { listenForApiKeyRevocations } from "./api-key-revocations";
 import { createAuthenticator } from "./authenticate";
+import { createQueuesAdmin } from "./admin/queues-admin";
 import { clientAddress } from "./client-address";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -36,6 +37,8 @@ import { operationAdmissionPlugin } from "./plugins/operation-admission";
 import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { createContentProxy } from "./content-proxy";
+import { createCors } from "./cors";
+import { createExplorer } from "./explorer";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
 import { createEventBus } from "./subscriptions/event-bus";
 import { liveFieldsFromSupergraph } from "./subscriptions/live-fields";
@@ -45,7 +48,12 @@ import { attachSubscriptionServer } from "./subscriptions/ws-server";
 import { loadSupergraphSdl } from "./supergraph";
 import { createFederatedGateway } from "./execution/federated-gateway";
 
-export type GatewayApp = Service & { metrics: Metrics; httpServer: Server };
+export type GatewayApp = Service & {
+  metrics: Metrics;
+  httpServer: Server;
+  /** Where the queues admin listens (QUEUES_ADMIN_PORT), once listening; undefined when it is off. */
+  queuesAdminUrl(): string | undefined;
+};
 
 /**
  * The gateway as a value: @apollo/gateway's query planner over the static composed
@@ -103,7 +111,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     persistedQueries: persisted.persistedQueries,
     logger,
     plugins: [
-      ...(config.NODE_ENV === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
+      // Apollo's landing page (Sandbox) loads from the internet: the explorer replaces it (explorer/).
+      ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
       // Which clients call, and which of them still use deprecated fields (README, Versioning).
       clientUsagePlugin(metrics),
@@ -143,6 +152,9 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
   });
 
+  const explorer = createExplorer({ enabled: config.EXPLORER, logger });
+  const withCors = createCors(config.CORS_ORIGINS);
+
   const http = createHttpService({
     logger,
     metrics,
@@ -151,8 +163,10 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       { name: "redis", check: async () => { await redisReadiness(redis).check(); revocations.assertListening(); } },
       { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
-    prefixRoutes: { "/content/": content.handler },
-    fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger }),
+    routes: explorer.routes,
+    prefixRoutes: { "/content/": withCors(content.handler), ...explorer.prefixRoutes },
+    // CORS first: it answers the preflights (OPTIONS) of /graphql and /content/, which land here.
+    fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger }))),
     timeouts: config,
     tls: config.tls,
   });
@@ -200,14 +214,37 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       revocations.close();
     },
   });
+  // bull-board for the worker pools' queues, ADMINs only, on its own port (docs/queues-admin.md).
+  const queuesAdmin =
+    config.QUEUES_ADMIN_PORT === undefined
+      ? undefined
+      : createQueuesAdmin({
+          port: config.QUEUES_ADMIN_PORT,
+          host: config.HOST,
+          prefixes: config.QUEUES_ADMIN_PREFIXES,
+          discoveryMs: config.QUEUES_ADMIN_DISCOVERY_MS,
+          redisUrl: config.REDIS_URL,
+          graceMs: config.SHUTDOWN_GRACE_MS,
+          timeouts: config,
+          ...(config.tls ? { tls: config.tls } : {}),
+          authenticate,
+          apiKeys,
+          logger,
+          metrics,
+        });
   return {
     metrics,
     httpServer: service.httpServer,
-    listen: service.listen,
+    queuesAdminUrl: () => queuesAdmin?.url(),
+    async listen() {
+      const url = await service.listen();
+      await queuesAdmin?.listen();
+      return url;
+    },
     async stop() {
       // Sockets first: an upgraded socket would hold the HTTP server's close open.
       await subscriptions.close();
-      await service.stop();
+      await Promise.all([service.stop(), queuesAdmin?.stop()]);
     },
   };
 }

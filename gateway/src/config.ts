@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, baseConfigShape, booleanFlag, parseConfig, port, positiveInt, secret, url } from "@startales/service-kit";
+import { DEVELOPMENT_ORIGINS, corsOriginsVariable } from "./cors";
 
 export const gatewayConfigSchema = z.object({
   ...baseConfigShape,
@@ -23,6 +24,10 @@ export const gatewayConfigSchema = z.object({
   SUBGRAPH_CONNECTIONS: positiveInt(64),
   /** true/false/1/0; unset: on, except in production (see loadGatewayConfig). */
   INTROSPECTION: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1").optional(),
+  /** The schema explorer (GraphiQL) at /explorer and GET /graphql; true/false/1/0; unset: on, except in production. */
+  EXPLORER: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1").optional(),
+  /** Origins whose pages may call /graphql and /content/ (cors.ts): comma-separated, patterns allowed, or none; unset: loopback pages in development, none in production. */
+  CORS_ORIGINS: corsOriginsVariable(),
   // Query limits (plugins/query-limits.ts), checked before anything runs; defaults after
   // the OWASP cheat sheet, graphql-armor and Apollo Router, with room for our own operations.
   MAX_QUERY_DEPTH: positiveInt(12),
@@ -92,15 +97,31 @@ export const gatewayConfigSchema = z.object({
   /** PEM files: with both, the gateway serves HTTPS itself (deployments without a TLS-terminating ingress). */
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
+  // The queues admin (admin/queues-admin.ts, docs/queues-admin.md): bull-board on a listener
+  // of its own, on HOST, never where /graphql is served.
+  /** Its port; unset: 4010 in development, off otherwise; "off" turns it off; 0 picks a free port. */
+  QUEUES_ADMIN_PORT: z.union([z.literal("off"), z.coerce.number().int().min(0).max(65535)]).optional(),
+  /** Comma-separated BullMQ key prefixes whose queues it shows (the worker pools' defaults: simulation's QUEUE_PREFIX, provider's and notification's `<redis prefix>bull`). */
+  QUEUES_ADMIN_PREFIXES: z
+    .string()
+    .default("bull,provider:bull,notification:bull")
+    .transform((list) => list.split(",").map((prefix) => prefix.trim().replace(/:+$/, "")).filter(Boolean))
+    .refine((prefixes) => prefixes.length > 0, "must name at least one prefix"),
+  /** How often it looks for queues in Redis: a queue created later appears within this. */
+  QUEUES_ADMIN_DISCOVERY_MS: positiveInt(30_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema> & {
   IDENTITY_INTERNAL_URL: string;
   INTROSPECTION: boolean;
+  EXPLORER: boolean;
+  CORS_ORIGINS: string[];
   /** From SUBGRAPH_<NAME>_URL: replaces the routing_url composed into the supergraph. */
   subgraphUrls: Record<string, string>;
   /** Read from TLS_CERT_FILE and TLS_KEY_FILE at start-up. */
   tls?: { cert: Buffer; key: Buffer };
+  /** The queues admin's port, or undefined when it is off (see loadGatewayConfig). */
+  QUEUES_ADMIN_PORT: number | undefined;
 };
 
 const SUBGRAPH_URL_VARIABLE = /^SUBGRAPH_([A-Z0-9_]+)_URL$/;
@@ -122,7 +143,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   if (issues.length) throw new ConfigError(issues);
   // Introspection: a production schema is not published unless asked for; development tools need it.
   const introspection = config.INTROSPECTION ?? config.NODE_ENV !== "production";
-  return { ...config, IDENTITY_INTERNAL_URL: config.IDENTITY_INTERNAL_URL ?? new URL(config.IDENTITY_JWKS_URL).origin, INTROSPECTION: introspection, subgraphUrls, ...(tls ? { tls } : {}) };
+  // The explorer and cross-origin pages: a developer's, on their machine; in production, only those named.
+  const explorer = config.EXPLORER ?? config.NODE_ENV !== "production";
+  const corsOrigins = config.CORS_ORIGINS ?? (config.NODE_ENV === "production" ? [] : [...DEVELOPMENT_ORIGINS]);
+  // The queues admin: on where a developer runs the stack, only where asked for elsewhere.
+  const queuesAdminPort = config.QUEUES_ADMIN_PORT === "off" ? undefined : (config.QUEUES_ADMIN_PORT ?? (config.NODE_ENV === "development" ? 4010 : undefined));
+  return { ...config, IDENTITY_INTERNAL_URL: config.IDENTITY_INTERNAL_URL ?? new URL(config.IDENTITY_JWKS_URL).origin, INTROSPECTION: introspection, EXPLORER: explorer, CORS_ORIGINS: corsOrigins, QUEUES_ADMIN_PORT: queuesAdminPort, subgraphUrls, ...(tls ? { tls } : {}) };
 }
 
 function readTlsFiles(config: { TLS_CERT_FILE?: string; TLS_KEY_FILE?: string }, issues: { variable: string; message: string }[]) {

@@ -4,8 +4,10 @@ import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
 import { createNotificationApp } from "../../subgraphs/notification/src/app";
+import { queuePrefix as notificationQueuePrefix } from "../../subgraphs/notification/src/delivery/queue";
 import { createNotificationWorker, type NotificationWorker } from "../../subgraphs/notification/src/worker-app";
 import { createProviderApp } from "../../subgraphs/provider/src/app";
+import { queuePrefix as providerQueuePrefix } from "../../subgraphs/provider/src/queue";
 import { createProviderWorker, type ProviderWorker } from "../../subgraphs/provider/src/worker-app";
 import { createRealtimeApp, type RealtimeApp } from "../../subgraphs/realtime/src/app";
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
@@ -59,10 +61,12 @@ export type Stack = {
  * pool (offline engines unless `providerEnv` names vendors; its own Redis namespace) against
  * the run's PostgreSQL databases and Redis, the notification subgraph and its worker pool
  * (its own queue, and its own notification-request topic shared with this stack's campaign;
- * push only where `notificationEnv` names a PUSH_URL), and a gateway in front. Logs are captured.
+ * push only where `notificationEnv` names a PUSH_URL), and a gateway in front (`gatewayEnv`
+ * adds to its config; its queues admin, off unless that sets QUEUES_ADMIN_PORT, shows this
+ * stack's queues). Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   const level = options.logLevel ?? "debug";
   const logs = {
@@ -93,10 +97,8 @@ export async function startStack(
     const simulation = createSimulationApp(simulationTestConfig(campaignUrl), logs.simulation.logger as Logger);
     const simulationUrl = await simulation.listen();
     started.push(simulation);
-    const simulationWorker = createSimulationWorker(
-      simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, ...options.simulationWorkerEnv }),
-      logs.simulationWorker.logger as Logger,
-    );
+    const simulationWorkerConfig = simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, ...options.simulationWorkerEnv });
+    const simulationWorker = createSimulationWorker(simulationWorkerConfig, logs.simulationWorker.logger as Logger);
     await simulationWorker.listen();
     started.push(simulationWorker);
     // The provider subgraph and its worker pool share one config (and so one Redis namespace).
@@ -115,7 +117,11 @@ export async function startStack(
     await notificationWorker.listen();
     started.push(notificationWorker);
     const gateway = createGatewayApp(
-      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl }, `${identityUrl}/.well-known/jwks.json`),
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl }, `${identityUrl}/.well-known/jwks.json`, {
+        // The queues admin (off unless gatewayEnv sets QUEUES_ADMIN_PORT) shows this stack's queues.
+        QUEUES_ADMIN_PREFIXES: [simulationWorkerConfig.QUEUE_PREFIX, providerQueuePrefix(providerConfig.PROVIDER_REDIS_PREFIX), notificationQueuePrefix(notificationConfig.NOTIFICATION_REDIS_PREFIX)].join(","),
+        ...options.gatewayEnv,
+      }),
       logs.gateway.logger as Logger,
     );
     const gatewayUrl = await gateway.listen();
