@@ -1,8 +1,9 @@
 /**
  * Builds the gateway's operation safelist (Apollo's persisted query manifest) from the
  * operations a client ships, so they can be registered before the client is released.
- *   npx tsx scripts/persisted-manifest.ts                       test/operations/*.graphql to stdout
- *   npx tsx scripts/persisted-manifest.ts --out manifest.json  write a file
+ *   npx tsx scripts/persisted-manifest.ts                       the client's catalogue (packages/client/operations) to stdout
+ *   npx tsx scripts/persisted-manifest.ts --out manifest.json  write a file (the build writes packages/client/persisted-operations.json)
+ *   npx tsx scripts/persisted-manifest.ts --dir test/operations  every *.graphql of another directory
  *   npx tsx scripts/persisted-manifest.ts a.graphql b.graphql  other operation files
  * Fragments may live in any of the files. Each operation's body is normalized (see
  * normalizeOperation) with the fragments it uses; its id is the SHA-256 of the body, the
@@ -64,20 +65,33 @@ function fragmentsUsedBy(operation: OperationDefinitionNode, fragments: Map<stri
   return [...used.values()];
 }
 
+/** What a client ships by default: the typed client's catalogue. */
+export const CATALOGUE_DIR = join(root, "packages", "client", "operations");
+
+/** The *.graphql files of a directory, sorted, so that the manifest does not depend on the file system's order. */
+export const graphqlFilesIn = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith(".graphql"))
+    .sort()
+    .map((f) => join(dir, f));
+
 function main(): void {
   let out: string | undefined;
+  let dir = CATALOGUE_DIR;
   const files: string[] = [];
   const args = process.argv.slice(2);
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--out") {
-      out = args[++i];
-      if (!out) throw new Error("--out needs a file name");
-    } else files.push(resolve(args[i] as string));
+    const arg = args[i] as string;
+    if (arg !== "--out" && arg !== "--dir") {
+      files.push(resolve(arg));
+      continue;
+    }
+    const value = args[++i];
+    if (!value) throw new Error(`${arg} needs a path`);
+    if (arg === "--out") out = value;
+    else dir = resolve(value);
   }
-  const operationsDir = join(root, "test", "operations");
-  const paths = files.length
-    ? files
-    : readdirSync(operationsDir).filter((f) => f.endsWith(".graphql")).sort().map((f) => join(operationsDir, f));
+  const paths = files.length ? files : graphqlFilesIn(dir);
   const manifest = buildManifest(paths.map((path) => ({ path, text: readFileSync(path, "utf8") })));
   const json = `${JSON.stringify(manifest, null, 2)}\n`;
   if (out) {
