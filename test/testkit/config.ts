@@ -83,6 +83,9 @@ export const providerTestEnv = (campaignUrl: string, extra: Record<string, strin
     PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
     PROVIDER_RETRY_BASE_MS: "50",
     PROVIDER_RETRY_MAX_MS: "2000",
+    // Content URLs name the provider itself, which serves /content/ too: no gateway port is
+    // known when it starts. A test that checks the public origin passes PROVIDER_PUBLIC_URL.
+    PROVIDER_PUBLIC_URL: "self",
     ...extra,
   });
 

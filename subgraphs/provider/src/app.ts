@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import { createCampaignClient, createRedis, createSubgraphApp, databaseReadiness, redisReadiness, type Logger, type SubgraphApp } from "@startales/service-kit";
-import type { ProviderConfig } from "./config";
+import { contentOrigin, type ProviderConfig } from "./config";
 import { CONTENT_PREFIX, contentRoute } from "./content-route";
 import { createDb } from "./db";
 import { createContentStore } from "./domain/content-store";
@@ -43,7 +43,8 @@ export function createProviderApp(config: ProviderConfig, logger: Logger): Subgr
     registry,
     budgets: { windowMs: config.PROVIDER_BUDGET_WINDOW_MS, player: budget("PLAYER"), campaign: budget("CAMPAIGN") },
   });
-  let origin = config.PROVIDER_PUBLIC_URL?.replace(/\/+$/, "") ?? `http://${config.HOST}:${config.PORT}`;
+  // Content URLs name the gateway's public origin; `self` learns this process's port once it listens.
+  let origin = contentOrigin(config, `http://${config.HOST}:${config.PORT}`);
   const app = createSubgraphApp({
     name: "provider",
     config,
@@ -73,7 +74,7 @@ export function createProviderApp(config: ProviderConfig, logger: Logger): Subgr
     ...app,
     async listen() {
       const url = await app.listen();
-      if (!config.PROVIDER_PUBLIC_URL) origin = url;
+      origin = contentOrigin(config, url);
       const deployments = await registry.list();
       logger.info({ deployments: deployments.map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`), contentOrigin: origin }, "provider deployments");
       return url;

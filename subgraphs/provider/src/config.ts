@@ -9,8 +9,15 @@ export const providerConfigSchema = z.object({
   /** The campaign subgraph's GraphQL endpoint: whether a caller belongs to a campaign whose budget a job charges. */
   CAMPAIGN_URL: url("http://127.0.0.1:4002/graphql"),
   CAMPAIGN_TIMEOUT_MS: positiveInt(5_000),
-  /** Where content URLs point: this service's public origin (through the ingress). Default: the request's own. */
-  PROVIDER_PUBLIC_URL: z.url().optional(),
+  /**
+   * The gateway's public origin (e.g. https://api.startales.example): content URLs in jobs start
+   * with it, since clients fetch content only through the gateway's /content/ proxy. Unset: the
+   * local stack's gateway, http://127.0.0.1:<GATEWAY_PORT>. `self`: this process's own origin,
+   * for a provider reached without a gateway (the tests' harness).
+   */
+  PROVIDER_PUBLIC_URL: z.union([z.literal("self"), z.url({ protocol: /^https?$/ })]).optional(),
+  /** The local stack's gateway port (npm start hands GATEWAY_PORT to every process): PROVIDER_PUBLIC_URL's default. */
+  GATEWAY_PORT: positiveInt(4000),
   /** Namespace of the queue, caches and limits in Redis (replicas and the worker pool must share it). */
   PROVIDER_REDIS_PREFIX: z.string().min(1).default("provider:"),
   /** Vendor deployments (JSON array, see README); offline engines are always added unless PROVIDER_OFFLINE is false. */
@@ -91,3 +98,9 @@ export const providerConfigSchema = z.object({
 });
 
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;
+
+/** Where content URLs start (no trailing slash); `listening` is this process's own origin, for `self`. */
+export function contentOrigin(config: Pick<ProviderConfig, "PROVIDER_PUBLIC_URL" | "GATEWAY_PORT">, listening: string): string {
+  if (config.PROVIDER_PUBLIC_URL === "self") return listening;
+  return (config.PROVIDER_PUBLIC_URL ?? `http://127.0.0.1:${config.GATEWAY_PORT}`).replace(/\/+$/, "");
+}
