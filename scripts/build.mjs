@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds everything the services need, in order: Prisma clients (one per subgraph),
-// graphql-codegen types, then TypeScript (tsc -b, incremental). Nothing it writes is committed.
+// graphql-codegen types, the explorer's bundle, TypeScript (tsc -b, incremental), the typed
+// client's persisted-operation manifest. Nothing it writes is committed.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -38,5 +39,9 @@ for (const name of prismaServices()) {
 run("graphql-codegen", bin("graphql-codegen"), ["--config", "codegen.yml", "--silent"]);
 run("explorer", process.execPath, [join(root, "scripts", "build-explorer.mjs")]);
 run("tsc -b", bin("tsc"), ["-b", "tsconfig.json"]);
+// The gateway's safelist for the client's catalogue (Apollo's persisted query manifest): after
+// codegen has checked the catalogue against the API schema, and after tsc, as the script
+// uses the gateway's normalization (which imports service-kit's build).
+run("persisted-operation manifest", bin("tsx"), ["scripts/persisted-manifest.ts", "--out", "packages/client/persisted-operations.json"]);
 // Tests and scripts are type-checked too (jest itself only strips types).
 run("tsc (tests, scripts)", bin("tsc"), ["-p", "test/tsconfig.json"]);

@@ -17,11 +17,23 @@ const mtime = (file) => (existsSync(file) ? statSync(file).mtimeMs : -1);
 
 /** codegen.yml's entries generated from this subgraph's schema: { output file: its config }. */
 function codegenEntries(root, name) {
-  // Hooks belong to the other entries (the client's), which are not generated here.
-  const { hooks: _hooks, ...config } = parse(readFileSync(join(root, "codegen.yml"), "utf8"));
+  const config = parse(readFileSync(join(root, "codegen.yml"), "utf8"));
   const schema = resolve(root, "subgraphs", name, "schema.graphql");
   const generates = Object.fromEntries(Object.entries(config.generates ?? {}).filter(([, entry]) => typeof entry.schema === "string" && resolve(root, entry.schema) === schema));
   return { config: { ...config, generates }, outputs: Object.keys(generates).map((file) => resolve(root, file)) };
+}
+
+/**
+ * Bundles the explorer the gateway serves at /explorer (scripts/build-explorer.mjs: skipped
+ * when its inputs did not change); resolves { ok, output }.
+ */
+export async function buildExplorer(root) {
+  try {
+    await run(process.execPath, [join(root, "scripts", "build-explorer.mjs")], { cwd: root });
+    return { ok: true, output: "" };
+  } catch (error) {
+    return { ok: false, output: failure(error) };
+  }
 }
 
 /** The files the resolver types of this subgraph are generated into. */

@@ -10,7 +10,8 @@
 // Each restart prints `dev: restarted <name> (pid N) in X ms`, from the save to ready. A
 // process that exits on its own (a syntax error, a throw at start-up) is left stopped, its
 // error on screen, until the next save of a file it runs; `rs` + Enter restarts everything.
-// No build is needed: what the build generates is generated here when missing or stale, and
+// No build is needed: what the build generates is generated here when missing or stale (and
+// the explorer's bundle, which the gateway serves, built if its sources changed), and
 // tsx compiles without type checking (run `npx tsc -b --watch` beside it for the types).
 // Env as for npm start, plus SUPERGRAPH_PATH: where the supergraph is composed to and read from.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { prepareDatabases } from "../prisma/migrate-all.mjs";
-import { composeSupergraph, generateResolverTypes, resolverTypeFiles, staleGenerated } from "./dev-generate.mjs";
+import { buildExplorer, composeSupergraph, generateResolverTypes, resolverTypeFiles, staleGenerated } from "./dev-generate.mjs";
 import { createSourceGraph } from "./dev-sources.mjs";
 import { createWatcher } from "./dev-watch.mjs";
 import { nodeArguments, planStack, printReady, spawnPrefixed, startInOrder, waitReady } from "./stack-processes.mjs";
@@ -169,7 +170,9 @@ try {
     report("composing the supergraph (the gateway starts with the last one that composed)", composed);
     if (composed.changed) console.log(`dev: composed ${shown(supergraphPath)}`);
   });
-  await Promise.all([prepareDatabases(plan.databases, (line) => console.log(`dev: ${line}`)), composition, ...generation]);
+  // The gateway reads the explorer's bundle when it starts (without one, /explorer is a 503).
+  const explorer = buildExplorer(root).then((built) => report("building the explorer", built));
+  await Promise.all([prepareDatabases(plan.databases, (line) => console.log(`dev: ${line}`)), composition, explorer, ...generation]);
   // A process that does not get ready is reported, not fatal: the rest of the stack runs.
   await startInOrder(plan, { launch, ready: (proc) => ready(proc) });
   printReady(plan);
