@@ -102,7 +102,12 @@ describe("queues admin", () => {
 
   it("shows an admin every queue of the stack: simulation ticks and lifecycle, provider jobs, notification deliveries", async () => {
     const adminKey = await createKey(admin, ["READ", "WRITE"]);
-    const names = (await listQueues(basic(adminKey))).map((q) => q.name);
+    // Discovery scans Redis every QUEUES_ADMIN_DISCOVERY_MS: the stack's queues may write their
+    // meta after the gateway's first scan.
+    const names = await eventually("the stack's four queues on the board", async () => {
+      const listed = (await listQueues(basic(adminKey))).map((q) => q.name);
+      return listed.length >= 4 ? listed : undefined;
+    });
     expect(names).toEqual(
       expect.arrayContaining([
         `${PREFIX}:simulation-ticks`,
@@ -125,8 +130,7 @@ describe("queues admin", () => {
 
   it("lets a read-only key of an admin look, but not retry", async () => {
     const readKey = await createKey(admin, ["READ"]);
-    const queues = await listQueues(basic(readKey));
-    const ticks = queues.find((q) => q.name === `${PREFIX}:simulation-ticks`);
+    const ticks = await eventually("the tick queue on the board", async () => (await listQueues(basic(readKey))).find((q) => q.name === `${PREFIX}:simulation-ticks`));
     // The read-only board: bull-board hides the buttons that change anything.
     expect(ticks?.readOnlyMode).toBe(true);
     const path = `/api/queues/${encodeURIComponent(`${PREFIX}:simulation-ticks`)}/retry/failed`;

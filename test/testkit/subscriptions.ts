@@ -23,6 +23,15 @@ export async function untilSubscribed(gatewayUrl: string, before: number, option
   }
 }
 
+/** Waits until the gateway counts no more active subscriptions than `at` (closes are counted a moment after they happen). */
+export async function untilUnsubscribed(gatewayUrl: string, at: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await activeSubscriptions(gatewayUrl)) > at) {
+    if (Date.now() > deadline) throw new Error(`the gateway at ${gatewayUrl} still counts more than ${at} subscriptions`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 export type Credentials = { token?: string; apiKey?: string };
 
 const connectionParams = ({ token, apiKey }: Credentials) => ({
