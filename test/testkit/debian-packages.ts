@@ -6,6 +6,10 @@ export type DebianTool = { package: string; paths: string[] };
 
 export const CHROMIUM: DebianTool = { package: "chromium", paths: ["/usr/bin/chromium", "/usr/bin/chromium-browser"] };
 export const JQ: DebianTool = { package: "jq", paths: ["/usr/bin/jq"] };
+/** `prometheus`; its `promtool` is next to it, at /usr/bin/promtool. */
+export const PROMETHEUS: DebianTool = { package: "prometheus", paths: ["/usr/bin/prometheus"] };
+/** `prometheus-alertmanager`, for its `amtool`. */
+export const ALERTMANAGER: DebianTool = { package: "prometheus-alertmanager", paths: ["/usr/bin/amtool"] };
 
 const where = (tool: DebianTool) => tool.paths.find((path) => existsSync(path));
 
