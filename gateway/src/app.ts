@@ -36,6 +36,7 @@ import { createRateLimits } from "./plugins/rate-limit";
 import { operationAdmissionPlugin } from "./plugins/operation-admission";
 import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
+import { tracingPlugin } from "./plugins/tracing";
 import { createContentProxy } from "./content-proxy";
 import { createCors } from "./cors";
 import { createExplorer } from "./explorer";
@@ -117,6 +118,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       // Which clients call, and which of them still use deprecated fields (README, Versioning).
       clientUsagePlugin(metrics),
       requestLoggingPlugin(logger),
+      // Spans for parsing and validation (planning and the fetches are the executor's).
+      tracingPlugin(),
       // Nothing answered and retryable: 503 with Retry-After, which proxies and clients understand.
       retryAfterStatusPlugin(),
       ...persisted.plugins,
@@ -169,6 +172,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger }))),
     timeouts: config,
     tls: config.tls,
+    service: "gateway",
   });
 
   const bus = createEventBus({ redisUrl: config.REDIS_URL, redis, logger: logger.child({ component: "event-bus" }) });

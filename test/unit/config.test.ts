@@ -118,6 +118,9 @@ describe("baseConfigShape", () => {
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_KEEP_ALIVE_TIMEOUT_MS: 65_000,
+      // Tracing is off (no endpoint); when on, every new trace is sampled unless the ratio says less.
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: 1,
     });
   });
 

@@ -5,7 +5,7 @@ import { QueryPlanner, type QueryPlan } from "@apollo/query-planner";
 import type { GatewayExecutionResult, GatewayExecutor, GatewayGraphQLRequestContext } from "@apollo/server-gateway-interface";
 import { GraphQLError, Kind, OperationTypeNode, executeSync, visit, type DocumentNode, type GraphQLSchema, type SelectionNode, type VariableDefinitionNode } from "graphql";
 import { getVariableValues } from "graphql/execution/values";
-import { createTtlCache } from "@startales/service-kit";
+import { createTtlCache, withSpan, withSpanSync } from "@startales/service-kit";
 import type { GatewayContext } from "../context";
 import { executePlan, type SendToSubgraph } from "./plan-execution";
 import { prepareResponseShape, shapeResponse, type ResponseShape } from "./response-shape";
@@ -41,7 +41,8 @@ function introspectionDocument(selection: SelectionNode, definitions: readonly V
  * (bench/gateway.ts checks it byte for byte; test/integration/gateway-executor.test.ts
  * compares the two on many shapes of query). What it spares per request: rebuilding the
  * operation in federation-internals' model, interpreting it to shape the response,
- * RemoteGraphQLDataSource's node-fetch objects, and tracing spans nobody records.
+ * RemoteGraphQLDataSource's node-fetch objects, and tracing spans nobody records (ours are
+ * coarser: planning, execution and one per fetch, and only while tracing is on).
  */
 export function createQueryPlanExecutor(options: { supergraphSdl: string; planCacheSize?: number }) {
   const supergraph = Supergraph.build(options.supergraphSdl);
@@ -82,19 +83,17 @@ export function createQueryPlanExecutor(options: { supergraphSdl: string; planCa
         const { errors } = getVariableValues(schema, definitions, request.variables ?? {});
         if (errors) return { errors };
       }
-      if (!entry) prepared.set(key, (entry = prepare(context, document, request.operationName)), Infinity);
+      if (!entry) prepared.set(key, (entry = withSpanSync("gateway", "graphql.plan", () => prepare(context, document, request.operationName))), Infinity);
       if ("error" in entry) return { errors: [entry.error] };
 
       const scope: FetchScope = { context: requestContext.context as GatewayContext, cachePolicy: requestContext.overallCachePolicy };
       const { operation, shape } = entry;
       const variables = request.variables;
-      const { data: unshaped, errors } = await executePlan({
-        plan: entry.plan,
-        operation,
-        variables,
-        supergraphSchema,
-        send: (serviceName, subgraphRequest) => send(serviceName, subgraphRequest, scope),
-      });
+      const plan = entry.plan;
+      // The fetch spans are children of this one (docs/tracing.md).
+      const { data: unshaped, errors } = await withSpan("gateway", "graphql.execute", () =>
+        executePlan({ plan, operation, variables, supergraphSchema, send: (serviceName, subgraphRequest) => send(serviceName, subgraphRequest, scope) }),
+      );
       try {
         const shaped = shapeResponse(shape, unshaped, variables, (selection) => {
           const result = executeSync({ schema: context.schema, document: introspectionDocument(selection, context.operation.variableDefinitions), rootValue: {}, variableValues: variables });

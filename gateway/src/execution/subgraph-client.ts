@@ -2,9 +2,10 @@ import { STATUS_CODES } from "node:http";
 import { parseCacheControlHeader } from "@apollo/gateway/dist/datasources/parseCacheControlHeader";
 import { GraphQLError } from "graphql";
 import { Agent } from "undici";
-import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, TRACEPARENT_HEADER, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
+import { ErrorCode, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
 import type { GatewayContext } from "../context";
 import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
+import { composeMiddlewares, defaultSubgraphMiddlewares, type SubgraphCall, type SubgraphMiddleware } from "./subgraph-middleware";
 
 type Target = { name: string; url: string; origin: string; path: string };
 
@@ -26,13 +27,14 @@ function retryAfterSeconds(header: unknown): number | undefined {
 /**
  * The subgraphs over HTTP: one keep-alive connection pool per subgraph (no TCP or HTTP setup
  * per request) through undici's dispatcher API (no web streams, abort signals or Request
- * objects per call), and a deadline per fetch. Every request carries the gateway-signed
- * identity and the correlation id. A subgraph that cannot be reached, times out, stalls its
+ * objects per call), and a deadline per fetch. What every request carries (the gateway-signed
+ * identity, the correlation id, the trace context) is added by the middlewares around this
+ * transport (subgraph-middleware.ts; `middlewares` adds to them). A subgraph that cannot be reached, times out, stalls its
  * body or answers 5xx becomes SERVICE_UNAVAILABLE for its part of the plan (the client may
  * retry), without naming hosts or ports; other answers are read as @apollo/gateway's
  * RemoteGraphQLDataSource reads them (a 401/403 keeps its code, a non-JSON body is an error).
  */
-export function createSubgraphClient(options: { urls: Record<string, string>; connections: number; timeoutMs: number }) {
+export function createSubgraphClient(options: { urls: Record<string, string>; connections: number; timeoutMs: number; middlewares?: readonly SubgraphMiddleware[] }) {
   // Subgraphs keep idle sockets longer than UPSTREAM_KEEP_ALIVE_MS (their config enforces it),
   // so the gateway is always the side that closes an idle socket, never mid-request.
   const agent = new Agent({ connections: options.connections, keepAliveTimeout: UPSTREAM_KEEP_ALIVE_MS, keepAliveMaxTimeout: 60_000 });
@@ -47,16 +49,8 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
     return appError(ErrorCode.SERVICE_UNAVAILABLE, `The ${target.name} service is unavailable; try again shortly`, retryAfter ? { retryAfter } : {});
   };
 
-  async function send(serviceName: string, request: SubgraphRequest, scope: FetchScope): Promise<SubgraphResult> {
-    const target = targets.get(serviceName);
-    if (!target) throw new Error(`Couldn't find service with name "${serviceName}"`);
-    const { context } = scope;
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      [IDENTITY_HEADER]: await context.identityToken(),
-      [REQUEST_ID_HEADER]: context.requestId,
-    };
-    if (context.traceparent) headers[TRACEPARENT_HEADER] = context.traceparent;
+  async function transport({ subgraph, request, headers, scope }: SubgraphCall): Promise<SubgraphResult> {
+    const target = targets.get(subgraph)!;
     let status: number;
     let contentType: unknown;
     let cacheControl: unknown;
@@ -103,6 +97,12 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
       });
     }
     return body as SubgraphResult;
+  }
+
+  const chain = composeMiddlewares([...defaultSubgraphMiddlewares, ...(options.middlewares ?? [])], transport);
+  function send(serviceName: string, request: SubgraphRequest, scope: FetchScope): Promise<SubgraphResult> {
+    if (!targets.has(serviceName)) return Promise.reject(new Error(`Couldn't find service with name "${serviceName}"`));
+    return chain({ subgraph: serviceName, request, headers: { "content-type": "application/json" }, scope });
   }
 
   return { send, close: () => agent.close() };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tracingConfigShape } from "./tracing";
 
 /** Raised when the environment does not satisfy a service's config schema. */
 export class ConfigError extends Error {
@@ -72,6 +73,7 @@ export const baseConfigShape = {
   HOST: z.string().min(1).default("127.0.0.1"),
   SHUTDOWN_GRACE_MS: positiveInt(10_000),
   ...httpTimeoutsShape,
+  ...tracingConfigShape,
 };
 
 /** Config every subgraph needs: its port, its database, Redis, and the gateway's signing secret. */

@@ -6,6 +6,7 @@ import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { databaseOutageReason, databaseUnavailable, warnDatabaseOutage } from "./database-outage";
 import { runReadinessChecks, type ReadinessCheck } from "./health";
+import { SpanKind, tracingEnabled, withSpan } from "./trace-context";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -25,6 +26,8 @@ export type HttpServerOptions = {
   timeouts?: HttpTimeouts;
   /** PEM certificate chain and key: serve HTTPS (and, later, WSS) instead of plain HTTP. */
   tls?: { cert: Buffer; key: Buffer };
+  /** The service's name: with tracing on, each request but health and metrics gets a server span of it. */
+  service?: string;
 };
 
 export type HttpService = {
@@ -48,6 +51,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Routes that are metrics labels; any other path is counted as "other" to bound cardinality. */
 const KNOWN_ROUTES = new Set(["/graphql", "/health/live", "/health/ready", "/metrics"]);
+/** Probes and scrapes: frequent, and no one's request, so never traced. */
+const UNTRACED_ROUTES = new Set(["/health/live", "/health/ready", "/metrics"]);
 
 export function createHttpService(options: HttpServerOptions): HttpService {
   const { logger, metrics, readiness, routes = {}, postRoutes = {}, prefixRoutes = {}, fallback } = options;
@@ -94,7 +99,21 @@ export function createHttpService(options: HttpServerOptions): HttpService {
     try {
       const prefix = req.method === "GET" && !getRoutes[path] ? prefixOf(path) : undefined;
       const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "POST" ? postRoutes[path] : undefined;
-      await (handler ?? fallback)(req, res);
+      if (options.service && tracingEnabled() && !UNTRACED_ROUTES.has(path)) {
+        // Continues the caller's trace (the gateway's fetch span, or a client's traceparent).
+        const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefix ?? "other");
+        await withSpan(
+          options.service,
+          `${req.method ?? "GET"} ${route}`,
+          async (span) => {
+            await (handler ?? fallback)(req, res);
+            span?.setAttribute("http.response.status_code", res.statusCode);
+          },
+          { kind: SpanKind.SERVER, parent: headerValue(req, "traceparent") ?? "root", attributes: { "http.request.method": req.method ?? "GET", "http.route": route } },
+        );
+      } else {
+        await (handler ?? fallback)(req, res);
+      }
     } catch (error) {
       const outage = databaseOutageReason(error);
       if (outage === undefined) logger.error({ err: error, path }, "unhandled error in HTTP handler");

@@ -28,6 +28,8 @@ export * from "./outbox-retention";
 export * from "./prisma-outbox-source";
 export * from "./event-stream";
 export * from "./topics";
+export * from "./trace-context";
+export * from "./tracing";
 export * from "./prisma";
 export * from "./rate-limiter";
 export * from "./redact";

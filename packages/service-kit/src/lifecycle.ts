@@ -1,4 +1,5 @@
 import type { Logger } from "./logger";
+import type { Tracing } from "./tracing";
 
 /** What an entry point runs: something that listens and can be stopped gracefully. */
 export type Service = {
@@ -8,9 +9,9 @@ export type Service = {
 
 /**
  * Starts a service and stops it on SIGTERM/SIGINT: stop accepting, finish in-flight work,
- * close connections, exit 0. A second signal, or a stop that hangs, exits 1.
+ * close connections, flush the traces, exit 0. A second signal, or a stop that hangs, exits 1.
  */
-export async function runService(service: Service, logger: Logger, options: { graceMs: number }): Promise<void> {
+export async function runService(service: Service, logger: Logger, options: { graceMs: number; tracing?: Tracing }): Promise<void> {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -26,6 +27,8 @@ export async function runService(service: Service, logger: Logger, options: { gr
     hardStop.unref();
     try {
       await service.stop();
+      // The spans of the last requests and jobs, which the exporter batches, leave before the exit.
+      await options.tracing?.shutdown();
       logger.info("stopped");
       process.exit(0);
     } catch (error) {

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import { redactText } from "./redact";
+import { activeTraceIds } from "./trace-context";
 
 export type { Logger };
 
@@ -25,7 +26,7 @@ const REDACT_PATHS = [
   "variables.refreshToken",
 ];
 
-/** One JSON logger per process; per-request children carry the correlation id. */
+/** One JSON logger per process; per-request children carry the correlation id, lines inside a span its trace and span ids. */
 export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
@@ -33,6 +34,9 @@ export function createLogger(service: string, level: string, destination?: Desti
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     formatters: { level: (label) => ({ level: label }) },
+    // A line written inside a span says which: `trace_id` finds the request's trace (docs/tracing.md).
+    // (A fresh object: pino merges the line's fields into it.)
+    mixin: () => activeTraceIds() ?? {},
     // Every serialized line passes the text redactor: personal data inside messages too.
     hooks: { streamWrite: redactText },
   }, destination ?? pino.destination({ sync: true }));

@@ -119,6 +119,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     prefixRoutes: options.prefixRoutes,
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, context }),
     timeouts: config,
+    service: options.name,
   });
 
   const service = apolloService(apollo, http, { port: config.PORT, host: config.HOST, graceMs: config.SHUTDOWN_GRACE_MS, onStop: options.onStop });

@@ -3,8 +3,11 @@ import type { Redis } from "@startales/service-kit";
 
 export const PROVIDER_QUEUE = "provider-jobs";
 
-/** What a queue entry carries: the job's id only; the row is the truth. */
-export type QueueData = { jobId: string };
+/**
+ * What a queue entry carries: the job's id (the row is the truth) and, while tracing is on,
+ * the trace context of the request that created it, which the worker continues.
+ */
+export type QueueData = { jobId: string; traceparent?: string };
 
 /** BullMQ keys live under PROVIDER_REDIS_PREFIX, so test stacks (and tenants) never share a queue. */
 export const queuePrefix = (redisPrefix: string) => `${redisPrefix}bull`;

@@ -7,6 +7,8 @@ import {
   redisReadiness,
   retryDelayMs,
   sendJson,
+  SpanKind,
+  withSpan,
   type Logger,
   type Service,
 } from "@startales/service-kit";
@@ -109,7 +111,13 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     async listen() {
       worker = new Worker<QueueData>(
         PROVIDER_QUEUE,
-        async (job) => runner.run(job.data.jobId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        // Each attempt is a span in the trace of the request that created the job.
+        (job) =>
+          withSpan("provider-worker", "provider job", () => runner.run(job.data.jobId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }), {
+            kind: SpanKind.CONSUMER,
+            parent: job.data.traceparent ?? "root",
+            attributes: { "startales.job_id": job.data.jobId, "startales.attempt": job.attemptsMade + 1 },
+          }),
         {
           connection: redis,
           prefix: queuePrefix(config.PROVIDER_REDIS_PREFIX),

@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, runService } from "@startales/service-kit";
+import { createLogger, loadConfigOrExit, runService, startTracing } from "@startales/service-kit";
 import { providerConfigSchema } from "./config";
 import { createProviderWorker } from "./worker-app";
 
@@ -9,7 +9,9 @@ async function main() {
   // The subgraph's variables; PORT (health and metrics) defaults to the subgraph's port + 10.
   const config = loadConfigOrExit(providerConfigSchema, { PORT: String(WORKER_PORT), ...process.env });
   const logger = createLogger("provider-worker", config.LOG_LEVEL);
-  await runService(createProviderWorker(config, logger), logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/tracing.md); flushed when the service stops.
+  const tracing = await startTracing("provider-worker", config);
+  await runService(createProviderWorker(config, logger), logger, { graceMs: config.SHUTDOWN_GRACE_MS, tracing });
 }
 
 void main();

@@ -12,6 +12,7 @@ import {
   type Logger,
   type Metrics,
   type Service,
+  withSpan,
 } from "@startales/service-kit";
 import type { SimulationWorkerConfig } from "./worker-config";
 import { createDb } from "./db";
@@ -91,7 +92,11 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     timeouts: config,
   });
 
-  const processTick = async (job: Job<TickJobData>): Promise<TickRun> => {
+  const processTick = (job: Job<TickJobData>): Promise<TickRun> =>
+    // A tick is its own trace (a scheduler runs it, not a request); its events' outbox rows carry it.
+    withSpan("simulation-worker", "tick", () => runTickJob(job), { parent: "root", attributes: { "startales.campaign_id": job.data.campaignId } });
+
+  const runTickJob = async (job: Job<TickJobData>): Promise<TickRun> => {
     const { campaignId } = job.data;
     try {
       const run = await runTick(tickDeps, campaignId, {
@@ -114,7 +119,14 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     }
   };
 
-  const processLifecycle = async (job: Job<LifecycleJobData>): Promise<ReconcileResult> => {
+  // Continues the trace of the campaign event that queued it (the request that started, paused… the campaign).
+  const processLifecycle = (job: Job<LifecycleJobData>): Promise<ReconcileResult> =>
+    withSpan("simulation-worker", "lifecycle job", () => reconcileJob(job), {
+      parent: job.data.traceparent ?? "root",
+      attributes: { "startales.campaign_id": job.data.campaignId, "startales.event_type": job.data.type },
+    });
+
+  const reconcileJob = async (job: Job<LifecycleJobData>): Promise<ReconcileResult> => {
     const result = await reconcileCampaign(lifecycleDeps, job.data.campaignId);
     // After the reconcile, never before: an event marked done is never queued again.
     await inbox.done(job.data.eventId);

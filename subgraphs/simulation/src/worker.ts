@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, runService } from "@startales/service-kit";
+import { createLogger, loadConfigOrExit, runService, startTracing } from "@startales/service-kit";
 import { simulationWorkerConfigSchema } from "./worker-config";
 import { createSimulationWorker } from "./worker-app";
 
@@ -6,7 +6,9 @@ import { createSimulationWorker } from "./worker-app";
 async function main() {
   const config = loadConfigOrExit(simulationWorkerConfigSchema);
   const logger = createLogger("simulation-worker", config.LOG_LEVEL);
-  await runService(createSimulationWorker(config, logger), logger, { graceMs: config.SHUTDOWN_GRACE_MS });
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/tracing.md); flushed when the service stops.
+  const tracing = await startTracing("simulation-worker", config);
+  await runService(createSimulationWorker(config, logger), logger, { graceMs: config.SHUTDOWN_GRACE_MS, tracing });
 }
 
 void main();

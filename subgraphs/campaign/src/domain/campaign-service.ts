@@ -2,6 +2,7 @@ import {
   AuditOutcome,
   NOTIFICATION_REQUESTED,
   Topics,
+  activeTraceparent,
   conflict,
   notFound,
   type AuditContext,
@@ -18,9 +19,9 @@ import { TRANSITIONS, transition, type LifecycleAction } from "./lifecycle";
 
 type Tx = Prisma.TransactionClient;
 
-/** Records a domain event in the caller's transaction (transactional outbox). */
+/** Records a domain event in the caller's transaction (transactional outbox), with the request's trace context. */
 function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.InputJsonValue) {
-  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaign.id), type, aggregateId: campaign.id, version: campaign.version, data } });
+  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaign.id), type, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
 }
 
 /**
@@ -37,7 +38,7 @@ async function requestNotification(
 ) {
   if (recipientIds.length === 0) return;
   const data: NotificationRequest = { template, recipientIds, campaignId: campaign.id, params: { campaignName: campaign.name, ...params } };
-  await tx.outboxEvent.create({ data: { topic, type: NOTIFICATION_REQUESTED, aggregateId: campaign.id, version: campaign.version, data } });
+  await tx.outboxEvent.create({ data: { topic, type: NOTIFICATION_REQUESTED, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
 }
 
 const memberIds = async (tx: Tx, campaignId: string, role?: "GAME_MASTER", except?: string) =>

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { NOTIFICATION_REQUESTED, streamKey, toStreamEvent, type Logger, type RawStreamEntry, type Redis } from "@startales/service-kit";
+import { NOTIFICATION_REQUESTED, SpanKind, streamKey, toStreamEvent, withSpan, type Logger, type RawStreamEntry, type Redis } from "@startales/service-kit";
 import type { Db } from "../db";
 import { parseRequest, render } from "../domain/templates";
 import { writeNotifications } from "../domain/notification-writer";
@@ -52,9 +52,17 @@ export function createEventConsumer(deps: {
       logger.error({ streamId: id, type: envelope?.type }, "unreadable notification request; acknowledged without notifying");
       return "invalid";
     }
-    const written = await writeNotifications(db, render(envelope.id, request), { push: deps.push });
-    await queue.enqueue(written.deliveryIds);
-    return written.created.length > 0 ? "created" : "duplicate";
+    // Continues the trace of the request that changed the campaign (the event's traceparent).
+    return withSpan(
+      "notification-worker",
+      "consume NOTIFICATION_REQUESTED",
+      async () => {
+        const written = await writeNotifications(db, render(envelope.id, request), { push: deps.push });
+        await queue.enqueue(written.deliveryIds);
+        return written.created.length > 0 ? "created" : "duplicate";
+      },
+      { kind: SpanKind.CONSUMER, parent: envelope.traceparent ?? "root", attributes: { "startales.event_id": envelope.id } },
+    );
   }
 
   async function handle(entries: Entry[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { activeTraceparent } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Notification, NotificationCategory, Prisma } from "../generated/prisma/client";
 
@@ -68,8 +69,8 @@ export async function writeNotifications(
           ON CONFLICT (recipient_id, source_key) DO NOTHING
           RETURNING *
         ), events AS (
-          INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data)
-          SELECT gen_random_uuid(), 'inbox:' || c.recipient_id, 'NOTIFICATION_ADDED', c.id, 1, jsonb_build_object('category', c.category)
+          INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data, traceparent)
+          SELECT gen_random_uuid(), 'inbox:' || c.recipient_id, 'NOTIFICATION_ADDED', c.id, 1, jsonb_build_object('category', c.category), ${activeTraceparent()}::text
             FROM created c WHERE c.in_inbox
         ), queued AS (
           INSERT INTO deliveries (id, notification_id, channel, device_id, updated_at)

@@ -1,4 +1,4 @@
-import { ErrorCode, Role, appError, conflict, forbidden, hasRole, notFound, type CampaignClient, type ForwardedIdentity, type SignedInViewer } from "@startales/service-kit";
+import { ErrorCode, Role, activeTraceparent, appError, conflict, forbidden, hasRole, notFound, type CampaignClient, type ForwardedIdentity, type SignedInViewer } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
 import type { ProviderJob } from "../generated/prisma/client";
@@ -75,7 +75,10 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   /** Queues the job (again): BullMQ ignores an id it already holds, so this is idempotent. */
-  const enqueue = (job: ProviderJob) => queue.add("run", { jobId: job.id }, { jobId: job.id });
+  const enqueue = (job: ProviderJob) => {
+    const traceparent = activeTraceparent();
+    return queue.add("run", traceparent ? { jobId: job.id, traceparent } : { jobId: job.id }, { jobId: job.id });
+  };
 
   async function existing(viewer: SignedInViewer, input: NewJob): Promise<ProviderJob | null> {
     const found = await db.providerJob.findUnique({ where: { ownerId_idempotencyKey: { ownerId: viewer.userId, idempotencyKey: input.idempotencyKey } } });

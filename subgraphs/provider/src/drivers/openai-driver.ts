@@ -1,6 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { parseRetryAfter, redactText } from "@startales/service-kit";
+import { SpanKind, parseRetryAfter, redactText, withSpan } from "@startales/service-kit";
 import { checkBaseUrl, checkResolvedAddress } from "../domain/base-url";
 import type { Deployment } from "../domain/deployments";
 import { buildChatMessages, estimateTokens } from "../domain/prompt";
@@ -45,7 +45,23 @@ export function createOpenAiDriver(options: OpenAiDriverOptions): Driver {
     return { ...(json ? { "content-type": "application/json" } : {}), ...(key ? { authorization: `Bearer ${key}` } : {}) };
   }
 
-  async function post(deployment: Deployment, path: string, body: string | FormData, call: CallOptions, json = true): Promise<Response> {
+  /**
+   * A client span per vendor call, up to the vendor's response headers (a streamed body is read
+   * after it). The vendor gets no trace headers: our trace ids are not theirs to see.
+   */
+  const post = (deployment: Deployment, path: string, body: string | FormData, call: CallOptions, json = true): Promise<Response> =>
+    withSpan(
+      "provider-worker",
+      `vendor POST ${path}`,
+      async (span) => {
+        const response = await postOnce(deployment, path, body, call, json);
+        span?.setAttribute("http.response.status_code", response.status);
+        return response;
+      },
+      { kind: SpanKind.CLIENT, attributes: { "startales.deployment": deployment.name, "startales.model": deployment.model } },
+    );
+
+  async function postOnce(deployment: Deployment, path: string, body: string | FormData, call: CallOptions, json: boolean): Promise<Response> {
     const url = await endpoint(deployment, path);
     const signal = AbortSignal.any([call.signal, AbortSignal.timeout(deployment.timeoutMs)]);
     let response: Response;

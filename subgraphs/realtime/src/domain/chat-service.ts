@@ -1,4 +1,4 @@
-import { AuditOutcome, Role, Topics, badInput, conflict, forbidden, hasRole, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
+import { AuditOutcome, Role, Topics, activeTraceparent, badInput, conflict, forbidden, hasRole, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Channel, type ChatMessage } from "../generated/prisma/client";
 import type { RealtimeLoaders } from "../loaders";
@@ -12,7 +12,7 @@ export const MessageEvent = { ADDED: "MESSAGE_ADDED", EDITED: "MESSAGE_EDITED", 
 
 function recordEvent(tx: Tx, message: ChatMessage, type: string, data: Prisma.InputJsonValue) {
   return tx.outboxEvent.create({
-    data: { topic: Topics.channel(message.channelId), type, aggregateId: message.id, version: message.version, data },
+    data: { topic: Topics.channel(message.channelId), type, aggregateId: message.id, version: message.version, data, traceparent: activeTraceparent() },
   });
 }
 

@@ -1,5 +1,5 @@
 import { SYSTEM_COMMAND_TYPES } from "../engine";
-import type { SignedInViewer } from "@startales/service-kit";
+import { activeTraceparent, type SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Command } from "../generated/prisma/client";
 import type { SubmitCommandInput } from "./input";
@@ -27,6 +27,8 @@ export function createCommandService(db: Db) {
             type: input.type,
             payload: input.payload as Prisma.InputJsonValue,
             idempotencyKey: input.idempotencyKey,
+            // The tick that applies it continues this trace (tick-runner.ts).
+            traceparent: activeTraceparent(),
           },
         });
       } catch (error) {

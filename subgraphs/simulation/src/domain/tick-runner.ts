@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Topics, type Logger } from "@startales/service-kit";
+import { Topics, activeTraceparent, recordSpan, type Logger } from "@startales/service-kit";
 import { tick, type Command as EngineCommand, type ConservationError, type TickOptions, type World } from "../engine";
 import type { Db } from "../db";
 import { saveTick } from "./world-store";
@@ -33,7 +33,9 @@ export type TickRunnerDeps = {
   engine?: TickOptions;
 };
 
-type CommandRow = { id: string; user_id: string; type: string; payload: Record<string, unknown> };
+type CommandRow = { id: string; user_id: string; type: string; payload: Record<string, unknown>; traceparent: string | null };
+/** A command the tick decided that was submitted inside a trace. */
+type TracedCommand = { id: string; type: string; traceparent: string; status: string };
 
 /**
  * Runs one tick of a campaign, exactly once (the tick's last step: saving and publishing): the world row is locked
@@ -45,6 +47,8 @@ type CommandRow = { id: string; user_id: string; type: string; payload: Record<s
  */
 export async function runTick(deps: TickRunnerDeps, campaignId: string, job: TickJobState): Promise<TickRun> {
   const { db, logger } = deps;
+  const started = new Date();
+  let traced: TracedCommand[] = [];
   const result = await db.$transaction(
     async (tx): Promise<TickRun> => {
       const locked = await tx.$queryRaw<{ tick: number; status: string }[]>`
@@ -63,7 +67,7 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
       const world = JSON.parse(row!.state) as World;
       // Commands in submission order; those submitted while this runs go to the next tick.
       const pending = await tx.$queryRaw<CommandRow[]>`
-        SELECT id::text AS id, user_id::text AS user_id, type, payload FROM commands
+        SELECT id::text AS id, user_id::text AS user_id, type, payload, traceparent FROM commands
         WHERE campaign_id = ${campaignId}::uuid AND status = 'PENDING'
         ORDER BY seq LIMIT ${MAX_COMMANDS_PER_TICK} FOR UPDATE`;
       // The issuing civilization is the member's own (never the payload's); none: the engine rejects it.
@@ -73,6 +77,8 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
       const outcome = tick(world, commands, [], deps.engine);
       const saved = await saveTick(tx, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events });
       if (!saved) return { outcome: "already-applied", tick: target };
+      const statusOf = new Map(outcome.results.map((r) => [r.commandId, r.status]));
+      traced = pending.filter((c) => c.traceparent).map((c) => ({ id: c.id, type: c.type, traceparent: c.traceparent!, status: statusOf.get(c.id) ?? "PENDING" }));
       if (deps.holdMs) {
         logger.info({ campaignId, tick: target }, "tick saved; holding the transaction (TICK_HOLD_MS)");
         await sleep(deps.holdMs);
@@ -81,7 +87,17 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
     },
     { timeout: 120_000 + (deps.holdMs ?? 0), maxWait: 10_000 },
   );
-  if (result.outcome === "applied") deps.afterCommit?.();
+  if (result.outcome === "applied") {
+    deps.afterCommit?.();
+    // Committed: each command's own trace (its submitCommand request) gets the tick that decided it.
+    for (const command of traced) {
+      recordSpan("simulation-worker", "apply command", {
+        parent: command.traceparent,
+        startTime: started,
+        attributes: { "startales.campaign_id": campaignId, "startales.command_id": command.id, "startales.command_type": command.type, "startales.command_status": command.status, "startales.tick": result.tick },
+      });
+    }
+  }
   return result;
 }
 
@@ -101,6 +117,7 @@ export async function recordConservationFailure(deps: TickRunnerDeps, campaignId
         aggregateId: campaignId,
         version: error.tick,
         data: { campaignId, tick: error.tick, asset: error.asset, expected: error.expected, actual: error.actual },
+        traceparent: activeTraceparent(),
       },
     });
   });

@@ -1,4 +1,4 @@
-import { Topics } from "@startales/service-kit";
+import { Topics, activeTraceparent } from "@startales/service-kit";
 import type { Command as EngineCommand, CommandResult, SimEvent, World } from "../engine";
 import type { Prisma } from "../generated/prisma/client";
 import { readModelsOf, starSystemsOf } from "./read-models";
@@ -24,7 +24,7 @@ const MAX_PUBLISHED_EVENTS = 200;
 
 /** Records a campaign event in the caller's transaction (transactional outbox), as campaign does. */
 export function recordCampaignEvent(tx: Tx, campaignId: string, version: number, type: string, data: Prisma.InputJsonValue) {
-  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaignId), type, aggregateId: campaignId, version, data } });
+  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaignId), type, aggregateId: campaignId, version, data, traceparent: activeTraceparent() } });
 }
 
 /** Rewrites a campaign's read models (civilizations, galaxy maps, leaderboard) for the world's tick. */
@@ -107,6 +107,7 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
   await writeReadModels(tx, r.campaignId, r.world);
   const notable = r.events.filter((e) => e.type !== "TICK_COMPLETED" && PUBLISHED_EVENT_TYPES.has(e.type)).slice(0, MAX_PUBLISHED_EVENTS);
   const completed = r.events.filter((e) => e.type === "TICK_COMPLETED");
+  const traceparent = activeTraceparent();
   await tx.outboxEvent.createMany({
     data: [...notable, ...completed].map((e) => ({
       topic: Topics.campaign(r.campaignId),
@@ -114,6 +115,7 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
       aggregateId: r.campaignId,
       version: tick,
       data: { ...e.data, tick } as Prisma.InputJsonValue,
+      traceparent,
     })),
   });
   return true;

@@ -7,7 +7,7 @@ import { lifecycleJobId, type LifecycleJobData } from "./queues";
 const CAMPAIGN_STREAMS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
 const campaignIdOf = (key: string) => key.slice(`${EVENT_STREAM_PREFIX}${Topics.campaign("")}`.length);
 
-type Envelope = { id?: string; type?: string };
+type Envelope = { id?: string; type?: string; traceparent?: string | null };
 
 /**
  * Turns campaign lifecycle events (CAMPAIGN_STARTED, _PAUSED, _RESUMED, _ENDED) into
@@ -40,7 +40,7 @@ export function createLifecycleListener(deps: {
     if (!envelope.id || !envelope.type || !LIFECYCLE_EVENT_TYPES.has(envelope.type) || !isId(campaignId)) return;
     const event = { campaignId, eventId: envelope.id, type: envelope.type };
     await deps.record(event);
-    await queue.add("reconcile", event, { jobId: lifecycleJobId(envelope.id) });
+    await queue.add("reconcile", envelope.traceparent ? { ...event, traceparent: envelope.traceparent } : event, { jobId: lifecycleJobId(envelope.id) });
   };
 
   async function sweepStream(key: string): Promise<void> {

@@ -6,7 +6,8 @@ export const TICK_QUEUE = "simulation-ticks";
 export const LIFECYCLE_QUEUE = "simulation-lifecycle";
 
 export type TickJobData = { campaignId: string; targetTick?: number };
-export type LifecycleJobData = { campaignId: string; eventId: string; type: string };
+/** `traceparent`: the campaign event's trace context, which the job continues (docs/tracing.md). */
+export type LifecycleJobData = { campaignId: string; eventId: string; type: string; traceparent?: string };
 
 /** BullMQ job and scheduler ids must not contain ":" (it separates Redis key parts). */
 export const tickSchedulerId = (campaignId: string) => `tick-${campaignId}`;

@@ -1,0 +1,44 @@
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, SpanKind, TRACEPARENT_HEADER, injectTraceHeaders, tracingEnabled, withSpan } from "@startales/service-kit";
+import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
+import type { FetchScope } from "./subgraph-client";
+
+/** One subgraph fetch as the middlewares see it: they may add headers, wrap `next`, call it again. */
+export type SubgraphCall = { subgraph: string; request: SubgraphRequest; headers: Record<string, string>; scope: FetchScope };
+export type SubgraphNext = (call: SubgraphCall) => Promise<SubgraphResult>;
+/** What surrounds the transport of every fetch (headers, tracing; retries would go here too). */
+export type SubgraphMiddleware = (call: SubgraphCall, next: SubgraphNext) => Promise<SubgraphResult>;
+
+/** The chain, built once: the first middleware runs first, the transport last. */
+export function composeMiddlewares(middlewares: readonly SubgraphMiddleware[], transport: SubgraphNext): SubgraphNext {
+  return middlewares.reduceRight<SubgraphNext>((next, middleware) => (call) => middleware(call, next), transport);
+}
+
+/**
+ * Who asks and which request it is part of: the gateway-signed identity and the correlation
+ * id. The client's `traceparent` is passed on as received; with tracing on, traceFetch
+ * replaces it with the fetch's own span.
+ */
+export const propagateHeaders: SubgraphMiddleware = async (call, next) => {
+  const { context } = call.scope;
+  call.headers[IDENTITY_HEADER] = await context.identityToken();
+  call.headers[REQUEST_ID_HEADER] = context.requestId;
+  if (context.traceparent) call.headers[TRACEPARENT_HEADER] = context.traceparent;
+  return next(call);
+};
+
+/** A client span per fetch, `fetch <subgraph>`, which the subgraph's server span continues. */
+export const traceFetch: SubgraphMiddleware = (call, next) => {
+  if (!tracingEnabled()) return next(call);
+  return withSpan(
+    "gateway",
+    `fetch ${call.subgraph}`,
+    () => {
+      injectTraceHeaders(call.headers);
+      return next(call);
+    },
+    { kind: SpanKind.CLIENT, attributes: { "startales.subgraph": call.subgraph } },
+  );
+};
+
+/** The gateway's chain: headers first, then the span around the transport. */
+export const defaultSubgraphMiddlewares: readonly SubgraphMiddleware[] = [propagateHeaders, traceFetch];
