@@ -3,17 +3,12 @@ import { parseCacheControlHeader } from "@apollo/gateway/dist/datasources/parseC
 import { GraphQLError } from "graphql";
 import { Agent } from "undici";
 import { ErrorCode, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
-import type { GatewayContext } from "../context";
 import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
-import { composeMiddlewares, defaultSubgraphMiddlewares, type SubgraphCall, type SubgraphMiddleware } from "./subgraph-middleware";
+import { composeMiddlewares, defaultSubgraphMiddlewares, type FetchScope, type SubgraphCall, type SubgraphMiddleware } from "./subgraph-middleware";
+
+export type { FetchScope } from "./subgraph-middleware";
 
 type Target = { name: string; url: string; origin: string; path: string };
-
-/** The response's cache policy (Apollo Server's), narrowed by each subgraph's cache-control. */
-type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }): void };
-
-/** What one client request's fetches share: who asks, and the response's cache policy to narrow. */
-export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };
 
 const isJson = (contentType: unknown) =>
   typeof contentType === "string" && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));

@@ -1,6 +1,12 @@
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, SpanKind, TRACEPARENT_HEADER, injectTraceHeaders, tracingEnabled, withSpan } from "@startales/service-kit";
+import type { GatewayContext } from "../context";
 import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
-import type { FetchScope } from "./subgraph-client";
+
+/** The response's cache policy (Apollo Server's), narrowed by each subgraph's cache-control. */
+type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }): void };
+
+/** What one client request's fetches share: who asks, and the response's cache policy to narrow. */
+export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };
 
 /** One subgraph fetch as the middlewares see it: they may add headers, wrap `next`, call it again. */
 export type SubgraphCall = { subgraph: string; request: SubgraphRequest; headers: Record<string, string>; scope: FetchScope };
