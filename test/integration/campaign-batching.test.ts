@@ -17,10 +17,10 @@ import { captureLogs } from "../testkit/logs";
  * driver adapter sends every statement through node-postgres' `Client#query` (pool clients
  * are `pg.Client`s). A spy on that method sees each statement the subgraph sends; nothing
  * else in this file talks to PostgreSQL while a request is being measured, except the app's
- * outbox relay, whose transactions on `outbox_events` are left out (the measured requests
- * are reads and open no transaction).
+ * outbox relay, whose transactions (its turn lock, then `outbox_events`) are left out (the
+ * measured requests are reads and open no transaction).
  */
-const outboxRelayStatement = (sql: string) => /outbox_events|^\s*(BEGIN|COMMIT|ROLLBACK)\b/i.test(sql);
+const outboxRelayStatement = (sql: string) => /outbox_events|pg_advisory_xact_lock|lock_timeout|^\s*(BEGIN|COMMIT|ROLLBACK)\b/i.test(sql);
 
 const app = createCampaignApp(campaignTestConfig(), captureLogs("campaign", "warn").logger);
 const statements = jest.spyOn(pg.Client.prototype, "query");
