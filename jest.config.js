@@ -14,6 +14,7 @@ module.exports = {
   // Generated Prisma code imports "./x.js" (node16 resolution); in jest that is "./x.ts".
   moduleNameMapper: {
     "^@startales/service-kit$": "<rootDir>/packages/service-kit/src",
+    "^@startales/contracts$": "<rootDir>/packages/contracts/src",
     "^@startales/client$": "<rootDir>/packages/client/src",
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },

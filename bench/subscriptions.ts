@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       const publish = async (i: number) => {
         await publishEnvelope(
           redis,
-          { id: randomUUID(), type: "BENCH", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { i }, traceparent: null },
+          { id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { name: "synthetic", gameMasterId: campaignId,  i }, traceparent: null },
           { streamMaxLen: 10_000 },
         );
       };

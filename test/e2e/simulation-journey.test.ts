@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { Topics, checkEventData, compareStreamIds, familyOfTopic, parseEvent, type EventEnvelope } from "@startales/service-kit";
 import { expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
@@ -9,6 +11,7 @@ import { registerUser, type TestUser } from "../testkit/users";
  * The simulation through the gateway, as a game client uses it: a game master starts a
  * campaign, players send commands, the ticks advance (TICK_COMPLETED arrives on
  * `campaignEvents`), the commands are applied, and the world's replay matches its state.
+ * Every event of the campaign's feed met its contract and came from its topic's one writer.
  */
 
 let stack: Stack;
@@ -102,4 +105,31 @@ it("a game master starts a campaign; players' commands are applied as the ticks 
   const board = expectData(await call<{ leaderboard: { rank: number; civilizationId: string }[] }>(pilot, "query($id: ID!) { leaderboard(campaignId: $id, first: 5) { rank civilizationId } }", { id: campaignId }));
   expect(board.leaderboard.length).toBeGreaterThan(0);
   expectData(await call(gm, "mutation($id: ID!) { endCampaign(id: $id) { id } }", { id: campaignId }));
+  await eventually("CAMPAIGN_ENDED on the feed", async () => (ticks.results.some((r) => r.data?.campaignEvents.type === "CAMPAIGN_ENDED") ? true : undefined));
+
+  // The feed is a timeline of two topics, each with its one writer: campaign's and simulation's.
+  // Every event met its contract, came from its family's writer, and the subscriber got both
+  // writers' events merged in stream-id order.
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+  try {
+    const streams = await Promise.all(
+      [Topics.campaign(campaignId), Topics.world(campaignId)].map(async (topic) => (await redis.xrange(`events:${topic}`, "-", "+")).map(([streamId, fields]) => ({ streamId, ...JSON.parse(fields[1]!) }))),
+    );
+    const [campaignStream, worldStream] = streams as [EventEnvelope[] & { streamId: string }[], EventEnvelope[] & { streamId: string }[]];
+    expect(campaignStream.map((e) => e.type)).toEqual(expect.arrayContaining(["CAMPAIGN_CREATED", "PLAYER_JOINED", "CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_ENDED"]));
+    expect(worldStream.map((e) => e.type)).toEqual(expect.arrayContaining(["WORLD_CREATED", "TICK_COMPLETED"]));
+    for (const event of [...campaignStream, ...worldStream]) {
+      const family = familyOfTopic(event.topic)!;
+      expect(() => checkEventData(event.topic, event.type, event.data)).not.toThrow();
+      expect(parseEvent(event).ok).toBe(true);
+      expect(event.producer).toBe(family.writer);
+    }
+    const merged = [...campaignStream, ...worldStream].map((e) => e.streamId).sort(compareStreamIds);
+    expect(new Set(merged).size).toBe(merged.length);
+    const delivered = ticks.results.map((r) => r.data!.campaignEvents.id);
+    expect(delivered).toEqual(merged.filter((id) => delivered.includes(id)));
+    expect(delivered.length).toBeGreaterThanOrEqual(4);
+  } finally {
+    redis.disconnect();
+  }
 }, 60_000);

@@ -254,7 +254,7 @@ describe("subscriptions across gateway replicas", () => {
       for (let i = 0; i < count; i++) {
         await publishEnvelope(
           redis,
-          { id: randomUUID(), type: "BULK_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i + 2, data: { i, blob }, traceparent: null },
+          { id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i + 2, data: { name: "synthetic", gameMasterId: campaignId,  i, blob }, traceparent: null },
           { streamMaxLen: 100_000 },
         );
       }

@@ -162,7 +162,7 @@ describe("graphql-ws protocol", () => {
       await untilSubscribed(stack.gatewayUrl, before, { count: 2 });
       socket.send({ id: "done", type: "complete" });
       await until(async () => (await activeSubscriptions(stack.gatewayUrl)) === before + 1, "the completed subscription to stop");
-      const event = (i: number) => ({ id: randomUUID(), type: "COMPLETE_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { i }, traceparent: null });
+      const event = (i: number) => ({ id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { name: "synthetic", gameMasterId: campaignId,  i }, traceparent: null });
       await publishEnvelope(redis, event(1), { streamMaxLen: 1000 });
       await publishEnvelope(redis, event(2), { streamMaxLen: 1000 });
       // One socket, events in order: once the sentinel has the second, anything for "done" would be here.
@@ -291,7 +291,7 @@ describe("bounded work per subscriber", () => {
   const publish = (redis: Redis, campaignId: string, count: number) => {
     const pipeline = redis.pipeline();
     for (let i = 0; i < count; i++) {
-      const envelope = { id: randomUUID(), type: "BULK_TEST", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { i }, traceparent: null };
+      const envelope = { id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { name: "synthetic", gameMasterId: campaignId,  i }, traceparent: null };
       void publishEnvelope(pipeline as unknown as Redis, envelope, { streamMaxLen: 100_000 });
     }
     return pipeline.exec();

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { TRANSITIONS } from "../../subgraphs/campaign/src/domain/lifecycle";
+import { TOPIC_FAMILIES, eventEnvelopeSchema } from "../../packages/contracts/src";
+import { renderCatalogue, withCatalogue } from "../../scripts/event-catalogue";
 import { EVENT_TYPES } from "../../subgraphs/simulation/src/engine/events";
-import { NOTIFICATION_REQUESTED } from "../../packages/service-kit/src/notification-requests";
 
 /**
  * The docs (docs/*.md) against the code: every relative link resolves to a file of the
- * repository (and a heading, for `#anchors` into Markdown), and every event type a producer
- * emits is named in docs/events.md. Reads files only: no database, no Redis.
+ * repository (and a heading, for `#anchors` into Markdown), and docs/events.md holds the
+ * catalogue the event contracts generate. Reads files only: no database, no Redis.
  */
 
 const root = resolve(__dirname, "..", "..");
@@ -88,73 +88,20 @@ describe("docs/*.md links", () => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Event types: collected from the producers' code.
+// Events: the catalogue is generated from the contracts; producers go through them.
 
-/** Every match of `pattern` in `source`, failing loudly when there is none (the code moved). */
-function matchesIn(file: string, source: string, pattern: RegExp): RegExpMatchArray[] {
-  const found = [...source.matchAll(pattern)];
-  if (found.length === 0) throw new Error(`${file}: ${pattern} found nothing; the producer changed, update test/unit/docs.test.ts`);
-  return found;
-}
+/** The modules that write events, each through the contracts (eventData / checkEventData). */
+const PRODUCERS = [
+  "subgraphs/campaign/src/domain/campaign-service.ts",
+  "subgraphs/simulation/src/domain/world-store.ts",
+  "subgraphs/simulation/src/domain/tick-runner.ts",
+  "subgraphs/realtime/src/domain/chat-service.ts",
+  "subgraphs/realtime/src/domain/presence-service.ts",
+  "subgraphs/notification/src/domain/notification-writer.ts",
+  "subgraphs/provider/src/domain/job-events.ts",
+];
 
-const stringLiterals = (text: string) => [...text.matchAll(/["']([A-Z][A-Z0-9_]*)["']/g)].map((m) => m[1]!);
-
-/** A type argument: a string literal, or a name the producer module defines. */
-function resolveType(file: string, expression: string, names: Record<string, readonly string[]>): readonly string[] {
-  const literal = /^["']([A-Z][A-Z0-9_]*)["']$/.exec(expression.trim());
-  if (literal) return [literal[1]!];
-  const known = names[expression.trim()];
-  if (!known) throw new Error(`${file}: cannot tell which event type \`${expression.trim()}\` is; teach test/unit/docs.test.ts`);
-  return known;
-}
-
-/** Per producer module, the event types it emits. */
-const PRODUCERS: Record<string, (file: string, source: string) => readonly string[]> = {
-  // CAMPAIGN_CREATED, PLAYER_* literally; lifecycle changes as `rule.event` (TRANSITIONS); notification requests.
-  "subgraphs/campaign/src/domain/campaign-service.ts": (file, source) => {
-    const lifecycle = Object.values(TRANSITIONS).map((rule) => rule.event);
-    const names = { "rule.event": lifecycle, NOTIFICATION_REQUESTED: [NOTIFICATION_REQUESTED] };
-    return [
-      ...matchesIn(file, source, /\brecordEvent\(tx,\s*\w+,\s*([^,]+),/g).flatMap((m) => resolveType(file, m[1]!, names)),
-      ...matchesIn(file, source, /\btype:\s*(NOTIFICATION_REQUESTED)\b/g).flatMap((m) => resolveType(file, m[1]!, names)),
-    ];
-  },
-  // WORLD_CREATED; each tick's published subset (PUBLISHED_EVENT_TYPES), written as `type: e.type`.
-  "subgraphs/simulation/src/domain/world-store.ts": (file, source) => {
-    const [published] = matchesIn(file, source, /PUBLISHED_EVENT_TYPES[^=]*=\s*new Set\(\[([\s\S]*?)\]\)/g);
-    const publishedTypes = stringLiterals(published![1]!);
-    if (publishedTypes.length === 0) throw new Error(`${file}: PUBLISHED_EVENT_TYPES lists no type`);
-    const names = { "e.type": publishedTypes };
-    return [
-      ...matchesIn(file, source, /\brecordCampaignEvent\(tx,\s*[^,]+,\s*[^,]+,\s*([^,]+),/g).flatMap((m) => resolveType(file, m[1]!, names)),
-      ...matchesIn(file, source, /\btype:\s*(e\.type)\b/g).flatMap((m) => resolveType(file, m[1]!, names)),
-    ];
-  },
-  // TICK_CONSERVATION_FAILED.
-  "subgraphs/simulation/src/domain/tick-runner.ts": (file, source) =>
-    matchesIn(file, source, /outboxEvent\.create\(\{[\s\S]*?\btype:\s*([^,\n]+),/g).flatMap((m) => resolveType(file, m[1]!, {})),
-  // MESSAGE_* through the MessageEvent constants.
-  "subgraphs/realtime/src/domain/chat-service.ts": (file, source) => {
-    const [object] = matchesIn(file, source, /export const MessageEvent = \{([^}]*)\}/g);
-    const constants = Object.fromEntries([...object![1]!.matchAll(/(\w+):\s*"([A-Z_]+)"/g)].map((m) => [`MessageEvent.${m[1]}`, [m[2]!]]));
-    return matchesIn(file, source, /\brecordEvent\(tx,\s*\w+,\s*([^,]+),/g).flatMap((m) => resolveType(file, m[1]!, constants));
-  },
-  // PRESENCE_CHANGED.
-  "subgraphs/realtime/src/domain/presence-service.ts": (file, source) => {
-    const constants = Object.fromEntries(matchesIn(file, source, /export const (\w+) = "([A-Z_]+)"/g).map((m) => [m[1]!, [m[2]!]]));
-    return matchesIn(file, source, /\btype:\s*([^,\n]+),/g).flatMap((m) => resolveType(file, m[1]!, constants));
-  },
-  // NOTIFICATION_ADDED, the third column of the SQL that writes the outbox rows.
-  "subgraphs/notification/src/domain/notification-writer.ts": (file, source) =>
-    matchesIn(file, source, /INSERT INTO outbox_events \(id, topic, type\b[^)]*\)\s*SELECT\s+[^,]+,\s*[^,]+,\s*'([A-Z_]+)'/g).map((m) => m[1]!),
-  // JOB_QUEUED and TEXT_CHUNK, published through the module's `publish(jobId, TYPE, data)`.
-  "subgraphs/provider/src/domain/job-events.ts": (file, source) => {
-    const constants = Object.fromEntries(matchesIn(file, source, /export const (\w+) = "([A-Z_]+)"/g).map((m) => [m[1]!, [m[2]!]]));
-    return matchesIn(file, source, /\bpublish\([^,()]+,\s*([^,]+),/g).flatMap((m) => resolveType(file, m[1]!, constants));
-  },
-};
-
-/** Modules that write to Redis streams or channels without producing an event type of their own. */
+/** Modules that write to Redis streams or channels without producing an event of their own. */
 const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/outbox-relay.ts": "the relay and publishEnvelope: publishes what producers wrote",
   "packages/service-kit/src/outbox-rebuild.ts": "puts published events back after Redis lost its data",
@@ -164,6 +111,8 @@ const NOT_EVENT_PRODUCERS: Record<string, string> = {
 
 /** Writing to the outbox or to Redis streams/channels: what makes a module a producer. */
 const PRODUCER_MARKER = /outboxEvent\.create(?:Many)?\(|INSERT INTO outbox_events|\bpublishEnvelope\(|\bpublishOutboxEnvelope\(|\.xadd\(|\.publish\(|['"]XADD['"]/;
+/** Building an event's data through its contract. */
+const CONTRACT_MARKER = /\b(?:eventData|checkEventData)\(/;
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
@@ -186,22 +135,18 @@ describe("docs/events.md", () => {
   const catalogue = read("docs/events.md");
   const named = (type: string) => catalogue.includes(`\`${type}\``);
 
-  it("knows every module that produces events (a new one must be added here and to the catalogue)", () => {
+  it("knows every module that produces events, and each builds its events through the contracts", () => {
     const producing = appSources().filter((path) => PRODUCER_MARKER.test(read(path)));
-    const unknown = producing.filter((path) => !(path in PRODUCERS) && !(path in NOT_EVENT_PRODUCERS));
+    const unknown = producing.filter((path) => !PRODUCERS.includes(path) && !(path in NOT_EVENT_PRODUCERS));
     expect(unknown).toEqual([]);
     // And the modules named here still produce (a rename must not leave them unchecked).
-    expect(Object.keys(PRODUCERS).filter((path) => !producing.includes(path))).toEqual([]);
+    expect(PRODUCERS.filter((path) => !producing.includes(path))).toEqual([]);
+    expect(PRODUCERS.filter((path) => !CONTRACT_MARKER.test(read(path)))).toEqual([]);
   });
 
-  it.each(Object.keys(PRODUCERS))("names every event type %s emits", (path) => {
-    const source = read(path);
-    // Besides the module's own way of naming types, any `type: "LITERAL"` it writes.
-    const literals = [...source.matchAll(/\btype:\s*["']([A-Z][A-Z0-9_]*)["']/g)].map((m) => m[1]!);
-    const types = [...new Set([...PRODUCERS[path]!(path, source), ...literals])];
-    expect(types.length).toBeGreaterThan(0);
-    for (const type of types) expect(type).toMatch(/^[A-Z][A-Z0-9_]+$/);
-    expect(types.filter((type) => !named(type))).toEqual([]);
+  it("holds the catalogue the contracts generate (npm run docs:events)", () => {
+    expect(catalogue).toBe(withCatalogue(catalogue, renderCatalogue()));
+    for (const family of Object.values(TOPIC_FAMILIES)) for (const type of Object.keys(family.events)) expect(named(type)).toBe(true);
   });
 
   it("names every event the simulation engine emits (published or kept in the tick log)", () => {
@@ -210,9 +155,7 @@ describe("docs/events.md", () => {
   });
 
   it("describes the envelope's every field", () => {
-    const envelope = read("packages/service-kit/src/outbox-relay.ts").match(/export type EventEnvelope = \{([\s\S]*?)\n\};/);
-    if (!envelope) throw new Error("EventEnvelope not found in outbox-relay.ts; update test/unit/docs.test.ts");
-    const fields = [...envelope[1]!.matchAll(/^\s+(\w+)\??:/gm)].map((m) => m[1]!);
+    const fields = Object.keys(eventEnvelopeSchema.shape);
     expect(fields.length).toBeGreaterThan(5);
     expect(fields.filter((field) => !named(field))).toEqual([]);
   });

@@ -4,8 +4,9 @@ import {
   compareStreamIds,
   createRedis,
   isStreamId,
-  newestStreamId,
-  readStreamEventsAfter,
+  newestTimelineId,
+  readTimelineEventsAfter,
+  timelineTopics,
   type Logger,
   type Redis,
   type StreamEvent,
@@ -14,7 +15,11 @@ import {
 export type EventHandler = (event: StreamEvent) => void;
 
 export type EventBus = {
-  /** Resolves once Redis confirmed the subscription: from then on no event of `topic` is missed. */
+  /**
+   * Resolves once Redis confirmed the subscription: from then on no event of `topic` is
+   * missed. A topic that is part of a timeline (timelineTopics) delivers the events of every
+   * topic of it, merged in stream-id order.
+   */
   subscribe(topic: string, handler: EventHandler): Promise<() => void>;
   /** Topics this replica listens to. */
   topicCount(): number;
@@ -23,7 +28,9 @@ export type EventBus = {
 
 type TopicState = {
   handlers: Set<EventHandler>;
-  subscription: Promise<number>;
+  /** The feed's streams: the topic, or every topic of its timeline. */
+  streams: string[];
+  subscription: Promise<number[]>;
   /** The newest event passed on: older or equal ids (repeats after a gap fill) are dropped. */
   lastId: string | null;
   /** The stream's newest id when the topic was subscribed: where a gap fill starts if no event came since. */
@@ -74,7 +81,7 @@ export function createEventBus(options: { redisUrl: string; redis: Redis; logger
       let from = state.lastId ?? state.baseline;
       if (from) {
         for (;;) {
-          const batch = await readStreamEventsAfter(redis, topic, from, GAP_FILL_BATCH);
+          const batch = await readTimelineEventsAfter(redis, state.streams, from, GAP_FILL_BATCH);
           from = batch.at(-1)?.streamId ?? from;
           for (const event of batch) deliver(state, event);
           if (batch.length < GAP_FILL_BATCH) break;
@@ -102,7 +109,10 @@ export function createEventBus(options: { redisUrl: string; redis: Redis; logger
     async subscribe(topic, handler) {
       let state = topics.get(topic);
       if (!state) {
-        const created: TopicState = { handlers: new Set(), subscription: pubsub.subscribe(`${EVENT_STREAM_PREFIX}${topic}`, onMessage(topic)), lastId: null, baseline: null, held: null };
+        const streams = timelineTopics(topic);
+        // One connection delivers a timeline's channels in publication order, which is its id order.
+        const subscription = Promise.all(streams.map((stream) => pubsub.subscribe(`${EVENT_STREAM_PREFIX}${stream}`, onMessage(topic))));
+        const created: TopicState = { handlers: new Set(), streams, subscription, lastId: null, baseline: null, held: null };
         state = created;
         topics.set(topic, created);
         created.subscription.catch(() => {
@@ -119,12 +129,12 @@ export function createEventBus(options: { redisUrl: string; redis: Redis; logger
       }
       // The newest event so far, so that a reconnect can fill from here even if no event came yet.
       if (!current.baseline) {
-        current.baseline = (await newestStreamId(redis, topic)) ?? "0-0";
+        current.baseline = (await newestTimelineId(redis, current.streams)) ?? "0-0";
       }
       return () => {
         if (!current.handlers.delete(handler) || current.handlers.size > 0 || topics.get(topic) !== current) return;
         topics.delete(topic);
-        void current.subscription.then((id) => pubsub.unsubscribe(id)).catch(() => undefined);
+        void current.subscription.then((ids) => ids.forEach((id) => pubsub.unsubscribe(id))).catch(() => undefined);
       };
     },
     topicCount: () => topics.size,

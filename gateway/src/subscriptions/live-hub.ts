@@ -4,10 +4,12 @@ import {
   appError,
   compareStreamIds,
   isStreamId,
-  newestStreamId,
+  newestTimelineId,
   oldestStreamId,
-  readStreamEvent,
-  readStreamEventsAfter,
+  readTimelineEvent,
+  readTimelineEventsAfter,
+  timelineTopics,
+  timelineTrimmedAfter,
   type Logger,
   type Redis,
   type StreamEvent,
@@ -119,9 +121,14 @@ export function createLiveHub(deps: {
     if (!isStreamId(after)) throw appError(ErrorCode.BAD_USER_INPUT, "after is not an event id");
     // The lastEventId of a subscription cut before its feed had any event.
     if (after === FEED_START) return;
-    if (await readStreamEvent(redis, operation.topic, after)) return;
-    const oldest = await oldestStreamId(redis, operation.topic);
-    if (!oldest || compareStreamIds(after, oldest) < 0) {
+    // A feed may be a timeline of several topics (campaign:<id> with world:<id>): `after` is in one of them.
+    const streams = timelineTopics(operation.topic);
+    const found = await readTimelineEvent(redis, streams, after);
+    const trimmed = await timelineTrimmedAfter(redis, streams, after);
+    if (found && !trimmed) return;
+    // Not there: gone if older than everything kept (or nothing is kept: Redis lost its data).
+    const oldest = (await Promise.all(streams.map((topic) => oldestStreamId(redis, topic)))).filter((id): id is string => id !== null).sort(compareStreamIds)[0];
+    if (trimmed || !oldest || compareStreamIds(after, oldest) < 0) {
       throw appError(ErrorCode.NOT_FOUND, "The events after this one are no longer kept: refetch by query, then subscribe without after", {
         reason: "RESUME_POINT_EXPIRED",
       });
@@ -134,7 +141,7 @@ export function createLiveHub(deps: {
     const types = operation.field.types;
     let replayed = 0;
     for (;;) {
-      const batch = await readStreamEventsAfter(redis, operation.topic, member.cursor, deps.replayBatch);
+      const batch = await readTimelineEventsAfter(redis, timelineTopics(operation.topic), member.cursor, deps.replayBatch);
       for (const event of batch) {
         if (member.ended) return;
         // Each replayed event is a query run for this subscriber alone: far behind, a fresh read is cheaper.
@@ -157,7 +164,7 @@ export function createLiveHub(deps: {
       await authorize(operation, viewer);
       if (operation.after) await checkResumePoint(operation, operation.after);
       // Without `after`, the feed as it stands now is the resume point should the subscription be cut.
-      const start = operation.after ?? (await newestStreamId(redis, operation.topic)) ?? FEED_START;
+      const start = operation.after ?? (await newestTimelineId(redis, timelineTopics(operation.topic))) ?? FEED_START;
       const key = groupKey(operation, scopeKey);
       let group = groups.get(key);
       if (!group) {

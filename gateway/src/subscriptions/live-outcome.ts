@@ -1,5 +1,5 @@
 import type { GraphQLFormattedError } from "graphql";
-import { ErrorCode, retryDelayMs, type Logger, type StreamEvent, type Viewer } from "@startales/service-kit";
+import { ErrorCode, parseEvent, retryDelayMs, type Logger, type StreamEvent, type Viewer } from "@startales/service-kit";
 import { EVENT_VARIABLES } from "./live-fields";
 import type { LiveExecutor, LiveResult } from "./live-executor";
 import type { LiveOperation, PreparedQuery } from "./live-operation";
@@ -47,6 +47,13 @@ export function createEventResolver(deps: { execute: LiveExecutor; metrics: Subs
   const { execute, metrics, logger, retry } = deps;
   return async (operation, viewer, event) => {
     const field = operation.field.field;
+    const checked = parseEvent(event);
+    if (!checked.ok) {
+      // A producer's bug: counted and said loudly rather than resolved as if it were sound.
+      metrics.rejected.inc({ field });
+      logger.error({ field, streamId: event.streamId, type: event.type, topic: event.topic, error: checked.error }, "an event breaks its contract; its subscribers do not get it");
+      return { kind: "skip" };
+    }
     const query = resolveQueryOf(operation, event);
     const variables = { [EVENT_VARIABLES.eventId]: event.streamId, [EVENT_VARIABLES.aggregateId]: event.aggregateId };
     let result = await execute(query, viewer, variables);

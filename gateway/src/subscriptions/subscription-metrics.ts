@@ -14,6 +14,11 @@ export function createSubscriptionMetrics(metrics: Metrics, current: { connectio
     }),
     deliveries: addCounter(metrics, { name: "gateway_subscription_deliveries_total", help: "next messages sent to subscribers", labelNames: ["field"] as const }),
     skipped: addCounter(metrics, { name: "gateway_subscription_events_skipped_total", help: "Events whose subject was gone when resolved", labelNames: ["field"] as const }),
+    rejected: addCounter(metrics, {
+      name: "gateway_subscription_events_rejected_total",
+      help: "Events that broke their contract (@startales/contracts) and were not delivered",
+      labelNames: ["field"] as const,
+    }),
     replayed: addCounter(metrics, { name: "gateway_subscription_events_replayed_total", help: "Missed events replayed on resume", labelNames: ["field"] as const }),
     retries: addCounter(metrics, {
       name: "gateway_subscription_event_retries_total",

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { badInput } from "./errors";
-import { isStreamId, readStreamEvent } from "./event-stream";
-import { Topics } from "./topics";
+import { isStreamId, readTimelineEvent } from "./event-stream";
+import { Topics, timelineTopics } from "./topics";
 
 /** An event of a campaign's feed as the `CampaignEvent` type serves it, whichever subgraph resolves it. */
 export type CampaignFeedEvent = {
@@ -14,14 +14,15 @@ export type CampaignFeedEvent = {
 };
 
 /**
- * The event `id` of the campaign's feed, or null once the stream no longer keeps it. The
- * stream is the feed: there is no table to query, and an event of another campaign cannot
- * be reached through this campaign's id because every campaign has its own stream. Campaign
- * and simulation both resolve `CampaignEvent`s (each the events it wrote), from this one reading.
+ * The event `id` of the campaign's feed, or null once the streams no longer keep it. The
+ * feed is the campaign's timeline: campaign's `campaign:<id>` and simulation's `world:<id>`
+ * streams, with one clock. There is no table to query, and an event of another campaign
+ * cannot be reached through this campaign's id because every campaign has its own streams.
+ * Campaign and simulation both resolve `CampaignEvent`s (each the events it wrote), from this one reading.
  */
 export async function readCampaignFeedEvent(redis: Redis, campaignId: string, id: string): Promise<CampaignFeedEvent | null> {
   if (!isStreamId(id)) throw badInput("id is not a campaign event id", [{ field: "id", message: "expected an id like 1700000000000-0" }]);
-  const event = await readStreamEvent(redis, Topics.campaign(campaignId), id);
+  const event = await readTimelineEvent(redis, timelineTopics(Topics.campaign(campaignId)), id);
   if (!event) return null;
   const data = event.data as { tick?: unknown } | null;
   return {

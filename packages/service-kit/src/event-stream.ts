@@ -56,3 +56,69 @@ export async function newestStreamId(redis: Redis, topic: string): Promise<strin
   const entries = (await redis.xrevrange(streamKey(topic), "+", "-", "COUNT", 1)) as RawEntry[];
   return entries[0]?.[0] ?? null;
 }
+
+/*
+ * A timeline is a feed made of several topics with one clock (timelineTopics in the
+ * contracts): their stream ids never repeat across them and grow in publication order, so
+ * merging by stream id gives the order they were published in and one id is a position in
+ * all of them.
+ */
+
+/** The event at `streamId` in any of `topics`, or null once trimmed (or never there). */
+export async function readTimelineEvent(redis: Redis, topics: readonly string[], streamId: string): Promise<StreamEvent | null> {
+  if (topics.length === 1) return readStreamEvent(redis, topics[0]!, streamId);
+  if (!isStreamId(streamId)) return null;
+  const replies = await Promise.all(topics.map((topic) => redis.xrange(streamKey(topic), streamId, streamId, "COUNT", 1) as Promise<RawEntry[]>));
+  const entry = replies.find((entries) => entries.length > 0)?.[0];
+  return entry ? toStreamEvent(entry) : null;
+}
+
+/**
+ * Up to `count` events after `afterId` (exclusive) across `topics`, oldest first. When a
+ * topic had more than `count`, the answer stops at the last of them, so that no event of
+ * another topic in between is passed over: call again from the last id returned.
+ */
+export async function readTimelineEventsAfter(redis: Redis, topics: readonly string[], afterId: string, count: number): Promise<StreamEvent[]> {
+  if (topics.length === 1) return readStreamEventsAfter(redis, topics[0]!, afterId, count);
+  const batches = await Promise.all(topics.map((topic) => readStreamEventsAfter(redis, topic, afterId, count)));
+  const full = batches.filter((batch) => batch.length >= count).map((batch) => batch.at(-1)!.streamId);
+  const limit = full.sort(compareStreamIds)[0];
+  return batches
+    .flat()
+    .filter((event) => limit === undefined || compareStreamIds(event.streamId, limit) <= 0)
+    .sort((a, b) => compareStreamIds(a.streamId, b.streamId))
+    .slice(0, count);
+}
+
+/** The newest event id across `topics`, or null when they are all empty. */
+export async function newestTimelineId(redis: Redis, topics: readonly string[]): Promise<string | null> {
+  const ids = (await Promise.all(topics.map((topic) => newestStreamId(redis, topic)))).filter((id): id is string => id !== null);
+  return ids.sort(compareStreamIds).at(-1) ?? null;
+}
+
+/**
+ * True when some event at or after `afterId` may no longer be kept in one of `topics`: a
+ * reader resuming from there could miss events (or `afterId` itself is gone). Deleted
+ * entries are told by `max-deleted-entry-id`; trimmed ones (which Redis 7.0 does not record
+ * there) by a stream that lost entries and whose oldest kept one is newer than `afterId`.
+ * In doubt it says true: the client refetches instead of missing events.
+ */
+export async function timelineTrimmedAfter(redis: Redis, topics: readonly string[], afterId: string): Promise<boolean> {
+  for (const topic of topics) {
+    const key = streamKey(topic);
+    if ((await redis.exists(key)) === 0) continue;
+    const list = (await redis.call("XINFO", "STREAM", key)) as unknown[];
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < list.length; i += 2) info.set(String(list[i]), list[i + 1]);
+    const deleted = info.get("max-deleted-entry-id");
+    if (typeof deleted === "string" && deleted !== "0-0" && compareStreamIds(deleted, afterId) >= 0) return true;
+    const added = Number(info.get("entries-added"));
+    const removedSome = !Number.isFinite(added) || added > Number(info.get("length"));
+    if (!removedSome) continue;
+    const firstEntry = info.get("first-entry");
+    const first = Array.isArray(firstEntry) ? String(firstEntry[0]) : null;
+    const lastGenerated = String(info.get("last-generated-id"));
+    if (first ? compareStreamIds(first, afterId) > 0 : compareStreamIds(lastGenerated, afterId) > 0) return true;
+  }
+  return false;
+}

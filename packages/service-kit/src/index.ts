@@ -28,6 +28,8 @@ export * from "./outbox-retention";
 export * from "./prisma-outbox-source";
 export * from "./event-stream";
 export * from "./topics";
+// Event contracts (schemas, families, parse/validate), for producers and consumers alike.
+export * from "@startales/contracts";
 export * from "./trace-context";
 export * from "./tracing";
 export * from "./prisma";

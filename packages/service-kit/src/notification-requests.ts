@@ -1,25 +1,19 @@
 import { z } from "zod";
+import { NOTIFICATION_TEMPLATES, type EventData, type NotificationTemplate } from "@startales/contracts";
 import { Topics, isConsumerTrimmedTopic } from "./topics";
 
 /**
  * The contract between services that have something to tell players and the notification
- * service: an integration event of type NOTIFICATION_REQUESTED on `Topics.notifications`,
- * recorded in the sender's outbox in the transaction of the change it is about. Notification
- * owns the wording (its templates) and the channels (preferences, devices).
+ * service: an integration event of type NOTIFICATION_REQUESTED on `Topics.notifications`
+ * (its data schema is in @startales/contracts), recorded in the sender's outbox in the
+ * transaction of the change it is about. Notification owns the wording (its templates) and
+ * the channels (preferences, devices).
  */
-export const NOTIFICATION_REQUESTED = "NOTIFICATION_REQUESTED";
+export const NOTIFICATION_REQUESTED = "NOTIFICATION_REQUESTED" as const;
 
-export const NOTIFICATION_TEMPLATES = ["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED", "PLAYER_JOINED", "PLAYER_LEFT"] as const;
-export type NotificationTemplate = (typeof NOTIFICATION_TEMPLATES)[number];
+export { NOTIFICATION_TEMPLATES, type NotificationTemplate };
 
-export type NotificationRequest = {
-  template: NotificationTemplate;
-  /** Who is told; the sender decides (it knows its members), at the moment of the change. */
-  recipientIds: string[];
-  campaignId: string | null;
-  /** The values the template names (campaignName, userId, ...), all strings. */
-  params: Record<string, string>;
-};
+export type NotificationRequest = EventData<"NOTIFICATION_REQUESTED">;
 
 /**
  * Where notification requests go: the same value for every sender and for notification.

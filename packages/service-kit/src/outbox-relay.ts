@@ -1,8 +1,9 @@
+import type { EventEnvelope } from "@startales/contracts";
 import type { Redis } from "ioredis";
 import { Counter, Gauge } from "prom-client";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import { isConsumerTrimmedTopic, topicFamily } from "./topics";
+import { isConsumerTrimmedTopic, timelineTopics, topicFamily } from "./topics";
 
 /** An unpublished row of a service's `outbox_events` table. */
 export type OutboxRow = {
@@ -16,23 +17,8 @@ export type OutboxRow = {
   occurredAt: Date;
 };
 
-/** The event envelope (architecture.md §5), as written to the stream and to pub/sub. */
-export type EventEnvelope = {
-  id: string;
-  type: string;
-  topic: string;
-  occurredAt: string;
-  aggregateId: string;
-  version: number;
-  data: unknown;
-  traceparent: string | null;
-  /**
-   * The service that wrote it (its outbox): a feed several services write to is read back
-   * through each event's owner (the gateway's `@live(producers:)`). Absent on events from
-   * before it was recorded.
-   */
-  producer?: string;
-};
+/** The event envelope, as written to the stream and to pub/sub: the contract is @startales/contracts. */
+export type { EventEnvelope } from "@startales/contracts";
 
 /**
  * A row the relay published and where its event is: the stream id, or null when Redis could
@@ -113,19 +99,48 @@ export const outboxDedupeKey = (eventId: string) => `${OUTBOX_DEDUPE_PREFIX}${ev
  * same name. The dedupe key keeps the stream id, so a republication learns where the event
  * went (a key written before it did holds '1'). Returns {1, stream id} for a new event,
  * {0, the dedupe key's value} for one already published.
+ * A topic that is part of a timeline (timelineTopics) gets an id newer than the last one of
+ * every stream of the timeline, not only its own: the timeline's topics share one clock, so
+ * a reader merges them by id and one id is a position in all of them.
  * KEYS: dedupe key, stream key[, sentinel: without it, refuses, since Redis lost the history
- * and a rebuild must put it back before anything newer]. ARGV: ttl seconds, max length (0:
- * never trimmed), envelope JSON (an object).
+ * and a rebuild must put it back before anything newer], then the timeline's other streams.
+ * ARGV: ttl seconds, max length (0: never trimmed), envelope JSON (an object), 1 when a
+ * sentinel is passed, else 0.
  */
 const PUBLISH_SCRIPT = `
-if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('${HISTORY_LOST_ERROR}') end
+local first_sibling = 3
+if ARGV[4] == '1' then
+  if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('${HISTORY_LOST_ERROR}') end
+  first_sibling = 4
+end
 local earlier = redis.call('GET', KEYS[1])
 if earlier then return {0, earlier} end
+local id = '*'
+if #KEYS >= first_sibling then
+  local now = redis.call('TIME')
+  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local seq = 0
+  local streams = {KEYS[2]}
+  for i = first_sibling, #KEYS do streams[#streams + 1] = KEYS[i] end
+  for _, key in ipairs(streams) do
+    if redis.call('EXISTS', key) == 1 then
+      local info = redis.call('XINFO', 'STREAM', key)
+      for j = 1, #info, 2 do
+        if info[j] == 'last-generated-id' then
+          local lms, lseq = string.match(info[j + 1], '^(%d+)-(%d+)$')
+          lms, lseq = tonumber(lms), tonumber(lseq)
+          if lms > ms or (lms == ms and lseq >= seq) then ms, seq = lms, lseq + 1 end
+        end
+      end
+    end
+  end
+  id = string.format('%.0f-%.0f', ms, seq)
+end
 local streamId
 if ARGV[2] == '0' then
-  streamId = redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[3])
+  streamId = redis.call('XADD', KEYS[2], id, 'envelope', ARGV[3])
 else
-  streamId = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
+  streamId = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, 'envelope', ARGV[3])
 end
 redis.call('SET', KEYS[1], streamId, 'EX', ARGV[1])
 redis.call('PUBLISH', KEYS[2], '{"streamId":"' .. streamId .. '",' .. string.sub(ARGV[3], 2))
@@ -164,13 +179,20 @@ export const toEnvelope = (row: OutboxRow, producer?: string): EventEnvelope => 
 export const streamMaxLenFor = (topic: string, streamMaxLen: number) => (isConsumerTrimmedTopic(topic) ? 0 : streamMaxLen);
 
 function sendPublish(redis: Redis, envelope: EventEnvelope, options: { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string }) {
-  const keys = [outboxDedupeKey(envelope.id), `${EVENT_STREAM_PREFIX}${envelope.topic}`, ...(options.sentinelKey ? [options.sentinelKey] : [])];
+  const [, ...siblings] = timelineTopics(envelope.topic);
+  const keys = [
+    outboxDedupeKey(envelope.id),
+    `${EVENT_STREAM_PREFIX}${envelope.topic}`,
+    ...(options.sentinelKey ? [options.sentinelKey] : []),
+    ...siblings.map((topic) => `${EVENT_STREAM_PREFIX}${topic}`),
+  ];
   return withPublishCommand(redis)[COMMAND](
     keys.length,
     ...keys,
     options.dedupeTtlSeconds ?? DEFAULT_DEDUPE_TTL_SECONDS,
     streamMaxLenFor(envelope.topic, options.streamMaxLen),
     JSON.stringify(envelope),
+    options.sentinelKey ? 1 : 0,
   );
 }
 

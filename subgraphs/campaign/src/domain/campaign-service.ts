@@ -4,8 +4,10 @@ import {
   Topics,
   activeTraceparent,
   conflict,
+  eventData,
   notFound,
   type AuditContext,
+  type EventData,
   type NotificationRequest,
   type NotificationTemplate,
   type SignedInViewer,
@@ -19,9 +21,17 @@ import { TRANSITIONS, transition, type LifecycleAction } from "./lifecycle";
 
 type Tx = Prisma.TransactionClient;
 
-/** Records a domain event in the caller's transaction (transactional outbox), with the request's trace context. */
-function recordEvent(tx: Tx, campaign: Campaign, type: string, data: Prisma.InputJsonValue) {
-  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaign.id), type, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
+type CampaignEventType = "CAMPAIGN_CREATED" | "PLAYER_JOINED" | "PLAYER_LEFT" | "CAMPAIGN_STARTED" | "CAMPAIGN_PAUSED" | "CAMPAIGN_RESUMED" | "CAMPAIGN_ENDED";
+
+/**
+ * Records a domain event in the caller's transaction (transactional outbox), with the
+ * request's trace context. Its data is checked against the event's contract first: an event
+ * that breaks it fails the change instead of reaching consumers.
+ */
+function recordEvent<T extends CampaignEventType>(tx: Tx, campaign: Campaign, type: T, data: EventData<T>) {
+  const topic = Topics.campaign(campaign.id);
+  const checked = eventData(topic, type, data) as Prisma.InputJsonValue;
+  return tx.outboxEvent.create({ data: { topic, type, aggregateId: campaign.id, version: campaign.version, data: checked, traceparent: activeTraceparent() } });
 }
 
 /**
@@ -37,7 +47,8 @@ async function requestNotification(
   params: Record<string, string> = {},
 ) {
   if (recipientIds.length === 0) return;
-  const data: NotificationRequest = { template, recipientIds, campaignId: campaign.id, params: { campaignName: campaign.name, ...params } };
+  const request: NotificationRequest = { template, recipientIds, campaignId: campaign.id, params: { campaignName: campaign.name, ...params } };
+  const data = eventData(topic, NOTIFICATION_REQUESTED, request);
   await tx.outboxEvent.create({ data: { topic, type: NOTIFICATION_REQUESTED, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
 }
 

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { NOTIFICATION_REQUESTED, SpanKind, streamKey, toStreamEvent, withSpan, type Logger, type RawStreamEntry, type Redis } from "@startales/service-kit";
+import { NOTIFICATION_REQUESTED, SpanKind, parseEvent, streamKey, toStreamEvent, withSpan, type Logger, type RawStreamEntry, type Redis } from "@startales/service-kit";
 import type { Db } from "../db";
 import { parseRequest, render } from "../domain/templates";
 import { writeNotifications } from "../domain/notification-writer";
@@ -45,11 +45,14 @@ export function createEventConsumer(deps: {
 
   async function apply(entry: Entry): Promise<ConsumeOutcome> {
     const id = entry[0];
-    const envelope = toStreamEvent(entry);
-    const request = envelope?.type === NOTIFICATION_REQUESTED ? parseRequest(envelope.data) : null;
+    const raw = toStreamEvent(entry);
+    // Read through the contract: the envelope, then the type's data.
+    const parsed = raw ? parseEvent(raw) : ({ ok: false, error: "no envelope" } as const);
+    const envelope = parsed.ok && parsed.event.type === NOTIFICATION_REQUESTED ? parsed.event : null;
+    const request = envelope ? parseRequest(envelope.data) : null;
     if (!envelope || !request) {
       // Kept visible, not retried forever: a sender wrote something this version cannot read.
-      logger.error({ streamId: id, type: envelope?.type }, "unreadable notification request; acknowledged without notifying");
+      logger.error({ streamId: id, type: raw?.type, error: parsed.ok ? "not a NOTIFICATION_REQUESTED" : parsed.error }, "unreadable notification request; acknowledged without notifying");
       return "invalid";
     }
     // Continues the trace of the request that changed the campaign (the event's traceparent).

@@ -1,6 +1,8 @@
-import { activeTraceparent } from "@startales/service-kit";
+import { Topics, activeTraceparent, eventData } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { Notification, NotificationCategory, Prisma } from "../generated/prisma/client";
+
+const NOTIFICATION_ADDED = "NOTIFICATION_ADDED";
 
 /** One notification to create: who, what, and the source that makes it idempotent. */
 export type NewNotification = {
@@ -41,6 +43,8 @@ export async function writeNotifications(
   options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
   if (items.length === 0) return { created: [], deliveryIds: [] };
+  // The NOTIFICATION_ADDED events are built by the SQL below, so their data is checked here.
+  for (const item of items) eventData(Topics.inbox(item.recipientId), NOTIFICATION_ADDED, { category: item.category });
   // One JSON parameter, not a parameter per value: a campaign-wide request has 10,000 rows.
   const input = JSON.stringify(
     items.map((item) => ({
@@ -70,7 +74,7 @@ export async function writeNotifications(
           RETURNING *
         ), events AS (
           INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data, traceparent)
-          SELECT gen_random_uuid(), 'inbox:' || c.recipient_id, 'NOTIFICATION_ADDED', c.id, 1, jsonb_build_object('category', c.category), ${activeTraceparent()}::text
+          SELECT gen_random_uuid(), ${Topics.inbox("")} || c.recipient_id, ${NOTIFICATION_ADDED}, c.id, 1, jsonb_build_object('category', c.category), ${activeTraceparent()}::text
             FROM created c WHERE c.in_inbox
         ), queued AS (
           INSERT INTO deliveries (id, notification_id, channel, device_id, updated_at)

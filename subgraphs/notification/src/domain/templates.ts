@@ -1,4 +1,4 @@
-import { NOTIFICATION_TEMPLATES, isId, type NotificationRequest, type NotificationTemplate } from "@startales/service-kit";
+import { notificationRequestEvents, type NotificationRequest, type NotificationTemplate } from "@startales/service-kit";
 import type { NotificationCategory } from "../generated/prisma/client";
 import type { NewNotification } from "./notification-writer";
 
@@ -16,16 +16,10 @@ export const TEMPLATES: Record<NotificationTemplate, Template> = {
   PLAYER_LEFT: { category: "MEMBERSHIP", title: (p) => `A player left ${name(p)}`, body: () => "A civilization has left your campaign." },
 };
 
-/** The request in an event's data, or null when it is not one this version understands. */
+/** The request in an event's data (checked against its contract), or null when it is not one this version understands. */
 export function parseRequest(data: unknown): NotificationRequest | null {
-  const value = data as Partial<NotificationRequest> | null;
-  if (!value || typeof value !== "object") return null;
-  if (!NOTIFICATION_TEMPLATES.includes(value.template as NotificationTemplate)) return null;
-  if (!Array.isArray(value.recipientIds) || !value.recipientIds.every(isId)) return null;
-  if (value.campaignId !== null && value.campaignId !== undefined && !isId(value.campaignId)) return null;
-  const params = value.params && typeof value.params === "object" ? value.params : {};
-  if (!Object.values(params).every((v) => typeof v === "string")) return null;
-  return { template: value.template!, recipientIds: value.recipientIds, campaignId: value.campaignId ?? null, params };
+  const parsed = notificationRequestEvents.NOTIFICATION_REQUESTED.safeParse(data);
+  return parsed.success ? parsed.data : null;
 }
 
 /** One notification per recipient of the event `eventId` (its id is what makes it idempotent). */

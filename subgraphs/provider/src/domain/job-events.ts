@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Topics, publishEnvelope, readStreamEvent, streamKey, type Redis } from "@startales/service-kit";
+import { Topics, eventData, publishEnvelope, readStreamEvent, streamKey, type EventData, type Redis } from "@startales/service-kit";
 
-export const JOB_QUEUED = "JOB_QUEUED";
-export const TEXT_CHUNK = "TEXT_CHUNK";
+export const JOB_QUEUED = "JOB_QUEUED" as const;
+export const TEXT_CHUNK = "TEXT_CHUNK" as const;
 
-export type TextChunkData = { jobId: string; attempt: number; index: number; text: string; done: boolean };
+export type TextChunkData = EventData<typeof TEXT_CHUNK>;
 
 /** A chunk read back from `events:job:<jobId>` (what textStream delivers). */
 export type TextChunkModel = TextChunkData & { id: string };
@@ -17,12 +17,14 @@ export type TextChunkModel = TextChunkData & { id: string };
  */
 export function createJobEvents(redis: Redis, options: { streamMaxLen: number; ttlSeconds: number }) {
   let version = 0;
-  const publish = (jobId: string, type: string, data: unknown) =>
-    publishEnvelope(
+  const publish = <T extends typeof JOB_QUEUED | typeof TEXT_CHUNK>(jobId: string, type: T, data: EventData<T>) => {
+    const topic = Topics.job(jobId);
+    return publishEnvelope(
       redis,
-      { id: randomUUID(), type, topic: Topics.job(jobId), occurredAt: new Date().toISOString(), aggregateId: jobId, version: ++version, data, traceparent: null },
+      { id: randomUUID(), type, topic, occurredAt: new Date().toISOString(), aggregateId: jobId, version: ++version, data: eventData(topic, type, data), traceparent: null },
       { streamMaxLen: options.streamMaxLen, dedupeTtlSeconds: options.ttlSeconds },
     );
+  };
   return {
     async queued(jobId: string): Promise<string | null> {
       const id = await publish(jobId, JOB_QUEUED, { jobId });

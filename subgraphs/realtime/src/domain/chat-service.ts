@@ -1,4 +1,18 @@
-import { AuditOutcome, Role, Topics, activeTraceparent, badInput, conflict, forbidden, hasRole, notFound, type AuditContext, type SignedInViewer } from "@startales/service-kit";
+import {
+  AuditOutcome,
+  Role,
+  Topics,
+  activeTraceparent,
+  badInput,
+  conflict,
+  eventData,
+  forbidden,
+  hasRole,
+  notFound,
+  type AuditContext,
+  type EventData,
+  type SignedInViewer,
+} from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Channel, type ChatMessage } from "../generated/prisma/client";
 import type { RealtimeLoaders } from "../loaders";
@@ -10,9 +24,13 @@ type Tx = Prisma.TransactionClient;
 /** Message events carry ids only: the text is read through the graph, with its rules. */
 export const MessageEvent = { ADDED: "MESSAGE_ADDED", EDITED: "MESSAGE_EDITED", DELETED: "MESSAGE_DELETED" } as const;
 
-function recordEvent(tx: Tx, message: ChatMessage, type: string, data: Prisma.InputJsonValue) {
+type MessageEventType = (typeof MessageEvent)[keyof typeof MessageEvent];
+
+/** Records a message event in the caller's transaction (transactional outbox), checked against its contract. */
+function recordEvent<T extends MessageEventType>(tx: Tx, message: ChatMessage, type: T, data: EventData<T>) {
+  const topic = Topics.channel(message.channelId);
   return tx.outboxEvent.create({
-    data: { topic: Topics.channel(message.channelId), type, aggregateId: message.id, version: message.version, data, traceparent: activeTraceparent() },
+    data: { topic, type, aggregateId: message.id, version: message.version, data: eventData(topic, type, data) as Prisma.InputJsonValue, traceparent: activeTraceparent() },
   });
 }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { Topics, publishEnvelope, readStreamEvent, type Logger, type Redis } from "@startales/service-kit";
+import { Topics, eventData, publishEnvelope, readStreamEvent, type EventData, type Logger, type Redis } from "@startales/service-kit";
 import type { PresenceStatus, PresenceStore, Transition } from "./presence-store";
 
-export const PRESENCE_CHANGED = "PRESENCE_CHANGED";
+export const PRESENCE_CHANGED = "PRESENCE_CHANGED" as const;
 
 /** The data of a PRESENCE_CHANGED envelope: ids and states only. */
-export type PresenceChangedData = { userId: string; status: PresenceStatus; previousStatus: PresenceStatus; lastSeenAt: string | null };
+export type PresenceChangedData = EventData<typeof PRESENCE_CHANGED>;
 
 /** A presence event read back from `events:presence:<campaignId>`. */
 export type PresenceEventModel = {
@@ -40,16 +40,17 @@ export function createPresenceService(options: {
         previousStatus: t.from,
         lastSeenAt: t.seenAt > 0 ? new Date(t.seenAt).toISOString() : null,
       };
+      const topic = Topics.presence(t.campaignId);
       await publishEnvelope(
         redis,
         {
           id: randomUUID(),
           type: PRESENCE_CHANGED,
-          topic: Topics.presence(t.campaignId),
+          topic,
           occurredAt: new Date(now()).toISOString(),
           aggregateId: t.userId,
           version: t.version,
-          data,
+          data: eventData(topic, PRESENCE_CHANGED, data),
           traceparent: null,
         },
         { streamMaxLen: options.streamMaxLen },

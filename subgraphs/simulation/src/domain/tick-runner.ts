@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Topics, activeTraceparent, recordSpan, type Logger } from "@startales/service-kit";
+import { Topics, activeTraceparent, eventData, recordSpan, type Logger } from "@startales/service-kit";
 import { tick, type Command as EngineCommand, type ConservationError, type TickOptions, type World } from "../engine";
 import type { Db } from "../db";
 import { saveTick } from "./world-store";
@@ -110,13 +110,14 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
 export async function recordConservationFailure(deps: TickRunnerDeps, campaignId: string, error: ConservationError): Promise<void> {
   await deps.db.$transaction(async (tx) => {
     await tx.world.update({ where: { campaignId }, data: { status: "HALTED", lastError: error.message } });
+    const topic = Topics.system("simulation");
     await tx.outboxEvent.create({
       data: {
-        topic: Topics.system("simulation"),
+        topic,
         type: "TICK_CONSERVATION_FAILED",
         aggregateId: campaignId,
         version: error.tick,
-        data: { campaignId, tick: error.tick, asset: error.asset, expected: error.expected, actual: error.actual },
+        data: eventData(topic, "TICK_CONSERVATION_FAILED", { campaignId, tick: error.tick, asset: error.asset, expected: error.expected, actual: error.actual }),
         traceparent: activeTraceparent(),
       },
     });

@@ -1,4 +1,4 @@
-import { Topics, activeTraceparent } from "@startales/service-kit";
+import { Topics, activeTraceparent, checkEventData, eventData, type EventData } from "@startales/service-kit";
 import type { Command as EngineCommand, CommandResult, SimEvent, World } from "../engine";
 import type { Prisma } from "../generated/prisma/client";
 import { readModelsOf, starSystemsOf } from "./read-models";
@@ -22,9 +22,13 @@ export const PUBLISHED_EVENT_TYPES: ReadonlySet<string> = new Set([
 /** A bound on one tick's notable events in the feed (TICK_COMPLETED is always published). */
 const MAX_PUBLISHED_EVENTS = 200;
 
-/** Records a campaign event in the caller's transaction (transactional outbox), as campaign does. */
-export function recordCampaignEvent(tx: Tx, campaignId: string, version: number, type: string, data: Prisma.InputJsonValue) {
-  return tx.outboxEvent.create({ data: { topic: Topics.campaign(campaignId), type, aggregateId: campaignId, version, data, traceparent: activeTraceparent() } });
+/**
+ * Records an event of the campaign's world (`world:<campaignId>`, simulation's own topic) in
+ * the caller's transaction (transactional outbox), checked against its contract.
+ */
+export function recordWorldEvent(tx: Tx, campaignId: string, version: number, type: "WORLD_CREATED", data: EventData<"WORLD_CREATED">) {
+  const topic = Topics.world(campaignId);
+  return tx.outboxEvent.create({ data: { topic, type, aggregateId: campaignId, version, data: eventData(topic, type, data), traceparent: activeTraceparent() } });
 }
 
 /** Rewrites a campaign's read models (civilizations, galaxy maps, leaderboard) for the world's tick. */
@@ -61,7 +65,7 @@ export async function insertWorld(tx: Tx, w: NewWorld): Promise<boolean> {
     ON CONFLICT (campaign_id) DO NOTHING`;
   if (inserted === 0) return false;
   await writeReadModels(tx, w.campaignId, w.world);
-  await recordCampaignEvent(tx, w.campaignId, 0, "WORLD_CREATED", { tick: 0, hash: w.hash, civilizations: w.world.civilizations.length, systems: w.world.systems.length });
+  await recordWorldEvent(tx, w.campaignId, 0, "WORLD_CREATED", { tick: 0, hash: w.hash, civilizations: w.world.civilizations.length, systems: w.world.systems.length });
   return true;
 }
 
@@ -108,13 +112,14 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
   const notable = r.events.filter((e) => e.type !== "TICK_COMPLETED" && PUBLISHED_EVENT_TYPES.has(e.type)).slice(0, MAX_PUBLISHED_EVENTS);
   const completed = r.events.filter((e) => e.type === "TICK_COMPLETED");
   const traceparent = activeTraceparent();
+  const topic = Topics.world(r.campaignId);
   await tx.outboxEvent.createMany({
     data: [...notable, ...completed].map((e) => ({
-      topic: Topics.campaign(r.campaignId),
+      topic,
       type: e.type,
       aggregateId: r.campaignId,
       version: tick,
-      data: { ...e.data, tick } as Prisma.InputJsonValue,
+      data: checkEventData(topic, e.type, { ...e.data, tick }) as Prisma.InputJsonValue,
       traceparent,
     })),
   });

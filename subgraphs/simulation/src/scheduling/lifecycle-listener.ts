@@ -1,4 +1,4 @@
-import { EVENT_STREAM_PREFIX, Topics, isId, type Logger, type Redis } from "@startales/service-kit";
+import { EVENT_STREAM_PREFIX, Topics, isId, parseEvent, type Logger, type Redis } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import { LIFECYCLE_EVENT_TYPES } from "../domain/lifecycle";
 import type { InboxEvent } from "../domain/lifecycle-inbox";
@@ -7,11 +7,10 @@ import { lifecycleJobId, type LifecycleJobData } from "./queues";
 const CAMPAIGN_STREAMS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
 const campaignIdOf = (key: string) => key.slice(`${EVENT_STREAM_PREFIX}${Topics.campaign("")}`.length);
 
-type Envelope = { id?: string; type?: string; traceparent?: string | null };
-
 /**
- * Turns campaign lifecycle events (CAMPAIGN_STARTED, _PAUSED, _RESUMED, _ENDED) into
- * lifecycle jobs, at least once and without loss:
+ * Turns campaign lifecycle events (CAMPAIGN_STARTED, _PAUSED, _RESUMED, _ENDED, PLAYER_JOINED,
+ * _LEFT: campaign's topic only; simulation's own events are on `world:<id>`) into lifecycle
+ * jobs, read through their contracts, at least once and without loss:
  * - live: a pattern subscription to `events:campaign:*` (pub/sub, what the outbox relay
  *   announces), so a start is acted on within milliseconds;
  * - sweep: every `sweepMs` (and at start), each campaign stream is read from a cursor kept
@@ -35,9 +34,17 @@ export function createLifecycleListener(deps: {
   let sweeping: Promise<void> | undefined;
   let running = false;
 
-  const enqueue = async (campaignId: string, envelope: Envelope): Promise<void> => {
+  const enqueue = async (campaignId: string, value: unknown): Promise<void> => {
     // A stream under the pattern that names no campaign is not ours (and the inbox could not key it).
-    if (!envelope.id || !envelope.type || !LIFECYCLE_EVENT_TYPES.has(envelope.type) || !isId(campaignId)) return;
+    if (!isId(campaignId)) return;
+    const parsed = parseEvent(value);
+    if (!parsed.ok) {
+      // A producer's bug, not something a retry mends: said loudly, and not acted on.
+      logger.error({ campaignId, error: parsed.error }, "a campaign event breaks its contract; not acted on");
+      return;
+    }
+    const envelope = parsed.event;
+    if (!LIFECYCLE_EVENT_TYPES.has(envelope.type)) return;
     const event = { campaignId, eventId: envelope.id, type: envelope.type };
     await deps.record(event);
     await queue.add("reconcile", envelope.traceparent ? { ...event, traceparent: envelope.traceparent } : event, { jobId: lifecycleJobId(envelope.id) });
@@ -52,9 +59,9 @@ export function createLifecycleListener(deps: {
       if (entries.length === 0) break;
       for (const [, fields] of entries) {
         const json = fields[fields.indexOf("envelope") + 1];
-        let envelope: Envelope;
+        let envelope: unknown;
         try {
-          envelope = JSON.parse(json ?? "null") as Envelope;
+          envelope = JSON.parse(json ?? "null");
         } catch (error) {
           logger.warn({ err: error, key }, "skipped an unreadable campaign event");
           continue;
@@ -96,9 +103,9 @@ export function createLifecycleListener(deps: {
       running = true;
       subscriber = redis.duplicate();
       subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
-        let envelope: Envelope;
+        let envelope: unknown;
         try {
-          envelope = JSON.parse(message) as Envelope;
+          envelope = JSON.parse(message);
         } catch {
           return;
         }

@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/*
+ * Every event type's `data`, exactly as its producer writes it. A producer builds its data
+ * through eventData() (typed and checked here), a consumer reads it through parseEvent(); an
+ * event its schema rejects is never published, and one that arrives anyway is refused.
+ * Objects are strict: a field a producer adds must be added here first, where its
+ * consumers see it.
+ */
+
+const id = z.uuid();
+/** Engine ids (civilizations, fleets, systems…): short strings made by the world generator. */
+const engineId = z.string().min(1).max(100);
+const tick = z.number().int().min(0);
+const count = z.number().int().min(0);
+const campaignStatus = z.enum(["DRAFT", "RUNNING", "PAUSED", "ENDED"]);
+const presenceStatus = z.enum(["ONLINE", "AWAY", "OFFLINE"]);
+
+export const NOTIFICATION_TEMPLATES = ["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED", "PLAYER_JOINED", "PLAYER_LEFT"] as const;
+export type NotificationTemplate = (typeof NOTIFICATION_TEMPLATES)[number];
+
+const lifecycleChange = z.strictObject({ status: campaignStatus });
+
+/** Campaign's events on `campaign:<campaignId>`. aggregateId: the campaign; version: the campaign's version after the change. */
+export const campaignEvents = {
+  CAMPAIGN_CREATED: z.strictObject({ name: z.string().min(1), gameMasterId: id }).describe("createCampaign"),
+  PLAYER_JOINED: z.strictObject({ userId: id, membershipId: id }).describe("joinCampaign (a new membership)"),
+  PLAYER_LEFT: z.strictObject({ userId: id }).describe("leaveCampaign"),
+  CAMPAIGN_STARTED: lifecycleChange.describe("startCampaign (DRAFT → RUNNING)"),
+  CAMPAIGN_PAUSED: lifecycleChange.describe("pauseCampaign (RUNNING → PAUSED)"),
+  CAMPAIGN_RESUMED: lifecycleChange.describe("resumeCampaign (PAUSED → RUNNING)"),
+  CAMPAIGN_ENDED: lifecycleChange.describe("endCampaign (→ ENDED)"),
+};
+
+/** The campaign events simulation acts on: each changes which world should exist and whether it ticks. */
+export const CAMPAIGN_LIFECYCLE_EVENT_TYPES = ["PLAYER_JOINED", "PLAYER_LEFT", "CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"] as const;
+
+/** Simulation's events on `world:<campaignId>`. aggregateId: the campaign; version: the world's tick. */
+export const worldEvents = {
+  WORLD_CREATED: z.strictObject({ tick: z.literal(0), hash: z.string().min(1), civilizations: count, systems: count }).describe("the lifecycle job generated the world (tick 0)"),
+  TICK_COMPLETED: z.strictObject({ tick, hash: z.string().min(1), commandsApplied: count, commandsRejected: count, events: count }).describe("every applied tick; `events` counts the engine events of the tick, published or not"),
+  FLEET_ARRIVED: z.strictObject({ tick, fleetId: engineId, civId: engineId, systemId: engineId }).describe("a fleet reached its destination"),
+  BATTLE_RESOLVED: z.strictObject({ tick, systemId: engineId, winnerId: engineId, loserId: engineId, winnerLosses: count, loserLosses: count }).describe("two civilizations at war fought in a system"),
+  FLEET_DESTROYED: z.strictObject({ tick, fleetId: engineId, civId: engineId }).describe("a fleet lost all its ships"),
+  RESEARCH_COMPLETED: z.strictObject({ tick, civId: engineId, techId: engineId }).describe("a technology was researched"),
+  PRICE_SHOCK: z.strictObject({ tick, marketId: engineId, good: z.string().min(1), oldPrice: z.number(), newPrice: z.number() }).describe("a market price moved by at least 20 % in one tick"),
+  WAR_DECLARED: z.strictObject({ tick, civId: engineId, targetCivId: engineId }).describe("a civilization declared war (a player's diplomacy command or an AI decision)"),
+  PEACE_MADE: z.strictObject({ tick, civId: engineId, otherCivId: engineId }).describe("a peace offer met the other side's"),
+  TREATY_SIGNED: z.strictObject({ tick, civId: engineId, otherCivId: engineId, treaty: z.string().min(1) }).describe("a treaty offer met the other side's"),
+  CIVILIZATION_CLAIMED: z.strictObject({ tick, civId: engineId, playerId: id }).describe("a member's JOIN_CAMPAIGN took over an AI civilization"),
+  CIVILIZATION_RELEASED: z.strictObject({ tick, civId: engineId, playerId: id }).describe("a leaving player's civilization went back to the AI"),
+};
+
+/** Simulation's system events on `system:simulation`. aggregateId: the campaign; version: the refused tick. */
+export const simulationSystemEvents = {
+  TICK_CONSERVATION_FAILED: z.strictObject({ campaignId: id, tick, asset: z.string().min(1), expected: z.number(), actual: z.number() }).describe("a tick broke conservation and was not saved; the world is HALTED"),
+};
+
+const chatMessage = { channelId: id, campaignId: id, authorId: id };
+/** Realtime's chat events on `channel:<channelId>`: ids only, never the text. aggregateId: the message; version: the message's. */
+export const chatEvents = {
+  MESSAGE_ADDED: z.strictObject(chatMessage).describe("postMessage (not a repeat of an idempotencyKey)"),
+  MESSAGE_EDITED: z.strictObject(chatMessage).describe("editMessage"),
+  MESSAGE_DELETED: z.strictObject({ ...chatMessage, deletedById: id }).describe("deleteMessage"),
+};
+
+/** Realtime's presence events on `presence:<campaignId>`, published directly (no outbox). aggregateId: the user. */
+export const presenceEvents = {
+  PRESENCE_CHANGED: z.strictObject({ userId: id, status: presenceStatus, previousStatus: presenceStatus, lastSeenAt: z.iso.datetime().nullable() }).describe("a member's status in the campaign changed (connect, last disconnect or lapse, setPresence, idle)"),
+};
+
+/** Provider's events on `job:<jobId>`, published directly (no outbox). aggregateId: the job. */
+export const jobEvents = {
+  JOB_QUEUED: z.strictObject({ jobId: id }).describe("the provider subgraph created a streamed job, before queueing it; its stream id is ProviderJob.streamStartId"),
+  TEXT_CHUNK: z.strictObject({ jobId: id, attempt: z.number().int().min(1), index: z.number().int().min(0), text: z.string(), done: z.boolean() }).describe("each piece of text from the vendor (or the cache), then a last one with done: true; a new attempt after a failover restarts the text"),
+};
+
+/** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */
+export const inboxEvents = {
+  NOTIFICATION_ADDED: z.strictObject({ category: z.enum(["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"]) }).describe("a notification was created that the recipient's in-app preference shows"),
+};
+
+/**
+ * Integration events on `integration:notifications` asking notification to tell users
+ * something, recorded in the sender's outbox in the transaction of the change it is about.
+ * Notification owns the wording (its templates) and the channels (preferences, devices).
+ * aggregateId and version: the sender's aggregate (the campaign) and its version.
+ */
+export const notificationRequestEvents = {
+  NOTIFICATION_REQUESTED: z.strictObject({
+    template: z.enum(NOTIFICATION_TEMPLATES),
+    /** Who is told; the sender decides (it knows its members), at the moment of the change. */
+    recipientIds: z.array(id).min(1).max(10_000),
+    campaignId: id.nullable(),
+    /** The values the template names (campaignName, userId, ...), all strings. */
+    params: z.record(z.string(), z.string()),
+  }).describe("with PLAYER_JOINED, PLAYER_LEFT and each lifecycle change, in the same transaction, when there is someone to tell"),
+};

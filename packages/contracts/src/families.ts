@@ -1,0 +1,41 @@
+import type { z } from "zod";
+import { campaignEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
+
+/** The services that write events. */
+export type WriterService = "campaign" | "simulation" | "realtime" | "notification" | "provider";
+
+export type TopicFamily = {
+  /** domain: what happened to an aggregate; integration: a request between services; system: for operators. */
+  kind: "domain" | "integration" | "system";
+  /** The one service that writes the family's topics, so `version` orders each topic. */
+  writer: WriterService;
+  /** outbox: committed with the change and published by the writer's relay; direct: published to Redis only (lost with it). */
+  delivery: "outbox" | "direct";
+  /** Who reads it, in words (the event catalogue shows it). */
+  readers: string;
+  /** The event types the family's topics carry, and each one's `data`. */
+  events: Readonly<Record<string, z.ZodType>>;
+};
+
+/**
+ * Every topic family: its writer, how it is delivered and the events it carries. Keyed by
+ * topicFamily() of its topics (`campaign`, `world`, …, `integration:notifications`).
+ */
+export const TOPIC_FAMILIES = {
+  campaign: { kind: "domain", writer: "campaign", delivery: "outbox", readers: "gateway (campaignEvents); simulation worker pool (lifecycle listener)", events: campaignEvents },
+  world: { kind: "domain", writer: "simulation", delivery: "outbox", readers: "gateway (campaignEvents, merged with the campaign family by stream id)", events: worldEvents },
+  channel: { kind: "domain", writer: "realtime", delivery: "outbox", readers: "gateway (messageAdded)", events: chatEvents },
+  presence: { kind: "domain", writer: "realtime", delivery: "direct", readers: "gateway (presenceChanged)", events: presenceEvents },
+  job: { kind: "domain", writer: "provider", delivery: "direct", readers: "gateway (textStream)", events: jobEvents },
+  inbox: { kind: "domain", writer: "notification", delivery: "outbox", readers: "gateway (notificationAdded)", events: inboxEvents },
+  "integration:notifications": {
+    kind: "integration",
+    writer: "campaign",
+    delivery: "outbox",
+    readers: "notification worker pool (consumer group notification)",
+    events: notificationRequestEvents,
+  },
+  "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators (no consumer in the code)", events: simulationSystemEvents },
+} as const satisfies Record<string, TopicFamily>;
+
+export type FamilyName = keyof typeof TOPIC_FAMILIES;

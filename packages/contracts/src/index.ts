@@ -1,0 +1,5 @@
+export * from "./envelope";
+export * from "./events";
+export * from "./families";
+export * from "./topics";
+export * from "./validate";
