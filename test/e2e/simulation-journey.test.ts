@@ -45,7 +45,7 @@ it("a game master starts a campaign; players' commands are applied as the ticks 
 
   const client = wsClient(url, { token: pilot.accessToken });
   clients.push(client);
-  const ticks = subscribe<{ campaignEvents: { type: string; tick: number | null } }>(client, "subscription($id: ID!) { campaignEvents(campaignId: $id) { id type tick } }", { id: campaignId });
+  const ticks = subscribe<{ campaignEvents: { id: string; type: string; tick: number | null } }>(client, "subscription($id: ID!) { campaignEvents(campaignId: $id) { id type tick } }", { id: campaignId });
 
   // Before the start: no world yet, but commands can already be queued.
   const before = expectData(await call<WorldView>(pilot, "query($id: ID!) { campaign(id: $id) { status world { tick } } }", { id: campaignId }));
