@@ -3,7 +3,9 @@
  * catalogue (packages/client/operations) and of the tests (test/operations), and of any
  * persisted-operation manifest named, is validated against the API schema composed from
  * supergraph.yaml as the subgraph schemas are now, so a subgraph change is checked before
- * it is composed and deployed (docs/schema-changes.md).
+ * it is composed and deployed (docs/schema-changes.md). Without --dir, the internal calls
+ * too: what one service sends straight to another subgraph (<package>/src/operations/<subgraph>/),
+ * against that subgraph's schema and the API schema (checkInternalOperations).
  *   npm run check:operations
  *   npm run check:operations -- --dir <dir>          *.graphql of other directories instead (repeatable)
  *   npm run check:operations -- --manifest <file>    also a persisted query manifest, e.g. the safelist in production (repeatable)
@@ -12,8 +14,9 @@
  * Fragments may be shared between the files of one directory. Exits 1 naming each failing
  * operation, its file and line, and the error. Uses of deprecated fields are printed, not failed.
  */
-import { readFileSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { buildSubgraphSchema } from "@apollo/subgraph";
 import {
   GraphQLError,
   Kind,
@@ -30,6 +33,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from "graphql";
+import { parse as parseYaml } from "yaml";
 import { composeFromConfig } from "./compose";
 import { graphqlFilesIn } from "./persisted-manifest";
 import { apiSchemaOf } from "./schema-diff";
@@ -135,15 +139,82 @@ const merge = (reports: OperationsReport[]): OperationsReport => ({
   deprecations: reports.flatMap((report) => report.deprecations),
 });
 
+/** Where services keep what they send to another subgraph: `<package>/src/operations/<subgraph>/*.graphql`. */
+const INTERNAL_CALLERS = ["packages/*", "subgraphs/*", "gateway"];
+
+export type InternalOperationDir = { dir: string; subgraph: string };
+
+/** Every directory of internal documents under `base`, with the subgraph its documents are sent to. */
+export function internalOperationDirs(base = root): InternalOperationDir[] {
+  const callers = INTERNAL_CALLERS.flatMap((pattern) => {
+    if (!pattern.endsWith("/*")) return [join(base, pattern)];
+    const parent = join(base, pattern.slice(0, -2));
+    return existsSync(parent) ? readdirSync(parent).sort().map((name) => join(parent, name)) : [];
+  });
+  return callers.flatMap((caller) => {
+    const operations = join(caller, "src", "operations");
+    if (!existsSync(operations)) return [];
+    return readdirSync(operations)
+      .sort()
+      .filter((subgraph) => statSync(join(operations, subgraph)).isDirectory())
+      .map((subgraph) => ({ dir: join(operations, subgraph), subgraph }));
+  });
+}
+
+/**
+ * The schema each subgraph of a supergraph.yaml serves, as its server builds it (federation's
+ * _service and _entities included); a file that does not parse or build is left out and
+ * reported by composition.
+ */
+export function subgraphSchemasOf(config: string): Map<string, GraphQLSchema> {
+  const yaml = parseYaml(readFileSync(config, "utf8")) as { subgraphs?: Record<string, { schema: { file: string } }> };
+  const schemas = new Map<string, GraphQLSchema>();
+  for (const [name, subgraph] of Object.entries(yaml.subgraphs ?? {})) {
+    try {
+      schemas.set(name, buildSubgraphSchema(parse(readFileSync(resolve(dirname(config), subgraph.schema.file), "utf8"))));
+    } catch {
+      /* composition names the error */
+    }
+  }
+  return schemas;
+}
+
+/**
+ * Internal calls: each document of `<caller>/src/operations/<subgraph>/` is sent straight to
+ * that subgraph with the caller's signed identity, never through the gateway, so the schema
+ * that runs it is the subgraph's own: it must be valid there. It must be valid against the
+ * API schema too: then every field a service depends on is public, so removing or changing
+ * one goes through the deprecation window that schema:diff enforces rather than surprising a
+ * caller. (A call that needed a field the API hides would be the first exception to make.)
+ */
+export function checkInternalOperations(dirs: InternalOperationDir[], subgraphs: Map<string, GraphQLSchema>, api: GraphQLSchema): OperationsReport {
+  return merge(
+    dirs.map(({ dir, subgraph }) => {
+      const files = graphqlFilesIn(dir).map((path) => ({ path, text: readFileSync(path, "utf8") }));
+      const schema = subgraphs.get(subgraph);
+      if (!schema) return { operations: 0, problems: [{ file: dir, message: `no subgraph ${subgraph} in supergraph.yaml (or its schema does not build) to check these against` }], deprecations: [] };
+      const served = labelled(checkOperationFiles(schema, files), `[${subgraph} subgraph]`);
+      const published = labelled(checkOperationFiles(api, files), "[API schema]");
+      return { operations: served.operations, problems: [...served.problems, ...published.problems], deprecations: [...served.deprecations, ...published.deprecations] };
+    }),
+  );
+}
+
+/** Findings saying which schema they are about. */
+const labelled = (report: OperationsReport, label: string): OperationsReport => {
+  const withLabel = (finding: Finding) => ({ ...finding, message: `${label} ${finding.message}` });
+  return { operations: report.operations, problems: report.problems.map(withLabel), deprecations: report.deprecations.map(withLabel) };
+};
+
 /** `file:line:column  Operation: message`, the file relative to the working directory. */
 export function formatFinding(finding: Finding): string {
   const where = [relative(process.cwd(), finding.file), finding.line, finding.column].filter((part) => part !== undefined).join(":");
   return `${where}  ${finding.operation ? `${finding.operation}: ` : ""}${finding.message}`;
 }
 
-function options(): { dirs: string[]; manifests: string[]; supergraph?: string; config: string } {
+function options(): { dirs: string[]; internal: boolean; manifests: string[]; supergraph?: string; config: string } {
   const args = process.argv.slice(2);
-  const result = { dirs: [] as string[], manifests: [] as string[], supergraph: undefined as string | undefined, config: resolve(root, "supergraph.yaml") };
+  const result = { dirs: [] as string[], internal: false, manifests: [] as string[], supergraph: undefined as string | undefined, config: resolve(root, "supergraph.yaml") };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i] as string;
     const value = args[++i];
@@ -154,12 +225,12 @@ function options(): { dirs: string[]; manifests: string[]; supergraph?: string; 
     else if (flag === "--config") result.config = resolve(value);
     else throw new Error(`unknown argument ${flag}`);
   }
-  if (result.dirs.length === 0) result.dirs = DEFAULT_DIRS;
+  if (result.dirs.length === 0) Object.assign(result, { dirs: DEFAULT_DIRS, internal: true });
   return result;
 }
 
 function main(): void {
-  const { dirs, manifests, supergraph, config } = options();
+  const { dirs, internal, manifests, supergraph, config } = options();
   let sdl: string;
   if (supergraph) sdl = readFileSync(supergraph, "utf8");
   else {
@@ -176,14 +247,20 @@ function main(): void {
     ...dirs.map((dir) => checkOperationFiles(schema, graphqlFilesIn(dir).map((path) => ({ path, text: readFileSync(path, "utf8") })))),
     ...manifests.map((path) => checkManifest(schema, path, readFileSync(path, "utf8"))),
   ]);
-  for (const finding of report.deprecations) console.warn(`  deprecated  ${formatFinding(finding)}`);
-  for (const finding of report.problems) console.error(`  INVALID     ${formatFinding(finding)}`);
+  const internalDirs = internal ? internalOperationDirs() : [];
+  const internalReport = checkInternalOperations(internalDirs, internal ? subgraphSchemasOf(config) : new Map(), schema);
+  for (const finding of [...report.deprecations, ...internalReport.deprecations]) console.warn(`  deprecated  ${formatFinding(finding)}`);
+  for (const finding of [...report.problems, ...internalReport.problems]) console.error(`  INVALID     ${formatFinding(finding)}`);
   const checked = [...dirs, ...manifests].map((path) => relative(process.cwd(), path) || ".").join(", ");
-  if (report.problems.length) {
-    console.error(`check-operations: ${report.problems.length} problem(s) in ${report.operations} operations of ${checked}: a client sending them would fail`);
-    process.exit(1);
+  const internalChecked = internalDirs.map(({ dir }) => relative(process.cwd(), dir)).join(", ");
+  if (report.problems.length) console.error(`check-operations: ${report.problems.length} problem(s) in ${report.operations} operations of ${checked}: a client sending them would fail`);
+  else console.log(`check-operations: ${report.operations} operations of ${checked} are valid against the API schema`);
+  if (internalReport.problems.length) {
+    console.error(`check-operations: ${internalReport.problems.length} problem(s) in ${internalReport.operations} internal operations of ${internalChecked}: the service sending them would fail`);
+  } else if (internal) {
+    console.log(`check-operations: ${internalReport.operations} internal operations of ${internalChecked || "no directory"} are valid against their subgraph's schema and the API schema`);
   }
-  console.log(`check-operations: ${report.operations} operations of ${checked} are valid against the API schema`);
+  if (report.problems.length || internalReport.problems.length) process.exit(1);
 }
 
 if (require.main === module) {

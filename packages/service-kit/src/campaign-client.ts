@@ -1,20 +1,35 @@
 import { randomUUID } from "node:crypto";
 import { REQUEST_ID_HEADER } from "./correlation";
 import { ErrorCode, appError } from "./errors";
+import {
+  SubgraphCampaignAccessDocument,
+  SubgraphCampaignMembersDocument,
+  SubgraphMyCampaignsDocument,
+  type SubgraphCampaignAccessQuery,
+} from "./generated/campaign-operations";
 import { IDENTITY_HEADER, createIdentitySigner } from "./identity-assertion";
 import type { Logger } from "./logger";
+import { operationText, repeatedRootField, type OperationText } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
 import { Role, Scope, signedIn } from "./viewer";
 
+type AccessAnswer = NonNullable<SubgraphCampaignAccessQuery["campaign"]>;
+
 /** What another subgraph needs to know about a campaign, as the caller may see it. */
 export type CampaignAccess =
-  | { kind: "member"; id: string; status: string; role: "GAME_MASTER" | "PLAYER" }
+  | { kind: "member"; id: string; status: AccessAnswer["status"]; role: NonNullable<AccessAnswer["myMembership"]>["role"] }
   /** Readable without being a member: admins and analysts. */
-  | { kind: "reader"; id: string; status: string }
+  | { kind: "reader"; id: string; status: AccessAnswer["status"] }
   | { kind: "forbidden" }
   | { kind: "missing" };
 
-type GraphQLResult = { data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] };
+type GraphQLResult<TData> = { data?: TData | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] };
+
+// The documents are operations/campaign/*.graphql, checked against campaign's schema by `npm run check`.
+const MEMBERS = operationText(SubgraphCampaignMembersDocument);
+const MY_CAMPAIGNS = operationText(SubgraphMyCampaignsDocument);
+/** SubgraphCampaignAccess for a batch of campaigns: `campaign` once per id, under aliases. */
+const accessBatch = repeatedRootField(SubgraphCampaignAccessDocument);
 
 export type CampaignClient = ReturnType<typeof createCampaignClient>;
 
@@ -27,7 +42,7 @@ export type CampaignClient = ReturnType<typeof createCampaignClient>;
 export function createCampaignClient(options: { url: string; timeoutMs: number; logger: Logger }) {
   const unavailable = () => appError(ErrorCode.SERVICE_UNAVAILABLE, "The campaign service is unavailable; try again shortly");
 
-  async function post(forwarded: ForwardedIdentity, query: string, variables: Record<string, unknown>): Promise<GraphQLResult> {
+  async function post<TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables): Promise<GraphQLResult<TData>> {
     if (!forwarded.identity) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     let res: Response;
     try {
@@ -39,7 +54,7 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
           [IDENTITY_HEADER]: forwarded.identity,
           ...(forwarded.requestId ? { [REQUEST_ID_HEADER]: forwarded.requestId } : {}),
         },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: operation.query, variables }),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (error) {
@@ -50,16 +65,16 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
       options.logger.warn({ status: res.status }, "campaign subgraph failed");
       throw unavailable();
     }
-    const body = (await res.json()) as GraphQLResult;
+    const body = (await res.json()) as GraphQLResult<TData>;
     if (res.status === 401) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     return body;
   }
 
-  /** The errors of one aliased field, by code. */
-  const codesAt = (result: GraphQLResult, alias: string) =>
-    (result.errors ?? []).filter((e) => e.path?.[0] === alias).map((e) => e.extensions?.code ?? "INTERNAL_SERVER_ERROR");
+  /** The errors of one (aliased) field, by code. */
+  const codesAt = (result: GraphQLResult<unknown>, field: string) =>
+    (result.errors ?? []).filter((e) => e.path?.[0] === field).map((e) => e.extensions?.code ?? "INTERNAL_SERVER_ERROR");
 
-  function unexpected(result: GraphQLResult, codes: string[]): never {
+  function unexpected(result: GraphQLResult<unknown>, codes: string[]): never {
     options.logger.warn({ codes, errors: result.errors?.map((e) => e.message) }, "unexpected answer from campaign");
     throw unavailable();
   }
@@ -67,16 +82,15 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
   return {
     /** Access to several campaigns in one request (aliases), in the order of `ids`. */
     async access(forwarded: ForwardedIdentity, ids: readonly string[]): Promise<CampaignAccess[]> {
-      const variables = Object.fromEntries(ids.map((id, i) => [`id${i}`, id]));
-      const query = `query SubgraphCampaignAccess(${ids.map((_, i) => `$id${i}: ID!`).join(", ")}) {
-        ${ids.map((_, i) => `c${i}: campaign(id: $id${i}) { id status myMembership { role } }`).join("\n")}
-      }`;
-      const result = await post(forwarded, query, variables);
-      return ids.map((_, i) => {
-        const codes = codesAt(result, `c${i}`);
+      // An operation without a field is not valid GraphQL: nothing to ask.
+      if (ids.length === 0) return [];
+      const { text, variables, aliases } = accessBatch(ids.map((id) => ({ id })));
+      const result = await post(forwarded, text, variables);
+      return aliases.map((alias) => {
+        const codes = codesAt(result, alias);
         if (codes.includes(ErrorCode.FORBIDDEN)) return { kind: "forbidden" };
         if (codes.length > 0) unexpected(result, codes);
-        const campaign = result.data?.[`c${i}`] as { id: string; status: string; myMembership: { role: "GAME_MASTER" | "PLAYER" } | null } | null | undefined;
+        const campaign = result.data?.[alias];
         if (!campaign) return { kind: "missing" };
         return campaign.myMembership
           ? { kind: "member", id: campaign.id, status: campaign.status, role: campaign.myMembership.role }
@@ -86,20 +100,20 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
 
     /** The user ids of a campaign's members (the caller must be allowed to read it). */
     async memberIds(forwarded: ForwardedIdentity, campaignId: string): Promise<Set<string> | null> {
-      const result = await post(forwarded, "query SubgraphCampaignMembers($id: ID!) { c0: campaign(id: $id) { id members { user { id } } } }", { id: campaignId });
-      const codes = codesAt(result, "c0");
+      const result = await post(forwarded, MEMBERS, { id: campaignId });
+      const codes = codesAt(result, "campaign");
       if (codes.includes(ErrorCode.FORBIDDEN)) return null;
       if (codes.length > 0) unexpected(result, codes);
-      const campaign = result.data?.c0 as { members: { user: { id: string } }[] } | null | undefined;
+      const campaign = result.data?.campaign;
       return campaign ? new Set(campaign.members.map((m) => m.user.id)) : null;
     },
 
     /** The ids of the campaigns the caller belongs to (up to 500). */
     async myCampaignIds(forwarded: ForwardedIdentity): Promise<string[]> {
-      const result = await post(forwarded, "query SubgraphMyCampaigns { c0: myCampaigns(first: 500) { id } }", {});
-      const codes = codesAt(result, "c0");
-      if (codes.length > 0 || !result.data?.c0) unexpected(result, codes);
-      return (result.data.c0 as { id: string }[]).map((c) => c.id);
+      const result = await post(forwarded, MY_CAMPAIGNS, {});
+      const codes = codesAt(result, "myCampaigns");
+      if (codes.length > 0 || !result.data?.myCampaigns) unexpected(result, codes);
+      return result.data.myCampaigns.map((c) => c.id);
     },
   };
 }
