@@ -67,7 +67,8 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
       retryAfterHeader = response.headers["retry-after"];
       text = await response.body.text();
     } catch (error) {
-      throw unavailable(target, scope, { err: error });
+      // A dependency that is down is a warning with its reason; its stack says nothing (docs/logging.md).
+      throw unavailable(target, scope, { reason: error instanceof Error ? error.message : String(error) });
     }
     // The subgraph's own estimate of when to come back (a database outage says 5 s) reaches the client.
     if (status >= 500) throw unavailable(target, scope, { status }, retryAfterSeconds(retryAfterHeader));

@@ -1,6 +1,6 @@
 import type { GraphQLFormattedError } from "graphql";
 import { WebSocket, type RawData } from "ws";
-import { ErrorCode, type Logger } from "@startales/service-kit";
+import { ErrorCode, logAnswer, logFailure, type Logger } from "@startales/service-kit";
 import type { ConnectionIdentity } from "./connection-auth";
 import {
   ACK_FRAME,
@@ -39,6 +39,10 @@ export type OperationSink = { next(payloadJson: string): void; fail(errors: read
 
 type Slot = { stop: (() => void) | null; cancelled: boolean };
 
+/** Lines about a refused `connection_init` and a failed operation, by whose failure it is (log-levels.ts). */
+const CONNECTION_FAILURE = { client: "WebSocket connection refused", dependency: "WebSocket connection refused without a dependency", server: "WebSocket connection failed" };
+const OPERATION_FAILURE = { client: "WebSocket operation refused", dependency: "WebSocket operation answered without a dependency", server: "WebSocket operation failed" };
+
 /**
  * One graphql-ws connection: the protocol's state machine (init, ack, subscribe, complete,
  * ping/pong) with the protections a public socket needs: an init deadline, a message rate
@@ -69,7 +73,7 @@ export class Connection {
     this.tokens = limits.maxMessagesPerSecond * 2;
     this.timers.push(
       setTimeout(() => {
-        if (!this.identity) this.close(CloseCode.ConnectionInitTimeout, "Connection initialisation timeout");
+        if (!this.identity) this.refuse(CloseCode.ConnectionInitTimeout, "Connection initialisation timeout");
       }, limits.initTimeoutMs),
     );
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
@@ -88,7 +92,7 @@ export class Connection {
   send(frame: string): boolean {
     if (this.closing || this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount + frame.length > this.limits.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, "Slow consumer: send buffer full");
+      this.refuse(CloseCode.SlowConsumer, "Slow consumer: send buffer full");
       return false;
     }
     this.socket.send(frame);
@@ -104,6 +108,12 @@ export class Connection {
     const force = setTimeout(() => this.socket.terminate(), 5_000);
     force.unref();
     this.handlers.closed(this, code);
+  }
+
+  /** Closes for what the client did (a 44xx code: the HTTP status plus 4000), with a line at that status's level. */
+  private refuse(code: number, reason: string): void {
+    if (!this.closing) logAnswer(this.logger, code - 4000, { closeCode: code, reason }, "WebSocket closed by the gateway");
+    this.close(code, reason);
   }
 
   private stopAll(): void {
@@ -135,12 +145,12 @@ export class Connection {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
-    if (!this.takeToken()) return this.close(CloseCode.TooManyRequests, "Too many messages");
+    if (!this.takeToken()) return this.refuse(CloseCode.TooManyRequests, "Too many messages");
     const message = isBinary ? null : parseClientMessage(data.toString());
-    if (!message) return this.close(CloseCode.BadRequest, "Invalid message received");
+    if (!message) return this.refuse(CloseCode.BadRequest, "Invalid message received");
     switch (message.type) {
       case "connection_init":
-        if (this.initReceived) return this.close(CloseCode.TooManyRequests, "Too many initialisation requests");
+        if (this.initReceived) return this.refuse(CloseCode.TooManyRequests, "Too many initialisation requests");
         this.initReceived = true;
         void this.initialise(message.payload);
         return;
@@ -159,8 +169,8 @@ export class Connection {
         return;
       }
       case "subscribe":
-        if (!this.acknowledged) return this.close(CloseCode.Unauthorized, "Unauthorized");
-        if (this.operations.has(message.id)) return this.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
+        if (!this.acknowledged) return this.refuse(CloseCode.Unauthorized, "Unauthorized");
+        if (this.operations.has(message.id)) return this.refuse(CloseCode.SubscriberAlreadyExists, `Subscriber for ${message.id} already exists`);
         if (this.operations.size >= this.limits.maxSubscriptions) {
           this.send(errorFrame(message.id, [{ message: `At most ${this.limits.maxSubscriptions} operations at once on one connection`, extensions: { code: ErrorCode.RATE_LIMITED } }]));
           return;
@@ -175,7 +185,7 @@ export class Connection {
       const identity = await this.handlers.authenticate(payload, this.id);
       if (this.closing) return;
       this.identity = identity;
-      if (!(await this.handlers.admit(this))) return this.close(CloseCode.TooManyRequests, "Too many connections for this user");
+      if (!(await this.handlers.admit(this))) return this.refuse(CloseCode.TooManyRequests, "Too many connections for this user");
       if (identity.expiresAt !== null) {
         // setTimeout holds at most ~24.8 days; an access token lives minutes.
         const ms = Math.min(Math.max(0, identity.expiresAt - Date.now()), 2 ** 31 - 1);
@@ -183,6 +193,7 @@ export class Connection {
       }
       this.acknowledged = this.send(ACK_FRAME);
     } catch (error) {
+      logFailure(this.logger, error, {}, CONNECTION_FAILURE);
       const formatted = this.handlers.formatError(error);
       const code = formatted.extensions?.code;
       // Unavailable: the client should retry (1013); a bad credential: 4403, as graphql-ws expects.
@@ -228,6 +239,7 @@ export class Connection {
       this.send(completeFrame(id));
     } catch (error) {
       finish();
+      logFailure(this.logger, error, { operationId: id }, OPERATION_FAILURE);
       if (!slot.cancelled) this.send(errorFrame(id, [this.handlers.formatError(error)]));
     }
   }

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { ApolloServer } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
-import { ErrorCode, appError, type Logger, type Metrics, type Redis, type Viewer } from "@startales/service-kit";
+import { ErrorCode, appError, logAnswer, logFailure, type Logger, type Metrics, type Redis, type Viewer } from "@startales/service-kit";
 import { clientAddress } from "../client-address";
 import type { GatewayConfig } from "../config";
 import type { GatewayContext, LiveCapture } from "../context";
@@ -53,7 +53,7 @@ type Deps = {
 export const authorizationScope = (viewer: Viewer): string =>
   viewer.kind === "user" ? [viewer.userId, [...viewer.roles].sort().join(","), [...viewer.scopes].sort().join(","), viewer.credential].join("|") : "anonymous";
 
-function refuseUpgrade(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
+function writeRefusal(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ errors: [{ message: text, extensions: { code } }] });
   const lines = [`HTTP/1.1 ${status} ${text}`, "Content-Type: application/json; charset=utf-8", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
@@ -176,6 +176,12 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
     },
   };
 
+  // Refused upgrades are logged like refused requests: by their status (log-levels.ts).
+  const refuseUpgrade = (socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}) => {
+    logAnswer(logger, status, { code }, "WebSocket upgrade refused");
+    writeRefusal(socket, status, text, code, headers);
+  };
+
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "/").split("?")[0];
@@ -206,7 +212,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
           maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
         },
         handlers,
-        logger,
+        logger.child({ connectionId }),
         connectionId,
       );
       connections.add(connection);
@@ -216,7 +222,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
 
   const onUpgradeEvent = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     onUpgrade(req, socket, head).catch((error: unknown) => {
-      logger.error({ err: error }, "WebSocket upgrade failed");
+      logFailure(logger, error, {}, "WebSocket upgrade failed");
       socket.destroy();
     });
   };

@@ -2,7 +2,8 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { REQUEST_ID_HEADER } from "./correlation";
-import { ErrorCode, isErrorCode } from "./errors";
+import { isErrorCode } from "./errors";
+import { LOG_LEVEL_OF_SOURCE, failureSourceOf } from "./log-levels";
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_OPERATION_LABELS = 500;
@@ -43,30 +44,19 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
   };
 }
 
-type ErrorLike = { message: string; extensions?: Record<string, unknown> };
+type ErrorLike = { message: string; extensions?: Record<string, unknown>; originalError?: unknown; path?: unknown };
 
-/**
- * What the client caused (its input, credentials or pace): one of our codes other than a
- * fault's, or a refusal Apollo marks with a 4xx status and no code of ours (a persisted
- * query whose hash does not match, an unsupported version). Logged as information.
- */
-function isClientMistake(error: ErrorLike): boolean {
-  const code = error.extensions?.code;
-  if (isErrorCode(code)) return code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE;
-  const status = (error.extensions?.http as { status?: unknown } | undefined)?.status;
-  return typeof status === "number" && status >= 400 && status < 500;
-}
-
-/** How one request's errors are logged: at most one line, at the level of the worst of them. */
-function logRequestErrors(logger: Logger, errors: readonly (ErrorLike & { originalError?: unknown; path?: unknown })[], operationName: string | null | undefined): void {
-  const faults = errors.filter((error) => !isClientMistake(error) && error.extensions?.code !== ErrorCode.SERVICE_UNAVAILABLE);
+/** How one request's errors are logged: at most one line, at the level of the worst of them (log-levels.ts). */
+function logRequestErrors(logger: Logger, errors: readonly ErrorLike[], operationName: string | null | undefined): void {
+  const sources = errors.map((error) => failureSourceOf(error));
+  const faults = errors.filter((_error, index) => sources[index] === "server");
   // A fault is ours: each with its stack, since each may be a different bug.
   for (const error of faults) logger.error({ err: error.originalError ?? error, operationName, path: error.path }, "unexpected GraphQL error");
   if (faults.length > 0) return;
   const codes = errors.map((error) => String(error.extensions?.code));
   const messages = errors.slice(0, 3).map((error) => error.message);
-  if (codes.includes(ErrorCode.SERVICE_UNAVAILABLE)) logger.warn({ operationName, codes, messages }, "request answered without a dependency");
-  else if (errors.length > 0) logger.info({ operationName, codes, messages }, "request refused");
+  if (sources.includes("dependency")) logger[LOG_LEVEL_OF_SOURCE.dependency]({ operationName, codes, messages }, "request answered without a dependency");
+  else if (errors.length > 0) logger[LOG_LEVEL_OF_SOURCE.client]({ operationName, codes, messages }, "request refused");
 }
 
 /**

@@ -1,11 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { GraphQLError } from "graphql";
 import { ConfigError, defaultHttpTimeouts, type HttpTimeouts } from "./config";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { databaseOutageReason, databaseUnavailable, warnDatabaseOutage } from "./database-outage";
+import { maskError } from "./errors";
 import { runReadinessChecks, type ReadinessCheck } from "./health";
+import { exportCertificateExpiry } from "./certificate-metrics";
+import { exportReadiness } from "./readiness-metrics";
+import { httpStatusOf, logFailure } from "./log-levels";
 import { SpanKind, tracingEnabled, withSpan } from "./trace-context";
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
@@ -51,12 +56,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Routes that are metrics labels; any other path is counted as "other" to bound cardinality. */
 const KNOWN_ROUTES = new Set(["/graphql", "/health/live", "/health/ready", "/metrics"]);
+/** How a handler's throw is logged, by whose failure it is (log-levels.ts). */
+const HANDLER_FAILURE = { client: "request refused", dependency: "request answered without a dependency", server: "unhandled error in HTTP handler" };
 /** Probes and scrapes: frequent, and no one's request, so never traced. */
 const UNTRACED_ROUTES = new Set(["/health/live", "/health/ready", "/metrics"]);
 
 export function createHttpService(options: HttpServerOptions): HttpService {
   const { logger, metrics, readiness, routes = {}, postRoutes = {}, prefixRoutes = {}, fallback } = options;
   const prefixOf = (path: string) => Object.keys(prefixRoutes).find((prefix) => path.startsWith(prefix));
+  exportReadiness(metrics, readiness);
+  exportCertificateExpiry(metrics, options.tls?.cert);
   let draining = false;
   const getRoutes: Record<string, RouteHandler> = {
     "/health/live": (_req, res) => sendJson(res, 200, { status: "ok" }),
@@ -116,12 +125,18 @@ export function createHttpService(options: HttpServerOptions): HttpService {
       }
     } catch (error) {
       const outage = databaseOutageReason(error);
-      if (outage === undefined) logger.error({ err: error, path }, "unhandled error in HTTP handler");
+      if (outage === undefined) logFailure(logger, error, { path }, HANDLER_FAILURE);
       else warnDatabaseOutage(logger, outage, { path });
       if (res.headersSent) return void res.destroy();
-      if (outage === undefined) return sendJson(res, 500, { errors: [{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] });
-      const { message, extensions } = databaseUnavailable();
-      sendJson(res, 503, { errors: [{ message, extensions }] }, { "retry-after": String(extensions.retryAfter) });
+      if (outage !== undefined) {
+        const { message, extensions } = databaseUnavailable();
+        return sendJson(res, 503, { errors: [{ message, extensions }] }, { "retry-after": String(extensions.retryAfter) });
+      }
+      // A handler may refuse by throwing one of our errors (errors.ts): its status, code and
+      // public message; anything else is masked as a 500.
+      const body = maskError(error instanceof GraphQLError ? error.toJSON() : { message: String(error) });
+      const retryAfter = body.extensions?.retryAfter;
+      sendJson(res, httpStatusOf(error), { errors: [body] }, typeof retryAfter === "number" ? { "retry-after": String(retryAfter) } : {});
     }
   };
   // An https.Server is an http.Server over TLS: the same request, timeout and close API.
