@@ -1,7 +1,10 @@
+// Two projects over one base: `unit` (test/unit) needs the sources and their generated code
+// (codegen, Prisma: `npm run build` once), no PostgreSQL or Redis (`npx jest --selectProjects unit`); `stack` (every other test folder)
+// runs against the real databases and Redis, which its global setup prepares. A project's
+// global setup runs only when one of its tests is selected.
 /** @type {import('jest').Config} */
-module.exports = {
+const base = {
   testEnvironment: "node",
-  roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: {
     "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }],
@@ -18,8 +21,21 @@ module.exports = {
     "^@startales/client$": "<rootDir>/packages/client/src",
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },
-  globalSetup: "<rootDir>/test/testkit/global-setup.ts",
-  globalTeardown: "<rootDir>/test/testkit/global-teardown.ts",
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...base, displayName: "unit", roots: ["<rootDir>/test/unit"] },
+    {
+      ...base,
+      displayName: "stack",
+      roots: ["<rootDir>/test"],
+      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/unit/"],
+      globalSetup: "<rootDir>/test/testkit/global-setup.ts",
+      globalTeardown: "<rootDir>/test/testkit/global-teardown.ts",
+    },
+  ],
   reporters: ["default", "<rootDir>/test/testkit/summary-reporter.js"],
   testTimeout: 30_000,
   maxWorkers: 2,

@@ -8,27 +8,25 @@
  *   npm run bench:cold-start
  */
 import { execFile, spawn } from "node:child_process";
-import { readdirSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { parse } from "yaml";
+import { gatewayService, subgraphServices } from "../test/testkit/services";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
 
 const root = join(__dirname, "..");
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 24_000);
 const TIMEOUT_MS = 180_000;
 
-const subgraphs = Object.entries((parse(readFileSync(join(root, "supergraph.yaml"), "utf8")) as { subgraphs: Record<string, { routing_url: string }> }).subgraphs).map(
-  ([name, { routing_url }]) => ({ name, port: PORT_BASE + (Number(new URL(routing_url).port) % 100) }),
-);
-const withDatabases = readdirSync(join(root, "subgraphs")).filter((name) => existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")));
+// services.json's ports moved to PORT_BASE (worker pools follow their subgraphs, as start.mjs places them).
+const subgraphs = subgraphServices.map(({ name, port }) => ({ name, port: PORT_BASE + (port % 100) }));
 const databaseEnv = Object.fromEntries(
-  withDatabases.map((name) => {
+  subgraphServices.flatMap(({ name, database }) => {
+    if (!database) return [];
     const url = new URL(process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432");
-    url.pathname = `/startales_${name}_coldstart`;
-    return [`${name.toUpperCase()}_DATABASE_URL`, url.toString()];
+    url.pathname = `/${database}_coldstart`;
+    return [[`${name.toUpperCase()}_DATABASE_URL`, url.toString()]];
   }),
 );
 
@@ -43,7 +41,7 @@ async function startOnce(label: string): Promise<Run> {
       ...process.env,
       ...databaseEnv,
       LOG_LEVEL: "info",
-      GATEWAY_PORT: String(PORT_BASE),
+      GATEWAY_PORT: String(PORT_BASE + (gatewayService.port % 100)),
       ...Object.fromEntries(subgraphs.map((s) => [`${s.name.toUpperCase()}_PORT`, String(s.port)])),
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -4,7 +4,8 @@
 // `npm start`, by the test setup and by operators (`npm run db:migrate`).
 //   node prisma/migrate-all.mjs [--service <name>] [--drop]
 // --service limits it to one service; --drop removes the databases instead (tests).
-// Each subgraph keeps its own schema and migrations in subgraphs/<name>/prisma/.
+// The services with a database are services.json's; each keeps its schema and migrations in
+// its folder's prisma/.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -15,15 +16,24 @@ import pg from "pg";
 const root = resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
 
-/** Subgraphs that own a database: those with subgraphs/<name>/prisma/schema.prisma. */
-export function servicesWithDatabases() {
-  return readdirSync(join(root, "subgraphs")).filter((name) => existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")));
+// services.json read here, not through scripts/: the image keeps prisma/ for the migration job, not scripts/.
+const withDatabases = () => JSON.parse(readFileSync(join(root, "services.json"), "utf8")).services.filter((service) => service.database);
+
+function serviceNamed(name) {
+  const service = withDatabases().find((s) => s.name === name);
+  if (!service) throw new Error(`services.json has no service ${name} with a database`);
+  return service;
 }
 
-/** The default database of a service on a server: postgresql://…/startales_<name>. */
+/** The services that own a database (services.json's `database`). */
+export function servicesWithDatabases() {
+  return withDatabases().map((service) => service.name);
+}
+
+/** The default database of a service on a server: postgresql://…/<its database, e.g. startales_identity>. */
 export function databaseUrlFor(service, serverUrl = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432") {
   const url = new URL(serverUrl);
-  url.pathname = `/startales_${service}`;
+  url.pathname = `/${serviceNamed(service).database}`;
   return url.toString();
 }
 
@@ -73,7 +83,7 @@ export async function dropDatabase(databaseUrl) {
 
 /** The service's committed migrations: directory name and checksum (sha256 of migration.sql, as Prisma records it). */
 function committedMigrations(service) {
-  const dir = join(root, "subgraphs", service, "prisma", "migrations");
+  const dir = join(root, serviceNamed(service).dir, "prisma", "migrations");
   return readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "migration.sql")))
     .map((entry) => ({ name: entry.name, checksum: createHash("sha256").update(readFileSync(join(dir, entry.name, "migration.sql"))).digest("hex") }));
@@ -104,7 +114,7 @@ export async function isUpToDate(service, databaseUrl) {
 }
 
 export async function migrate(service, databaseUrl) {
-  const cwd = join(root, "subgraphs", service);
+  const cwd = join(root, serviceNamed(service).dir);
   try {
     await run(
       process.execPath,

@@ -14,7 +14,7 @@
 // the explorer's bundle, which the gateway serves, built if its sources changed), and
 // tsx compiles without type checking (run `npx tsc -b --watch` beside it for the types).
 // Env as for npm start, plus SUPERGRAPH_PATH: where the supergraph is composed to and read from.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
@@ -23,6 +23,7 @@ import { prepareDatabases } from "../prisma/migrate-all.mjs";
 import { buildExplorer, composeSupergraph, generateResolverTypes, resolverTypeFiles, staleGenerated } from "./dev-generate.mjs";
 import { createSourceGraph } from "./dev-sources.mjs";
 import { createWatcher } from "./dev-watch.mjs";
+import { sourceOf } from "./services-manifest.mjs";
 import { nodeArguments, planStack, printReady, spawnPrefixed, startInOrder, waitReady } from "./stack-processes.mjs";
 import { createSupervisor } from "./supervisor.mjs";
 
@@ -40,16 +41,18 @@ mkdirSync(dirname(tsconfig), { recursive: true });
 writeFileSync(tsconfig, JSON.stringify({ extends: join(root, "tsconfig.base.json"), compilerOptions: { paths: { "@startales/service-kit": [serviceKit] } } }, null, 2));
 
 const { GATEWAY_NODE_FLAGS } = await tsImport(pathToFileURL(join(root, "gateway", "src", "node-flags.ts")).href, import.meta.url);
-const plan = planStack({
-  root,
-  env: { ...process.env, SUPERGRAPH_PATH: supergraphPath },
-  hasWorker: (dir) => existsSync(join(root, dir, "src", "worker.ts")),
-});
+const plan = planStack({ root, env: { ...process.env, SUPERGRAPH_PATH: supergraphPath } });
+// For printReady: the gateway's config module loads while the stack starts, and is awaited
+// once everything is ready. With the service kit's sources, as the processes run them: tsx
+// maps the require()s of a CommonJS module by the tsconfig the environment names.
+process.env.TSX_TSCONFIG_PATH = tsconfig;
+const gatewayConfigModule = tsImport(pathToFileURL(join(root, "gateway", "src", "config.ts")).href, import.meta.url);
+gatewayConfigModule.catch(() => undefined);
 
 const sources = createSourceGraph({ aliases: { "@startales/service-kit": serviceKit } });
-const entryFile = (proc) => join(root, proc.dir, "src", `${proc.entry}.ts`);
+const entryFile = (proc) => join(root, sourceOf(proc.main));
 // Files a process reads rather than imports: a subgraph serves its schema, the gateway the supergraph.
-const readFiles = (proc) => (proc.role === "gateway" ? [supergraphPath] : proc.role === "subgraph" ? [schemaFile(proc.name)] : []);
+const readFiles = (proc) => (proc.kind === "gateway" ? [supergraphPath] : proc.kind === "subgraph" ? [schemaFile(proc.name)] : []);
 /** name → the files the process runs, with their hashes when it was started. */
 const snapshots = new Map();
 /** Each subgraph schema's hash when the supergraph was last composed from it. */
@@ -105,8 +108,8 @@ async function restart(proc, since) {
 
 /** Subgraphs and worker pools side by side, then the gateway, once what it routes to is back. */
 async function restartAll(procs, since) {
-  await Promise.all(procs.filter((proc) => proc.role !== "gateway").map((proc) => restart(proc, since)));
-  const gateway = procs.find((proc) => proc.role === "gateway");
+  await Promise.all(procs.filter((proc) => proc.kind !== "gateway").map((proc) => restart(proc, since)));
+  const gateway = procs.find((proc) => proc.kind === "gateway");
   if (gateway) await restart(gateway, since);
 }
 
@@ -175,7 +178,9 @@ try {
   await Promise.all([prepareDatabases(plan.databases, (line) => console.log(`dev: ${line}`)), composition, explorer, ...generation]);
   // A process that does not get ready is reported, not fatal: the rest of the stack runs.
   await startInOrder(plan, { launch, ready: (proc) => ready(proc) });
-  printReady(plan);
+  // A gateway whose env it refuses has printed why and is not running: its lines are left out.
+  const gatewayConfig = plan.gateway && (await gatewayConfigModule.then(({ loadGatewayConfig }) => loadGatewayConfig(plan.gateway.env)).catch(() => undefined));
+  printReady(plan, gatewayConfig);
   const down = plan.all.filter((proc) => !supervisor.isRunning(proc.name));
   if (down.length > 0) console.error(`dev: not running: ${down.map((proc) => proc.name).join(", ")} (see above); each starts again when a file it runs changes`);
   console.log("dev: watching the sources; a save restarts what it changes (rs + Enter restarts everything)");

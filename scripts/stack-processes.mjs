@@ -1,16 +1,16 @@
 // The processes of the local stack, shared by `npm start` (start.mjs, from dist/) and
 // `npm run dev` (dev.mjs, from the TypeScript sources): which processes there are, in which
 // order they start, their ports, URLs, environment and databases, how their output is shown
-// and when they are ready. Everything can be overridden by env: <NAME>_PORT,
-// <NAME>_WORKER_PORT, <NAME>_DATABASE_URL, DATABASE_SERVER_URL, HOST, GATEWAY_PORT (or PORT),
-// START_ONLY, and whatever the services themselves read.
+// and when they are ready. The processes, ports, databases and who is told whose URL come
+// from services.json. Everything can be overridden by env: <NAME>_PORT, <NAME>_WORKER_PORT,
+// <NAME>_DATABASE_URL, DATABASE_SERVER_URL, HOST, GATEWAY_PORT (or PORT), START_ONLY, a
+// variable services.json wires (CAMPAIGN_URL, …; not SUBGRAPH_<NAME>_URL, which follows
+// <NAME>_PORT), and whatever the services themselves read.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { parse } from "yaml";
-import { databaseUrlFor, servicesWithDatabases } from "../prisma/migrate-all.mjs";
+import { databaseUrlFor } from "../prisma/migrate-all.mjs";
 import { devSecrets } from "./dev-secrets.mjs";
+import { readServices, urlTarget } from "./services-manifest.mjs";
 
 const SECRET_NAMES = ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"];
 
@@ -19,84 +19,77 @@ function pick(source, keys) {
 }
 
 /**
- * The stack as `env` configures it. `hasWorker(dir)` says whether a subgraph has a worker
- * pool (start.mjs looks for dist/worker.js, dev.mjs for src/worker.ts). Each process is
- * { name, role (subgraph, worker or gateway), dir, entry (main or worker), port, url, env
- * (complete) }; `unknown` lists the names START_ONLY gives that are not processes of the stack.
+ * The stack as `env` configures it. Each process is { name, kind (subgraph, worker-pool or
+ * gateway), dir, main (its built entry point), port, url, env (complete) }; `unknown` lists the
+ * names START_ONLY gives that are not processes of the stack.
  */
-export function planStack({ root, env = process.env, hasWorker }) {
+export function planStack({ root, env = process.env }) {
   const host = env.HOST ?? "127.0.0.1";
   // Secrets given by env need no .local/ file made for them.
   const secrets = { ...(SECRET_NAMES.every((k) => env[k]) ? {} : devSecrets(root)), ...pick(env, SECRET_NAMES) };
-  const supergraph = parse(readFileSync(join(root, "supergraph.yaml"), "utf8"));
-  const subgraphs = Object.entries(supergraph.subgraphs).map(([name, { routing_url }]) => {
-    const port = Number(env[`${name.toUpperCase()}_PORT`] ?? new URL(routing_url).port);
-    return { name, port, dir: join("subgraphs", name), url: `http://${host}:${port}` };
-  });
-  const gatewayPort = Number(env.GATEWAY_PORT ?? env.PORT ?? 4000);
+  const manifest = readServices(root);
+  const at = (port) => ({ port, url: `http://${host}:${port}` });
+  const gatewayService = manifest.find((s) => s.kind === "gateway");
+  const gatewayAt = at(Number(env.GATEWAY_PORT ?? env.PORT ?? gatewayService.port));
+  const subgraphs = manifest.filter((s) => s.kind === "subgraph").map((s) => ({ ...s, ...at(Number(env[`${s.name.toUpperCase()}_PORT`] ?? s.port)) }));
 
-  // Worker pools: every subgraph that has one runs it as its own process.
-  const pools = subgraphs.filter((s) => hasWorker(s.dir));
-  const processNames = [...subgraphs.map((s) => s.name), ...pools.map((s) => `${s.name}-worker`), "gateway"];
+  // A worker pool's port: <NAME>_WORKER_PORT, or as far from its subgraph's as services.json puts it.
+  const pools = subgraphs
+    .filter((s) => s.workerPool)
+    .map((s) => {
+      const offset = s.workerPool.healthPort - manifest.find((m) => m.name === s.name).port;
+      return { name: s.workerPool.name, kind: "worker-pool", dir: s.dir, main: s.workerPool.main, subgraph: s, ...at(Number(env[`${s.name.toUpperCase()}_WORKER_PORT`] ?? s.port + offset)) };
+    });
+  const processNames = [...subgraphs.map((s) => s.name), ...pools.map((s) => s.name), gatewayService.name];
   const only = env.START_ONLY ? env.START_ONLY.split(",").map((name) => name.trim()).filter(Boolean) : processNames;
   const runs = (name) => only.includes(name);
 
   const databases = Object.fromEntries(
-    servicesWithDatabases()
-      .filter((name) => runs(name) || runs(`${name}-worker`))
-      .map((name) => [name, env[`${name.toUpperCase()}_DATABASE_URL`] ?? databaseUrlFor(name)]),
+    subgraphs
+      .filter((s) => s.database && (runs(s.name) || (s.workerPool && runs(s.workerPool.name))))
+      .map((s) => [s.name, env[`${s.name.toUpperCase()}_DATABASE_URL`] ?? databaseUrlFor(s.name)]),
   );
   const dbEnv = (name) => (databases[name] ? { DATABASE_URL: databases[name] } : {});
 
-  // Realtime asks campaign who belongs where: wherever this run puts campaign.
-  const campaign = subgraphs.find((s) => s.name === "campaign");
-  const campaignPeer = campaign ? { CAMPAIGN_URL: env.CAMPAIGN_URL ?? `${campaign.url}/graphql` } : {};
-  // Provider asks campaign whether a job's caller belongs to the campaign it charges;
-  // notification, which campaigns a game master runs and who is in them.
-  // Provider's content URLs point at the gateway's /content/ proxy: the public origin.
-  const publicOrigin = { PROVIDER_PUBLIC_URL: env.PROVIDER_PUBLIC_URL ?? `http://${host}:${gatewayPort}` };
-  const peers = { realtime: campaignPeer, simulation: campaignPeer, provider: { ...campaignPeer, ...publicOrigin }, notification: campaignPeer };
+  // Who is told whose URL (services.json `urls`): wherever this run puts them.
+  const urlOf = (name) => {
+    const target = name === gatewayService.name ? gatewayAt : subgraphs.find((s) => s.name === name);
+    if (!target) throw new Error(`services.json: no service ${name}`);
+    return target.url;
+  };
+  const wired = (urls) =>
+    Object.fromEntries(
+      Object.entries(urls).map(([variable, target]) => {
+        const { service, path } = urlTarget(target);
+        return [variable, env[variable] ?? `${urlOf(service)}${path}`];
+      }),
+    );
 
-  const processOf = ({ name, role, dir, entry, port, url }, extraEnv) => ({
+  const processOf = ({ name, kind, dir, main, port, url }, extraEnv) => ({
     name,
-    role,
+    kind,
     dir,
-    entry,
+    main,
     port,
     url,
     env: { ...env, ...secrets, HOST: host, PORT: String(port), ...extraEnv },
   });
 
-  const services = subgraphs
-    .filter((s) => runs(s.name))
-    .map((s) => processOf({ ...s, role: "subgraph", entry: "main" }, { ...dbEnv(s.name), ...peers[s.name] }));
-  // Health and metrics of a worker pool on <NAME>_WORKER_PORT, default the subgraph's port + 10.
-  const workers = pools
-    .filter((s) => runs(`${s.name}-worker`))
-    .map((s) => {
-      const port = Number(env[`${s.name.toUpperCase()}_WORKER_PORT`] ?? s.port + 10);
-      return processOf({ name: `${s.name}-worker`, role: "worker", dir: s.dir, entry: "worker", port, url: `http://${host}:${port}` }, { ...dbEnv(s.name), ...peers[s.name] });
-    });
-  const identity = subgraphs.find((s) => s.name === "identity");
-  const realtime = subgraphs.find((s) => s.name === "realtime");
-  const provider = subgraphs.find((s) => s.name === "provider");
-  const gateway = runs("gateway")
+  const services = subgraphs.filter((s) => runs(s.name)).map((s) => processOf(s, { ...dbEnv(s.name), ...wired(s.urls) }));
+  // A worker pool runs with its subgraph's database and URLs.
+  const workers = pools.filter((p) => runs(p.name)).map((p) => processOf(p, { ...dbEnv(p.subgraph.name), ...wired(p.subgraph.urls) }));
+  const gateway = runs(gatewayService.name)
     ? processOf(
-        { name: "gateway", role: "gateway", dir: "gateway", entry: "main", port: gatewayPort, url: `http://${host}:${gatewayPort}` },
+        { ...gatewayService, ...gatewayAt },
         {
-          // The gateway reports its WebSocket connections to realtime (presence).
-          ...(realtime ? { REALTIME_INTERNAL_URL: env.REALTIME_INTERNAL_URL ?? realtime.url } : {}),
-          // Generated audio and images (GET /content/…) are served through the gateway from provider.
-          ...(provider ? { PROVIDER_CONTENT_URL: env.PROVIDER_CONTENT_URL ?? provider.url } : {}),
+          ...wired(gatewayService.urls),
           ...Object.fromEntries(subgraphs.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, `${s.url}/graphql`])),
-          IDENTITY_JWKS_URL: env.IDENTITY_JWKS_URL ?? `${identity.url}/.well-known/jwks.json`,
-          IDENTITY_INTERNAL_URL: env.IDENTITY_INTERNAL_URL ?? identity.url,
         },
       )
     : undefined;
 
   return {
-    /** Every subgraph of supergraph.yaml, whether this run starts it or not. */
+    /** Every subgraph of services.json, whether this run starts it or not. */
     subgraphNames: subgraphs.map((s) => s.name),
     processNames,
     unknown: only.filter((name) => !processNames.includes(name)),
@@ -122,7 +115,7 @@ export async function startInOrder(plan, { launch, ready }) {
 }
 
 /** The node arguments that run `file` as `proc`: the gateway with its V8 flags, as wherever it runs (gateway/src/node-flags.ts). */
-export const nodeArguments = (proc, file, gatewayNodeFlags) => [...(proc.role === "gateway" ? gatewayNodeFlags : []), file];
+export const nodeArguments = (proc, file, gatewayNodeFlags) => [...(proc.kind === "gateway" ? gatewayNodeFlags : []), file];
 
 /** Spawns a process whose every line of output is printed on stdout after `[name] `. */
 export function spawnPrefixed(name, command, args, { cwd, env }) {
@@ -154,16 +147,18 @@ export async function waitReady(name, url, { timeoutMs = 60_000, pollMs = 200, g
   throw new Error(`${name} was not ready after ${timeoutMs / 1000} s: ${last}`);
 }
 
-/** The URLs, once everything is ready. */
-export function printReady(plan) {
+/**
+ * The URLs, once everything is ready. `gatewayConfig`: the gateway's own reading of its env
+ * (loadGatewayConfig), which says whether its explorer and queues admin are on (without it,
+ * they are not listed).
+ */
+export function printReady(plan, gatewayConfig) {
   console.log("\nStartales supergraph is ready:");
   if (plan.gateway) {
-    const { url, env } = plan.gateway;
+    const { url } = plan.gateway;
     console.log(`  gateway    ${url}/graphql   (health: ${url}/health/ready, metrics: ${url}/metrics)`);
-    if (!["false", "0"].includes(env.EXPLORER ?? (env.NODE_ENV === "production" ? "false" : "true"))) console.log(`  explorer   ${url}/explorer   (GraphiQL, offline)`);
-    // The gateway's own default (its config.ts): on in development only.
-    const adminPort = env.QUEUES_ADMIN_PORT ?? ((env.NODE_ENV ?? "development") === "development" ? "4010" : "off");
-    if (adminPort !== "off") console.log(`  queues     http://${new URL(url).hostname}:${adminPort}/   (admins only: password = an ADMIN's API key)`);
+    if (gatewayConfig?.EXPLORER) console.log(`  explorer   ${url}/explorer   (GraphiQL, offline)`);
+    if (gatewayConfig?.QUEUES_ADMIN_PORT !== undefined) console.log(`  queues     http://${new URL(url).hostname}:${gatewayConfig.QUEUES_ADMIN_PORT}/   (admins only: password = an ADMIN's API key)`);
   }
   for (const s of plan.subgraphs) console.log(`  ${s.name.padEnd(10)} ${s.url}/graphql   (internal: accepts only the gateway)`);
   for (const s of plan.workers) console.log(`  ${s.name.padEnd(10)} ${s.url}/health/ready   (worker pool)`);

@@ -3,9 +3,9 @@
 // for each to be ready, prints the URLs, restarts a process that crashes (with backoff, see
 // supervisor.mjs), and stops everything cleanly on Ctrl-C.
 // Each service is its own process, as in production, run from its build (dist/). Which
-// processes, ports, URLs and env: stack-processes.mjs, shared with `npm run dev`. Everything
-// can be overridden by env: <NAME>_PORT, <NAME>_DATABASE_URL, DATABASE_SERVER_URL, REDIS_URL,
-// LOG_LEVEL, ...
+// processes (services.json), ports, URLs and env: stack-processes.mjs, shared with `npm run
+// dev`. Everything can be overridden by env: <NAME>_PORT, <NAME>_DATABASE_URL,
+// DATABASE_SERVER_URL, REDIS_URL, LOG_LEVEL, ...
 // START_ONLY=gateway,identity runs only the processes named (as the output names them),
 // e.g. to run one service against the others started elsewhere.
 import { existsSync } from "node:fs";
@@ -16,13 +16,17 @@ import { createSupervisor } from "./supervisor.mjs";
 import { GATEWAY_NODE_FLAGS } from "../gateway/dist/node-flags.js";
 
 const root = resolve(import.meta.dirname, "..");
-const plan = planStack({ root, hasWorker: (dir) => existsSync(join(root, dir, "dist", "worker.js")) });
+const plan = planStack({ root });
+// For printReady: the gateway's config module loads while the stack starts (it pulls in the
+// service kit), and is awaited once everything is ready.
+const gatewayConfigModule = import("../gateway/dist/config.js");
+gatewayConfigModule.catch(() => undefined);
 
 const supervisor = createSupervisor();
 let stopping = false;
 
 function launch(proc) {
-  const file = join(root, proc.dir, "dist", `${proc.entry}.js`);
+  const file = join(root, proc.main);
   if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build`);
   supervisor.supervise(proc.name, () => spawnPrefixed(proc.name, process.execPath, nodeArguments(proc, file, GATEWAY_NODE_FLAGS), { cwd: join(root, proc.dir), env: proc.env }));
 }
@@ -43,7 +47,7 @@ try {
   // after waitReady's deadline stops everything: npm start did not start.
   await prepareDatabases(plan.databases, (line) => console.log(`start: ${line}`));
   await startInOrder(plan, { launch, ready: ({ name, url }) => waitReady(name, url, { giveUp: () => stopping }) });
-  printReady(plan);
+  printReady(plan, plan.gateway && (await gatewayConfigModule).loadGatewayConfig(plan.gateway.env));
 } catch (error) {
   console.error(`start: ${error.message}`);
   await stopAll(1);

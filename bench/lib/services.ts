@@ -6,6 +6,7 @@ import { createRedis, streamKey } from "@startales/service-kit";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 import { startBuiltProcess } from "../../test/testkit/built-process";
 import { deleteKeysMatching } from "../../test/testkit/redis-keys";
+import { gatewayService, serviceNamed, wiredUrls, type Service } from "../../test/testkit/services";
 
 const root = join(__dirname, "..", "..");
 // A bench that is interrupted must not leave services behind: exiting kills them (testkit).
@@ -73,7 +74,7 @@ export async function startBenchStack(
   const databases = Object.fromEntries(
     names.map((name) => {
       const url = new URL(server);
-      url.pathname = `/startales_${name}_bench`;
+      url.pathname = `/${serviceNamed(name).database}_bench`;
       return [`${name.toUpperCase()}_DATABASE_URL`, url.toString()];
     }),
   );
@@ -87,34 +88,42 @@ export async function startBenchStack(
   const notificationTopic = options.notificationEnv?.NOTIFICATION_TOPIC ?? `integration:notifications:bench:${run}`;
   const notificationRedisPrefix = options.notification ? (options.notificationEnv?.NOTIFICATION_REDIS_PREFIX ?? `bench-notification-${run}:`) : undefined;
   const services: ServiceProcess[] = [];
+  // The services started so far, by name: what services.json wires a later one to.
+  const origins: Record<string, string> = {};
+  const start = async (service: Service, env: Record<string, string>, nodeFlags: readonly string[] = []) => {
+    const started = await spawnService(service.name, service.main, { ...wiredUrls(service, origins), ...env }, nodeFlags);
+    services.push(started);
+    origins[service.name] = started.url;
+    return started;
+  };
+  /** A subgraph's worker pool, with the subgraph's environment. */
+  const startPool = async (subgraph: Service, env: Record<string, string>) => {
+    services.push(await spawnService(subgraph.workerPool!.name, subgraph.workerPool!.main, { ...wiredUrls(subgraph, origins), ...env }));
+  };
   try {
-    const identity = await spawnService("identity", "subgraphs/identity/dist/main.js", {
+    const identity = await start(serviceNamed("identity"), {
       DATABASE_URL: databases.IDENTITY_DATABASE_URL!,
       JWT_PRIVATE_KEY: jwtKey,
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
     });
-    services.push(identity);
-    const campaign = await spawnService("campaign", "subgraphs/campaign/dist/main.js", {
+    const campaign = await start(serviceNamed("campaign"), {
       DATABASE_URL: databases.CAMPAIGN_DATABASE_URL!,
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
       NOTIFICATION_TOPIC: notificationTopic,
     });
-    services.push(campaign);
     let simulationUrl: string | undefined;
     if (options.simulation) {
       const simulationEnv = {
         DATABASE_URL: databases.SIMULATION_DATABASE_URL!,
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
-        CAMPAIGN_URL: `${campaign.url}/graphql`,
         QUEUE_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
         ...options.simulationEnv,
       };
-      const simulation = await spawnService("simulation", "subgraphs/simulation/dist/main.js", simulationEnv);
-      services.push(simulation);
-      services.push(await spawnService("simulation-worker", "subgraphs/simulation/dist/worker.js", simulationEnv));
+      const simulation = await start(serviceNamed("simulation"), simulationEnv);
+      await startPool(serviceNamed("simulation"), simulationEnv);
       simulationUrl = simulation.url;
     }
     let providerUrl: string | undefined;
@@ -123,13 +132,11 @@ export async function startBenchStack(
         DATABASE_URL: databases.PROVIDER_DATABASE_URL!,
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
-        CAMPAIGN_URL: `${campaign.url}/graphql`,
         PROVIDER_REDIS_PREFIX: `bench-provider-${randomBytes(4).toString("hex")}:`,
         ...options.providerEnv,
       };
-      const provider = await spawnService("provider", "subgraphs/provider/dist/main.js", providerEnv);
-      services.push(provider);
-      services.push(await spawnService("provider-worker", "subgraphs/provider/dist/worker.js", providerEnv));
+      const provider = await start(serviceNamed("provider"), providerEnv);
+      await startPool(serviceNamed("provider"), providerEnv);
       providerUrl = provider.url;
     }
     let notificationUrl: string | undefined;
@@ -138,30 +145,23 @@ export async function startBenchStack(
         DATABASE_URL: databases.NOTIFICATION_DATABASE_URL!,
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
-        CAMPAIGN_URL: `${campaign.url}/graphql`,
         ...options.notificationEnv,
         NOTIFICATION_REDIS_PREFIX: notificationRedisPrefix!,
         NOTIFICATION_TOPIC: notificationTopic,
       };
-      const notification = await spawnService("notification", "subgraphs/notification/dist/main.js", notificationEnv);
-      services.push(notification);
-      services.push(await spawnService("notification-worker", "subgraphs/notification/dist/worker.js", notificationEnv));
+      const notification = await start(serviceNamed("notification"), notificationEnv);
+      await startPool(serviceNamed("notification"), notificationEnv);
       notificationUrl = notification.url;
     }
-    const gateway = await spawnService("gateway", "gateway/dist/main.js", {
+    // The gateway routes to the subgraphs started (its other URLs: services.json's, of those).
+    const gateway = await start(gatewayService, {
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
-      IDENTITY_JWKS_URL: `${identity.url}/.well-known/jwks.json`,
-      SUBGRAPH_IDENTITY_URL: `${identity.url}/graphql`,
-      SUBGRAPH_CAMPAIGN_URL: `${campaign.url}/graphql`,
-      ...(simulationUrl ? { SUBGRAPH_SIMULATION_URL: `${simulationUrl}/graphql` } : {}),
-      ...(providerUrl ? { SUBGRAPH_PROVIDER_URL: `${providerUrl}/graphql`, PROVIDER_CONTENT_URL: providerUrl } : {}),
-      ...(notificationUrl ? { SUBGRAPH_NOTIFICATION_URL: `${notificationUrl}/graphql` } : {}),
+      ...Object.fromEntries(Object.entries(origins).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
       RATE_LIMIT_KEY_PREFIX: `rate-limit:bench:${randomBytes(4).toString("hex")}:`,
       ...options.gatewayEnv,
       // As deployed: the gateway's V8 flags (gateway/src/node-flags.ts).
     }, GATEWAY_NODE_FLAGS);
-    services.push(gateway);
     return {
       gatewayUrl: gateway.url,
       identityUrl: identity.url,

@@ -1,9 +1,9 @@
-// The deployment artifacts (k8s/, docker-compose.yml, Dockerfile), checked without Docker or
-// a cluster: every manifest against the Kubernetes schema (kubernetes-models), the overlays
-// rendered (kubectl kustomize where installed, and always by a small built-in renderer that
-// must agree with it), and the rules the services rely on: probes, ports, resources,
-// security contexts, every variable a service's config schema requires, the network
-// policies as a reachability matrix, and the compose stack.
+// The deployment artifacts (k8s/, docker-compose.yml, Dockerfile) for every process of
+// services.json, checked without Docker or a cluster: every manifest against the Kubernetes
+// schema (kubernetes-models), the overlays rendered (kubectl kustomize where installed, and
+// always by a small built-in renderer that must agree with it), and the rules the services
+// rely on: probes, ports, resources, security contexts, every variable a service's config
+// schema requires, the network policies as a reachability matrix, and the compose stack.
 import { execFileSync, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -19,9 +19,20 @@ import { Ingress, NetworkPolicy, type IIngress, type INetworkPolicy } from "kube
 import { parseConfig } from "../../packages/service-kit/src/config";
 import { loadGatewayConfig } from "../../gateway/src/config";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
+import { gatewayService, subgraphServices, urlTarget } from "../testkit/services";
 
-/** Calls one subgraph makes to another, each allowed by a pair of network policies. */
-const SUBGRAPH_CALLS = new Set(["realtime->campaign", "simulation->campaign", "provider->campaign", "notification->campaign"]);
+/**
+ * Calls one subgraph makes to another, each allowed by a pair of network policies: the
+ * subgraphs services.json tells a subgraph the URL of.
+ */
+const SUBGRAPH_CALLS = new Set(
+  subgraphServices.flatMap((s) =>
+    Object.values(s.urls)
+      .map((target) => urlTarget(target).service)
+      .filter((to) => subgraphServices.some((other) => other.name === to))
+      .map((to) => `${s.name}->${to}`),
+  ),
+);
 
 const root = join(__dirname, "..", "..");
 const k8sDir = join(root, "k8s");
@@ -32,17 +43,17 @@ const read = (path: string) => readFileSync(join(root, path), "utf8");
 
 type AppService = {
   name: string;
-  component: "gateway" | "subgraph";
+  component: "gateway" | "subgraph" | "worker";
   port: number;
   /** The process's entry point in the image, built from src/main.ts. */
   entry: string;
   /** Node/V8 flags before the entry point (the gateway's: gateway/src/node-flags.ts). */
   nodeFlags: string[];
   schema: z.ZodObject;
+  /** Its database (services.json), or null. */
+  database: string | null;
   hasDatabase: boolean;
 };
-
-const supergraph = parse(read("supergraph.yaml")) as { subgraphs: Record<string, { routing_url: string }> };
 
 function configSchemaIn(module: string): z.ZodObject {
   const exports = require(join(root, module)) as Record<string, unknown>;
@@ -51,27 +62,59 @@ function configSchemaIn(module: string): z.ZodObject {
   return schemas[0]![1] as z.ZodObject;
 }
 
-const subgraphs: AppService[] = Object.entries(supergraph.subgraphs).map(([name, { routing_url }]) => ({
-  name,
+// What services.json says runs: the gateway, each subgraph, each worker pool.
+const subgraphs: AppService[] = subgraphServices.map((s) => ({
+  name: s.name,
   component: "subgraph",
-  port: Number(new URL(routing_url).port),
-  entry: `subgraphs/${name}/dist/main.js`,
+  port: s.port,
+  entry: s.main,
   nodeFlags: [],
-  schema: configSchemaIn(`subgraphs/${name}/src/config.ts`),
-  hasDatabase: existsSync(join(root, "subgraphs", name, "prisma", "schema.prisma")),
+  schema: configSchemaIn(`${s.dir}/src/config.ts`),
+  database: s.database,
+  hasDatabase: s.database !== null,
 }));
-const gatewaySchema = configSchemaIn("gateway/src/config.ts");
 const gateway: AppService = {
-  name: "gateway",
+  name: gatewayService.name,
   component: "gateway",
-  port: (gatewaySchema.shape.PORT as z.ZodType<number>).parse(undefined),
-  entry: "gateway/dist/main.js",
+  port: gatewayService.port,
+  entry: gatewayService.main,
   nodeFlags: [...GATEWAY_NODE_FLAGS],
-  schema: gatewaySchema,
+  schema: configSchemaIn(`${gatewayService.dir}/src/config.ts`),
+  database: null,
   hasDatabase: false,
 };
 const services = [gateway, ...subgraphs];
 const databaseServices = subgraphs.filter((s) => s.hasDatabase);
+/** Worker pools: a Deployment without a Service, on their health port; their config is the subgraph's, or a worker-config.ts of their own. */
+const workerPools: AppService[] = subgraphServices.flatMap((s) =>
+  s.workerPool
+    ? [
+        {
+          name: s.workerPool.name,
+          component: "worker" as const,
+          port: s.workerPool.healthPort,
+          entry: s.workerPool.main,
+          nodeFlags: [],
+          schema: configSchemaIn(existsSync(join(root, s.dir, "src", "worker-config.ts")) ? `${s.dir}/src/worker-config.ts` : `${s.dir}/src/config.ts`),
+          database: s.database,
+          hasDatabase: s.database !== null,
+        },
+      ]
+    : [],
+);
+const processes = [...services, ...workerPools];
+
+/** The variables services.json sets to a subgraph's URL for `name`: the Service and port they must reach, and the path. */
+function subgraphUrlsOf(name: string): Record<string, { service: string; port: number; path: string }> {
+  const urls = [gatewayService, ...subgraphServices].find((s) => s.name === name)?.urls ?? {};
+  return Object.fromEntries(
+    Object.entries(urls).flatMap(([variable, target]) => {
+      const { service, path } = urlTarget(target);
+      const to = subgraphs.find((s) => s.name === service);
+      return to ? [[variable, { service, port: to.port, path: path || "/" }]] : [];
+    }),
+  );
+}
 
 /** The variables a config schema cannot default: the deployment must provide them. */
 const requiredVariables = (schema: z.ZodObject) =>
@@ -187,6 +230,9 @@ type EnvSource = { value: string } | { secret: { name: string; key: string } } |
 function environmentOf(container: Container, configMaps: Map<string, Record<string, string>>): Map<string, EnvSource> {
   const env = new Map<string, EnvSource>();
   for (const from of container.envFrom ?? []) {
+    // An optional Secret can supply nothing required (it may be absent): e.g. vendor keys,
+    // PROVIDER_KEY_<NAME>, named by configuration. Any other hides which keys a pod needs.
+    if (from.secretRef?.optional) continue;
     if (from.secretRef) throw new Error(`${container.name}: envFrom secretRef hides which keys it needs; use secretKeyRef per variable`);
     const name = from.configMapRef?.name ?? "";
     const data = configMaps.get(name);
@@ -432,7 +478,7 @@ function checkStack(resources: Resource[], label: string): void {
     return { service: k8sService.metadata.name, port: servicePort.port };
   };
 
-  for (const app of services) {
+  for (const app of processes) {
     const where = `${label}: ${app.name}`;
     const deployment = only(deployments.filter((d) => d.metadata.name === app.name), `Deployment ${where}`);
     const podSpec = deployment.spec!.template.spec!;
@@ -476,13 +522,19 @@ function checkStack(resources: Resource[], label: string): void {
     const budgetMs = (podSpec.terminationGracePeriodSeconds ?? 30) * 1000;
     expect({ where, terminationGraceCoversDrain: budgetMs > graceMs + preStopMs(container) }).toEqual({ where, terminationGraceCoversDrain: true });
 
-    // Service: selects exactly this Deployment's pods, on the supergraph's port.
-    const k8sService = only(k8sServices.filter((s) => s.metadata.name === app.name), `Service ${where}`);
-    expect({ where, selectsPods: selects(k8sService.spec?.selector, podLabels) }).toEqual({ where, selectsPods: true });
-    const selectedElsewhere = deployments.filter((d) => d !== deployment && selects(k8sService.spec?.selector, d.spec!.template.metadata?.labels)).map((d) => d.metadata.name);
-    expect({ where, selectedElsewhere }).toEqual({ where, selectedElsewhere: [] });
-    const servicePort = only(k8sService.spec?.ports ?? [], `port on Service ${where}`);
-    expect({ where, port: servicePort.port, targetPort: resolvePort(container, servicePort.targetPort ?? servicePort.port) }).toEqual({ where, port: app.port, targetPort: app.port });
+    // Service: selects exactly this Deployment's pods, on services.json's port. A worker pool
+    // has none: nothing calls it.
+    if (app.component === "worker") {
+      const selecting = k8sServices.filter((s) => selects(s.spec?.selector, podLabels)).map((s) => s.metadata.name);
+      expect({ where, selecting }).toEqual({ where, selecting: [] });
+    } else {
+      const k8sService = only(k8sServices.filter((s) => s.metadata.name === app.name), `Service ${where}`);
+      expect({ where, selectsPods: selects(k8sService.spec?.selector, podLabels) }).toEqual({ where, selectsPods: true });
+      const selectedElsewhere = deployments.filter((d) => d !== deployment && selects(k8sService.spec?.selector, d.spec!.template.metadata?.labels)).map((d) => d.metadata.name);
+      expect({ where, selectedElsewhere }).toEqual({ where, selectedElsewhere: [] });
+      const servicePort = only(k8sService.spec?.ports ?? [], `port on Service ${where}`);
+      expect({ where, port: servicePort.port, targetPort: resolvePort(container, servicePort.targetPort ?? servicePort.port) }).toEqual({ where, port: app.port, targetPort: app.port });
+    }
 
     // Autoscaling owns the replica count; the disruption budget lets a drain proceed.
     const hpa = only(hpas.filter((h) => h.spec?.scaleTargetRef.kind === "Deployment" && h.spec.scaleTargetRef.name === app.name), `HorizontalPodAutoscaler ${where}`);
@@ -501,8 +553,14 @@ function checkStack(resources: Resource[], label: string): void {
     expect({ subgraph: s.name, ...serviceUrlTarget(gatewayConfig.subgraphUrls[s.name]!) }).toEqual({ subgraph: s.name, service: s.name, port: s.port });
     expect(new URL(gatewayConfig.subgraphUrls[s.name]!).pathname).toBe("/graphql");
   }
-  expect(serviceUrlTarget(gatewayConfig.IDENTITY_JWKS_URL)).toEqual({ service: "identity", port: subgraphs.find((s) => s.name === "identity")!.port });
-  expect(new URL(gatewayConfig.IDENTITY_JWKS_URL).pathname).toBe("/.well-known/jwks.json");
+  // Every URL services.json wires to a subgraph (the gateway's JWKS, internal routes and
+  // content; a subgraph's CAMPAIGN_URL) reaches that subgraph's Service, at its path.
+  for (const app of services) {
+    for (const [variable, { service, port, path }] of Object.entries(subgraphUrlsOf(app.name))) {
+      const value = String(parsedConfigs.get(app.name)![variable]);
+      expect({ where: `${label}: ${app.name}`, variable, ...serviceUrlTarget(value), path: new URL(value).pathname }).toEqual({ where: `${label}: ${app.name}`, variable, service, port, path });
+    }
+  }
   // Behind the ingress the client's address is the one the ingress appends to
   // X-Forwarded-For; with TRUST_PROXY 0 every client would share the ingress's rate limit.
   expect({ label, TRUST_PROXY: (gatewayConfig as { TRUST_PROXY?: number }).TRUST_PROXY }).toEqual({ label, TRUST_PROXY: 1 });
@@ -593,14 +651,20 @@ function checkStack(resources: Resource[], label: string): void {
     }
     for (const [who, stranger] of Object.entries(strangers)) check(`(${s.name}'s ingress rules alone) ${who} -> ${s.name}`, mayEnter(stranger, podOf(s.name), s.port), false);
   }
+  for (const pool of workerPools) {
+    check(`prometheus -> ${pool.name}`, may(prometheus, podOf(pool.name), pool.port), true);
+    for (const [who, stranger] of Object.entries(strangers)) check(`(${pool.name}'s ingress rules alone) ${who} -> ${pool.name}`, mayEnter(stranger, podOf(pool.name), pool.port), false);
+  }
   const datastores = { postgres: 5432, redis: 6379 };
-  for (const name of [...services.map((s) => s.name), "migrate"]) {
+  // Who reaches public HTTPS: OIDC providers, AI vendors, the push service (checked below).
+  const public443 = new Set(["identity", "provider-worker", "notification-worker"]);
+  for (const name of [...processes.map((s) => s.name), "migrate"]) {
     for (const [store, port] of Object.entries(datastores)) {
       check(`${name} -> external ${store}`, may(podOf(name), { external: { ip: "10.20.30.40" } }, port), true);
       check(`${name} -> in-cluster ${store}`, may(podOf(name), inNamespace("data", { "app.kubernetes.io/name": store }), port), true);
     }
     check(`${name} -> DNS`, may(podOf(name), inNamespace("kube-system", { "k8s-app": "kube-dns" }), 53, "UDP"), true);
-    if (name !== "identity") check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
+    if (!public443.has(name)) check(`${name} -> the internet`, may(podOf(name), { external: { ip: "203.0.113.7" } }, 443), false);
   }
   // Identity reaches the OpenID Connect providers it signs players in with: public HTTPS only.
   check("identity -> an OIDC provider on the internet (443)", may(podOf("identity"), { external: { ip: "203.0.113.7" } }, 443), true);
@@ -613,6 +677,11 @@ function checkStack(resources: Resource[], label: string): void {
   check("provider-worker -> cloud metadata (169.254.169.254)", may(podOf("provider-worker"), { external: { ip: "169.254.169.254" } }, 443), false);
   check("provider-worker -> a private address (10.1.2.3:443)", may(podOf("provider-worker"), { external: { ip: "10.1.2.3" } }, 443), false);
   check("provider-worker -> campaign", may(podOf("provider-worker"), podOf("campaign"), 4002), false);
+  // The notification worker pool reaches the push service the same way.
+  check("notification-worker -> a push service on the internet (443)", may(podOf("notification-worker"), { external: { ip: "203.0.113.7" } }, 443), true);
+  check("notification-worker -> the internet on another port", may(podOf("notification-worker"), { external: { ip: "203.0.113.7" } }, 80), false);
+  check("notification-worker -> cloud metadata (169.254.169.254)", may(podOf("notification-worker"), { external: { ip: "169.254.169.254" } }, 443), false);
+  check("notification-worker -> a private address (10.1.2.3:443)", may(podOf("notification-worker"), { external: { ip: "10.1.2.3" } }, 443), false);
   expect(matrix).toEqual(expected);
 }
 
@@ -834,9 +903,9 @@ function environmentOfCompose(service: ComposeService, vars: Record<string, stri
 const filledDotenv = Object.fromEntries(Object.entries(dotenvExample).map(([key, value]) => [key, value === "" && isSecretVariable(key) ? sampleSecret(key) : value]));
 
 describe("docker-compose.yml", () => {
-  const appNames = services.map((s) => s.name);
+  const appNames = processes.map((s) => s.name);
 
-  it("runs PostgreSQL, Redis, the migration, the gateway and every subgraph of supergraph.yaml", () => {
+  it("runs PostgreSQL, Redis, the migration, and every process of services.json", () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["postgres", "redis", "migrate", ...appNames]));
     expect(compose.services.postgres!.image).toMatch(/^postgres:15/);
     expect(compose.services.redis!.image).toMatch(/^redis:7/);
@@ -861,7 +930,7 @@ describe("docker-compose.yml", () => {
     for (const [name, service] of Object.entries(compose.services).filter(([name]) => name !== "migrate")) {
       expect({ name, healthcheck: !!service.healthcheck?.test?.length }).toEqual({ name, healthcheck: true });
     }
-    for (const app of services) {
+    for (const app of processes) {
       const test = ([] as string[]).concat(compose.services[app.name]!.healthcheck!.test!).join(" ");
       expect({ app: app.name, test }).toEqual({ app: app.name, test: expect.stringContaining(`:${app.port}/health/ready`) });
     }
@@ -881,7 +950,7 @@ describe("docker-compose.yml", () => {
         expect({ name, target, condition }).toEqual({ name, target, condition: want });
       }
     }
-    for (const s of subgraphs) expect(Object.keys(dependencies(s.name))).toEqual(expect.arrayContaining(["redis", ...(s.hasDatabase ? ["migrate", "postgres"] : [])]));
+    for (const s of [...subgraphs, ...workerPools]) expect(Object.keys(dependencies(s.name))).toEqual(expect.arrayContaining(["redis", ...(s.hasDatabase ? ["migrate", "postgres"] : [])]));
     expect(Object.keys(dependencies("gateway"))).toEqual(expect.arrayContaining(["redis", ...subgraphs.map((s) => s.name)]));
     expect(Object.keys(dependencies("migrate"))).toEqual(["postgres"]);
   });
@@ -906,13 +975,13 @@ describe("docker-compose.yml", () => {
       });
     }
     // Compose's stop timeout must cover the drain, or Docker kills mid-request.
-    for (const app of services) {
+    for (const app of processes) {
       const drainMs = Number(environmentOfCompose(compose.services[app.name]!, filledDotenv).SHUTDOWN_GRACE_MS ?? 10_000);
       const stopMs = Number(/^(\d+)s$/.exec(compose.services[app.name]!.stop_grace_period ?? "10s")?.[1]) * 1000;
       expect({ app: app.name, stopCoversDrain: stopMs > drainMs }).toEqual({ app: app.name, stopCoversDrain: true });
     }
     const command = (name: string) => ([] as string[]).concat(compose.services[name]!.command ?? []);
-    for (const app of services) expect(command(app.name)).toEqual(["node", ...app.nodeFlags, app.entry]);
+    for (const app of processes) expect(command(app.name)).toEqual(["node", ...app.nodeFlags, app.entry]);
     expect(command("migrate")).toEqual(["node", "prisma/migrate-all.mjs"]);
   });
 
@@ -931,12 +1000,12 @@ describe("docker-compose.yml", () => {
     for (const variable of new Set(referenced)) expect({ variable, inExample: variable in dotenvExample, value: dotenvExample[variable] }).toEqual({ variable, inExample: true, value: "" });
     expect(read(".env.example")).not.toMatch(/PRIVATE KEY-----[A-Za-z0-9+/\\]/);
     // With the placeholders left empty, compose refuses to start.
-    for (const app of services) expect(() => environmentOfCompose(compose.services[app.name]!, dotenvExample)).toThrow(/compose refuses/);
+    for (const app of processes) expect(() => environmentOfCompose(compose.services[app.name]!, dotenvExample)).toThrow(/compose refuses/);
   });
 
   it("gives every app service an environment its config schema accepts, wired to the other services", () => {
     const configs = new Map<string, Record<string, unknown>>();
-    for (const app of services) {
+    for (const app of processes) {
       const env = environmentOfCompose(compose.services[app.name]!, filledDotenv);
       const missing = requiredVariables(app.schema).filter((name) => !(name in env));
       expect({ app: app.name, missing }).toEqual({ app: app.name, missing: [] });
@@ -946,13 +1015,19 @@ describe("docker-compose.yml", () => {
       expect(new URL(String(config.REDIS_URL)).hostname).toBe("redis");
       if (app.hasDatabase) {
         const url = new URL(String(config.DATABASE_URL));
-        expect({ app: app.name, host: url.hostname, database: url.pathname }).toEqual({ app: app.name, host: "postgres", database: `/startales_${app.name}` });
+        expect({ app: app.name, host: url.hostname, database: url.pathname }).toEqual({ app: app.name, host: "postgres", database: `/${app.database}` });
       }
     }
     const gatewayConfig = configs.get("gateway") as ReturnType<typeof loadGatewayConfig>;
     expect(Object.keys(gatewayConfig.subgraphUrls).sort()).toEqual(subgraphs.map((s) => s.name).sort());
     for (const s of subgraphs) expect(gatewayConfig.subgraphUrls[s.name]).toBe(`http://${s.name}:${s.port}/graphql`);
-    expect(gatewayConfig.IDENTITY_JWKS_URL).toBe(`http://identity:${subgraphs.find((s) => s.name === "identity")!.port}/.well-known/jwks.json`);
+    // Every URL services.json wires to a subgraph, on compose's network: http://<service>:<port><path>.
+    for (const app of services) {
+      for (const [variable, { service, port, path }] of Object.entries(subgraphUrlsOf(app.name))) {
+        const value = new URL(String(configs.get(app.name)![variable]));
+        expect({ app: app.name, variable, url: `${value.protocol}//${value.host}${value.pathname}` }).toEqual({ app: app.name, variable, url: `http://${service}:${port}${path}` });
+      }
+    }
     expect(configs.get("identity")!.JWT_ISSUER).toBe(gatewayConfig.JWT_ISSUER);
   });
 
@@ -960,7 +1035,7 @@ describe("docker-compose.yml", () => {
     const env = environmentOfCompose(compose.services.migrate!, filledDotenv);
     for (const s of databaseServices) {
       const own = env[`${s.name.toUpperCase()}_DATABASE_URL`];
-      const fromServer = env.DATABASE_SERVER_URL && Object.assign(new URL(env.DATABASE_SERVER_URL), { pathname: `/startales_${s.name}` }).toString();
+      const fromServer = env.DATABASE_SERVER_URL && Object.assign(new URL(env.DATABASE_SERVER_URL), { pathname: `/${s.database}` }).toString();
       const used = environmentOfCompose(compose.services[s.name]!, filledDotenv).DATABASE_URL;
       expect({ service: s.name, migrates: own ?? fromServer }).toEqual({ service: s.name, migrates: used });
     }

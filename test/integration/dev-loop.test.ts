@@ -21,7 +21,7 @@ import { deleteKeysMatching } from "../testkit/redis-keys";
 
 const root = join(__dirname, "..", "..");
 // What dev.mjs runs and reads; node_modules is linked, not copied, and builds are not needed.
-const TREE = ["package.json", "tsconfig.base.json", "tsconfig.json", "codegen.yml", "supergraph.yaml", "supergraph.graphql", "gateway", "packages", "subgraphs", "prisma", "scripts"];
+const TREE = ["package.json", "tsconfig.base.json", "tsconfig.json", "codegen.yml", "services.json", "supergraph.yaml", "supergraph.graphql", "gateway", "packages", "subgraphs", "prisma", "scripts"];
 const NOT_COPIED = new Set(["node_modules", "dist", ".tsbuildinfo"]);
 
 const id = randomUUID().slice(0, 8);

@@ -8,6 +8,7 @@ import { providerConfigSchema, type ProviderConfig } from "../../subgraphs/provi
 import { realtimeConfigSchema, type RealtimeConfig } from "../../subgraphs/realtime/src/config";
 import { simulationConfigSchema, type SimulationConfig } from "../../subgraphs/simulation/src/config";
 import { simulationWorkerConfigSchema, type SimulationWorkerConfig } from "../../subgraphs/simulation/src/worker-config";
+import { gatewayService, wiredUrls } from "./services";
 
 /** The environment a test service runs with: port 0, the run's databases and secrets. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -113,13 +114,10 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
 export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: string, extra: Record<string, string> = {}): GatewayConfig =>
   loadGatewayConfig(
     testEnv({
+      // What services.json tells the gateway about the subgraphs given (identity's internal
+      // routes, realtime's presence, provider's content), as npm start does.
+      ...wiredUrls(gatewayService, subgraphs),
       IDENTITY_JWKS_URL: jwksUrl,
-      // Where the gateway verifies API keys: the identity subgraph's own origin.
-      ...(subgraphs.identity ? { IDENTITY_INTERNAL_URL: subgraphs.identity } : {}),
-      // Where the gateway reports its sockets for presence: the realtime subgraph's origin.
-      ...(subgraphs.realtime ? { REALTIME_INTERNAL_URL: subgraphs.realtime } : {}),
-      // Where the gateway fetches generated content (GET /content/<sha256>): the provider's origin.
-      ...(subgraphs.provider ? { PROVIDER_CONTENT_URL: subgraphs.provider } : {}),
       ...Object.fromEntries(Object.entries(subgraphs).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
       // Its own rate-limit buckets: every suite calls from 127.0.0.1, in parallel, and would
       // otherwise share one per-address budget. Pass the same prefix to share on purpose.

@@ -25,6 +25,7 @@ import {
 } from "./config";
 import { captureLogs } from "./logs";
 import { untilReady } from "./ready";
+import { processes } from "./services";
 
 export type Stack = {
   gatewayUrl: string;
@@ -55,6 +56,30 @@ export type Stack = {
 };
 
 /**
+ * Each process of services.json by its key in a stack's `logs` and `apps`. A process the
+ * manifest has and the stack does not start fails every suite that starts one, naming it.
+ */
+const STACK_KEYS = {
+  gateway: "gateway",
+  identity: "identity",
+  campaign: "campaign",
+  realtime: "realtime",
+  simulation: "simulation",
+  "simulation-worker": "simulationWorker",
+  provider: "provider",
+  "provider-worker": "providerWorker",
+  notification: "notification",
+  "notification-worker": "notificationWorker",
+} as const satisfies Record<string, keyof Stack["apps"]>;
+
+function checkCoversManifest(): void {
+  const missing = processes.map((p) => p.name).filter((name) => !(name in STACK_KEYS));
+  const unknown = Object.keys(STACK_KEYS).filter((name) => !processes.some((p) => p.name === name));
+  const problems = [...missing.map((name) => `it does not start ${name}`), ...unknown.map((name) => `it starts ${name}, which services.json does not list`)];
+  if (problems.length) throw new Error(`test/testkit/stack.ts disagrees with services.json: ${problems.join("; ")}`);
+}
+
+/**
  * The real services on port 0 with real HTTP between them: identity, campaign, realtime and
  * simulation (which ask campaign about memberships), the simulation worker pool (its own
  * BullMQ queue prefix, so stacks do not share jobs), the provider subgraph and its worker
@@ -68,19 +93,9 @@ export type Stack = {
 export async function startStack(
   options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
+  checkCoversManifest();
   const level = options.logLevel ?? "debug";
-  const logs = {
-    gateway: captureLogs("gateway", level),
-    identity: captureLogs("identity", level),
-    campaign: captureLogs("campaign", level),
-    realtime: captureLogs("realtime", level),
-    simulation: captureLogs("simulation", level),
-    simulationWorker: captureLogs("simulation-worker", level),
-    provider: captureLogs("provider", level),
-    providerWorker: captureLogs("provider-worker", level),
-    notification: captureLogs("notification", level),
-    notificationWorker: captureLogs("notification-worker", level),
-  };
+  const logs = Object.fromEntries(Object.entries(STACK_KEYS).map(([process, key]) => [key, captureLogs(process, level)])) as Stack["logs"];
   // This stack's campaign asks this stack's notification pool, and no other.
   const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);

@@ -1,6 +1,6 @@
 /**
  * The codes of the API's contract (`extensions.code`), as the services define them. A copy,
- * so that the client carries none of the server's code; test/unit/client-errors.test.ts
+ * so that the client carries none of the server's code; test/integration/client-errors.test.ts
  * fails when it differs from the service kit's list.
  */
 export const ERROR_CODES = [
