@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { SERVICE_ATTRIBUTE, startTracing, type Tracing } from "@startales/service-kit";
+import { privateDatabase } from "../testkit/databases";
 import { startFakeOpenAi, type FakeOpenAi } from "../testkit/fake-openai";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../testkit/otlp-receiver";
@@ -18,13 +19,19 @@ let receiver: OtlpReceiver;
 let tracing: Tracing;
 let fake: FakeOpenAi;
 let stack: Stack;
+let campaignDatabase: Awaited<ReturnType<typeof privateDatabase>> | undefined;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   tracing = await startTracing("startales-test", { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: 1 });
   fake = await startFakeOpenAi({ reply: "The beacon flickers twice, then goes dark." });
+  // Its own campaign database: every stack's simulation worker hears every campaign's
+  // lifecycle events, and one from a suite running beside this one (no exporter) would find
+  // this campaign in a shared database and could run the tick this test follows.
+  campaignDatabase = await privateDatabase("campaign", "tracing");
   stack = await startStack({
     logLevel: "warn",
+    campaignEnv: { DATABASE_URL: campaignDatabase.url },
     providerEnv: {
       PROVIDER_DEPLOYMENTS: JSON.stringify([{ name: "storyteller-1", kind: "TEXT", modelGroup: "storyteller", model: "fake-gpt", baseUrl: fake.baseUrl, priority: 0 }]),
     },
@@ -32,6 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
+  await campaignDatabase?.drop();
   await tracing?.shutdown();
   await fake?.stop();
   await receiver?.stop();

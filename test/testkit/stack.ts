@@ -91,7 +91,7 @@ function checkCoversManifest(): void {
  * stack's queues). Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; campaignEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   checkCoversManifest();
   const level = options.logLevel ?? "debug";
@@ -99,7 +99,7 @@ export async function startStack(
   // This stack's campaign asks this stack's notification pool, and no other.
   const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
-  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC }), logs.campaign.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
     const identityUrl = await identity.listen();
