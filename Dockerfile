@@ -21,7 +21,7 @@ RUN mkdir -p /manifests \
 # Every dependency, dev included, for the build. No install scripts, as on our dev
 # machines (npm 11 skips them): native addons come prebuilt as optional dependencies,
 # and Prisma's postinstall would only download native engines we do not use (the CLI and
-# the client run on their Wasm engines; prisma-offline.md).
+# the client run on their Wasm engines, prisma/config.ts).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY --from=manifests /manifests/ ./

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Creates every service's database if it is missing and applies its committed migrations
-// (`prisma migrate deploy` on the Wasm schema engine; see prisma-offline.md). Used by
+// (`prisma migrate deploy` on the Wasm schema engine; see prisma/config.ts and the README's Commands). Used by
 // `npm start`, by the test setup and by operators (`npm run db:migrate`).
 //   node prisma/migrate-all.mjs [--service <name>] [--drop]
 // --service limits it to one service; --drop removes the databases instead (tests).

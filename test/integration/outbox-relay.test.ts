@@ -25,7 +25,7 @@ import { expectData, graphql } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
 
 /**
- * The transactional-outbox relay (architecture.md §5) against real PostgreSQL and Redis.
+ * The transactional-outbox relay (docs/architecture.md §5) against real PostgreSQL and Redis.
  * This suite has a campaign database of its own: every campaign app of the other suites runs
  * a relay too, and one of them must not publish the row the kill test leaves unpublished.
  */

@@ -160,3 +160,30 @@ describe("docs/events.md", () => {
     expect(fields.filter((field) => !named(field))).toEqual([]);
   });
 });
+
+describe("the repository stands alone", () => {
+  /** Where code and configuration mention documents: sources, schemas, scripts, deploy files. */
+  const places = [
+    ...appSources(),
+    ...sourceFiles("scripts"),
+    ...sourceFiles("bench"),
+    ...readdirSync(join(root, "subgraphs")).flatMap((name) =>
+      [`subgraphs/${name}/schema.graphql`, `subgraphs/${name}/prisma/schema.prisma`].filter((path) => existsSync(join(root, path))),
+    ),
+    "Dockerfile",
+    "docker-compose.yml",
+    "prisma/migrate-all.mjs",
+  ];
+
+  it("points only at documents it holds (docs/…, README.md, a package's README), never at one outside", () => {
+    const missing: string[] = [];
+    for (const path of places) {
+      for (const match of read(path).matchAll(/(?<![\w/.:-])([\w./-]+\.md)\b/g)) {
+        const mentioned = match[1]!;
+        const candidates = [join(root, mentioned), join(root, dirname(path), mentioned)];
+        if (!candidates.some((candidate) => existsSync(candidate))) missing.push(`${path}: ${mentioned}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});

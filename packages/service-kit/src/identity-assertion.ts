@@ -3,7 +3,7 @@ import { anonymous, parseRoles, parseScopes, signedIn, type Viewer } from "./vie
 
 /**
  * The gateway tells subgraphs who the caller is with a short-lived HS256 token signed by a
- * secret only the gateway and the subgraphs hold (architecture.md §3). A client can send
+ * secret only the gateway and the subgraphs hold (docs/architecture.md §3). A client can send
  * this header too, but cannot sign it, so subgraphs never trust a forgeable identity.
  */
 export const IDENTITY_HEADER = "x-startales-identity";

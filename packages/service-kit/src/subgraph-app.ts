@@ -66,7 +66,7 @@ export type SubgraphApp = Service & { metrics: Metrics; httpServer: Server };
 
 /**
  * Builds a subgraph as a value: start it on port 0 in a test, or from main.ts. Every
- * GraphQL request must carry the gateway's signed identity (architecture.md §3).
+ * GraphQL request must carry the gateway's signed identity (docs/architecture.md §3).
  */
 export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>): SubgraphApp {
   const { config, logger } = options;

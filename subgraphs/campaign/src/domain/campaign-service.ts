@@ -67,7 +67,7 @@ const bumpVersion = (tx: Tx, campaignId: string) =>
 /** Campaign writes: each state change and its event commit together or not at all. */
 export function createCampaignService(db: Db, options: { afterCommit?: () => void; notificationTopic?: string } = {}) {
   const notificationTopic = options.notificationTopic ?? Topics.notifications;
-  // After a commit the outbox relay may publish at once (architecture.md §5).
+  // After a commit the outbox relay may publish at once (docs/architecture.md §5).
   const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const result = await db.$transaction(work);
     options.afterCommit?.();
