@@ -18,6 +18,7 @@ export * from "./json-limits";
 export * from "./http-server";
 export * from "./identity-assertion";
 export * from "./lifecycle";
+export * from "./log-levels";
 export * from "./logger";
 export * from "./metrics";
 export * from "./notification-requests";
