@@ -6,6 +6,7 @@ import { gatewayTestConfig } from "../testkit/config";
 import { startGatewayProcess } from "../testkit/gateway-process";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
 import { activeSubscriptions, rawSocket, untilSubscribed, wsUrlOf } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
@@ -146,6 +147,31 @@ describe("graphql-ws protocol", () => {
     socket.send({ id: "again", type: "subscribe", payload: { extensions: { persistedQuery } } });
     expect(await socket.message("next", from)).toEqual({ id: "again", type: "next", payload: { data: { me: { id: user.user.id } } } });
     socket.close();
+  });
+
+  it("does not deliver an event that breaks its contract: it is counted, and the events after it still come", async () => {
+    const campaignId = expectData(
+      await postGraphQL<{ createCampaign: { id: string } }>(stack.graphqlUrl, { query: 'mutation { createCampaign(input: { name: "Contract" }) { id } }' }, { token: user.accessToken }),
+    ).createCampaign.id;
+    const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "contract-test");
+    try {
+      const socket = await acknowledged();
+      const before = await activeSubscriptions(stack.gatewayUrl);
+      socket.send({ id: "feed", type: "subscribe", payload: { query: "subscription($id: ID!) { campaignEvents(campaignId: $id) { id type data } }", variables: { id: campaignId } } });
+      await untilSubscribed(stack.gatewayUrl, before);
+      const rejectedBefore = metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscription_events_rejected_total", { field: "campaignEvents" }) ?? 0;
+      const event = (data: Record<string, unknown>) => ({ id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: 9, data, traceparent: null });
+      // A producer bypassing eventData(): its gameMasterId is not an id.
+      await publishEnvelope(redis, event({ name: "broken", gameMasterId: "bob" }), { streamMaxLen: 1000 });
+      await publishEnvelope(redis, event({ name: "sound", gameMasterId: user.user.id }), { streamMaxLen: 1000 });
+      const next = (await socket.message("next")) as { payload: { data: { campaignEvents: { data: { name: string } } } } };
+      expect(next.payload.data.campaignEvents.data.name).toBe("sound");
+      expect(socket.messages.filter((m) => m.type === "next")).toHaveLength(1);
+      expect(metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_subscription_events_rejected_total", { field: "campaignEvents" })).toBe(rejectedBefore + 1);
+      socket.close();
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it("stops a subscription on complete: nothing more is sent for its id, and the id may be used again", async () => {
