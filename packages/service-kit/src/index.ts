@@ -39,6 +39,7 @@ export * from "./redact";
 export * from "./redis";
 export * from "./retry-after-status";
 export * from "./scalars";
+export * from "./stream-consumer";
 export * from "./subgraph-app";
 export * from "./surface-database-outages";
 export * from "./ttl-cache";

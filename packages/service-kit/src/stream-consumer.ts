@@ -1,0 +1,198 @@
+import { hostname } from "node:os";
+import { parseEvent, type ParsedEvent } from "@startales/contracts";
+import { streamKey, toStreamEvent, type RawStreamEntry } from "./event-stream";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import type { Redis } from "./redis";
+import { addStreamConsumerMetrics } from "./stream-consumer-metrics";
+
+/** What became of one entry besides the handler's own outcomes. */
+export type StreamConsumerOutcome = "invalid" | "failed" | "dead-lettered";
+
+/** An event as a consumer gets it: checked against its contract, with its position in the stream. */
+export type ConsumedEvent = ParsedEvent & { streamId: string };
+
+export type StreamConsumerOptions<O extends string> = {
+  redis: Redis;
+  /** The topic whose stream `events:<topic>` is read. */
+  topic: string;
+  /** The consumer group: one per reading service, each gets every entry. */
+  group: string;
+  logger: Logger;
+  /** How long a read waits for new entries. */
+  blockMs: number;
+  /** An entry a consumer took and has not acknowledged for this long is claimed by another (its consumer died, or it failed). */
+  claimIdleMs: number;
+  /** Deliveries of one entry (reads and claims) before it goes to the dead-letter stream. */
+  maxDeliveries: number;
+  /** Entries per read. */
+  batchSize?: number;
+  /** The group's own trimming: on for streams only their consumer trims (`integration:`), so acknowledged entries do not pile up. */
+  trimAcknowledged: boolean;
+  /**
+   * Applies one event; resolves to an outcome label once it is applied (then it is
+   * acknowledged), throws to leave it pending (retried at the next claim). It must be
+   * idempotent on the event's id: delivery is at least once.
+   */
+  apply(event: ConsumedEvent): Promise<O>;
+  onOutcome?(outcome: O | StreamConsumerOutcome): void;
+  /** Where `stream_consumer_lag` and `stream_consumer_pending` of this group are exported. */
+  metrics?: Metrics;
+};
+
+export type EventStreamConsumer = { start(): void; stop(): Promise<void> };
+
+/**
+ * Reads a topic's stream as a consumer group, at least once and without loss: each entry is
+ * applied, then acknowledged; the process's own unacknowledged entries are read again at
+ * start; entries a dead consumer took are claimed after `claimIdleMs`; one that failed
+ * `maxDeliveries` times, or that breaks its contract, is moved to `<stream>:dead-letter`
+ * for operators (with why), never dropped. An entry that fails stays pending while the ones
+ * after it go on.
+ */
+export function createStreamConsumer<O extends string>(options: StreamConsumerOptions<O>): EventStreamConsumer {
+  const { logger, group } = options;
+  const key = streamKey(options.topic);
+  const deadLetter = `${key}:dead-letter`;
+  const batch = options.batchSize ?? 100;
+  const consumer = `${hostname()}-${process.pid}`;
+  // Blocking reads hold their connection: this one is the consumer's own.
+  const connection = options.redis.duplicate({ connectionName: `consumer-${group}` });
+  if (options.metrics) addStreamConsumerMetrics(options.metrics, options.redis, [{ topic: options.topic, group }], { logger });
+  let running = false;
+  let blocking = false;
+  let loop: Promise<void> | undefined;
+
+  async function toDeadLetter(entry: RawStreamEntry, why: Record<string, string>): Promise<void> {
+    await connection.xadd(deadLetter, "*", ...entry[1], ...Object.entries(why).flat());
+    await connection.xack(key, group, entry[0]);
+  }
+
+  async function handle(entries: RawStreamEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const raw = toStreamEvent(entry);
+      const parsed = raw ? parseEvent(raw) : ({ ok: false, error: "no readable envelope" } as const);
+      if (!parsed.ok) {
+        // A producer's bug, not something a retry mends: kept for operators, out of the way.
+        await toDeadLetter(entry, { contractError: parsed.error });
+        logger.error({ streamId: entry[0], type: raw?.type, error: parsed.error }, "an event breaks its contract; moved to the dead-letter stream");
+        options.onOutcome?.("invalid");
+        continue;
+      }
+      let outcome: O;
+      try {
+        outcome = await options.apply({ ...parsed.event, streamId: entry[0] });
+      } catch (error) {
+        // Left pending: the next claim retries it; the entries after it go on meanwhile.
+        logger.warn({ err: error, streamId: entry[0], type: parsed.event.type }, "could not apply an event; it will be retried");
+        options.onOutcome?.("failed");
+        continue;
+      }
+      await connection.xack(key, group, entry[0]);
+      options.onOutcome?.(outcome);
+    }
+    if (entries.length > 0 && options.trimAcknowledged) await trim();
+  }
+
+  /** Entries claimed back: those delivered too often go to the dead-letter stream, the rest are retried. */
+  async function retry(claimed: RawStreamEntry[]): Promise<void> {
+    const retried: RawStreamEntry[] = [];
+    for (const entry of claimed) {
+      const [info] = (await connection.xpending(key, group, entry[0], entry[0], 1)) as [string, string, number, number][];
+      const deliveries = info?.[3] ?? 0;
+      if (deliveries <= options.maxDeliveries) {
+        retried.push(entry);
+        continue;
+      }
+      await toDeadLetter(entry, { failedDeliveries: String(deliveries) });
+      logger.error({ streamId: entry[0], deliveries }, "an event failed too often; moved to the dead-letter stream");
+      options.onOutcome?.("dead-lettered");
+    }
+    await handle(retried);
+  }
+
+  /** Drops what the group has acknowledged: entries before the oldest pending (or the last delivered). */
+  async function trim(): Promise<void> {
+    const [pending, oldestPending] = (await connection.xpending(key, group)) as [number, string | null];
+    let minId: string | null;
+    if (pending > 0) {
+      minId = oldestPending;
+    } else {
+      const groups = (await connection.xinfo("GROUPS", key)) as unknown[][];
+      const ours = groups.map(fieldsOf).find((g) => g.name === group);
+      minId = (ours?.["last-delivered-id"] as string | undefined) ?? null;
+    }
+    if (minId) await connection.xtrim(key, "MINID", minId);
+  }
+
+  async function ensureGroup(): Promise<void> {
+    try {
+      // From the start of the stream: events written before the group first ran are not skipped.
+      await connection.xgroup("CREATE", key, group, "0", "MKSTREAM");
+    } catch (error) {
+      if (!String((error as Error).message).includes("BUSYGROUP")) throw error;
+    }
+  }
+
+  const read = async (id: string, block: boolean): Promise<RawStreamEntry[]> => {
+    const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", batch, ...(block ? ["BLOCK", options.blockMs] : []), "STREAMS", key, id];
+    blocking = block;
+    try {
+      const result = (await (connection.xreadgroup as (...a: (string | number)[]) => Promise<[string, RawStreamEntry[]][] | null>)(...args)) ?? [];
+      return result[0]?.[1] ?? [];
+    } finally {
+      blocking = false;
+    }
+  };
+
+  async function run(): Promise<void> {
+    // Our own unacknowledged entries first (a failure, or a restart under the same name),
+    // walked once from the oldest: one that fails again waits for the next claim.
+    let backlog: string | null = "0";
+    let lastClaim = 0;
+    while (running) {
+      try {
+        if (backlog !== null) {
+          await ensureGroup();
+          const mine = await read(backlog, false);
+          backlog = mine.length === 0 ? null : mine.at(-1)![0];
+          await handle(mine);
+          continue;
+        }
+        if (Date.now() - lastClaim >= options.claimIdleMs) {
+          lastClaim = Date.now();
+          const [, claimed] = (await connection.xautoclaim(key, group, consumer, options.claimIdleMs, "0-0", "COUNT", batch)) as [string, RawStreamEntry[]];
+          await retry(claimed.filter((entry) => Array.isArray(entry[1])));
+        }
+        if (!running) break;
+        await handle(await read(">", true));
+      } catch (error) {
+        if (!running) return;
+        logger.warn({ err: error, group }, "stream consumer failed; retrying what it had not acknowledged");
+        backlog = "0";
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      // A blocking read ends at once; an entry being applied is applied and acknowledged first.
+      if (blocking) connection.disconnect();
+      await loop;
+      connection.disconnect();
+    },
+  };
+}
+
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
+  return record;
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { Topics, createLogger, createStreamConsumer, publishEnvelope, streamKey, type ConsumedEvent, type EventStreamConsumer } from "@startales/service-kit";
+import { eventually } from "../testkit/simulation";
+
+const until = (check: () => Promise<boolean>, what: string, timeoutMs?: number) => eventually(what, async () => ((await check()) ? true : undefined), timeoutMs);
+
+/**
+ * The service kit's stream consumer against real Redis: applied then acknowledged, an event
+ * that breaks its contract dead-lettered at once, a dead consumer's entries claimed, one that
+ * keeps failing dead-lettered after its deliveries — never dropped.
+ */
+
+const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+const consumers: EventStreamConsumer[] = [];
+afterAll(async () => {
+  await Promise.all(consumers.map((c) => c.stop()));
+  redis.disconnect();
+});
+
+const logger = createLogger("stream-consumer-test", "silent");
+const topic = () => `${Topics.notifications}:test:${randomUUID()}`;
+const request = (topicName: string, data: Record<string, unknown>) => ({
+  id: randomUUID(),
+  type: "NOTIFICATION_REQUESTED",
+  topic: topicName,
+  occurredAt: new Date().toISOString(),
+  aggregateId: randomUUID(),
+  version: 1,
+  data,
+  traceparent: null,
+});
+const sound = (topicName: string) => request(topicName, { template: "CAMPAIGN_STARTED", recipientIds: [randomUUID()], campaignId: null, params: {} });
+
+function consume(topicName: string, apply: (event: ConsumedEvent) => Promise<"applied">, options: { claimIdleMs?: number; maxDeliveries?: number } = {}) {
+  const outcomes: string[] = [];
+  const consumer = createStreamConsumer({
+    redis,
+    topic: topicName,
+    group: "test",
+    logger,
+    blockMs: 50,
+    claimIdleMs: options.claimIdleMs ?? 60_000,
+    maxDeliveries: options.maxDeliveries ?? 3,
+    trimAcknowledged: true,
+    apply,
+    onOutcome: (outcome) => outcomes.push(outcome),
+  });
+  consumers.push(consumer);
+  consumer.start();
+  return outcomes;
+}
+
+const deadLetters = async (topicName: string) => (await redis.xrange(`${streamKey(topicName)}:dead-letter`, "-", "+")).map(([, fields]) => Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? pairs : [...pairs, [v, fields[i + 1]!]]), [])));
+
+it("applies and acknowledges events; one that breaks its contract goes to the dead-letter stream at once, and the next is applied", async () => {
+  const name = topic();
+  const applied: string[] = [];
+  const broken = request(name, { template: "CAMPAIGN_STARTED", recipientIds: ["bob"], campaignId: null, params: {} });
+  const good = sound(name);
+  await publishEnvelope(redis, broken, { streamMaxLen: 0 });
+  await publishEnvelope(redis, good, { streamMaxLen: 0 });
+  const outcomes = consume(name, async (event) => (applied.push(event.id), "applied"));
+  await until(async () => outcomes.length === 2, "both entries handled");
+  expect(outcomes).toEqual(["invalid", "applied"]);
+  expect(applied).toEqual([good.id]);
+  const [letter] = await deadLetters(name);
+  expect(JSON.parse(letter!.envelope!).id).toBe(broken.id);
+  expect(letter!.contractError).toMatch(/recipientIds/);
+  // Acknowledged entries are trimmed by the group (up to the last delivered one, its position).
+  expect(((await redis.xpending(streamKey(name), "test")) as [number])[0]).toBe(0);
+  await until(async () => (await redis.xlen(streamKey(name))) === 1, "the acknowledged entries trimmed");
+});
+
+it("claims what a dead consumer took, and dead-letters an event that keeps failing after its deliveries", async () => {
+  const name = topic();
+  const taken = sound(name);
+  const poison = sound(name);
+  await publishEnvelope(redis, taken, { streamMaxLen: 0 });
+  await publishEnvelope(redis, poison, { streamMaxLen: 0 });
+  // A consumer that read both and died without acknowledging.
+  await redis.xgroup("CREATE", streamKey(name), "test", "0", "MKSTREAM");
+  await redis.xreadgroup("GROUP", "test", "dead-consumer", "COUNT", 10, "STREAMS", streamKey(name), ">");
+  const applied: string[] = [];
+  const outcomes = consume(
+    name,
+    async (event) => {
+      if (event.id === poison.id) throw new Error("cannot apply this one");
+      applied.push(event.id);
+      return "applied";
+    },
+    { claimIdleMs: 100, maxDeliveries: 2 },
+  );
+  await until(async () => outcomes.includes("dead-lettered"), "the poison dead-lettered", 15_000);
+  expect(applied).toEqual([taken.id]);
+  const [letter] = await deadLetters(name);
+  expect(JSON.parse(letter!.envelope!).id).toBe(poison.id);
+  expect(Number(letter!.failedDeliveries)).toBeGreaterThan(2);
+  expect(((await redis.xpending(streamKey(name), "test")) as [number])[0]).toBe(0);
+});
