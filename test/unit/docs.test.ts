@@ -105,7 +105,7 @@ const PRODUCERS = [
 const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/outbox-relay.ts": "the relay and publishEnvelope: publishes what producers wrote",
   "packages/service-kit/src/outbox-rebuild.ts": "puts published events back after Redis lost its data",
-  "subgraphs/notification/src/delivery/event-consumer.ts": "copies failed notification requests to the dead-letter stream",
+  "packages/service-kit/src/stream-consumer.ts": "copies failed or contract-breaking events to the dead-letter stream",
   "subgraphs/identity/src/api-key-revocations.ts": "publishes revoked API keys' hashes (not an envelope)",
 };
 

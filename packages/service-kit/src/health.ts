@@ -14,7 +14,8 @@ export async function runReadinessChecks(checks: ReadinessCheck[]): Promise<Read
         await Promise.race([
           check(),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+            // Only bounds the wait: a check still running when the process stops does not hold it up.
+            timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref();
           }),
         ]);
         return [name, "ok"] as const;

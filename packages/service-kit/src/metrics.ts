@@ -49,3 +49,8 @@ export function addGauge(metrics: Metrics, options: { name: string; help: string
     },
   });
 }
+
+/** A histogram on a process's registry (a duration or a delay per event). Label values must be bounded. */
+export function addHistogram<L extends string = never>(metrics: Metrics, options: { name: string; help: string; buckets: number[]; labelNames?: readonly L[] }): Histogram<L> {
+  return new Histogram<L>({ ...options, labelNames: options.labelNames ?? [], registers: [metrics.registry] });
+}

@@ -1,6 +1,7 @@
 import { Worker } from "bullmq";
 import {
   addCounter,
+  addQueueMetrics,
   createHttpService,
   createMetrics,
   createRedis,
@@ -45,6 +46,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     ? createPushClient({ url: config.PUSH_URL, projectId: config.PUSH_PROJECT_ID, accessToken: config.PUSH_ACCESS_TOKEN ?? "", timeoutMs: config.PUSH_TIMEOUT_MS })
     : null;
   const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });
+  const queueMetrics = addQueueMetrics(metrics, [queue.queue], { logger });
   const runner = createDeliveryRunner({ db, push, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
   const consumer = createEventConsumer({
     redis,
@@ -57,6 +59,8 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     onEvent: (outcome) => events.inc({ outcome }),
+    // The group's lag and pending entries (stream_consumer_lag, stream_consumer_pending).
+    metrics,
   });
   const sweep = createDeliverySweep({
     db,
@@ -97,6 +101,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
       });
       worker.on("failed", (job, error) => logger.warn({ deliveryId: job?.data.deliveryId, attemptsMade: job?.attemptsMade, reason: error.message }, "delivery attempt failed"));
       worker.on("error", (error) => logger.error({ err: error }, "notification worker error"));
+      queueMetrics.watch(worker);
       await worker.waitUntilReady();
       consumer.start();
       sweep.start();

@@ -1,5 +1,6 @@
 import { Worker } from "bullmq";
 import {
+  addQueueMetrics,
   createHttpService,
   createMetrics,
   createRedis,
@@ -22,7 +23,7 @@ import { RetryLater, createJobRunner } from "./domain/job-runner";
 import { createJobSweep } from "./domain/job-sweep";
 import { createOfflineDriver } from "./drivers/offline-driver";
 import { createOpenAiDriver } from "./drivers/openai-driver";
-import { providerMetrics } from "./metrics";
+import { providerMetrics, recordUsage } from "./metrics";
 import { PROVIDER_QUEUE, createJobQueue, queuePrefix, type QueueData } from "./queue";
 import { createRouter } from "./routing/router";
 
@@ -55,9 +56,10 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     maxOutputTokens: config.PROVIDER_MAX_OUTPUT_TOKENS,
     logger: logger.child({ component: "router" }),
     clock: options.clock,
-    onCall: (deployment, outcome, seconds) => {
+    onCall: (deployment, outcome, seconds, usage) => {
       series.calls.inc({ deployment: deployment.name, outcome });
       if (seconds > 0) series.callSeconds.inc({ deployment: deployment.name }, seconds);
+      if (usage) recordUsage(series, deployment, usage);
     },
   });
   const runner = createJobRunner({
@@ -86,6 +88,7 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
   });
 
   const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
+  const queueMetrics = addQueueMetrics(metrics, [queue], { logger });
   const sweep = createJobSweep({
     db,
     queue,
@@ -131,6 +134,7 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
       );
       worker.on("failed", (job, error) => logger.warn({ jobId: job?.data.jobId, attemptsMade: job?.attemptsMade, reason: error.message }, "provider job attempt failed"));
       worker.on("error", (error) => logger.error({ err: error }, "provider worker error"));
+      queueMetrics.watch(worker);
       await worker.waitUntilReady();
       sweep.start();
       const deployments = await registry.list();

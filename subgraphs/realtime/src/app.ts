@@ -2,11 +2,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  addScrapedGauge,
   createCampaignClient,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
   prismaOutboxRelay,
+  readOnScrape,
   redisReadiness,
   type Logger,
   type SubgraphApp,
@@ -74,5 +76,17 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     },
   });
   const relay = prismaOutboxRelay(db, { producer: "realtime", redis, logger, metrics: app.metrics, config });
+  const clock = options.clock ?? Date.now;
+  // On presence's clock, as the connections' expiries are.
+  const playersOnline = readOnScrape(() => store.playersOnline(clock()), { cacheMs: 5_000, timeoutMs: 2_000, logger, what: "players online", now: clock });
+  addScrapedGauge(app.metrics, {
+    name: "realtime_players_online",
+    // Presence is shared by the replicas: each reports the same count (aggregate with max).
+    help: "Users with at least one live WebSocket connection reported by the gateways, across campaigns",
+    samples: async () => {
+      const count = await playersOnline();
+      return count === undefined ? undefined : [{ labels: {}, value: count }];
+    },
+  });
   return { ...app, sweepPresence: () => presence.sweep() };
 }

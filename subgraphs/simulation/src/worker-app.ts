@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import {
   addCounter,
+  addQueueMetrics,
   createCampaignSetupClient,
   createHttpService,
   createMetrics,
@@ -22,6 +23,7 @@ import { recordConservationFailure, runTick, type TickRun } from "./domain/tick-
 import { ConservationError, type TickOptions } from "./engine";
 import { createLifecycleListener } from "./scheduling/lifecycle-listener";
 import { createReconciler, type ReconcileReport } from "./scheduling/reconciler";
+import { createTickMetrics } from "./tick-metrics";
 import { LIFECYCLE_QUEUE, TICK_QUEUE, createQueues, createTickSchedule, type LifecycleJobData, type TickJobData } from "./scheduling/queues";
 
 export type SimulationWorkerApp = Service & {
@@ -54,6 +56,8 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     help: "Differences between Redis and PostgreSQL the reconciler repaired, by kind",
     labelNames: ["kind"] as const,
   });
+  const tickMetrics = createTickMetrics(metrics, { db, logger });
+  const queueMetrics = addQueueMetrics(metrics, [queues.ticks, queues.lifecycle], { logger });
   const relay = prismaOutboxRelay(db, { producer: "simulation", redis, logger, metrics, config });
   const campaigns = createCampaignSetupClient({
     campaignUrl: config.CAMPAIGN_URL,
@@ -98,14 +102,18 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
 
   const runTickJob = async (job: Job<TickJobData>): Promise<TickRun> => {
     const { campaignId } = job.data;
+    tickMetrics.started(job);
+    const started = performance.now();
     try {
       const run = await runTick(tickDeps, campaignId, {
         targetTick: job.data.targetTick,
         setTargetTick: (targetTick) => job.updateData({ ...job.data, targetTick }),
       });
       ticks.inc({ outcome: run.outcome });
-      if (run.outcome === "applied") logger.debug({ campaignId, tick: run.tick, commands: run.commands, jobId: job.id }, "tick applied");
-      else logger.debug({ campaignId, outcome: run.outcome, jobId: job.id }, "tick job did nothing");
+      if (run.outcome === "applied") {
+        tickMetrics.applied(run.decided, (performance.now() - started) / 1000);
+        logger.debug({ campaignId, tick: run.tick, commands: run.commands, jobId: job.id }, "tick applied");
+      } else logger.debug({ campaignId, outcome: run.outcome, jobId: job.id }, "tick job did nothing");
       return run;
     } catch (error) {
       if (error instanceof ConservationError) {
@@ -158,6 +166,7 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
       for (const worker of [tickWorker, lifecycleWorker] as Worker[]) {
         worker.on("failed", (job, error) => logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
         worker.on("error", (error) => logger.warn({ queue: worker.name, err: error }, "worker error"));
+        queueMetrics.watch(worker);
         workers.push(worker);
         void worker.run();
       }

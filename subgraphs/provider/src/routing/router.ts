@@ -2,7 +2,7 @@ import { createRateLimiter, type Logger, type Redis, type RateLimiter } from "@s
 import { DEFAULT_GROUP, type Deployment } from "../domain/deployments";
 import { estimateTokens } from "../domain/prompt";
 import type { ProviderRequest } from "../domain/requests";
-import type { CallOptions, Driver, DriverResult } from "../drivers/driver";
+import type { CallOptions, Driver, DriverResult, DriverUsage } from "../drivers/driver";
 import { NoDeploymentSucceeded, ProviderError } from "../drivers/provider-error";
 import { availability, failed, freshHealth, released, started, succeeded, type DeploymentHealth, type FailureKind, type HealthOptions } from "./health";
 import { groupChain, orderCandidates, type RoutingStrategy } from "./strategy";
@@ -19,8 +19,8 @@ export type RouterOptions = {
   maxOutputTokens: number;
   logger: Logger;
   clock?: () => number;
-  /** Told about every vendor call (metrics). */
-  onCall?: (deployment: Deployment, outcome: "ok" | FailureKind | "limited", seconds: number) => void;
+  /** Told about every vendor call (metrics); a successful one with the usage the vendor reported. */
+  onCall?: (deployment: Deployment, outcome: "ok" | FailureKind | "limited", seconds: number, usage?: DriverUsage) => void;
 };
 
 export type Routed = { deployment: Deployment; result: DriverResult; tries: number };
@@ -103,7 +103,7 @@ export function createRouter(options: RouterOptions) {
         try {
           const result = await driver.run(deployment, request, { ...call, maxOutputTokens: options.maxOutputTokens });
           healthByName.set(deployment.name, succeeded(health(deployment.name), clock() - begun));
-          options.onCall?.(deployment, "ok", (clock() - begun) / 1000);
+          options.onCall?.(deployment, "ok", (clock() - begun) / 1000, result.usage);
           return { deployment, result, tries };
         } catch (error) {
           if (!(error instanceof ProviderError)) {

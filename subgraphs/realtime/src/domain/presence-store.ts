@@ -9,6 +9,7 @@ import type { Redis } from "@startales/service-kit";
  *   presence:user:<userId>:conns         set   the user's live connection ids
  *   presence:user:<userId>:active        string last activity (ms); idle longer than AWAY_AFTER is AWAY
  *   presence:idle                        zset  userId → when they turn idle (ms): what the sweeper scans
+ *   presence:users                       zset  userId → latest expiry of their live connections (ms): players online
  *   presence:c:<campaignId>:u:<userId>   zset  the user's connections in the campaign → expiry (ms)
  *   presence:c:<campaignId>:online       zset  userId → latest connection expiry (ms), ONLINE or AWAY users
  *   presence:c:<campaignId>:away         set   users who set themselves AWAY
@@ -23,6 +24,7 @@ export type ConnectionInfo = { userId: string; campaignIds: string[] };
 const presenceKeys = (P: string) => ({
   connections: `${P}connections`,
   idle: `${P}idle`,
+  users: `${P}users`,
   connection: (id: string) => `${P}conn:${id}`,
   userConnections: (userId: string) => `${P}user:${userId}:conns`,
   userActive: (userId: string) => `${P}user:${userId}:active`,
@@ -63,11 +65,31 @@ local version = redis.call('HINCRBY', KEYS[6], ARGV[1], 1)
 return {old, status, version, seen}
 `;
 const COMMAND = "presenceRefresh";
-type WithRefresh = Redis & { [COMMAND](...args: (string | number)[]): Promise<[string, string, number, string] | null> };
+
+/**
+ * Sets a user's entry in the online users to the latest expiry of their remaining
+ * connections, or removes it when none is left alive; atomic with the connections it reads.
+ * KEYS: userConnections, connections, users. ARGV: userId, now (ms).
+ */
+const USER_SCRIPT = `
+local latest = nil
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local expiry = tonumber(redis.call('ZSCORE', KEYS[2], id))
+  if expiry and (latest == nil or expiry > latest) then latest = expiry end
+end
+if latest and latest > tonumber(ARGV[2]) then redis.call('ZADD', KEYS[3], latest, ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end
+return 1
+`;
+const USER_COMMAND = "presenceUserRefresh";
+type WithRefresh = Redis & {
+  [COMMAND](...args: (string | number)[]): Promise<[string, string, number, string] | null>;
+  [USER_COMMAND](...args: (string | number)[]): Promise<number>;
+};
 
 export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awayAfterMs: number; keyPrefix: string }) {
   const keys = presenceKeys(settings.keyPrefix);
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 7, lua: REFRESH_SCRIPT });
+  if (!(USER_COMMAND in redis)) redis.defineCommand(USER_COMMAND, { numberOfKeys: 3, lua: USER_SCRIPT });
   const scripted = redis as WithRefresh;
   // Connection records outlive their TTL (the sweeper removes them), but not forever.
   const recordTtlMs = settings.ttlMs * 10;
@@ -103,7 +125,9 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
       .set(keys.connection(connectionId), JSON.stringify(info), "PX", recordTtlMs)
       .zadd(keys.connections, expiry, connectionId)
       .sadd(keys.userConnections(info.userId), connectionId)
-      .pexpire(keys.userConnections(info.userId), recordTtlMs);
+      .pexpire(keys.userConnections(info.userId), recordTtlMs)
+      // GT: a connection's new expiry never shortens the user's (another may last longer).
+      .zadd(keys.users, "GT", expiry, info.userId);
     for (const campaignId of info.campaignIds) {
       multi.zadd(keys.memberConnections(campaignId, info.userId), expiry, connectionId).pexpire(keys.memberConnections(campaignId, info.userId), recordTtlMs);
     }
@@ -114,10 +138,11 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
     (await Promise.all(campaignIds.map((c) => refresh(c, userId, now)))).filter((t): t is Transition => t !== null);
 
   /** Removes a connection everywhere; the caller then refreshes its campaigns. */
-  async function drop(connectionId: string, info: ConnectionInfo) {
+  async function drop(connectionId: string, info: ConnectionInfo, now: number) {
     const multi = redis.multi().del(keys.connection(connectionId)).zrem(keys.connections, connectionId).srem(keys.userConnections(info.userId), connectionId);
     for (const campaignId of info.campaignIds) multi.zrem(keys.memberConnections(campaignId, info.userId), connectionId);
     await multi.exec();
+    await scripted[USER_COMMAND](keys.userConnections(info.userId), keys.connections, keys.users, info.userId, now);
   }
 
   return {
@@ -145,7 +170,7 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
     },
 
     async disconnect(connectionId: string, info: ConnectionInfo, now: number): Promise<Transition[]> {
-      await drop(connectionId, info);
+      await drop(connectionId, info, now);
       return refreshAll(info.campaignIds, info.userId, now);
     },
 
@@ -184,7 +209,7 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
       for (const connectionId of ids) {
         if ((await redis.zrem(keys.connections, connectionId)) !== 1) continue;
         const info = await connection(connectionId);
-        if (info) await drop(connectionId, info);
+        if (info) await drop(connectionId, info, now);
         claimed.push({ connectionId, info });
       }
       return claimed;
@@ -197,6 +222,9 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
       for (const userId of ids) if ((await redis.zrem(keys.idle, userId)) === 1) claimed.push(userId);
       return claimed;
     },
+
+    /** Users with at least one connection that has not lapsed, whatever their campaigns. */
+    playersOnline: (now: number): Promise<number> => redis.zcount(keys.users, `(${now}`, "+inf"),
 
     /** ONLINE and AWAY users of a campaign whose connections have not lapsed. */
     async list(campaignId: string, now: number): Promise<{ userId: string; status: PresenceStatus; lastSeenAt: number | null }[]> {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Topics, activeTraceparent, eventData, recordSpan, type Logger } from "@startales/service-kit";
-import { tick, type Command as EngineCommand, type ConservationError, type TickOptions, type World } from "../engine";
+import { tick, type Command as EngineCommand, type CommandResult, type ConservationError, type RejectionCode, type TickOptions, type World } from "../engine";
 import type { Db } from "../db";
 import { saveTick } from "./world-store";
 
@@ -8,13 +8,16 @@ import { saveTick } from "./world-store";
 export const MAX_COMMANDS_PER_TICK = 20_000;
 
 export type TickRun =
-  | { outcome: "applied"; tick: number; hash: string; commands: number }
+  | { outcome: "applied"; tick: number; hash: string; commands: number; decided: DecidedCommands }
   /** This tick was saved already (a retry, or a duplicate job): nothing was written. */
   | { outcome: "already-applied"; tick: number }
   /** Another job of the campaign holds its world: ticks of one campaign never run at once. */
   | { outcome: "busy" }
   | { outcome: "not-running"; status: string }
   | { outcome: "no-world" };
+
+/** How a tick decided its commands: a count per outcome, small enough to be the job's return value. */
+export type DecidedCommands = { applied: number; rejected: Partial<Record<RejectionCode, number>> };
 
 export type TickJobState = {
   /** The tick this job is for, once it has been chosen (stored on the job, so a retry redoes the same tick). */
@@ -32,6 +35,15 @@ export type TickRunnerDeps = {
   /** Tests inject a faulty pipeline; never set in production. */
   engine?: TickOptions;
 };
+
+function countDecisions(results: readonly CommandResult[]): DecidedCommands {
+  const decided: DecidedCommands = { applied: 0, rejected: {} };
+  for (const result of results) {
+    if (result.status === "APPLIED") decided.applied++;
+    else decided.rejected[result.reason] = (decided.rejected[result.reason] ?? 0) + 1;
+  }
+  return decided;
+}
 
 type CommandRow = { id: string; user_id: string; type: string; payload: Record<string, unknown>; traceparent: string | null };
 /** A command the tick decided that was submitted inside a trace. */
@@ -83,7 +95,7 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
         logger.info({ campaignId, tick: target }, "tick saved; holding the transaction (TICK_HOLD_MS)");
         await sleep(deps.holdMs);
       }
-      return { outcome: "applied", tick: outcome.world.tick, hash: outcome.hash, commands: commands.length };
+      return { outcome: "applied", tick: outcome.world.tick, hash: outcome.hash, commands: commands.length, decided: countDecisions(outcome.results) };
     },
     { timeout: 120_000 + (deps.holdMs ?? 0), maxWait: 10_000 },
   );
