@@ -96,3 +96,13 @@ describe("topics and families", () => {
     expect(timelineTopics(Topics.channel(campaignId))).toEqual([Topics.channel(campaignId)]);
   });
 });
+
+describe("events written before one writer per topic", () => {
+  it("are still read: simulation's events on campaign:<id>, named by their producer", () => {
+    const tick = { tick: 4, hash: "h", commandsApplied: 1, commandsRejected: 0, events: 2 };
+    expect(parseEvent(envelope({ type: "TICK_COMPLETED", data: tick, producer: "simulation" })).ok).toBe(true);
+    // Not from another producer, and never for a new write.
+    expect(parseEvent(envelope({ type: "TICK_COMPLETED", data: tick, producer: "campaign" })).ok).toBe(false);
+    expect(() => checkEventData(Topics.campaign(campaignId), "TICK_COMPLETED", tick)).toThrow(ContractViolation);
+  });
+});
