@@ -37,6 +37,9 @@ export function createLifecycleListener(deps: {
   const enqueue = async (campaignId: string, value: unknown): Promise<void> => {
     // A stream under the pattern that names no campaign is not ours (and the inbox could not key it).
     if (!isId(campaignId)) return;
+    // Only the events it acts on are read through their contracts; the rest are not its to judge.
+    const type = (value as { type?: unknown } | null)?.type;
+    if (typeof type !== "string" || !LIFECYCLE_EVENT_TYPES.has(type)) return;
     const parsed = parseEvent(value);
     if (!parsed.ok) {
       // A producer's bug, not something a retry mends: said loudly, and not acted on.
@@ -44,7 +47,6 @@ export function createLifecycleListener(deps: {
       return;
     }
     const envelope = parsed.event;
-    if (!LIFECYCLE_EVENT_TYPES.has(envelope.type)) return;
     const event = { campaignId, eventId: envelope.id, type: envelope.type };
     await deps.record(event);
     await queue.add("reconcile", envelope.traceparent ? { ...event, traceparent: envelope.traceparent } : event, { jobId: lifecycleJobId(envelope.id) });
