@@ -49,3 +49,4 @@ export * from "./subgraph-app";
 export * from "./surface-database-outages";
 export * from "./ttl-cache";
 export * from "./viewer";
+export * from "./worker-app";

@@ -6,7 +6,7 @@ import { addScrapedGauge, readOnScrape } from "./scraped-gauge";
 export const QUEUE_STATES = ["waiting", "prioritized", "delayed", "active", "failed"] as const;
 export type QueueState = (typeof QUEUE_STATES)[number];
 
-/** What is needed of a BullMQ Queue (service-kit does not depend on BullMQ). */
+/** What is needed of a BullMQ Queue: a structural type, so a test can count a stand-in. */
 export type CountedQueue = { name: string; getJobCounts(...types: QueueState[]): Promise<Record<string, number>> };
 /** What is needed of a BullMQ Worker: it emits `stalled` for each job whose lock lapsed that its stalled check found. */
 export type StallReporter = { name: string; on(event: "stalled", listener: (jobId: string, prev: string) => void): unknown };

@@ -1,14 +1,13 @@
-import { Worker } from "bullmq";
+import type { Job } from "bullmq";
 import {
   addCounter,
-  addQueueMetrics,
-  createHttpService,
   createMetrics,
   createRedis,
+  createWorkerApp,
   databaseReadiness,
+  queueWorker,
   redisReadiness,
   retryDelayMs,
-  sendJson,
   type Logger,
   type Service,
 } from "@startales/service-kit";
@@ -31,9 +30,9 @@ export type NotificationWorker = Service & {
 };
 
 /**
- * The notification worker pool as a value: push deliveries from the BullMQ queue, the
- * consumer of other services' notification requests, the sweep of stale deliveries, and a
- * small HTTP server for /health/* and /metrics on PORT. `stop()` lets running work finish.
+ * The notification worker pool as a value (createWorkerApp): push deliveries from the BullMQ
+ * queue, the consumer of other services' notification requests and the sweep of stale
+ * deliveries. `stop()` lets running work finish.
  */
 export function createNotificationWorker(config: NotificationConfig, logger: Logger): NotificationWorker {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
@@ -46,7 +45,6 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     ? createPushClient({ url: config.PUSH_URL, projectId: config.PUSH_PROJECT_ID, accessToken: config.PUSH_ACCESS_TOKEN ?? "", timeoutMs: config.PUSH_TIMEOUT_MS })
     : null;
   const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });
-  const queueMetrics = addQueueMetrics(metrics, [queue.queue], { logger });
   const runner = createDeliveryRunner({ db, push, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
   const consumer = createEventConsumer({
     redis,
@@ -71,51 +69,39 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     logger,
   });
 
-  let worker: Worker<DeliveryJob> | undefined;
-  const http = createHttpService({
+  const app = createWorkerApp({
+    name: "notification worker pool",
+    config,
     logger,
     metrics,
     readiness: [databaseReadiness(db), redisReadiness(redis)],
-    fallback: (_req, res) => sendJson(res, 404, { error: "not found" }),
-    timeouts: config,
+    queues: [queue.queue],
+    workers: [
+      queueWorker({
+        queue: DELIVERY_QUEUE,
+        prefix: queuePrefix(config.NOTIFICATION_REDIS_PREFIX),
+        connection: redis,
+        concurrency: config.DELIVERY_CONCURRENCY,
+        processor: (job: Job<DeliveryJob>) => runner.run(job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        options: {
+          settings: {
+            backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+              retryDelayMs(attemptsMade, {
+                baseMs: config.DELIVERY_RETRY_BASE_MS,
+                maxMs: config.DELIVERY_RETRY_MAX_MS,
+                retryAfterMs: error instanceof RetryDelivery ? error.retryAfterMs : null,
+              }),
+          },
+        },
+      }),
+    ],
+    parts: [
+      { name: "notification request consumer", start: () => consumer.start(), stop: () => consumer.stop() },
+      { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
+    ],
+    startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)" }),
+    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect()],
   });
 
-  return {
-    metrics,
-    sweep: () => sweep.sweep(),
-    purge: () => sweep.purge(),
-    topic: config.NOTIFICATION_TOPIC,
-    async listen() {
-      worker = new Worker<DeliveryJob>(DELIVERY_QUEUE, async (job) => runner.run(job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }), {
-        connection: redis,
-        prefix: queuePrefix(config.NOTIFICATION_REDIS_PREFIX),
-        concurrency: config.DELIVERY_CONCURRENCY,
-        settings: {
-          backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
-            retryDelayMs(attemptsMade, {
-              baseMs: config.DELIVERY_RETRY_BASE_MS,
-              maxMs: config.DELIVERY_RETRY_MAX_MS,
-              retryAfterMs: error instanceof RetryDelivery ? error.retryAfterMs : null,
-            }),
-        },
-      });
-      worker.on("failed", (job, error) => logger.warn({ deliveryId: job?.data.deliveryId, attemptsMade: job?.attemptsMade, reason: error.message }, "delivery attempt failed"));
-      worker.on("error", (error) => logger.error({ err: error }, "notification worker error"));
-      queueMetrics.watch(worker);
-      await worker.waitUntilReady();
-      consumer.start();
-      sweep.start();
-      logger.info({ concurrency: config.DELIVERY_CONCURRENCY, push: push ? "on" : "off (PUSH_URL unset)" }, "notification worker pool started");
-      return http.listen(config.PORT, config.HOST);
-    },
-    async stop() {
-      await http.close(config.SHUTDOWN_GRACE_MS);
-      await consumer.stop();
-      await sweep.stop();
-      await worker?.close();
-      await queue.close();
-      await db.$disconnect();
-      redis.disconnect();
-    },
-  };
+  return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC };
 }

@@ -1,13 +1,12 @@
-import { Worker } from "bullmq";
+import type { Job } from "bullmq";
 import {
-  addQueueMetrics,
-  createHttpService,
   createMetrics,
   createRedis,
+  createWorkerApp,
   databaseReadiness,
+  queueWorker,
   redisReadiness,
   retryDelayMs,
-  sendJson,
   SpanKind,
   withSpan,
   type Logger,
@@ -34,9 +33,9 @@ export type ProviderWorker = Service & {
 };
 
 /**
- * The provider worker pool as a value: a BullMQ worker that runs jobs through the router,
- * the sweep that queues again jobs Redis lost, and a small HTTP server for /health/* and
- * /metrics on PORT. `stop()` lets running jobs finish.
+ * The provider worker pool as a value (createWorkerApp): a BullMQ worker that runs jobs
+ * through the router, and the sweep that queues again jobs Redis lost. `stop()` lets running
+ * jobs finish.
  */
 export function createProviderWorker(config: ProviderConfig, logger: Logger, options: { clock?: () => number } = {}): ProviderWorker {
   const production = config.NODE_ENV === "production";
@@ -88,7 +87,6 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
   });
 
   const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
-  const queueMetrics = addQueueMetrics(metrics, [queue], { logger });
   const sweep = createJobSweep({
     db,
     queue,
@@ -99,58 +97,42 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     onRequeued: (count) => series.requeued.inc(count),
   });
 
-  let worker: Worker<QueueData> | undefined;
-  const http = createHttpService({
+  const app = createWorkerApp({
+    name: "provider worker pool",
+    config,
     logger,
     metrics,
     readiness: [databaseReadiness(db), redisReadiness(redis)],
-    fallback: (_req, res) => sendJson(res, 404, { error: "not found" }),
-    timeouts: config,
-  });
-
-  return {
-    metrics,
-    sweep: () => sweep.sweep(),
-    async listen() {
-      worker = new Worker<QueueData>(
-        PROVIDER_QUEUE,
+    queues: [queue],
+    workers: [
+      queueWorker({
+        queue: PROVIDER_QUEUE,
+        prefix: queuePrefix(config.PROVIDER_REDIS_PREFIX),
+        connection: redis,
+        concurrency: config.PROVIDER_WORKER_CONCURRENCY,
         // Each attempt is a span in the trace of the request that created the job.
-        (job) =>
+        processor: (job: Job<QueueData>) =>
           withSpan("provider-worker", "provider job", () => runner.run(job.data.jobId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }), {
             kind: SpanKind.CONSUMER,
             parent: job.data.traceparent ?? "root",
             attributes: { "startales.job_id": job.data.jobId, "startales.attempt": job.attemptsMade + 1 },
           }),
-        {
-          connection: redis,
-          prefix: queuePrefix(config.PROVIDER_REDIS_PREFIX),
-          concurrency: config.PROVIDER_WORKER_CONCURRENCY,
+        options: {
           settings: {
             // Full-jitter exponential backoff, never sooner than the vendors' Retry-After.
             backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
               retryDelayMs(attemptsMade, { baseMs: config.PROVIDER_RETRY_BASE_MS, maxMs: config.PROVIDER_RETRY_MAX_MS, retryAfterMs: error instanceof RetryLater ? error.retryAfterMs : null }),
           },
         },
-      );
-      worker.on("failed", (job, error) => logger.warn({ jobId: job?.data.jobId, attemptsMade: job?.attemptsMade, reason: error.message }, "provider job attempt failed"));
-      worker.on("error", (error) => logger.error({ err: error }, "provider worker error"));
-      queueMetrics.watch(worker);
-      await worker.waitUntilReady();
-      sweep.start();
-      const deployments = await registry.list();
-      logger.info(
-        { concurrency: config.PROVIDER_WORKER_CONCURRENCY, routing: config.PROVIDER_ROUTING, deployments: deployments.map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`) },
-        "provider worker pool started",
-      );
-      return http.listen(config.PORT, config.HOST);
-    },
-    async stop() {
-      await http.close(config.SHUTDOWN_GRACE_MS);
-      await sweep.stop();
-      await worker?.close();
-      await queue.close();
-      await db.$disconnect();
-      redis.disconnect();
-    },
-  };
+      }),
+    ],
+    parts: [{ name: "job sweep", start: () => sweep.start(), stop: () => sweep.stop() }],
+    startedFields: async () => ({
+      routing: config.PROVIDER_ROUTING,
+      deployments: (await registry.list()).map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`),
+    }),
+    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect()],
+  });
+
+  return { ...app, metrics, sweep: () => sweep.sweep() };
 }

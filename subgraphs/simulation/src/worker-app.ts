@@ -1,15 +1,14 @@
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { UnrecoverableError, type Job } from "bullmq";
 import {
   addCounter,
-  addQueueMetrics,
   createCampaignSetupClient,
-  createHttpService,
   createMetrics,
   createRedis,
+  createWorkerApp,
   databaseReadiness,
   prismaOutboxRelay,
+  queueWorker,
   redisReadiness,
-  sendJson,
   type Logger,
   type Metrics,
   type Service,
@@ -35,12 +34,12 @@ export type SimulationWorkerApp = Service & {
 };
 
 /**
- * The simulation worker pool as a value (worker.ts only reads env and runs it).
+ * The simulation worker pool as a value (createWorkerApp; worker.ts only reads env and runs it).
  * One process runs two BullMQ workers, each with WORKER_CONCURRENCY: ticks (a repeatable
  * job per RUNNING campaign) and lifecycle jobs (world creation, schedule changes), plus the
  * lifecycle listener that turns campaign events into lifecycle jobs and an outbox relay for
  * the tick events, and the reconciler that rebuilds from PostgreSQL what Redis lost (tick
- * schedules, lifecycle jobs). It listens on PORT for /health/live, /health/ready and /metrics only.
+ * schedules, lifecycle jobs).
  */
 export function createSimulationWorker(config: SimulationWorkerConfig, logger: Logger, options: { engine?: TickOptions } = {}): SimulationWorkerApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
@@ -57,7 +56,6 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     labelNames: ["kind"] as const,
   });
   const tickMetrics = createTickMetrics(metrics, { db, logger });
-  const queueMetrics = addQueueMetrics(metrics, [queues.ticks, queues.lifecycle], { logger });
   const relay = prismaOutboxRelay(db, { producer: "simulation", redis, logger, metrics, config });
   const campaigns = createCampaignSetupClient({
     campaignUrl: config.CAMPAIGN_URL,
@@ -88,14 +86,6 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     batchSize: config.RECONCILE_BATCH_SIZE,
     onRepair: (kind) => repairs.inc({ kind }),
   });
-  const http = createHttpService({
-    logger,
-    metrics,
-    readiness: [databaseReadiness(db), redisReadiness(redis)],
-    fallback: (_req, res) => sendJson(res, 404, { error: "NOT_FOUND", message: "The simulation worker serves /health/* and /metrics only" }),
-    timeouts: config,
-  });
-
   const processTick = (job: Job<TickJobData>): Promise<TickRun> =>
     // A tick is its own trace (a scheduler runs it, not a request); its events' outbox rows carry it.
     withSpan("simulation-worker", "tick", () => runTickJob(job), { parent: "root", attributes: { "startales.campaign_id": job.data.campaignId } });
@@ -143,50 +133,30 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     return result;
   };
 
-  const workerOptions = {
-    connection,
+  const workerSettings = {
     prefix: config.QUEUE_PREFIX,
+    connection,
     concurrency: config.WORKER_CONCURRENCY,
-    lockDuration: config.WORKER_LOCK_DURATION_MS,
-    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
-    maxStalledCount: 3,
-    autorun: false,
+    options: { lockDuration: config.WORKER_LOCK_DURATION_MS, stalledInterval: config.WORKER_STALLED_INTERVAL_MS, maxStalledCount: 3 },
   };
-  const workers: Worker[] = [];
-
-  return {
+  const app = createWorkerApp({
+    name: "simulation worker pool",
+    // The line the test kit waits for.
+    startedMessage: "simulation workers running",
+    config,
+    logger,
     metrics,
-    sweepLifecycle: () => listener.sweepNow(),
-    reconcile: () => reconciler.reconcile(),
-    async listen() {
-      const url = await http.listen(config.PORT, config.HOST);
-      relay.start();
-      const tickWorker = new Worker<TickJobData, TickRun>(TICK_QUEUE, processTick, workerOptions);
-      const lifecycleWorker = new Worker<LifecycleJobData, ReconcileResult>(LIFECYCLE_QUEUE, processLifecycle, workerOptions);
-      for (const worker of [tickWorker, lifecycleWorker] as Worker[]) {
-        worker.on("failed", (job, error) => logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error }, "job failed"));
-        worker.on("error", (error) => logger.warn({ queue: worker.name, err: error }, "worker error"));
-        queueMetrics.watch(worker);
-        workers.push(worker);
-        void worker.run();
-      }
-      await Promise.all(workers.map((w) => w.waitUntilReady()));
-      await listener.start();
-      reconciler.start();
-      logger.info({ concurrency: config.WORKER_CONCURRENCY }, "simulation workers running");
-      return url;
-    },
-    async stop() {
-      await listener.stop();
-      await reconciler.stop();
-      // Finishes the jobs in flight (their ticks commit), takes no new ones.
-      await Promise.all(workers.map((w) => w.close()));
-      await relay.stop();
-      await Promise.all([queues.ticks.close(), queues.lifecycle.close()]);
-      await http.close(config.SHUTDOWN_GRACE_MS);
-      await db.$disconnect();
-      connection.disconnect();
-      redis.disconnect();
-    },
-  };
+    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    queues: [queues.ticks, queues.lifecycle],
+    workers: [queueWorker({ queue: TICK_QUEUE, processor: processTick, ...workerSettings }), queueWorker({ queue: LIFECYCLE_QUEUE, processor: processLifecycle, ...workerSettings })],
+    parts: [
+      // Publishes the events of the last ticks while the pool drains.
+      { name: "outbox relay", start: () => relay.start(), stop: () => relay.stop(), servesJobs: true },
+      { name: "lifecycle listener", start: () => listener.start(), stop: () => listener.stop() },
+      { name: "reconciler", start: () => reconciler.start(), stop: () => reconciler.stop() },
+    ],
+    closers: [() => Promise.all([queues.ticks.close(), queues.lifecycle.close()]), () => db.$disconnect(), () => connection.disconnect(), () => redis.disconnect()],
+  });
+
+  return { ...app, metrics, sweepLifecycle: () => listener.sweepNow(), reconcile: () => reconciler.reconcile() };
 }
