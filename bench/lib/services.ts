@@ -43,6 +43,8 @@ export type BenchStack = {
   /** With `notification: true`: the notification subgraph (its worker pool runs beside it) and its database. */
   notificationUrl?: string;
   notificationDatabaseUrl?: string;
+  /** With `realtime: true`: the realtime subgraph (chat and presence). */
+  realtimeUrl?: string;
   /** The secret the gateway signs identities with: a bench may call a subgraph directly. */
   signingSecret: string;
   services: ServiceProcess[];
@@ -51,12 +53,13 @@ export type BenchStack = {
 
 /**
  * identity and campaign (fresh `startales_<name>_bench` databases, migrated), optionally the
- * simulation, provider and notification subgraphs, each with its worker pool, and a gateway,
- * each its own process, with throwaway secrets; `gatewayEnv` tunes the gateway (limits),
- * `simulationEnv`, `providerEnv` and `notificationEnv` both processes of theirs. Campaign
- * (and notification) use a notification-request topic of this run's
- * (`integration:notifications:bench:<random>`, or `notificationEnv`'s NOTIFICATION_TOPIC),
- * the delivery queue a namespace of its own; both are removed from Redis on stop.
+ * simulation, provider and notification subgraphs, each with its worker pool, optionally the
+ * realtime subgraph, and a gateway, each its own process, with throwaway secrets; `gatewayEnv`
+ * tunes the gateway (limits), `simulationEnv`, `providerEnv` and `notificationEnv` both
+ * processes of theirs. Campaign (and notification) use a notification-request topic of this
+ * run's (`integration:notifications:bench:<random>`, or `notificationEnv`'s NOTIFICATION_TOPIC),
+ * the delivery queue a namespace of its own, realtime a presence namespace of its own
+ * (`bench-presence-<random>:`); all are removed from Redis on stop.
  */
 export async function startBenchStack(
   options: {
@@ -67,10 +70,11 @@ export async function startBenchStack(
     providerEnv?: Record<string, string>;
     notification?: boolean;
     notificationEnv?: Record<string, string>;
+    realtime?: boolean;
   } = {},
 ): Promise<BenchStack> {
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
-  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : []), ...(options.notification ? ["notification"] : [])];
+  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : []), ...(options.notification ? ["notification"] : []), ...(options.realtime ? ["realtime"] : [])];
   const databases = Object.fromEntries(
     names.map((name) => {
       const url = new URL(server);
@@ -87,6 +91,8 @@ export async function startBenchStack(
   // (the real topic) to tell its made-up players anything.
   const notificationTopic = options.notificationEnv?.NOTIFICATION_TOPIC ?? `integration:notifications:bench:${run}`;
   const notificationRedisPrefix = options.notification ? (options.notificationEnv?.NOTIFICATION_REDIS_PREFIX ?? `bench-notification-${run}:`) : undefined;
+  const presenceKeyPrefix = options.realtime ? `bench-presence-${run}:` : undefined;
+  const runPrefixes = [notificationRedisPrefix, presenceKeyPrefix].filter((prefix) => prefix !== undefined);
   const services: ServiceProcess[] = [];
   // The services started so far, by name: what services.json wires a later one to.
   const origins: Record<string, string> = {};
@@ -153,6 +159,16 @@ export async function startBenchStack(
       await startPool(serviceNamed("notification"), notificationEnv);
       notificationUrl = notification.url;
     }
+    let realtimeUrl: string | undefined;
+    if (options.realtime) {
+      const realtime = await start(serviceNamed("realtime"), {
+        DATABASE_URL: databases.REALTIME_DATABASE_URL!,
+        GATEWAY_SIGNING_SECRET: secret,
+        REDIS_URL: redisUrl,
+        PRESENCE_KEY_PREFIX: presenceKeyPrefix!,
+      });
+      realtimeUrl = realtime.url;
+    }
     // The gateway routes to the subgraphs started (its other URLs: services.json's, of those).
     const gateway = await start(gatewayService, {
       GATEWAY_SIGNING_SECRET: secret,
@@ -169,30 +185,32 @@ export async function startBenchStack(
       ...(simulationUrl ? { simulationUrl } : {}),
       ...(providerUrl ? { providerUrl, providerDatabaseUrl: databases.PROVIDER_DATABASE_URL } : {}),
       ...(notificationUrl ? { notificationUrl, notificationDatabaseUrl: databases.NOTIFICATION_DATABASE_URL } : {}),
+      ...(realtimeUrl ? { realtimeUrl } : {}),
       signingSecret: secret,
       services,
       async stop() {
         for (const service of [...services].reverse()) await service.stop();
         await migrateAll(databases, ["--drop"]).catch(() => undefined);
-        await removeNotificationKeys(redisUrl, notificationTopic, notificationRedisPrefix).catch(() => undefined);
+        await removeRunKeys(redisUrl, notificationTopic, runPrefixes).catch(() => undefined);
       },
     };
   } catch (error) {
     for (const service of services) await service.stop();
-    await removeNotificationKeys(redisUrl, notificationTopic, notificationRedisPrefix).catch(() => undefined);
+    await removeRunKeys(redisUrl, notificationTopic, runPrefixes).catch(() => undefined);
     throw error;
   }
 }
 
 /**
- * A bench's notification-request stream (no relay trims an `integration:` stream) and its
- * delivery queue's keys (finished jobs are kept for an hour), so runs leave nothing behind.
+ * A bench's notification-request stream (no relay trims an `integration:` stream) and the keys
+ * of its run's namespaces (the delivery queue's finished jobs are kept for an hour, presence
+ * keys until their connections lapse), so runs leave nothing behind.
  */
-async function removeNotificationKeys(redisUrl: string, topic: string, prefix: string | undefined): Promise<void> {
+async function removeRunKeys(redisUrl: string, topic: string, prefixes: readonly string[]): Promise<void> {
   const redis = createRedis(redisUrl, "bench-cleanup");
   try {
     await redis.del(streamKey(topic), `${streamKey(topic)}:dead-letter`);
-    if (prefix) await deleteKeysMatching(redis, `${prefix}*`);
+    for (const prefix of prefixes) await deleteKeysMatching(redis, `${prefix}*`);
   } finally {
     redis.disconnect();
   }
