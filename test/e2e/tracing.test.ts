@@ -71,6 +71,17 @@ async function traceUntil(traceId: string, what: string, until: (span: ReceivedS
 const serviceOf = (span: ReceivedSpan) => span.attributes[SERVICE_ATTRIBUTE];
 const find = (spans: ReceivedSpan[], service: string, name: string) => spans.find((span) => serviceOf(span) === service && span.name === name);
 
+/** Whether `span` is `ancestor` or below it in the trace `spans`. */
+function isUnder(spans: ReceivedSpan[], span: ReceivedSpan, ancestor: ReceivedSpan): boolean {
+  for (let current: ReceivedSpan | undefined = span; current; current = spans.find((parent) => parent.spanId === current!.parentSpanId)) {
+    if (current.spanId === ancestor.spanId) return true;
+  }
+  return false;
+}
+/** SQL statements' spans (not the pool's `pg-pool.connect`). */
+const statementsOf = (spans: ReceivedSpan[]) => spans.filter((span) => span.attributes["db.system.name"] === "postgresql" && span.attributes["db.query.text"] !== undefined);
+const commandsOf = (spans: ReceivedSpan[]) => spans.filter((span) => span.attributes["db.system.name"] === "redis");
+
 it("one trace links a submitCommand through the gateway and simulation to the tick that applies it", async () => {
   const gm = await registerUser(stack.graphqlUrl, "Trace GM");
   const pilot = await registerUser(stack.graphqlUrl, "Trace Pilot");
@@ -98,6 +109,36 @@ it("one trace links a submitCommand through the gateway and simulation to the ti
   expect(applied?.attributes).toMatchObject({ "startales.command_id": submitted.id, "startales.campaign_id": campaignId, "startales.command_type": "SET_TAX" });
   expect(applied!.parentSpanId).toBe(subgraphRequest!.spanId);
   expect(find(spans, "gateway", "graphql.execute")).toBeDefined();
+
+  // The command's INSERT is a client span under the simulation subgraph's request, with its
+  // parameterized text and never its values.
+  const insert = statementsOf(spans).find((span) => /^INSERT INTO "(public"\.")?commands"/.test(String(span.attributes["db.query.text"])));
+  expect(insert).toMatchObject({ name: "INSERT", attributes: { "db.operation.name": "INSERT", [SERVICE_ATTRIBUTE]: "simulation" } });
+  expect(isUnder(spans, insert!, subgraphRequest!)).toBe(true);
+  // The command's idempotency key is one of the INSERT's values.
+  expect(JSON.stringify(statementsOf(spans))).not.toContain("traced-tax");
+  // The gateway's Redis commands for the request (the rate limiter's script), by name only.
+  const gatewayCommands = commandsOf(spans).filter((span) => serviceOf(span) === "gateway");
+  expect(gatewayCommands.length).toBeGreaterThan(0);
+  for (const command of gatewayCommands) {
+    expect(command.attributes["db.operation.name"]).toBe(command.name);
+    expect(isUnder(spans, command, gatewayRequest!)).toBe(true);
+    expect(command.attributes).not.toHaveProperty("db.query.text");
+  }
+
+  // The tick is a trace of its own, and its statements are in it, under its span.
+  const tick = await eventually(
+    "a tick's span for the campaign",
+    async () => {
+      await tracing.flush();
+      return receiver.spans.find((span) => span.name === "tick" && span.attributes["startales.campaign_id"] === campaignId);
+    },
+    60_000,
+  );
+  const tickTrace = receiver.spans.filter((span) => span.traceId === tick.traceId);
+  const tickStatements = statementsOf(tickTrace).filter((span) => isUnder(tickTrace, span, tick));
+  expect(tickStatements.length).toBeGreaterThan(0);
+  expect(tickStatements.every((span) => serviceOf(span) === "simulation-worker")).toBe(true);
   expect(receiver.rejected).toEqual([]);
 }, 90_000);
 

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, propagation, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 
 export { SpanKind, type Span };
 
@@ -15,6 +15,17 @@ export { SpanKind, type Span };
  */
 export const SERVICE_ATTRIBUTE = "startales.service";
 const TRACER_NAME = "startales";
+/** The service of the active span, for spans made by instrumentations (database-spans.ts), which do not know it. */
+const SERVICE_KEY = createContextKey("startales.service");
+
+/** The service whose span is active in `parent` (read by the span processor that labels the instrumentations' spans). */
+export function serviceOfContext(parent: Context): string | undefined {
+  const service = parent.getValue(SERVICE_KEY);
+  return typeof service === "string" ? service : undefined;
+}
+
+/** The context in which a service's span is active: the span, and the service for the spans under it. */
+const activate = (service: string, span: Span): Context => trace.setSpan(context.active(), span).setValue(SERVICE_KEY, service);
 
 let enabled = false;
 
@@ -51,7 +62,7 @@ export async function withSpan<T>(service: string, name: string, fn: (span: Span
     .getTracer(TRACER_NAME)
     .startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: { [SERVICE_ATTRIBUTE]: service, ...options.attributes } }, parentContext(options.parent));
   try {
-    return await context.with(trace.setSpan(context.active(), span), () => fn(span));
+    return await context.with(activate(service, span), () => fn(span));
   } catch (error) {
     failSpan(span, error);
     throw error;
@@ -67,7 +78,7 @@ export function withSpanSync<T>(service: string, name: string, fn: () => T, opti
     .getTracer(TRACER_NAME)
     .startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: { [SERVICE_ATTRIBUTE]: service, ...options.attributes } }, parentContext(options.parent));
   try {
-    return context.with(trace.setSpan(context.active(), span), fn);
+    return context.with(activate(service, span), fn);
   } catch (error) {
     failSpan(span, error);
     throw error;
@@ -97,6 +108,18 @@ export function startSpan(service: string, name: string, options: SpanOptions = 
   return trace
     .getTracer(TRACER_NAME)
     .startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: { [SERVICE_ATTRIBUTE]: service, ...options.attributes } }, parentContext(options.parent));
+}
+
+/**
+ * Starts a child of the active span, not made active, for a call the caller ends when it
+ * settles (a Redis command); undefined while tracing is off or when no span is active, so a
+ * client's calls never start traces of their own.
+ */
+export function startChildSpan(name: string, options: { kind?: SpanKind; attributes?: Attributes } = {}): Span | undefined {
+  if (!enabled) return undefined;
+  const parent = context.active();
+  if (!trace.getSpan(parent)) return undefined;
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
 }
 
 export function failSpan(span: Span, error: unknown): void {

@@ -3,7 +3,8 @@ import { Agent as HttpsAgent } from "node:https";
 import { context, propagation, trace } from "@opentelemetry/api";
 import type { Sampler, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { z } from "zod";
-import { setTracingEnabled } from "./trace-context";
+import { tracePostgres } from "./database-spans";
+import { SERVICE_ATTRIBUTE, serviceOfContext, setTracingEnabled } from "./trace-context";
 
 /** How a process decides which new traces to record (the standard OTEL_TRACES_SAMPLER values we support). */
 const SAMPLERS = ["parentbased_traceidratio", "traceidratio", "parentbased_always_on", "always_on", "parentbased_always_off", "always_off"] as const;
@@ -61,8 +62,24 @@ async function samplerOf(config: TracingConfig): Promise<Sampler> {
 }
 
 /**
+ * Gives the spans of database calls (database-spans.ts) the service of the span they run under:
+ * in a test stack, the only way to tell which service sent a statement or a command.
+ */
+const serviceOfParent: SpanProcessor = {
+  onStart: (span, parentContext) => {
+    if (span.attributes[SERVICE_ATTRIBUTE] !== undefined) return;
+    const service = serviceOfContext(parentContext);
+    if (service !== undefined) span.setAttribute(SERVICE_ATTRIBUTE, service);
+  },
+  onEnd: () => {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+/**
  * Starts tracing for this process: the Node SDK with an OTLP/HTTP (JSON) trace exporter, W3C
- * trace context and the configured sampler. Without an endpoint it does nothing and loads no SDK
+ * trace context and the configured sampler, and spans for PostgreSQL statements and Redis
+ * commands (database-spans.ts). Without an endpoint it does nothing and loads no SDK
  * code. One tracer provider per process: a second call returns the first one's handle, so a
  * test that started tracing for its in-process stack keeps it.
  */
@@ -80,16 +97,18 @@ export async function startTracing(service: string, config: TracingConfig, optio
   const sdk = new NodeSDK({
     serviceName: service,
     sampler: await samplerOf(config),
-    spanProcessors: processors,
+    spanProcessors: [serviceOfParent, ...processors],
     textMapPropagator: new W3CTraceContextPropagator(),
     // Traces only: metrics are Prometheus (/metrics) and logs are pino lines.
     metricReaders: [],
     logRecordProcessors: [],
     // No automatic instrumentation: our processes load pg, ioredis and http before tracing
-    // starts, too early for require hooks; the spans are made by our own code (trace-context.ts).
+    // starts, too early for require hooks. Our own code makes the spans (trace-context.ts); pg
+    // is patched by hand below (database-spans.ts).
     instrumentations: [],
   });
   sdk.start();
+  const untracePostgres = await tracePostgres();
   setTracingEnabled(true);
   const handle: Tracing = {
     enabled: true,
@@ -100,6 +119,7 @@ export async function startTracing(service: string, config: TracingConfig, optio
       if (running !== handle) return;
       running = undefined;
       setTracingEnabled(false);
+      untracePostgres();
       await sdk.shutdown();
       // The SDK leaves its globals registered; drop them so a later start (another test) registers anew.
       trace.disable();
