@@ -32,6 +32,13 @@ export function toStreamEvent([streamId, fields]: RawEntry): StreamEvent | null 
 
 export const streamKey = (topic: string) => `${EVENT_STREAM_PREFIX}${topic}`;
 
+/** A reply Redis gives as a flat field-value list (XINFO STREAM, XINFO GROUPS' entries) as a record. */
+export function fieldsOf(flat: readonly unknown[]): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
+  return record;
+}
+
 /** The event at `streamId` of `events:<topic>`, or null once trimmed (or never there). */
 export async function readStreamEvent(redis: Redis, topic: string, streamId: string): Promise<StreamEvent | null> {
   if (!isStreamId(streamId)) return null;
@@ -107,17 +114,15 @@ export async function timelineTrimmedAfter(redis: Redis, topics: readonly string
   for (const topic of topics) {
     const key = streamKey(topic);
     if ((await redis.exists(key)) === 0) continue;
-    const list = (await redis.call("XINFO", "STREAM", key)) as unknown[];
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < list.length; i += 2) info.set(String(list[i]), list[i + 1]);
-    const deleted = info.get("max-deleted-entry-id");
+    const info = fieldsOf((await redis.call("XINFO", "STREAM", key)) as unknown[]);
+    const deleted = info["max-deleted-entry-id"];
     if (typeof deleted === "string" && deleted !== "0-0" && compareStreamIds(deleted, afterId) >= 0) return true;
-    const added = Number(info.get("entries-added"));
-    const removedSome = !Number.isFinite(added) || added > Number(info.get("length"));
+    const added = Number(info["entries-added"]);
+    const removedSome = !Number.isFinite(added) || added > Number(info.length);
     if (!removedSome) continue;
-    const firstEntry = info.get("first-entry");
+    const firstEntry = info["first-entry"];
     const first = Array.isArray(firstEntry) ? String(firstEntry[0]) : null;
-    const lastGenerated = String(info.get("last-generated-id"));
+    const lastGenerated = String(info["last-generated-id"]);
     if (first ? compareStreamIds(first, afterId) > 0 : compareStreamIds(lastGenerated, afterId) > 0) return true;
   }
   return false;

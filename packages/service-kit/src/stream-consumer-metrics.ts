@@ -1,4 +1,4 @@
-import { streamKey } from "./event-stream";
+import { fieldsOf, streamKey } from "./event-stream";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { Redis } from "./redis";
@@ -52,7 +52,7 @@ async function groupState(redis: Redis, { topic, group }: StreamConsumer): Promi
     if (/no such key/i.test(String((error as Error).message))) return { lag: 0, pending: 0 };
     throw error;
   }
-  const info = groups.map(fields).find((g) => g.name === group);
+  const info = groups.map(fieldsOf).find((g) => g.name === group);
   // No group yet: it will be created at the stream's start, so every entry is unread.
   if (!info) return { lag: await redis.xlen(key), pending: 0 };
   const pending = Number(info.pending ?? 0);
@@ -61,8 +61,3 @@ async function groupState(redis: Redis, { topic, group }: StreamConsumer): Promi
   return { lag: unread.length, pending };
 }
 
-function fields(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-  return record;
-}

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { parseEvent, type ParsedEvent } from "@startales/contracts";
-import { streamKey, toStreamEvent, type RawStreamEntry } from "./event-stream";
+import { fieldsOf, streamKey, toStreamEvent, type RawStreamEntry } from "./event-stream";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { Redis } from "./redis";
@@ -191,8 +191,3 @@ export function createStreamConsumer<O extends string>(options: StreamConsumerOp
   };
 }
 
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1];
-  return record;
-}
