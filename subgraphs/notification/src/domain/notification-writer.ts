@@ -43,8 +43,10 @@ export async function writeNotifications(
   options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
   if (items.length === 0) return { created: [], deliveryIds: [] };
-  // The NOTIFICATION_ADDED events are built by the SQL below, so their data is checked here.
-  for (const item of items) eventData(Topics.inbox(item.recipientId), NOTIFICATION_ADDED, { category: item.category });
+  // The NOTIFICATION_ADDED events are built by the SQL below, so their data is checked here:
+  // it is the category alone, so once per category, not per recipient (a request has up to 10,000).
+  const byCategory = new Map(items.map((item) => [item.category, item.recipientId]));
+  for (const [category, recipientId] of byCategory) eventData(Topics.inbox(recipientId), NOTIFICATION_ADDED, { category });
   // One JSON parameter, not a parameter per value: a campaign-wide request has 10,000 rows.
   const input = JSON.stringify(
     items.map((item) => ({
