@@ -21,9 +21,10 @@ import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { Topics, createRedis, streamKey } from "@startales/service-kit";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
+import { connect, inBatches } from "./lib/batches";
 import { graphql, startBenchStack } from "./lib/services";
 
 const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 1000);
@@ -108,24 +109,6 @@ async function until(done: () => boolean, timeoutMs: number, everyMs = 10): Prom
     await sleep(everyMs);
   }
   return true;
-}
-
-async function inBatches<T>(count: number, size: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let i = 0; i < count; i += size) {
-    results.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => work(i + k)))));
-    progress(`\r  ${results.length}/${count}`);
-  }
-  progress("\n");
-  return results;
-}
-
-function connect(url: string, protocol?: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, protocol, { perMessageDeflate: false });
-    socket.once("open", () => resolve(socket));
-    socket.once("error", reject);
-  });
 }
 
 /** Each player's send times (ms from the start): a random first one within the interval, then the interval ±50 %. */

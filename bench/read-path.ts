@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import { createIdentitySigner, signedIn, Role, IDENTITY_HEADER } from "@startales/service-kit";
 import { machine, printTable, progress, writeResults } from "./lib/report";
+import { inBatches } from "./lib/batches";
 import { graphql, startBenchStack } from "./lib/services";
 
 const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 500);
@@ -34,16 +35,6 @@ const OVERVIEW_QUERY = `query Overview($id: ID!) {
 }`;
 
 type Row = { path: string; rps: number; p50: number; p95: number; p99: number; errors: number };
-
-async function inBatches<T>(count: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let i = 0; i < count; i += SETUP_CONCURRENCY) {
-    results.push(...(await Promise.all(Array.from({ length: Math.min(SETUP_CONCURRENCY, count - i) }, (_, k) => work(i + k)))));
-    progress(`\r  ${results.length}/${count}`);
-  }
-  progress("\n");
-  return results;
-}
 
 /** `requests` rotate over per-player headers: each request is one of the players asking. */
 function load(url: string, headersOf: (i: number) => Record<string, string>, body: string, label: string, seconds = DURATION_S): Promise<Row> {
@@ -99,7 +90,7 @@ async function main(): Promise<void> {
         i: { email: `${name}-${randomUUID()}@example.test`, password: `pw-${randomUUID()}`, displayName: name },
       }).then((r) => r.register);
     progress("registering players");
-    const players = await inBatches(PLAYERS, (i) => register(`Player${i}`));
+    const players = await inBatches(PLAYERS, SETUP_CONCURRENCY, (i) => register(`Player${i}`));
     const gameMaster = players[0]!;
     // A tick every 5 s: the world lives on while it is read, without ticks crowding the measurement.
     const created = await graphql<{ createCampaign: { id: string } }>(
@@ -110,7 +101,7 @@ async function main(): Promise<void> {
     );
     const campaignId = created.createCampaign.id;
     progress("joining");
-    await inBatches(PLAYERS - 1, (i) => graphql(gql, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }, players[i + 1]!.accessToken));
+    await inBatches(PLAYERS - 1, SETUP_CONCURRENCY, (i) => graphql(gql, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }, players[i + 1]!.accessToken));
     await graphql(gql, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId }, gameMaster.accessToken);
     progress("waiting for the world");
     for (let i = 0; i < 600; i++) {

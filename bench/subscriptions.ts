@@ -16,9 +16,10 @@ import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { Topics, createRedis, publishEnvelope } from "@startales/service-kit";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
+import { connect, inBatches } from "./lib/batches";
 import { graphql, startBenchStack } from "./lib/services";
 
 const SIZES = (process.env.BENCH_SUBSCRIBERS ?? "1000,10000").split(",").map(Number);
@@ -42,24 +43,6 @@ function onFrame(receiver: Receiver, data: WebSocket.RawData): void {
   if (sent === undefined) return;
   receiver.received += 1;
   receiver.latencies.push(performance.now() - sent);
-}
-
-async function openAll(count: number, open: (i: number) => Promise<WebSocket>): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < count; i += OPEN_BATCH) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(OPEN_BATCH, count - i) }, (_, k) => open(i + k)))));
-    progress(`\r  ${sockets.length}/${count} sockets`);
-  }
-  progress("\n");
-  return sockets;
-}
-
-function connect(url: string, protocol?: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, protocol, { perMessageDeflate: false });
-    socket.once("open", () => resolve(socket));
-    socket.once("error", reject);
-  });
 }
 
 /** Waits for `done`, polling; false at the deadline. */
@@ -140,7 +123,7 @@ async function main(): Promise<void> {
     for (const size of SIZES) {
       progress(`[${size} subscribers] gateway\n`);
       const gatewayReceiver: Receiver = { sockets: [], received: 0, latencies: [] };
-      gatewayReceiver.sockets = await openAll(size, async () => {
+      gatewayReceiver.sockets = await inBatches(size, OPEN_BATCH, async () => {
         const socket = await connect(gql.replace(/^http/, "ws"), "graphql-transport-ws");
         await new Promise<void>((resolve, reject) => {
           socket.once("message", (data) => (String(data).includes("connection_ack") ? resolve() : reject(new Error(String(data)))));
@@ -152,7 +135,7 @@ async function main(): Promise<void> {
         });
         socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { id: campaignId } } }));
         return socket;
-      });
+      }, " sockets");
       // Until the gateway counts every subscription.
       for (let tries = 0; tries < 600; tries++) {
         const metrics = await (await fetch(`${stack.gatewayUrl}/metrics`)).text();
@@ -178,11 +161,11 @@ async function main(): Promise<void> {
 
       progress(`[${size} subscribers] raw ws broadcast of the same frame\n`);
       const rawReceiver: Receiver = { sockets: [], received: 0, latencies: [] };
-      rawReceiver.sockets = await openAll(size, async () => {
+      rawReceiver.sockets = await inBatches(size, OPEN_BATCH, async () => {
         const socket = await connect(`ws://127.0.0.1:${rawPort}`);
         socket.on("message", (data) => onFrame(rawReceiver, data));
         return socket;
-      });
+      }, " sockets");
       await new Promise((resolve) => setTimeout(resolve, 200));
       const broadcast = async (i: number) => {
         raw.send({ frame: sampleFrame.replace(/"i":\d+/, `"i":${i}`) });
