@@ -10,6 +10,7 @@ import { ConservationError, generateWorld, hashWorld, TICK_STEPS, type TickStep 
 import { TICK_QUEUE, createTickSchedule, tickSchedulerId, type TickJobData } from "../../subgraphs/simulation/src/scheduling/queues";
 import { createSimulationWorker } from "../../subgraphs/simulation/src/worker-app";
 import { campaignTestConfig, required, simulationTestConfig, simulationWorkerTestConfig } from "../testkit/config";
+import { privateDatabase } from "../testkit/databases";
 import { asUser } from "../testkit/gateway-identity";
 import { errorCodes } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
@@ -21,7 +22,11 @@ import { callAs, dataAs, eventually } from "../testkit/simulation";
  * and members, ticks at its rate while RUNNING, and applies commands once.
  */
 
-const campaignApp = createCampaignApp(campaignTestConfig(), captureLogs("campaign", "warn").logger);
+// Its own campaign database: every worker pool hears every campaign's lifecycle events, and
+// one of a suite running beside this one would find these campaigns in a shared database and
+// schedule ticks of its own for them (a tick driven by hand here would then not be the next).
+let campaignDatabase: Awaited<ReturnType<typeof privateDatabase>>;
+let campaignApp: ReturnType<typeof createCampaignApp>;
 let simulationApp: ReturnType<typeof createSimulationApp>;
 let worker: ReturnType<typeof createSimulationWorker>;
 const db = new pg.Client({ connectionString: required("SIMULATION_DATABASE_URL") });
@@ -35,6 +40,8 @@ const queueConnection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:
 const ticks = new Queue<TickJobData>(TICK_QUEUE, { connection: queueConnection, prefix: QUEUE_PREFIX });
 
 beforeAll(async () => {
+  campaignDatabase = await privateDatabase("campaign", "simulation");
+  campaignApp = createCampaignApp(campaignTestConfig({ DATABASE_URL: campaignDatabase.url }), captureLogs("campaign", "warn").logger);
   const origin = await campaignApp.listen();
   campaignUrl = `${origin}/graphql`;
   simulationApp = createSimulationApp(simulationTestConfig(origin), captureLogs("simulation", "warn").logger);
@@ -51,6 +58,7 @@ afterAll(async () => {
   await prisma.$disconnect();
   await simulationApp.stop();
   await campaignApp.stop();
+  await campaignDatabase.drop();
 });
 
 const newUser = (roles: Role[] = ["PLAYER"]) => asUser(randomUUID(), roles);
