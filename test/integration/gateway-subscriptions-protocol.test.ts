@@ -400,7 +400,8 @@ describe("credentials on a socket", () => {
     } finally {
       await shortLived.stop();
     }
-  });
+    // A whole stack of its own starts and stops inside the test: the 60 s every stack start gets.
+  }, 60_000);
 
   it("closes every socket with 1001 at once on SIGTERM, subscribed or not yet initialised, and exits 0", async () => {
     const replica = await startGatewayProcess(stack);
