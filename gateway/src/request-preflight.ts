@@ -14,27 +14,32 @@ const OPENING = new Set<TokenKind>([TokenKind.BRACE_L, TokenKind.BRACKET_L, Toke
 const CLOSING = new Set<TokenKind>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
+const STRINGS = new Set<TokenKind>([TokenKind.STRING, TokenKind.BLOCK_STRING]);
+
 /**
- * The deepest nesting of braces, brackets and parentheses in a document, read token by
- * token (graphql-js's own lexer, so strings, block strings and comments are skipped as the
- * parser would) and never past `maxTokens`. Undefined when the lexer meets something it
- * cannot read: the parser will report that itself, with its location.
+ * What one read of a document's tokens finds (graphql-js's own lexer, so strings, block
+ * strings and comments are read as the parser would, and never past `maxTokens`): the
+ * deepest nesting of braces, brackets and parentheses, and whether a string literal holds
+ * U+0000, raw or escaped. Undefined when the lexer meets something it cannot read: the
+ * parser will report that itself, with its location.
  */
-export function documentNesting(query: string, maxTokens: number): number | undefined {
+export function scanDocument(query: string, maxTokens: number): { nesting: number; nulInString: boolean } | undefined {
   const lexer = new Lexer(new Source(query));
   let depth = 0;
   let deepest = 0;
+  let nulInString = false;
   try {
     for (let tokens = 0; tokens < maxTokens; tokens++) {
       const token = lexer.advance();
       if (token.kind === TokenKind.EOF) break;
       if (OPENING.has(token.kind)) deepest = Math.max(deepest, ++depth);
       else if (CLOSING.has(token.kind)) depth--;
+      else if (STRINGS.has(token.kind) && token.value.includes("\u0000")) nulInString = true;
     }
   } catch {
     return undefined;
   }
-  return deepest;
+  return { nesting: deepest, nulInString };
 }
 
 /**
@@ -72,10 +77,11 @@ export function preflightRequest(request: Record<string, unknown>, limits: Prefl
   }
 
   if (typeof query === "string") {
-    const nesting = documentNesting(query, limits.maxTokens);
-    if (nesting !== undefined && nesting > limits.maxDepth) {
-      return requestError(ErrorCode.QUERY_TOO_COMPLEX, `Document nesting ${nesting} exceeds the limit of ${limits.maxDepth}`);
+    const scan = scanDocument(query, limits.maxTokens);
+    if (scan && scan.nesting > limits.maxDepth) {
+      return requestError(ErrorCode.QUERY_TOO_COMPLEX, `Document nesting ${scan.nesting} exceeds the limit of ${limits.maxDepth}`);
     }
+    if (scan?.nulInString) return requestError(ErrorCode.BAD_USER_INPUT, "A string in the document holds a NUL character (U+0000): text may not contain it");
   }
   return undefined;
 }
