@@ -31,6 +31,7 @@ import type { GatewayContext } from "./context";
 import { formatGatewayError } from "./format-error";
 import { clientUsagePlugin } from "./plugins/client-usage";
 import { persistedOperations } from "./plugins/persisted-operations";
+import { privateAnswersPlugin } from "./plugins/private-answers";
 import { queryLimitsRule } from "./plugins/query-limits";
 import { createRateLimits } from "./plugins/rate-limit";
 import { operationAdmissionPlugin } from "./plugins/operation-admission";
@@ -122,6 +123,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       tracingPlugin(),
       // Nothing answered and retryable: 503 with Retry-After, which proxies and clients understand.
       retryAfterStatusPlugin(),
+      // Cache-Control from the subgraphs' hints, never shareable when the request was signed in.
+      privateAnswersPlugin(),
       ...persisted.plugins,
       // An operation that cannot run is refused here, before its cost is charged.
       operationAdmissionPlugin({ maxCost: config.MAX_QUERY_COST, chargeCost: rateLimits.chargeCost }),

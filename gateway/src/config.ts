@@ -86,6 +86,12 @@ export const gatewayConfigSchema = z.object({
   WS_MAX_REPLAY_EVENTS: positiveInt(1_000),
   /** Events waiting to be resolved for one group of identical subscriptions before they are told to resume. */
   WS_MAX_GROUP_BACKLOG: positiveInt(1_000),
+  /**
+   * Subscribers who share one execution per event are each authorized again as themselves
+   * once their last check is this old (0: before every event): how long a player who lost
+   * access may still receive a shared feed.
+   */
+  WS_REAUTHORIZE_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
   /** The provider's origin: `GET /content/<sha256>` (generated audio and images) is proxied there. */
   PROVIDER_CONTENT_URL: url("http://127.0.0.1:4004"),
   /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */

@@ -6,8 +6,33 @@ import type { GatewayContext } from "../context";
 import { formatGatewayError } from "../format-error";
 import type { PreparedQuery } from "./live-operation";
 
-export type LiveResult = { data: Record<string, unknown> | null; errors: GraphQLFormattedError[] };
+export type LiveResult = {
+  data: Record<string, unknown> | null;
+  errors: GraphQLFormattedError[];
+  /**
+   * Every subgraph said its part of the answer is PUBLIC with a max-age (their Cache-Control):
+   * the same for everyone the fields' authorization lets through (service-kit cache-hints.ts).
+   */
+  shareable: boolean;
+};
 export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>) => Promise<LiveResult>;
+
+/**
+ * The answer's cache policy as the executor narrows it with each subgraph's Cache-Control
+ * (the part of Apollo Server's CachePolicy it calls): shareable only when every fetch said
+ * public with a max-age. A fetch without a max-age makes it no-store, as for HTTP answers.
+ */
+function answerPolicy() {
+  let maxAge: number | undefined;
+  let scope: "PUBLIC" | "PRIVATE" = "PUBLIC";
+  return {
+    restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }) {
+      if (hint.maxAge !== undefined) maxAge = maxAge === undefined ? hint.maxAge : Math.min(maxAge, hint.maxAge);
+      if (hint.scope === "PRIVATE") scope = "PRIVATE";
+    },
+    shareable: () => maxAge !== undefined && maxAge > 0 && scope === "PUBLIC",
+  };
+}
 
 /**
  * Runs a prepared query through the gateway's query executor (execution/): the same query
@@ -32,6 +57,7 @@ export function createLiveExecutor(deps: {
       rateLimit: { costKey: "subscription" },
     };
     const variables = { ...query.variables, ...extraVariables };
+    const policy = answerPolicy();
     const requestContext = {
       request: { query: query.query, operationName: query.operationName, variables },
       document: query.document,
@@ -45,17 +71,15 @@ export function createLiveExecutor(deps: {
       cache: undefined,
       schema: undefined,
       schemaHash: undefined,
-      overallCachePolicy: undefined,
+      overallCachePolicy: policy,
     } as unknown as GatewayGraphQLRequestContext<GatewayContext>;
     try {
       const result = await deps.executor()(requestContext);
-      return {
-        data: (result.data as Record<string, unknown> | null | undefined) ?? null,
-        errors: (result.errors ?? []).map((error) => formatGatewayError(error instanceof GraphQLError ? error.toJSON() : { message: String((error as { message?: unknown }).message) }, error)),
-      };
+      const errors = (result.errors ?? []).map((error) => formatGatewayError(error instanceof GraphQLError ? error.toJSON() : { message: String((error as { message?: unknown }).message) }, error));
+      return { data: (result.data as Record<string, unknown> | null | undefined) ?? null, errors, shareable: errors.length === 0 && policy.shareable() };
     } catch (error) {
       logger.error({ err: error }, "a subscription query failed in the gateway");
-      return { data: null, errors: [formatGatewayError({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }, error)] };
+      return { data: null, errors: [formatGatewayError({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }, error)], shareable: false };
     }
   };
 }

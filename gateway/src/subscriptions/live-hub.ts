@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   ErrorCode,
   appError,
+  changesAccess,
   compareStreamIds,
   isStreamId,
   newestTimelineId,
@@ -24,9 +25,46 @@ import type { SubscriptionMetrics } from "./subscription-metrics";
 
 export type { LiveSink } from "./live-member";
 
-/** Subscribers with the same query, variables and authorization: one execution per event for all. */
+/** One subscription of a group, with what its authorization rests on. */
+class Subscriber {
+  /** When its access to the feed was last confirmed as itself (at subscribe, or an answer of its own). */
+  authorizedAt = Date.now();
+  /** Deliveries waiting behind a check of its access, in order; null when none is pending. */
+  private chain: Promise<void> | null = null;
+  checking = false;
+
+  constructor(
+    readonly member: Member,
+    readonly viewer: Viewer,
+    /** Who it is (authorizationScope): subscribers with the same key get the same answers. */
+    readonly userKey: string,
+  ) {}
+
+  /** Gives it an outcome in order: after any check of its access still running. */
+  offer(streamId: string, outcome: Outcome): void {
+    if (!this.chain) return this.member.offer(streamId, outcome);
+    this.chain = this.chain.then(() => this.member.offer(streamId, outcome));
+  }
+
+  /** Runs `check` now; outcomes offered from here on wait for it. */
+  checkFirst(check: () => Promise<void>): void {
+    this.checking = true;
+    const running = check().finally(() => {
+      this.checking = false;
+    });
+    const chain: Promise<void> = (this.chain ?? Promise.resolve()).then(() => running).finally(() => {
+      if (this.chain === chain) this.chain = null;
+    });
+    this.chain = chain;
+  }
+}
+
+/**
+ * Subscribers with the same query, variables and authorization class: one execution per event
+ * for all whose answers are the same (shared), else one per user (see deliver in createLiveHub).
+ */
 class Group {
-  readonly members = new Set<Member>();
+  readonly members = new Set<Subscriber>();
   private queue: Promise<void> = Promise.resolve();
   /** Events waiting for their execution: bounded, so a flood cannot grow memory without end. */
   private pending = 0;
@@ -36,8 +74,10 @@ class Group {
 
   constructor(
     private readonly types: ReadonlySet<string> | null,
-    private readonly run: (event: StreamEvent) => Promise<Outcome>,
+    private readonly deliver: (group: Group, event: StreamEvent) => Promise<void>,
     private readonly maxBacklog: number,
+    /** Whether an event is first resolved once for everyone; false once an answer said it depends on who asks. */
+    public sharing: boolean,
   ) {}
 
   enqueue(event: StreamEvent): void {
@@ -46,7 +86,7 @@ class Group {
       // Events come faster than they can be resolved: rather than drop some silently, the
       // subscribers are told to resume (from their last event, which nothing skipped).
       const outcome: Outcome = { kind: "interrupted", reason: "BACKLOG", message: "Events arrive faster than they can be delivered; resubscribe with after: lastEventId" };
-      for (const member of this.members) member.offer(event.streamId, outcome);
+      for (const subscriber of this.members) subscriber.offer(event.streamId, outcome);
       return;
     }
     this.pending += 1;
@@ -54,9 +94,7 @@ class Group {
     // retried holds back the ones after it.
     this.queue = this.queue.then(async () => {
       try {
-        if (this.members.size === 0) return;
-        const outcome = await this.run(event);
-        for (const member of this.members) member.offer(event.streamId, outcome);
+        if (this.members.size > 0) await this.deliver(this, event);
       } finally {
         this.pending -= 1;
       }
@@ -65,30 +103,52 @@ class Group {
 }
 
 /**
- * Subscriptions share a group when their topic, queries (with variables) and authorization
- * scope are the same; the topic too, as one resolve query can serve different feeds
- * ({viewerId}, arguments not in it).
+ * Subscriptions share a group when their topic, queries (with variables) and `scopeKey` are
+ * the same; the topic too, as one resolve query can serve different feeds ({viewerId},
+ * arguments not in it), and the authorize query, which checks each member as itself.
  */
 function groupKey(operation: LiveOperation, scopeKey: string): string {
   const hash = createHash("sha256").update(operation.topic);
-  for (const query of [operation.resolve, ...operation.resolveBy.values()]) hash.update("\0").update(query.query).update("\0").update(JSON.stringify(query.variables));
+  const queries = [operation.resolve, ...operation.resolveBy.values(), ...(operation.authorize ? [operation.authorize] : [])];
+  for (const query of queries) hash.update("\0").update(query.query).update("\0").update(JSON.stringify(query.variables));
   return hash.update("\0").update(scopeKey).digest("hex");
 }
+
+/** Subscribers with the same identity and authorization get the same answers; any difference splits them. */
+export const authorizationScope = (viewer: Viewer): string =>
+  viewer.kind === "user" ? [viewer.userId, authorizationClass(viewer)].join("|") : "anonymous";
+
+/**
+ * What a field's authorization can depend on besides who the subscriber is (roles, scopes, the
+ * kind of credential): subscribers of one class may share an answer that every one of them
+ * is allowed, each being authorized as themself.
+ */
+export const authorizationClass = (viewer: Viewer): string =>
+  viewer.kind === "user" ? [[...viewer.roles].sort().join(","), [...viewer.scopes].sort().join(","), viewer.credential].join("|") : "anonymous";
 
 export type LiveHub = {
   /**
    * Authorizes, then starts delivering to `sink`; with `after`, replays the missed events
    * first. Throws a GraphQL error (with its code) when the subscription is refused.
    */
-  subscribe(operation: LiveOperation, viewer: Viewer, scopeKey: string, sink: LiveSink): Promise<() => void>;
+  subscribe(operation: LiveOperation, viewer: Viewer, sink: LiveSink): Promise<() => void>;
   groupCount(): number;
 };
 
+const REFUSING_CODES = new Set<unknown>([ErrorCode.FORBIDDEN, ErrorCode.UNAUTHENTICATED, ErrorCode.NOT_FOUND]);
+
 /**
- * The fan-out: events from the bus are turned into results once per group of identical
- * subscriptions (same resolve query, variables and authorization scope), serialized once,
- * and handed to every member; per-event authorization comes from running the query as the
- * subscriber, so a player who lost access gets FORBIDDEN and their subscription ends.
+ * The fan-out: events from the bus are turned into results once per group, serialized once,
+ * and handed to every member.
+ *
+ * A group holds the subscriptions with the same resolve queries, variables and authorization
+ * class. Where the field has an `authorize` check, an event is first resolved as one member:
+ * if every subgraph says that answer is the same for everyone its fields let through (a public
+ * Cache-Control, service-kit cache-hints.ts), every member gets it, each authorized as
+ * themself by the field's `authorize` query, again whenever that is `reauthorizeMs` old
+ * (refreshed ahead, at half that age, so a delivery rarely waits for it). Otherwise, and for
+ * fields without `authorize`, each user's subscriptions get an answer run as that user, so a
+ * player who lost access gets FORBIDDEN and their subscription ends.
  */
 export function createLiveHub(deps: {
   bus: EventBus;
@@ -101,10 +161,12 @@ export function createLiveHub(deps: {
   maxReplay: number;
   /** Events queued per group before its subscribers are told to resume (see Group.enqueue). */
   maxBacklog: number;
+  /** How old a shared subscriber's authorization may be before it is checked again (0: before every event). */
+  reauthorizeMs: number;
   /** How an event whose owner is unavailable is retried before its subscribers are told to resume. */
   retry?: EventRetry;
 }): LiveHub {
-  const { bus, redis, execute, metrics } = deps;
+  const { bus, redis, execute, metrics, reauthorizeMs } = deps;
   const groups = new Map<string, Group>();
   const outcomeOf = createEventResolver({ execute, metrics, logger: deps.logger, retry: deps.retry ?? DEFAULT_EVENT_RETRY });
 
@@ -115,6 +177,82 @@ export function createLiveHub(deps: {
     if (error) throw appError((error.extensions?.code as ErrorCode | undefined) ?? ErrorCode.INTERNAL_SERVER_ERROR, error.message);
     const root = result.data ? Object.values(result.data)[0] : null;
     if (root === null || root === undefined) throw appError(ErrorCode.NOT_FOUND, `Nothing to subscribe to: ${operation.topic.split(":")[0]} not found`);
+  }
+
+  /** Checks a shared subscriber's access again, as itself; refused or unknowable, it ends. */
+  async function reauthorize(operation: LiveOperation, subscriber: Subscriber): Promise<void> {
+    const field = operation.field.field;
+    try {
+      await authorize(operation, subscriber.viewer);
+      subscriber.authorizedAt = Date.now();
+      metrics.reauthorizations.inc({ field, outcome: "allowed" });
+    } catch (error) {
+      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+      if (REFUSING_CODES.has(code)) {
+        metrics.reauthorizations.inc({ field, outcome: "refused" });
+        subscriber.member.cut({ kind: "end", errors: [{ message: (error as Error).message, extensions: { code } }] });
+        return;
+      }
+      metrics.reauthorizations.inc({ field, outcome: "unavailable" });
+      deps.logger.warn({ field, err: error }, "a subscriber's access could not be checked again; it resumes");
+      subscriber.member.cut({
+        kind: "interrupted",
+        reason: "EVENT_UNAVAILABLE",
+        message: "Your access to this feed could not be checked (a service is unavailable); resubscribe with after: lastEventId",
+      });
+    }
+  }
+
+  /**
+   * A shared answer for one subscriber: now if its authorization is fresh, else once it is
+   * confirmed; `recheck` (the event may have taken access away) confirms it first whatever its age.
+   */
+  function offerShared(operation: LiveOperation, subscriber: Subscriber, streamId: string, outcome: Outcome, recheck: boolean): void {
+    // A check already running may have started before this event: a recheck runs its own.
+    if (outcome.kind === "next" && (recheck || !subscriber.checking)) {
+      const age = recheck ? Infinity : Date.now() - subscriber.authorizedAt;
+      if (age >= reauthorizeMs) subscriber.checkFirst(() => reauthorize(operation, subscriber));
+      else if (age >= reauthorizeMs / 2) {
+        subscriber.offer(streamId, outcome);
+        subscriber.checkFirst(() => reauthorize(operation, subscriber));
+        return;
+      }
+    }
+    subscriber.offer(streamId, outcome);
+  }
+
+  /** One event for one group: resolved once for all where the answer allows, else once per user. */
+  async function deliver(operation: LiveOperation, group: Group, event: StreamEvent): Promise<void> {
+    // Who the event is run as: a subscriber still open (one just refused may not have left yet).
+    let first: Subscriber | undefined;
+    for (const subscriber of group.members) {
+      if (subscriber.member.ended) continue;
+      first = subscriber;
+      break;
+    }
+    if (!first) return;
+    const answered = new Map<string, Outcome>();
+    if (group.sharing) {
+      const { outcome, shareable } = await outcomeOf(operation, first.viewer, event);
+      if (shareable) {
+        // The resolve query's own authorization let the first one through.
+        if (outcome.kind === "next") first.authorizedAt = Date.now();
+        const recheck = changesAccess(event.topic, event.type);
+        for (const subscriber of group.members) offerShared(operation, subscriber, event.streamId, outcome, recheck && subscriber !== first);
+        return;
+      }
+      // A full answer that is not public will not become so: this selection depends on who asks.
+      if (outcome.kind === "next") group.sharing = false;
+      answered.set(first.userKey, outcome);
+    }
+    const byUser = new Map<string, Subscriber[]>();
+    for (const subscriber of group.members) if (!subscriber.member.ended) byUser.set(subscriber.userKey, [...(byUser.get(subscriber.userKey) ?? []), subscriber]);
+    await Promise.all(
+      [...byUser].map(async ([userKey, subscribers]) => {
+        const outcome = answered.get(userKey) ?? (await outcomeOf(operation, subscribers[0]!.viewer, event)).outcome;
+        for (const subscriber of subscribers) subscriber.offer(event.streamId, outcome);
+      }),
+    );
   }
 
   async function checkResumePoint(operation: LiveOperation, after: string): Promise<void> {
@@ -150,7 +288,7 @@ export function createLiveHub(deps: {
             reason: "RESUME_POINT_EXPIRED",
           });
         }
-        const outcome = types && !types.has(event.type) ? ({ kind: "skip" } as const) : await outcomeOf(operation, viewer, event);
+        const outcome = types && !types.has(event.type) ? ({ kind: "skip" } as const) : (await outcomeOf(operation, viewer, event)).outcome;
         member.apply(event.streamId, outcome);
         metrics.replayed.inc({ field: operation.field.field });
       }
@@ -160,15 +298,17 @@ export function createLiveHub(deps: {
   }
 
   return {
-    async subscribe(operation, viewer, scopeKey, sink) {
+    async subscribe(operation, viewer, sink) {
       await authorize(operation, viewer);
       if (operation.after) await checkResumePoint(operation, operation.after);
       // Without `after`, the feed as it stands now is the resume point should the subscription be cut.
       const start = operation.after ?? (await newestTimelineId(redis, timelineTopics(operation.topic))) ?? FEED_START;
-      const key = groupKey(operation, scopeKey);
+      // Only a field that can check each subscriber's access on its own may share answers among users.
+      const sharing = operation.authorize !== null;
+      const key = groupKey(operation, sharing ? `class:${authorizationClass(viewer)}` : `user:${authorizationScope(viewer)}`);
       let group = groups.get(key);
       if (!group) {
-        const created = new Group(operation.field.types, (event) => outcomeOf(operation, viewer, event), deps.maxBacklog);
+        const created = new Group(operation.field.types, (target, event) => deliver(operation, target, event), deps.maxBacklog, sharing);
         groups.set(key, created);
         created.ready = bus.subscribe(operation.topic, (event) => created.enqueue(event)).then((unsubscribe) => {
           // Everyone left while Redis was confirming.
@@ -181,11 +321,12 @@ export function createLiveHub(deps: {
         group = created;
       }
       const member = new Member(sink, start, operation.after !== null);
-      group.members.add(member);
+      const subscriber = new Subscriber(member, viewer, authorizationScope(viewer));
+      group.members.add(subscriber);
       const leave = () => {
         member.ended = true;
         const current = groups.get(key);
-        if (!current?.members.delete(member) || current.members.size > 0) return;
+        if (!current?.members.delete(subscriber) || current.members.size > 0) return;
         groups.delete(key);
         current.unsubscribe?.();
       };

@@ -60,13 +60,21 @@ export class Member {
         this.cursor = streamId;
         return;
       case "end":
-        this.end(outcome.errors);
-        return;
       case "interrupted":
-        // The cursor stays before this event: it is the first one the client has not had.
-        this.end([{ message: outcome.message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outcome.reason, lastEventId: this.cursor } }]);
+        this.cut(outcome);
         return;
     }
+  }
+
+  /**
+   * Ends the subscription now, whichever event it is at: refused (its access was checked
+   * again and is gone), or interrupted. The cursor stays before any event not sent: it is
+   * the first one the client has not had.
+   */
+  cut(outcome: Extract<Outcome, { kind: "end" | "interrupted" }>): void {
+    if (this.ended) return;
+    if (outcome.kind === "end") this.end(outcome.errors);
+    else this.end([{ message: outcome.message, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: outcome.reason, lastEventId: this.cursor } }]);
   }
 
   goLive(): void {

@@ -35,7 +35,10 @@ const retryable = (result: LiveResult) => result.errors.some((e) => RETRYABLE_CO
 export const resolveQueryOf = (operation: LiveOperation, event: StreamEvent): PreparedQuery =>
   (event.producer ? operation.resolveBy.get(event.producer) : undefined) ?? operation.resolve;
 
-export type EventResolver = (operation: LiveOperation, viewer: Viewer, event: StreamEvent) => Promise<Outcome>;
+/** An event resolved as one subscriber, and whether the answer is the same for all it may reach (LiveResult.shareable). */
+export type Resolved = { outcome: Outcome; shareable: boolean };
+
+export type EventResolver = (operation: LiveOperation, viewer: Viewer, event: StreamEvent) => Promise<Resolved>;
 
 /**
  * Runs an event's resolve query as the subscriber. A result is never sent with the field
@@ -52,7 +55,7 @@ export function createEventResolver(deps: { execute: LiveExecutor; metrics: Subs
       // A producer's bug: counted and said loudly rather than resolved as if it were sound.
       metrics.rejected.inc({ field });
       logger.error({ field, streamId: event.streamId, type: event.type, topic: event.topic, error: checked.error }, "an event breaks its contract; its subscribers do not get it");
-      return { kind: "skip" };
+      return { outcome: { kind: "skip" }, shareable: true };
     }
     const query = resolveQueryOf(operation, event);
     const variables = { [EVENT_VARIABLES.eventId]: event.streamId, [EVENT_VARIABLES.aggregateId]: event.aggregateId };
@@ -64,18 +67,20 @@ export function createEventResolver(deps: { execute: LiveExecutor; metrics: Subs
     }
     metrics.executions.inc({ field });
     const rootErrors = result.errors.filter((e) => !e.path || e.path.length <= 1);
-    if (rootErrors.some((e) => ENDING_CODES.has(e.extensions?.code))) return { kind: "end", errors: rootErrors };
+    if (rootErrors.some((e) => ENDING_CODES.has(e.extensions?.code))) return { outcome: { kind: "end", errors: rootErrors }, shareable: false };
     const root = result.data ? Object.values(result.data)[0] : null;
     if (root !== null && root !== undefined) {
-      return { kind: "next", json: JSON.stringify(result.errors.length ? { data: result.data, errors: result.errors } : { data: result.data }) };
+      const json = JSON.stringify(result.errors.length ? { data: result.data, errors: result.errors } : { data: result.data });
+      return { outcome: { kind: "next", json }, shareable: result.shareable };
     }
     if (result.errors.length === 0) {
       // Gone from the owner (trimmed, deleted) before it could be delivered.
       metrics.skipped.inc({ field });
-      return { kind: "skip" };
+      return { outcome: { kind: "skip" }, shareable: false };
     }
     metrics.unavailable.inc({ field });
     logger.warn({ field, streamId: event.streamId, producer: event.producer, codes: result.errors.map((e) => e.extensions?.code) }, "an event could not be resolved; its subscribers resume");
-    return { kind: "interrupted", reason: "EVENT_UNAVAILABLE", message: "An event could not be delivered (the service that owns it is unavailable); resubscribe with after: lastEventId" };
+    // An outage is nobody's in particular: every subscriber of the group resumes.
+    return { outcome: { kind: "interrupted", reason: "EVENT_UNAVAILABLE", message: "An event could not be delivered (the service that owns it is unavailable); resubscribe with after: lastEventId" }, shareable: true };
   };
 }

@@ -19,6 +19,11 @@ export function createSubscriptionMetrics(metrics: Metrics, current: { connectio
       help: "Events that broke their contract (@startales/contracts) and were not delivered",
       labelNames: ["field"] as const,
     }),
+    reauthorizations: addCounter(metrics, {
+      name: "gateway_subscription_reauthorizations_total",
+      help: "Subscribers of a shared execution authorized again as themselves (their authorization was due), by outcome",
+      labelNames: ["field", "outcome"] as const,
+    }),
     replayed: addCounter(metrics, { name: "gateway_subscription_events_replayed_total", help: "Missed events replayed on resume", labelNames: ["field"] as const }),
     retries: addCounter(metrics, {
       name: "gateway_subscription_event_retries_total",

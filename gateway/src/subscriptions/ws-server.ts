@@ -49,10 +49,6 @@ type Deps = {
   preflight: (operation: Record<string, unknown>) => GraphQLError | undefined;
 };
 
-/** Subscribers with the same identity and authorization share results; any difference splits them. */
-export const authorizationScope = (viewer: Viewer): string =>
-  viewer.kind === "user" ? [viewer.userId, [...viewer.roles].sort().join(","), [...viewer.scopes].sort().join(","), viewer.credential].join("|") : "anonymous";
-
 function writeRefusal(socket: Duplex, status: number, text: string, code: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ errors: [{ message: text, extensions: { code } }] });
   const lines = [`HTTP/1.1 ${status} ${text}`, "Content-Type: application/json; charset=utf-8", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
@@ -87,6 +83,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
     replayBatch: config.WS_REPLAY_BATCH,
     maxReplay: config.WS_MAX_REPLAY_EVENTS,
     maxBacklog: config.WS_MAX_GROUP_BACKLOG,
+    reauthorizeMs: config.WS_REAUTHORIZE_SECONDS * 1000,
   });
   const caps = createConnectionCaps({ redis: deps.redis, prefix: `${config.RATE_LIMIT_KEY_PREFIX}ws:`, lapseMs: config.WS_HEARTBEAT_INTERVAL_MS * 3, logger });
   const wss = new WebSocketServer({
@@ -145,7 +142,7 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
       const operation = prepareLiveOperation(live.schema, live.document, live.operation, deps.liveFields, payload.variables, viewer);
       if (operation.field.authenticated && viewer.kind !== "user") throw appError(ErrorCode.UNAUTHENTICATED, "You must be signed in");
       const field = operation.field.field;
-      const stop = await hub.subscribe(operation, viewer, authorizationScope(viewer), {
+      const stop = await hub.subscribe(operation, viewer, {
         next(json) {
           metrics.deliveries.inc({ field });
           sink.next(json);

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { campaignEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
+import { topicFamily } from "./topics";
 
 /** The services that write events. */
 export type WriterService = "campaign" | "simulation" | "realtime" | "notification" | "provider";
@@ -15,6 +16,11 @@ export type TopicFamily = {
   readers: string;
   /** The event types the family's topics carry, and each one's `data`. */
   events: Readonly<Record<string, z.ZodType>>;
+  /**
+   * The types after which someone may no longer read the topic (a member left): a
+   * subscriber who shares answers with others is authorized again before it gets one.
+   */
+  accessChanges?: readonly string[];
 };
 
 /**
@@ -22,7 +28,14 @@ export type TopicFamily = {
  * topicFamily() of its topics (`campaign`, `world`, …, `integration:notifications`).
  */
 export const TOPIC_FAMILIES = {
-  campaign: { kind: "domain", writer: "campaign", delivery: "outbox", readers: "gateway (campaignEvents); simulation worker pool (lifecycle listener)", events: campaignEvents },
+  campaign: {
+    kind: "domain",
+    writer: "campaign",
+    delivery: "outbox",
+    readers: "gateway (campaignEvents); simulation worker pool (lifecycle listener)",
+    events: campaignEvents,
+    accessChanges: ["PLAYER_LEFT"],
+  },
   world: { kind: "domain", writer: "simulation", delivery: "outbox", readers: "gateway (campaignEvents, merged with the campaign family by stream id)", events: worldEvents },
   channel: { kind: "domain", writer: "realtime", delivery: "outbox", readers: "gateway (messageAdded)", events: chatEvents },
   presence: { kind: "domain", writer: "realtime", delivery: "direct", readers: "gateway (presenceChanged)", events: presenceEvents },
@@ -39,3 +52,9 @@ export const TOPIC_FAMILIES = {
 } as const satisfies Record<string, TopicFamily>;
 
 export type FamilyName = keyof typeof TOPIC_FAMILIES;
+
+/** Whether an event of `type` on `topic` may have taken someone's access to the topic away (TopicFamily.accessChanges). */
+export function changesAccess(topic: string, type: string): boolean {
+  const family = (TOPIC_FAMILIES as Record<string, TopicFamily>)[topicFamily(topic)];
+  return family?.accessChanges?.includes(type) ?? false;
+}

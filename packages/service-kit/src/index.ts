@@ -3,6 +3,7 @@ export * from "./apollo-plugins";
 export * from "./apollo-service";
 export * from "./audit";
 export * from "./backoff";
+export * from "./cache-hints";
 export * from "./campaign-client";
 export * from "./campaign-access-cache";
 export * from "./campaign-feed";

@@ -5,6 +5,8 @@ import {
   ErrorCode,
   JSONScalar,
   auditLogArgs,
+  cacheHint,
+  dependsOnViewer,
   Role,
   appError,
   parseId,
@@ -25,6 +27,9 @@ import type { SessionService } from "../domain/sessions";
 import type { AuditOutcome as GraphQLAuditOutcome, Resolvers } from "../generated/resolvers-types";
 import { createApiKeyResolvers } from "./api-keys";
 import { createOidcResolvers } from "./oidc";
+
+/** How long others' view of a user (their display name) is trusted. */
+const USER_MAX_AGE_S = 60;
 
 const refreshTokenArg = z.string().min(1, "is required").max(512, "is too long");
 const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").max(5);
@@ -103,11 +108,15 @@ export function createResolvers(deps: {
       },
     },
     User: {
-      __resolveReference: (reference, { loaders }) => loaders.userById.load(reference.id),
-      email: (user, _args, { viewer }) =>
-        sessionUsers.has(user) || (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN)
-          ? user.email
-          : null,
+      // A user as others see them (a display name): the same for everyone, and it changes rarely.
+      __resolveReference: (reference, { loaders }, info) => {
+        cacheHint(info, { maxAge: USER_MAX_AGE_S });
+        return loaders.userById.load(reference.id);
+      },
+      email: (user, _args, { viewer }, info) => {
+        dependsOnViewer(info);
+        return sessionUsers.has(user) || (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN) ? user.email : null;
+      },
     },
   };
 }

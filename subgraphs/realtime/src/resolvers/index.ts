@@ -1,4 +1,4 @@
-import { DateTimeScalar, notFound, parseId, parseInput, requireUser } from "@startales/service-kit";
+import { DateTimeScalar, cacheHint, notFound, parseId, parseInput, requireUser } from "@startales/service-kit";
 import type { RealtimeContext } from "../context";
 import { canReadChannel, isReaderRole } from "../domain/access";
 import type { ChatService } from "../domain/chat-service";
@@ -10,6 +10,10 @@ import type { Channel } from "../generated/prisma/client";
 import type { SideWork } from "../side-work";
 
 const user = (id: string) => ({ __typename: "User" as const, id });
+/** A message may be edited or deleted: a reader's copy is trusted this long. */
+const MESSAGE_MAX_AGE_S = 5;
+/** What never changes once written (a presence event, who wrote a message). */
+const EVENT_MAX_AGE_S = 300;
 const campaign = (id: string) => ({ __typename: "Campaign" as const, id });
 const servedByGateway = () => {
   throw new Error("Subscriptions are served by the gateway (@live), not by the realtime subgraph");
@@ -39,13 +43,22 @@ export function createResolvers(deps: { chat: ChatService; presence: PresenceSer
         if (!(await loaders.channelById.load(page.channelId))) throw notFound("No channel with this id");
         return chat.listMessages(page);
       },
-      chatMessage: (_parent, args, { loaders }) => loaders.messageById.load(parseId(args.id)),
+      // The same message for every reader (message_reader decides who): a shared answer, briefly,
+      // since an edit or delete changes it (service-kit cache-hints.ts says what PUBLIC means here).
+      chatMessage: (_parent, args, { loaders }, info) => {
+        cacheHint(info, { maxAge: MESSAGE_MAX_AGE_S });
+        return loaders.messageById.load(parseId(args.id));
+      },
       presence: async (_parent, args) => {
         const campaignId = parseId(args.campaignId, "campaignId");
         const rows = await store.list(campaignId, presence.now());
         return rows.map((row) => ({ user: user(row.userId), status: row.status, lastSeenAt: row.lastSeenAt === null ? null : new Date(row.lastSeenAt) }));
       },
-      presenceEvent: (_parent, args) => presence.event(parseId(args.campaignId, "campaignId"), args.id),
+      // An event of the feed never changes; every member of the campaign sees the same one.
+      presenceEvent: (_parent, args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return presence.event(parseId(args.campaignId, "campaignId"), args.id);
+      },
     },
     Subscription: {
       messageAdded: { subscribe: servedByGateway },
@@ -87,17 +100,25 @@ export function createResolvers(deps: { chat: ChatService; presence: PresenceSer
     },
     ChatMessage: {
       __resolveReference: (reference, { loaders }) => loaders.messageById.load(parseId(reference.id)),
-      channel: async (message, _args, { loaders }) => {
+      channel: async (message, _args, { loaders }, info) => {
+        // A message never moves; its channel reads the same to every reader (@policy on Channel decides who).
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
         const channel = await loaders.channelById.load(message.channelId);
         if (!channel) throw new Error(`message ${message.id} has no channel`);
         return channel;
       },
-      author: (message) => user(message.authorId),
+      author: (message, _args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return user(message.authorId);
+      },
       text: (message) => (message.deletedAt ? null : message.text),
       deleted: (message) => message.deletedAt !== null,
     },
     PresenceEvent: {
-      user: (event) => user(event.userId),
+      user: (event, _args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return user(event.userId);
+      },
       campaign: (event) => campaign(event.campaignId),
     },
   };

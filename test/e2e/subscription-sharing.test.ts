@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "@startales/service-kit";
+import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
+import { gatewayTestConfig } from "../testkit/config";
+import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { captureLogs } from "../testkit/logs";
+import { fetchMetrics, metricValue } from "../testkit/metrics";
+import { startStack, type Stack } from "../testkit/stack";
+import { activeSubscriptions, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient, type Subscription } from "../testkit/subscriptions";
+import { registerUser, type TestUser } from "../testkit/users";
+
+/**
+ * One event, one execution for everyone who may see it: subscribers whose answers do not
+ * depend on who they are (their subgraphs say so with a public Cache-Control) share the
+ * execution, and each of them is still authorized as themself. An answer that depends on who
+ * asks (a private field) is never shared. This stack re-authorizes a shared member before
+ * every event (WS_REAUTHORIZE_SECONDS=0), so a player who leaves gets nothing after leaving;
+ * a second gateway keeps authorizations for an hour, so what it refuses it refuses because
+ * of the event (a PLAYER_LEFT changes who may read a campaign's feed).
+ */
+
+let stack: Stack;
+let url: string;
+let patient: GatewayApp;
+let patientUrl: string;
+const clients: { dispose: () => void | Promise<void> }[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn", gatewayEnv: { WS_REAUTHORIZE_SECONDS: "0" } });
+  url = stack.graphqlUrl;
+  const subgraphs = {
+    identity: stack.identityUrl,
+    campaign: stack.campaignUrl,
+    realtime: stack.realtimeUrl,
+    simulation: stack.simulationUrl,
+    provider: stack.providerUrl,
+    notification: stack.notificationUrl,
+  };
+  patient = createGatewayApp(
+    gatewayTestConfig(subgraphs, `${stack.identityUrl}/.well-known/jwks.json`, { WS_REAUTHORIZE_SECONDS: "3600" }),
+    captureLogs("gateway", "warn").logger as Logger,
+  );
+  patientUrl = await patient.listen();
+}, 60_000);
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  await patient?.stop();
+  await stack?.stop();
+});
+
+async function call<T = Record<string, { id: string }>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) {
+  return expectData(await postGraphQL<T>(url, { query, variables }, { token: user.accessToken }));
+}
+
+/** A campaign with `players` members besides its game master, and its campaign channel. */
+async function campaignWithChat(players: number) {
+  const gameMaster = await registerUser(url, "Keeper");
+  const members = [gameMaster];
+  const { createCampaign } = await call(gameMaster, `mutation { createCampaign(input: { name: "Shared ${randomUUID().slice(0, 8)}" }) { id } }`);
+  for (let i = 0; i < players; i++) {
+    const player = await registerUser(url, `Player${i}`);
+    await call(player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: createCampaign!.id });
+    members.push(player);
+  }
+  const { campaignChannel } = await call(gameMaster, "query($id: ID!) { campaignChannel(campaignId: $id) { id } }", { id: createCampaign!.id });
+  return { campaignId: createCampaign!.id, channelId: campaignChannel!.id, members };
+}
+
+/** Each member subscribes on its own socket to `query` with `variables`, through a gateway (the stack's by default). */
+async function listen<T>(members: TestUser[], query: string, variables: Record<string, unknown>, gatewayUrl = stack.gatewayUrl): Promise<Subscription<T>[]> {
+  const before = await activeSubscriptions(gatewayUrl);
+  const subscriptions = members.map((member) => {
+    const client = wsClient(`${gatewayUrl}/graphql`, { token: member.accessToken });
+    clients.push(client);
+    return subscribe<T>(client, query, variables);
+  });
+  await untilSubscribed(gatewayUrl, before, { count: members.length });
+  return subscriptions;
+}
+
+const post = (member: TestUser, channelId: string, text: string) =>
+  call(member, "mutation($c: ID!, $t: String!, $k: String!) { postMessage(channelId: $c, text: $t, idempotencyKey: $k) { id } }", { c: channelId, t: text, k: randomUUID() });
+
+const counter = async (name: string, labels: Record<string, string>, gatewayUrl = stack.gatewayUrl) => metricValue(await fetchMetrics(gatewayUrl), name, labels) ?? 0;
+const executions = (field = "messageAdded", gatewayUrl = stack.gatewayUrl) => counter("gateway_subscription_executions_total", { field }, gatewayUrl);
+
+type Added = { messageAdded: { id: string; text: string; author: { displayName: string; email?: string | null }; channel?: { id: string } } };
+
+it("resolves a chat message once for every member who may read it, and each gets the same answer", async () => {
+  const { channelId, members } = await campaignWithChat(3);
+  const feeds = await listen<Added>(members, "subscription($c: ID!) { messageAdded(channelId: $c) { id text author { displayName } channel { id } } }", { c: channelId });
+  const before = await executions();
+
+  const { postMessage } = await post(members[1]!, channelId, "One for all");
+  await Promise.all(feeds.map((feed) => feed.waitFor(1)));
+
+  for (const feed of feeds) expect(feed.results[0]!.data!.messageAdded).toEqual({ id: postMessage!.id, text: "One for all", author: { displayName: "Player0" }, channel: { id: channelId } });
+  expect((await executions()) - before).toBe(1);
+  // Each member was still asked about as themself (WS_REAUTHORIZE_SECONDS=0): three checks besides the one who ran it.
+  expect(await counter("gateway_subscription_reauthorizations_total", { field: "messageAdded", outcome: "allowed" })).toBeGreaterThanOrEqual(3);
+});
+
+it("never shares an answer that depends on who asks: each member sees only their own email", async () => {
+  const { channelId, members } = await campaignWithChat(1);
+  const [gameMaster, player] = members as [TestUser, TestUser];
+  const feeds = await listen<Added>(members, "subscription($c: ID!) { messageAdded(channelId: $c) { text author { displayName email } } }", { c: channelId });
+  const before = await executions();
+
+  await post(player, channelId, "Whose email?");
+  await Promise.all(feeds.map((feed) => feed.waitFor(1)));
+
+  const [seenByGameMaster, seenByPlayer] = feeds.map((feed) => feed.results[0]!.data!.messageAdded.author);
+  expect(seenByPlayer).toEqual({ displayName: player.user.displayName, email: player.email });
+  expect(seenByGameMaster).toEqual({ displayName: player.user.displayName, email: null });
+  expect(gameMaster.email).not.toBe(player.email);
+  // Tried once as one member, found private, then run for the other as themself.
+  expect((await executions()) - before).toBe(2);
+});
+
+it("stops a member who left the campaign at the next message, with FORBIDDEN, while the others get it", async () => {
+  const { campaignId, channelId, members } = await campaignWithChat(2);
+  const [, stayer, leaver] = members as [TestUser, TestUser, TestUser];
+  const feeds = await listen<Added>(members, "subscription($c: ID!) { messageAdded(channelId: $c) { text } }", { c: channelId });
+
+  await call(leaver, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: campaignId });
+  await post(stayer, channelId, "After you left");
+  await feeds[2]!.ended();
+
+  expect(subscriptionErrorCodes(feeds[2]!)).toEqual(["FORBIDDEN"]);
+  expect(feeds[2]!.results).toEqual([]);
+  await Promise.all([feeds[0]!.waitFor(1), feeds[1]!.waitFor(1)]);
+  expect(feeds.slice(0, 2).map((feed) => feed.results[0]!.data!.messageAdded.text)).toEqual(["After you left", "After you left"]);
+});
+
+it("lets a signed-in client cache a chat answer briefly, and never a shared cache", async () => {
+  const { channelId, members } = await campaignWithChat(1);
+  const { postMessage } = await post(members[1]!, channelId, "Cache me");
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${members[0]!.accessToken}` },
+    body: JSON.stringify({ query: "query($id: ID!) { chatMessage(id: $id) { text author { displayName } } }", variables: { id: postMessage!.id } }),
+  });
+  expect(((await response.json()) as { data: unknown }).data).toEqual({ chatMessage: { text: "Cache me", author: { displayName: members[1]!.user.displayName } } });
+  expect(response.headers.get("cache-control")).toMatch(/^max-age=\d+, private$/);
+
+  const withEmail = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${members[0]!.accessToken}` },
+    body: JSON.stringify({ query: "query($id: ID!) { chatMessage(id: $id) { author { email } } }", variables: { id: postMessage!.id } }),
+  });
+  expect(withEmail.headers.get("cache-control")).toMatch(/^max-age=\d+, private$/);
+});
