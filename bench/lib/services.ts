@@ -1,6 +1,7 @@
 import { execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { createRedis, streamKey } from "@startales/service-kit";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
@@ -24,8 +25,41 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 export async function spawnService(name: string, entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServiceProcess> {
   const profile = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   const service = startBuiltProcess(entry, { NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env }, [...nodeFlags, ...profile]);
+  const faults = watchFaults(service.child);
   const listening = await service.waitForLog((line) => line.msg === "listening" && typeof line.url === "string", 60_000);
-  return { name, url: listening.url as string, child: service.child, stop: async () => void (await service.kill("SIGTERM")) };
+  return {
+    name,
+    url: listening.url as string,
+    child: service.child,
+    stop: async () => {
+      await service.kill("SIGTERM");
+      faults.report(name);
+    },
+  };
+}
+
+/**
+ * A service's error-level log lines during a run (a fault of ours, docs/logging.md): a bench
+ * whose figures include answers that were errors says which, on stderr, when it stops.
+ */
+function watchFaults(child: ChildProcess) {
+  const seen = new Map<string, number>();
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    let entry: { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return;
+    }
+    if (entry.level !== "error" && entry.level !== "fatal" && !(typeof entry.level === "number" && entry.level >= 50)) return;
+    const what = `${String(entry.msg)}${entry.err?.message ? `: ${String(entry.err.message).slice(0, 200)}` : ""}`;
+    seen.set(what, (seen.get(what) ?? 0) + 1);
+  });
+  return {
+    report(name: string) {
+      for (const [what, count] of seen) process.stderr.write(`  ${name} logged an error ×${count}: ${what}\n`);
+    },
+  };
 }
 
 const migrateAll = (env: Record<string, string>, args: string[] = []) =>
