@@ -84,14 +84,31 @@ function selectRepresentation(schema: GraphQLSchema, source: unknown, selections
   return result;
 }
 
-function flattenResultsAtPath(value: unknown, path: ResponsePath): unknown {
-  if (path.length === 0) return value;
-  if (value === undefined || value === null) return value;
-  const [current, ...rest] = path;
-  if (current === "@") return (value as unknown[]).flatMap((element) => flattenResultsAtPath(element, rest));
-  if (typeof current !== "string") throw new Error(`Unexpected ${typeof current} found in path`);
-  if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
-  return flattenResultsAtPath(hasOwn(value as Data, current) ? (value as Data)[current] : undefined, rest);
+/**
+ * What is at `path` from `at` on, lists (`@`) flattened one level per element as flatMap
+ * does. It walks the path by index: slicing it per element and level (as executeQueryPlan
+ * does) was an eighth of the executor's CPU on the gateways benchmark's deep paths.
+ */
+function flattenResultsAtPath(value: unknown, path: ResponsePath, at = 0): unknown {
+  for (let i = at; i < path.length; i++) {
+    if (value === undefined || value === null) return value;
+    const current = path[i];
+    if (current === "@") {
+      // Not a list where the plan says one is: fail as flatMap on it would.
+      if (!Array.isArray(value)) return (value as unknown[]).flatMap((element) => flattenResultsAtPath(element, path, i + 1));
+      const flattened: unknown[] = [];
+      for (const element of value) {
+        const found = flattenResultsAtPath(element, path, i + 1);
+        if (Array.isArray(found)) for (const item of found) flattened.push(item);
+        else flattened.push(found);
+      }
+      return flattened;
+    }
+    if (typeof current !== "string") throw new Error(`Unexpected ${typeof current} found in path`);
+    if (Array.isArray(value)) throw new Error(`Unexpected array in result for path element ${current}`);
+    value = hasOwn(value as Data, current) ? (value as Data)[current] : undefined;
+  }
+  return value;
 }
 
 function moveIntoCursor(cursor: Cursor, path: ResponsePath): Cursor | undefined {

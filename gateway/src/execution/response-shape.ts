@@ -12,7 +12,7 @@ import type { GraphQLError, SelectionNode } from "graphql";
  */
 
 // Bound once: a named import compiles to a getter call through the package's index per use.
-const { isSubtype, isValidLeafValue, ERRORS, Variable } = federation;
+const { isSubtype, isCustomScalarType, isEnumType, ERRORS, Variable, typenameFieldName } = federation;
 
 type IfArgument = boolean | federation.Variable;
 /** A @skip/@include on a selection: `if` is a constant or a variable read per request. */
@@ -23,7 +23,7 @@ type Shape =
   | { kind: "nonNull"; of: Shape; type: Type }
   | { kind: "list"; of: Shape; type: Type }
   | { kind: "composite"; type: Type }
-  | { kind: "leaf"; type: Type };
+  | { kind: "leaf"; type: Type; valid: (value: unknown) => boolean };
 
 type FieldStep = {
   field: true;
@@ -43,6 +43,34 @@ export type ResponseShape = { schema: Schema; root: NamedType; defaults: Record<
 
 export type ShapedResponse = { data: Record<string, unknown> | null | undefined; errors: GraphQLError[] };
 
+/**
+ * federation-internals' isValidLeafValue for one scalar or enum type, its kind decided once
+ * instead of per value (it looked the built-in scalars up in the schema for each value).
+ */
+function leafValidator(type: federation.ScalarType | federation.EnumType): (value: unknown) => boolean {
+  if (isCustomScalarType(type)) return () => true;
+  const schema = type.schema();
+  const isBoolean = type === schema.booleanType();
+  const isInt = type === schema.intType();
+  const isIntOrId = isInt || type === schema.idType();
+  const isFloat = type === schema.floatType();
+  const enumType = isEnumType(type) ? type : undefined;
+  return (value) => {
+    switch (typeof value) {
+      case "boolean":
+        return isBoolean;
+      case "number":
+        if (!isFinite(value)) return false;
+        // What /^-?(?:0|[1-9][0-9]*)$/ accepts of String(value): integers written without an exponent.
+        return isIntOrId ? Number.isInteger(value) && Math.abs(value) < 1e21 : isFloat;
+      case "string":
+        return enumType ? enumType.value(value) !== undefined : !isBoolean && !isInt && !isFloat;
+      default:
+        return false;
+    }
+  };
+}
+
 function shapeOf(type: Type): Shape {
   switch (type.kind) {
     case "NonNullType":
@@ -54,7 +82,7 @@ function shapeOf(type: Type): Shape {
     case "UnionType":
       return { kind: "composite", type };
     default:
-      return { kind: "leaf", type };
+      return { kind: "leaf", type, valid: leafValidator(type as federation.ScalarType | federation.EnumType) };
   }
 }
 
@@ -81,7 +109,7 @@ function stepsOf(schema: Schema, selectionSet: SelectionSet): Step[] {
         field: true,
         conditions,
         responseName: field.responseName(),
-        isTypename: field.name === federation.typenameFieldName,
+        isTypename: field.name === typenameFieldName,
         introspection: field.definition.isSchemaIntrospectionField() ? selection.expandFragments().toSelectionNode() : null,
         shape: shapeOf(field.definition.type!),
         selections: nested ? stepsOf(schema, nested) : null,
@@ -169,7 +197,7 @@ function applySteps(run: Run, steps: Step[], input: Record<string, unknown>, out
       let inputValue = own(input, name) ?? null;
       if (step.isTypename) {
         if (outputValue === undefined) {
-          if (inputValue === null && name !== federation.typenameFieldName) inputValue = input[federation.typenameFieldName] ?? null;
+          if (inputValue === null && name !== typenameFieldName) inputValue = input[typenameFieldName] ?? null;
           const type = typeof inputValue === "string" ? (run.schema.type(inputValue) ?? parent) : parent;
           if (type.kind !== "ObjectType") return BUBBLE;
           output[name] = type.name;
@@ -181,7 +209,7 @@ function applySteps(run: Run, steps: Step[], input: Record<string, unknown>, out
       path.pop();
       if (invalid) return BUBBLE;
     } else {
-      const typename = input[federation.typenameFieldName];
+      const typename = input[typenameFieldName];
       assert(!typename || typeof typename === "string", () => `Got unexpected value for __typename: ${String(typename)}`);
       if (typeConditionApplies(run, step.typeCondition, typename as string | undefined, parent)) {
         if (applySteps(run, step.selections, input, output, path, step.typeCondition ?? parent) === BUBBLE) return BUBBLE;
@@ -238,7 +266,7 @@ function updateValue(run: Run, shape: Shape, outputValue: unknown, inputValue: u
       assert(typeof inputValue === "object", () => `Invalid non-object value ${String(inputValue)} returned by subgraph for composite type ${shape.type}`);
       assert(outputValue === undefined || typeof outputValue === "object", () => `Invalid non-object value ${String(inputValue)} returned by subgraph for composite type ${shape.type}`);
       const input = inputValue as Record<string, unknown>;
-      const inputTypename = input[federation.typenameFieldName];
+      const inputTypename = input[typenameFieldName];
       assert(inputTypename === undefined || typeof inputTypename === "string", () => `Invalid non-string value ${String(inputTypename)} for __typename at ${path.join(",")}`);
       let objectType = shape.type as NamedType;
       if (inputTypename) {
@@ -260,7 +288,7 @@ function updateValue(run: Run, shape: Shape, outputValue: unknown, inputValue: u
     case "leaf": {
       if (inputValue === null) return null;
       assert(outputValue === undefined, () => `Excepted output to be undefined but got ${shape.type} for type ${shape.type}`);
-      const valid = isValidLeafValue(run.schema, inputValue, shape.type as federation.ScalarType | federation.EnumType);
+      const valid = shape.valid(inputValue);
       if (!valid) run.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${lastElementDescription(path, shape.type, parent)}.`, { path: Array.from(path) }));
       invalid = false;
       errored = !valid;

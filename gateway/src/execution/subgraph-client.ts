@@ -73,7 +73,14 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
     // The subgraph's own estimate of when to come back (a database outage says 5 s) reaches the client.
     if (status >= 500) throw unavailable(target, scope, { status }, retryAfterSeconds(retryAfterHeader));
     let body: unknown = text;
-    if (isJson(contentType)) body = JSON.parse(text);
+    if (isJson(contentType)) {
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        // node-fetch's message, which RemoteGraphQLDataSource passes on.
+        throw new Error(`invalid json response body at ${target.url} reason: ${(error as Error).message}`);
+      }
+    }
     if (status < 200 || status >= 300) {
       const statusText = STATUS_CODES[status] ?? "";
       const extensions: Record<string, unknown> = { response: { url: target.url, status, statusText, body } };
