@@ -5,7 +5,7 @@
  * kept cheap (documents parsed and validated once, plain node:http) so that the gateway in
  * front is what the benchmark measures. Prints `{"subgraphs": {name: url}}` when listening.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { execute, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
@@ -157,14 +157,23 @@ function serve(schema: GraphQLSchema): (req: IncomingMessage, res: ServerRespons
   };
 }
 
-async function main(): Promise<void> {
+/** Serves every subgraph on its own loopback port; the URLs by name, and how to stop them. */
+export async function serveSubgraphs(): Promise<{ urls: Record<string, string>; close(): Promise<void> }> {
   const urls: Record<string, string> = {};
+  const servers: Server[] = [];
   for (const [name, { typeDefs, resolvers }] of Object.entries(SUBGRAPHS)) {
     const server = createServer({ keepAliveTimeout: 60_000 }, serve(buildSubgraphSchema({ typeDefs, resolvers: resolvers as never })));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    servers.push(server);
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
   }
-  console.log(JSON.stringify({ subgraphs: urls }));
+  return {
+    urls,
+    close: async () => {
+      for (const server of servers) server.closeAllConnections();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
 }
 
-if (require.main === module) void main();
+if (require.main === module) void serveSubgraphs().then(({ urls }) => console.log(JSON.stringify({ subgraphs: urls })));
