@@ -2,7 +2,9 @@ import { DriverAdapterError } from "@prisma/driver-adapter-utils";
 import { GraphQLError } from "graphql";
 import pg from "pg";
 import { databaseOutageReason } from "../../packages/service-kit/src/database-outage";
+import { createDb } from "../../subgraphs/campaign/src/db";
 import { Prisma } from "../../subgraphs/campaign/src/generated/prisma/client";
+import { required } from "../testkit/config";
 
 /**
  * Which errors mean "the database cannot be used right now" (retry later) rather than a bug
@@ -32,6 +34,7 @@ describe("databaseOutageReason", () => {
     ["P1008", "an operation timed out"],
     ["P1017", "the server closed the connection"],
     ["P2024", "a pool timeout"],
+    ["P2028", "a transaction that could not start in time"],
     ["P2037", "too many connections"],
   ])("recognises Prisma's %s (%s)", (code) => {
     expect(databaseOutageReason(prismaError(code))).toBe(code);
@@ -91,5 +94,35 @@ describe("databaseOutageReason", () => {
     ["nothing", undefined],
   ])("does not take %s for an outage", (_what, error) => {
     expect(databaseOutageReason(error)).toBeUndefined();
+  });
+});
+
+describe("a database too busy to start a transaction", () => {
+  it("is an outage (P2028) when a connection comes only after the transaction's wait: the request may be retried", async () => {
+    // One connection, held by a transaction until after the next one's maxWait has passed.
+    const db = createDb(required("CAMPAIGN_DATABASE_URL"), 1);
+    let release!: () => void;
+    const holding = db.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT 1`;
+        await new Promise<void>((resolve) => (release = resolve));
+      },
+      { timeout: 60_000 },
+    );
+    try {
+      while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
+      const waiting = db.$transaction(async (tx) => tx.$queryRaw`SELECT 1`, { maxWait: 50 }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      setTimeout(() => release(), 500);
+      const error = await waiting;
+      expect((error as { code?: unknown }).code).toBe("P2028");
+      expect(databaseOutageReason(error)).toBe("P2028");
+    } finally {
+      release();
+      await holding;
+      await db.$disconnect();
+    }
   });
 });

@@ -15,6 +15,7 @@ const PRISMA_CODES = new Set([
   "P1008", // operation timed out
   "P1017", // the server closed the connection
   "P2024", // timed out fetching a connection from the pool
+  "P2028", // a transaction could not start, or ran out of time, with the database too busy (rolled back)
   "P2037", // too many database connections opened
 ]);
 
