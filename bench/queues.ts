@@ -11,18 +11,30 @@
  *   notification and delivery rows, the queue, then its worker pool process pushes it to a
  *   fake FCM HTTP v1 service on loopback (test/testkit/fake-push.ts) and marks it SENT.
  *
+ * - fan-out: a campaign starting, as campaign's outbox relay publishes it: one
+ *   NOTIFICATION_REQUESTED event (CAMPAIGN_STARTED) to BENCH_FANOUT_RECIPIENTS recipients
+ *   (10,000, the contract's most), each with one registered push device (written before the
+ *   clock starts): the worker pool's consumer writes the notifications, events and
+ *   deliveries, queues them, and its workers push each to the fake FCM. Target: the last
+ *   push in under 10 s.
+ *
  * A path is done when every job is finished in its database (and, for notification, every
- * push reached the fake). Reports jobs per second end to end and the ratio to raw BullMQ.
+ * push reached the fake). Reports jobs per second end to end and the ratio to raw BullMQ,
+ * and the CPU time the stack's processes spent per job (Linux /proc): on a shared machine
+ * the one figure that does not depend on the neighbours.
  *
  *   npm run bench:queues
  *   BENCH_RAW_JOBS=20000 BENCH_PROVIDER_JOBS=1000 BENCH_NOTIFICATION_JOBS=1000 npm run bench:queues
- *   (also BENCH_NOTIFICATION_RECIPIENTS, BENCH_IN_FLIGHT, BENCH_WORKER_CONCURRENCY)
+ *   (also BENCH_NOTIFICATION_RECIPIENTS, BENCH_FANOUT_RECIPIENTS, BENCH_IN_FLIGHT,
+ *   BENCH_WORKER_CONCURRENCY, and BENCH_PATHS=provider,notification,fanout to run some only;
+ *   BENCH_PROFILE_DIR=<dir> writes each process's CPU profile there)
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import pg from "pg";
-import { IDENTITY_HEADER, Role, createIdentitySigner, createRedis, signedIn } from "@startales/service-kit";
+import { IDENTITY_HEADER, NOTIFICATION_REQUESTED, Role, createIdentitySigner, createRedis, publishEnvelope, signedIn } from "@startales/service-kit";
 import { startFakePush } from "../test/testkit/fake-push";
 import { machine, printTable, progress, round, writeResults } from "./lib/report";
 import { startBenchStack } from "./lib/services";
@@ -34,10 +46,34 @@ const NOTIFICATION_JOBS = Number(process.env.BENCH_NOTIFICATION_JOBS ?? 1_000);
 const NOTIFICATION_RECIPIENTS = Number(process.env.BENCH_NOTIFICATION_RECIPIENTS ?? 50);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 32);
+/** Recipients of the fan-out's one request (each with one push device). */
+const FANOUT_RECIPIENTS = Number(process.env.BENCH_FANOUT_RECIPIENTS ?? 10_000);
+const FANOUT_TARGET_S = 10;
 const TARGET = 10_000;
+/** Which of our paths run (raw BullMQ always does: it is the baseline); comma-separated. */
+const PATHS = new Set((process.env.BENCH_PATHS ?? "provider,notification,fanout").split(",").map((p) => p.trim()));
 const TIMEOUT_MS = 180_000;
 
-type Row = { path: string; jobs: number; seconds: number; jobsPerSecond: number };
+type Row = { path: string; jobs: number; seconds: number; jobsPerSecond: number; target?: string; cpuMsPerJob?: number };
+
+/**
+ * CPU time (user + system, ms) the stack's processes have used so far, from /proc (Linux;
+ * 0 elsewhere). Per job it is what a path costs whatever else the machine runs: on a shared
+ * machine jobs/s says as much about the neighbours as about the path.
+ */
+function cpuMs(pids: (number | undefined)[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Not Linux, or the process is gone.
+    }
+  }
+  return ticks * 10;
+}
+const stackPids = (stack: { services: { child: { pid?: number } }[] }) => stack.services.map((s) => s.child.pid);
 
 async function rawBullmq(): Promise<Row> {
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -100,6 +136,7 @@ async function providerPath(): Promise<Row> {
       if (body.errors) throw new Error(`generateText failed: ${JSON.stringify(body.errors)}`);
     };
     const succeeded = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM provider_jobs WHERE status = 'SUCCEEDED'")).rows[0]!.n);
+    const cpuBefore = cpuMs(stackPids(stack));
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -111,6 +148,7 @@ async function providerPath(): Promise<Row> {
         }
       }),
     );
+    const createdAfter = (performance.now() - started) / 1000;
     const deadline = Date.now() + TIMEOUT_MS;
     let done = await succeeded();
     while (done < PROVIDER_JOBS && Date.now() < deadline) {
@@ -118,8 +156,16 @@ async function providerPath(): Promise<Row> {
       done = await succeeded();
     }
     const seconds = (performance.now() - started) / 1000;
-    progress(`\r  provider: ${done}/${PROVIDER_JOBS} succeeded in ${seconds.toFixed(1)} s\n`);
-    return { path: "provider generateText (offline narrator): mutation → row → queue → worker → result, billed", jobs: done, seconds: round(seconds), jobsPerSecond: Math.round(done / seconds) };
+    const cpuMsPerJob = round((cpuMs(stackPids(stack)) - cpuBefore) / Math.max(done, 1));
+    progress(`\r  provider: ${done}/${PROVIDER_JOBS} succeeded in ${seconds.toFixed(1)} s (all created after ${createdAfter.toFixed(1)} s); stack CPU ${cpuMsPerJob} ms/job\n`);
+    return {
+      path: "provider generateText (offline narrator): mutation → row → queue → worker → result, billed",
+      jobs: done,
+      seconds: round(seconds),
+      jobsPerSecond: Math.round(done / seconds),
+      target: `≥ 1000/s: ${done / seconds >= 1000 ? "PASS" : "FAIL"}`,
+      cpuMsPerJob,
+    };
   } finally {
     await db.end();
     await stack.stop();
@@ -191,6 +237,7 @@ async function notificationPath(): Promise<Row> {
         );
       };
       const sent = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'SENT'")).rows[0]!.n);
+      const cpuBefore = cpuMs(stackPids(stack));
       const started = performance.now();
       let created = 0;
       await inFlight(NOTIFICATION_JOBS, async (i) => {
@@ -206,6 +253,7 @@ async function notificationPath(): Promise<Row> {
         done = await sent();
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpuUsed = cpuMs(stackPids(stack)) - cpuBefore;
       progress(`\r  notification: ${done}/${NOTIFICATION_JOBS} marked SENT (${push.messages.length} pushed) in ${seconds.toFixed(1)} s\n`);
       if (done < NOTIFICATION_JOBS || push.messages.length < NOTIFICATION_JOBS) {
         const statuses = await db.query<{ status: string; last_error: string | null; n: string }>("SELECT status, last_error, count(*) AS n FROM deliveries GROUP BY 1, 2 ORDER BY 1, 2");
@@ -218,6 +266,7 @@ async function notificationPath(): Promise<Row> {
         jobs: finished,
         seconds: round(seconds),
         jobsPerSecond: Math.round(finished / seconds),
+        cpuMsPerJob: round(cpuUsed / Math.max(finished, 1)),
       };
     } finally {
       await db.end();
@@ -228,22 +277,123 @@ async function notificationPath(): Promise<Row> {
   }
 }
 
+/** One campaign-start request to FANOUT_RECIPIENTS players, through the worker pool's consumer, to the fake FCM. */
+async function fanoutPath(): Promise<Row> {
+  const push = await startFakePush();
+  const run = randomBytes(4).toString("hex");
+  const topic = `integration:notifications:bench:${run}`;
+  const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "bench-fanout");
+  try {
+    const stack = await startBenchStack({
+      notification: true,
+      notificationEnv: {
+        PUSH_URL: push.url,
+        PUSH_PROJECT_ID: push.projectId,
+        PUSH_ACCESS_TOKEN: push.accessToken,
+        NOTIFICATION_REDIS_PREFIX: `bench-fanout-${run}:`,
+        NOTIFICATION_TOPIC: topic,
+        DELIVERY_CONCURRENCY: String(WORKER_CONCURRENCY),
+        // The consumer waits on the stream this long per read: short, so the request is read at once.
+        EVENTS_BLOCK_MS: "100",
+      },
+    });
+    const db = new pg.Client({ connectionString: stack.notificationDatabaseUrl });
+    await db.connect();
+    try {
+      const recipients = Array.from({ length: FANOUT_RECIPIENTS }, () => randomUUID());
+      // Not timed: every recipient has registered one device (as registerPushDevice writes it).
+      await db.query("INSERT INTO push_devices (id, user_id, platform, token) SELECT gen_random_uuid(), u, 'ANDROID', 'bench-fanout-' || u FROM unnest($1::uuid[]) AS u", [recipients]);
+      progress(`  fan-out: ${recipients.length} recipients have a push device\n`);
+      const sent = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'SENT'")).rows[0]!.n);
+      const campaignId = randomUUID();
+      const cpuBefore = cpuMs(stackPids(stack));
+      const started = performance.now();
+      await publishEnvelope(
+        redis,
+        {
+          id: randomUUID(),
+          type: NOTIFICATION_REQUESTED,
+          topic,
+          occurredAt: new Date().toISOString(),
+          aggregateId: campaignId,
+          version: 1,
+          data: { template: "CAMPAIGN_STARTED", recipientIds: recipients, campaignId, params: { campaignName: "Bench" } },
+          traceparent: null,
+        },
+        { streamMaxLen: 100_000 },
+      );
+      const deadline = Date.now() + TIMEOUT_MS;
+      let lastPushAt = started;
+      let firstPushAt: number | null = null;
+      while (push.messages.length < FANOUT_RECIPIENTS && Date.now() < deadline) {
+        if (firstPushAt === null && push.messages.length > 0) firstPushAt = performance.now();
+        progress(`\r  fan-out: ${push.messages.length} pushed`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (push.messages.length >= FANOUT_RECIPIENTS) lastPushAt = performance.now();
+      const seconds = (lastPushAt - started) / 1000;
+      const cpuUsed = cpuMs(stackPids(stack)) - cpuBefore;
+      // Not timed: every push is also recorded SENT, and no device got two.
+      let done = await sent();
+      while (done < FANOUT_RECIPIENTS && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        done = await sent();
+      }
+      const tokens = new Set(push.messages.map((m) => m.token));
+      progress(`\r  fan-out: ${push.messages.length} pushed (${tokens.size} devices) in ${seconds.toFixed(1)} s (first after ${(((firstPushAt ?? lastPushAt) - started) / 1000).toFixed(1)} s), ${done} marked SENT; ${push.connections} connections\n`);
+      if (push.messages.length !== tokens.size) progress(`  fan-out: ${push.messages.length - tokens.size} duplicate pushes\n`);
+      const finished = Math.min(done, tokens.size);
+      progress(`  fan-out: stack CPU ${round(cpuUsed / Math.max(finished, 1))} ms/push (to the last push)\n`);
+      return {
+        path: `fan-out: one campaign-start request → ${FANOUT_RECIPIENTS} notifications → queue → workers → FCM push, marked SENT (s to last push)`,
+        jobs: finished,
+        seconds: round(seconds),
+        jobsPerSecond: Math.round(finished / seconds),
+        target: `< ${FANOUT_TARGET_S} s: ${finished === FANOUT_RECIPIENTS && seconds < FANOUT_TARGET_S ? "PASS" : "FAIL"}`,
+        cpuMsPerJob: round(cpuUsed / Math.max(finished, 1)),
+      };
+    } finally {
+      await db.end();
+      await stack.stop();
+    }
+  } finally {
+    redis.disconnect();
+    await push.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const { node, cpu, cores, loadavg } = machine();
   progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; worker concurrency ${WORKER_CONCURRENCY}\n`);
   const raw = await rawBullmq();
-  progress("starting identity, campaign, provider and its worker pool…\n");
-  const provider = await providerPath();
-  progress("starting identity, campaign, notification and its worker pool, and a fake push service…\n");
-  const notification = await notificationPath();
-  const rows = [raw, provider, notification];
+  const rows = [raw];
+  if (PATHS.has("provider")) {
+    progress("starting identity, campaign, provider and its worker pool…\n");
+    rows.push(await providerPath());
+  }
+  if (PATHS.has("notification")) {
+    progress("starting identity, campaign, notification and its worker pool, and a fake push service…\n");
+    rows.push(await notificationPath());
+  }
+  if (PATHS.has("fanout")) {
+    progress(`starting identity, campaign, notification and its worker pool, and a fake push service; one request to ${FANOUT_RECIPIENTS} recipients…\n`);
+    rows.push(await fanoutPath());
+  }
   printTable(
     "queues: jobs per second end to end",
-    ["path", "jobs", "seconds", "jobs/s", "× raw BullMQ", "target"],
-    rows.map((r) => [r.path, String(r.jobs), r.seconds.toFixed(1), String(r.jobsPerSecond), (r.jobsPerSecond / raw.jobsPerSecond).toFixed(3), r === raw ? `≥ ${TARGET}/s` : "—"]),
+    ["path", "jobs", "seconds", "jobs/s", "× raw BullMQ", "stack CPU ms/job", "target"],
+    rows.map((r) => [
+      r.path,
+      String(r.jobs),
+      r.seconds.toFixed(1),
+      String(r.jobsPerSecond),
+      (r.jobsPerSecond / raw.jobsPerSecond).toFixed(3),
+      r.cpuMsPerJob === undefined ? "—" : r.cpuMsPerJob.toFixed(2),
+      r === raw ? `≥ ${TARGET}/s` : (r.target ?? "—"),
+    ]),
   );
   console.log(`\nraw BullMQ ≥ ${TARGET} jobs/s: ${raw.jobsPerSecond >= TARGET ? "PASS" : "FAIL"}`);
-  writeResults("queues", { workerConcurrency: WORKER_CONCURRENCY, inFlight: IN_FLIGHT, notificationRecipients: NOTIFICATION_RECIPIENTS, rows });
+  writeResults("queues", { workerConcurrency: WORKER_CONCURRENCY, inFlight: IN_FLIGHT, notificationRecipients: NOTIFICATION_RECIPIENTS, fanoutRecipients: FANOUT_RECIPIENTS, rows });
 }
 
 main().catch((error: unknown) => {

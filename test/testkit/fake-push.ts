@@ -16,6 +16,8 @@ export type FakePush = {
   messages: PushedMessage[];
   /** Every request, accepted or not. */
   requests: number;
+  /** TCP connections clients opened (a client that reuses its connections opens few). */
+  connections: number;
   /** Tokens the service answers UNREGISTERED for (an uninstalled app). */
   unregistered: Set<string>;
   queue(...behaviours: PushBehaviour[]): void;
@@ -41,7 +43,7 @@ export async function startFakePush(options: { projectId?: string; accessToken?:
   const waiters: { count: number; resolve: () => void }[] = [];
   const sockets = new Set<Socket>();
   let sequence = 0;
-  const fake = { projectId, accessToken, messages: [] as PushedMessage[], requests: 0, unregistered: new Set<string>() } as FakePush;
+  const fake = { projectId, accessToken, messages: [] as PushedMessage[], requests: 0, connections: 0, unregistered: new Set<string>() } as FakePush;
 
   const error = (res: ServerResponse, status: number, errorCode: string, message: string, retryAfter?: string) => {
     res.writeHead(status, { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) });
@@ -80,6 +82,7 @@ export async function startFakePush(options: { projectId?: string; accessToken?:
     for (const waiter of waiters.filter((w) => fake.messages.length >= w.count)) waiter.resolve();
   });
   server.on("connection", (socket) => {
+    fake.connections++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });

@@ -14,6 +14,7 @@ export * from "./config";
 export * from "./correlation";
 export * from "./database-outage";
 export * from "./errors";
+export * from "./group-commit";
 export * from "./health";
 export * from "./input";
 export * from "./json-limits";

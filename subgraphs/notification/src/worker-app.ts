@@ -16,7 +16,7 @@ import { createDb } from "./db";
 import { RetryDelivery, createDeliveryRunner } from "./delivery/delivery-runner";
 import { createEventConsumer } from "./delivery/event-consumer";
 import { createPushClient } from "./delivery/push-client";
-import { DELIVERY_QUEUE, createDeliveryQueue, queuePrefix, type DeliveryJob } from "./delivery/queue";
+import { DELIVERY_QUEUE, createDeliveryQueue, deliveryIdsOf, queuePrefix, type DeliveryJob } from "./delivery/queue";
 import { createDeliverySweep } from "./delivery/sweep";
 
 export type NotificationWorker = Service & {
@@ -82,7 +82,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
         prefix: queuePrefix(config.NOTIFICATION_REDIS_PREFIX),
         connection: redis,
         concurrency: config.DELIVERY_CONCURRENCY,
-        processor: (job: Job<DeliveryJob>) => runner.run(job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        processor: (job: Job<DeliveryJob>) => runner.runBatch(deliveryIdsOf(job.data), { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
         options: {
           settings: {
             backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
@@ -100,7 +100,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
     ],
     startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)" }),
-    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect()],
+    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close()],
   });
 
   return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC };

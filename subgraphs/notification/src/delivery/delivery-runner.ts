@@ -1,8 +1,9 @@
 import type { Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { DeliveryStatus } from "../generated/prisma/client";
-import { loadDelivery, markSent } from "./delivery-store";
-import type { PushClient } from "./push-client";
+import { loadDeliveries, type DeliveryToSend } from "./delivery-store";
+import type { PushClient, PushOutcome } from "./push-client";
+import { createSentMarker } from "./sent-marker";
 
 /** Thrown for an attempt worth repeating; the queue retries with backoff (not sooner than retryAfterMs). */
 export class RetryDelivery extends Error {
@@ -20,12 +21,21 @@ const PUSH_OFF = "PUSH_DISABLED";
 const DEVICE_GONE = "DEVICE_UNREGISTERED";
 
 /**
- * Runs one delivery: only a PENDING one, so a job run twice (a retry after a crash, a sweep
- * requeuing it) never sends twice what was recorded as sent. Every outcome is written back
- * with a compare-and-set on PENDING.
+ * Pushes of a batch in flight at once; each slice's SENT is written before the next is sent,
+ * so a worker that dies mid-batch sends again at most one slice (delivery is at least once).
+ */
+const SLICE = 25;
+
+/**
+ * Runs deliveries (a job's batch, or one): only PENDING ones, so a job run twice (a retry
+ * after a crash, a sweep requeuing it) never sends twice what was recorded as sent. Every
+ * outcome is written back with a compare-and-set on PENDING. A batch is read in one
+ * statement and its pushes marked SENT together with every other job's (sent-marker.ts); when some of it is worth
+ * another attempt, the job is retried and runs again only what is still PENDING.
  */
 export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; logger: Logger; onOutcome?: (status: DeliveryStatus, code: string | null) => void }) {
   const { db, push, logger } = deps;
+  const marker = createSentMarker(db);
 
   const finish = async (id: string, status: DeliveryStatus, fields: { lastError?: string | null; providerMessageId?: string; attempted?: boolean }) => {
     await db.delivery.updateMany({
@@ -41,50 +51,96 @@ export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; lo
     return status;
   };
 
-  return {
-    async run(deliveryId: string, attempt: { made: number; max: number }): Promise<DeliveryStatus> {
-      const delivery = await loadDelivery(db, deliveryId);
-      if (!delivery) return "SKIPPED";
-      if (delivery.status !== "PENDING") return delivery.status;
-      // A device unregistered, disabled or handed to another user since: not the recipient's any more.
-      if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
-        return finish(deliveryId, "SKIPPED", { lastError: DEVICE_GONE });
-      }
-      if (!push) return finish(deliveryId, "SKIPPED", { lastError: PUSH_OFF });
+  /** The message for the push service: FCM data values are strings, the client's own data one JSON string. */
+  const messageOf = (delivery: DeliveryToSend & { token: string }) => ({
+    token: delivery.token,
+    title: delivery.title,
+    body: delivery.body,
+    data: {
+      notificationId: delivery.notificationId,
+      category: delivery.category,
+      ...(delivery.campaignId ? { campaignId: delivery.campaignId } : {}),
+      data: JSON.stringify(delivery.data),
+    },
+  });
 
-      const outcome = await push.send({
-        token: delivery.token,
-        title: delivery.title,
-        body: delivery.body,
-        // FCM data values are strings: the client's own data travels as one JSON string.
-        data: {
-          notificationId: delivery.notificationId,
-          category: delivery.category,
-          ...(delivery.campaignId ? { campaignId: delivery.campaignId } : {}),
-          data: JSON.stringify(delivery.data),
-        },
-      });
-      switch (outcome.kind) {
-        case "sent":
-          if (await markSent(db, deliveryId, outcome.messageId)) deps.onOutcome?.("SENT", null);
-          return "SENT";
-        case "unregistered":
-          // The token is dead for every notification: its device gets nothing more.
-          await db.pushDevice.updateMany({ where: { id: delivery.deviceId, disabledAt: null }, data: { disabledAt: new Date() } });
-          logger.info({ deviceId: delivery.deviceId, code: outcome.code }, "push token no longer registered; device disabled");
-          return finish(deliveryId, "FAILED", { attempted: true, lastError: outcome.code });
-        case "rejected":
-          logger.warn({ deliveryId, code: outcome.code }, "push service refused a message");
-          return finish(deliveryId, "FAILED", { attempted: true, lastError: outcome.code });
-        case "retry":
-          if (attempt.made + 1 >= attempt.max) {
-            await finish(deliveryId, "FAILED", { attempted: true, lastError: outcome.code });
-          } else {
-            await db.delivery.updateMany({ where: { id: deliveryId, status: "PENDING" }, data: { attempts: { increment: 1 }, lastError: outcome.code } });
-          }
-          // Thrown on the last attempt too: the job ends in the failed set for operators.
-          throw new RetryDelivery(outcome.code, outcome.retryAfterMs);
+  /** Writes back an outcome other than sent; a RetryDelivery when this one is worth another attempt. */
+  async function settle(id: string, delivery: DeliveryToSend, outcome: Exclude<PushOutcome, { kind: "sent" }>, lastAttempt: boolean): Promise<RetryDelivery | null> {
+    switch (outcome.kind) {
+      case "unregistered":
+        // The token is dead for every notification: its device gets nothing more.
+        await db.pushDevice.updateMany({ where: { id: delivery.deviceId!, disabledAt: null }, data: { disabledAt: new Date() } });
+        logger.info({ deviceId: delivery.deviceId, code: outcome.code }, "push token no longer registered; device disabled");
+        await finish(id, "FAILED", { attempted: true, lastError: outcome.code });
+        return null;
+      case "rejected":
+        logger.warn({ deliveryId: id, code: outcome.code }, "push service refused a message");
+        await finish(id, "FAILED", { attempted: true, lastError: outcome.code });
+        return null;
+      case "retry":
+        if (lastAttempt) {
+          await finish(id, "FAILED", { attempted: true, lastError: outcome.code });
+        } else {
+          await db.delivery.updateMany({ where: { id, status: "PENDING" }, data: { attempts: { increment: 1 }, lastError: outcome.code } });
+        }
+        // Thrown on the last attempt too: the job ends in the failed set for operators.
+        return new RetryDelivery(outcome.code, outcome.retryAfterMs);
+    }
+  }
+
+  /** Sends a slice at once, marks what was sent in one statement, settles the rest. */
+  async function sendSlice(slice: [string, DeliveryToSend & { token: string }][], lastAttempt: boolean, statuses: Map<string, DeliveryStatus>): Promise<RetryDelivery[]> {
+    const outcomes = await Promise.all(slice.map(([, delivery]) => push!.send(messageOf(delivery))));
+    const sent = slice.flatMap(([id], i) => (outcomes[i]!.kind === "sent" ? [{ deliveryId: id, messageId: (outcomes[i] as { messageId: string }).messageId }] : []));
+    for (const _marked of await marker.mark(sent)) deps.onOutcome?.("SENT", null);
+    const retries: RetryDelivery[] = [];
+    for (const [i, [id, delivery]] of slice.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.kind === "sent") {
+        statuses.set(id, "SENT");
+        continue;
       }
+      const retry = await settle(id, delivery, outcome, lastAttempt);
+      statuses.set(id, retry && !lastAttempt ? "PENDING" : "FAILED");
+      if (retry) retries.push(retry);
+    }
+    return retries;
+  }
+
+  /**
+   * Runs a batch; resolves to each delivery's status as this run left it (SKIPPED for an id
+   * with no row). Throws a RetryDelivery, once the whole batch has run, when any delivery is
+   * worth another attempt (not sooner than the longest Retry-After the service asked for).
+   */
+  async function runBatch(deliveryIds: string[], attempt: { made: number; max: number }): Promise<Map<string, DeliveryStatus>> {
+    const found = await loadDeliveries(db, deliveryIds);
+    const statuses = new Map<string, DeliveryStatus>();
+    const toSend: [string, DeliveryToSend & { token: string }][] = [];
+    for (const id of new Set(deliveryIds)) {
+      const delivery = found.get(id);
+      if (!delivery) statuses.set(id, "SKIPPED");
+      else if (delivery.status !== "PENDING") statuses.set(id, delivery.status);
+      // A device unregistered, disabled or handed to another user since: not the recipient's any more.
+      else if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
+        statuses.set(id, await finish(id, "SKIPPED", { lastError: DEVICE_GONE }));
+      } else if (!push) statuses.set(id, await finish(id, "SKIPPED", { lastError: PUSH_OFF }));
+      else toSend.push([id, delivery as DeliveryToSend & { token: string }]);
+    }
+    const lastAttempt = attempt.made + 1 >= attempt.max;
+    const retries: RetryDelivery[] = [];
+    for (let i = 0; i < toSend.length; i += SLICE) retries.push(...(await sendSlice(toSend.slice(i, i + SLICE), lastAttempt, statuses)));
+    if (retries.length > 0) {
+      const waits = retries.map((r) => r.retryAfterMs).filter((ms): ms is number => ms !== null);
+      throw new RetryDelivery(retries[0]!.code, waits.length > 0 ? Math.max(...waits) : null);
+    }
+    return statuses;
+  }
+
+  return {
+    runBatch,
+    /** Runs one delivery; resolves to its status (see runBatch). */
+    async run(deliveryId: string, attempt: { made: number; max: number }): Promise<DeliveryStatus> {
+      return (await runBatch([deliveryId], attempt)).get(deliveryId)!;
     },
   };
 }

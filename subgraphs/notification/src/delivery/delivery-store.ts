@@ -1,7 +1,7 @@
 import type { Db } from "../db";
 import type { DeliveryStatus, NotificationCategory } from "../generated/prisma/client";
 
-/** What one push needs, read in one statement (the hot path of the worker pool). */
+/** What one push needs, read with its batch in one statement (the hot path of the worker pool). */
 export type DeliveryToSend = {
   status: DeliveryStatus;
   notificationId: string;
@@ -18,33 +18,42 @@ export type DeliveryToSend = {
 };
 
 /**
- * The delivery with its notification and device, or null. Raw SQL rather than an `include`:
- * Prisma would send three queries and compile each, per job.
+ * Deliveries with their notification and device, by id (those that exist). One statement for
+ * a whole batch, and raw SQL rather than an `include`: Prisma would send three queries and
+ * compile each. The ids travel as one JSON parameter, as the writer's rows do.
  */
-export async function loadDelivery(db: Db, deliveryId: string): Promise<DeliveryToSend | null> {
-  const rows = await db.$queryRaw<DeliveryToSend[]>`
-    SELECT d.status::text AS status, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
+export async function loadDeliveries(db: Db, deliveryIds: string[]): Promise<Map<string, DeliveryToSend & { id: string }>> {
+  const rows = await db.$queryRaw<(DeliveryToSend & { id: string })[]>`
+    SELECT d.id::text AS id, d.status::text AS status, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
            n.category::text AS category, n.title, n.body, n.campaign_id::text AS "campaignId", n.data,
            p.id::text AS "deviceId", p.user_id::text AS "deviceUserId", p.token, (p.disabled_at IS NOT NULL) AS "deviceDisabled"
       FROM deliveries d
       JOIN notifications n ON n.id = d.notification_id
       LEFT JOIN push_devices p ON p.id = d.device_id
-     WHERE d.id = ${deliveryId}::uuid`;
-  return rows[0] ?? null;
+     WHERE d.id IN (SELECT value::uuid FROM jsonb_array_elements_text(${JSON.stringify(deliveryIds)}::jsonb))`;
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** SENT (only if still PENDING) and the device's last use, in one statement; false if it was not PENDING. */
-export async function markSent(db: Db, deliveryId: string, messageId: string): Promise<boolean> {
+/**
+ * SENT (only those still PENDING) with the push service's message ids, and their devices'
+ * last use, in one statement for a batch; resolves to the ids it marked.
+ */
+export async function markSent(db: Db, sent: { deliveryId: string; messageId: string }[]): Promise<Set<string>> {
+  if (sent.length === 0) return new Set();
+  const input = JSON.stringify(sent.map((s) => ({ id: s.deliveryId, message_id: s.messageId })));
   const rows = await db.$queryRaw<{ id: string }[]>`
-    WITH sent AS (
-      UPDATE deliveries
-         SET status = 'SENT', attempts = attempts + 1, last_error = NULL, provider_message_id = ${messageId},
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS t(id uuid, message_id text)
+    ), marked AS (
+      UPDATE deliveries d
+         SET status = 'SENT', attempts = d.attempts + 1, last_error = NULL, provider_message_id = i.message_id,
              sent_at = now(), updated_at = now()
-       WHERE id = ${deliveryId}::uuid AND status = 'PENDING'
-       RETURNING device_id
+        FROM input i
+       WHERE d.id = i.id AND d.status = 'PENDING'
+       RETURNING d.id, d.device_id
     ), used AS (
-      UPDATE push_devices SET last_used_at = now() WHERE id IN (SELECT device_id FROM sent)
+      UPDATE push_devices SET last_used_at = now() WHERE id IN (SELECT device_id FROM marked)
     )
-    SELECT device_id::text AS id FROM sent`;
-  return rows.length > 0;
+    SELECT id::text AS id FROM marked`;
+  return new Set(rows.map((row) => row.id));
 }

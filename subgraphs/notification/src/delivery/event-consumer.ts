@@ -7,6 +7,14 @@ import type { DeliveryQueue } from "./queue";
 /** The consumer group that turns integration events into notifications (the stream's only group). */
 export const EVENTS_GROUP = "notification";
 
+/**
+ * Recipients written per transaction. A campaign-wide request (10,000) is written a chunk at a
+ * time, each chunk's deliveries queued as soon as it commits, so the first pushes leave while
+ * the rest is still being written. Each chunk is idempotent on its own (recipient, sourceKey):
+ * an event applied again after a failure part-way writes only what is missing.
+ */
+const WRITE_CHUNK = 1_000;
+
 export type ConsumeOutcome = "created" | "duplicate" | "ignored" | StreamConsumerOutcome;
 
 /**
@@ -46,9 +54,14 @@ export function createEventConsumer(deps: {
       "notification-worker",
       "consume NOTIFICATION_REQUESTED",
       async () => {
-        const written = await writeNotifications(db, render(event.id, request), { push: deps.push });
-        await queue.enqueue(written.deliveryIds);
-        return written.created.length > 0 ? "created" : "duplicate";
+        const items = render(event.id, request);
+        let created = 0;
+        for (let i = 0; i < items.length; i += WRITE_CHUNK) {
+          const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push });
+          await queue.enqueue(written.deliveryIds);
+          created += written.created.length;
+        }
+        return created > 0 ? "created" : "duplicate";
       },
       { kind: SpanKind.CONSUMER, parent: event.traceparent ?? "root", attributes: { "startales.event_id": event.id } },
     );

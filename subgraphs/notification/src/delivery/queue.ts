@@ -3,8 +3,29 @@ import type { Logger, Redis } from "@startales/service-kit";
 
 export const DELIVERY_QUEUE = "notification-deliveries";
 
-/** What a queue entry carries: the delivery's id only; the row is the truth. */
-export type DeliveryJob = { deliveryId: string };
+/**
+ * What a queue entry carries: delivery ids only (the rows are the truth). One delivery (job id
+ * = its id: the sweep and operators requeue one by id), or a batch of a send's or a request's
+ * deliveries (job id `batch-<first id>`): a campaign's 10,000 pushes are 200 jobs, read and
+ * marked a batch per statement, not 10,000 jobs of a read and a write each.
+ */
+export type DeliveryJob = { deliveryId: string } | { deliveryIds: string[] };
+
+/** Deliveries per batch job. */
+export const BATCH_SIZE = 50;
+
+export const deliveryIdsOf = (data: DeliveryJob): string[] => ("deliveryIds" in data ? data.deliveryIds : [data.deliveryId]);
+
+/** The queue entries for new deliveries: one job per delivery alone, else a job per batch. */
+export function deliveryJobs(deliveryIds: string[]): { name: string; data: DeliveryJob; opts: { jobId: string } }[] {
+  if (deliveryIds.length === 1) return [{ name: "push", data: { deliveryId: deliveryIds[0]! }, opts: { jobId: deliveryIds[0]! } }];
+  const jobs = [];
+  for (let i = 0; i < deliveryIds.length; i += BATCH_SIZE) {
+    const batch = deliveryIds.slice(i, i + BATCH_SIZE);
+    jobs.push({ name: "push-batch", data: { deliveryIds: batch }, opts: { jobId: `batch-${batch[0]!}` } });
+  }
+  return jobs;
+}
 
 /** BullMQ keys live under NOTIFICATION_REDIS_PREFIX, so test stacks (and tenants) never share a queue. */
 export const queuePrefix = (redisPrefix: string) => `${redisPrefix}bull`;
@@ -12,8 +33,9 @@ export const queuePrefix = (redisPrefix: string) => `${redisPrefix}bull`;
 export type DeliveryQueue = {
   queue: Queue<DeliveryJob>;
   /**
-   * Queues deliveries by id (the job id, so queuing one twice while it waits is a no-op).
-   * Never throws: what cannot be queued now stays PENDING and the worker pool's sweep queues it.
+   * Queues new deliveries, in batches (job ids from the deliveries' ids, so queuing the same
+   * twice while it waits is a no-op). Never throws: what cannot be queued now stays PENDING
+   * and the worker pool's sweep queues it.
    */
   enqueue(deliveryIds: string[]): Promise<void>;
   /**
@@ -42,7 +64,7 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
     async enqueue(deliveryIds) {
       if (deliveryIds.length === 0) return;
       try {
-        await queue.addBulk(deliveryIds.map((deliveryId) => ({ name: "push", data: { deliveryId }, opts: { jobId: deliveryId } })));
+        await queue.addBulk(deliveryJobs(deliveryIds));
       } catch (error) {
         options.logger.warn({ err: error, deliveries: deliveryIds.length }, "could not queue deliveries; the sweep will");
       }

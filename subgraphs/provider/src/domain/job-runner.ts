@@ -1,4 +1,4 @@
-import { ErrorCode, type Logger, type Redis } from "@startales/service-kit";
+import { createGroupCommit, ErrorCode, type Logger, type Redis } from "@startales/service-kit";
 import type { CachedResult, CacheLayer, ResponseCache } from "../cache/response-cache";
 import type { Db } from "../db";
 import { NoDeploymentSucceeded } from "../drivers/provider-error";
@@ -7,6 +7,7 @@ import type { Router } from "../routing/router";
 import type { ContentStore } from "./content-store";
 import { costMicros } from "./cost";
 import type { JobEvents } from "./job-events";
+import { claimJobs, recordSuccesses } from "./job-rows";
 import { capOutput } from "./prompt";
 import type { ProviderRequest } from "./requests";
 
@@ -44,32 +45,25 @@ export type JobRunnerDeps = {
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   const { db, logger, hooks = {} } = deps;
+  // The worker's concurrent jobs share their claim and their result statements.
+  const claim = createGroupCommit((ids: string[]) => claimJobs(db, ids));
+  const recordSuccess = createGroupCommit((results: Parameters<typeof recordSuccesses>[1]) => recordSuccesses(db, results));
 
   /** Records the result and its usage, once. False when another run already did. */
   async function finish(job: ProviderJob, result: CachedResult, usage: { promptTokens: number; completionTokens: number; costMicros: number }, cached: boolean): Promise<boolean> {
-    const now = new Date();
-    const { count } = await db.providerJob.updateMany({
-      where: { id: job.id, billedAt: null },
-      data: {
-        status: "SUCCEEDED",
-        resultText: result.text,
-        contentSha: result.contentSha,
-        contentType: result.contentType,
-        deployment: result.deployment,
-        model: result.model,
-        promptTokens: usage.promptTokens,
-        completionTokens: usage.completionTokens,
-        costMicros: usage.costMicros,
-        cached,
-        error: null,
-        errorCode: null,
-        billedAt: now,
-        finishedAt: now,
-      },
+    const billed = await recordSuccess({
+      id: job.id,
+      resultText: result.text,
+      contentSha: result.contentSha,
+      contentType: result.contentType,
+      deployment: result.deployment,
+      model: result.model,
+      ...usage,
+      cached,
     });
-    if (count === 0) logger.info({ jobId: job.id }, "job already finished by another run; nothing billed");
+    if (!billed) logger.info({ jobId: job.id }, "job already finished by another run; nothing billed");
     else hooks.onFinished?.(job.kind, "SUCCEEDED", cached);
-    return count > 0;
+    return billed;
   }
 
   async function fail(job: ProviderJob, code: string, message: string): Promise<void> {
@@ -97,13 +91,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
 
   return {
     async run(jobId: string, attempt: { made: number; max: number }): Promise<void> {
-      const job = await db.providerJob.findUnique({ where: { id: jobId } });
+      const job = await claim(jobId);
       if (!job) {
-        logger.warn({ jobId }, "queued job has no row; dropped");
+        // Finished already (a retry, a stalled job run twice) or, rarely, no row at all.
+        if (!(await db.providerJob.count({ where: { id: jobId } }))) logger.warn({ jobId }, "queued job has no row; dropped");
         return;
       }
-      if (job.status === "SUCCEEDED" || job.status === "FAILED") return;
-      await db.providerJob.update({ where: { id: job.id }, data: { status: "RUNNING", startedAt: job.startedAt ?? new Date(), attempts: { increment: 1 } } });
       const request = job.input as unknown as ProviderRequest;
 
       const cached = await fromCache(job, request);

@@ -1,23 +1,16 @@
-import { ErrorCode, Role, activeTraceparent, appError, conflict, forbidden, hasRole, notFound, type CampaignClient, type ForwardedIdentity, type SignedInViewer } from "@startales/service-kit";
+import { activeTraceparent, appError, type CampaignClient, conflict, createGroupCommit, ErrorCode, forbidden, type ForwardedIdentity, hasRole, notFound, Role, type SignedInViewer } from "@startales/service-kit";
 import type { Queue } from "bullmq";
 import type { Db } from "../db";
 import type { ProviderJob } from "../generated/prisma/client";
 import type { QueueData } from "../queue";
+import { createQueueBatcher } from "../queue-batch";
 import { exceededLimit, type BudgetLimits, type Spent } from "./budget";
 import type { ContentStore } from "./content-store";
 import type { DeploymentRegistry } from "./deployment-registry";
-import { DEFAULT_GROUP, type JobKind } from "./deployments";
+import { DEFAULT_GROUP } from "./deployments";
 import type { JobEvents } from "./job-events";
-import { requestHash, type ProviderRequest } from "./requests";
-
-export type NewJob = {
-  kind: JobKind;
-  idempotencyKey: string;
-  campaignId: string | null;
-  bypassCache: boolean;
-  stream: boolean;
-  request: ProviderRequest;
-};
+export type { NewJob } from "./job-rows";
+import { insertJobs, jobByKey, spentSince, type NewJob } from "./job-rows";
 
 export type JobServiceDeps = {
   db: Db;
@@ -32,30 +25,30 @@ export type JobServiceDeps = {
 
 const LIMIT_NAMES: Record<keyof Spent, string> = { requests: "requests", tokens: "tokens", costMicros: "cost" };
 
+/** All limits 0: nothing to add up. */
+const unlimited = (limits: BudgetLimits) => limits.requests === 0 && limits.tokens === 0 && limits.costMicros === 0;
+
 /** Creating jobs (the mutations): idempotency, campaign membership, budgets, then the queue. */
 export function createJobService(deps: JobServiceDeps) {
-  const { db, queue } = deps;
+  const { db } = deps;
   const clock = deps.clock ?? Date.now;
+  const queue = createQueueBatcher(deps.queue, "run");
+  // Concurrent mutations share their INSERT (and its commit), as their queuing shares an addBulk.
+  const insertJob = createGroupCommit((jobs: { ownerId: string; input: NewJob }[]) => insertJobs(db, jobs));
 
-  async function spent(where: { ownerId: string } | { campaignId: string }): Promise<Spent> {
-    const since = new Date(clock() - deps.budgets.windowMs);
-    const totals = await db.providerJob.aggregate({
-      where: { ...where, createdAt: { gte: since } },
-      _count: { _all: true },
-      _sum: { promptTokens: true, completionTokens: true, costMicros: true },
-    });
-    return {
-      requests: totals._count._all,
-      tokens: (totals._sum.promptTokens ?? 0) + (totals._sum.completionTokens ?? 0),
-      costMicros: totals._sum.costMicros ?? 0,
-    };
+  const spent = (where: { ownerId: string } | { campaignId: string }) => spentSince(db, where, new Date(clock() - deps.budgets.windowMs));
+
+  /** The budgets a job of this viewer's charges (none for admins, nor for unlimited ones). */
+  function budgetChecks(viewer: SignedInViewer, campaignId: string | null): [string, { ownerId: string } | { campaignId: string }, BudgetLimits][] {
+    if (hasRole(viewer, Role.ADMIN)) return [];
+    const checks: [string, { ownerId: string } | { campaignId: string }, BudgetLimits][] = [["Your", { ownerId: viewer.userId }, deps.budgets.player]];
+    if (campaignId) checks.push(["This campaign's", { campaignId }, deps.budgets.campaign]);
+    return checks.filter(([, , limits]) => !unlimited(limits));
   }
 
   /** Over a budget: RATE_LIMITED with reason BUDGET_EXCEEDED (admins are exempt). */
   async function checkBudgets(viewer: SignedInViewer, campaignId: string | null): Promise<void> {
-    if (hasRole(viewer, Role.ADMIN)) return;
-    const checks: [string, Promise<Spent>, BudgetLimits][] = [["Your", spent({ ownerId: viewer.userId }), deps.budgets.player]];
-    if (campaignId) checks.push(["This campaign's", spent({ campaignId }), deps.budgets.campaign]);
+    const checks = budgetChecks(viewer, campaignId).map(([whose, where, limits]) => [whose, spent(where), limits] as const);
     for (const [whose, pending, limits] of checks) {
       const limit = exceededLimit(await pending, limits);
       if (limit) {
@@ -77,11 +70,11 @@ export function createJobService(deps: JobServiceDeps) {
   /** Queues the job (again): BullMQ ignores an id it already holds, so this is idempotent. */
   const enqueue = (job: ProviderJob) => {
     const traceparent = activeTraceparent();
-    return queue.add("run", traceparent ? { jobId: job.id, traceparent } : { jobId: job.id }, { jobId: job.id });
+    return queue.add(traceparent ? { jobId: job.id, traceparent } : { jobId: job.id }, { jobId: job.id });
   };
 
   async function existing(viewer: SignedInViewer, input: NewJob): Promise<ProviderJob | null> {
-    const found = await db.providerJob.findUnique({ where: { ownerId_idempotencyKey: { ownerId: viewer.userId, idempotencyKey: input.idempotencyKey } } });
+    const found = await jobByKey(db, viewer.userId, input.idempotencyKey);
     if (!found) return null;
     if (found.kind !== input.kind) throw conflict("This idempotencyKey was used for another kind of job");
     // A job created while the queue was unreachable is queued by the client's retry.
@@ -91,30 +84,19 @@ export function createJobService(deps: JobServiceDeps) {
 
   return {
     async create(viewer: SignedInViewer, forwarded: ForwardedIdentity, input: NewJob): Promise<ProviderJob> {
-      const repeat = await existing(viewer, input);
-      if (repeat) return repeat;
-      if (input.campaignId) await checkCampaign(viewer, forwarded, input.campaignId);
-      await checkBudgets(viewer, input.campaignId);
-      let job: ProviderJob;
-      try {
-        job = await db.providerJob.create({
-          data: {
-            kind: input.kind,
-            ownerId: viewer.userId,
-            campaignId: input.campaignId,
-            idempotencyKey: input.idempotencyKey,
-            input: input.request,
-            requestHash: requestHash(input.request),
-            stream: input.stream,
-            bypassCache: input.bypassCache,
-          },
-        });
-      } catch (error) {
-        if ((error as { code?: string }).code === "P2002") {
-          const raced = await existing(viewer, input);
-          if (raced) return raced;
-        }
-        throw error;
+      // A repeat is answered before any check (it was checked when it was created); with no
+      // check to make, the insert itself finds the repeat (ON CONFLICT): one statement.
+      if (input.campaignId || budgetChecks(viewer, input.campaignId).length > 0) {
+        const repeat = await existing(viewer, input);
+        if (repeat) return repeat;
+        if (input.campaignId) await checkCampaign(viewer, forwarded, input.campaignId);
+        await checkBudgets(viewer, input.campaignId);
+      }
+      let job = await insertJob({ ownerId: viewer.userId, input });
+      if (!job) {
+        const repeat = await existing(viewer, input);
+        if (repeat) return repeat;
+        throw new Error("a job with this idempotency key conflicted on insert but cannot be found");
       }
       if (input.stream) {
         const streamStartId = await deps.events.queued(job.id);
