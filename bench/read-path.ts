@@ -6,9 +6,13 @@
  * client request gets) and straight to the simulation subgraph (the identity the gateway
  * would sign), same run. The gateway's overhead is the difference. Also measured through
  * the gateway: the federated overview a client opens the game with (campaign + world).
+ * Then closed loop (BENCH_CLOSED_CONNECTIONS connections, each sending its next request as
+ * soon as the last is answered, no rate): the most requests per second the galaxy map (through
+ * the gateway and, as the baseline, straight to the subgraph) and the overview reach.
  *
  *   npm run bench:read-path
  *   BENCH_PLAYERS=100 BENCH_RATE=200 BENCH_DURATION_S=10 BENCH_WARMUP_S=5 npm run bench:read-path
+ *   BENCH_PLAYERS=10000 BENCH_CLOSED_CONNECTIONS=64 npm run bench:read-path
  */
 import { randomUUID } from "node:crypto";
 import autocannon from "autocannon";
@@ -21,6 +25,8 @@ const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 500);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Closed loop: this many requests in flight at all times, no arrival rate. */
+const CLOSED_CONNECTIONS = Number(process.env.BENCH_CLOSED_CONNECTIONS ?? 32);
 /** Load before the first measurement, discarded: the worker pool settles after the joins and the start, caches fill. */
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 10);
 const SETUP_CONCURRENCY = 8;
@@ -36,8 +42,12 @@ const OVERVIEW_QUERY = `query Overview($id: ID!) {
 
 type Row = { path: string; rps: number; p50: number; p95: number; p99: number; errors: number };
 
-/** `requests` rotate over per-player headers: each request is one of the players asking. */
-function load(url: string, headersOf: (i: number) => Record<string, string>, body: string, label: string, seconds = DURATION_S): Promise<Row> {
+/**
+ * `requests` rotate over per-player headers: each request is one of the players asking. At
+ * RATE requests/s over CONNECTIONS (open loop), or with `closed`, as fast as CLOSED_CONNECTIONS
+ * connections are answered.
+ */
+function load(url: string, headersOf: (i: number) => Record<string, string>, body: string, label: string, seconds = DURATION_S, closed = false): Promise<Row> {
   let next = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -45,9 +55,9 @@ function load(url: string, headersOf: (i: number) => Record<string, string>, bod
         url,
         method: "POST",
         body,
-        connections: CONNECTIONS,
+        connections: closed ? CLOSED_CONNECTIONS : CONNECTIONS,
         duration: seconds,
-        overallRate: RATE,
+        ...(closed ? {} : { overallRate: RATE }),
         timeout: 30,
         requests: [{ setupRequest: (request) => ({ ...request, headers: { "content-type": "application/json", ...headersOf(next++ % PLAYERS) } }) }],
       },
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
     },
   });
   const rows: Row[] = [];
+  const closedRows: Row[] = [];
   try {
     const gql = `${stack.gatewayUrl}/graphql`;
     const register = (name: string) =>
@@ -127,6 +138,15 @@ async function main(): Promise<void> {
     rows.push(
       await load(gql, (i) => ({ authorization: `Bearer ${players[i]!.accessToken}` }), JSON.stringify({ query: OVERVIEW_QUERY, variables: { id: campaignId } }), "campaign overview (campaign + simulation + identity), through the gateway"),
     );
+    progress(`\n[closed loop, ${CLOSED_CONNECTIONS} connections: straight to the simulation subgraph]`);
+    const fresh = await signAll();
+    closedRows.push(await load(`${stack.simulationUrl}/graphql`, (i) => ({ [IDENTITY_HEADER]: fresh[i]! }), body, "galaxy map + leaderboard, straight to the subgraph (baseline)", DURATION_S, true));
+    progress("\n[closed loop: through the gateway]");
+    closedRows.push(await load(gql, (i) => ({ authorization: `Bearer ${players[i]!.accessToken}` }), body, "galaxy map + leaderboard, through the gateway", DURATION_S, true));
+    progress("\n[closed loop: federated overview through the gateway]");
+    closedRows.push(
+      await load(gql, (i) => ({ authorization: `Bearer ${players[i]!.accessToken}` }), JSON.stringify({ query: OVERVIEW_QUERY, variables: { id: campaignId } }), "campaign overview, through the gateway", DURATION_S, true),
+    );
     progress("\n");
   } finally {
     await stack.stop();
@@ -140,9 +160,20 @@ async function main(): Promise<void> {
   );
   const p95 = viaGateway?.p95 ?? NaN;
   console.log(
-    `\ngateway overhead at p50: ${(overhead * 100).toFixed(0)} % (target < 25 %: ${overhead < 0.25 ? "PASS" : "FAIL"}); p97.5 through the gateway ${p95} ms (target p95 < 100 ms: ${p95 < 100 ? "PASS" : "FAIL"})`,
+    `\ngateway overhead at p50: ${(overhead * 100).toFixed(0)} % (target < 25 %: ${overhead < 0.25 ? "PASS" : "FAIL"}); p97.5 through the gateway ${p95} ms (target p95 < 50 ms: ${p95 < 50 ? "PASS" : "FAIL"})`,
   );
-  writeResults("read-path", { players: PLAYERS, rate: RATE, durationSeconds: DURATION_S, rows, overheadP50: overhead });
+  const [closedDirect, closedMap, closedOverview] = closedRows;
+  printTable(
+    `closed loop: the most requests/s, ${CLOSED_CONNECTIONS} connections for ${DURATION_S} s, ${PLAYERS}-player campaign (ratio: to the subgraph's own, same run)`,
+    ["path", "RPS", "ratio", "p50 ms", "p97.5 ms", "p99 ms", "errors"],
+    closedRows.map((r) => [r.path, String(r.rps), closedDirect ? (r.rps / closedDirect.rps).toFixed(2) : "-", String(r.p50), String(r.p95), String(r.p99), String(r.errors)]),
+  );
+  const mapRps = closedMap?.rps ?? NaN;
+  const overviewRps = closedOverview?.rps ?? NaN;
+  console.log(
+    `\nclosed loop through the gateway: galaxy map ${mapRps} RPS (target ≥ 2,000: ${mapRps >= 2000 ? "PASS" : "FAIL"}), overview ${overviewRps} RPS (target ≥ 1,000: ${overviewRps >= 1000 ? "PASS" : "FAIL"})`,
+  );
+  writeResults("read-path", { players: PLAYERS, rate: RATE, durationSeconds: DURATION_S, rows, overheadP50: overhead, closedConnections: CLOSED_CONNECTIONS, closedRows });
 }
 
 main().catch((error: unknown) => {

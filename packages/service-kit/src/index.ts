@@ -39,6 +39,7 @@ export * from "./tracing";
 export * from "./prisma";
 export * from "./queue-metrics";
 export * from "./rate-limiter";
+export * from "./read-model-cache";
 export * from "./readiness-metrics";
 export * from "./redact";
 export * from "./redis";

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  createReadModelCache,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -28,6 +29,15 @@ export const campaignTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
 export function createCampaignApp(config: CampaignConfig, logger: Logger): SubgraphApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "campaign");
+  // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
+  const cache = createReadModelCache({
+    redis,
+    prefix: "campaign:read:",
+    maxEntries: config.READ_CACHE_MEMORY_ENTRIES,
+    maxBytes: config.READ_CACHE_MEMORY_BYTES,
+    memoryTtlMs: (config.READ_CACHE_TTL_SECONDS || 60) * 1_000,
+    redisTtlSeconds: config.READ_CACHE_TTL_SECONDS,
+  });
   const app: SubgraphApp = createSubgraphApp({
     name: "campaign",
     config,
@@ -35,7 +45,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     typeDefs: campaignTypeDefs,
     resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC }) }),
     policies: campaignPolicies,
-    createLoaders: (viewer) => createLoaders(db, viewer),
+    createLoaders: (viewer) => createLoaders(db, viewer, cache),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     // For the simulation worker pool (a signed SERVICE identity): seed, tick rate, members.
     postRoutes: worldSetupRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),

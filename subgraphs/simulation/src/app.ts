@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   createCampaignClient,
-  createCampaignReadAccess,
+  createReadModelCache,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -16,6 +16,9 @@ import { createDb } from "./db";
 import { createCommandService } from "./domain/command-service";
 import { simulationPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
+import { createCampaignVersions } from "./read-cache/campaign-versions";
+import { createVersionedReadAccess } from "./read-cache/read-access";
+import { createWorldReads } from "./read-cache/world-reads";
 import { createResolvers } from "./resolvers";
 
 export const simulationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
@@ -30,7 +33,18 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "simulation");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
-  const readAccess = createCampaignReadAccess(campaigns, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 });
+  // Reads are versioned by the campaign's event streams, which the worker pool and campaign publish.
+  const versions = createCampaignVersions(redis, { logger: logger.child({ component: "read-cache" }), ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
+  const readAccess = createVersionedReadAccess(campaigns, versions, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 });
+  const cache = createReadModelCache({
+    redis,
+    prefix: "simulation:read:",
+    maxEntries: config.READ_CACHE_MEMORY_ENTRIES,
+    maxBytes: config.READ_CACHE_MEMORY_BYTES,
+    memoryTtlMs: (config.READ_CACHE_TTL_SECONDS || 60) * 1_000,
+    redisTtlSeconds: config.READ_CACHE_TTL_SECONDS,
+  });
+  const reads = createWorldReads(db, cache, versions);
   return createSubgraphApp({
     name: "simulation",
     config,
@@ -38,9 +52,12 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
     typeDefs: simulationTypeDefs,
     resolvers: createResolvers({ db, redis, commands: createCommandService(db) }),
     policies: simulationPolicies,
-    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, readAccess, viewer, forwarded),
+    createLoaders: (viewer, forwarded) => createLoaders(reads, campaigns, readAccess, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
+    // Until it is subscribed, every read asks Redis for the versions: slower, never stale.
+    onListen: () => void versions.start().catch((error: unknown) => logger.error({ err: error }, "could not subscribe to campaign events; reads ask Redis for versions")),
     onStop: async () => {
+      versions.stop();
       await db.$disconnect();
       redis.disconnect();
     },

@@ -36,15 +36,18 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
       campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
       // Members only (@policy campaign_reader on campaignId); what `campaignEvents` delivers.
       campaignEvent: (_parent, args) => readCampaignEvent(redis, parseId(args.campaignId, "campaignId"), args.id),
-      myCampaigns: async (_parent, args, { viewer }) => {
+      myCampaigns: async (_parent, args, { viewer, loaders }) => {
         const user = requireUser(viewer);
         const page = parseInput(pageArgs, args);
-        return db.campaign.findMany({
+        const campaigns = await db.campaign.findMany({
           where: { memberships: { some: { userId: user.userId } } },
           orderBy: [{ createdAt: "desc" }, { id: "asc" }],
           take: page.first,
           ...(page.after ? { cursor: { id: page.after }, skip: 1 } : {}),
         });
+        // Their versions key what the list's fields read from the cache (loaders.ts): no second read of the rows.
+        for (const campaign of campaigns) loaders.campaignById.prime(campaign.id, campaign);
+        return campaigns;
       },
     },
     Mutation: {

@@ -1,8 +1,11 @@
 import { GOODS, createGalaxyMapReader, leaderboard, type Civilization, type GalaxyMap, type LeaderboardEntry, type World } from "../engine";
 import type { World as WorldRow } from "../generated/prisma/client";
 
-/** A world row without its state snapshot: what every read but replay needs. */
-export type WorldSummary = Omit<WorldRow, "state" | "params">;
+/**
+ * What the World type resolves from: the world row's fields the API shows, never its state
+ * snapshot; plain JSON, so that it is read once per tick and shared (read-cache/).
+ */
+export type WorldSummary = Pick<WorldRow, "campaignId" | "tick" | "hash">;
 
 /** World.starSystems: static after generation, stored once with the world. */
 export type StarSystemModel = {
