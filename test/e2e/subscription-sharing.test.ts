@@ -132,6 +132,29 @@ it("stops a member who left the campaign at the next message, with FORBIDDEN, wh
   expect(feeds.slice(0, 2).map((feed) => feed.results[0]!.data!.messageAdded.text)).toEqual(["After you left", "After you left"]);
 });
 
+type Feed = { campaignEvents: { type: string; campaign: { id: string; status: string } } };
+
+it("shares a campaign's events among its members, and a member who leaves gets FORBIDDEN instead of their own PLAYER_LEFT", async () => {
+  const { campaignId, members } = await campaignWithChat(2);
+  const [, stayer, leaver] = members as [TestUser, TestUser, TestUser];
+  // Players only: the game master's role puts them in another authorization class.
+  const feeds = await listen<Feed>([stayer, leaver], "subscription($id: ID!) { campaignEvents(campaignId: $id) { type campaign { id status } } }", { id: campaignId }, patientUrl);
+  const before = await executions("campaignEvents", patientUrl);
+
+  const newcomer = await registerUser(url, "Newcomer");
+  await call(newcomer, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+  await Promise.all(feeds.map((feed) => feed.waitFor(1)));
+  expect(feeds.map((feed) => feed.results[0]!.data!.campaignEvents)).toEqual([0, 1].map(() => ({ type: "PLAYER_JOINED", campaign: { id: campaignId, status: "DRAFT" } })));
+  expect((await executions("campaignEvents", patientUrl)) - before).toBe(1);
+
+  await call(leaver, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: campaignId });
+  await feeds[1]!.ended();
+  expect(subscriptionErrorCodes(feeds[1]!)).toEqual(["FORBIDDEN"]);
+  expect(feeds[1]!.results.map((r) => r.data!.campaignEvents.type)).toEqual(["PLAYER_JOINED"]);
+  await feeds[0]!.waitFor(2);
+  expect(feeds[0]!.results[1]!.data!.campaignEvents.type).toBe("PLAYER_LEFT");
+});
+
 it("lets a signed-in client cache a chat answer briefly, and never a shared cache", async () => {
   const { channelId, members } = await campaignWithChat(1);
   const { postMessage } = await post(members[1]!, channelId, "Cache me");

@@ -2,6 +2,8 @@ import {
   DateTimeScalar,
   JSONScalar,
   auditLogArgs,
+  cacheHint,
+  dependsOnViewer,
   parseId,
   parseInput,
   requireUser,
@@ -16,6 +18,11 @@ import { createCampaignInput, pageArgs } from "../domain/input";
 import type { LifecycleAction } from "../domain/lifecycle";
 import type { CampaignContext } from "../context";
 import type { AuditOutcome as GraphQLAuditOutcome, Resolvers } from "../generated/resolvers-types";
+
+/** An event, or who created a campaign: never changes. */
+const EVENT_MAX_AGE_S = 300;
+/** A campaign's status and members change: what a reader has is trusted this long. */
+const CAMPAIGN_MAX_AGE_S = 1;
 
 export function createResolvers(deps: { db: Db; redis: Redis; campaigns: CampaignService }): Resolvers {
   const { db, redis, campaigns } = deps;
@@ -35,7 +42,11 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
       // Who may read it is declared in the schema (@policy campaign_reader).
       campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
       // Members only (@policy campaign_reader on campaignId); what `campaignEvents` delivers.
-      campaignEvent: (_parent, args) => readCampaignEvent(redis, parseId(args.campaignId, "campaignId"), args.id),
+      // An event never changes, and reads the same to every member (service-kit cache-hints.ts).
+      campaignEvent: (_parent, args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return readCampaignEvent(redis, parseId(args.campaignId, "campaignId"), args.id);
+      },
       myCampaigns: async (_parent, args, { viewer, loaders }) => {
         const user = requireUser(viewer);
         const page = parseInput(pageArgs, args);
@@ -62,7 +73,9 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
     },
     Campaign: {
       // Reached through another subgraph's reference: the same members-only rule applies.
-      __resolveReference: async (reference, { viewer, loaders }) => {
+      __resolveReference: async (reference, { viewer, loaders }, info) => {
+        // What members see of a campaign is the same for each of them; its status changes, so briefly.
+        cacheHint(info, { maxAge: CAMPAIGN_MAX_AGE_S });
         // Checked before the batched load: a malformed id sent to the database would fail
         // every reference in the batch with an internal error, not just this one.
         const campaign = await loaders.campaignById.load(parseId(reference.id));
@@ -70,16 +83,25 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
         await assertCanReadCampaign(viewer, loaders, campaign.id);
         return campaign;
       },
-      seed: async (campaign, _args, { viewer, loaders }) =>
-        (await isGameMasterOrAdmin(viewer, loaders, campaign.id)) ? campaign.seed : null,
-      gameMaster: (campaign) => ({ __typename: "User" as const, id: campaign.createdById }),
+      seed: async (campaign, _args, { viewer, loaders }, info) => {
+        dependsOnViewer(info);
+        return (await isGameMasterOrAdmin(viewer, loaders, campaign.id)) ? campaign.seed : null;
+      },
+      gameMaster: (campaign, _args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return { __typename: "User" as const, id: campaign.createdById };
+      },
       members: (campaign, _args, { loaders }) => loaders.membersByCampaign.load(campaign.id),
       memberCount: (campaign, _args, { loaders }) => loaders.memberCountByCampaign.load(campaign.id),
       latestEventId: (campaign) => latestCampaignEventId(redis, campaign.id),
-      myMembership: (campaign, _args, { loaders }) => loaders.viewerMembership.load(campaign.id),
+      myMembership: (campaign, _args, { loaders }, info) => {
+        dependsOnViewer(info);
+        return loaders.viewerMembership.load(campaign.id);
+      },
     },
     CampaignEvent: {
-      campaign: async (event, _args, { loaders }) => {
+      campaign: async (event, _args, { loaders }, info) => {
+        cacheHint(info, { maxAge: CAMPAIGN_MAX_AGE_S });
         const campaign = await loaders.campaignById.load(event.campaignId);
         if (!campaign) throw new Error(`campaign ${event.campaignId} of event ${event.id} is gone`);
         return campaign;

@@ -1,4 +1,4 @@
-import { DateTimeScalar, JSONScalar, parseId, parseInput, readCampaignFeedEvent, requireUser, type Redis, type Viewer } from "@startales/service-kit";
+import { DateTimeScalar, JSONScalar, cacheHint, parseId, parseInput, readCampaignFeedEvent, requireUser, type Redis, type Viewer } from "@startales/service-kit";
 import type { Db } from "../db";
 import { assertMemberOfLiveCampaign } from "../domain/access";
 import type { CommandService } from "../domain/command-service";
@@ -12,6 +12,9 @@ const user = (id: string | null) => (id ? { __typename: "User" as const, id } : 
 const dataOf = (civ: CivilizationView) => civ.data as unknown as CivilizationData;
 /** Resources, research and policies are for the civilization's own player. */
 const own = (civ: CivilizationView, viewer: Viewer) => viewer.kind === "user" && civ.playerId === viewer.userId;
+
+/** A tick's event never changes. */
+const EVENT_MAX_AGE_S = 300;
 
 export function createResolvers(deps: { db: Db; redis: Redis; commands: CommandService }): Resolvers {
   const { db, redis, commands } = deps;
@@ -30,11 +33,19 @@ export function createResolvers(deps: { db: Db; redis: Redis; commands: CommandS
         commands.mine(requireUser(viewer), parseId(args.campaignId, "campaignId"), { ...parseInput(commandsPage, args), status: args.status ?? null }),
       // Game master or admin (@policy campaign_game_master).
       worldIntegrity: (_parent, args) => checkWorldIntegrity(db, parseId(args.campaignId, "campaignId")),
-      simulationEvent: (_parent, args) => readCampaignFeedEvent(redis, parseId(args.campaignId, "campaignId"), args.id),
+      // A tick's event never changes, and reads the same to every member (service-kit cache-hints.ts).
+      simulationEvent: (_parent, args, _context, info) => {
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return readCampaignFeedEvent(redis, parseId(args.campaignId, "campaignId"), args.id);
+      },
     },
     CampaignEvent: {
       // A reference: the campaign's own fields come from campaign, its world from here.
-      campaign: (event) => ({ id: event.campaignId }),
+      campaign: (event, _args, _context, info) => {
+        // Only the reference: campaign answers for the campaign itself (and hints it).
+        cacheHint(info, { maxAge: EVENT_MAX_AGE_S });
+        return { id: event.campaignId };
+      },
     },
     Mutation: {
       submitCommand: async (_parent, args, { viewer, loaders }) => {
