@@ -34,7 +34,7 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import pg from "pg";
-import { IDENTITY_HEADER, NOTIFICATION_REQUESTED, Role, createIdentitySigner, createRedis, publishEnvelope, signedIn } from "@startales/service-kit";
+import { IDENTITY_HEADER, NOTIFICATION_REQUESTED, Role, Topics, createIdentitySigner, createRedis, publishEnvelope, signedIn, streamKey } from "@startales/service-kit";
 import { startFakePush } from "../test/testkit/fake-push";
 import { machine, printTable, progress, round, writeResults } from "./lib/report";
 import { startBenchStack } from "./lib/services";
@@ -299,8 +299,8 @@ async function fanoutPath(): Promise<Row> {
     });
     const db = new pg.Client({ connectionString: stack.notificationDatabaseUrl });
     await db.connect();
+    const recipients = Array.from({ length: FANOUT_RECIPIENTS }, () => randomUUID());
     try {
-      const recipients = Array.from({ length: FANOUT_RECIPIENTS }, () => randomUUID());
       // Not timed: every recipient has registered one device (as registerPushDevice writes it).
       await db.query("INSERT INTO push_devices (id, user_id, platform, token) SELECT gen_random_uuid(), u, 'ANDROID', 'bench-fanout-' || u FROM unnest($1::uuid[]) AS u", [recipients]);
       progress(`  fan-out: ${recipients.length} recipients have a push device\n`);
@@ -355,6 +355,9 @@ async function fanoutPath(): Promise<Row> {
     } finally {
       await db.end();
       await stack.stop();
+      // The made-up recipients' inbox streams and the run's request topic: nobody reads them again.
+      for (let i = 0; i < recipients.length; i += 1_000) await redis.unlink(...recipients.slice(i, i + 1_000).map((id) => streamKey(Topics.inbox(id))));
+      await redis.unlink(streamKey(topic), `${streamKey(topic)}:dead-letter`);
     }
   } finally {
     redis.disconnect();
