@@ -63,18 +63,26 @@ class Subscriber {
  * Subscribers with the same query, variables and authorization class: one execution per event
  * for all whose answers are the same (shared), else one per user (see deliver in createLiveHub).
  */
+/** What an event became for a group, handed to its members when the events before it have been. */
+type Delivery = () => void | Promise<void>;
+
+/** Events of one group resolved at the same time: enough to keep a busy channel's subgraph calls overlapping, few enough not to flood them. */
+const GROUP_CONCURRENCY = 16;
+
 class Group {
   readonly members = new Set<Subscriber>();
   private queue: Promise<void> = Promise.resolve();
-  /** Events waiting for their execution: bounded, so a flood cannot grow memory without end. */
+  /** Events waiting for their delivery: bounded, so a flood cannot grow memory without end. */
   private pending = 0;
+  private resolving = 0;
+  private readonly slots: (() => void)[] = [];
   /** Settles once the bus confirmed the topic's subscription. */
   ready: Promise<void> = Promise.resolve();
   unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly types: ReadonlySet<string> | null,
-    private readonly deliver: (group: Group, event: StreamEvent) => Promise<void>,
+    private readonly resolve: (group: Group, event: StreamEvent) => Promise<Delivery>,
     private readonly maxBacklog: number,
     /** Whether an event is first resolved once for everyone; false once an answer said it depends on who asks. */
     public sharing: boolean,
@@ -90,15 +98,28 @@ class Group {
       return;
     }
     this.pending += 1;
-    // In order, one at a time: subscribers see events in stream order, and an event being
-    // retried holds back the ones after it.
+    // Resolved side by side (an event's subgraph calls take longer than its share of a busy
+    // channel's time), delivered in order: subscribers see events in stream order, and an
+    // event being retried holds back the ones after it.
+    const delivery = this.resolveInTurn(event);
     this.queue = this.queue.then(async () => {
       try {
-        if (this.members.size > 0) await this.deliver(this, event);
+        await (await delivery)();
       } finally {
         this.pending -= 1;
       }
     });
+  }
+
+  private async resolveInTurn(event: StreamEvent): Promise<Delivery> {
+    if (this.resolving >= GROUP_CONCURRENCY) await new Promise<void>((resolve) => this.slots.push(resolve));
+    this.resolving += 1;
+    try {
+      return this.members.size > 0 ? await this.resolve(this, event) : () => undefined;
+    } finally {
+      this.resolving -= 1;
+      this.slots.shift()?.();
+    }
   }
 }
 
@@ -221,8 +242,11 @@ export function createLiveHub(deps: {
     subscriber.offer(streamId, outcome);
   }
 
-  /** One event for one group: resolved once for all where the answer allows, else once per user. */
-  async function deliver(operation: LiveOperation, group: Group, event: StreamEvent): Promise<void> {
+  /**
+   * One event for one group: resolved once for all where the answer allows, else once per
+   * user; what to hand each member once the events before it have been.
+   */
+  async function resolveFor(operation: LiveOperation, group: Group, event: StreamEvent): Promise<Delivery> {
     // Who the event is run as: a subscriber still open (one just refused may not have left yet).
     let first: Subscriber | undefined;
     for (const subscriber of group.members) {
@@ -230,7 +254,7 @@ export function createLiveHub(deps: {
       first = subscriber;
       break;
     }
-    if (!first) return;
+    if (!first) return () => undefined;
     const answered = new Map<string, Outcome>();
     if (group.sharing) {
       const { outcome, shareable } = await outcomeOf(operation, first.viewer, event);
@@ -238,8 +262,10 @@ export function createLiveHub(deps: {
         // The resolve query's own authorization let the first one through.
         if (outcome.kind === "next") first.authorizedAt = Date.now();
         const recheck = changesAccess(event.topic, event.type);
-        for (const subscriber of group.members) offerShared(operation, subscriber, event.streamId, outcome, recheck && subscriber !== first);
-        return;
+        const resolvedAs = first;
+        return () => {
+          for (const subscriber of group.members) offerShared(operation, subscriber, event.streamId, outcome, recheck && subscriber !== resolvedAs);
+        };
       }
       // A full answer that is not public will not become so: this selection depends on who asks.
       if (outcome.kind === "next") group.sharing = false;
@@ -247,12 +273,16 @@ export function createLiveHub(deps: {
     }
     const byUser = new Map<string, Subscriber[]>();
     for (const subscriber of group.members) if (!subscriber.member.ended) byUser.set(subscriber.userKey, [...(byUser.get(subscriber.userKey) ?? []), subscriber]);
-    await Promise.all(
-      [...byUser].map(async ([userKey, subscribers]) => {
-        const outcome = answered.get(userKey) ?? (await outcomeOf(operation, subscribers[0]!.viewer, event)).outcome;
-        for (const subscriber of subscribers) subscriber.offer(event.streamId, outcome);
-      }),
-    );
+    const resolveUser = async (subscriber: Subscriber) => (await outcomeOf(operation, subscriber.viewer, event)).outcome;
+    await Promise.all([...byUser].map(async ([userKey, subscribers]) => answered.set(userKey, answered.get(userKey) ?? (await resolveUser(subscribers[0]!)))));
+    return async () => {
+      for (const subscriber of group.members) {
+        if (subscriber.member.ended) continue;
+        // A user who subscribed while this event was being resolved gets their own answer now.
+        if (!answered.has(subscriber.userKey)) answered.set(subscriber.userKey, await resolveUser(subscriber));
+        subscriber.offer(event.streamId, answered.get(subscriber.userKey)!);
+      }
+    };
   }
 
   async function checkResumePoint(operation: LiveOperation, after: string): Promise<void> {
@@ -308,7 +338,7 @@ export function createLiveHub(deps: {
       const key = groupKey(operation, sharing ? `class:${authorizationClass(viewer)}` : `user:${authorizationScope(viewer)}`);
       let group = groups.get(key);
       if (!group) {
-        const created = new Group(operation.field.types, (target, event) => deliver(operation, target, event), deps.maxBacklog, sharing);
+        const created = new Group(operation.field.types, (target, event) => resolveFor(operation, target, event), deps.maxBacklog, sharing);
         groups.set(key, created);
         created.ready = bus.subscribe(operation.topic, (event) => created.enqueue(event)).then((unsubscribe) => {
           // Everyone left while Redis was confirming.
