@@ -25,7 +25,7 @@ import type WebSocket from "ws";
 import { Topics, createRedis, streamKey } from "@startales/service-kit";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
 import { connect, inBatches } from "./lib/batches";
-import { graphql, startBenchStack } from "./lib/services";
+import { graphql, loopbackPlayersGatewayEnv, startBenchStack } from "./lib/services";
 
 const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 1000);
 const CAMPAIGN_SIZE = Number(process.env.BENCH_CAMPAIGN_SIZE ?? 50);
@@ -237,14 +237,7 @@ async function main(): Promise<void> {
   progress("starting identity, campaign, realtime and a gateway (own processes)…\n");
   const stack = await startBenchStack({
     realtime: true,
-    gatewayEnv: {
-      WS_MAX_CONNECTIONS_PER_IP: String(PLAYERS + 10),
-      WS_MAX_CONNECTIONS: String(PLAYERS + 10),
-      // Every player comes from loopback: the per-address limit would be all of them at once.
-      RATE_LIMIT_IP_PER_MINUTE: "100000000",
-      RATE_LIMIT_USER_PER_MINUTE: "100000000",
-      RATE_LIMIT_COST_PER_MINUTE: "1000000000",
-    },
+    gatewayEnv: loopbackPlayersGatewayEnv(PLAYERS),
   });
   const relay = fork(join(__dirname, "lib", "raw-room-relay.ts"), [], { execArgv: ["--require", require.resolve("tsx/cjs")], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const relayPort = await new Promise<number>((resolve) => relay.once("message", (m) => resolve((m as { port: number }).port)));

@@ -41,7 +41,7 @@ import {
 } from "@startales/client";
 import { inBatches } from "./lib/batches";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
-import { startBenchStack, type BenchStack } from "./lib/services";
+import { loopbackPlayersGatewayEnv, startBenchStack, type BenchStack } from "./lib/services";
 
 const STEPS = (process.env.BENCH_GAME_STEPS ?? "10,25,50,100").split(",").map(Number);
 const SECONDS = Number(process.env.BENCH_GAME_SECONDS ?? 20);
@@ -320,14 +320,7 @@ async function main(): Promise<void> {
     notification: true,
     realtime: true,
     providerEnv: { PROVIDER_BUDGET_PLAYER_REQUESTS: "0", PROVIDER_BUDGET_PLAYER_TOKENS: "0" },
-    gatewayEnv: {
-      WS_MAX_CONNECTIONS_PER_IP: String(most + 10),
-      WS_MAX_CONNECTIONS: String(most + 10),
-      // Every player comes from loopback: the per-address limit would be all of them at once.
-      RATE_LIMIT_IP_PER_MINUTE: "100000000",
-      RATE_LIMIT_USER_PER_MINUTE: "100000000",
-      RATE_LIMIT_COST_PER_MINUTE: "1000000000",
-    },
+    gatewayEnv: loopbackPlayersGatewayEnv(most),
   });
   const steps: Step[] = [];
   const everyone: StartalesClient[] = [];

@@ -19,7 +19,7 @@ import autocannon from "autocannon";
 import { createIdentitySigner, signedIn, Role, IDENTITY_HEADER } from "@startales/service-kit";
 import { machine, printTable, progress, writeResults } from "./lib/report";
 import { inBatches } from "./lib/batches";
-import { graphql, startBenchStack } from "./lib/services";
+import { graphql, loopbackPlayersGatewayEnv, startBenchStack } from "./lib/services";
 
 const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 500);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -85,12 +85,7 @@ async function main(): Promise<void> {
   progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; ${PLAYERS} players, ${RATE} req/s for ${DURATION_S} s, ${CONNECTIONS} connections\n`);
   const stack = await startBenchStack({
     simulation: true,
-    gatewayEnv: {
-      RATE_LIMIT_IP_PER_MINUTE: "100000000",
-      RATE_LIMIT_USER_PER_MINUTE: "100000000",
-      RATE_LIMIT_COST_PER_MINUTE: "1000000000",
-      MAX_QUERY_COST: "100000",
-    },
+    gatewayEnv: { ...loopbackPlayersGatewayEnv(), MAX_QUERY_COST: "100000" },
   });
   const rows: Row[] = [];
   const closedRows: Row[] = [];

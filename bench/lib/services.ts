@@ -62,6 +62,17 @@ function watchFaults(child: ChildProcess) {
   };
 }
 
+/**
+ * The gateway's limits for a bench whose players all come from loopback: the per-address
+ * limits would count every player as one, and `sockets` players each hold a WebSocket.
+ */
+export const loopbackPlayersGatewayEnv = (sockets = 0): Record<string, string> => ({
+  ...(sockets > 0 ? { WS_MAX_CONNECTIONS_PER_IP: String(sockets + 10), WS_MAX_CONNECTIONS: String(sockets + 10) } : {}),
+  RATE_LIMIT_IP_PER_MINUTE: "100000000",
+  RATE_LIMIT_USER_PER_MINUTE: "100000000",
+  RATE_LIMIT_COST_PER_MINUTE: "1000000000",
+});
+
 const migrateAll = (env: Record<string, string>, args: string[] = []) =>
   promisify(execFile)(process.execPath, [join(root, "prisma", "migrate-all.mjs"), ...args], { env: { ...process.env, ...env } });
 

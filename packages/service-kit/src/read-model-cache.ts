@@ -204,3 +204,21 @@ export function createReadModelCache(options: ReadModelCacheOptions): ReadModelC
     },
   };
 }
+
+/** A service's read-model cache settings (README, Environment: READ_CACHE_*). */
+export type ReadModelCacheSettings = { READ_CACHE_MEMORY_ENTRIES: number; READ_CACHE_MEMORY_BYTES: number; READ_CACHE_TTL_SECONDS: number };
+
+/**
+ * The cache a service's settings describe, under its own Redis prefix. Entries live in memory
+ * as long as in Redis (a minute when Redis is off for it: versioned keys make this a bound on
+ * memory, not on freshness).
+ */
+export const readModelCacheFor = (redis: Redis, prefix: string, settings: ReadModelCacheSettings): ReadModelCache =>
+  createReadModelCache({
+    redis,
+    prefix,
+    maxEntries: settings.READ_CACHE_MEMORY_ENTRIES,
+    maxBytes: settings.READ_CACHE_MEMORY_BYTES,
+    memoryTtlMs: (settings.READ_CACHE_TTL_SECONDS || 60) * 1_000,
+    redisTtlSeconds: settings.READ_CACHE_TTL_SECONDS,
+  });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
-  createReadModelCache,
+  readModelCacheFor,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -30,14 +30,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "campaign");
   // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
-  const cache = createReadModelCache({
-    redis,
-    prefix: "campaign:read:",
-    maxEntries: config.READ_CACHE_MEMORY_ENTRIES,
-    maxBytes: config.READ_CACHE_MEMORY_BYTES,
-    memoryTtlMs: (config.READ_CACHE_TTL_SECONDS || 60) * 1_000,
-    redisTtlSeconds: config.READ_CACHE_TTL_SECONDS,
-  });
+  const cache = readModelCacheFor(redis, "campaign:read:", config);
   const app: SubgraphApp = createSubgraphApp({
     name: "campaign",
     config,

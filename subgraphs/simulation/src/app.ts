@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   createCampaignClient,
-  createReadModelCache,
+  readModelCacheFor,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -36,14 +36,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
   // Reads are versioned by the campaign's event streams, which the worker pool and campaign publish.
   const versions = createCampaignVersions(redis, { logger: logger.child({ component: "read-cache" }), ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
   const readAccess = createVersionedReadAccess(campaigns, versions, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 });
-  const cache = createReadModelCache({
-    redis,
-    prefix: "simulation:read:",
-    maxEntries: config.READ_CACHE_MEMORY_ENTRIES,
-    maxBytes: config.READ_CACHE_MEMORY_BYTES,
-    memoryTtlMs: (config.READ_CACHE_TTL_SECONDS || 60) * 1_000,
-    redisTtlSeconds: config.READ_CACHE_TTL_SECONDS,
-  });
+  const cache = readModelCacheFor(redis, "simulation:read:", config);
   const reads = createWorldReads(db, cache, versions);
   return createSubgraphApp({
     name: "simulation",
