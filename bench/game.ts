@@ -145,7 +145,9 @@ class Recorder {
       const result = await Promise.race([run(), sleep(REQUEST_TIMEOUT_MS).then(() => Promise.reject(Object.assign(new Error("timeout"), { code: "TIMEOUT" })))]);
       const ms = performance.now() - started;
       this.api.push(ms);
-      this.byOperation.set(operation, [...(this.byOperation.get(operation) ?? []), ms]);
+      const times = this.byOperation.get(operation);
+      if (times) times.push(ms);
+      else this.byOperation.set(operation, [ms]);
       return result;
     } catch (error) {
       this.error(`${operation} ${(error as { code?: string }).code ?? (error as Error).message}`);

@@ -272,7 +272,12 @@ export function createLiveHub(deps: {
       answered.set(first.userKey, outcome);
     }
     const byUser = new Map<string, Subscriber[]>();
-    for (const subscriber of group.members) if (!subscriber.member.ended) byUser.set(subscriber.userKey, [...(byUser.get(subscriber.userKey) ?? []), subscriber]);
+    for (const subscriber of group.members) {
+      if (subscriber.member.ended) continue;
+      const ofUser = byUser.get(subscriber.userKey);
+      if (ofUser) ofUser.push(subscriber);
+      else byUser.set(subscriber.userKey, [subscriber]);
+    }
     const resolveUser = async (subscriber: Subscriber) => (await outcomeOf(operation, subscriber.viewer, event)).outcome;
     await Promise.all([...byUser].map(async ([userKey, subscribers]) => answered.set(userKey, answered.get(userKey) ?? (await resolveUser(subscribers[0]!)))));
     return async () => {
