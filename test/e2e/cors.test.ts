@@ -2,12 +2,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
-import { launchChromium, type TestBrowser } from "../testkit/chromium";
+import { BROWSER_TEST_TIMEOUT_MS, launchChromium, type TestBrowser } from "../testkit/chromium";
 import { gatewayTestConfig } from "../testkit/config";
 import { captureLogs } from "../testkit/logs";
 import { untilReady } from "../testkit/ready";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
+
+jest.setTimeout(BROWSER_TEST_TIMEOUT_MS);
 
 /**
  * Cross-origin calls, as a web client on another origin makes them: a page served from a
@@ -49,7 +51,7 @@ beforeAll(async () => {
   graphqlUrl = `${gatewayUrl}/graphql`;
   player = await registerUser(graphqlUrl, "Crosser");
   chromium = await launchChromium();
-}, 60_000);
+}, BROWSER_TEST_TIMEOUT_MS);
 
 afterAll(async () => {
   await chromium?.close();

@@ -7,7 +7,7 @@ import type { Logger } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { loadGatewayConfig } from "../../gateway/src/config";
 import { prefersHtml } from "../../gateway/src/explorer/prefers-html";
-import { launchChromium, saveScreenshot, type TestBrowser } from "../testkit/chromium";
+import { BROWSER_TEST_TIMEOUT_MS, launchChromium, saveScreenshot, type TestBrowser } from "../testkit/chromium";
 import { gatewayTestConfig } from "../testkit/config";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
@@ -16,6 +16,8 @@ import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { activeSubscriptions, untilSubscribed } from "../testkit/subscriptions";
 import { registerUser } from "../testkit/users";
+
+jest.setTimeout(BROWSER_TEST_TIMEOUT_MS);
 
 /**
  * The schema explorer (GraphiQL, served by the gateway) in a real browser, offline: every
@@ -46,7 +48,7 @@ let chromium: TestBrowser;
 beforeAll(async () => {
   stack = await startStack({ logLevel: "warn" });
   chromium = await launchChromium();
-}, 60_000);
+}, BROWSER_TEST_TIMEOUT_MS);
 afterAll(async () => {
   await chromium?.close();
   await stack?.stop();
@@ -76,7 +78,7 @@ const responseText = async (page: Page) =>
   ).replace(/\s/g, "");
 
 const responseShows = (page: Page, text: string) =>
-  eventually(`the response to show ${text}`, async () => ((await responseText(page)).includes(text.replace(/\s/g, "")) ? true : undefined));
+  eventually(`the response to show ${text}`, async () => ((await responseText(page)).includes(text.replace(/\s/g, "")) ? true : undefined), BROWSER_TEST_TIMEOUT_MS / 2);
 
 /** A new tab holding `operation`, with the signed-in token in its headers; resolves once GraphiQL has read it. */
 async function newTab(page: Page, operation: string, name: string) {

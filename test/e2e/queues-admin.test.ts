@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { CreateApiKeyDocument, RevokeApiKeyDocument, type ApiKeyScope } from "../generated/operations";
-import { launchChromium, saveScreenshot, type TestBrowser } from "../testkit/chromium";
+import { BROWSER_TEST_TIMEOUT_MS, launchChromium, saveScreenshot, type TestBrowser } from "../testkit/chromium";
 import { expectData, graphql } from "../testkit/graphql-client";
 import { deleteKeysMatching } from "../testkit/redis-keys";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
+
+jest.setTimeout(BROWSER_TEST_TIMEOUT_MS);
 
 type BoardQueue = { name: string; counts: Record<string, number>; readOnlyMode: boolean };
 
@@ -210,5 +212,5 @@ describe("queues admin", () => {
     expect(pageErrors).toEqual([]);
     const line = await eventually("the audit line", async () => auditLines().find((l) => l.queue === boardName && l.action === `${job.id}/retry`));
     expect(line).toMatchObject({ component: "queues-admin", method: "PUT", status: 204, userId: admin.user.id, credential: "api_key" });
-  }, 60_000);
+  }, BROWSER_TEST_TIMEOUT_MS);
 });

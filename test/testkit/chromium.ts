@@ -11,6 +11,15 @@ export const ARTIFACTS_DIR = join(__dirname, "..", "..", "test-artifacts");
  * works, a failure that names the package, never a skipped test. playwright-core drives it;
  * `playwright install` (a download) is never used.
  */
+/**
+ * How long a browser test may take. Chromium, a test stack and a second suite share our two
+ * cores; under that load one page of Monaco has needed more than Jest's 30 s (a CI run). A
+ * timeout is no assertion of speed, only where a hung test gives up, so browser suites get
+ * room: `jest.setTimeout(BROWSER_TEST_TIMEOUT_MS)`, and each page waits up to half of it.
+ */
+export const BROWSER_TEST_TIMEOUT_MS = 120_000;
+const PAGE_TIMEOUT_MS = BROWSER_TEST_TIMEOUT_MS / 2;
+
 export const chromiumPath = (): string => process.env.CHROMIUM_PATH ?? debianTool(CHROMIUM);
 
 export type TestBrowser = {
@@ -58,6 +67,7 @@ export async function launchChromium(): Promise<TestBrowser> {
     async context(options) {
       const context = (await browser.newContext(options)) as BrowserContext & { blocked: string[] };
       context.blocked = [];
+      context.setDefaultTimeout(PAGE_TIMEOUT_MS);
       await context.route("**/*", (route) => {
         const url = route.request().url();
         if (isLoopbackUrl(url)) return route.continue();
