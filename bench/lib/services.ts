@@ -135,6 +135,8 @@ export async function startBenchStack(
   // Always the run's own: a bench campaign must never ask a developer's notification pool
   // (the real topic) to tell its made-up players anything.
   const notificationTopic = options.notificationEnv?.NOTIFICATION_TOPIC ?? `integration:notifications:bench:${run}`;
+  // Likewise its campaign tells only its own simulation pool of lifecycle changes.
+  const lifecycleTopic = `integration:campaign-lifecycle:bench:${run}`;
   const notificationRedisPrefix = options.notification ? (options.notificationEnv?.NOTIFICATION_REDIS_PREFIX ?? `bench-notification-${run}:`) : undefined;
   const presenceKeyPrefix = options.realtime ? `bench-presence-${run}:` : undefined;
   const runPrefixes = [notificationRedisPrefix, presenceKeyPrefix].filter((prefix) => prefix !== undefined);
@@ -163,6 +165,7 @@ export async function startBenchStack(
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
       NOTIFICATION_TOPIC: notificationTopic,
+      LIFECYCLE_TOPIC: lifecycleTopic,
     });
     let simulationUrl: string | undefined;
     if (options.simulation) {
@@ -171,6 +174,7 @@ export async function startBenchStack(
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
+        LIFECYCLE_TOPIC: lifecycleTopic,
         ...options.simulationEnv,
       };
       const simulation = await start(serviceNamed("simulation"), simulationEnv);
@@ -236,25 +240,25 @@ export async function startBenchStack(
       async stop() {
         for (const service of [...services].reverse()) await service.stop();
         await migrateAll(databases, ["--drop"]).catch(() => undefined);
-        await removeRunKeys(redisUrl, notificationTopic, runPrefixes).catch(() => undefined);
+        await removeRunKeys(redisUrl, [notificationTopic, lifecycleTopic], runPrefixes).catch(() => undefined);
       },
     };
   } catch (error) {
     for (const service of services) await service.stop();
-    await removeRunKeys(redisUrl, notificationTopic, runPrefixes).catch(() => undefined);
+    await removeRunKeys(redisUrl, [notificationTopic, lifecycleTopic], runPrefixes).catch(() => undefined);
     throw error;
   }
 }
 
 /**
- * A bench's notification-request stream (no relay trims an `integration:` stream) and the keys
+ * A bench's integration streams (no relay trims an `integration:` stream) and the keys
  * of its run's namespaces (the delivery queue's finished jobs are kept for an hour, presence
  * keys until their connections lapse), so runs leave nothing behind.
  */
-async function removeRunKeys(redisUrl: string, topic: string, prefixes: readonly string[]): Promise<void> {
+async function removeRunKeys(redisUrl: string, topics: readonly string[], prefixes: readonly string[]): Promise<void> {
   const redis = createRedis(redisUrl, "bench-cleanup");
   try {
-    await redis.del(streamKey(topic), `${streamKey(topic)}:dead-letter`);
+    await redis.del(...topics.flatMap((topic) => [streamKey(topic), `${streamKey(topic)}:dead-letter`]));
     for (const prefix of prefixes) await deleteKeysMatching(redis, `${prefix}*`);
   } finally {
     redis.disconnect();

@@ -18,12 +18,8 @@ import { dataAs, eventually, startWorkerProcess, type WorkerProcess } from "../t
 jest.setTimeout(180_000);
 
 const TICKS = 8;
-/**
- * A Redis database of this suite's own: the workers' lifecycle sweep scans every campaign
- * stream it can see, and in a full run the other suites' hundreds of campaigns would queue
- * ahead of this suite's ticks.
- */
-const REDIS_URL = `${process.env.REDIS_URL ?? "redis://127.0.0.1:6379"}/7`;
+/** The shared Redis: the workers read this file's own lifecycle topic (testkit/config.ts), and each run its own queue. */
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 let campaignDb: Awaited<ReturnType<typeof privateDatabase>>;
 let simulationDb: Awaited<ReturnType<typeof privateDatabase>>;
 let campaignApp: ReturnType<typeof createCampaignApp>;

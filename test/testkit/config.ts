@@ -21,9 +21,18 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     // Never the real integration stream (a developer's worker pool would act on it); the
     // run's streams are deleted by global-teardown. Stacks use one of their own below it.
     NOTIFICATION_TOPIC: testNotificationTopic(),
+    // This test file's own: its campaign apps and simulation worker pools pair with each
+    // other and with no other suite's (a stack uses one of its own below the run's).
+    LIFECYCLE_TOPIC: testLifecycleTopic(FILE_ID),
     ...extra,
   };
 }
+
+/** Jest loads this module once per test file: an id of the file's own. */
+const FILE_ID = randomUUID();
+
+/** The run's campaign-lifecycle topic, or a file's or a stack's own under it (`suffix`). */
+export const testLifecycleTopic = (suffix?: string) => `integration:campaign-lifecycle:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 /** The run's notification-request topic, or a stack's own under it (`suffix`). */
 export const testNotificationTopic = (suffix?: string) => `integration:notifications:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
@@ -50,8 +59,8 @@ export const simulationTestConfig = (campaignUrl: string, extra: Record<string, 
 
 /**
  * The simulation worker pool, fast for tests: stalled jobs are noticed within a second or
- * two, lifecycle sweeps every second. Give each suite its own QUEUE_PREFIX (queues are in
- * the shared Redis).
+ * two, lifecycle changes read in short blocks and taken over after two seconds. Give each
+ * suite its own QUEUE_PREFIX (queues are in the shared Redis).
  */
 export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
   testEnv({
@@ -60,7 +69,8 @@ export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<strin
     DATABASE_POOL_SIZE: "4",
     WORKER_LOCK_DURATION_MS: "2000",
     WORKER_STALLED_INTERVAL_MS: "1000",
-    LIFECYCLE_SWEEP_MS: "1000",
+    LIFECYCLE_BLOCK_MS: "200",
+    LIFECYCLE_CLAIM_IDLE_MS: "2000",
     TICK_BACKOFF_MS: "100",
     ...extra,
   });

@@ -8,7 +8,8 @@ const root = join(__dirname, "..", "..");
 
 /**
  * Once per `jest` run: a fresh database per service (startales_<service>_test_<run>),
- * migrated with the real migrations, and fresh secrets. Workers inherit them through env.
+ * migrated with the real migrations, a migrated template of the simulation's for the
+ * stacks' own copies, and fresh secrets. Workers inherit them through env.
  * The Debian programs the browser and README tests use are installed if missing.
  */
 export default async function globalSetup(): Promise<void> {
@@ -24,6 +25,11 @@ export default async function globalSetup(): Promise<void> {
     env[`${service.toUpperCase()}_DATABASE_URL`] = url.toString();
   }
   await migrateAll(env);
+  // The template each stack copies its own simulation database from (databases.ts stackDatabase).
+  const template = new URL(env.SIMULATION_DATABASE_URL!);
+  template.pathname = `${template.pathname}_template`;
+  env.SIMULATION_TEMPLATE_DATABASE_URL = template.toString();
+  await migrateAll({ SIMULATION_DATABASE_URL: env.SIMULATION_TEMPLATE_DATABASE_URL }, ["--service", "simulation"]);
   const { privateKey } = generateKeyPairSync("ed25519");
   Object.assign(process.env, env, {
     TEST_RUN_ID: run,

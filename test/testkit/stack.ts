@@ -21,8 +21,10 @@ import {
   realtimeTestConfig,
   simulationTestConfig,
   simulationWorkerTestConfig,
+  testLifecycleTopic,
   testNotificationTopic,
 } from "./config";
+import { stackDatabase } from "./databases";
 import { captureLogs } from "./logs";
 import { untilReady } from "./ready";
 import { processes } from "./services";
@@ -98,10 +100,15 @@ export async function startStack(
   const logs = Object.fromEntries(Object.entries(STACK_KEYS).map(([process, key]) => [key, captureLogs(process, level)])) as Stack["logs"];
   // This stack's campaign asks this stack's notification pool, and no other.
   const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
+  // And its campaign tells this stack's simulation worker pool of lifecycle changes, and no other.
+  const LIFECYCLE_TOPIC = testLifecycleTopic(randomUUID());
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
-  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, ...options.campaignEnv }), logs.campaign.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
+    // The stack's own simulation database, dropped after everything else has stopped.
+    const simulationDb = await stackDatabase("simulation");
+    started.push({ stop: simulationDb.drop });
     const identityUrl = await identity.listen();
     started.push(identity);
     const campaignUrl = await campaign.listen();
@@ -109,10 +116,10 @@ export async function startStack(
     const realtime = createRealtimeApp(realtimeTestConfig(campaignUrl, options.realtimeEnv), logs.realtime.logger as Logger);
     const realtimeUrl = await realtime.listen();
     started.push(realtime);
-    const simulation = createSimulationApp(simulationTestConfig(campaignUrl), logs.simulation.logger as Logger);
+    const simulation = createSimulationApp(simulationTestConfig(campaignUrl, { DATABASE_URL: simulationDb.url }), logs.simulation.logger as Logger);
     const simulationUrl = await simulation.listen();
     started.push(simulation);
-    const simulationWorkerConfig = simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, ...options.simulationWorkerEnv });
+    const simulationWorkerConfig = simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, LIFECYCLE_TOPIC, DATABASE_URL: simulationDb.url, ...options.simulationWorkerEnv });
     const simulationWorker = createSimulationWorker(simulationWorkerConfig, logs.simulationWorker.logger as Logger);
     await simulationWorker.listen();
     started.push(simulationWorker);

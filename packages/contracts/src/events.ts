@@ -35,6 +35,18 @@ export const campaignEvents = {
 /** The campaign events simulation acts on: each changes which world should exist and whether it ticks. */
 export const CAMPAIGN_LIFECYCLE_EVENT_TYPES = ["PLAYER_JOINED", "PLAYER_LEFT", "CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"] as const;
 
+/**
+ * Integration events on `integration:campaign-lifecycle`, for simulation: one per campaign
+ * event in CAMPAIGN_LIFECYCLE_EVENT_TYPES, in the same transaction. A consumer group reads
+ * them, so simulation sees each change once per group, however many campaigns there are and
+ * however long ago the group last read. aggregateId and version: the campaign and its version.
+ */
+export const campaignLifecycleEvents = {
+  CAMPAIGN_LIFECYCLE_CHANGED: z
+    .strictObject({ change: z.enum(CAMPAIGN_LIFECYCLE_EVENT_TYPES) })
+    .describe("with PLAYER_JOINED, PLAYER_LEFT and each lifecycle change, in the same transaction"),
+};
+
 /** Simulation's events on `world:<campaignId>`. aggregateId: the campaign; version: the world's tick. */
 export const worldEvents = {
   WORLD_CREATED: z.strictObject({ tick: z.literal(0), hash: z.string().min(1), civilizations: count, systems: count }).describe("the lifecycle job generated the world (tick 0)"),

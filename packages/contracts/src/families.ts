@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { campaignEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
+import { campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
@@ -32,7 +32,7 @@ export const TOPIC_FAMILIES = {
     kind: "domain",
     writer: "campaign",
     delivery: "outbox",
-    readers: "gateway (campaignEvents); simulation worker pool (lifecycle listener)",
+    readers: "gateway (campaignEvents)",
     events: campaignEvents,
     accessChanges: ["PLAYER_LEFT"],
   },
@@ -47,6 +47,13 @@ export const TOPIC_FAMILIES = {
     delivery: "outbox",
     readers: "notification worker pool (consumer group notification)",
     events: notificationRequestEvents,
+  },
+  "integration:campaign-lifecycle": {
+    kind: "integration",
+    writer: "campaign",
+    delivery: "outbox",
+    readers: "simulation worker pool (consumer group simulation)",
+    events: campaignLifecycleEvents,
   },
   "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators (no consumer in the code)", events: simulationSystemEvents },
 } as const satisfies Record<string, TopicFamily>;

@@ -24,6 +24,11 @@ export const Topics = {
    * acknowledged, so a worker pool that is down loses nothing.
    */
   notifications: "integration:notifications",
+  /**
+   * Integration events telling simulation that a campaign's lifecycle or membership changed.
+   * Read by the simulation worker pool's consumer group and trimmed by it, like notifications.
+   */
+  campaignLifecycle: "integration:campaign-lifecycle",
 } as const;
 
 /** Topics whose stream only its consumer group may trim (the relay appends without MAXLEN). */

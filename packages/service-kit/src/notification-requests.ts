@@ -15,13 +15,21 @@ export { NOTIFICATION_TEMPLATES, type NotificationTemplate };
 
 export type NotificationRequest = EventData<"NOTIFICATION_REQUESTED">;
 
+/** An integration topic setting: its stream is trimmed by its consumer group only. */
+export const integrationTopic = (defaultTopic: string) =>
+  z.string().refine(isConsumerTrimmedTopic, "must start with integration: (its stream is trimmed by its consumer only)").default(defaultTopic);
+
 /**
  * Where notification requests go: the same value for every sender and for notification.
  * Clusters (or test stacks) sharing one Redis keep apart by giving each its own topic.
  */
-export const notificationTopicShape = {
-  NOTIFICATION_TOPIC: z
-    .string()
-    .refine(isConsumerTrimmedTopic, "must start with integration: (its stream is trimmed by its consumer only)")
-    .default(Topics.notifications),
-};
+export const notificationTopicShape = { NOTIFICATION_TOPIC: integrationTopic(Topics.notifications) };
+
+/**
+ * Where campaign tells simulation of lifecycle and membership changes (CAMPAIGN_LIFECYCLE_CHANGED):
+ * the same value for campaign and the simulation worker pool, kept apart per cluster like
+ * NOTIFICATION_TOPIC.
+ */
+export const lifecycleTopicShape = { LIFECYCLE_TOPIC: integrationTopic(Topics.campaignLifecycle) };
+
+export const CAMPAIGN_LIFECYCLE_CHANGED = "CAMPAIGN_LIFECYCLE_CHANGED" as const;

@@ -36,7 +36,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     config,
     logger,
     typeDefs: campaignTypeDefs,
-    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC }) }),
+    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC, lifecycleTopic: config.LIFECYCLE_TOPIC }) }),
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer, cache),
     readiness: [databaseReadiness(db), redisReadiness(redis)],

@@ -1,11 +1,13 @@
 import { z } from "zod";
-import { notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { lifecycleTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape } from "@startales/service-kit";
 
 export const campaignConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4002, database: "startales_campaign" }),
   ...outboxConfigShape,
   /** Where campaign asks notification to tell members about changes (notification reads the same). */
   ...notificationTopicShape,
+  /** Where campaign tells simulation of lifecycle and membership changes (simulation's worker pool reads the same). */
+  ...lifecycleTopicShape,
   /** What each poll of a campaign reads besides its row (member count, the caller's membership), kept per campaign version: in this process at most this many entries and bytes. */
   READ_CACHE_MEMORY_ENTRIES: positiveInt(50_000),
   READ_CACHE_MEMORY_BYTES: positiveInt(32 * 1024 * 1024),

@@ -20,15 +20,13 @@ import { reconcileCampaign, type ReconcileResult } from "./domain/lifecycle";
 import { createLifecycleInbox } from "./domain/lifecycle-inbox";
 import { recordConservationFailure, runTick, type TickRun } from "./domain/tick-runner";
 import { ConservationError, type TickOptions } from "./engine";
-import { createLifecycleListener } from "./scheduling/lifecycle-listener";
+import { createLifecycleConsumer, type LifecycleOutcome } from "./scheduling/lifecycle-consumer";
 import { createReconciler, type ReconcileReport } from "./scheduling/reconciler";
 import { createTickMetrics } from "./tick-metrics";
 import { LIFECYCLE_QUEUE, TICK_QUEUE, createQueues, createTickSchedule, type LifecycleJobData, type TickJobData } from "./scheduling/queues";
 
 export type SimulationWorkerApp = Service & {
   metrics: Metrics;
-  /** One lifecycle sweep now (tests; it also runs every LIFECYCLE_SWEEP_MS). */
-  sweepLifecycle(): Promise<void>;
   /** One reconciliation of Redis with PostgreSQL now (tests; it also runs at start and every RECONCILE_INTERVAL_MS). */
   reconcile(): Promise<ReconcileReport>;
 };
@@ -37,7 +35,7 @@ export type SimulationWorkerApp = Service & {
  * The simulation worker pool as a value (createWorkerApp; worker.ts only reads env and runs it).
  * One process runs two BullMQ workers, each with WORKER_CONCURRENCY: ticks (a repeatable
  * job per RUNNING campaign) and lifecycle jobs (world creation, schedule changes), plus the
- * lifecycle listener that turns campaign events into lifecycle jobs and an outbox relay for
+ * lifecycle consumer that turns campaign's lifecycle changes into lifecycle jobs and an outbox relay for
  * the tick events, and the reconciler that rebuilds from PostgreSQL what Redis lost (tick
  * schedules, lifecycle jobs).
  */
@@ -67,13 +65,22 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
   const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine };
   const lifecycleDeps = { db, campaigns, schedule, logger, afterCommit: () => relay.wake() };
   const inbox = createLifecycleInbox(db);
-  const listener = createLifecycleListener({
+  const lifecycleEvents = addCounter(metrics, {
+    name: "simulation_lifecycle_events_total",
+    help: "Campaign lifecycle changes read from LIFECYCLE_TOPIC, by outcome",
+    labelNames: ["outcome"] as const,
+  });
+  const lifecycleConsumer = createLifecycleConsumer({
     redis,
+    topic: config.LIFECYCLE_TOPIC,
     queue: queues.lifecycle,
-    logger: logger.child({ component: "lifecycle-listener" }),
-    sweepMs: config.LIFECYCLE_SWEEP_MS,
-    cursorKey: `${config.QUEUE_PREFIX}:simulation:lifecycle-cursors`,
     record: (event) => inbox.record(event),
+    logger: logger.child({ component: "lifecycle-consumer" }),
+    blockMs: config.LIFECYCLE_BLOCK_MS,
+    claimIdleMs: config.LIFECYCLE_CLAIM_IDLE_MS,
+    maxDeliveries: config.LIFECYCLE_MAX_DELIVERIES,
+    metrics,
+    onOutcome: (outcome: LifecycleOutcome) => lifecycleEvents.inc({ outcome }),
   });
   const reconciler = createReconciler({
     db,
@@ -152,11 +159,11 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     parts: [
       // Publishes the events of the last ticks while the pool drains.
       { name: "outbox relay", start: () => relay.start(), stop: () => relay.stop(), servesJobs: true },
-      { name: "lifecycle listener", start: () => listener.start(), stop: () => listener.stop() },
+      { name: "lifecycle consumer", start: () => lifecycleConsumer.start(), stop: () => lifecycleConsumer.stop() },
       { name: "reconciler", start: () => reconciler.start(), stop: () => reconciler.stop() },
     ],
     closers: [() => Promise.all([queues.ticks.close(), queues.lifecycle.close()]), () => db.$disconnect(), () => connection.disconnect(), () => redis.disconnect()],
   });
 
-  return { ...app, metrics, sweepLifecycle: () => listener.sweepNow(), reconcile: () => reconciler.reconcile() };
+  return { ...app, metrics, reconcile: () => reconciler.reconcile() };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { outboxConfigShape, port, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { lifecycleTopicShape, outboxConfigShape, port, positiveInt, subgraphConfigShape } from "@startales/service-kit";
 import { campaignShape, queueShape } from "./config";
 
 /** The worker pool's config (worker.ts); the subgraph's is config.ts. */
@@ -23,8 +23,14 @@ export const simulationWorkerConfigSchema = z.object({
   WORKER_LOCK_DURATION_MS: positiveInt(30_000),
   /** How often workers look for stalled jobs (their worker died) to run again. */
   WORKER_STALLED_INTERVAL_MS: positiveInt(30_000),
-  /** How often the lifecycle sweep reads campaign event streams for changes missed live. */
-  LIFECYCLE_SWEEP_MS: positiveInt(10_000),
+  /** Where campaign tells of lifecycle and membership changes (campaign's LIFECYCLE_TOPIC), read as consumer group `simulation`. */
+  ...lifecycleTopicShape,
+  /** How long one read of that stream waits for new entries. */
+  LIFECYCLE_BLOCK_MS: positiveInt(2_000),
+  /** An entry a worker took and has not acknowledged for this long (it died, or its job could not be queued) is taken over and retried. */
+  LIFECYCLE_CLAIM_IDLE_MS: positiveInt(30_000),
+  /** Deliveries of one entry before it is moved to the stream's dead-letter stream for operators. */
+  LIFECYCLE_MAX_DELIVERIES: positiveInt(10),
   /**
    * How often (and once at start) Redis is checked against PostgreSQL and repaired: tick
    * schedules of RUNNING worlds, lifecycle jobs of events not yet done. After Redis loses its

@@ -1,5 +1,6 @@
 import {
   AuditOutcome,
+  CAMPAIGN_LIFECYCLE_CHANGED,
   NOTIFICATION_REQUESTED,
   Topics,
   activeTraceparent,
@@ -21,7 +22,8 @@ import { TRANSITIONS, transition, type LifecycleAction } from "./lifecycle";
 
 type Tx = Prisma.TransactionClient;
 
-type CampaignEventType = "CAMPAIGN_CREATED" | "PLAYER_JOINED" | "PLAYER_LEFT" | "CAMPAIGN_STARTED" | "CAMPAIGN_PAUSED" | "CAMPAIGN_RESUMED" | "CAMPAIGN_ENDED";
+type LifecycleEventType = "PLAYER_JOINED" | "PLAYER_LEFT" | "CAMPAIGN_STARTED" | "CAMPAIGN_PAUSED" | "CAMPAIGN_RESUMED" | "CAMPAIGN_ENDED";
+type CampaignEventType = "CAMPAIGN_CREATED" | LifecycleEventType;
 
 /**
  * Records a domain event in the caller's transaction (transactional outbox), with the
@@ -32,6 +34,16 @@ function recordEvent<T extends CampaignEventType>(tx: Tx, campaign: Campaign, ty
   const topic = Topics.campaign(campaign.id);
   const checked = eventData(topic, type, data) as Prisma.InputJsonValue;
   return tx.outboxEvent.create({ data: { topic, type, aggregateId: campaign.id, version: campaign.version, data: checked, traceparent: activeTraceparent() } });
+}
+
+/**
+ * Tells simulation that the campaign's lifecycle or membership changed (integration event,
+ * same transaction as the domain event): simulation's consumer group reads one stream for
+ * every campaign instead of scanning each campaign's timeline.
+ */
+async function tellSimulation(tx: Tx, topic: string, campaign: Campaign, change: LifecycleEventType) {
+  const data = eventData(topic, CAMPAIGN_LIFECYCLE_CHANGED, { change });
+  await tx.outboxEvent.create({ data: { topic, type: CAMPAIGN_LIFECYCLE_CHANGED, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
 }
 
 /**
@@ -65,8 +77,9 @@ const bumpVersion = (tx: Tx, campaignId: string) =>
   tx.campaign.update({ where: { id: campaignId }, data: { version: { increment: 1 } } });
 
 /** Campaign writes: each state change and its event commit together or not at all. */
-export function createCampaignService(db: Db, options: { afterCommit?: () => void; notificationTopic?: string } = {}) {
+export function createCampaignService(db: Db, options: { afterCommit?: () => void; notificationTopic?: string; lifecycleTopic?: string } = {}) {
   const notificationTopic = options.notificationTopic ?? Topics.notifications;
+  const lifecycleTopic = options.lifecycleTopic ?? Topics.campaignLifecycle;
   // After a commit the outbox relay may publish at once (docs/architecture.md §5).
   const transaction = async <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const result = await db.$transaction(work);
@@ -109,6 +122,7 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
         const membership = await tx.membership.create({ data: { campaignId, userId: viewer.userId, role: "PLAYER" } });
         const bumped = await bumpVersion(tx, campaignId);
         await recordEvent(tx, bumped, "PLAYER_JOINED", { userId: viewer.userId, membershipId: membership.id });
+        await tellSimulation(tx, lifecycleTopic, bumped, "PLAYER_JOINED");
         await requestNotification(tx, notificationTopic, bumped, "PLAYER_JOINED", await memberIds(tx, campaignId, "GAME_MASTER", viewer.userId), { userId: viewer.userId });
         return membership;
       });
@@ -127,6 +141,7 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
         if (deleted.count === 0) return false;
         const bumped = await bumpVersion(tx, campaignId);
         await recordEvent(tx, bumped, "PLAYER_LEFT", { userId: viewer.userId });
+        await tellSimulation(tx, lifecycleTopic, bumped, "PLAYER_LEFT");
         await requestNotification(tx, notificationTopic, bumped, "PLAYER_LEFT", await memberIds(tx, campaignId, "GAME_MASTER", viewer.userId), { userId: viewer.userId });
         return true;
       });
@@ -158,6 +173,7 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
           throw conflict(reason, { from: campaign.status, to: rule.to });
         }
         await recordEvent(tx, campaign, rule.event, { status: campaign.status });
+        await tellSimulation(tx, lifecycleTopic, campaign, rule.event);
         const actor = audit.viewer.kind === "user" ? audit.viewer.userId : undefined;
         await requestNotification(tx, notificationTopic, campaign, rule.event, await memberIds(tx, campaignId, undefined, actor));
         await recordAudit(tx, audit, {

@@ -1,6 +1,6 @@
 import type { Db } from "../db";
 
-/** Done rows are kept this long, so an event read again (a replica's late sweep) is known as done; far beyond a lifecycle job's 24 h in BullMQ. */
+/** Done rows are kept this long, so an event read again (delivered again, or restored after a Redis data loss) is known as done; far beyond a lifecycle job's 24 h in BullMQ. */
 export const INBOX_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 export type InboxEvent = { eventId: string; campaignId: string; type: string };
@@ -8,15 +8,15 @@ export type InboxEvent = { eventId: string; campaignId: string; type: string };
 /**
  * The lifecycle events the worker pool owes work for, in PostgreSQL: a lifecycle job lives in
  * Redis only, and Redis may lose it (a restart without persistence, a failover) before it runs.
- * The listener records an event before queuing its job; the job marks it done once the
+ * The lifecycle consumer records an event before queuing its job; the job marks it done once the
  * campaign is reconciled; the reconciler queues again what is not done.
  */
 export function createLifecycleInbox(db: Db) {
   return {
     /**
-     * Idempotent: the same event seen again (another replica, live and swept) keeps its first
-     * row, done or not. Its job is queued all the same: pools with different QUEUE_PREFIXes
-     * may share this database, and each must act on every event in its own queue.
+     * Idempotent: the same event seen again (delivered again after a worker died before its
+     * acknowledgement, or restored after a Redis data loss) keeps its first row, done or not.
+     * Its job is queued all the same (one job per event id): the job may be what was lost.
      */
     async record(event: InboxEvent): Promise<void> {
       await db.lifecycleInbox.createMany({ data: [event], skipDuplicates: true });

@@ -1,11 +1,8 @@
-import { CAMPAIGN_LIFECYCLE_EVENT_TYPES, type CampaignSetupClient, type Logger } from "@startales/service-kit";
+import type { CampaignSetupClient, Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { generateWorld, hashWorld } from "../engine";
 import type { TickSchedule } from "../scheduling/queues";
 import { insertWorld } from "./world-store";
-
-/** Campaign event types that change what the simulation must do for a campaign (campaign's contract names them). */
-export const LIFECYCLE_EVENT_TYPES: ReadonlySet<string> = new Set(CAMPAIGN_LIFECYCLE_EVENT_TYPES);
 
 export type ReconcileResult =
   | { outcome: "missing" | "draft" }
