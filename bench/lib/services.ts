@@ -17,6 +17,8 @@ export type ServiceProcess = { name: string; url: string; child: ChildProcess; s
 
 /** Where every service writes a V8 CPU profile (`<name>.cpuprofile`) of its run, when set. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+/** The bench's own OTEL_* settings, given to every service: a run can be traced (docs/tracing.md). */
+const TRACING_ENV = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith("OTEL_") && entry[1] !== undefined));
 
 /**
  * A built entry point (what `npm start` runs) as its own process, on loopback, resolved
@@ -24,7 +26,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
  */
 export async function spawnService(name: string, entry: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServiceProcess> {
   const profile = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-  const service = startBuiltProcess(entry, { NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env }, [...nodeFlags, ...profile]);
+  const service = startBuiltProcess(entry, { NODE_ENV: "production", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...TRACING_ENV, ...env }, [...nodeFlags, ...profile]);
   const faults = watchFaults(service.child);
   const listening = await service.waitForLog((line) => line.msg === "listening" && typeof line.url === "string", 60_000);
   return {

@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { createRedis, streamKey, Topics, type Redis } from "@startales/service-kit";
-import { NO_EVENTS, createCampaignVersions } from "../../subgraphs/simulation/src/read-cache/campaign-versions";
+import { NO_EVENTS, createCampaignVersions, createRedis, streamKey, Topics, type Redis } from "@startales/service-kit";
 import { captureLogs } from "../testkit/logs";
 import { eventually } from "../testkit/simulation";
 
 /**
- * How a simulation replica learns a campaign's versions (read-cache/campaign-versions.ts), on
+ * How a simulation replica learns a campaign's versions (service-kit campaign-versions.ts), on
  * the run's Redis: from the streams' last ids at first, then from the relay's publications.
  */
 let redis: Redis;
@@ -26,7 +25,7 @@ async function publish(topic: string, type: string): Promise<string> {
 
 it("reads the streams' last ids, then follows publications on both streams, never going back", async () => {
   const campaignId = randomUUID();
-  const versions = createCampaignVersions(redis, { logger: captureLogs("read-cache", "warn").logger, ttlMs: 60_000, maxEntries: 100 });
+  const versions = createCampaignVersions(redis, { logger: captureLogs("read-cache", "warn").logger, ttlMs: 60_000, maxEntries: 100, connectionName: "test-read-versions" });
   try {
     // Before subscribing: asked of Redis every time, so always current.
     expect(await versions.world(campaignId)).toBe(NO_EVENTS);

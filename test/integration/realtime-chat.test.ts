@@ -22,6 +22,7 @@ import { campaignTestConfig, realtimeTestConfig, required } from "../testkit/con
 import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { errorCodes, expectData, graphql, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
+import { eventually } from "../testkit/simulation";
 
 /**
  * Chat through the realtime subgraph, which asks the real campaign subgraph (over HTTP, with
@@ -66,6 +67,12 @@ async function world() {
   for (const player of [alice, bob]) expectData(await graphql(campaignUrl, CampaignSubgraphJoinDocument, { campaignId: campaign.id }, await as(player)));
   const channel = expectData(await graphql(url, RealtimeCampaignChannelDocument, { campaignId: campaign.id }, await as(alice))).campaignChannel;
   return { gm, alice, bob, outsider, campaignId: campaign.id, channelId: channel.id };
+}
+
+/** GraphQL requests campaign has answered so far (every operation). */
+async function campaignRequests(): Promise<number> {
+  const text = await campaignApp.metrics.registry.metrics();
+  return [...text.matchAll(/^graphql_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 async function post(viewer: Viewer, channelId: string, text: string, idempotencyKey: string = randomUUID()) {
@@ -228,6 +235,17 @@ describe("campaign chat", () => {
     expect(errorCodes(await post(bob, channelId, "After leaving"))).toEqual(["FORBIDDEN"]);
     expect(errorCodes(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)))).toEqual(["FORBIDDEN"]);
     expectData(await post(alice, channelId, "Still here"));
+  });
+
+  it("asks campaign once per reader and membership version for reads, and again once a leave is published", async () => {
+    const { bob, channelId, campaignId } = await world();
+    expectData(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)));
+    const before = await campaignRequests();
+    for (let i = 0; i < 5; i++) expectData(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)));
+    expect(await campaignRequests()).toBe(before);
+    expect(expectData(await graphql(campaignUrl, LeaveCampaignDocument, { campaignId }, await as(bob))).leaveCampaign).toBe(true);
+    // PLAYER_LEFT is a new membership version as soon as campaign's relay publishes it.
+    await eventually("bob's reads refused", async () => (errorCodes(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)))[0] === "FORBIDDEN" ? true : undefined));
   });
 
   it("keeps alliance and direct channels to their members", async () => {

@@ -6,6 +6,7 @@ export * from "./backoff";
 export * from "./cache-hints";
 export * from "./campaign-client";
 export * from "./campaign-access-cache";
+export * from "./campaign-versions";
 export * from "./campaign-feed";
 export * from "./certificate-metrics";
 export * from "./api-keys";

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   addScrapedGauge,
+  campaignReadAccessFor,
   createCampaignClient,
   createRedis,
   createSubgraphApp,
@@ -42,6 +43,9 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "realtime");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
+  // A message is resolved for its whole room, and every reader must be allowed: asked of
+  // campaign once per caller and membership version, not once per message.
+  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "campaign-versions" }), connectionName: "realtime-campaign-versions" });
   const store = createPresenceStore(redis, { ttlMs: config.PRESENCE_TTL_MS, awayAfterMs: config.PRESENCE_AWAY_AFTER_MS, keyPrefix: config.PRESENCE_KEY_PREFIX });
   const presence = createPresenceService({
     redis,
@@ -60,10 +64,12 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     typeDefs: realtimeTypeDefs,
     resolvers: createResolvers({ chat, presence, store, sideWork }),
     policies: realtimePolicies,
-    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
+    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, readAccess, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     postRoutes: presenceRoutes({ secret: config.GATEWAY_SIGNING_SECRET, campaigns, store, presence, logger }),
     onListen: () => {
+      // Until it is subscribed, every read asks Redis for the versions: slower, never stale.
+      void versions.start().catch((error: unknown) => logger.error({ err: error }, "could not subscribe to campaign events; reads ask Redis for versions"));
       relay.start();
       presence.startSweeper();
     },
@@ -71,6 +77,7 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
       await presence.stopSweeper();
       await sideWork.drain();
       await relay.stop();
+      versions.stop();
       await db.$disconnect();
       redis.disconnect();
     },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import { campaignReadAccessShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
 export const realtimeConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4008, database: "startales_realtime" }),
@@ -7,6 +7,8 @@ export const realtimeConfigSchema = z.object({
   CAMPAIGN_URL: url("http://127.0.0.1:4002/graphql"),
   /** How long a call to the campaign subgraph may take before it is SERVICE_UNAVAILABLE. */
   CAMPAIGN_TIMEOUT_MS: positiveInt(5_000),
+  /** Who may read a campaign's chat and presence, kept per caller and membership version; posts always ask campaign. */
+  ...campaignReadAccessShape,
   /** A connection counts as alive this long after its last connect or heartbeat. */
   PRESENCE_TTL_MS: positiveInt(60_000),
   /** Someone connected but inactive (no post, no setPresence ONLINE, no new connection) this long is AWAY. */

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  campaignReadAccessFor,
   createCampaignClient,
   readModelCacheFor,
   createRedis,
@@ -16,8 +17,6 @@ import { createDb } from "./db";
 import { createCommandService } from "./domain/command-service";
 import { simulationPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
-import { createCampaignVersions } from "./read-cache/campaign-versions";
-import { createVersionedReadAccess } from "./read-cache/read-access";
 import { createWorldReads } from "./read-cache/world-reads";
 import { createResolvers } from "./resolvers";
 
@@ -34,8 +33,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
   const redis = createRedis(config.REDIS_URL, "simulation");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // Reads are versioned by the campaign's event streams, which the worker pool and campaign publish.
-  const versions = createCampaignVersions(redis, { logger: logger.child({ component: "read-cache" }), ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
-  const readAccess = createVersionedReadAccess(campaigns, versions, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 });
+  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "read-cache" }), connectionName: "simulation-read-versions" });
   const cache = readModelCacheFor(redis, "simulation:read:", config);
   const reads = createWorldReads(db, cache, versions);
   return createSubgraphApp({

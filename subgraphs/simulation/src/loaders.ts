@@ -23,7 +23,7 @@ export function createLoaders(reads: WorldReads, campaigns: CampaignClient, read
     campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
       viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),
-    /** The same, as campaign answered it for the campaign's current membership (read-cache/read-access.ts): for the reads clients poll. */
+    /** The same, as campaign answered it for the campaign's current membership (service-kit campaign-access-cache.ts): for the reads clients poll. */
     readAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
       viewer.kind === "user" ? readAccess(viewer, forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),

@@ -23,7 +23,7 @@ export async function canReadChannel(viewer: Viewer, loaders: RealtimeLoaders, c
  * DIRECT channels, of the channel. Admins who are not members moderate, they do not post.
  */
 export async function assertCanPost(viewer: Viewer, loaders: RealtimeLoaders, channel: Channel): Promise<Extract<CampaignAccess, { kind: "member" }>> {
-  const access = await loaders.campaignAccess.load(channel.campaignId);
+  const access = await loaders.campaignAccessForWrite.load(channel.campaignId);
   if (access.kind === "missing") throw notFound("This channel's campaign no longer exists");
   if (access.kind !== "member") throw forbidden("Only members of this campaign can post here");
   if (viewer.kind !== "user" || (channel.kind !== "CAMPAIGN" && !channel.memberIds.includes(viewer.userId))) {
@@ -34,7 +34,7 @@ export async function assertCanPost(viewer: Viewer, loaders: RealtimeLoaders, ch
 
 /** The caller must belong to the campaign (writes); NOT_FOUND when there is no such campaign. */
 export async function assertMember(loaders: RealtimeLoaders, campaignId: string): Promise<Extract<CampaignAccess, { kind: "member" }>> {
-  const access = await loaders.campaignAccess.load(campaignId);
+  const access = await loaders.campaignAccessForWrite.load(campaignId);
   if (access.kind === "missing") throw notFound("No campaign with this id");
   if (access.kind !== "member") throw forbidden("Only members of this campaign can do this");
   return access;

@@ -146,7 +146,7 @@ export function createChatService(db: Db, options: { afterCommit?: () => void } 
       if (isAuthor) {
         await assertCanPost(viewer, loaders, channel);
       } else if (!hasRole(viewer, Role.ADMIN)) {
-        const access = await loaders.campaignAccess.load(channel.campaignId);
+        const access = await loaders.campaignAccessForWrite.load(channel.campaignId);
         if (access.kind !== "member" || access.role !== "GAME_MASTER") {
           throw forbidden("Only its author, the campaign's game master or an admin can delete a message");
         }

@@ -1,9 +1,8 @@
-import type { ReadModelCache } from "@startales/service-kit";
+import type { CampaignVersions, ReadModelCache } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { GalaxyMap } from "../engine";
 import type { StarSystemModel, WorldSummary } from "../domain/read-models";
 import type { CivilizationView, LeaderboardRow } from "../generated/prisma/client";
-import type { CampaignVersions } from "./campaign-versions";
 
 /** "civ-2" before "civ-10". */
 const civNumber = (civId: string) => Number(civId.slice(civId.lastIndexOf("-") + 1));

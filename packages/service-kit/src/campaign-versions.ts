@@ -1,4 +1,9 @@
-import { EVENT_STREAM_PREFIX, Topics, compareStreamIds, createTtlCache, streamKey, type Logger, type Redis } from "@startales/service-kit";
+import { compareStreamIds, streamKey } from "./event-stream";
+import type { Logger } from "./logger";
+import { EVENT_STREAM_PREFIX } from "./outbox-relay";
+import type { Redis } from "./redis";
+import { Topics } from "./topics";
+import { createTtlCache } from "./ttl-cache";
 
 /**
  * The version of a campaign's data as every replica sees it: the id of the last event on its
@@ -29,7 +34,7 @@ const WORLD_CHANNELS = `${EVENT_STREAM_PREFIX}${Topics.world("*")}`;
 const CAMPAIGN_CHANNELS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
 const STREAM_ID = /^\{"streamId":"(\d+-\d+)"/;
 
-export function createCampaignVersions(redis: Redis, options: { logger: Logger; ttlMs: number; maxEntries: number }): CampaignVersions {
+export function createCampaignVersions(redis: Redis, options: { logger: Logger; ttlMs: number; maxEntries: number; connectionName: string }): CampaignVersions {
   const { logger, ttlMs, maxEntries } = options;
   const known = { world: createTtlCache<string>({ maxEntries }), campaign: createTtlCache<string>({ maxEntries }) };
   let subscriber: Redis | undefined;
@@ -66,7 +71,7 @@ export function createCampaignVersions(redis: Redis, options: { logger: Logger; 
     world: versionOf("world"),
     membership: versionOf("campaign"),
     async start() {
-      subscriber = redis.duplicate({ connectionName: "simulation-read-versions" });
+      subscriber = redis.duplicate({ connectionName: options.connectionName });
       subscriber.on("pmessage", (pattern: string, channel: string, message: string) => {
         const streamId = STREAM_ID.exec(message)?.[1];
         if (!streamId) return;
@@ -78,7 +83,7 @@ export function createCampaignVersions(redis: Redis, options: { logger: Logger; 
         if (!subscribed) return;
         known.world.clear();
         known.campaign.clear();
-        logger.info("reconnected to campaign events; dropped the read models' versions");
+        logger.info("reconnected to campaign events; dropped the campaigns' versions");
       });
       subscriber.on("error", (error: Error) => logger.warn({ err: error }, "read model version subscriber error"));
       await subscriber.psubscribe(WORLD_CHANNELS, CAMPAIGN_CHANNELS);
