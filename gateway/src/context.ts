@@ -14,6 +14,11 @@ export type GatewayContext = {
   identityToken: () => Promise<string>;
   /** What the request has been charged so far (plugins/rate-limit.ts). */
   rateLimit: RateLimitState;
+  /**
+   * Subgraphs must decide access afresh (`Cache-Control: no-cache` on every fetch): set for a
+   * live subscription's authorize checks, which must see a leave or kick at once.
+   */
+  revalidate?: boolean;
   /** Set on a graphql-ws `subscribe`: a subscription is captured here instead of executed. */
   live?: LiveCapture;
 };

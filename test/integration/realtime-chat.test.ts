@@ -243,7 +243,13 @@ describe("campaign chat", () => {
     const before = await campaignRequests();
     for (let i = 0; i < 5; i++) expectData(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)));
     expect(await campaignRequests()).toBe(before);
+    // The gateway re-checking a live subscriber asks to revalidate: campaign decides afresh.
+    const revalidating = { headers: { ...(await gatewayHeaders(bob)), "cache-control": "no-cache" } };
+    expectData(await graphql(url, RealtimeMessagesDocument, { channelId }, revalidating));
+    expect(await campaignRequests()).toBe(before + 1);
     expect(expectData(await graphql(campaignUrl, LeaveCampaignDocument, { campaignId }, await as(bob))).leaveCampaign).toBe(true);
+    // Refused at once when asked afresh, before any publication reaches realtime.
+    expect(errorCodes(await graphql(url, RealtimeMessagesDocument, { channelId }, { headers: { ...(await gatewayHeaders(bob)), "cache-control": "no-cache" } }))).toEqual(["FORBIDDEN"]);
     // PLAYER_LEFT is a new membership version as soon as campaign's relay publishes it.
     await eventually("bob's reads refused", async () => (errorCodes(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)))[0] === "FORBIDDEN" ? true : undefined));
   });

@@ -68,6 +68,15 @@ describe("campaign read access kept per caller and membership version", () => {
     expect(client.asked).toEqual([["a"], ["a"]]);
   });
 
+  it("asks campaign, and keeps its answer, when the request asks to revalidate (a live subscriber re-checked)", async () => {
+    const client = campaign(member);
+    const read = createCampaignReadAccess(client, versions(), { ttlMs: 60_000, maxEntries: 100 });
+    await read(alice, forwarded, ["a"]);
+    await read(alice, { ...forwarded, revalidate: true }, ["a"]);
+    await read(alice, forwarded, ["a"]);
+    expect(client.asked).toEqual([["a"], ["a"]]);
+  });
+
   it("passes campaign's failure on and keeps nothing from it", async () => {
     let down = true;
     const client = { access: async (_f: unknown, ids: readonly string[]) => (down ? Promise.reject(new Error("unavailable")) : ids.map(member)) };

@@ -21,7 +21,7 @@ export function composeMiddlewares(middlewares: readonly SubgraphMiddleware[], t
 
 /**
  * Who asks and which request it is part of: the gateway-signed identity and the correlation
- * id. The client's `traceparent` is passed on as received; with tracing on, traceFetch
+ * id; and whether the subgraphs must decide access afresh (GatewayContext.revalidate). The client's `traceparent` is passed on as received; with tracing on, traceFetch
  * replaces it with the fetch's own span.
  */
 export const propagateHeaders: SubgraphMiddleware = async (call, next) => {
@@ -29,6 +29,7 @@ export const propagateHeaders: SubgraphMiddleware = async (call, next) => {
   call.headers[IDENTITY_HEADER] = await context.identityToken();
   call.headers[REQUEST_ID_HEADER] = context.requestId;
   if (context.traceparent) call.headers[TRACEPARENT_HEADER] = context.traceparent;
+  if (context.revalidate) call.headers["cache-control"] = "no-cache";
   return next(call);
 };
 

@@ -15,7 +15,8 @@ export type LiveResult = {
    */
   shareable: boolean;
 };
-export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>) => Promise<LiveResult>;
+/** `revalidate`: the subgraphs decide access afresh (GatewayContext.revalidate), for authorize checks. */
+export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>, options?: { revalidate?: boolean }) => Promise<LiveResult>;
 
 /**
  * The answer's cache policy as the executor narrows it with each subgraph's Cache-Control
@@ -45,7 +46,7 @@ export function createLiveExecutor(deps: {
   signIdentity: (viewer: Viewer, requestId: string) => Promise<string>;
   logger: Logger;
 }): LiveExecutor {
-  return async (query, viewer, extraVariables = {}) => {
+  return async (query, viewer, extraVariables = {}, options = {}) => {
     const requestId = randomUUID();
     const logger = deps.logger.child({ requestId });
     let identity: Promise<string> | undefined;
@@ -55,6 +56,7 @@ export function createLiveExecutor(deps: {
       logger,
       identityToken: () => (identity ??= deps.signIdentity(viewer, requestId)),
       rateLimit: { costKey: "subscription" },
+      revalidate: options.revalidate,
     };
     const variables = { ...query.variables, ...extraVariables };
     const policy = answerPolicy();

@@ -193,7 +193,8 @@ export function createLiveHub(deps: {
 
   async function authorize(operation: LiveOperation, viewer: Viewer): Promise<void> {
     if (!operation.authorize) return;
-    const result = await execute(operation.authorize, viewer);
+    // Afresh: subgraphs that keep who may read (per membership version) ask the owner now.
+    const result = await execute(operation.authorize, viewer, {}, { revalidate: true });
     const [error] = result.errors;
     if (error) throw appError((error.extensions?.code as ErrorCode | undefined) ?? ErrorCode.INTERNAL_SERVER_ERROR, error.message);
     const root = result.data ? Object.values(result.data)[0] : null;

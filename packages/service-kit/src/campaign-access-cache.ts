@@ -29,7 +29,8 @@ export type CampaignReadAccess = (viewer: SignedInViewer, forwarded: ForwardedId
  * than after a TTL. For reads many callers repeat (a galaxy map polled, a chat message
  * resolved for its room): without it each is also a request to campaign. `ttlMs` only bounds
  * memory and a missed publication. Writes never use it (they ask campaign every time). "No
- * such campaign" is not kept: a campaign may be created the next moment.
+ * such campaign" is not kept: a campaign may be created the next moment. A request that asks
+ * to revalidate (`forwarded.revalidate`) is answered by campaign.
  */
 export function createCampaignReadAccess(
   client: Pick<CampaignClient, "access">,
@@ -46,7 +47,8 @@ export function createCampaignReadAccess(
         return version === null ? null : `${caller}${id}|${version}`;
       }),
     );
-    const known = keys.map((key) => (key === null ? undefined : cache.get(key)));
+    // Asked to revalidate (the gateway re-checking a live subscriber): campaign decides now, and its answer is kept.
+    const known = keys.map((key) => (key === null || forwarded.revalidate ? undefined : cache.get(key)));
     const unknown = ids.flatMap((_, i) => (known[i] === undefined ? [i] : []));
     if (unknown.length > 0) {
       const answers = await client.access(forwarded, unknown.map((i) => ids[i]!));

@@ -24,8 +24,12 @@ import type { Viewer } from "./viewer";
 /** What every subgraph resolver receives. */
 export type SubgraphContext<Loaders> = { viewer: Viewer; requestId: string; logger: Logger; loaders: Loaders };
 
-/** The caller's signed identity as the gateway sent it, to forward unchanged to another subgraph. */
-export type ForwardedIdentity = { identity?: string; requestId: string };
+/**
+ * The caller's signed identity as the gateway sent it, to forward unchanged to another
+ * subgraph; `revalidate`: the gateway sent `Cache-Control: no-cache` (it re-checks a live
+ * subscriber's access), so answers about who may read are asked afresh, never taken from a cache.
+ */
+export type ForwardedIdentity = { identity?: string; requestId: string; revalidate?: boolean };
 
 export type SubgraphAppOptions<Loaders> = {
   name: string;
@@ -106,7 +110,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
       requestLogger.warn({ reason: (error as Error).message }, "rejected a request that did not come through the gateway");
       throw requestError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     }
-    const forwarded = { identity: headerValue(req, IDENTITY_HEADER), requestId };
+    const forwarded = { identity: headerValue(req, IDENTITY_HEADER), requestId, revalidate: /\bno-cache\b/i.test(headerValue(req, "cache-control") ?? "") };
     return { viewer, requestId, logger: requestLogger, loaders: options.createLoaders(viewer, forwarded) };
   };
 
