@@ -7,6 +7,8 @@ import { captureLogs } from "../testkit/logs";
 import { fetchMetrics, metricValue } from "../testkit/metrics";
 import { startStack, type Stack } from "../testkit/stack";
 import { activeSubscriptions, subscribe, subscriptionErrorCodes, untilSubscribed, wsClient, type Subscription } from "../testkit/subscriptions";
+import { eventually } from "../testkit/simulation";
+import { startTcpProxy, type TcpProxy } from "../testkit/tcp-proxy";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -23,6 +25,10 @@ let stack: Stack;
 let url: string;
 let patient: GatewayApp;
 let patientUrl: string;
+/** A third gateway that reaches campaign through a proxy the test can cut, re-authorizing before every event. */
+let cut: GatewayApp;
+let cutUrl: string;
+let campaignProxy: TcpProxy;
 const clients: { dispose: () => void | Promise<void> }[] = [];
 
 beforeAll(async () => {
@@ -41,10 +47,19 @@ beforeAll(async () => {
     captureLogs("gateway", "warn").logger as Logger,
   );
   patientUrl = await patient.listen();
+  const campaignOrigin = new URL(stack.campaignUrl);
+  campaignProxy = await startTcpProxy({ host: campaignOrigin.hostname, port: Number(campaignOrigin.port) });
+  cut = createGatewayApp(
+    gatewayTestConfig({ ...subgraphs, campaign: `http://127.0.0.1:${campaignProxy.port}` }, `${stack.identityUrl}/.well-known/jwks.json`, { WS_REAUTHORIZE_SECONDS: "0" }),
+    captureLogs("gateway", "error").logger as Logger,
+  );
+  cutUrl = await cut.listen();
 }, 60_000);
 afterAll(async () => {
   for (const client of clients) await client.dispose();
   await patient?.stop();
+  await cut?.stop();
+  await campaignProxy?.close();
   await stack?.stop();
 });
 
@@ -172,4 +187,31 @@ it("lets a signed-in client cache a chat answer briefly, and never a shared cach
     body: JSON.stringify({ query: "query($id: ID!) { chatMessage(id: $id) { author { email } } }", variables: { id: postMessage!.id } }),
   });
   expect(withEmail.headers.get("cache-control")).toMatch(/^max-age=\d+, private$/);
+});
+
+it("ends a shared subscriber whose access cannot be checked again (campaign unreachable) with a resume point, never delivering unchecked", async () => {
+  const { campaignId, members } = await campaignWithChat(2);
+  const [gameMaster, first, second] = members as [TestUser, TestUser, TestUser];
+  type Ticks = { campaignEvents: { id: string; type: string } };
+  const feeds = await listen<Ticks>([first, second], "subscription($id: ID!) { campaignEvents(campaignId: $id) { id type } }", { id: campaignId }, cutUrl);
+  await call(gameMaster, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
+  // Simulation's events resolve through simulation alone; each member is re-checked through campaign.
+  await Promise.all(feeds.map((feed) => feed.waitFor(2)));
+  const unavailable = () => counter("gateway_subscription_reauthorizations_total", { field: "campaignEvents", outcome: "unavailable" }, cutUrl);
+  const before = await unavailable();
+
+  await campaignProxy.refuse();
+  try {
+    // At the next event the member it was not resolved as cannot be checked: it ends, told to resume.
+    await eventually("a subscriber ended", async () => (feeds.some((feed) => feed.error !== null) ? true : undefined), 30_000);
+    const ended = feeds.find((feed) => feed.error !== null)!;
+    const [error] = ended.error as { message: string; extensions?: Record<string, unknown> }[];
+    expect(subscriptionErrorCodes(ended)).toEqual(["SERVICE_UNAVAILABLE"]);
+    expect(error!.message).toMatch(/could not be checked/);
+    // Where to resume once campaign is back: after the last event it was given, nothing skipped.
+    expect(error!.extensions).toMatchObject({ reason: "EVENT_UNAVAILABLE", lastEventId: ended.results.at(-1)!.data!.campaignEvents.id });
+    expect(await unavailable()).toBeGreaterThan(before);
+  } finally {
+    await campaignProxy.restore();
+  }
 });
