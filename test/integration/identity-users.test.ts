@@ -39,6 +39,25 @@ describe("identity users: profiles, privacy and roles", () => {
     });
   });
 
+  describe("as other subgraphs reference users (entities)", () => {
+    it("resolves a batch in order, with every field typed, and null for an id that names no one", async () => {
+      const [first, second] = [await newPlayer("Batch One"), await newPlayer("Batch Two")];
+      const headers = { "content-type": "application/json", ...(await as(first)) };
+      const query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName roles createdAt email } } }";
+      const representations = [second.user.id, "not-a-uuid", randomUUID(), first.user.id].map((id) => ({ __typename: "User", id }));
+      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables: { r: representations } }) });
+      const { data } = (await response.json()) as { data: { _entities: ({ id: string; createdAt: string } | null)[] } };
+      expect(data._entities.map((entity) => entity && { ...entity, createdAt: typeof entity.createdAt })).toEqual([
+        { id: second.user.id, displayName: "Batch Two", roles: ["PLAYER"], createdAt: "string", email: null },
+        null,
+        null,
+        { id: first.user.id, displayName: "Batch One", roles: ["PLAYER"], createdAt: "string", email: first.email },
+      ]);
+      expect(new Date(data._entities[0]!.createdAt).getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect(data._entities[0]!.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    });
+  });
+
   describe("looking up another player", () => {
     it("requires sign-in", async () => {
       const player = await newPlayer("Hidden");
