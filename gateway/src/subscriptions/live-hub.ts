@@ -112,13 +112,16 @@ class Group {
   }
 
   private async resolveInTurn(event: StreamEvent): Promise<Delivery> {
+    // A finished resolution hands its slot to the next waiting one, so an event arriving in
+    // between cannot take it as well and push the group past GROUP_CONCURRENCY.
     if (this.resolving >= GROUP_CONCURRENCY) await new Promise<void>((resolve) => this.slots.push(resolve));
-    this.resolving += 1;
+    else this.resolving += 1;
     try {
       return this.members.size > 0 ? await this.resolve(this, event) : () => undefined;
     } finally {
-      this.resolving -= 1;
-      this.slots.shift()?.();
+      const next = this.slots.shift();
+      if (next) next();
+      else this.resolving -= 1;
     }
   }
 }
