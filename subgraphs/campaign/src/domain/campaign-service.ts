@@ -9,6 +9,7 @@ import {
   notFound,
   type AuditContext,
   type EventData,
+  type EventType,
   type NotificationRequest,
   type NotificationTemplate,
   type SignedInViewer,
@@ -26,25 +27,24 @@ type LifecycleEventType = "PLAYER_JOINED" | "PLAYER_LEFT" | "CAMPAIGN_STARTED" |
 type CampaignEventType = "CAMPAIGN_CREATED" | LifecycleEventType;
 
 /**
- * Records a domain event in the caller's transaction (transactional outbox), with the
- * request's trace context. Its data is checked against the event's contract first: an event
- * that breaks it fails the change instead of reaching consumers.
+ * Writes one event of the campaign to `topic` in the caller's transaction (transactional
+ * outbox), with the request's trace context. Its data is checked against the event's contract
+ * first: an event that breaks it fails the change instead of reaching consumers.
  */
-function recordEvent<T extends CampaignEventType>(tx: Tx, campaign: Campaign, type: T, data: EventData<T>) {
-  const topic = Topics.campaign(campaign.id);
+async function appendEvent<T extends EventType>(tx: Tx, topic: string, campaign: Campaign, type: T, data: EventData<T>) {
   const checked = eventData(topic, type, data) as Prisma.InputJsonValue;
-  return tx.outboxEvent.create({ data: { topic, type, aggregateId: campaign.id, version: campaign.version, data: checked, traceparent: activeTraceparent() } });
+  await tx.outboxEvent.create({ data: { topic, type, aggregateId: campaign.id, version: campaign.version, data: checked, traceparent: activeTraceparent() } });
 }
+
+/** A domain event on the campaign's own timeline (`campaign:<id>`). */
+const recordEvent = <T extends CampaignEventType>(tx: Tx, campaign: Campaign, type: T, data: EventData<T>) => appendEvent(tx, Topics.campaign(campaign.id), campaign, type, data);
 
 /**
  * Tells simulation that the campaign's lifecycle or membership changed (integration event,
  * same transaction as the domain event): simulation's consumer group reads one stream for
  * every campaign instead of scanning each campaign's timeline.
  */
-async function tellSimulation(tx: Tx, topic: string, campaign: Campaign, change: LifecycleEventType) {
-  const data = eventData(topic, CAMPAIGN_LIFECYCLE_CHANGED, { change });
-  await tx.outboxEvent.create({ data: { topic, type: CAMPAIGN_LIFECYCLE_CHANGED, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
-}
+const tellSimulation = (tx: Tx, topic: string, campaign: Campaign, change: LifecycleEventType) => appendEvent(tx, topic, campaign, CAMPAIGN_LIFECYCLE_CHANGED, { change });
 
 /**
  * Asks notification to tell `recipientIds` (integration event, same transaction): members at
@@ -60,8 +60,7 @@ async function requestNotification(
 ) {
   if (recipientIds.length === 0) return;
   const request: NotificationRequest = { template, recipientIds, campaignId: campaign.id, params: { campaignName: campaign.name, ...params } };
-  const data = eventData(topic, NOTIFICATION_REQUESTED, request);
-  await tx.outboxEvent.create({ data: { topic, type: NOTIFICATION_REQUESTED, aggregateId: campaign.id, version: campaign.version, data, traceparent: activeTraceparent() } });
+  await appendEvent(tx, topic, campaign, NOTIFICATION_REQUESTED, request);
 }
 
 const memberIds = async (tx: Tx, campaignId: string, role?: "GAME_MASTER", except?: string) =>
