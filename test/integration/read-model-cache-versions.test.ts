@@ -25,7 +25,7 @@ async function publish(topic: string, type: string): Promise<string> {
 
 it("reads the streams' last ids, then follows publications on both streams, never going back", async () => {
   const campaignId = randomUUID();
-  const versions = createCampaignVersions(redis, { logger: captureLogs("read-cache", "warn").logger, ttlMs: 60_000, maxEntries: 100, connectionName: "test-read-versions" });
+  const versions = createCampaignVersions(redis, { logger: captureLogs("read-cache", "warn").logger, ttlMs: 60_000, maxEntries: 100, connectionName: "test-read-versions", follows: ["world", "campaign"] });
   try {
     // Before subscribing: asked of Redis every time, so always current.
     expect(await versions.world(campaignId)).toBe(NO_EVENTS);
@@ -45,6 +45,31 @@ it("reads the streams' last ids, then follows publications on both streams, neve
     await redis.publish(streamKey(Topics.campaign(campaignId)), `{"streamId":"${kicked}","type":"PLAYER_KICKED"}`);
     await eventually("the later publication", async () => ((await versions.membership(campaignId)) === kicked ? true : undefined));
     expect(await versions.world(campaignId)).toBe(announced);
+  } finally {
+    versions.stop();
+    await redis.del(streamKey(Topics.world(campaignId)), streamKey(Topics.campaign(campaignId)));
+  }
+});
+
+it("keeps only the feeds it follows: a world not followed is read from its stream every time, its publications unheard", async () => {
+  const campaignId = randomUUID();
+  const versions = createCampaignVersions(redis, { logger: captureLogs("read-cache", "warn").logger, ttlMs: 60_000, maxEntries: 100, connectionName: "test-read-versions", follows: ["campaign"] });
+  try {
+    await versions.start();
+    const created = await publish(Topics.world(campaignId), "WORLD_CREATED");
+    expect(await versions.world(campaignId)).toBe(created);
+    // A publication without a stream entry moves only what is followed: the world stays at its stream's last id.
+    const joined = await publish(Topics.campaign(campaignId), "PLAYER_JOINED");
+    await eventually("the campaign's publication", async () => ((await versions.membership(campaignId)) === joined ? true : undefined));
+    const kicked = `${Date.now() + 120_000}-0`;
+    // The world's first: publications arrive in order, so once the campaign's is seen the world's was handled.
+    await redis.publish(streamKey(Topics.world(campaignId)), `{"streamId":"${kicked}","type":"TICK_COMPLETED"}`);
+    await redis.publish(streamKey(Topics.campaign(campaignId)), `{"streamId":"${kicked}","type":"PLAYER_KICKED"}`);
+    await eventually("the followed publication", async () => ((await versions.membership(campaignId)) === kicked ? true : undefined));
+    expect(await versions.world(campaignId)).toBe(created);
+    // And a new entry on the unfollowed stream is seen at the next read, with no publication at all.
+    const ticked = (await redis.xadd(streamKey(Topics.world(campaignId)), "*", "envelope", "{}"))!;
+    expect(await versions.world(campaignId)).toBe(ticked);
   } finally {
     versions.stop();
     await redis.del(streamKey(Topics.world(campaignId)), streamKey(Topics.campaign(campaignId)));

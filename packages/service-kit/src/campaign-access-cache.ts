@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { CampaignAccess, CampaignClient } from "./campaign-client";
-import { createCampaignVersions, type CampaignVersions } from "./campaign-versions";
+import { createCampaignVersions, type CampaignVersions, type VersionedFeed } from "./campaign-versions";
 import { positiveInt } from "./config";
 import type { Logger } from "./logger";
 import type { Redis } from "./redis";
@@ -71,7 +71,7 @@ export function campaignReadAccessFor(
   redis: Redis,
   campaigns: Pick<CampaignClient, "access">,
   config: { CAMPAIGN_READ_ACCESS_TTL_MS: number; READ_CACHE_VERSION_TTL_MS: number },
-  options: { logger: Logger; connectionName: string },
+  options: { logger: Logger; connectionName: string; follows: readonly VersionedFeed[] },
 ): { versions: CampaignVersions; readAccess: CampaignReadAccess } {
   const versions = createCampaignVersions(redis, { ...options, ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
   return { versions, readAccess: createCampaignReadAccess(campaigns, versions, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 }) };

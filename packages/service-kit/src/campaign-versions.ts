@@ -33,19 +33,32 @@ export const NO_EVENTS = "0-0";
 const WORLD_CHANNELS = `${EVENT_STREAM_PREFIX}${Topics.world("*")}`;
 const CAMPAIGN_CHANNELS = `${EVENT_STREAM_PREFIX}${Topics.campaign("*")}`;
 const STREAM_ID = /^\{"streamId":"(\d+-\d+)"/;
+const CHANNELS = { world: WORLD_CHANNELS, campaign: CAMPAIGN_CHANNELS } as const;
 
-export function createCampaignVersions(redis: Redis, options: { logger: Logger; ttlMs: number; maxEntries: number; connectionName: string }): CampaignVersions {
+/** The feeds whose versions a process keeps: a feed not followed is asked of Redis on every read. */
+export type VersionedFeed = keyof typeof CHANNELS;
+
+/**
+ * `follows`: the feeds whose publications the process listens to, and so keeps. A service
+ * that needs only membership versions (realtime) follows `campaign` alone: every world's
+ * ticks are not its to hear.
+ */
+export function createCampaignVersions(
+  redis: Redis,
+  options: { logger: Logger; ttlMs: number; maxEntries: number; connectionName: string; follows: readonly VersionedFeed[] },
+): CampaignVersions {
   const { logger, ttlMs, maxEntries } = options;
   const known = { world: createTtlCache<string>({ maxEntries }), campaign: createTtlCache<string>({ maxEntries }) };
+  const followed = new Set(options.follows);
   let subscriber: Redis | undefined;
   let subscribed = false;
-  const listening = () => subscribed && subscriber?.status === "ready";
+  const listening = (kind: VersionedFeed) => followed.has(kind) && subscribed && subscriber?.status === "ready";
 
   /** Never backwards: a publication and a read of the stream may arrive in either order. */
-  const advance = (kind: keyof typeof known, campaignId: string, streamId: string) => {
+  const advance = (kind: VersionedFeed, campaignId: string, streamId: string) => {
     const current = known[kind].get(campaignId);
     const latest = current !== undefined && compareStreamIds(current, streamId) >= 0 ? current : streamId;
-    if (listening()) known[kind].set(campaignId, latest, ttlMs);
+    if (listening(kind)) known[kind].set(campaignId, latest, ttlMs);
     return latest;
   };
 
@@ -64,8 +77,8 @@ export function createCampaignVersions(redis: Redis, options: { logger: Logger; 
   }
 
   // While Redis is away its offline queue would hold a read until it is back: no version then.
-  const versionOf = (kind: keyof typeof known) => async (campaignId: string) =>
-    (listening() ? known[kind].get(campaignId) : undefined) ?? (redis.status === "ready" ? (await ask(campaignId))[kind] : null);
+  const versionOf = (kind: VersionedFeed) => async (campaignId: string) =>
+    (listening(kind) ? known[kind].get(campaignId) : undefined) ?? (redis.status === "ready" ? (await ask(campaignId))[kind] : null);
 
   return {
     world: versionOf("world"),
@@ -86,7 +99,7 @@ export function createCampaignVersions(redis: Redis, options: { logger: Logger; 
         logger.info("reconnected to campaign events; dropped the campaigns' versions");
       });
       subscriber.on("error", (error: Error) => logger.warn({ err: error }, "read model version subscriber error"));
-      await subscriber.psubscribe(WORLD_CHANNELS, CAMPAIGN_CHANNELS);
+      await subscriber.psubscribe(...[...followed].map((kind) => CHANNELS[kind]));
       subscribed = true;
     },
     stop() {

@@ -45,7 +45,7 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // A message is resolved for its whole room, and every reader must be allowed: asked of
   // campaign once per caller and membership version, not once per message.
-  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "campaign-versions" }), connectionName: "realtime-campaign-versions" });
+  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "campaign-versions" }), connectionName: "realtime-campaign-versions", follows: ["campaign"] });
   const store = createPresenceStore(redis, { ttlMs: config.PRESENCE_TTL_MS, awayAfterMs: config.PRESENCE_AWAY_AFTER_MS, keyPrefix: config.PRESENCE_KEY_PREFIX });
   const presence = createPresenceService({
     redis,

@@ -33,7 +33,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
   const redis = createRedis(config.REDIS_URL, "simulation");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // Reads are versioned by the campaign's event streams, which the worker pool and campaign publish.
-  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "read-cache" }), connectionName: "simulation-read-versions" });
+  const { versions, readAccess } = campaignReadAccessFor(redis, campaigns, config, { logger: logger.child({ component: "read-cache" }), connectionName: "simulation-read-versions", follows: ["world", "campaign"] });
   const cache = readModelCacheFor(redis, "simulation:read:", config);
   const reads = createWorldReads(db, cache, versions);
   return createSubgraphApp({
