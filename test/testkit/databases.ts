@@ -20,11 +20,11 @@ export async function privateDatabase(service: string, suffix: string): Promise<
 /** The server's maintenance database, for CREATE and DROP DATABASE. */
 const maintenanceUrl = (databaseUrl: string) => Object.assign(new URL(databaseUrl), { pathname: "/postgres" }).toString();
 
-async function onServer(databaseUrl: string, sql: string): Promise<void> {
+async function onServer<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: maintenanceUrl(databaseUrl) });
   await client.connect();
   try {
-    await client.query(sql);
+    return await work(client);
   } finally {
     await client.end();
   }
@@ -42,18 +42,14 @@ export async function stackDatabase(service: string): Promise<{ url: string; dro
   const url = new URL(required(`${service.toUpperCase()}_DATABASE_URL`));
   url.pathname = `${url.pathname}_s${randomBytes(4).toString("hex")}`;
   const name = url.pathname.slice(1);
-  await onServer(url.toString(), `CREATE DATABASE "${name}" TEMPLATE "${template.pathname.slice(1)}"`);
-  return { url: url.toString(), drop: () => onServer(url.toString(), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+  await onServer(url.toString(), (client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template.pathname.slice(1)}"`));
+  return { url: url.toString(), drop: async () => void (await onServer(url.toString(), (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))) };
 }
 
 /** Drops every database of the run (`startales_<service>_test_<run>…`): stacks' and suites' own ones a crash left behind too. */
 export async function dropRunDatabases(serverUrl: string, run: string): Promise<void> {
-  const client = new pg.Client({ connectionString: maintenanceUrl(serverUrl) });
-  await client.connect();
-  try {
+  await onServer(serverUrl, async (client) => {
     const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname ~ $1", [`^startales_[a-z]+_test_${run}(_|$)`]);
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  });
 }
