@@ -333,8 +333,13 @@ describe("the world and its ticks", () => {
       expect(logged.rows.map((r) => r.tick)).toEqual(Array.from({ length: after.tick }, (_, i) => i + 1));
       const events = await db.query("SELECT count(*)::int AS n FROM outbox_events WHERE aggregate_id = $1 AND type = 'TICK_COMPLETED' AND version = $2", [campaignId, after.tick]);
       expect(events.rows[0].n).toBe(1);
-      // Two jobs at once: one applies the next tick, the other backs off or finds it applied.
-      const racing = await Promise.all([1, 2].map(() => runTick(deps, campaignId, { setTargetTick: async () => undefined })));
+      // The same job twice at once: one applies the next tick, the other backs off (the row is
+      // locked) or finds it applied. Both carry the tick they are for, as a job does once it
+      // has run: Promise.all does not make them overlap (the second may wait for a pool
+      // connection while the first commits), and a job without a target that runs after the
+      // first would rightly apply the tick after.
+      const twin = { targetTick: after.tick + 1, setTargetTick: async () => undefined };
+      const racing = await Promise.all([1, 2].map(() => runTick(deps, campaignId, { ...twin })));
       expect(racing.filter((r) => r.outcome === "applied")).toHaveLength(1);
       expect((await worldRow(campaignId))!.tick).toBe(after.tick + 1);
     });
