@@ -53,12 +53,18 @@ const WHOLE_TEXT = new RegExp(`chat m\\d+ p\\d+ t[\\d.]+ ${FILLER}`);
 type Player = { userId: string; token: string; room: number };
 type Room = { campaignId: string; channelId: string; members: number[] };
 /** One socket of a player, and how that player sends. */
-type Peer = { socket: WebSocket; send(text: string): Promise<void> };
+type Peer = { socket: WebSocket; send(text: string): Promise<string | void> };
 /** How a path is reached: the gateway, or the raw relay. */
 type Path = { label: string; open(player: number, tally: () => Tally): Promise<Peer> };
 
-type Sent = { expected: number; received: number; ok: boolean | null };
+type Sent = { expected: number; received: number; ok: boolean | null; sentAt: number; messageId?: string; firstDeliveryAt?: number };
 type Tally = { sent: Map<number, Sent>; latencies: number[]; sendLatencies: number[]; errors: Map<string, number> };
+/**
+ * Where a message's time goes (gateway path only): from its send to its event's publication
+ * on Redis pub/sub (the mutation, its transaction and the outbox relay), then to its first
+ * delivery (the gateway resolving it for the room and writing the frames), p50 / p99 ms.
+ */
+type Stages = { sendToPublishedP50Ms: number; sendToPublishedP99Ms: number; publishedToDeliveredP50Ms: number; publishedToDeliveredP99Ms: number; tapped: number };
 type Figures = {
   path: string;
   sent: number;
@@ -76,6 +82,7 @@ type Figures = {
   errors: Record<string, number>;
   /** Event-loop delay of this process while measuring: latencies near it are the load generator's. */
   loadGeneratorLoopDelayP99Ms: number;
+  stages?: Stages;
 };
 
 const newTally = (): Tally => ({ sent: new Map(), latencies: [], sendLatencies: [], errors: new Map() });
@@ -89,6 +96,7 @@ function onFrame(tally: Tally, recipient: number, frame: string): void {
   const record = tally.sent.get(Number(match[1]));
   if (!record) return;
   record.received += 1;
+  record.firstDeliveryAt ??= performance.now();
   tally.latencies.push(performance.now() - Number(match[3]));
 }
 
@@ -134,7 +142,7 @@ function outstanding(tally: Tally): number {
  * One path, measured: every player's socket opened, then one message per room (not counted)
  * until every member has it, then the plan, then the deliveries still due.
  */
-async function measure(path: Path, players: Player[], rooms: Room[], plan: number[][], ready: () => Promise<void>): Promise<Figures> {
+async function measure(path: Path, players: Player[], rooms: Room[], plan: number[][], ready: () => Promise<void>, published?: Map<string, number>): Promise<Figures> {
   let tally = newTally();
   let nextId = 0;
   progress(`[${path.label}] opening ${players.length} sockets\n`);
@@ -143,12 +151,12 @@ async function measure(path: Path, players: Player[], rooms: Room[], plan: numbe
 
   const sendAs = async (player: number) => {
     const id = nextId++;
-    const record: Sent = { expected: rooms[players[player]!.room]!.members.length - 1, received: 0, ok: null };
+    const started = performance.now();
+    const record: Sent = { expected: rooms[players[player]!.room]!.members.length - 1, received: 0, ok: null, sentAt: started };
     const current = tally;
     current.sent.set(id, record);
-    const started = performance.now();
     try {
-      await peers[player]!.send(textOf(id, player, started));
+      record.messageId = (await peers[player]!.send(textOf(id, player, started))) ?? undefined;
       current.sendLatencies.push(performance.now() - started);
       record.ok = true;
     } catch (error) {
@@ -201,6 +209,7 @@ async function measure(path: Path, players: Player[], rooms: Room[], plan: numbe
   if (expected > delivered) measured.errors.set("delivery missing", expected - delivered);
   if (duplicates > 0) measured.errors.set("delivery duplicated", duplicates);
   const latencies = [...measured.latencies].sort((a, b) => a - b);
+  const stages = published ? stagesOf(measured, published) : undefined;
   const sendFailures = [...measured.sent.values()].filter((record) => !record.ok).length;
   return {
       path: path.label,
@@ -218,7 +227,44 @@ async function measure(path: Path, players: Player[], rooms: Room[], plan: numbe
       sendP99Ms: round(quantile(measured.sendLatencies, 0.99)),
       errors: Object.fromEntries(measured.errors),
       loadGeneratorLoopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+      stages,
   };
+}
+
+/** The stages of the messages whose publication the tap saw (see Stages). */
+function stagesOf(tally: Tally, published: Map<string, number>): Stages {
+  const toPublished: number[] = [];
+  const toDelivered: number[] = [];
+  for (const record of tally.sent.values()) {
+    const at = record.messageId === undefined ? undefined : published.get(record.messageId);
+    if (at === undefined || record.firstDeliveryAt === undefined) continue;
+    toPublished.push(at - record.sentAt);
+    toDelivered.push(record.firstDeliveryAt - at);
+  }
+  const q = (values: number[], p: number) => round(quantile([...values].sort((a, b) => a - b), p));
+  return {
+    sendToPublishedP50Ms: q(toPublished, 0.5),
+    sendToPublishedP99Ms: q(toPublished, 0.99),
+    publishedToDeliveredP50Ms: q(toDelivered, 0.5),
+    publishedToDeliveredP99Ms: q(toDelivered, 0.99),
+    tapped: toPublished.length,
+  };
+}
+
+/**
+ * Listens to the rooms' chat topics on Redis pub/sub as the gateway does: when each
+ * message's event was published (performance clock of this process), by message id.
+ */
+async function tapPublications(rooms: Room[]): Promise<{ published: Map<string, number>; close(): void }> {
+  const published = new Map<string, number>();
+  const subscriber = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "bench-chat-tap");
+  subscriber.on("message", (_channel: string, message: string) => {
+    const at = performance.now();
+    const aggregateId = /"aggregateId":"([^"]+)"/.exec(message)?.[1];
+    if (aggregateId && message.includes('"MESSAGE_ADDED"')) published.set(aggregateId, at);
+  });
+  await subscriber.subscribe(...rooms.map((room) => streamKey(Topics.channel(room.channelId))));
+  return { published, close: () => subscriber.disconnect() };
 }
 
 /** A counter or gauge of the gateway's /metrics (summed over its label sets matching `labels`). */
@@ -316,8 +362,9 @@ async function main(): Promise<void> {
               body: JSON.stringify({ query: SEND, variables: { channelId, text, idempotencyKey: randomUUID() } }),
               signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
             });
-            const body = (await response.json()) as { data?: { postMessage?: unknown }; errors?: { extensions?: { code?: string } }[] };
+            const body = (await response.json()) as { data?: { postMessage?: { id: string } }; errors?: { extensions?: { code?: string } }[] };
             if (body.errors?.length || !body.data?.postMessage) throw new SendError(body.errors?.[0]?.extensions?.code ?? `HTTP ${response.status}`);
+            return body.data.postMessage.id;
           },
         };
       },
@@ -332,7 +379,8 @@ async function main(): Promise<void> {
       subscriptionGroups = await gatewayMetric(stack.gatewayUrl, "gateway_subscription_groups");
     };
     const executionsBefore = await gatewayMetric(stack.gatewayUrl, "gateway_subscription_executions_total", 'field="messageAdded"');
-    const viaGateway = await measure(gateway, players, rooms, plan, gatewayReady);
+    const tap = await tapPublications(rooms);
+    const viaGateway = await measure(gateway, players, rooms, plan, gatewayReady, tap.published).finally(() => tap.close());
     results.push(viaGateway);
     // Warm-up messages included: the counter runs from before them.
     const executions = (await gatewayMetric(stack.gatewayUrl, "gateway_subscription_executions_total", 'field="messageAdded"')) - executionsBefore;
@@ -412,6 +460,12 @@ async function main(): Promise<void> {
   for (const f of results) {
     const errors = Object.entries(f.errors);
     console.log(`\n${f.path} errors: ${errors.length === 0 ? "none" : errors.map(([code, n]) => `${code} ×${n}`).join(", ")}`);
+  }
+  if (viaGateway.stages) {
+    const st = viaGateway.stages;
+    console.log(
+      `\ngateway, where a message's time goes (${st.tapped} messages, p50 / p99 ms): send → its event on Redis pub/sub (mutation, transaction, outbox relay) ${st.sendToPublishedP50Ms} / ${st.sendToPublishedP99Ms}; pub/sub → first member's socket (the gateway resolving it for the room) ${st.publishedToDeliveredP50Ms} / ${st.publishedToDeliveredP99Ms}`,
+    );
   }
   console.log(
     `\ngateway: ${executionsPerMessage} subscription executions per message (one per group of identical subscriptions; ${subscriptionGroups} groups for ${PLAYERS} subscriptions); load generator (this process) event-loop delay p99: ${viaGateway.loadGeneratorLoopDelayP99Ms} ms (gateway run), ${raw.loadGeneratorLoopDelayP99Ms} ms (raw run), a floor under every latency above`,

@@ -49,6 +49,7 @@ import { createPresenceReporter } from "./subscriptions/presence-reporter";
 import { attachSubscriptionServer } from "./subscriptions/ws-server";
 import { loadSupergraphSdl } from "./supergraph";
 import { createFederatedGateway } from "./execution/federated-gateway";
+import { entityCacheMiddleware } from "./execution/entity-cache";
 
 export type GatewayApp = Service & {
   metrics: Metrics;
@@ -84,6 +85,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     connections: config.SUBGRAPH_CONNECTIONS,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     logger,
+    middlewares: [entityCacheMiddleware({ types: config.ENTITY_CACHE_TYPES, maxEntries: config.ENTITY_CACHE_MAX_ENTRIES, maxTtlMs: config.ENTITY_CACHE_MAX_TTL_MS, metrics })],
   });
 
   const preflightLimits: PreflightLimits = { maxDepth: config.MAX_INPUT_DEPTH, maxValues: config.MAX_VARIABLE_VALUES, maxTokens: config.MAX_TOKENS };

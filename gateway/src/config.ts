@@ -22,6 +22,16 @@ export const gatewayConfigSchema = z.object({
   SUBGRAPH_TIMEOUT_MS: positiveInt(10_000),
   /** Keep-alive sockets per subgraph origin. */
   SUBGRAPH_CONNECTIONS: positiveInt(64),
+  /**
+   * Entity types whose public answers (Cache-Control public, max-age) the gateway keeps and
+   * serves to every caller (execution/entity-cache.ts): comma-separated, or none.
+   */
+  ENTITY_CACHE_TYPES: z
+    .string()
+    .default("User")
+    .transform((value) => new Set(value.split(",").map((type) => type.trim()).filter((type) => type !== "" && type !== "none"))),
+  ENTITY_CACHE_MAX_ENTRIES: positiveInt(100_000),
+  ENTITY_CACHE_MAX_TTL_MS: positiveInt(60_000),
   /** true/false/1/0; unset: on, except in production (see loadGatewayConfig). */
   INTROSPECTION: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1").optional(),
   /** The schema explorer (GraphiQL) at /explorer and GET /graphql; true/false/1/0; unset: on, except in production. */

@@ -3,6 +3,7 @@ import type { GatewayExecutor, GatewayInterface } from "@apollo/server-gateway-i
 import type { Logger } from "@startales/service-kit";
 import { createQueryPlanExecutor } from "./executor";
 import { createSubgraphClient } from "./subgraph-client";
+import type { SubgraphMiddleware } from "./subgraph-middleware";
 
 /**
  * The gateway Apollo Server drives: @apollo/gateway loads the static supergraph and builds
@@ -16,6 +17,8 @@ export function createFederatedGateway(options: {
   connections: number;
   timeoutMs: number;
   logger?: Logger;
+  /** Around every subgraph fetch, before the gateway's own (the entity cache). */
+  middlewares?: readonly SubgraphMiddleware[];
 }) {
   const gateway = new ApolloGateway({ supergraphSdl: options.supergraphSdl, ...(options.logger ? { logger: options.logger } : {}) });
   const plans = createQueryPlanExecutor({ supergraphSdl: options.supergraphSdl });
@@ -23,6 +26,7 @@ export function createFederatedGateway(options: {
     urls: Object.fromEntries(plans.subgraphs.map(({ name, url }) => [name, options.subgraphUrls?.[name] ?? url])),
     connections: options.connections,
     timeoutMs: options.timeoutMs,
+    middlewares: options.middlewares,
   });
   let executor: GatewayExecutor | undefined;
   const apolloGateway: GatewayInterface = {

@@ -24,7 +24,8 @@ function retryAfterSeconds(header: unknown): number | undefined {
  * per request) through undici's dispatcher API (no web streams, abort signals or Request
  * objects per call), and a deadline per fetch. What every request carries (the gateway-signed
  * identity, the correlation id, the trace context) is added by the middlewares around this
- * transport (subgraph-middleware.ts; `middlewares` adds to them). A subgraph that cannot be reached, times out, stalls its
+ * transport (subgraph-middleware.ts); `middlewares` run before them (a cache that answers
+ * needs no signed identity and makes no fetch span). A subgraph that cannot be reached, times out, stalls its
  * body or answers 5xx becomes SERVICE_UNAVAILABLE for its part of the plan (the client may
  * retry), without naming hosts or ports; other answers are read as @apollo/gateway's
  * RemoteGraphQLDataSource reads them (a 401/403 keeps its code, a non-JSON body is an error).
@@ -102,7 +103,7 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
     return body as SubgraphResult;
   }
 
-  const chain = composeMiddlewares([...defaultSubgraphMiddlewares, ...(options.middlewares ?? [])], transport);
+  const chain = composeMiddlewares([...(options.middlewares ?? []), ...defaultSubgraphMiddlewares], transport);
   function send(serviceName: string, request: SubgraphRequest, scope: FetchScope): Promise<SubgraphResult> {
     if (!targets.has(serviceName)) return Promise.reject(new Error(`Couldn't find service with name "${serviceName}"`));
     return chain({ subgraph: serviceName, request, headers: { "content-type": "application/json" }, scope });
