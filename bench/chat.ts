@@ -64,7 +64,21 @@ type Tally = { sent: Map<number, Sent>; latencies: number[]; sendLatencies: numb
  * on Redis pub/sub (the mutation, its transaction and the outbox relay), then to its first
  * delivery (the gateway resolving it for the room and writing the frames), p50 / p99 ms.
  */
-type Stages = { sendToPublishedP50Ms: number; sendToPublishedP99Ms: number; publishedToDeliveredP50Ms: number; publishedToDeliveredP99Ms: number; tapped: number };
+type Stages = {
+  /** From the send to the start of the transaction that wrote the message (its event's occurredAt): gateway, realtime, campaign's check. */
+  sendToTransactionP50Ms: number;
+  sendToTransactionP99Ms: number;
+  /** From there to the event on pub/sub: the transaction, its commit and the outbox relay's. */
+  transactionToPublishedP50Ms: number;
+  transactionToPublishedP99Ms: number;
+  sendToPublishedP50Ms: number;
+  sendToPublishedP99Ms: number;
+  publishedToDeliveredP50Ms: number;
+  publishedToDeliveredP99Ms: number;
+  tapped: number;
+};
+/** A message's event as the tap saw it: when it arrived, and when its transaction started (wall clock, ms). */
+type Publication = { at: number; occurredAt: number };
 type Figures = {
   path: string;
   sent: number;
@@ -142,7 +156,7 @@ function outstanding(tally: Tally): number {
  * One path, measured: every player's socket opened, then one message per room (not counted)
  * until every member has it, then the plan, then the deliveries still due.
  */
-async function measure(path: Path, players: Player[], rooms: Room[], plan: number[][], ready: () => Promise<void>, published?: Map<string, number>): Promise<Figures> {
+async function measure(path: Path, players: Player[], rooms: Room[], plan: number[][], ready: () => Promise<void>, published?: Map<string, Publication>): Promise<Figures> {
   let tally = newTally();
   let nextId = 0;
   progress(`[${path.label}] opening ${players.length} sockets\n`);
@@ -232,17 +246,27 @@ async function measure(path: Path, players: Player[], rooms: Room[], plan: numbe
 }
 
 /** The stages of the messages whose publication the tap saw (see Stages). */
-function stagesOf(tally: Tally, published: Map<string, number>): Stages {
+function stagesOf(tally: Tally, published: Map<string, Publication>): Stages {
+  const toTransaction: number[] = [];
   const toPublished: number[] = [];
+  const transactionToPublished: number[] = [];
   const toDelivered: number[] = [];
+  // occurredAt is the database's clock, the rest this process's performance clock: one machine, so the wall clocks agree.
+  const wallClock = (at: number) => performance.timeOrigin + at;
   for (const record of tally.sent.values()) {
-    const at = record.messageId === undefined ? undefined : published.get(record.messageId);
-    if (at === undefined || record.firstDeliveryAt === undefined) continue;
-    toPublished.push(at - record.sentAt);
-    toDelivered.push(record.firstDeliveryAt - at);
+    const event = record.messageId === undefined ? undefined : published.get(record.messageId);
+    if (event === undefined || record.firstDeliveryAt === undefined) continue;
+    toTransaction.push(event.occurredAt - wallClock(record.sentAt));
+    transactionToPublished.push(wallClock(event.at) - event.occurredAt);
+    toPublished.push(event.at - record.sentAt);
+    toDelivered.push(record.firstDeliveryAt - event.at);
   }
   const q = (values: number[], p: number) => round(quantile([...values].sort((a, b) => a - b), p));
   return {
+    sendToTransactionP50Ms: q(toTransaction, 0.5),
+    sendToTransactionP99Ms: q(toTransaction, 0.99),
+    transactionToPublishedP50Ms: q(transactionToPublished, 0.5),
+    transactionToPublishedP99Ms: q(transactionToPublished, 0.99),
     sendToPublishedP50Ms: q(toPublished, 0.5),
     sendToPublishedP99Ms: q(toPublished, 0.99),
     publishedToDeliveredP50Ms: q(toDelivered, 0.5),
@@ -255,13 +279,14 @@ function stagesOf(tally: Tally, published: Map<string, number>): Stages {
  * Listens to the rooms' chat topics on Redis pub/sub as the gateway does: when each
  * message's event was published (performance clock of this process), by message id.
  */
-async function tapPublications(rooms: Room[]): Promise<{ published: Map<string, number>; close(): void }> {
-  const published = new Map<string, number>();
+async function tapPublications(rooms: Room[]): Promise<{ published: Map<string, Publication>; close(): void }> {
+  const published = new Map<string, Publication>();
   const subscriber = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "bench-chat-tap");
   subscriber.on("message", (_channel: string, message: string) => {
     const at = performance.now();
     const aggregateId = /"aggregateId":"([^"]+)"/.exec(message)?.[1];
-    if (aggregateId && message.includes('"MESSAGE_ADDED"')) published.set(aggregateId, at);
+    const occurredAt = Date.parse(/"occurredAt":"([^"]+)"/.exec(message)?.[1] ?? "");
+    if (aggregateId && message.includes('"MESSAGE_ADDED"') && !Number.isNaN(occurredAt)) published.set(aggregateId, { at, occurredAt });
   });
   await subscriber.subscribe(...rooms.map((room) => streamKey(Topics.channel(room.channelId))));
   return { published, close: () => subscriber.disconnect() };
@@ -464,7 +489,7 @@ async function main(): Promise<void> {
   if (viaGateway.stages) {
     const st = viaGateway.stages;
     console.log(
-      `\ngateway, where a message's time goes (${st.tapped} messages, p50 / p99 ms): send → its event on Redis pub/sub (mutation, transaction, outbox relay) ${st.sendToPublishedP50Ms} / ${st.sendToPublishedP99Ms}; pub/sub → first member's socket (the gateway resolving it for the room) ${st.publishedToDeliveredP50Ms} / ${st.publishedToDeliveredP99Ms}`,
+      `\ngateway, where a message's time goes (${st.tapped} messages, p50 / p99 ms): send → its transaction starts (gateway, realtime, campaign's check) ${st.sendToTransactionP50Ms} / ${st.sendToTransactionP99Ms}; → its event on Redis pub/sub (transaction, commit, outbox relay) ${st.transactionToPublishedP50Ms} / ${st.transactionToPublishedP99Ms}; send → pub/sub ${st.sendToPublishedP50Ms} / ${st.sendToPublishedP99Ms}; pub/sub → first member's socket (the gateway resolving it for the room) ${st.publishedToDeliveredP50Ms} / ${st.publishedToDeliveredP99Ms}`,
     );
   }
   console.log(

@@ -13,7 +13,7 @@ import {
   outboxSentinelKey,
   prismaOutboxHistory,
   prismaOutboxRelay,
-  prismaOutboxSource,
+  pgOutboxSource,
   readStreamEvent,
   readStreamEventsAfter,
   streamKey,
@@ -48,6 +48,8 @@ let redis: Redis;
 let database: Awaited<ReturnType<typeof privateDatabase>>;
 let sql: pg.Client;
 let db: Db;
+/** The relays' connections, as prismaOutboxRelay gives each service's relay its own. */
+let relayPool: pg.Pool;
 const relays: OutboxRelay[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -58,6 +60,8 @@ beforeAll(async () => {
   sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
   db = createDb(database.url, 4);
+  relayPool = new pg.Pool({ connectionString: database.url, max: 4 });
+  relayPool.on("error", () => undefined); // the database is dropped under it at the end
 }, 120_000);
 
 beforeEach(async () => {
@@ -74,6 +78,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await db?.$disconnect();
+  await relayPool?.end();
   redis?.disconnect();
   await sql?.end();
   await server?.stop();
@@ -83,14 +88,14 @@ afterAll(async () => {
 const newProducer = () => `rebuild-test-${randomUUID().slice(0, 8)}`;
 const newTopic = () => `campaign:${randomUUID()}`;
 
-type RelaySettings = { retentionHours?: number; logger?: Logger; metrics?: Metrics; database?: Db };
+type RelaySettings = { retentionHours?: number; logger?: Logger; metrics?: Metrics; database?: { db: Db; url: string } };
 function startRelay(producer: string, settings: RelaySettings = {}): OutboxRelay {
-  const relay = prismaOutboxRelay(settings.database ?? db, {
+  const relay = prismaOutboxRelay(settings.database?.db ?? db, {
     producer,
     redis,
     logger: settings.logger ?? quiet,
     metrics: settings.metrics,
-    config: { OUTBOX_POLL_MS: 20, OUTBOX_BATCH_SIZE: 4, EVENT_STREAM_MAX_LEN: 1000, OUTBOX_RETENTION_HOURS: settings.retentionHours ?? 168 },
+    config: { DATABASE_URL: settings.database?.url ?? database.url, OUTBOX_POLL_MS: 20, OUTBOX_BATCH_SIZE: 4, EVENT_STREAM_MAX_LEN: 1000, OUTBOX_RETENTION_HOURS: settings.retentionHours ?? 168 },
   });
   relays.push(relay);
   relay.start();
@@ -185,7 +190,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
   it("records where an event already was when its batch is published again after a failed mark", async () => {
     const producer = newProducer();
     const a = newTopic();
-    const source = prismaOutboxSource(db);
+    const source = pgOutboxSource(relayPool);
     let marks = 0;
     const failingOnce: typeof source = {
       transaction: (work) =>
@@ -274,7 +279,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
     };
     // Batches of 2: the rebuild reads on from where each batch ended.
     const rebuild = createOutboxRebuild({ producer, history: held, redis, logger: quiet, windowMs: 168 * HOUR_MS, streamMaxLen: 1000, batchSize: 2 });
-    const replica1 = createOutboxRelay({ source: prismaOutboxSource(db), producer, redis, logger: quiet, pollMs: 20, rebuild });
+    const replica1 = createOutboxRelay({ source: pgOutboxSource(relayPool), producer, redis, logger: quiet, pollMs: 20, rebuild });
     relays.push(replica1);
     replica1.start();
     await reading.promise;
@@ -317,7 +322,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
       },
     };
     const rebuild = createOutboxRebuild({ producer, history: held, redis, logger: quiet, windowMs: 168 * HOUR_MS, streamMaxLen: 1000, batchSize: 2 });
-    const stopped = createOutboxRelay({ source: prismaOutboxSource(db), producer, redis, logger: quiet, pollMs: 20, rebuild });
+    const stopped = createOutboxRelay({ source: pgOutboxSource(relayPool), producer, redis, logger: quiet, pollMs: 20, rebuild });
     stopped.start();
     await reading.promise;
     const stopping = stopped.stop();
@@ -339,7 +344,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
     // A guard that always says yes: only the publish script itself stands between Redis and the event.
     let checks = 0;
     const relay = createOutboxRelay({
-      source: prismaOutboxSource(db),
+      source: pgOutboxSource(relayPool),
       producer,
       redis,
       logger: logs.logger,
@@ -437,7 +442,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
     const [one, two] = [newProducer(), newProducer()];
     const topic = newTopic();
     const relayOne = startRelay(one);
-    const relayTwo = startRelay(two, { database: secondDb });
+    const relayTwo = startRelay(two, { database: { db: secondDb, url: second.url } });
     const [e1] = await insertEvents([topic]);
     await allPublished();
     await insertEvents([topic], secondSql);
@@ -452,7 +457,7 @@ describe("rebuilding the event streams after Redis lost its data", () => {
     await until("the first producer's rebuild", async () => (await redis.exists(outboxSentinelKey(one))) === 1);
     const logs = captureLogs("second-producer", "warn");
     const metrics = createMetrics("outbox-rebuild-test");
-    startRelay(two, { database: secondDb, logger: logs.logger, metrics });
+    startRelay(two, { database: { db: secondDb, url: second.url }, logger: logs.logger, metrics });
     await until("the second producer's rebuild", async () => (await redis.exists(outboxSentinelKey(two))) === 1);
 
     // Its event lies before the first producer's last one: Redis cannot insert it there.

@@ -16,7 +16,7 @@ import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createDb, type Db } from "../../subgraphs/campaign/src/db";
 import { createCampaignService } from "../../subgraphs/campaign/src/domain/campaign-service";
 import { createCampaignInput } from "../../subgraphs/campaign/src/domain/input";
-import { prismaOutboxSource } from "@startales/service-kit";
+import { pgOutboxSource } from "@startales/service-kit";
 import { CampaignSubgraphCreateDocument } from "../generated/operations";
 import { campaignTestConfig } from "../testkit/config";
 import { privateDatabase } from "../testkit/databases";
@@ -37,6 +37,7 @@ const logger = createLogger("outbox-relay-test", "silent");
 let database: { url: string; drop: () => Promise<void> };
 let sql: pg.Client;
 const dbs: Db[] = [];
+const pools: pg.Pool[] = [];
 const topics: string[] = [];
 const children = new Set<ChildProcess>();
 
@@ -51,6 +52,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await Promise.all(dbs.map((db) => db.$disconnect()));
+  await Promise.all(pools.map((pool) => pool.end()));
   if (topics.length) await redis.del(...topics.map((topic) => `events:${topic}`));
   redis.disconnect();
   await sql?.end();
@@ -61,6 +63,13 @@ const newDb = () => {
   const db = createDb(database.url, 2);
   dbs.push(db);
   return db;
+};
+/** A relay's own connection, as prismaOutboxRelay gives each service's relay. */
+const newRelayPool = () => {
+  const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  pool.on("error", () => undefined); // the database is dropped under it at the end
+  pools.push(pool);
+  return pool;
 };
 const testTopic = () => {
   const topic = `outbox-test-${randomUUID()}`;
@@ -256,7 +265,7 @@ describe("the outbox relay", () => {
     const topic = testTopic();
     const ids = await insertEvents(topic, 5);
     const claimed: string[][] = [];
-    const relay = createOutboxRelay({ source: countingSource(prismaOutboxSource(newDb()), claimed, true), redis, logger, batchSize: 10, pollMs: 20 });
+    const relay = createOutboxRelay({ source: countingSource(pgOutboxSource(newRelayPool()), claimed, true), redis, logger, batchSize: 10, pollMs: 20 });
     relay.start();
     try {
       await until("every row published", async () => (await unpublishedOf(topic)) === 0);
@@ -278,7 +287,7 @@ describe("the outbox relay", () => {
     const ids = await insertEvents(topic, 300);
     const claimed: [string[][], string[][]] = [[], []];
     const relays: OutboxRelay[] = claimed.map((batches) =>
-      createOutboxRelay({ source: countingSource(prismaOutboxSource(newDb()), batches), redis, logger, batchSize: 7, pollMs: 10 }),
+      createOutboxRelay({ source: countingSource(pgOutboxSource(newRelayPool()), batches), redis, logger, batchSize: 7, pollMs: 10 }),
     );
     relays.forEach((relay) => relay.start());
     try {

@@ -6,14 +6,12 @@
  * Run: node --require ./node_modules/tsx/dist/cjs/index.cjs test/testkit/outbox-relay-process.ts
  */
 import { createLogger, createOutboxRelay, createRedis, type OutboxSource } from "@startales/service-kit";
-import { createDb } from "../../subgraphs/campaign/src/db";
-import { prismaOutboxSource } from "@startales/service-kit";
-
-const db = createDb(process.env.DATABASE_URL ?? "", 2);
+import { outboxRelayPool, pgOutboxSource } from "@startales/service-kit";
 const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "outbox-relay-process");
 const logger = createLogger("outbox-relay-process", "warn");
 
-const real = prismaOutboxSource(db);
+const pool = outboxRelayPool(process.env.DATABASE_URL ?? "", logger);
+const real = pgOutboxSource(pool);
 const crashing: OutboxSource = {
   transaction: (work) =>
     real.transaction((tx) =>
@@ -42,7 +40,7 @@ const relay = createOutboxRelay({
 
 process.on("SIGTERM", () => {
   void relay.stop().then(async () => {
-    await db.$disconnect();
+    await pool.end();
     redis.disconnect();
     process.exit(0);
   });

@@ -30,6 +30,7 @@ export * from "./outbox-relay";
 export * from "./periodic-task";
 export * from "./outbox-rebuild";
 export * from "./outbox-retention";
+export * from "./pg-outbox-source";
 export * from "./prisma-outbox-source";
 export * from "./event-stream";
 export * from "./topics";

@@ -53,7 +53,7 @@ export type OutboxHistoryGuard = {
 /** Work the relay does after its cycles (outbox-retention.ts: deleting old published rows). */
 export type OutboxHousekeeping = { sweepIfDue(): Promise<void> };
 
-/** What a service implements over its own database (prismaOutboxSource does it for every subgraph). */
+/** What a service implements over its own database (pgOutboxSource does it for every subgraph). */
 export type OutboxSource = {
   /** Runs `work` in one transaction; commits if it resolves, rolls back if it throws. */
   transaction<T>(work: (tx: OutboxTransaction) => Promise<T>): Promise<T>;

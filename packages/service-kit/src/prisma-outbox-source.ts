@@ -3,66 +3,17 @@ import { positiveInt } from "./config";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { createOutboxRebuild, type OutboxHistory, type PublishedOutboxRow } from "./outbox-rebuild";
-import { DEFAULT_DEDUPE_TTL_SECONDS, createOutboxRelay, type OutboxRelay, type OutboxRow, type OutboxSource } from "./outbox-relay";
+import { DEFAULT_DEDUPE_TTL_SECONDS, createOutboxRelay, type OutboxRelay } from "./outbox-relay";
 import { createOutboxRetention, type OutboxPruner } from "./outbox-retention";
+import { outboxRelayPool, pgOutboxSource } from "./pg-outbox-source";
 
-type ClaimedRow = Omit<OutboxRow, "occurredAt"> & { occurredAt: Date | string };
 type HistoryRow = Omit<PublishedOutboxRow, "occurredAt" | "publishedAt"> & { occurredAt: Date | string; publishedAt: Date | string };
 
-/** The advisory lock the relays of one database take turns on (advisory locks are per database). */
-const RELAY_LOCK_KEY = 0x5374_6f75_7462n; // "Stoutb": any constant no other code locks.
-
-/** The slice of a Prisma transaction client the outbox needs (any service's generated client). */
+/** The slice of a Prisma client the outbox's history needs (any service's generated client). */
 type RawTx = {
   $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<T>;
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
 };
-type RawDb<Tx extends RawTx> = {
-  $transaction<T>(work: (tx: Tx) => Promise<T>, options?: { timeout?: number }): PromiseLike<T>;
-};
-
-/**
- * A service's `outbox_events` table (every subgraph that publishes events has the same one,
- * see the campaign migration), as the outbox relay reads and marks it.
- */
-export function prismaOutboxSource<Tx extends RawTx>(db: RawDb<Tx>, options: { timeoutMs?: number } = {}): OutboxSource {
-  return {
-    transaction: (work) =>
-      Promise.resolve(
-        db.$transaction(
-          (tx) =>
-            work({
-              async claim(limit) {
-                // Replicas take turns, one batch at a time: with SKIP LOCKED alone, one relay
-                // would publish a topic's newer rows while another still held the older ones,
-                // and subscribers would see the topic's events out of order. Waiting (not
-                // trying) lets a relay woken by its own commit publish right after the batch
-                // in flight; the timeout bounds the wait behind a relay stuck on Redis.
-                await tx.$executeRaw`SET LOCAL lock_timeout = '5s'`;
-                await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RELAY_LOCK_KEY}::bigint)`;
-                // FOR UPDATE: the claimed rows stay locked until marked (SKIP LOCKED: never waits on a row).
-                const rows = await tx.$queryRaw<ClaimedRow[]>`
-                  SELECT id::text AS id, topic, type, aggregate_id::text AS "aggregateId", version, data, traceparent,
-                         occurred_at AS "occurredAt"
-                    FROM outbox_events
-                   WHERE published_at IS NULL
-                   ORDER BY occurred_at, id
-                   LIMIT ${limit}
-                     FOR UPDATE SKIP LOCKED`;
-                return rows.map((row) => ({ ...row, occurredAt: new Date(row.occurredAt) }));
-              },
-              async markPublished(marks) {
-                await tx.$executeRaw`
-                  UPDATE outbox_events o SET published_at = now(), stream_id = m.stream_id
-                    FROM unnest(${marks.map((mark) => mark.id)}::uuid[], ${marks.map((mark) => mark.streamId)}::text[]) AS m(id, stream_id)
-                   WHERE o.id = m.id`;
-              },
-            }),
-          { timeout: options.timeoutMs ?? 15_000 },
-        ),
-      ),
-  };
-}
 
 const NO_ROW = "00000000-0000-0000-0000-000000000000";
 
@@ -108,15 +59,17 @@ export const outboxConfigShape = {
   OUTBOX_RETENTION_HOURS: positiveInt(168),
 };
 
-type OutboxConfig = { OUTBOX_POLL_MS: number; OUTBOX_BATCH_SIZE: number; EVENT_STREAM_MAX_LEN: number; OUTBOX_RETENTION_HOURS: number };
+type OutboxConfig = { DATABASE_URL: string; OUTBOX_POLL_MS: number; OUTBOX_BATCH_SIZE: number; EVENT_STREAM_MAX_LEN: number; OUTBOX_RETENTION_HOURS: number };
 
 /**
  * A service's relay from its `outbox_events` table to Redis, with the settings of
  * outboxConfigShape; `producer` (the service's name) is recorded in each envelope and names
- * the history it rebuilds after Redis lost its data. Old published rows are deleted.
+ * the history it rebuilds after Redis lost its data. Old published rows are deleted. Batches
+ * go over the relay's own connection to DATABASE_URL (pg-outbox-source.ts); the history
+ * and the retention through the service's Prisma client.
  */
-export function prismaOutboxRelay<Tx extends RawTx>(
-  db: RawDb<Tx> & RawTx,
+export function prismaOutboxRelay(
+  db: RawTx,
   deps: { producer: string; redis: Redis; logger: Logger; metrics?: Metrics; config: OutboxConfig },
 ): OutboxRelay {
   const { producer, redis, metrics, config } = deps;
@@ -125,8 +78,11 @@ export function prismaOutboxRelay<Tx extends RawTx>(
   const retentionMs = config.OUTBOX_RETENTION_HOURS * 3_600_000;
   // Every row a rebuild may restore still has its dedupe key, so the window is the retention.
   const dedupeTtlSeconds = Math.max(DEFAULT_DEDUPE_TTL_SECONDS, config.OUTBOX_RETENTION_HOURS * 3600);
-  return createOutboxRelay({
-    source: prismaOutboxSource(db),
+  // Opened with the first batch and closed by stop(): a relay started again opens a new one.
+  let pool: ReturnType<typeof outboxRelayPool> | undefined;
+  const connections = { connect: () => (pool ??= outboxRelayPool(config.DATABASE_URL, logger)).connect() };
+  const relay = createOutboxRelay({
+    source: pgOutboxSource(connections),
     producer,
     redis,
     logger,
@@ -138,4 +94,13 @@ export function prismaOutboxRelay<Tx extends RawTx>(
     rebuild: createOutboxRebuild({ producer, history, redis, logger, metrics, windowMs: retentionMs, streamMaxLen: config.EVENT_STREAM_MAX_LEN, dedupeTtlSeconds }),
     retention: createOutboxRetention({ history, retentionMs, logger }),
   });
+  return {
+    ...relay,
+    async stop() {
+      await relay.stop();
+      const closing = pool;
+      pool = undefined;
+      await closing?.end();
+    },
+  };
 }

@@ -102,9 +102,10 @@ export function createChatService(db: Db, options: { afterCommit?: () => void } 
     async postMessage(viewer: SignedInViewer, loaders: RealtimeLoaders, input: { channelId: string; text: string; idempotencyKey: string }): Promise<ChatMessage> {
       const channel = await loaders.channelById.load(input.channelId);
       if (!channel) throw notFound("No channel with this id");
-      const access = await assertCanPost(viewer, loaders, channel);
       const where = { authorId_idempotencyKey: { authorId: viewer.userId, idempotencyKey: input.idempotencyKey } };
-      const earlier = await db.chatMessage.findUnique({ where });
+      // Side by side: the repeat of a key is looked up while campaign decides; a refusal still
+      // refuses a repeat, as before (Promise.all fails when the check does).
+      const [access, earlier] = await Promise.all([assertCanPost(viewer, loaders, channel), db.chatMessage.findUnique({ where })]);
       if (earlier) return earlier;
       if (access.status === "ENDED") throw conflict("This campaign has ended");
       try {
