@@ -25,10 +25,23 @@ import type { SubscriptionMetrics } from "./subscription-metrics";
 
 export type { LiveSink } from "./live-member";
 
+/**
+ * How old a subscriber's authorization may get before an event refreshes it ahead of need:
+ * its own point between half and nine tenths of `reauthorizeMs`. Subscribers that joined
+ * together (a campaign starting, every socket reconnecting after a gateway restart) would
+ * otherwise all be checked again on the same event, a burst of requests to the subgraphs
+ * every half window that the deliveries behind it wait for.
+ */
+export function refreshAheadAge(reauthorizeMs: number, random: () => number = Math.random): number {
+  return reauthorizeMs * (0.5 + 0.4 * random());
+}
+
 /** One subscription of a group, with what its authorization rests on. */
 class Subscriber {
   /** When its access to the feed was last confirmed as itself (at subscribe, or an answer of its own). */
   authorizedAt = Date.now();
+  /** The age at which an event refreshes its authorization ahead (refreshAheadAge). */
+  readonly refreshAfterMs: number;
   /** Deliveries waiting behind a check of its access, in order; null when none is pending. */
   private chain: Promise<void> | null = null;
   checking = false;
@@ -38,7 +51,10 @@ class Subscriber {
     readonly viewer: Viewer,
     /** Who it is (authorizationScope): subscribers with the same key get the same answers. */
     readonly userKey: string,
-  ) {}
+    reauthorizeMs: number,
+  ) {
+    this.refreshAfterMs = refreshAheadAge(reauthorizeMs);
+  }
 
   /** Gives it an outcome in order: after any check of its access still running. */
   offer(streamId: string, outcome: Outcome): void {
@@ -170,7 +186,8 @@ const REFUSING_CODES = new Set<unknown>([ErrorCode.FORBIDDEN, ErrorCode.UNAUTHEN
  * if every subgraph says that answer is the same for everyone its fields let through (a public
  * Cache-Control, service-kit cache-hints.ts), every member gets it, each authorized as
  * themself by the field's `authorize` query, again whenever that is `reauthorizeMs` old
- * (refreshed ahead, at half that age, so a delivery rarely waits for it). Otherwise, and for
+ * (refreshed ahead, at an age of its own between half and nine tenths of that, so a delivery
+ * rarely waits for it and subscribers that joined together are not all checked at once). Otherwise, and for
  * fields without `authorize`, each user's subscriptions get an answer run as that user, so a
  * player who lost access gets FORBIDDEN and their subscription ends.
  */
@@ -237,7 +254,7 @@ export function createLiveHub(deps: {
     if (outcome.kind === "next" && (recheck || !subscriber.checking)) {
       const age = recheck ? Infinity : Date.now() - subscriber.authorizedAt;
       if (age >= reauthorizeMs) subscriber.checkFirst(() => reauthorize(operation, subscriber));
-      else if (age >= reauthorizeMs / 2) {
+      else if (age >= subscriber.refreshAfterMs) {
         subscriber.offer(streamId, outcome);
         subscriber.checkFirst(() => reauthorize(operation, subscriber));
         return;
@@ -360,7 +377,7 @@ export function createLiveHub(deps: {
         group = created;
       }
       const member = new Member(sink, start, operation.after !== null);
-      const subscriber = new Subscriber(member, viewer, authorizationScope(viewer));
+      const subscriber = new Subscriber(member, viewer, authorizationScope(viewer), reauthorizeMs);
       group.members.add(subscriber);
       const leave = () => {
         member.ended = true;

@@ -105,7 +105,8 @@ export function pgOutboxSource(pool: RelayConnections, options: { idleTimeoutMs?
 
 /** The relay's own pool: one connection, as one relay publishes one batch at a time. */
 export function outboxRelayPool(connectionString: string, logger: Logger): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  // Kept open between batches, as the services' pools are (prisma.ts): a relay woken by a commit must not open a connection first.
+  const pool = new pg.Pool({ connectionString, max: 1, min: 1, connectionTimeoutMillis: 5_000 });
   // An idle connection the server closed (a restart) is an event, not a crash: the next batch reconnects.
   pool.on("error", (error) => logger.warn({ err: error }, "outbox relay's database connection closed"));
   return pool;

@@ -42,7 +42,12 @@ class RecoveringPrismaPg extends PrismaPg {
  * binary download): `new PrismaClient({ adapter: pgAdapter(url, size) })`.
  */
 export function pgAdapter(connectionString: string, poolSize: number): PrismaPg {
-  return new RecoveringPrismaPg({ connectionString, max: poolSize, connectionTimeoutMillis: 5_000 });
+  // min = max: a connection, once opened, is kept (pg's default closes one idle for 10 s).
+  // Opening one costs a PostgreSQL backend, authentication and TLS in production, 25-35 ms on
+  // our 2-core machine, and the load comes in bursts (a tick, a wave of chat): traced,
+  // realtime's slowest live deliveries were requests that waited on connections opened anew.
+  // The pool is still bounded by DATABASE_POOL_SIZE, which max_connections must fit anyway.
+  return new RecoveringPrismaPg({ connectionString, max: poolSize, min: poolSize, connectionTimeoutMillis: 5_000 });
 }
 
 type Pingable = { $queryRawUnsafe(query: string): Promise<unknown> };
