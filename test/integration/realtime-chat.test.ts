@@ -22,6 +22,7 @@ import { campaignTestConfig, realtimeTestConfig, required } from "../testkit/con
 import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { errorCodes, expectData, graphql, postGraphQL } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
+import { startPrivateRedis } from "../testkit/private-redis";
 import { eventually } from "../testkit/simulation";
 
 /**
@@ -235,6 +236,33 @@ describe("campaign chat", () => {
     expect(errorCodes(await post(bob, channelId, "After leaving"))).toEqual(["FORBIDDEN"]);
     expect(errorCodes(await graphql(url, RealtimeMessagesDocument, { channelId }, await as(bob)))).toEqual(["FORBIDDEN"]);
     expectData(await post(alice, channelId, "Still here"));
+  });
+
+  it("refuses the reads of a player whose write campaign just refused, before the leave is published", async () => {
+    // A campaign whose publications go to another Redis: realtime never learns of the leave's new membership version.
+    const elsewhere = await startPrivateRedis();
+    const unheard = createCampaignApp(campaignTestConfig({ REDIS_URL: elsewhere.url }), captureLogs("campaign-unheard", "warn").logger);
+    const unheardOrigin = await unheard.listen();
+    const listening = createRealtimeApp(realtimeTestConfig(unheardOrigin), captureLogs("realtime-unheard", "warn").logger);
+    const listeningUrl = `${await listening.listen()}/graphql`;
+    try {
+      const gm = newUser(["GAME_MASTER"]);
+      const bob = newUser();
+      const campaignId = expectData(await graphql(`${unheardOrigin}/graphql`, CampaignSubgraphCreateDocument, { input: { name: "Unheard" } }, await as(gm))).createCampaign.id;
+      expectData(await graphql(`${unheardOrigin}/graphql`, CampaignSubgraphJoinDocument, { campaignId }, await as(bob)));
+      const channelId = expectData(await graphql(listeningUrl, RealtimeCampaignChannelDocument, { campaignId }, await as(bob))).campaignChannel.id;
+      // Bob's read access is kept for the membership version realtime knows.
+      expectData(await graphql(listeningUrl, RealtimeMessagesDocument, { channelId }, await as(bob)));
+      expect(expectData(await graphql(`${unheardOrigin}/graphql`, LeaveCampaignDocument, { campaignId }, await as(bob))).leaveCampaign).toBe(true);
+      const posted = await graphql(listeningUrl, RealtimePostMessageDocument, { channelId, text: "After leaving", idempotencyKey: randomUUID() }, await as(bob));
+      expect(errorCodes(posted)).toEqual(["FORBIDDEN"]);
+      // The write's fresh answer replaced the kept one: no publication needed.
+      expect(errorCodes(await graphql(listeningUrl, RealtimeMessagesDocument, { channelId }, await as(bob)))).toEqual(["FORBIDDEN"]);
+    } finally {
+      await listening.stop();
+      await unheard.stop();
+      await elsewhere.stop();
+    }
   });
 
   it("asks campaign once per reader and membership version for reads, and again once a leave is published", async () => {

@@ -28,9 +28,11 @@ export type CampaignReadAccess = (viewer: SignedInViewer, forwarded: ForwardedId
  * publishes on `campaign:<id>`, which is a new version and so a new question, at once rather
  * than after a TTL. For reads many callers repeat (a galaxy map polled, a chat message
  * resolved for its room): without it each is also a request to campaign. `ttlMs` only bounds
- * memory and a missed publication. Writes never use it (they ask campaign every time). "No
- * such campaign" is not kept: a campaign may be created the next moment. A request that asks
- * to revalidate (`forwarded.revalidate`) is answered by campaign.
+ * memory and a missed publication. Writes ask campaign every time, through it with
+ * `revalidate`, so their fresh answer replaces the kept one (a player refused a write after
+ * leaving is refused the next read too, publication or not). "No such campaign" is not kept:
+ * a campaign may be created the next moment. A request that asks to revalidate
+ * (`forwarded.revalidate`) is answered by campaign, and its answer is kept.
  */
 export function createCampaignReadAccess(
   client: Pick<CampaignClient, "access">,

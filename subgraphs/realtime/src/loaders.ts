@@ -26,9 +26,13 @@ export function createLoaders(db: Db, campaigns: CampaignClient, readAccess: Cam
     campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
       viewer.kind === "user" ? readAccess(viewer, forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),
-    /** The same for writing: asked of campaign now, in one request per batch. */
+    /**
+     * The same for writing: asked of campaign now, in one request per batch, and kept for the
+     * reads that follow (revalidate): a player refused a write after leaving is refused the
+     * next read too, even before the leave's publication reaches this replica.
+     */
     campaignAccessForWrite: new DataLoader<string, CampaignAccess>(async (ids) =>
-      viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
+      viewer.kind === "user" ? readAccess(viewer, { ...forwarded, revalidate: true }, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),
     /** Member ids of a campaign (only asked where a write names other users). */
     campaignMembers: new DataLoader<string, Set<string> | null>(async (ids) => Promise.all(ids.map((id) => campaigns.memberIds(forwarded, id))), {

@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { CampaignAccess, CampaignClient, CampaignReadAccess, ForwardedIdentity, Viewer } from "@startales/service-kit";
+import type { CampaignAccess, CampaignReadAccess, ForwardedIdentity, Viewer } from "@startales/service-kit";
 import type { GalaxyMap } from "./engine";
 import type { CivilizationView, LeaderboardRow } from "./generated/prisma/client";
 import type { StarSystemModel, WorldSummary } from "./domain/read-models";
@@ -14,14 +14,18 @@ const each = <K, V>(keys: readonly K[], read: (key: K) => Promise<V>) => Promise
  * request for commands and game-master reads (`campaignAccess`), and kept across requests
  * until the campaign's membership changes for the reads clients poll (`readAccess`).
  */
-export function createLoaders(reads: WorldReads, campaigns: CampaignClient, readAccess: CampaignReadAccess, viewer: Viewer, forwarded: ForwardedIdentity) {
+export function createLoaders(reads: WorldReads, readAccess: CampaignReadAccess, viewer: Viewer, forwarded: ForwardedIdentity) {
   const userId = viewer.kind === "user" ? viewer.userId : null;
   return {
     viewer,
     forwarded,
-    /** The caller's access to each campaign, asked of campaign in one request per batch: for commands and game-master reads. */
+    /**
+     * The caller's access to each campaign, asked of campaign now in one request per batch: for
+     * commands and game-master reads. Kept for the polled reads that follow (revalidate), so a
+     * fresh answer is never contradicted by an older one.
+     */
     campaignAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
-      viewer.kind === "user" ? campaigns.access(forwarded, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
+      viewer.kind === "user" ? readAccess(viewer, { ...forwarded, revalidate: true }, ids) : ids.map(() => ({ kind: "forbidden" }) as const),
     ),
     /** The same, as campaign answered it for the campaign's current membership (service-kit campaign-access-cache.ts): for the reads clients poll. */
     readAccess: new DataLoader<string, CampaignAccess>(async (ids) =>
