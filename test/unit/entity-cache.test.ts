@@ -76,6 +76,25 @@ it("keeps an entity for its max-age, at most the configured bound, and tells the
   expect(h.sent).toHaveLength(2);
 });
 
+it("fetches again an entity in the last second of its max-age: a hit never tells the response max-age 0", async () => {
+  // max-age=0 is an answer nobody may share: a live group would stop sharing its executions.
+  const h = harness();
+  await h.fetchEntities([user("a")]);
+  h.advance(58_900);
+  const served = await h.fetchEntities([user("a")]);
+  expect(h.sent).toHaveLength(1);
+  expect(served.hints).toEqual([{ maxAge: 1, scope: "PUBLIC" }]);
+  h.advance(200);
+  const fetched = await h.fetchEntities([user("a")]);
+  expect(h.sent).toHaveLength(2);
+  expect(fetched.hints).toEqual([{ maxAge: 60, scope: "PUBLIC" }]);
+  // An answer with a second or less to live is not kept at all.
+  h.answerWith((reps) => ({ entities: reps.map(() => ({ displayName: "B" })), cacheControl: { maxAge: 1, scope: "PUBLIC" } }));
+  await h.fetchEntities([user("b")]);
+  await h.fetchEntities([user("b")]);
+  expect(h.sent).toHaveLength(4);
+});
+
 it("keeps nothing private, without a max-age, or from an answer with errors", async () => {
   for (const reply of [
     { cacheControl: { maxAge: 60, scope: "PRIVATE" as const } },

@@ -20,6 +20,14 @@ export type EntityCacheOptions = {
 };
 
 type Data = Record<string, unknown>;
+
+/**
+ * An entity with less than this left of its max-age is fetched again rather than served: what
+ * a hit tells the response is its whole seconds left, and an answer "max-age=0" is one nobody
+ * may share, so the gateway would stop sharing a subscription's executions among its members
+ * (live-hub.ts) for good because an author's entry was in its last second.
+ */
+const MIN_LEFT_MS = 1_000;
 /** An entity as its subgraph answered it, serialized: every hit parses its own copy (the executor merges into what it gets). */
 type Entry = { json: string; expiresAt: number };
 type Hint = { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" };
@@ -91,12 +99,12 @@ export function entityCacheMiddleware(options: EntityCacheOptions): SubgraphMidd
         throw new Error(`Expected "data._entities" to contain ${asked.length} elements`);
       }
       const ttlMs = shareableFor(hints, options.maxTtlMs);
-      const storing = ttlMs > 0 && !response.errors?.length;
+      const storing = ttlMs > MIN_LEFT_MS && !response.errors?.length;
       received.forEach((entity, j) => {
         const i = missing[j]!;
         entities[i] = entity;
         const key = keys[i];
-        if (storing && key !== undefined) cache.set(key, { json: JSON.stringify(entity), expiresAt: now() + ttlMs }, ttlMs);
+        if (storing && key !== undefined) cache.set(key, { json: JSON.stringify(entity), expiresAt: now() + ttlMs }, ttlMs - MIN_LEFT_MS);
       });
       if (hits === 0) return response;
       // The subgraph numbered its errors' entities in the fetch it was sent: renumber them in this one.
