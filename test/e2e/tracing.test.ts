@@ -109,6 +109,10 @@ it("one trace links a submitCommand through the gateway and simulation to the ti
   expect(applied?.attributes).toMatchObject({ "startales.command_id": submitted.id, "startales.campaign_id": campaignId, "startales.command_type": "SET_TAX" });
   expect(applied!.parentSpanId).toBe(subgraphRequest!.spanId);
   expect(find(spans, "gateway", "graphql.execute")).toBeDefined();
+  // Simulation asked campaign whether the pilot may command: campaign's request is in the same trace, under simulation's.
+  const campaignRequest = find(spans, "campaign", "POST /graphql");
+  expect(campaignRequest).toBeDefined();
+  expect(isUnder(spans, campaignRequest!, subgraphRequest!)).toBe(true);
 
   // The command's INSERT is a client span under the simulation subgraph's request, with its
   // parameterized text and never its values.

@@ -11,6 +11,7 @@ import { IDENTITY_HEADER, createIdentitySigner } from "./identity-assertion";
 import type { Logger } from "./logger";
 import { operationText, repeatedRootField, type OperationText } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
+import { injectTraceHeaders } from "./trace-context";
 import { Role, Scope, signedIn } from "./viewer";
 
 type AccessAnswer = NonNullable<SubgraphCampaignAccessQuery["campaign"]>;
@@ -44,16 +45,19 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
 
   async function post<TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables): Promise<GraphQLResult<TData>> {
     if (!forwarded.identity) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json",
+      [IDENTITY_HEADER]: forwarded.identity,
+      ...(forwarded.requestId ? { [REQUEST_ID_HEADER]: forwarded.requestId } : {}),
+    };
+    // Campaign's answer belongs to the caller's trace (a chat post, a command), not one of its own.
+    injectTraceHeaders(headers);
     let res: Response;
     try {
       res = await fetch(options.url, {
         method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json",
-          [IDENTITY_HEADER]: forwarded.identity,
-          ...(forwarded.requestId ? { [REQUEST_ID_HEADER]: forwarded.requestId } : {}),
-        },
+        headers,
         body: JSON.stringify({ query: operation.query, variables }),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
@@ -146,9 +150,11 @@ export function createCampaignSetupClient(options: { campaignUrl: string; secret
     /** The campaign's setup, or null when there is no such campaign. Throws when campaign is unreachable. */
     async worldSetup(campaignId: string): Promise<CampaignWorldSetup | null> {
       const requestId = randomUUID();
+      const headers: Record<string, string> = { "content-type": "application/json", [IDENTITY_HEADER]: await sign(service, requestId), [REQUEST_ID_HEADER]: requestId };
+      injectTraceHeaders(headers);
       const res = await fetch(endpoint, {
         method: "POST",
-        headers: { "content-type": "application/json", [IDENTITY_HEADER]: await sign(service, requestId), [REQUEST_ID_HEADER]: requestId },
+        headers,
         body: JSON.stringify({ campaignId }),
         signal: AbortSignal.timeout(options.timeoutMs),
       });
