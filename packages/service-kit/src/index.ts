@@ -18,6 +18,7 @@ export * from "./errors";
 export * from "./group-commit";
 export * from "./health";
 export * from "./input";
+export * from "./rows-by-id";
 export * from "./json-limits";
 export * from "./http-server";
 export * from "./identity-assertion";

@@ -1,9 +1,10 @@
 import pg from "pg";
+import { isStreamId } from "./event-stream";
 import type { Logger } from "./logger";
 import type { OutboxRow, OutboxSource, PublishedMark } from "./outbox-relay";
 
 /** The advisory lock the relays of one database take turns on (advisory locks are per database). */
-export const RELAY_LOCK_KEY = 0x5374_6f75_7462n; // "Stoutb": any constant no other code locks.
+const RELAY_LOCK_KEY = 0x5374_6f75_7462n; // "Stoutb": any constant no other code locks.
 
 type ClaimedRow = Omit<OutboxRow, "occurredAt"> & { occurredAt: Date | string };
 
@@ -13,7 +14,6 @@ export type RelayConnections = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/;
 
 /**
  * One round trip: open the transaction, bound how long it may wait for the lock and stay
@@ -48,7 +48,7 @@ function markSql(marks: readonly PublishedMark[]): string {
   });
   const streamIds = marks.map((mark) => {
     if (mark.streamId === null) return "NULL";
-    if (!STREAM_ID.test(mark.streamId)) throw new Error(`not a stream id: ${JSON.stringify(mark.streamId)}`);
+    if (!isStreamId(mark.streamId)) throw new Error(`not a stream id: ${JSON.stringify(mark.streamId)}`);
     return mark.streamId;
   });
   return `
