@@ -10,7 +10,12 @@ type ClaimedRow = Omit<OutboxRow, "occurredAt"> & { occurredAt: Date | string };
 
 /** What the source needs of a pg.Pool (any version of node-postgres's types). */
 export type RelayConnections = {
-  connect(): Promise<{ query(text: string): Promise<unknown>; release(error?: Error | boolean): void }>;
+  connect(): Promise<{
+    query(text: string): Promise<unknown>;
+    release(error?: Error | boolean): void;
+    on(event: "error", listener: (error: Error) => void): unknown;
+    off(event: "error", listener: (error: Error) => void): unknown;
+  }>;
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -72,6 +77,13 @@ export function pgOutboxSource(pool: RelayConnections, options: { idleTimeoutMs?
       // open: BEGIN may have run, so a failure must roll back; done: committed.
       const tx: { state: "idle" | "open" | "done" } = { state: "idle" };
       let unusable: Error | undefined;
+      // A connection lost while checked out between two queries (the batch publishing to
+      // Redis) is an 'error' event on the client, which would crash the process unheard; the
+      // next query fails on it, and the client is closed rather than given back.
+      const lost = (error: Error) => {
+        unusable = error;
+      };
+      client.on("error", lost);
       try {
         const result = await work({
           async claim(limit) {
@@ -97,6 +109,7 @@ export function pgOutboxSource(pool: RelayConnections, options: { idleTimeoutMs?
         }
         throw error;
       } finally {
+        client.off("error", lost);
         client.release(unusable);
       }
     },
