@@ -6,6 +6,7 @@ import { createRealtimeApp } from "../../subgraphs/realtime/src/app";
 import {
   CampaignSubgraphCreateDocument,
   CampaignSubgraphJoinDocument,
+  EndCampaignDocument,
   LeaveCampaignDocument,
   RealtimeCampaignChannelDocument,
   RealtimeChannelDocument,
@@ -101,6 +102,21 @@ describe("campaign chat", () => {
     expect(expectData(await post(bob, channelId, "Hi Alice")).postMessage.author.id).toBe(idOf(bob));
     const { rows } = await db.query("SELECT count(*)::int AS n FROM chat_messages WHERE channel_id = $1", [channelId]);
     expect(rows[0].n).toBe(2);
+  });
+
+  it("writes each message with exactly one event, none for a repeat, and answers a repeat after the campaign ended", async () => {
+    const { gm, alice, campaignId, channelId } = await world();
+    const key = randomUUID();
+    const first = expectData(await post(alice, channelId, "Before the end", key)).postMessage;
+    expectData(await post(alice, channelId, "Before the end", key));
+    const events = await db.query("SELECT type, version, data FROM outbox_events WHERE aggregate_id = $1", [first.id]);
+    expect(events.rows).toEqual([{ type: "MESSAGE_ADDED", version: 1, data: { channelId, campaignId, authorId: idOf(alice) } }]);
+    expectData(await graphql(campaignUrl, EndCampaignDocument, { id: campaignId }, await as(gm)));
+    // The retry of an accepted message still gets it; a new message is refused, and writes nothing.
+    expect(expectData(await post(alice, channelId, "Before the end", key)).postMessage.id).toBe(first.id);
+    expect(errorCodes(await post(alice, channelId, "After the end"))).toEqual(["CONFLICT"]);
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM chat_messages WHERE channel_id = $1", [channelId]);
+    expect(rows[0].n).toBe(1);
   });
 
   it("refuses empty and overlong text with BAD_USER_INPUT", async () => {
