@@ -4,7 +4,7 @@
  * models would silently go missing from them.
  */
 import { createDb, type Db } from "../../subgraphs/realtime/src/db";
-import { rowLoaders } from "../../subgraphs/realtime/src/loaders";
+import { createChannelRows, rowLoaders } from "../../subgraphs/realtime/src/loaders";
 import { privateDatabase } from "../testkit/databases";
 
 let db: Db;
@@ -41,4 +41,27 @@ it("reads channels and messages exactly as Prisma does", async () => {
   const messages = new Map((await db.chatMessage.findMany({ where: { id: { in: [deleted.id, plain.id] } } })).map((m) => [m.id, m]));
   expect(await loaders.messageById.loadMany(messageIds)).toStrictEqual(messageIds.map((id) => messages.get(id) ?? null));
   expect(await loaders.messageById.load(deleted.id)).toMatchObject({ version: 3, deletedById: alice, editedAt: new Date("2026-12-06T10:00:00.123Z") });
+});
+
+it("keeps channel rows in process, but not a channel that is missing, and bounds how many", async () => {
+  const campaignId = "00000000-0000-4000-8000-0000000000c2";
+  const channelRows = createChannelRows(db, { maxEntries: 2 });
+  const [a, b, c] = await Promise.all(
+    ["a", "b", "c"].map((name) => db.channel.create({ data: { kind: "CAMPAIGN", campaignId, name, memberIds: [], uniqueKey: `kept:${name}` } })),
+  );
+  const later = "00000000-0000-4000-8000-00000000c0de";
+  expect((await channelRows([a!.id, later])).map((row) => row?.id ?? null)).toEqual([a!.id, null]);
+  // Gone from the table: still answered from the process (channels never change once written).
+  await db.$executeRaw`DELETE FROM channels WHERE id = ${a!.id}::uuid`;
+  expect((await channelRows([a!.id]))[0]).toMatchObject({ id: a!.id, name: "a" });
+  // Each read has its own copy (a resolver may write to it); the members' list is shared, frozen.
+  const [first, second] = [(await channelRows([a!.id]))[0]!, (await channelRows([a!.id]))[0]!];
+  expect(first).not.toBe(second);
+  expect(Object.isFrozen(first.memberIds)).toBe(true);
+  // A miss was not kept: the channel created since is found.
+  await db.channel.create({ data: { id: later, kind: "CAMPAIGN", campaignId, name: "later", memberIds: [], uniqueKey: "kept:later" } });
+  expect((await channelRows([later]))[0]).toMatchObject({ id: later });
+  // Two entries at most: reading b and c pushed a out, so its deletion shows now.
+  await channelRows([b!.id, c!.id]);
+  expect(await channelRows([a!.id])).toEqual([null]);
 });

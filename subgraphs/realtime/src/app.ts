@@ -20,7 +20,7 @@ import { createChatService } from "./domain/chat-service";
 import { realtimePolicies } from "./domain/policies";
 import { createPresenceService } from "./domain/presence-service";
 import { createPresenceStore } from "./domain/presence-store";
-import { createLoaders } from "./loaders";
+import { createChannelRows, createLoaders } from "./loaders";
 import { presenceRoutes } from "./presence-routes";
 import { createResolvers } from "./resolvers";
 import { createSideWork } from "./side-work";
@@ -56,6 +56,8 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     clock: options.clock,
   });
   const chat = createChatService(db, { afterCommit: () => relay.wake() });
+  // One per process: channel rows are shared by every request (they never change).
+  const channelRows = createChannelRows(db);
   const sideWork = createSideWork({ timeoutMs: SIDE_WORK_TIMEOUT_MS });
   const app = createSubgraphApp({
     name: "realtime",
@@ -64,7 +66,7 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     typeDefs: realtimeTypeDefs,
     resolvers: createResolvers({ chat, presence, store, sideWork }),
     policies: realtimePolicies,
-    createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, readAccess, viewer, forwarded),
+    createLoaders: (viewer, forwarded) => createLoaders(db, channelRows, campaigns, readAccess, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     postRoutes: presenceRoutes({ secret: config.GATEWAY_SIGNING_SECRET, campaigns, store, presence, logger }),
     onListen: () => {
