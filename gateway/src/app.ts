@@ -70,6 +70,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     jwksUrl: config.IDENTITY_JWKS_URL,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    registry: metrics.registry,
   });
   const signIdentity = createIdentitySigner(config.GATEWAY_SIGNING_SECRET);
   const apiKeys = createApiKeyVerifier({ identityUrl: config.IDENTITY_INTERNAL_URL, ttlMs: config.API_KEY_CACHE_TTL_MS, signIdentity, logger });
