@@ -7,7 +7,8 @@
  * members − 1 latencies), the deliveries missing, the mutation's own latency. Baseline, same
  * run: the same sockets and the same send plan against a bare `ws` relay that forwards each
  * frame to the other sockets of its room (bench/lib/raw-room-relay.ts); the ratio of the p99s
- * is printed.
+ * is printed. A second baseline, measured first: this machine's floor for as many hops between
+ * processes as a message crosses (bench/lib/loopback-floor.ts), and the gateway path's ratio to it.
  *
  *   npm run bench:chat
  *   BENCH_PLAYERS=100 BENCH_SECONDS=10 npm run bench:chat
@@ -23,6 +24,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type WebSocket from "ws";
 import { Topics, createRedis, streamKey } from "@startales/service-kit";
+import { CHAT_PATH_ROUND_TRIPS, describeFloor, measureLoopbackFloor, type LoopbackFloor } from "./lib/loopback-floor";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
 import { connect, inBatches } from "./lib/batches";
 import { graphql, loopbackPlayersGatewayEnv, startBenchStack } from "./lib/services";
@@ -305,6 +307,8 @@ async function main(): Promise<void> {
   const { node, cpu, cores, loadavg } = machine();
   const roomCount = Math.ceil(PLAYERS / CAMPAIGN_SIZE);
   progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; ${PLAYERS} players in ${roomCount} campaigns of up to ${CAMPAIGN_SIZE}, a message each every ${INTERVAL_MS} ms ±50 % for ${SECONDS} s\n`);
+  progress(`measuring this machine's loopback floor (${CHAT_PATH_ROUND_TRIPS} hops) before anything else runs…\n`);
+  const floor: LoopbackFloor = await measureLoopbackFloor(CHAT_PATH_ROUND_TRIPS);
   progress("starting identity, campaign, realtime and a gateway (own processes)…\n");
   const stack = await startBenchStack({
     realtime: true,
@@ -495,8 +499,12 @@ async function main(): Promise<void> {
   console.log(
     `\ngateway: ${executionsPerMessage} subscription executions per message (one per group of identical subscriptions; ${subscriptionGroups} groups for ${PLAYERS} subscriptions); load generator (this process) event-loop delay p99: ${viaGateway.loadGeneratorLoopDelayP99Ms} ms (gateway run), ${raw.loadGeneratorLoopDelayP99Ms} ms (raw run), a floor under every latency above`,
   );
+  console.log(
+    `\nfloor: ${describeFloor(floor)}; the gateway path's p50 / p99 are ${round(viaGateway.p50Ms / floor.chain.p50Ms, 1)}× / ${round(viaGateway.p99Ms / floor.chain.p99Ms, 1)}× that chain's`,
+  );
   writeResults("chat", {
     players: PLAYERS,
+    floor,
     campaignSize: CAMPAIGN_SIZE,
     intervalMs: INTERVAL_MS,
     seconds: SECONDS,

@@ -10,7 +10,8 @@
  * from /proc). Reports the highest N where API p95 < 100 ms, live p99 < 50 ms, tick lag
  * < 1 tick and no errors all hold, and the busiest process where it stops. Baseline, same
  * run: the first (smallest) step; each step's cores per player is printed as a ratio to it,
- * so a cost that grows faster than the players shows.
+ * so a cost that grows faster than the players shows. Measured first, with nothing else running:
+ * this machine's floor for a chat message's hops between processes (bench/lib/loopback-floor.ts).
  *
  *   npm run bench:game
  *   BENCH_GAME_STEPS=10,25,50 BENCH_GAME_SECONDS=15 npm run bench:game
@@ -44,6 +45,7 @@ import {
   type StartalesClient,
 } from "@startales/client";
 import { inBatches } from "./lib/batches";
+import { CHAT_PATH_ROUND_TRIPS, describeFloor, measureLoopbackFloor } from "./lib/loopback-floor";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
 import { loopbackPlayersGatewayEnv, startBenchStack, type BenchStack } from "./lib/services";
 
@@ -332,6 +334,8 @@ async function main(): Promise<void> {
   const { node, cpu, cores, loadavg } = machine();
   const most = Math.max(...STEPS);
   progress(`node ${node}, ${cpu} ×${cores}, load ${loadavg.join(" ")}; steps of ${STEPS.join(", ")} players, ${SECONDS} s each, a tick every ${TICK_MS} ms\n`);
+  progress(`measuring this machine's loopback floor (${CHAT_PATH_ROUND_TRIPS} hops) before anything else runs…\n`);
+  const floor = await measureLoopbackFloor(CHAT_PATH_ROUND_TRIPS);
   progress("starting every service and worker pool (own processes)…\n");
   const stack = await startBenchStack({
     simulation: true,
@@ -401,7 +405,8 @@ async function main(): Promise<void> {
   console.log(
     `\nhighest passing step: ${highest} players${stopper ? `; at ${stopper.players} it fails on ${stopper.failed.join(", ")}; busiest process there: ${busiest?.[0]} (${busiest?.[1].cores} cores of ${cores})` : " (every step passed: try larger steps)"}`,
   );
-  writeResults("game", { machine: machine(), seconds: SECONDS, tickMs: TICK_MS, every: EVERY, targets: TARGETS, steps, highestPassing: highest });
+  console.log(`\nfloor under live delivery: ${describeFloor(floor)} (a chat message's hops from its send to a member's socket)`);
+  writeResults("game", { machine: machine(), floor, seconds: SECONDS, tickMs: TICK_MS, every: EVERY, targets: TARGETS, steps, highestPassing: highest });
 }
 
 main().catch((error: unknown) => {
