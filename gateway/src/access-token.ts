@@ -1,8 +1,11 @@
 import { createRemoteJWKSet, errors, jwtVerify } from "jose";
 import { Counter, type Registry } from "prom-client";
-import { ErrorCode, anonymous, createTtlCache, parseRoles, requestError, signedIn, type Viewer } from "@startales/service-kit";
+import { ErrorCode, anonymous, createTtlCache, parseRoles, requestError, signedIn, type SignedInViewer, type Viewer } from "@startales/service-kit";
 
-export type AccessTokenVerifier = (authorization: string | undefined) => Promise<Viewer>;
+export type AccessTokenVerifier = ((authorization: string | undefined) => Promise<Viewer>) & {
+  /** Who a bearer is when their token was verified before and has not expired; nothing is verified here. */
+  kept(authorization: string): SignedInViewer | undefined;
+};
 
 /** Verified tokens kept at most (a token is about 500 bytes): more than one replica's players and their refreshes. */
 const DEFAULT_MAX_KEPT = 20_000;
@@ -29,7 +32,7 @@ export function createAccessTokenVerifier(options: {
 }): AccessTokenVerifier {
   const { now = Date.now } = options;
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
-  const kept = createTtlCache<Viewer>({ maxEntries: options.maxKept ?? DEFAULT_MAX_KEPT, now });
+  const kept = createTtlCache<SignedInViewer>({ maxEntries: options.maxKept ?? DEFAULT_MAX_KEPT, now });
   const verifications = options.registry
     ? new Counter({
         name: "gateway_access_token_verifications_total",
@@ -38,11 +41,11 @@ export function createAccessTokenVerifier(options: {
         registers: [options.registry],
       })
     : undefined;
-  return async (authorization) => {
+  const bearer = (authorization: string) => /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim())?.[1];
+  const verify = async (authorization: string | undefined): Promise<Viewer> => {
     if (!authorization) return anonymous;
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim());
-    if (!match?.[1]) throw requestError(ErrorCode.UNAUTHENTICATED, "Authorization must be `Bearer <access token>`");
-    const token = match[1];
+    const token = bearer(authorization);
+    if (!token) throw requestError(ErrorCode.UNAUTHENTICATED, "Authorization must be `Bearer <access token>`");
     const known = kept.get(token);
     if (known) {
       verifications?.inc({ outcome: "kept" });
@@ -71,4 +74,12 @@ export function createAccessTokenVerifier(options: {
       throw requestError(ErrorCode.UNAUTHENTICATED, expired ? "Access token has expired; refresh it" : "Access token is invalid");
     }
   };
+  return Object.assign(verify, {
+    kept(authorization: string) {
+      const token = bearer(authorization);
+      const known = token ? kept.get(token) : undefined;
+      if (known) verifications?.inc({ outcome: "kept" });
+      return known;
+    },
+  });
 }

@@ -18,6 +18,7 @@ import {
   type Logger,
   type Metrics,
   type Service,
+  type Viewer,
   headerValue,
 } from "@startales/service-kit";
 import { createAccessTokenVerifier } from "./access-token";
@@ -33,7 +34,7 @@ import { clientUsagePlugin } from "./plugins/client-usage";
 import { persistedOperations } from "./plugins/persisted-operations";
 import { privateAnswersPlugin } from "./plugins/private-answers";
 import { queryLimitsRule } from "./plugins/query-limits";
-import { createRateLimits } from "./plugins/rate-limit";
+import { createRateLimits, type RateLimitState } from "./plugins/rate-limit";
 import { operationAdmissionPlugin } from "./plugins/operation-admission";
 import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
@@ -139,10 +140,20 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
 
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
     const requestId = requestIdFrom(headerValue(req, REQUEST_ID_HEADER));
-    // The address first: a flood is refused before any token or API key is verified.
-    const rateLimit = await rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY));
-    const viewer = await authenticate(req, requestId);
-    await rateLimits.chargeViewer(viewer, rateLimit);
+    const address = clientAddress(req, config.TRUST_PROXY);
+    // A token verified before is known without work: its address and user are charged together.
+    const known = authenticate.known(req);
+    let viewer: Viewer;
+    let rateLimit: RateLimitState;
+    if (known) {
+      viewer = known;
+      rateLimit = await rateLimits.chargeAddressAndViewer(address, known);
+    } else {
+      // The address first: a flood is refused before any token or API key is verified.
+      rateLimit = await rateLimits.chargeAddress(address);
+      viewer = await authenticate(req, requestId);
+      await rateLimits.chargeViewer(viewer, rateLimit);
+    }
     let identity: Promise<string> | undefined;
     return {
       viewer,

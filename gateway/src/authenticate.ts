@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { API_KEY_HEADER, ErrorCode, headerValue, requestError, type Viewer } from "@startales/service-kit";
+import { API_KEY_HEADER, ErrorCode, headerValue, requestError, type SignedInViewer, type Viewer } from "@startales/service-kit";
 import type { AccessTokenVerifier } from "./access-token";
 import type { ApiKeyVerifier } from "./api-key";
 
@@ -10,7 +10,7 @@ import type { ApiKeyVerifier } from "./api-key";
  * have meant.
  */
 export function createAuthenticator(deps: { verifyAccessToken: AccessTokenVerifier; apiKeys: ApiKeyVerifier }) {
-  return async (req: IncomingMessage, requestId: string): Promise<Viewer> => {
+  const authenticate = async (req: IncomingMessage, requestId: string): Promise<Viewer> => {
     const authorization = headerValue(req, "authorization");
     const apiKey = headerValue(req, API_KEY_HEADER);
     if (authorization && apiKey) {
@@ -18,4 +18,11 @@ export function createAuthenticator(deps: { verifyAccessToken: AccessTokenVerifi
     }
     return apiKey ? deps.apiKeys.verify(apiKey.trim(), requestId) : deps.verifyAccessToken(authorization);
   };
+  return Object.assign(authenticate, {
+    /** The caller, when their bearer token was verified before (no API key sent): nothing to verify, so no work to protect. */
+    known(req: IncomingMessage): SignedInViewer | undefined {
+      const authorization = headerValue(req, "authorization");
+      return authorization && !headerValue(req, API_KEY_HEADER) ? deps.verifyAccessToken.kept(authorization) : undefined;
+    },
+  });
 }

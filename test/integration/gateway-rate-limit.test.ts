@@ -81,6 +81,21 @@ describe("gateway rate limits and flood protection", () => {
     expect(other.headers.get("ratelimit-remaining")).toBe("4");
   });
 
+  it("charges a known token's address and user together: a request its user budget refuses spends no address budget", async () => {
+    const url = await gatewayWith({ RATE_LIMIT_IP_PER_MINUTE: "4", RATE_LIMIT_USER_PER_MINUTE: "2" });
+    const alice = await registerUser(stack.graphqlUrl, "Alice");
+    // The first request verifies the token (address, then user); the second is known (both at once).
+    for (let i = 0; i < 2; i++) expect(expectData(await me(url, alice.accessToken)).me?.id).toBe(alice.user.id);
+    const refused = await me(url, alice.accessToken);
+    expectRateLimited(refused);
+    expect(refused.errors?.[0]?.message).toMatch(/for this user/);
+    // Charged one at a time, that refusal would have spent the address's third unit: two are left.
+    const anonymous = [await me(url), await me(url)];
+    expect(anonymous.map((r) => r.status)).toEqual([200, 200]);
+    expect(anonymous[1]!.headers.get("ratelimit-remaining")).toBe("0");
+    expectRateLimited(await me(url));
+  });
+
   it("gives each API key its own budget, apart from its owner's access token", async () => {
     const url = await gatewayWith({ RATE_LIMIT_API_KEY_PER_MINUTE: "3" });
     const alice = await registerUser(stack.graphqlUrl, "Alice");

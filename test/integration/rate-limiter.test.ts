@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis, type RedisOptions } from "ioredis";
-import { createRateLimiter, type RateLimiterOptions } from "../../packages/service-kit/src/rate-limiter";
+import { consumeTogether, createRateLimiter, type RateLimiterOptions } from "../../packages/service-kit/src/rate-limiter";
+import { startPrivateRedis } from "../testkit/private-redis";
 
 // The real Redis: the limiter's whole point is the Lua script and its atomicity there.
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -98,6 +99,40 @@ describe("the Redis rate limiter (GCRA)", () => {
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
     expect((await replicaA.consume("shared")).allowed).toBe(false);
     expect((await replicaB.consume("shared")).allowed).toBe(false);
+  });
+
+  it("charges several buckets in one call, all or none: a refusal charges nothing", async () => {
+    // A Redis of its own: its command counts are this test's alone.
+    const own = await startPrivateRedis();
+    const client = redisAt(own.url);
+    try {
+      const address = limiter({ limit: 3, periodMs: 60_000 }, client);
+      const user = limiter({ limit: 2, periodMs: 60_000 }, client);
+      const scriptCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info("commandstats"))?.[1] ?? 0);
+      const together = () => consumeTogether([{ limiter: address, key: "10.0.0.1" }, { limiter: user, key: "alice" }]);
+      // The first call loads the script (EVALSHA, then EVAL); count from the second.
+      expect((await together()).map((d) => [d.allowed, d.remaining])).toEqual([[true, 2], [true, 1]]);
+      const before = await scriptCalls();
+      expect((await together()).map((d) => [d.allowed, d.remaining])).toEqual([[true, 1], [true, 0]]);
+      expect((await scriptCalls()) - before).toBe(1);
+      // The user's budget is spent: refused, and the address was not charged for it.
+      const refused = await together();
+      expect(refused.map((d) => d.allowed)).toEqual([true, false]);
+      expect(refused[1]!.retryAfterMs).toBeGreaterThan(0);
+      expect((await address.consume("10.0.0.1")).remaining).toBe(0);
+      expect((await address.consume("10.0.0.1")).allowed).toBe(false);
+      expect(await consumeTogether([])).toEqual([]);
+    } finally {
+      await client.quit();
+      await own.stop();
+    }
+  });
+
+  it("refuses to charge together limiters on different Redis clients", async () => {
+    const other = redisAt();
+    await expect(consumeTogether([{ limiter: limiter({ limit: 1, periodMs: 1_000 }), key: "a" }, { limiter: limiter({ limit: 1, periodMs: 1_000 }, other), key: "b" }])).rejects.toThrow(
+      /share one Redis client/,
+    );
   });
 
   it("rejects a policy or cost that makes no sense", async () => {

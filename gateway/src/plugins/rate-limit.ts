@@ -2,12 +2,14 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { DocumentNode, GraphQLSchema } from "graphql";
 import {
   ErrorCode,
+  consumeTogether,
   createRateLimiter,
   requestError,
   type createRedis,
   type Logger,
   type RateLimitDecision,
   type RateLimiter,
+  type SignedInViewer,
   type Viewer,
 } from "@startales/service-kit";
 import type { GatewayConfig } from "../config";
@@ -71,7 +73,8 @@ function rateLimited(decision: RateLimitDecision, what: string) {
  * Rate limits per client address, per user, per API key and per operation cost, in Redis so
  * they hold across gateway replicas. The order is the point: the address is charged before
  * any credential is verified (a flood is refused for one Redis call, not a JWT check or an
- * API-key lookup), the user or key right after, and the cost once the operation is parsed,
+ * API-key lookup), the user or key right after (with the address, in the same call, when the
+ * token was verified before), and the cost once the operation is parsed,
  * validated and known. A batched request counts once per HTTP request against the request
  * limits, and each of its operations against the cost budget.
  */
@@ -91,7 +94,10 @@ export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; 
   const byCost = limiter("cost", config.RATE_LIMIT_COST_PER_MINUTE);
 
   async function charge(state: RateLimitState, bucket: RateLimiter, key: string, cost: number, what: string): Promise<void> {
-    const decision = await bucket.consume(key, cost);
+    settle(state, await bucket.consume(key, cost), what);
+  }
+
+  function settle(state: RateLimitState, decision: RateLimitDecision, what: string): void {
     if (decision.unavailable) {
       if (decision.allowed) return;
       throw requestError(ErrorCode.SERVICE_UNAVAILABLE, "Rate limits cannot be checked right now; try again shortly");
@@ -99,6 +105,9 @@ export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; 
     state.tightest = tighter(state.tightest, decision);
     if (!decision.allowed) throw rateLimited(decision, what);
   }
+
+  const viewerBucket = (viewer: SignedInViewer): [RateLimiter, string, string] =>
+    viewer.credential === "api_key" && viewer.apiKeyId ? [byApiKey, viewer.apiKeyId, "for this API key"] : [byUser, viewer.userId, "for this user"];
 
   // Costs are charged by the operation-admission plugin, once an operation is known to be
   // runnable; this plugin only reports the tightest bucket.
@@ -126,8 +135,24 @@ export function createRateLimits(deps: { redis: Redis; config: RateLimitConfig; 
       if (viewer.kind !== "user") return;
       // Every credential of one user shares one cost budget: more keys buy no more work.
       state.costKey = `user:${viewer.userId}`;
-      if (viewer.credential === "api_key" && viewer.apiKeyId) await charge(state, byApiKey, viewer.apiKeyId, 1, "for this API key");
-      else await charge(state, byUser, viewer.userId, 1, "for this user");
+      const [bucket, key, what] = viewerBucket(viewer);
+      await charge(state, bucket, key, 1, what);
+    },
+    /**
+     * The address and the user at once (one Redis call, all or none), for a caller known
+     * without verifying anything (a token the gateway verified before): the address goes
+     * first only to refuse a flood before the work of verifying a credential.
+     */
+    async chargeAddressAndViewer(address: string, viewer: SignedInViewer): Promise<RateLimitState> {
+      const state: RateLimitState = { costKey: `user:${viewer.userId}` };
+      const [bucket, key, what] = viewerBucket(viewer);
+      const [byIp, byViewer] = await consumeTogether([
+        { limiter: byAddress, key: address },
+        { limiter: bucket, key },
+      ]);
+      settle(state, byIp!, "from this address");
+      settle(state, byViewer!, what);
+      return state;
     },
     /** An admitted operation's cost, to the user's budget (the address's when anonymous). */
     chargeCost: (state: RateLimitState, cost: number) => charge(state, byCost, state.costKey, cost, "for this caller's query cost budget"),
