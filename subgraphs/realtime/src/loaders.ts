@@ -1,7 +1,16 @@
 import DataLoader from "dataloader";
 import { createTtlCache, rowsById, type CampaignAccess, type CampaignClient, type CampaignReadAccess, type ForwardedIdentity, type Viewer } from "@startales/service-kit";
 import type { Db } from "./db";
-import type { Channel, ChatMessage } from "./generated/prisma/client";
+import { Prisma, type Channel, type ChatMessage } from "./generated/prisma/client";
+
+/**
+ * A chat message's columns as the ChatMessage model names them: read by id here and returned
+ * by a post (chat-service.ts), so both give what Prisma's own reads give (a test compares).
+ */
+export const MESSAGE_COLUMNS = Prisma.raw(`id::text AS id, channel_id::text AS "channelId", author_id::text AS "authorId", text, idempotency_key AS "idempotencyKey",
+  created_at AS "createdAt", edited_at AS "editedAt", deleted_at AS "deletedAt", deleted_by_id::text AS "deletedById", version`);
+
+const copies = (rows: (Channel | null)[]) => rows.map((row) => (row ? { ...row } : null));
 
 /** How long a channel row is kept in process: rows never change once written, so this only bounds memory and out-of-band edits. */
 const CHANNEL_TTL_MS = 10 * 60_000;
@@ -25,7 +34,6 @@ export function createChannelRows(db: Db, options: { maxEntries?: number } = {})
     );
   return async (ids: readonly string[]): Promise<(Channel | null)[]> => {
     const found = ids.map((id) => kept.get(id) ?? null);
-    const copies = (rows: (Channel | null)[]) => rows.map((row) => (row ? { ...row } : null));
     const missing = ids.filter((_, i) => found[i] === null);
     if (missing.length === 0) return copies(found);
     const rows = new Map((await read(missing)).flatMap((row) => (row ? [[row.id, row] as const] : [])));
@@ -48,10 +56,7 @@ export function rowLoaders(db: Db, channelRows = createChannelRows(db)) {
     messageById: new DataLoader<string, ChatMessage | null>((ids) =>
       rowsById(
         ids,
-        (valid) => db.$queryRaw<ChatMessage[]>`
-          SELECT id::text AS id, channel_id::text AS "channelId", author_id::text AS "authorId", text, idempotency_key AS "idempotencyKey",
-                 created_at AS "createdAt", edited_at AS "editedAt", deleted_at AS "deletedAt", deleted_by_id::text AS "deletedById", version
-            FROM chat_messages WHERE id = ANY(${valid}::uuid[])`,
+        (valid) => db.$queryRaw<ChatMessage[]>`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE id = ANY(${valid}::uuid[])`,
       ),
     ),
   };

@@ -16,7 +16,7 @@ import {
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Channel, type ChatMessage } from "../generated/prisma/client";
-import type { RealtimeLoaders } from "../loaders";
+import { MESSAGE_COLUMNS, type RealtimeLoaders } from "../loaders";
 import { assertCanPost, assertMember } from "./access";
 import { recordAudit } from "./audit";
 
@@ -84,9 +84,7 @@ export function createChatService(db: Db, options: { afterCommit?: () => void } 
         INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data, traceparent)
         SELECT ${randomUUID()}::uuid, ${topic}, ${MessageEvent.ADDED}, id, version, ${JSON.stringify(data)}::jsonb, ${activeTraceparent() ?? null} FROM message
       )
-      SELECT id::text AS id, channel_id::text AS "channelId", author_id::text AS "authorId", text, idempotency_key AS "idempotencyKey",
-             created_at AS "createdAt", edited_at AS "editedAt", deleted_at AS "deletedAt", deleted_by_id::text AS "deletedById", version
-        FROM message`;
+      SELECT ${MESSAGE_COLUMNS} FROM message`;
     if (rows.length === 0) return null;
     options.afterCommit?.();
     return rows[0]!;
