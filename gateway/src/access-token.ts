@@ -42,15 +42,17 @@ export function createAccessTokenVerifier(options: {
       })
     : undefined;
   const bearer = (authorization: string) => /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim())?.[1];
+  const keptFor = (token: string) => {
+    const known = kept.get(token);
+    if (known) verifications?.inc({ outcome: "kept" });
+    return known;
+  };
   const verify = async (authorization: string | undefined): Promise<Viewer> => {
     if (!authorization) return anonymous;
     const token = bearer(authorization);
     if (!token) throw requestError(ErrorCode.UNAUTHENTICATED, "Authorization must be `Bearer <access token>`");
-    const known = kept.get(token);
-    if (known) {
-      verifications?.inc({ outcome: "kept" });
-      return known;
-    }
+    const known = keptFor(token);
+    if (known) return known;
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: options.issuer,
@@ -77,9 +79,7 @@ export function createAccessTokenVerifier(options: {
   return Object.assign(verify, {
     kept(authorization: string) {
       const token = bearer(authorization);
-      const known = token ? kept.get(token) : undefined;
-      if (known) verifications?.inc({ outcome: "kept" });
-      return known;
+      return token ? keptFor(token) : undefined;
     },
   });
 }

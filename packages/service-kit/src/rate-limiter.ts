@@ -17,10 +17,11 @@ import type { Logger } from "./logger";
  * Reusable beyond HTTP: the WebSocket message rate limit (a later issue) is a limiter keyed
  * by connection or user. A cap on *concurrent* connections is not a rate and needs a
  * counter that is released on disconnect; this limiter only bounds how fast they open.
+ *
+ * The script decides several buckets at once (one request's address and user, say): every
+ * bucket is decided first and charged only if all allow, so a refusal charges none. ARGV:
+ * charge, then interval, period and cost per key. Keys of one call must live on one Redis node.
  */
-// Several buckets at once (one request's address and user, say): every bucket is decided
-// first and charged only if all allow, so a refusal charges none. ARGV: charge, then
-// interval, period and cost per key. Keys of one call must live on one Redis node.
 const GCRA_SCRIPT = `
 local charge = ARGV[1] == '1'
 local time = redis.call('TIME')
