@@ -20,6 +20,7 @@ import { pgOutboxSource } from "@startales/service-kit";
 import { CampaignSubgraphCreateDocument } from "../generated/operations";
 import { campaignTestConfig } from "../testkit/config";
 import { privateDatabase } from "../testkit/databases";
+import { onClaim } from "../testkit/outbox-sources";
 import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { expectData, graphql } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
@@ -266,32 +267,21 @@ describe("the outbox relay", () => {
     const ids = await insertEvents(topic, 3);
     const real = pgOutboxSource(newRelayPool());
     let cut = false;
-    const cutting: OutboxSource = {
-      transaction: (work) =>
-        real.transaction((tx) =>
-          work({
-            ...tx,
-            async claim(limit) {
-              const rows = await tx.claim(limit);
-              if (rows.length > 0 && !cut) {
-                cut = true;
-                // The backend holding the relays' advisory lock is this batch's: the server ends it.
-                const { rows: ended } = await sql.query<{ pid: number }>(
-                  `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-                    WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()`,
-                );
-                expect(ended).toHaveLength(1);
-                await sql.query("SELECT pg_terminate_backend($1)", [ended[0]!.pid]);
-                await until("the backend gone", async () => (await sql.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [ended[0]!.pid])).rowCount === 0);
-                // No condition to wait on without listening to the client (which is what is under
-                // test): a bound for the socket's close to reach the idle, checked-out client.
-                await new Promise((resolve) => setTimeout(resolve, 100));
-              }
-              return rows;
-            },
-          }),
-        ),
-    };
+    const cutting = onClaim(real, async (rows) => {
+      if (rows.length === 0 || cut) return;
+      cut = true;
+      // The backend holding the relays' advisory lock is this batch's: the server ends it.
+      const { rows: ended } = await sql.query<{ pid: number }>(
+        `SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+          WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()`,
+      );
+      expect(ended).toHaveLength(1);
+      await sql.query("SELECT pg_terminate_backend($1)", [ended[0]!.pid]);
+      await until("the backend gone", async () => (await sql.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [ended[0]!.pid])).rowCount === 0);
+      // No condition to wait on without listening to the client (which is what is under
+      // test): a bound for the socket's close to reach the idle, checked-out client.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
     const relay = createOutboxRelay({ source: cutting, redis, logger, batchSize: 10, pollMs: 20 });
     relay.start();
     try {

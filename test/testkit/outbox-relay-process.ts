@@ -5,29 +5,19 @@
  * prepare for). Otherwise it relays until SIGTERM, then stops and exits 0.
  * Run: node --require ./node_modules/tsx/dist/cjs/index.cjs test/testkit/outbox-relay-process.ts
  */
-import { createLogger, createOutboxRelay, createRedis, type OutboxSource } from "@startales/service-kit";
+import { createLogger, createOutboxRelay, createRedis } from "@startales/service-kit";
 import { outboxRelayPool, pgOutboxSource } from "@startales/service-kit";
+import { onClaim } from "./outbox-sources";
 const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "outbox-relay-process");
 const logger = createLogger("outbox-relay-process", "warn");
 
 const pool = outboxRelayPool(process.env.DATABASE_URL ?? "", logger);
 const real = pgOutboxSource(pool);
-const crashing: OutboxSource = {
-  transaction: (work) =>
-    real.transaction((tx) =>
-      work({
-        ...tx,
-        async claim(limit) {
-          const rows = await tx.claim(limit);
-          if (rows.length > 0) {
-            process.stdout.write(`claimed ${rows.map((row) => row.id).join(",")}\n`);
-            process.exit(1);
-          }
-          return rows;
-        },
-      }),
-    ),
-};
+const crashing = onClaim(real, (rows) => {
+  if (rows.length === 0) return;
+  process.stdout.write(`claimed ${rows.map((row) => row.id).join(",")}\n`);
+  process.exit(1);
+});
 
 const relay = createOutboxRelay({
   source: process.env.OUTBOX_RELAY_CRASH_BEFORE_PUBLISH === "1" ? crashing : real,
