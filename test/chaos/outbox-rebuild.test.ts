@@ -95,7 +95,7 @@ function startRelay(producer: string, settings: RelaySettings = {}): OutboxRelay
     redis,
     logger: settings.logger ?? quiet,
     metrics: settings.metrics,
-    config: { DATABASE_URL: settings.database?.url ?? database.url, OUTBOX_POLL_MS: 20, OUTBOX_BATCH_SIZE: 4, EVENT_STREAM_MAX_LEN: 1000, OUTBOX_RETENTION_HOURS: settings.retentionHours ?? 168 },
+    config: { DATABASE_URL: settings.database?.url ?? database.url, OUTBOX_POLL_MS: 20, OUTBOX_BATCH_SIZE: 4, EVENT_STREAM_MAX_LEN: 1000, OUTBOX_RETENTION_HOURS: settings.retentionHours ?? 168, EVENT_FIREHOSE_PREFIX: "firehose:test" },
   });
   relays.push(relay);
   relay.start();

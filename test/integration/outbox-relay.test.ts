@@ -178,7 +178,11 @@ describe("the outbox relay", () => {
     const live: Record<string, unknown>[] = [];
     subscriber.on("pmessage", (_pattern: string, _channel: string, message: string) => live.push(JSON.parse(message) as Record<string, unknown>));
     await subscriber.psubscribe("events:campaign:*");
-    const app = createCampaignApp(campaignTestConfig({ DATABASE_URL: database.url }), captureLogs("campaign", "warn").logger);
+    // This app's firehose, read (so made) by a group as analytics would.
+    const prefix = `firehose:test-${randomUUID()}`;
+    topics.push(`${prefix}:campaign`);
+    await redis.xgroup("CREATE", `events:${prefix}:campaign`, "analytics", "0", "MKSTREAM");
+    const app = createCampaignApp(campaignTestConfig({ DATABASE_URL: database.url, EVENT_FIREHOSE_PREFIX: prefix }), captureLogs("campaign", "warn").logger);
     try {
       const url = `${await app.listen()}/graphql`;
       const from = await streamNow();
@@ -210,6 +214,8 @@ describe("the outbox relay", () => {
       expect(message).toEqual({ streamId: entries[0]!.streamId, ...expected });
       expect(await until("published_at", () => publishedAt(expected.id).then((at) => at ?? undefined))).toBeInstanceOf(Date);
       expect(live.filter((m) => m.aggregateId === campaign.id)).toHaveLength(1);
+      // And its copy on the campaign producer's firehose, the same envelope.
+      expect((await streamEntries(`${prefix}:campaign`)).map((e) => e.envelope)).toEqual([expected]);
     } finally {
       await app.stop();
       subscriber.disconnect();
@@ -260,6 +266,37 @@ describe("the outbox relay", () => {
     expect(first).toMatch(/^\d+-\d+$/);
     expect(await publishEnvelope(redis, envelope, { streamMaxLen: 1000 })).toBeNull();
     expect(await streamEntries(topic)).toEqual([{ streamId: first, envelope }]);
+  });
+
+  it("copies each new event to the producer's firehose once its reader has made the stream, and never a repeat", async () => {
+    const topic = testTopic();
+    const firehose = `firehose:test-${randomUUID()}`;
+    topics.push(firehose);
+    const envelope = (n: number): EventEnvelope => ({
+      id: randomUUID(),
+      type: "TEST_EVENT",
+      topic,
+      occurredAt: new Date().toISOString(),
+      aggregateId: randomUUID(),
+      version: n,
+      data: { n },
+      traceparent: null,
+    });
+    // No reader yet: published as always, nothing written to the firehose (no stream made).
+    const before = envelope(1);
+    expect(await publishEnvelope(redis, before, { streamMaxLen: 1000, firehose })).toMatch(/^\d+-\d+$/);
+    expect(await redis.exists(`events:${firehose}`)).toBe(0);
+    // The reader's group makes the stream; from then on each new event is copied, once.
+    await redis.xgroup("CREATE", `events:${firehose}`, "analytics", "0", "MKSTREAM");
+    const [first, second] = [envelope(2), envelope(3)];
+    await publishEnvelope(redis, first, { streamMaxLen: 1000, firehose });
+    expect(await publishEnvelope(redis, first, { streamMaxLen: 1000, firehose })).toBeNull();
+    await publishEnvelope(redis, second, { streamMaxLen: 1000, firehose });
+    expect(await streamEntries(firehose)).toEqual([
+      { streamId: expect.stringMatching(/^\d+-\d+$/), envelope: first },
+      { streamId: expect.stringMatching(/^\d+-\d+$/), envelope: second },
+    ]);
+    expect((await streamEntries(topic)).map((entry) => entry.envelope.id)).toEqual([before.id, first.id, second.id]);
   });
 
   it("survives its connection being cut while it publishes a batch, and publishes the batch again", async () => {

@@ -29,6 +29,12 @@ export const Topics = {
    * Read by the simulation worker pool's consumer group and trimmed by it, like notifications.
    */
   campaignLifecycle: "integration:campaign-lifecycle",
+  /**
+   * A producer's firehose, `firehose:<producer>` (a cluster's own prefix before the producer):
+   * a copy of every event its outbox relay publishes, in publication order, for analytics.
+   * Written only while analytics' consumer group has made the stream; only that group trims it.
+   */
+  firehose: (producer: string, prefix = "firehose") => `${prefix}:${producer}`,
 } as const;
 
 /** Topics whose stream only its consumer group may trim (the relay appends without MAXLEN). */
@@ -39,10 +45,13 @@ export const isConsumerTrimmedTopic = (topic: string) => topic.startsWith("integ
  * `integration:notifications`, `system:simulation`…): where its contract is (families.ts) and
  * a metric label, since one series per campaign or per user would grow without bound.
  * Integration and system topics keep two segments; a suffix after them (a test stack's own
- * `integration:notifications:test:<run>`) is an instance of the same family.
+ * `integration:notifications:test:<run>`) is an instance of the same family. A firehose's is
+ * `firehose:<producer>`, whatever prefix its cluster gives it.
  */
 export const topicFamily = (topic: string): string => {
   const parts = topic.split(":");
+  // A firehose is named for its producer, the last segment (a cluster's prefix comes before it).
+  if (parts[0] === "firehose") return parts.length > 1 ? `firehose:${parts.at(-1)}` : "firehose";
   return parts[0] === "integration" || parts[0] === "system" ? parts.slice(0, 2).join(":") : parts[0]!;
 };
 

@@ -72,6 +72,8 @@ export type OutboxRelayOptions = {
   streamMaxLen?: number;
   /** How long the "already published" marker of an event id lives (seconds). */
   dedupeTtlSeconds?: number;
+  /** The producer's firehose topic (`firehose:<producer>`): each new event is copied to its stream while analytics reads it. */
+  firehose?: string;
   /** Without it, the relay cannot tell a Redis that lost its data and publishes into it as is. */
   rebuild?: OutboxHistoryGuard;
   retention?: OutboxHousekeeping;
@@ -102,16 +104,26 @@ export const outboxDedupeKey = (eventId: string) => `${OUTBOX_DEDUPE_PREFIX}${ev
  * A topic that is part of a timeline (timelineTopics) gets an id newer than the last one of
  * every stream of the timeline, not only its own: the timeline's topics share one clock, so
  * a reader merges them by id and one id is a position in all of them.
+ * A new event is also appended to the producer's firehose stream when one is passed and it
+ * exists: analytics creates it with its consumer group, so a cluster without analytics writes
+ * nothing there, and once it reads, every event is copied in the same script as its
+ * publication (never one without the other). Only that group trims it.
  * KEYS: dedupe key, stream key[, sentinel: without it, refuses, since Redis lost the history
- * and a rebuild must put it back before anything newer], then the timeline's other streams.
+ * and a rebuild must put it back before anything newer][, firehose stream], then the
+ * timeline's other streams.
  * ARGV: ttl seconds, max length (0: never trimmed), envelope JSON (an object), 1 when a
- * sentinel is passed, else 0.
+ * sentinel is passed, else 0, 1 when a firehose stream is passed, else 0.
  */
 const PUBLISH_SCRIPT = `
 local first_sibling = 3
 if ARGV[4] == '1' then
   if redis.call('EXISTS', KEYS[3]) == 0 then return redis.error_reply('${HISTORY_LOST_ERROR}') end
   first_sibling = 4
+end
+local firehose = nil
+if ARGV[5] == '1' then
+  firehose = KEYS[first_sibling]
+  first_sibling = first_sibling + 1
 end
 local earlier = redis.call('GET', KEYS[1])
 if earlier then return {0, earlier} end
@@ -144,6 +156,7 @@ else
 end
 redis.call('SET', KEYS[1], streamId, 'EX', ARGV[1])
 redis.call('PUBLISH', KEYS[2], '{"streamId":"' .. streamId .. '",' .. string.sub(ARGV[3], 2))
+if firehose and redis.call('EXISTS', firehose) == 1 then redis.call('XADD', firehose, '*', 'envelope', ARGV[3]) end
 return {1, streamId}
 `;
 const COMMAND = "publishOutboxEventOnce";
@@ -178,12 +191,16 @@ export const toEnvelope = (row: OutboxRow, producer?: string): EventEnvelope => 
 /** The length `events:<topic>` is trimmed to on append; 0: never (a consumer group's stream keeps what it has not acknowledged, and its consumer trims it). */
 export const streamMaxLenFor = (topic: string, streamMaxLen: number) => (isConsumerTrimmedTopic(topic) ? 0 : streamMaxLen);
 
-function sendPublish(redis: Redis, envelope: EventEnvelope, options: { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string }) {
+/** How one event is published: its stream's trimming, the dedupe key's life, the history's sentinel and the producer's firehose topic. */
+export type PublishOptions = { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string; firehose?: string };
+
+function sendPublish(redis: Redis, envelope: EventEnvelope, options: PublishOptions) {
   const [, ...siblings] = timelineTopics(envelope.topic);
   const keys = [
     outboxDedupeKey(envelope.id),
     `${EVENT_STREAM_PREFIX}${envelope.topic}`,
     ...(options.sentinelKey ? [options.sentinelKey] : []),
+    ...(options.firehose ? [`${EVENT_STREAM_PREFIX}${options.firehose}`] : []),
     ...siblings.map((topic) => `${EVENT_STREAM_PREFIX}${topic}`),
   ];
   return withPublishCommand(redis)[COMMAND](
@@ -193,6 +210,7 @@ function sendPublish(redis: Redis, envelope: EventEnvelope, options: { streamMax
     streamMaxLenFor(envelope.topic, options.streamMaxLen),
     JSON.stringify(envelope),
     options.sentinelKey ? 1 : 0,
+    options.firehose ? 1 : 0,
   );
 }
 
@@ -201,11 +219,7 @@ function sendPublish(redis: Redis, envelope: EventEnvelope, options: { streamMax
  * published; says which, and where the event is. With `sentinelKey`, rejects with
  * HISTORY_LOST_ERROR instead of publishing when that key is missing.
  */
-export async function publishOutboxEnvelope(
-  redis: Redis,
-  envelope: EventEnvelope,
-  options: { streamMaxLen: number; dedupeTtlSeconds?: number; sentinelKey?: string },
-): Promise<PublishOutcome> {
+export async function publishOutboxEnvelope(redis: Redis, envelope: EventEnvelope, options: PublishOptions): Promise<PublishOutcome> {
   const [fresh, streamId] = await sendPublish(redis, envelope, options);
   return { duplicate: fresh === 0, streamId: STREAM_ID.test(streamId) ? streamId : null };
 }
@@ -215,7 +229,7 @@ export async function publishOutboxEnvelope(
  * published; returns the stream id, or null for a duplicate. Also queues on a pipeline
  * (resolving to null there: the pipeline's exec has the replies).
  */
-export function publishEnvelope(redis: Redis, envelope: EventEnvelope, options: { streamMaxLen: number; dedupeTtlSeconds?: number }): Promise<string | null> {
+export function publishEnvelope(redis: Redis, envelope: EventEnvelope, options: Omit<PublishOptions, "sentinelKey">): Promise<string | null> {
   return Promise.resolve(sendPublish(redis, envelope, options)).then((reply) => (Array.isArray(reply) && reply[0] === 1 ? reply[1] : null));
 }
 
@@ -234,7 +248,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { source, redis, logger, rebuild, retention } = options;
   const batchSize = options.batchSize ?? 100;
   const pollMs = options.pollMs ?? 200;
-  const publishOptions = { streamMaxLen: options.streamMaxLen ?? 100_000, dedupeTtlSeconds: options.dedupeTtlSeconds, sentinelKey: rebuild?.sentinelKey };
+  const publishOptions = { streamMaxLen: options.streamMaxLen ?? 100_000, dedupeTtlSeconds: options.dedupeTtlSeconds, sentinelKey: rebuild?.sentinelKey, firehose: options.firehose };
   const published = options.metrics
     ? (options.metrics.registry.getSingleMetric("outbox_events_published_total") as Counter<"topic"> | undefined) ??
       new Counter({ name: "outbox_events_published_total", help: "Outbox events appended to their stream, by topic family", labelNames: ["topic"], registers: [options.metrics.registry] })

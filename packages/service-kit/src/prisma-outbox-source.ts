@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { positiveInt } from "./config";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -6,6 +7,7 @@ import { createOutboxRebuild, type OutboxHistory, type PublishedOutboxRow } from
 import { DEFAULT_DEDUPE_TTL_SECONDS, createOutboxRelay, type OutboxRelay } from "./outbox-relay";
 import { createOutboxRetention, type OutboxPruner } from "./outbox-retention";
 import { outboxRelayPool, pgOutboxSource } from "./pg-outbox-source";
+import { Topics } from "./topics";
 
 type HistoryRow = Omit<PublishedOutboxRow, "occurredAt" | "publishedAt"> & { occurredAt: Date | string; publishedAt: Date | string };
 
@@ -44,6 +46,15 @@ export function prismaOutboxHistory(db: RawTx): OutboxHistory & OutboxPruner {
   };
 }
 
+/**
+ * A firehose prefix: `firehose`, or `firehose:<name>` for a cluster or test stack of its own,
+ * so a firehose topic's family is always `firehose` (a bounded metric label).
+ */
+export const firehosePrefix = z
+  .string()
+  .regex(/^firehose(:[a-z0-9-]+)*$/, "must be firehose, or firehose:<lowercase name> for a cluster of its own")
+  .default("firehose");
+
 /** The outbox relay's settings, for the config of every service that publishes events. */
 export const outboxConfigShape = {
   /** How often the outbox relay looks for unpublished events (it is also woken after each change). */
@@ -57,9 +68,15 @@ export const outboxConfigShape = {
    * Redis lost its data. The dedupe keys live as long (7 days at least).
    */
   OUTBOX_RETENTION_HOURS: positiveInt(168),
+  /**
+   * The firehose topics' prefix (`<prefix>:<producer>`): each published event is copied to its
+   * producer's firehose while analytics reads it. Clusters or test stacks sharing one Redis
+   * keep apart with their own (analytics is given the same).
+   */
+  EVENT_FIREHOSE_PREFIX: firehosePrefix,
 };
 
-type OutboxConfig = { DATABASE_URL: string; OUTBOX_POLL_MS: number; OUTBOX_BATCH_SIZE: number; EVENT_STREAM_MAX_LEN: number; OUTBOX_RETENTION_HOURS: number };
+type OutboxConfig = { DATABASE_URL: string; OUTBOX_POLL_MS: number; OUTBOX_BATCH_SIZE: number; EVENT_STREAM_MAX_LEN: number; OUTBOX_RETENTION_HOURS: number; EVENT_FIREHOSE_PREFIX: string };
 
 /**
  * A service's relay from its `outbox_events` table to Redis, with the settings of
@@ -91,6 +108,7 @@ export function prismaOutboxRelay(
     pollMs: config.OUTBOX_POLL_MS,
     streamMaxLen: config.EVENT_STREAM_MAX_LEN,
     dedupeTtlSeconds,
+    firehose: Topics.firehose(producer, config.EVENT_FIREHOSE_PREFIX),
     rebuild: createOutboxRebuild({ producer, history, redis, logger, metrics, windowMs: retentionMs, streamMaxLen: config.EVENT_STREAM_MAX_LEN, dedupeTtlSeconds }),
     retention: createOutboxRetention({ history, retentionMs, logger }),
   });
