@@ -98,3 +98,44 @@ it("claims what a dead consumer took, and dead-letters an event that keeps faili
   expect(Number(letter!.failedDeliveries)).toBeGreaterThan(2);
   expect(((await redis.xpending(streamKey(name), "test")) as [number])[0]).toBe(0);
 });
+
+it("applies a read's events as one batch in stream order and acknowledges them together; when a batch fails, one by one, so only the event that fails stays pending", async () => {
+  const name = topic();
+  const [first, poison, last] = [sound(name), sound(name), sound(name)];
+  const broken = request(name, { template: "NOT_A_TEMPLATE", recipientIds: [randomUUID()], campaignId: null, params: {} });
+  const good = [sound(name), sound(name)];
+  for (const event of [first, broken, poison, last]) await publishEnvelope(redis, event, { streamMaxLen: 0 });
+  const batches: string[][] = [];
+  const outcomes: string[] = [];
+  const consumer = createStreamConsumer({
+    redis,
+    topic: name,
+    group: "test",
+    logger,
+    blockMs: 50,
+    claimIdleMs: 200,
+    maxDeliveries: 2,
+    trimAcknowledged: true,
+    async applyBatch(batch) {
+      batches.push(batch.map((event) => event.id));
+      if (batch.some((event) => event.id === poison.id)) throw new Error("cannot apply this one");
+      return batch.map(() => "applied" as const);
+    },
+    onOutcome: (outcome) => outcomes.push(outcome),
+  });
+  consumers.push(consumer);
+  consumer.start();
+  await until(async () => outcomes.includes("dead-lettered"), "the poison dead-lettered", 15_000);
+  // In one transaction, so the blocked read wakes to both.
+  const both = redis.multi();
+  for (const event of good) void publishEnvelope(both as unknown as Redis, event, { streamMaxLen: 0 });
+  await both.exec();
+  await until(async () => outcomes.filter((o) => o === "applied").length === 4, "the later events applied together", 15_000);
+  // The first read: the broken one dead-lettered, then the three as one batch, which failed; then one by one.
+  expect(batches.slice(0, 4)).toEqual([[first.id, poison.id, last.id], [first.id], [poison.id], [last.id]]);
+  expect(batches.at(-1)).toEqual(good.map((event) => event.id));
+  expect(batches.filter((batch) => batch.includes(first.id) || batch.includes(last.id))).toHaveLength(3);
+  expect(outcomes.slice(0, 4)).toEqual(["invalid", "applied", "failed", "applied"]);
+  expect((await deadLetters(name)).map((letter) => JSON.parse(letter.envelope!).id)).toEqual([broken.id, poison.id]);
+  expect(((await redis.xpending(streamKey(name), "test")) as [number])[0]).toBe(0);
+});

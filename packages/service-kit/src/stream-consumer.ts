@@ -29,16 +29,28 @@ export type StreamConsumerOptions<O extends string> = {
   batchSize?: number;
   /** The group's own trimming: on for streams only their consumer trims (`integration:`), so acknowledged entries do not pile up. */
   trimAcknowledged: boolean;
-  /**
-   * Applies one event; resolves to an outcome label once it is applied (then it is
-   * acknowledged), throws to leave it pending (retried at the next claim). It must be
-   * idempotent on the event's id: delivery is at least once.
-   */
-  apply(event: ConsumedEvent): Promise<O>;
   onOutcome?(outcome: O | StreamConsumerOutcome): void;
   /** Where `stream_consumer_lag` and `stream_consumer_pending` of this group are exported. */
   metrics?: Metrics;
-};
+} & (
+  | {
+      /**
+       * Applies one event; resolves to an outcome label once it is applied (then it is
+       * acknowledged), throws to leave it pending (retried at the next claim). It must be
+       * idempotent on the event's id: delivery is at least once.
+       */
+      apply(event: ConsumedEvent): Promise<O>;
+    }
+  | {
+      /**
+       * Applies a read's events together (one statement for many, say), in stream order;
+       * resolves to each one's outcome, in the same order, once all are applied (then all are
+       * acknowledged at once). When it throws, the events are applied one at a time, so one
+       * that cannot be applied stays pending alone. Idempotent on each event's id, as `apply`.
+       */
+      applyBatch(events: ConsumedEvent[]): Promise<O[]>;
+    }
+);
 
 export type EventStreamConsumer = { start(): void; stop(): Promise<void> };
 
@@ -69,29 +81,70 @@ export function createStreamConsumer<O extends string>(options: StreamConsumerOp
   }
 
   async function handle(entries: RawStreamEntry[]): Promise<void> {
+    if ("applyBatch" in options) await handleBatch(entries, options.applyBatch);
+    else await handleEach(entries, options.apply);
+    if (entries.length > 0 && options.trimAcknowledged) await trim();
+  }
+
+  /** The entry as its contract reads it, or null once it is in the dead-letter stream (a producer's bug, not something a retry mends). */
+  async function parsed(entry: RawStreamEntry): Promise<ConsumedEvent | null> {
+    const raw = toStreamEvent(entry);
+    const result = raw ? parseEvent(raw) : ({ ok: false, error: "no readable envelope" } as const);
+    if (result.ok) return { ...result.event, streamId: entry[0] };
+    await toDeadLetter(entry, { contractError: result.error });
+    logger.error({ streamId: entry[0], type: raw?.type, error: result.error }, "an event breaks its contract; moved to the dead-letter stream");
+    options.onOutcome?.("invalid");
+    return null;
+  }
+
+  async function handleBatch(entries: RawStreamEntry[], applyBatch: (events: ConsumedEvent[]) => Promise<O[]>): Promise<void> {
+    const events: ConsumedEvent[] = [];
     for (const entry of entries) {
-      const raw = toStreamEvent(entry);
-      const parsed = raw ? parseEvent(raw) : ({ ok: false, error: "no readable envelope" } as const);
-      if (!parsed.ok) {
-        // A producer's bug, not something a retry mends: kept for operators, out of the way.
-        await toDeadLetter(entry, { contractError: parsed.error });
-        logger.error({ streamId: entry[0], type: raw?.type, error: parsed.error }, "an event breaks its contract; moved to the dead-letter stream");
-        options.onOutcome?.("invalid");
-        continue;
+      const event = await parsed(entry);
+      if (event) events.push(event);
+    }
+    if (events.length === 0) return;
+    if (events.length > 1) {
+      try {
+        await acknowledge(events, await applyBatch(events));
+        return;
+      } catch (error) {
+        // One by one, so an event that cannot be applied holds back none of the others.
+        logger.warn({ err: error, events: events.length, first: events[0]!.streamId }, "could not apply a batch of events; applying them one by one");
       }
+    }
+    for (const event of events) {
+      try {
+        await acknowledge([event], await applyBatch([event]));
+      } catch (error) {
+        // Left pending: the next claim retries it (each delivery counts toward the dead letter).
+        logger.warn({ err: error, streamId: event.streamId, type: event.type }, "could not apply an event; it will be retried");
+        options.onOutcome?.("failed");
+      }
+    }
+  }
+
+  async function acknowledge(events: ConsumedEvent[], outcomes: O[]): Promise<void> {
+    await connection.xack(key, group, ...events.map((event) => event.streamId));
+    outcomes.forEach((outcome) => options.onOutcome?.(outcome));
+  }
+
+  async function handleEach(entries: RawStreamEntry[], apply: (event: ConsumedEvent) => Promise<O>): Promise<void> {
+    for (const entry of entries) {
+      const event = await parsed(entry);
+      if (!event) continue;
       let outcome: O;
       try {
-        outcome = await options.apply({ ...parsed.event, streamId: entry[0] });
+        outcome = await apply(event);
       } catch (error) {
         // Left pending: the next claim retries it; the entries after it go on meanwhile.
-        logger.warn({ err: error, streamId: entry[0], type: parsed.event.type }, "could not apply an event; it will be retried");
+        logger.warn({ err: error, streamId: entry[0], type: event.type }, "could not apply an event; it will be retried");
         options.onOutcome?.("failed");
         continue;
       }
       await connection.xack(key, group, entry[0]);
       options.onOutcome?.(outcome);
     }
-    if (entries.length > 0 && options.trimAcknowledged) await trim();
   }
 
   /** Entries claimed back: those delivered too often go to the dead-letter stream, the rest are retried. */
