@@ -46,6 +46,9 @@ const campaignReaders: Record<Actor, Outcome> = { ...signedIn(), outsider: "FORB
 /** Writes within a campaign: its members only (admins and analysts are not members). */
 const campaignMembers: Record<Actor, Outcome> = { ...gameMasterOnly, player: "ok", admin: "FORBIDDEN" };
 
+/** The last day, as analytics' range arguments take it. */
+const dayRange = () => ({ f: new Date(Date.now() - 86_400_000).toISOString(), t: new Date().toISOString() });
+
 const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
 const OIDC_REDIRECT_URI = "https://app.startales.test/oidc/callback";
 let stack: Stack;
@@ -528,6 +531,24 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "mutation($t: String!) { registerPushDevice(input: { platform: WEB, token: $t }) { id } }", { t: `matrix-${randomUUID()}` }),
   },
   "Mutation.unregisterPushDevice": { expect: signedIn("FORBIDDEN"), run: (actor) => call(actor, "mutation($id: ID!) { unregisterPushDevice(id: $id) }", { id: randomUUID() }) },
+  // Analytics: the analysts' read-only graph (admins too); a player reads only their own figures.
+  "Query.activeUsers": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: WEEK) { day users } }", dayRange()),
+  },
+  "Query.eventCounts": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: HOUR) { at producer type count } }", dayRange()),
+  },
+  "Query.campaignTickHistory": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($c: ID!) { campaignTickHistory(campaignId: $c) { tick battles campaign { id } } }", { c: randomUUID() }),
+  },
+  "Query.chatActivity": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { user { id } messages activeDays } }", dayRange()),
+  },
+  "Query.myStats": { expect: signedIn(), run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", dayRange()) },
   "Mutation.deleteProviderDeployment": {
     expect: adminOnly,
     run: (actor) => call(actor, "mutation($n: String!) { deleteProviderDeployment(name: $n) }", { n: providerDeploymentInput(actor).name }),

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
+import { analyticsConfigSchema, type AnalyticsConfig } from "../../subgraphs/analytics/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
 import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
 import { notificationConfigSchema, type NotificationConfig } from "../../subgraphs/notification/src/config";
@@ -24,6 +25,8 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     // This test file's own: its campaign apps and simulation worker pools pair with each
     // other and with no other suite's (a stack uses one of its own below the run's).
     LIFECYCLE_TOPIC: testLifecycleTopic(FILE_ID),
+    // And the file's own firehoses (written only where an analytics pool reads them).
+    EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
     ...extra,
   };
 }
@@ -33,6 +36,9 @@ const FILE_ID = randomUUID();
 
 /** The run's campaign-lifecycle topic, or a file's or a stack's own under it (`suffix`). */
 export const testLifecycleTopic = (suffix?: string) => `integration:campaign-lifecycle:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
+
+/** The run's firehose prefix, or a file's or a stack's own under it (`suffix`): its producers and its analytics pool share it. */
+export const testFirehosePrefix = (suffix?: string) => `firehose:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 /** The run's notification-request topic, or a stack's own under it (`suffix`). */
 export const testNotificationTopic = (suffix?: string) => `integration:notifications:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
@@ -120,6 +126,10 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
       ...extra,
     }),
   );
+
+/** The analytics subgraph and its worker pool (same config), reading the firehoses of `EVENT_FIREHOSE_PREFIX` (the file's unless `extra` names one). */
+export const analyticsTestConfig = (extra: Record<string, string> = {}): AnalyticsConfig =>
+  parseConfig(analyticsConfigSchema, testEnv({ DATABASE_URL: required("ANALYTICS_DATABASE_URL"), INGEST_BLOCK_MS: "200", ...extra }));
 
 export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: string, extra: Record<string, string> = {}): GatewayConfig =>
   loadGatewayConfig(

@@ -8,8 +8,8 @@ const root = join(__dirname, "..", "..");
 
 /**
  * Once per `jest` run: a fresh database per service (startales_<service>_test_<run>),
- * migrated with the real migrations, a migrated template of the simulation's for the
- * stacks' own copies, and fresh secrets. Workers inherit them through env.
+ * migrated with the real migrations, migrated templates of the simulation's and analytics'
+ * for the stacks' own copies, and fresh secrets. Workers inherit them through env.
  * The Debian programs the browser and README tests use are installed if missing.
  */
 export default async function globalSetup(): Promise<void> {
@@ -25,11 +25,13 @@ export default async function globalSetup(): Promise<void> {
     env[`${service.toUpperCase()}_DATABASE_URL`] = url.toString();
   }
   await migrateAll(env);
-  // The template each stack copies its own simulation database from (databases.ts stackDatabase).
-  const template = new URL(env.SIMULATION_DATABASE_URL!);
-  template.pathname = `${template.pathname}_template`;
-  env.SIMULATION_TEMPLATE_DATABASE_URL = template.toString();
-  await migrateAll({ SIMULATION_DATABASE_URL: env.SIMULATION_TEMPLATE_DATABASE_URL }, ["--service", "simulation"]);
+  // The templates each stack copies its own simulation and analytics databases from (databases.ts stackDatabase).
+  for (const service of ["simulation", "analytics"]) {
+    const template = new URL(env[`${service.toUpperCase()}_DATABASE_URL`]!);
+    template.pathname = `${template.pathname}_template`;
+    env[`${service.toUpperCase()}_TEMPLATE_DATABASE_URL`] = template.toString();
+    await migrateAll({ [`${service.toUpperCase()}_DATABASE_URL`]: template.toString() }, ["--service", service]);
+  }
   const { privateKey } = generateKeyPairSync("ed25519");
   Object.assign(process.env, env, {
     TEST_RUN_ID: run,

@@ -5,8 +5,8 @@ import { deleteKeysMatching } from "./redis-keys";
 
 /**
  * Drops the run's databases (their URLs are in the env global-setup set) and its
- * integration streams (notification requests, campaign lifecycle changes), which no relay
- * trims: runs leave nothing behind.
+ * integration streams (notification requests, campaign lifecycle changes) and firehoses,
+ * which no relay trims: runs leave nothing behind.
  */
 export default async function globalTeardown(): Promise<void> {
   await migrateAll({}, ["--drop"]);
@@ -16,6 +16,7 @@ export default async function globalTeardown(): Promise<void> {
   try {
     await redis.connect();
     await deleteKeysMatching(redis, `events:integration:*:test:${process.env.TEST_RUN_ID}*`);
+    await deleteKeysMatching(redis, `events:firehose:test:${process.env.TEST_RUN_ID}*`);
   } finally {
     redis.disconnect();
   }

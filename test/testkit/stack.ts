@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger, SubgraphApp } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
+import { createAnalyticsApp } from "../../subgraphs/analytics/src/app";
+import { createAnalyticsWorker, type AnalyticsWorker } from "../../subgraphs/analytics/src/worker-app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
 import { createNotificationApp } from "../../subgraphs/notification/src/app";
@@ -13,6 +15,7 @@ import { createRealtimeApp, type RealtimeApp } from "../../subgraphs/realtime/sr
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
 import { createSimulationWorker, type SimulationWorkerApp } from "../../subgraphs/simulation/src/worker-app";
 import {
+  analyticsTestConfig,
   campaignTestConfig,
   gatewayTestConfig,
   identityTestConfig,
@@ -21,6 +24,7 @@ import {
   realtimeTestConfig,
   simulationTestConfig,
   simulationWorkerTestConfig,
+  testFirehosePrefix,
   testLifecycleTopic,
   testNotificationTopic,
 } from "./config";
@@ -38,8 +42,11 @@ export type Stack = {
   simulationUrl: string;
   providerUrl: string;
   notificationUrl: string;
+  analyticsUrl: string;
+  /** The stack's own analytics database (what its ingest wrote). */
+  analyticsDatabaseUrl: string;
   logs: Record<
-    "gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker" | "notification" | "notificationWorker",
+    "gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker" | "notification" | "notificationWorker" | "analytics" | "analyticsWorker",
     ReturnType<typeof captureLogs>
   >;
   apps: {
@@ -53,6 +60,8 @@ export type Stack = {
     providerWorker: ProviderWorker;
     notification: SubgraphApp;
     notificationWorker: NotificationWorker;
+    analytics: SubgraphApp;
+    analyticsWorker: AnalyticsWorker;
   };
   stop: () => Promise<void>;
 };
@@ -72,6 +81,8 @@ const STACK_KEYS = {
   "provider-worker": "providerWorker",
   notification: "notification",
   "notification-worker": "notificationWorker",
+  analytics: "analytics",
+  "analytics-worker": "analyticsWorker",
 } as const satisfies Record<string, keyof Stack["apps"]>;
 
 function checkCoversManifest(): void {
@@ -88,12 +99,13 @@ function checkCoversManifest(): void {
  * pool (offline engines unless `providerEnv` names vendors; its own Redis namespace) against
  * the run's PostgreSQL databases and Redis, the notification subgraph and its worker pool
  * (its own queue, and its own notification-request topic shared with this stack's campaign;
- * push only where `notificationEnv` names a PUSH_URL), and a gateway in front (`gatewayEnv`
+ * push only where `notificationEnv` names a PUSH_URL), the analytics subgraph and its ingest
+ * pool (a database of its own, reading the firehoses this stack's producers write), and a gateway in front (`gatewayEnv`
  * adds to its config; its queues admin, off unless that sets QUEUES_ADMIN_PORT, shows this
  * stack's queues). Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; campaignEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; campaignEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; analyticsEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   checkCoversManifest();
   const level = options.logLevel ?? "debug";
@@ -102,8 +114,10 @@ export async function startStack(
   const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
   // And its campaign tells this stack's simulation worker pool of lifecycle changes, and no other.
   const LIFECYCLE_TOPIC = testLifecycleTopic(randomUUID());
+  // And every producer of the stack writes the firehoses this stack's analytics reads, and no other's.
+  const EVENT_FIREHOSE_PREFIX = testFirehosePrefix(randomUUID());
   const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
-  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, ...options.campaignEnv }), logs.campaign.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
     // The stack's own simulation database, dropped after everything else has stopped.
@@ -113,13 +127,19 @@ export async function startStack(
     started.push(identity);
     const campaignUrl = await campaign.listen();
     started.push(campaign);
-    const realtime = createRealtimeApp(realtimeTestConfig(campaignUrl, options.realtimeEnv), logs.realtime.logger as Logger);
+    const realtime = createRealtimeApp(realtimeTestConfig(campaignUrl, { EVENT_FIREHOSE_PREFIX, ...options.realtimeEnv }), logs.realtime.logger as Logger);
     const realtimeUrl = await realtime.listen();
     started.push(realtime);
     const simulation = createSimulationApp(simulationTestConfig(campaignUrl, { DATABASE_URL: simulationDb.url }), logs.simulation.logger as Logger);
     const simulationUrl = await simulation.listen();
     started.push(simulation);
-    const simulationWorkerConfig = simulationWorkerTestConfig(campaignUrl, { QUEUE_PREFIX: `test-stack-${randomUUID()}`, LIFECYCLE_TOPIC, DATABASE_URL: simulationDb.url, ...options.simulationWorkerEnv });
+    const simulationWorkerConfig = simulationWorkerTestConfig(campaignUrl, {
+      QUEUE_PREFIX: `test-stack-${randomUUID()}`,
+      LIFECYCLE_TOPIC,
+      EVENT_FIREHOSE_PREFIX,
+      DATABASE_URL: simulationDb.url,
+      ...options.simulationWorkerEnv,
+    });
     const simulationWorker = createSimulationWorker(simulationWorkerConfig, logs.simulationWorker.logger as Logger);
     await simulationWorker.listen();
     started.push(simulationWorker);
@@ -131,15 +151,25 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
-    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, ...options.notificationEnv });
+    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
     const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
     const notificationUrl = await notification.listen();
     started.push(notification);
     const notificationWorker = createNotificationWorker(notificationConfig, logs.notificationWorker.logger as Logger);
     await notificationWorker.listen();
     started.push(notificationWorker);
+    // Analytics on a database of its own (its figures are this stack's alone), reading this stack's firehoses.
+    const analyticsDb = await stackDatabase("analytics");
+    started.push({ stop: analyticsDb.drop });
+    const analyticsConfig = analyticsTestConfig({ EVENT_FIREHOSE_PREFIX, DATABASE_URL: analyticsDb.url, ...options.analyticsEnv });
+    const analytics = createAnalyticsApp(analyticsConfig, logs.analytics.logger as Logger);
+    const analyticsUrl = await analytics.listen();
+    started.push(analytics);
+    const analyticsWorker = createAnalyticsWorker(analyticsConfig, logs.analyticsWorker.logger as Logger);
+    await analyticsWorker.listen();
+    started.push(analyticsWorker);
     const gateway = createGatewayApp(
-      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl }, `${identityUrl}/.well-known/jwks.json`, {
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl, analytics: analyticsUrl }, `${identityUrl}/.well-known/jwks.json`, {
         // The queues admin (off unless gatewayEnv sets QUEUES_ADMIN_PORT) shows this stack's queues.
         QUEUES_ADMIN_PREFIXES: [simulationWorkerConfig.QUEUE_PREFIX, providerQueuePrefix(providerConfig.PROVIDER_REDIS_PREFIX), notificationQueuePrefix(notificationConfig.NOTIFICATION_REDIS_PREFIX)].join(","),
         ...options.gatewayEnv,
@@ -148,7 +178,7 @@ export async function startStack(
     );
     const gatewayUrl = await gateway.listen();
     started.push(gateway);
-    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, notificationUrl, gatewayUrl].map((url) => untilReady(url)));
+    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, notificationUrl, analyticsUrl, gatewayUrl].map((url) => untilReady(url)));
     return {
       gatewayUrl,
       graphqlUrl: `${gatewayUrl}/graphql`,
@@ -158,8 +188,10 @@ export async function startStack(
       simulationUrl,
       providerUrl,
       notificationUrl,
+      analyticsUrl,
+      analyticsDatabaseUrl: analyticsDb.url,
       logs,
-      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker, notification, notificationWorker },
+      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker, notification, notificationWorker, analytics, analyticsWorker },
       stop: () => stopAll(started),
     };
   } catch (error) {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   ContractViolation,
+  OUTBOX_WRITERS,
   TOPIC_FAMILIES,
   Topics,
   checkEventData,
@@ -88,6 +89,14 @@ describe("topics and families", () => {
     expect(familyOfTopic(`${Topics.notifications}:test:run-1:abc`)?.name).toBe("integration:notifications");
     expect(topicFamily(Topics.system("simulation"))).toBe("system:simulation");
     expect(familyOfTopic("nowhere:1")).toBeNull();
+  });
+
+  it("name a producer's firehose, and label it by its producer whatever the cluster's prefix", () => {
+    expect(Topics.firehose("campaign")).toBe("firehose:campaign");
+    expect(Topics.firehose("realtime", "firehose:test:run-1")).toBe("firehose:test:run-1:realtime");
+    expect(topicFamily(Topics.firehose("realtime", "firehose:test:run-1"))).toBe("firehose:realtime");
+    // Every service with an outbox writes one; provider publishes directly and writes none.
+    expect(OUTBOX_WRITERS).toEqual(["campaign", "notification", "realtime", "simulation"]);
   });
 
   it("make a campaign's feed a timeline of campaign's and simulation's topics", () => {

@@ -32,30 +32,30 @@ export const TOPIC_FAMILIES = {
     kind: "domain",
     writer: "campaign",
     delivery: "outbox",
-    readers: "gateway (campaignEvents)",
+    readers: "gateway (campaignEvents); analytics (firehose)",
     events: campaignEvents,
     accessChanges: ["PLAYER_LEFT"],
   },
-  world: { kind: "domain", writer: "simulation", delivery: "outbox", readers: "gateway (campaignEvents, merged with the campaign family by stream id)", events: worldEvents },
-  channel: { kind: "domain", writer: "realtime", delivery: "outbox", readers: "gateway (messageAdded)", events: chatEvents },
+  world: { kind: "domain", writer: "simulation", delivery: "outbox", readers: "gateway (campaignEvents, merged with the campaign family by stream id); analytics (firehose)", events: worldEvents },
+  channel: { kind: "domain", writer: "realtime", delivery: "outbox", readers: "gateway (messageAdded); analytics (firehose)", events: chatEvents },
   presence: { kind: "domain", writer: "realtime", delivery: "direct", readers: "gateway (presenceChanged)", events: presenceEvents },
   job: { kind: "domain", writer: "provider", delivery: "direct", readers: "gateway (textStream)", events: jobEvents },
-  inbox: { kind: "domain", writer: "notification", delivery: "outbox", readers: "gateway (notificationAdded)", events: inboxEvents },
+  inbox: { kind: "domain", writer: "notification", delivery: "outbox", readers: "gateway (notificationAdded); analytics (firehose)", events: inboxEvents },
   "integration:notifications": {
     kind: "integration",
     writer: "campaign",
     delivery: "outbox",
-    readers: "notification worker pool (consumer group notification)",
+    readers: "notification worker pool (consumer group notification); analytics (firehose)",
     events: notificationRequestEvents,
   },
   "integration:campaign-lifecycle": {
     kind: "integration",
     writer: "campaign",
     delivery: "outbox",
-    readers: "simulation worker pool (consumer group simulation)",
+    readers: "simulation worker pool (consumer group simulation); analytics (firehose)",
     events: campaignLifecycleEvents,
   },
-  "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators (no consumer in the code)", events: simulationSystemEvents },
+  "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators; analytics (firehose)", events: simulationSystemEvents },
 } as const satisfies Record<string, TopicFamily>;
 
 export type FamilyName = keyof typeof TOPIC_FAMILIES;
@@ -65,3 +65,8 @@ export function changesAccess(topic: string, type: string): boolean {
   const family = (TOPIC_FAMILIES as Record<string, TopicFamily>)[topicFamily(topic)];
   return family?.accessChanges?.includes(type) ?? false;
 }
+
+/** The services whose outbox relays publish events: each writes a firehose (`Topics.firehose`) that analytics reads. */
+export const OUTBOX_WRITERS: readonly WriterService[] = [
+  ...new Set(Object.values(TOPIC_FAMILIES as Record<string, TopicFamily>).filter((family) => family.delivery === "outbox").map((family) => family.writer)),
+].sort();

@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { firehosePrefix, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+
+/** One config for the subgraph and its ingest worker pool (they share the database). */
+export const analyticsConfigSchema = z.object({
+  ...subgraphConfigShape({ port: 4005, database: "startales_analytics" }),
+  /** The producers' firehose prefix (the same value as every producer's EVENT_FIREHOSE_PREFIX). */
+  EVENT_FIREHOSE_PREFIX: firehosePrefix,
+  /** Days raw events are kept (whole day partitions are dropped); rollups are kept. */
+  ANALYTICS_RAW_RETENTION_DAYS: positiveInt(30),
+  /** How often the ingest pool drops partitions past the retention and makes the coming days'. */
+  ANALYTICS_PARTITION_SWEEP_MS: positiveInt(3_600_000),
+  /** Events read from a firehose at once and written in one statement. */
+  INGEST_BATCH_SIZE: positiveInt(500),
+  /** How long a read waits on the firehose (the pool also stops within this). */
+  INGEST_BLOCK_MS: positiveInt(2_000),
+  /** A batch another consumer took but did not acknowledge this long ago is taken over (a crashed worker). */
+  INGEST_CLAIM_IDLE_MS: positiveInt(60_000),
+  /** An event that failed this many times goes to `events:<firehose>:dead-letter` for operators. */
+  INGEST_MAX_DELIVERIES: positiveInt(10),
+});
+
+export type AnalyticsConfig = z.infer<typeof analyticsConfigSchema>;

@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+const DAY_MS = 86_400_000;
+const id = z.uuid("must be a valid ID");
+const date = z.date({ error: "must be a DateTime" });
+
+/** [from, to) with `to` after `from`, spanning at most `maxDays`. */
+const range = (maxDays: number) =>
+  z
+    .object({ from: date, to: date })
+    .refine((r) => r.to.getTime() > r.from.getTime(), { path: ["to"], message: "must be after from" })
+    .refine((r) => r.to.getTime() - r.from.getTime() <= maxDays * DAY_MS, { path: ["to"], message: `must be at most ${maxDays} days after from` });
+
+/** The UTC day (midnight) a moment falls on. */
+export const dayStart = (at: Date) => new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
+
+const WINDOW_DAYS = { DAY: 1, WEEK: 7, MONTH: 30 } as const;
+
+export const activeUsersArgs = z
+  .object({ from: date, to: date, window: z.enum(["DAY", "WEEK", "MONTH"]).nullish().transform((w) => w ?? "DAY") })
+  .refine((r) => r.to.getTime() >= r.from.getTime(), { path: ["to"], message: "must not be before from" })
+  .refine((r) => dayStart(r.to).getTime() - dayStart(r.from).getTime() < 366 * DAY_MS, { path: ["to"], message: "must be within 366 days of from" })
+  .transform((r) => ({ from: dayStart(r.from), to: dayStart(r.to), windowDays: WINDOW_DAYS[r.window] }));
+export type ActiveUsersArgs = z.infer<typeof activeUsersArgs>;
+
+/** The widest range per bucket: enough points for a chart, never a scan of years at minute grain. */
+export const MAX_DAYS_PER_BUCKET = { MINUTE: 2, HOUR: 93, DAY: 3_660 } as const;
+
+export const eventCountsArgs = z
+  .object({
+    from: date,
+    to: date,
+    bucket: z.enum(["MINUTE", "HOUR", "DAY"]),
+    producer: z.string().min(1).max(64).nullish().transform((p) => p ?? null),
+    type: z.string().min(1).max(64).nullish().transform((t) => t ?? null),
+  })
+  .refine((r) => r.to.getTime() > r.from.getTime(), { path: ["to"], message: "must be after from" })
+  .refine((r) => r.to.getTime() - r.from.getTime() <= MAX_DAYS_PER_BUCKET[r.bucket] * DAY_MS, {
+    path: ["to"],
+    message: "spans too long for the bucket (MINUTE: 2 days, HOUR: 93, DAY: 3660)",
+  });
+export type EventCountsArgs = z.infer<typeof eventCountsArgs>;
+
+export const tickHistoryArgs = z.object({
+  campaignId: id,
+  fromTick: z.number().int().min(0, "must be at least 0").nullish().transform((t) => t ?? 0),
+  first: z.number().int().min(1, "must be at least 1").max(5_000, "must be at most 5000").nullish().transform((f) => f ?? 500),
+});
+export type TickHistoryArgs = z.infer<typeof tickHistoryArgs>;
+
+export const chatActivityArgs = range(366).and(
+  z.object({
+    campaignId: id.nullish().transform((c) => c ?? null),
+    first: z.number().int().min(1, "must be at least 1").max(1_000, "must be at most 1000").nullish().transform((f) => f ?? 100),
+  }),
+);
+export type ChatActivityArgs = z.infer<typeof chatActivityArgs>;
+
+export const myStatsArgs = range(366);
+export type MyStatsArgs = z.infer<typeof myStatsArgs>;

@@ -1,0 +1,85 @@
+import { Prisma } from "../generated/prisma/client";
+import type { Db } from "../db";
+import { dayStart, type ActiveUsersArgs, type ChatActivityArgs, type EventCountsArgs, type MyStatsArgs, type TickHistoryArgs } from "./input";
+
+/*
+ * What analysts read, each from a rollup the ingest keeps (never by scanning raw events).
+ * Days are UTC days; a range [from, to) of days counts the days its moments fall on.
+ */
+
+const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
+
+/** `2026-12-07`: the UTC day a moment falls on, as PostgreSQL reads a date whatever the session's time zone. */
+const isoDay = (at: Date) => dayStart(at).toISOString().slice(0, 10);
+
+/** Distinct active users in the window ending on each day of the range. */
+export async function activeUsers(db: Db, args: ActiveUsersArgs): Promise<{ day: Date; users: number }[]> {
+  const rows = await db.$queryRaw<{ day: string; users: number }[]>`
+    SELECT d.day::text AS day,
+           (SELECT count(DISTINCT user_id)::int FROM user_activity a
+             WHERE a.day > d.day - ${args.windowDays}::int AND a.day <= d.day) AS users
+      FROM generate_series(${isoDay(args.from)}::date, ${isoDay(args.to)}::date, interval '1 day') AS g(at),
+           LATERAL (SELECT g.at::date AS day) d
+     ORDER BY d.day`;
+  return rows.map((row) => ({ day: new Date(`${row.day}T00:00:00Z`), users: row.users }));
+}
+
+export type EventCountRow = { at: Date; producer: string; type: string; count: number };
+
+/** Events per bucket, producer and type, summed from the per-minute rollup. */
+export async function eventCounts(db: Db, args: EventCountsArgs): Promise<EventCountRow[]> {
+  const unit = TRUNC[args.bucket];
+  return db.$queryRaw<EventCountRow[]>`
+    SELECT date_trunc(${unit}, minute, 'UTC') AS at, producer, type, sum(count)::int AS count
+      FROM event_counts
+     WHERE minute >= ${args.from} AND minute < ${args.to}
+       AND (${args.producer}::text IS NULL OR producer = ${args.producer})
+       AND (${args.type}::text IS NULL OR type = ${args.type})
+     GROUP BY 1, 2, 3
+     ORDER BY 1, 2, 3`;
+}
+
+export type TickRow = {
+  campaignId: string;
+  tick: number;
+  completedAt: Date | null;
+  commandsApplied: number;
+  commandsRejected: number;
+  engineEvents: number;
+  battles: number;
+  fleetsDestroyed: number;
+  wars: number;
+};
+
+export const tickHistory = (db: Db, args: TickHistoryArgs): Promise<TickRow[]> =>
+  db.$queryRaw<TickRow[]>`
+    SELECT campaign_id::text AS "campaignId", tick, completed_at AS "completedAt", commands_applied AS "commandsApplied",
+           commands_rejected AS "commandsRejected", engine_events AS "engineEvents", battles, fleets_destroyed AS "fleetsDestroyed", wars
+      FROM campaign_ticks
+     WHERE campaign_id = ${args.campaignId}::uuid AND tick >= ${args.fromTick}
+     ORDER BY tick
+     LIMIT ${args.first}`;
+
+/** The first and last UTC day of [from, to). */
+const days = (range: { from: Date; to: Date }) => ({ from: isoDay(range.from), to: isoDay(new Date(range.to.getTime() - 1)) });
+
+export async function chatActivity(db: Db, args: ChatActivityArgs): Promise<{ userId: string; messages: number; activeDays: number }[]> {
+  const { from, to } = days(args);
+  const campaign = args.campaignId ? Prisma.sql`AND campaign_id = ${args.campaignId}::uuid` : Prisma.empty;
+  return db.$queryRaw`
+    SELECT user_id::text AS "userId", sum(messages)::int AS messages, count(DISTINCT day)::int AS "activeDays"
+      FROM chat_activity
+     WHERE day >= ${from}::date AND day <= ${to}::date ${campaign}
+     GROUP BY user_id
+     ORDER BY messages DESC, user_id
+     LIMIT ${args.first}`;
+}
+
+export async function playerStats(db: Db, userId: string, args: MyStatsArgs): Promise<{ activeDays: number; events: number; messages: number }> {
+  const { from, to } = days(args);
+  const [row] = await db.$queryRaw<{ activeDays: number; events: number; messages: number }[]>`
+    SELECT (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${from}::date AND day <= ${to}::date) AS "activeDays",
+           (SELECT coalesce(sum(events), 0)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${from}::date AND day <= ${to}::date) AS events,
+           (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${from}::date AND day <= ${to}::date) AS messages`;
+  return row ?? { activeDays: 0, events: 0, messages: 0 };
+}

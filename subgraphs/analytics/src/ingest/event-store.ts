@@ -1,0 +1,81 @@
+import type { Db } from "../db";
+import type { EventRow } from "./event-rows";
+import type { Partitions } from "./partitions";
+
+/**
+ * Writes a batch of events and folds the new ones into every rollup, in one statement (one
+ * round trip, one transaction): the raw insert skips the events already kept (ON CONFLICT on
+ * the event id), and each rollup adds only what that insert returned, so an event delivered
+ * twice counts once. Rollup rows are upserted in key order, so two ingest replicas that touch
+ * the same rows lock them in the same order. Returns how many events were new.
+ */
+export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  await partitions.ensureFor(rows.map((row) => row.occurredAt));
+  const input = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      occurred_at: row.occurredAt,
+      producer: row.producer,
+      family: row.family,
+      type: row.type,
+      aggregate_id: row.aggregateId,
+      campaign_id: row.campaignId,
+      actor_id: row.actorId,
+      data: row.data,
+    })),
+  );
+  const [result] = await db.$queryRaw<{ fresh: string[] }[]>`
+    WITH input AS (
+      SELECT DISTINCT ON (id, occurred_at) *
+        FROM jsonb_to_recordset(${input}::jsonb)
+          AS t(id uuid, occurred_at timestamptz, producer text, family text, type text, aggregate_id text, campaign_id uuid, actor_id uuid, data jsonb)
+    ),
+    fresh AS (
+      INSERT INTO analytics_events (id, occurred_at, producer, family, type, aggregate_id, campaign_id, actor_id, data)
+      SELECT id, occurred_at, producer, family, type, aggregate_id, campaign_id, actor_id, data FROM input
+      ON CONFLICT (occurred_at, id) DO NOTHING
+      RETURNING *
+    ),
+    counts AS (
+      INSERT INTO event_counts (minute, producer, type, count)
+      SELECT date_trunc('minute', occurred_at), producer, type, count(*) FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (minute, producer, type) DO UPDATE SET count = event_counts.count + excluded.count
+    ),
+    activity AS (
+      INSERT INTO user_activity (day, user_id, events)
+      SELECT (occurred_at AT TIME ZONE 'UTC')::date, actor_id, count(*) FROM fresh WHERE actor_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (day, user_id) DO UPDATE SET events = user_activity.events + excluded.events
+    ),
+    chat AS (
+      INSERT INTO chat_activity (day, campaign_id, user_id, messages)
+      SELECT (occurred_at AT TIME ZONE 'UTC')::date, campaign_id, actor_id, count(*) FROM fresh
+       WHERE type = 'MESSAGE_ADDED' AND campaign_id IS NOT NULL AND actor_id IS NOT NULL
+       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (day, campaign_id, user_id) DO UPDATE SET messages = chat_activity.messages + excluded.messages
+    ),
+    ticks AS (
+      INSERT INTO campaign_ticks (campaign_id, tick, completed_at, commands_applied, commands_rejected, engine_events, battles, fleets_destroyed, wars)
+      SELECT campaign_id, (data->>'tick')::int,
+             max(occurred_at) FILTER (WHERE type = 'TICK_COMPLETED'),
+             coalesce(sum((data->>'commandsApplied')::int) FILTER (WHERE type = 'TICK_COMPLETED'), 0),
+             coalesce(sum((data->>'commandsRejected')::int) FILTER (WHERE type = 'TICK_COMPLETED'), 0),
+             coalesce(sum((data->>'events')::int) FILTER (WHERE type = 'TICK_COMPLETED'), 0),
+             count(*) FILTER (WHERE type = 'BATTLE_RESOLVED'),
+             count(*) FILTER (WHERE type = 'FLEET_DESTROYED'),
+             count(*) FILTER (WHERE type = 'WAR_DECLARED')
+        FROM fresh
+       WHERE family = 'world' AND campaign_id IS NOT NULL AND type IN ('TICK_COMPLETED', 'BATTLE_RESOLVED', 'FLEET_DESTROYED', 'WAR_DECLARED')
+       GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (campaign_id, tick) DO UPDATE SET
+        completed_at = coalesce(excluded.completed_at, campaign_ticks.completed_at),
+        commands_applied = campaign_ticks.commands_applied + excluded.commands_applied,
+        commands_rejected = campaign_ticks.commands_rejected + excluded.commands_rejected,
+        engine_events = campaign_ticks.engine_events + excluded.engine_events,
+        battles = campaign_ticks.battles + excluded.battles,
+        fleets_destroyed = campaign_ticks.fleets_destroyed + excluded.fleets_destroyed,
+        wars = campaign_ticks.wars + excluded.wars
+    )
+    SELECT coalesce(array_agg(id::text), '{}') AS fresh FROM fresh`;
+  return result?.fresh ?? [];
+}

@@ -1,0 +1,63 @@
+import { OUTBOX_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
+import type { Db } from "../db";
+import { toEventRow } from "./event-rows";
+import { writeEvents } from "./event-store";
+import type { Partitions } from "./partitions";
+
+/** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
+export const INGEST_GROUP = "analytics";
+
+export type IngestOutcome = "ingested" | "duplicate" | StreamConsumerOutcome;
+
+/**
+ * Reads every producer's firehose (`events:<prefix>:<producer>`, one per service with an
+ * outbox) as the consumer group `analytics`: at least once, each read's events written in one
+ * statement and acknowledged after it commits, idempotent on the event id (a redelivery is a
+ * duplicate, counted nowhere). An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
+ * times, goes to the firehose's dead-letter stream. The group trims what it has acknowledged:
+ * it is the firehose's only reader. Lag and pending per firehose are in
+ * stream_consumer_lag / stream_consumer_pending.
+ */
+export function createFirehoseIngest(deps: {
+  redis: Redis;
+  db: Db;
+  partitions: Partitions;
+  prefix: string;
+  logger: Logger;
+  batchSize: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  onOutcome?: (producer: string, outcome: IngestOutcome) => void;
+  metrics?: Metrics;
+}) {
+  const topics = OUTBOX_WRITERS.map((producer) => ({ producer, topic: Topics.firehose(producer, deps.prefix) }));
+  // One set of gauges for every firehose (a consumer given the metrics would register its own).
+  if (deps.metrics) addStreamConsumerMetrics(deps.metrics, deps.redis, topics.map(({ topic }) => ({ topic, group: INGEST_GROUP })), { logger: deps.logger });
+  const consumers: EventStreamConsumer[] = topics.map(({ producer, topic }) =>
+    createStreamConsumer<"ingested" | "duplicate">({
+      redis: deps.redis,
+      topic,
+      group: INGEST_GROUP,
+      logger: deps.logger.child({ firehose: topic }),
+      blockMs: deps.blockMs,
+      claimIdleMs: deps.claimIdleMs,
+      maxDeliveries: deps.maxDeliveries,
+      batchSize: deps.batchSize,
+      trimAcknowledged: true,
+      async applyBatch(events: ConsumedEvent[]) {
+        const rows = events.map(toEventRow);
+        const fresh = new Set(await writeEvents(deps.db, deps.partitions, rows));
+        return rows.map((row) => (fresh.has(row.id) ? "ingested" : "duplicate"));
+      },
+      onOutcome: (outcome) => deps.onOutcome?.(producer, outcome),
+    }),
+  );
+  return {
+    topics: topics.map((t) => t.topic),
+    start: () => consumers.forEach((consumer) => consumer.start()),
+    stop: async () => {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
+import { eventually } from "../testkit/simulation";
+import { startStack, type Stack } from "../testkit/stack";
+import { registerUser, type TestUser } from "../testkit/users";
+
+/**
+ * Analytics through the gateway, as analysts use it: a scripted game (players sign up, join,
+ * chat, the world ticks) reaches analytics through the producers' firehoses only, and an
+ * analyst's API key reads active users, a campaign's tick history and the chat leaders from
+ * the rollups, while a player's token is FORBIDDEN on the same fields and reads only their
+ * own figures. The stack's analytics has a database of its own: every figure is this game's.
+ */
+
+const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
+let stack: Stack;
+let url: string;
+let admin: TestUser;
+
+beforeAll(async () => {
+  stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL } });
+  url = stack.graphqlUrl;
+  admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** As a user (an access token) or a tool (an API key, `stk_…`). */
+const call = async <T = Record<string, unknown>>(credential: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> =>
+  postGraphQL<T>(url, { query, variables }, credential.startsWith("stk_") ? { headers: { "x-api-key": credential } } : { token: credential });
+
+const day = (offset = 0) => new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + offset * 86_400_000);
+
+/**
+ * A BI tool's read-only API key: an admin makes a service account, gives it the ANALYST role
+ * and a READ key (analysts themselves are read-only, so they cannot make keys).
+ */
+async function analystKey(): Promise<string> {
+  const account = expectData(
+    await call<{ createServiceAccount: { id: string } }>(admin.accessToken, 'mutation { createServiceAccount(input: { name: "Dashboards" }) { id } }'),
+  ).createServiceAccount;
+  expectData(await call(admin.accessToken, "mutation($id: ID!) { setUserRoles(userId: $id, roles: [SERVICE, ANALYST]) { id } }", { id: account.id }));
+  return expectData(
+    await call<{ createServiceApiKey: { key: string } }>(admin.accessToken, 'mutation($id: ID!) { createServiceApiKey(serviceAccountId: $id, input: { name: "dashboards", scopes: [READ] }) { key } }', {
+      id: account.id,
+    }),
+  ).createServiceApiKey.key;
+}
+
+it("an analyst's API key reads what a scripted game added up to; a player is FORBIDDEN there and reads only their own figures", async () => {
+  const gm = await registerUser(url, "Analytics GM");
+  const players = [await registerUser(url, "Ada"), await registerUser(url, "Bo")];
+  const campaignId = expectData(
+    await call<{ createCampaign: { id: string } }>(gm.accessToken, "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }", {
+      input: { name: `Analytics ${randomUUID().slice(0, 6)}`, tickRateMs: 200 },
+    }),
+  ).createCampaign.id;
+  for (const player of players) expectData(await call(player.accessToken, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }));
+  const channelId = expectData(await call<{ campaignChannel: { id: string } }>(players[0]!.accessToken, "query($id: ID!) { campaignChannel(campaignId: $id) { id } }", { id: campaignId }))
+    .campaignChannel.id;
+  // Ada writes three messages (one of them sent twice: still three), Bo one.
+  const post = (player: TestUser, key: string) =>
+    call(player.accessToken, 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "for analytics: nobody@example.test", idempotencyKey: $k) { id } }', { c: channelId, k: key });
+  for (const key of ["a1", "a2", "a3", "a3"]) expectData(await post(players[0]!, key));
+  expectData(await post(players[1]!, "b1"));
+  expectData(await call(gm.accessToken, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId }));
+
+  const key = await analystKey();
+  type Tick = { tick: number; completedAt: string | null; commandsApplied: number; battles: number; campaign: { id: string } };
+  const ticks = await eventually(
+    "three ticks in the analytics",
+    async () => {
+      const history = expectData(
+        await call<{ campaignTickHistory: Tick[] }>(key, "query($c: ID!) { campaignTickHistory(campaignId: $c) { tick completedAt commandsApplied battles campaign { id } } }", { c: campaignId }),
+      ).campaignTickHistory;
+      return history.filter((t) => t.completedAt).length >= 3 ? history : undefined;
+    },
+    30_000,
+    200,
+  );
+  const completed = ticks.filter((t) => t.completedAt);
+  expect(completed.slice(0, 3).map((t) => t.tick)).toEqual([completed[0]!.tick, completed[0]!.tick + 1, completed[0]!.tick + 2]);
+  expect(ticks.every((t) => t.campaign.id === campaignId)).toBe(true);
+
+  const chat = await eventually("the chat in the analytics", async () => {
+    const rows = expectData(
+      await call<{ chatActivity: { user: { id: string }; messages: number; activeDays: number }[] }>(
+        key,
+        "query($f: DateTime!, $t: DateTime!, $c: ID) { chatActivity(from: $f, to: $t, campaignId: $c) { user { id } messages activeDays } }",
+        { f: day().toISOString(), t: day(1).toISOString(), c: campaignId },
+      ),
+    ).chatActivity;
+    return rows.length === 2 ? rows : undefined;
+  });
+  expect(chat).toEqual([
+    { user: { id: players[0]!.user.id }, messages: 3, activeDays: 1 },
+    { user: { id: players[1]!.user.id }, messages: 1, activeDays: 1 },
+  ]);
+
+  // Active today: the game master (created the campaign) and both players (joined, chatted).
+  const active = expectData(
+    await call<{ activeUsers: { day: string; users: number }[] }>(key, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: WEEK) { day users } }", {
+      f: day(-1).toISOString(),
+      t: day().toISOString(),
+    }),
+  ).activeUsers;
+  expect(active).toEqual([
+    { day: day(-1).toISOString(), users: 0 },
+    { day: day().toISOString(), users: 3 },
+  ]);
+  const counts = expectData(
+    await call<{ eventCounts: { producer: string; type: string; count: number }[] }>(
+      key,
+      'query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: DAY, producer: "realtime") { producer type count } }',
+      { f: day().toISOString(), t: day(1).toISOString() },
+    ),
+  ).eventCounts;
+  expect(counts).toEqual([{ producer: "realtime", type: "MESSAGE_ADDED", count: 4 }]);
+
+  // A player: FORBIDDEN on every analyst field, their own figures through myStats.
+  const player = players[0]!.accessToken;
+  const range = { f: day().toISOString(), t: day(1).toISOString() };
+  for (const query of [
+    "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }",
+    "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { messages } }",
+    "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: HOUR) { count } }",
+  ]) {
+    expect(errorCodes(await call(player, query, range))).toEqual(["FORBIDDEN"]);
+  }
+  expect(errorCodes(await call(player, "query($c: ID!) { campaignTickHistory(campaignId: $c) { tick } }", { c: campaignId }))).toEqual(["FORBIDDEN"]);
+  const mine = expectData(await call<{ myStats: { activeDays: number; events: number; messages: number } }>(player, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", range)).myStats;
+  // Joined and wrote three messages (the world gave members their civilizations as it was made: no claim of hers).
+  expect(mine).toEqual({ activeDays: 1, events: 4, messages: 3 });
+
+  // Nothing of what was written reached analytics: ids and counts only.
+  const db = new pg.Client({ connectionString: stack.analyticsDatabaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ n: string }>("SELECT count(*) AS n FROM analytics_events WHERE data::text LIKE '%example.test%' OR data::text LIKE '%for analytics%'");
+    expect(Number(rows[0]!.n)).toBe(0);
+  } finally {
+    await db.end();
+  }
+}, 90_000);
+
+it("refuses a range a bucket cannot span, and one that ends before it starts, as BAD_USER_INPUT", async () => {
+  const token = admin.accessToken;
+  const tooLong = await call(token, "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: MINUTE) { count } }", { f: day(-3).toISOString(), t: day().toISOString() });
+  expect(errorCodes(tooLong)).toEqual(["BAD_USER_INPUT"]);
+  const backwards = await call(token, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", { f: day().toISOString(), t: day(-1).toISOString() });
+  expect(errorCodes(backwards)).toEqual(["BAD_USER_INPUT"]);
+  const none = await call(token, "query($c: ID!) { campaignTickHistory(campaignId: $c, first: 0) { tick } }", { c: randomUUID() });
+  expect(errorCodes(none)).toEqual(["BAD_USER_INPUT"]);
+});
