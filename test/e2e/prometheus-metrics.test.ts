@@ -111,7 +111,12 @@ beforeAll(async () => {
 
   // The stack does not hand out its worker pools' URLs; their registries are what those
   // processes serve on /metrics, so this serves them the same way, one path each.
-  const registries = { "simulation-worker": stack.apps.simulationWorker.metrics.registry, "provider-worker": stack.apps.providerWorker.metrics.registry, "notification-worker": stack.apps.notificationWorker.metrics.registry };
+  const registries = {
+    "simulation-worker": stack.apps.simulationWorker.metrics.registry,
+    "provider-worker": stack.apps.providerWorker.metrics.registry,
+    "notification-worker": stack.apps.notificationWorker.metrics.registry,
+    "analytics-worker": stack.apps.analyticsWorker.metrics.registry,
+  };
   workers = createServer((req, res) => {
     const registry = registries[(req.url ?? "").replace(/^\/metrics\//, "") as keyof typeof registries];
     if (!registry) return void res.writeHead(404).end();
@@ -150,6 +155,7 @@ beforeAll(async () => {
     simulation: { address: hostOf(stack.simulationUrl), path: "/metrics" },
     provider: { address: hostOf(stack.providerUrl), path: "/metrics" },
     notification: { address: hostOf(stack.notificationUrl), path: "/metrics" },
+    analytics: { address: hostOf(stack.analyticsUrl), path: "/metrics" },
     realtime: { address: hostOf(stack.realtimeUrl), path: "/metrics" },
     ...Object.fromEntries(Object.keys(registries).map((name) => [name, { address: workersAddress, path: `/metrics/${name}` }])),
   };

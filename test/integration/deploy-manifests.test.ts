@@ -682,6 +682,8 @@ function checkStack(resources: Resource[], label: string): void {
   check("notification-worker -> the internet on another port", may(podOf("notification-worker"), { external: { ip: "203.0.113.7" } }, 80), false);
   check("notification-worker -> cloud metadata (169.254.169.254)", may(podOf("notification-worker"), { external: { ip: "169.254.169.254" } }, 443), false);
   check("notification-worker -> a private address (10.1.2.3:443)", may(podOf("notification-worker"), { external: { ip: "10.1.2.3" } }, 443), false);
+  // The analytics worker pool (the ingest) calls no service: PostgreSQL and Redis only (above).
+  for (const to of [gateway, ...subgraphs]) check(`analytics-worker -> ${to.name}`, may(podOf("analytics-worker"), podOf(to.name), to.port), false);
   expect(matrix).toEqual(expected);
 }
 
