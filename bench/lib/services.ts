@@ -75,7 +75,8 @@ export const loopbackPlayersGatewayEnv = (sockets = 0): Record<string, string> =
   RATE_LIMIT_COST_PER_MINUTE: "1000000000",
 });
 
-const migrateAll = (env: Record<string, string>, args: string[] = []) =>
+/** prisma/migrate-all.mjs with these databases (`--service <name>` for one, `--drop` to remove them). */
+export const migrateAll = (env: Record<string, string>, args: string[] = []) =>
   promisify(execFile)(process.execPath, [join(root, "prisma", "migrate-all.mjs"), ...args], { env: { ...process.env, ...env } });
 
 export type BenchStack = {
