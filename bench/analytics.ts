@@ -207,8 +207,8 @@ async function dashboards(subgraph: ServiceProcess): Promise<{ name: string; p50
     ["baseline: { __typename }", "{ __typename }", {}],
     ["DAU, last 30 days", "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: DAY) { day users } }", { f: iso(now - 30 * DAY), t: iso(now) }],
     ["MAU, last 30 days", "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: MONTH) { day users } }", { f: iso(now - 30 * DAY), t: iso(now) }],
-    ["events, 24 h by minute", "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: MINUTE) { at producer type count } }", { f: iso(now - DAY), t: iso(now) }],
-    ["events, 30 days by hour", "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: HOUR) { at producer type count } }", { f: iso(now - 30 * DAY), t: iso(now) }],
+    ["events, 24 h by minute", "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: MINUTE) { producer type start counts } }", { f: iso(now - DAY), t: iso(now) }],
+    ["events, 30 days by hour", "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR) { producer type start counts } }", { f: iso(now - 30 * DAY), t: iso(now) }],
     ["chat leaders, 7 days", "query($f: DateTime!, $t: DateTime!, $c: ID) { chatActivity(from: $f, to: $t, campaignId: $c, first: 100) { user { id } messages activeDays } }", { f: iso(now - 7 * DAY), t: iso(now), c: campaignId }],
     ["ticks, 500 of a week", "query($c: ID!, $t: Int) { campaignTickHistory(campaignId: $c, fromTick: $t, first: 500) { tick completedAt battles } }", { c: campaignId, t: 400_000 }],
   ];

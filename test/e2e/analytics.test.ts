@@ -110,14 +110,19 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     { day: day(-1).toISOString(), users: 0 },
     { day: day().toISOString(), users: 3 },
   ]);
-  const counts = expectData(
-    await call<{ eventCounts: { producer: string; type: string; count: number }[] }>(
+  const series = expectData(
+    await call<{ eventSeries: { producer: string; type: string; start: string; counts: number[]; total: number }[] }>(
       key,
-      'query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: DAY, producer: "realtime") { producer type count } }',
+      'query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR, producer: "realtime") { producer type start counts total } }',
       { f: day().toISOString(), t: day(1).toISOString() },
     ),
-  ).eventCounts;
-  expect(counts).toEqual([{ producer: "realtime", type: "MESSAGE_ADDED", count: 4 }]);
+  ).eventSeries;
+  // Today's 24 hours, the four messages in the hour they were written (this one, or the one before if it just turned).
+  expect(series.map(({ counts: _counts, ...rest }) => rest)).toEqual([{ producer: "realtime", type: "MESSAGE_ADDED", start: day().toISOString(), total: 4 }]);
+  expect(series[0]!.counts).toHaveLength(24);
+  expect(series[0]!.counts.reduce((sum, n) => sum + n, 0)).toBe(4);
+  const hour = new Date().getUTCHours();
+  expect(series[0]!.counts.flatMap((n, i) => (n > 0 ? [i] : [])).every((i) => i === hour || i === hour - 1)).toBe(true);
 
   // A player: FORBIDDEN on every analyst field, their own figures through myStats.
   const player = players[0]!.accessToken;
@@ -125,7 +130,7 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
   for (const query of [
     "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }",
     "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { messages } }",
-    "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: HOUR) { count } }",
+    "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR) { total } }",
   ]) {
     expect(errorCodes(await call(player, query, range))).toEqual(["FORBIDDEN"]);
   }
@@ -147,7 +152,7 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
 
 it("refuses a range a bucket cannot span, and one that ends before it starts, as BAD_USER_INPUT", async () => {
   const token = admin.accessToken;
-  const tooLong = await call(token, "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: MINUTE) { count } }", { f: day(-3).toISOString(), t: day().toISOString() });
+  const tooLong = await call(token, "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: MINUTE) { total } }", { f: day(-3).toISOString(), t: day().toISOString() });
   expect(errorCodes(tooLong)).toEqual(["BAD_USER_INPUT"]);
   const backwards = await call(token, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", { f: day().toISOString(), t: day(-1).toISOString() });
   expect(errorCodes(backwards)).toEqual(["BAD_USER_INPUT"]);

@@ -536,9 +536,9 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: WEEK) { day users } }", dayRange()),
   },
-  "Query.eventCounts": {
+  "Query.eventSeries": {
     expect: { ...adminOnly, analyst: "ok" },
-    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { eventCounts(from: $f, to: $t, bucket: HOUR) { at producer type count } }", dayRange()),
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR) { producer type start counts } }", dayRange()),
   },
   "Query.campaignTickHistory": {
     expect: { ...adminOnly, analyst: "ok" },

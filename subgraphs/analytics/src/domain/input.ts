@@ -26,7 +26,7 @@ export type ActiveUsersArgs = z.infer<typeof activeUsersArgs>;
 /** The widest range per bucket: enough points for a chart, never a scan of years at minute grain. */
 export const MAX_DAYS_PER_BUCKET = { MINUTE: 2, HOUR: 93, DAY: 3_660 } as const;
 
-export const eventCountsArgs = z
+export const eventSeriesArgs = z
   .object({
     from: date,
     to: date,
@@ -39,7 +39,7 @@ export const eventCountsArgs = z
     path: ["to"],
     message: "spans too long for the bucket (MINUTE: 2 days, HOUR: 93, DAY: 3660)",
   });
-export type EventCountsArgs = z.infer<typeof eventCountsArgs>;
+export type EventSeriesArgs = z.infer<typeof eventSeriesArgs>;
 
 export const tickHistoryArgs = z.object({
   campaignId: id,
