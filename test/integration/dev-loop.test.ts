@@ -10,6 +10,7 @@ import { required, testEnv, testNotificationTopic } from "../testkit/config";
 import { postGraphQL } from "../testkit/graphql-client";
 import { migrateAll } from "../testkit/migrate-all";
 import { deleteKeysMatching } from "../testkit/redis-keys";
+import { processes } from "../testkit/services";
 
 /**
  * `npm run dev` (scripts/dev.mjs) on a copy of the sources in a temporary directory, so that
@@ -120,9 +121,7 @@ beforeAll(async () => {
   }
   symlinkSync(join(root, "node_modules"), join(tree, "node_modules"), "dir");
   const ports: Record<string, string> = {};
-  for (const name of ["GATEWAY", "IDENTITY", "CAMPAIGN", "SIMULATION", "PROVIDER", "NOTIFICATION", "REALTIME", "SIMULATION_WORKER", "PROVIDER_WORKER", "NOTIFICATION_WORKER"]) {
-    ports[`${name}_PORT`] = String(await freePort());
-  }
+  for (const process of processes) ports[`${process.name.toUpperCase().replaceAll("-", "_")}_PORT`] = String(await freePort());
   graphqlUrl = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
   dev = launchDev(
     tree,
@@ -192,9 +191,7 @@ const startedSince = (from: number) => [...startedPids(dev.lines.slice(from)).ke
 const restartTime = (line: string) => Number(/in (\d+) ms$/.exec(line)?.[1]);
 
 it("runs every process of npm start, each with a pid of its own", () => {
-  expect([...startedPids(dev.lines).keys()].sort()).toEqual(
-    ["campaign", "gateway", "identity", "notification", "notification-worker", "provider", "provider-worker", "realtime", "simulation", "simulation-worker"].sort(),
-  );
+  expect([...startedPids(dev.lines).keys()].sort()).toEqual(processes.map((p) => p.name).sort());
   expect(dev.lines).toContain("Startales supergraph is ready:");
 });
 
