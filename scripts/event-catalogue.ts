@@ -33,6 +33,7 @@ function fieldsOf(schema: z.ZodType): string {
 }
 
 const TOPIC_PATTERNS: Record<string, string> = {
+  account: "account:<userId>",
   campaign: "campaign:<campaignId>",
   world: "world:<campaignId>",
   channel: "channel:<channelId>",

@@ -116,7 +116,7 @@ export async function startStack(
   const LIFECYCLE_TOPIC = testLifecycleTopic(randomUUID());
   // And every producer of the stack writes the firehoses this stack's analytics reads, and no other's.
   const EVENT_FIREHOSE_PREFIX = testFirehosePrefix(randomUUID());
-  const identity = await createIdentityApp(identityTestConfig(options.identityEnv), logs.identity.logger as Logger);
+  const identity = await createIdentityApp(identityTestConfig({ EVENT_FIREHOSE_PREFIX, ...options.identityEnv }), logs.identity.logger as Logger);
   const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {

@@ -96,7 +96,7 @@ describe("topics and families", () => {
     expect(Topics.firehose("realtime", "firehose:test:run-1")).toBe("firehose:test:run-1:realtime");
     expect(topicFamily(Topics.firehose("realtime", "firehose:test:run-1"))).toBe("firehose:realtime");
     // Every service with an outbox writes one; provider publishes directly and writes none.
-    expect(OUTBOX_WRITERS).toEqual(["campaign", "notification", "realtime", "simulation"]);
+    expect(OUTBOX_WRITERS).toEqual(["campaign", "identity", "notification", "realtime", "simulation"]);
   });
 
   it("make a campaign's feed a timeline of campaign's and simulation's topics", () => {

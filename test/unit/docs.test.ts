@@ -92,6 +92,7 @@ describe("docs/*.md links", () => {
 
 /** The modules that write events, each through the contracts (eventData / checkEventData). */
 const PRODUCERS = [
+  "subgraphs/identity/src/domain/account-events.ts",
   "subgraphs/campaign/src/domain/campaign-service.ts",
   "subgraphs/simulation/src/domain/world-store.ts",
   "subgraphs/simulation/src/domain/tick-runner.ts",

@@ -1,9 +1,9 @@
 import type { z } from "zod";
-import { campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
+import { accountEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
-export type WriterService = "campaign" | "simulation" | "realtime" | "notification" | "provider";
+export type WriterService = "identity" | "campaign" | "simulation" | "realtime" | "notification" | "provider";
 
 export type TopicFamily = {
   /** domain: what happened to an aggregate; integration: a request between services; system: for operators. */
@@ -28,6 +28,7 @@ export type TopicFamily = {
  * topicFamily() of its topics (`campaign`, `world`, …, `integration:notifications`).
  */
 export const TOPIC_FAMILIES = {
+  account: { kind: "domain", writer: "identity", delivery: "outbox", readers: "analytics (firehose)", events: accountEvents },
   campaign: {
     kind: "domain",
     writer: "campaign",

@@ -4,6 +4,8 @@
  * `topic:` template cannot drift apart. Which service writes each one is in families.ts.
  */
 export const Topics = {
+  /** Identity's events of one account: registered, signed in (read by analytics only). */
+  account: (userId: string) => `account:${userId}`,
   /** Campaign's lifecycle and membership events of one campaign (`campaignEvents`). */
   campaign: (campaignId: string) => `campaign:${campaignId}`,
   /** Simulation's events of one campaign's world: world created, ticks and what they brought (`campaignEvents`). */

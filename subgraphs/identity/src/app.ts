@@ -6,6 +6,7 @@ import {
   createRedis,
   createSubgraphApp,
   databaseReadiness,
+  prismaOutboxRelay,
   redisReadiness,
   sendJson,
   type Logger,
@@ -45,6 +46,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       refreshTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
       bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
     },
+    afterCommit: () => relay.wake(),
     loginThrottle: createLoginThrottle({
       redis,
       settings: { maxFailures: config.LOGIN_MAX_FAILURES, lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS },
@@ -66,8 +68,9 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     stateStore: createOidcStateStore(redis, config.OIDC_STATE_TTL_SECONDS),
     accounts: oidcAccounts,
     sessions,
+    afterCommit: () => relay.wake(),
   });
-  return createSubgraphApp({
+  const app = createSubgraphApp({
     name: "identity",
     config,
     logger,
@@ -82,9 +85,17 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     postRoutes: {
       [API_KEY_VERIFY_PATH]: apiKeyVerifyRoute({ apiKeys, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
     },
+    onListen: () => relay.start(),
     onStop: async () => {
+      // Commands wait for Redis while it is away (the offline queue): closing a client that is
+      // not connected fails them, so the relay's cycle ends and its stop() returns.
+      if (redis.status !== "ready") redis.disconnect();
+      await relay.stop();
       await db.$disconnect();
       redis.disconnect();
     },
   });
+  // Publishes the account events (ACCOUNT_REGISTERED, SIGNED_IN) each sign-up and sign-in commits.
+  const relay = prismaOutboxRelay(db, { producer: "identity", redis, logger, metrics: app.metrics, config });
+  return app;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { ConfigError, outboxConfigShape, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
 import { oidcProviderNames, oidcProvidersFrom, oidcRedirectUris, type OidcProviderSettings } from "./oidc-config";
 
 export const identityConfigSchema = z.object({
@@ -28,6 +28,10 @@ export const identityConfigSchema = z.object({
   OIDC_REDIRECT_URIS: oidcRedirectUris,
   /** How long a started OIDC sign-in may take, from beginOidcSignIn to completeOidcSignIn. */
   OIDC_STATE_TTL_SECONDS: positiveInt(600),
+  /** Its outbox relay (account events). */
+  ...outboxConfigShape,
+  /** Per account (`events:account:<userId>`): read by analytics through the firehose, so a short tail is enough. */
+  EVENT_STREAM_MAX_LEN: positiveInt(50),
 });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema> & { oidcProviders: OidcProviderSettings[] };

@@ -3,6 +3,7 @@ import { ErrorCode, anonymous, appError, badInput, unauthenticated, type AuditCo
 import type { Db } from "../db";
 import { Prisma } from "../generated/prisma/client";
 import type { OidcProviderSettings } from "../oidc-config";
+import { recordAccountEvent } from "./account-events";
 import type { OidcAccounts } from "./oidc-accounts";
 import { recordOidcSignIn } from "./oidc-audit";
 import { newAuthorizationRequest } from "./oidc-authorization-request";
@@ -32,6 +33,8 @@ export function createOidcSignIn(deps: {
   stateStore: OidcStateStore;
   accounts: OidcAccounts;
   sessions: SessionService;
+  /** Called after a sign-in committed (its account events): wakes the outbox relay. */
+  afterCommit?: () => void;
 }) {
   const { db, discovery, stateStore, accounts, sessions } = deps;
   const byName = new Map(deps.providers.map((provider) => [provider.name, provider]));
@@ -41,12 +44,16 @@ export function createOidcSignIn(deps: {
   async function signIn(provider: string, claims: ProviderClaims, audit: AuditContext, logger: Logger) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await db.$transaction(async (tx) => {
+        const session = await db.$transaction(async (tx) => {
           const { user, outcome } = await accounts.resolve(tx, provider, claims);
+          if (outcome === "created") await recordAccountEvent(tx, user.id, "ACCOUNT_REGISTERED", { method: "OIDC" });
+          await recordAccountEvent(tx, user.id, "SIGNED_IN", { method: "OIDC" });
           const session = await sessions.startSession(user, tx);
           await recordOidcSignIn(tx, audit, logger, { outcome: "succeeded", provider, userId: user.id, account: outcome });
           return session;
         });
+        deps.afterCommit?.();
+        return session;
       } catch (error) {
         // Two first sign-ins of one person at once: one creates the user and the link, the
         // other hits a unique constraint, and on its second attempt finds the link.

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { AuditOutcome, anonymous, conflict, unauthenticated, type AuditContext, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type Role, type User } from "../generated/prisma/client";
+import { recordAccountEvent } from "./account-events";
 import { signAccessToken, type AccessTokenSettings } from "./access-token";
 import { recordAudit } from "./audit";
 import type { LoginThrottle } from "./login-throttle";
@@ -17,8 +18,14 @@ const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH = "Refresh token is invalid or has expired; sign in again";
 
 /** Sign-up, sign-in and refresh-token families: the only code that touches credentials. */
-export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger; loginThrottle: LoginThrottle }) {
+export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger; loginThrottle: LoginThrottle; afterCommit?: () => void }) {
   const { db, key, settings, logger, loginThrottle } = deps;
+  /** Runs a transaction that wrote an account event, then wakes the outbox relay. */
+  const withEvent = async <T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> => {
+    const result = await db.$transaction(work);
+    deps.afterCommit?.();
+    return result;
+  };
 
   async function issue(user: User, familyId: string, tx: Prisma.TransactionClient | Db = db): Promise<Session> {
     const refreshToken = newRefreshTokenSecret();
@@ -39,8 +46,9 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
       const roles: Role[] = settings.bootstrapAdminEmails.includes(input.email) ? ["PLAYER", "ADMIN"] : ["PLAYER"];
       const passwordHash = await hashPassword(input.password);
       try {
-        return await db.$transaction(async (tx) => {
+        return await withEvent(async (tx) => {
           const user = await tx.user.create({ data: { email: input.email, displayName: input.displayName, passwordHash, roles } });
+          await recordAccountEvent(tx, user.id, "ACCOUNT_REGISTERED", { method: "PASSWORD" });
           return issue(user, randomUUID(), tx);
         });
       } catch (error) {
@@ -79,8 +87,9 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
         throw unauthenticated(INVALID_CREDENTIALS);
       }
       await loginThrottle.succeeded(input.email);
-      return db.$transaction(async (tx) => {
+      return withEvent(async (tx) => {
         await record(AuditOutcome.SUCCESS, user.id, undefined, tx);
+        await recordAccountEvent(tx, user.id, "SIGNED_IN", { method: "PASSWORD" });
         return issue(user, randomUUID(), tx);
       });
     },
@@ -109,7 +118,7 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
         throw unauthenticated(INVALID_REFRESH);
       }
       if (row.expiresAt <= new Date()) throw unauthenticated(INVALID_REFRESH);
-      return db.$transaction(async (tx) => {
+      return withEvent(async (tx) => {
         // Conditional update: of two concurrent refreshes with the same token exactly one
         // wins; the other is refused (without revoking the family: the winner may be the
         // legitimate client retrying).
@@ -118,6 +127,7 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
           data: { usedAt: new Date() },
         });
         if (claimed.count !== 1) throw unauthenticated(INVALID_REFRESH);
+        await recordAccountEvent(tx, row.userId, "SIGNED_IN", { method: "REFRESH" });
         return issue(row.user, row.familyId, tx);
       });
     },
