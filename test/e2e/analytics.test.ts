@@ -7,8 +7,9 @@ import { registerUser, type TestUser } from "../testkit/users";
 
 /**
  * Analytics through the gateway, as analysts use it: a scripted game (players sign up, join,
- * chat, the world ticks) reaches analytics through the producers' firehoses only, and an
- * analyst's API key reads active users, a campaign's tick history and the chat leaders from
+ * chat, sign in again, the world ticks) reaches analytics through the producers' firehoses
+ * only, and an analyst's API key reads sign-ups and sign-ins, active users, retention, a
+ * campaign's tick history and the chat leaders from
  * the rollups, while a player's token is FORBIDDEN on the same fields and reads only their
  * own figures. The stack's analytics has a database of its own: every figure is this game's.
  */
@@ -99,7 +100,24 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     { user: { id: players[1]!.user.id }, messages: 1, activeDays: 1 },
   ]);
 
-  // Active today: the game master (created the campaign) and both players (joined, chatted).
+  // Bo signs in again (identity's SIGNED_IN, through its own outbox and firehose).
+  expectData(await postGraphQL(url, { query: "mutation($i: LoginInput!) { login(input: $i) { accessToken } }", variables: { i: { email: players[1]!.email, password: players[1]!.password } } }));
+  const signIns = await eventually("the sign-in in the analytics", async () => {
+    const series = expectData(
+      await call<{ eventSeries: { type: string; total: number }[] }>(key, 'query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: DAY, producer: "identity") { type total } }', {
+        f: day().toISOString(),
+        t: day(1).toISOString(),
+      }),
+    ).eventSeries;
+    return series.some((s) => s.type === "SIGNED_IN") ? series : undefined;
+  });
+  // The admin, the game master and both players signed up (the service account is no player).
+  expect(signIns).toEqual([
+    { type: "ACCOUNT_REGISTERED", total: 4 },
+    { type: "SIGNED_IN", total: 1 },
+  ]);
+
+  // Active today: those four (signed up; the game master created the campaign, the players joined and chatted).
   const active = expectData(
     await call<{ activeUsers: { day: string; users: number }[] }>(key, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t, window: WEEK) { day users } }", {
       f: day(-1).toISOString(),
@@ -108,8 +126,13 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
   ).activeUsers;
   expect(active).toEqual([
     { day: day(-1).toISOString(), users: 0 },
-    { day: day().toISOString(), users: 3 },
+    { day: day().toISOString(), users: 4 },
   ]);
+  // Today's cohort: four players, whose returns are not known yet.
+  const cohorts = expectData(
+    await call<{ retention: unknown[] }>(key, "query($f: DateTime!, $t: DateTime!) { retention(from: $f, to: $t) { day users day1 day7 day30 } }", { f: day(-7).toISOString(), t: day().toISOString() }),
+  ).retention;
+  expect(cohorts).toEqual([{ day: day().toISOString(), users: 4, day1: null, day7: null, day30: null }]);
   const series = expectData(
     await call<{ eventSeries: { producer: string; type: string; start: string; counts: number[]; total: number }[] }>(
       key,
@@ -131,13 +154,14 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }",
     "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { messages } }",
     "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR) { total } }",
+    "query($f: DateTime!, $t: DateTime!) { retention(from: $f, to: $t) { users } }",
   ]) {
     expect(errorCodes(await call(player, query, range))).toEqual(["FORBIDDEN"]);
   }
   expect(errorCodes(await call(player, "query($c: ID!) { campaignTickHistory(campaignId: $c) { tick } }", { c: campaignId }))).toEqual(["FORBIDDEN"]);
   const mine = expectData(await call<{ myStats: { activeDays: number; events: number; messages: number } }>(player, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", range)).myStats;
-  // Joined and wrote three messages (the world gave members their civilizations as it was made: no claim of hers).
-  expect(mine).toEqual({ activeDays: 1, events: 4, messages: 3 });
+  // Signed up, joined and wrote three messages (the world gave members their civilizations as it was made: no claim of hers).
+  expect(mine).toEqual({ activeDays: 1, events: 5, messages: 3 });
 
   // Nothing of what was written reached analytics: ids and counts only.
   const db = new pg.Client({ connectionString: stack.analyticsDatabaseUrl });

@@ -540,6 +540,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { eventSeries(from: $f, to: $t, bucket: HOUR) { producer type start counts } }", dayRange()),
   },
+  "Query.retention": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { retention(from: $f, to: $t) { day users day1 day7 day30 } }", dayRange()),
+  },
   "Query.campaignTickHistory": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($c: ID!) { campaignTickHistory(campaignId: $c) { tick battles campaign { id } } }", { c: randomUUID() }),

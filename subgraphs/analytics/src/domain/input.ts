@@ -58,3 +58,10 @@ export type ChatActivityArgs = z.infer<typeof chatActivityArgs>;
 
 export const myStatsArgs = range(366);
 export type MyStatsArgs = z.infer<typeof myStatsArgs>;
+
+export const retentionArgs = z
+  .object({ from: date, to: date })
+  .refine((r) => r.to.getTime() >= r.from.getTime(), { path: ["to"], message: "must not be before from" })
+  .refine((r) => dayStart(r.to).getTime() - dayStart(r.from).getTime() < 366 * DAY_MS, { path: ["to"], message: "must be within 366 days of from" })
+  .transform((r) => ({ from: dayStart(r.from), to: dayStart(r.to) }));
+export type RetentionArgs = z.infer<typeof retentionArgs>;

@@ -1,6 +1,6 @@
 import { Prisma } from "../generated/prisma/client";
 import type { Db } from "../db";
-import { dayStart, type ActiveUsersArgs, type ChatActivityArgs, type EventSeriesArgs, type MyStatsArgs, type TickHistoryArgs } from "./input";
+import { dayStart, type RetentionArgs, type ActiveUsersArgs, type ChatActivityArgs, type EventSeriesArgs, type MyStatsArgs, type TickHistoryArgs } from "./input";
 
 /*
  * What analysts read, each from a rollup the ingest keeps (never by scanning raw events).
@@ -102,4 +102,30 @@ export async function playerStats(db: Db, userId: string, args: MyStatsArgs): Pr
            (SELECT coalesce(sum(events), 0)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${from}::date AND day <= ${to}::date) AS events,
            (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${from}::date AND day <= ${to}::date) AS messages`;
   return row ?? { activeDays: 0, events: 0, messages: 0 };
+}
+
+export type RetentionCohort = { day: Date; users: number; day1: number | null; day7: number | null; day30: number | null };
+
+/**
+ * N-day retention: of the players who signed up on a day, those active on the Nth day after
+ * it (user_activity), from the cohorts the ingest keeps. A day that has not begun yet has no
+ * figure (null), rather than a 0 that reads as everyone leaving.
+ */
+export async function retention(db: Db, args: RetentionArgs, now = new Date()): Promise<RetentionCohort[]> {
+  const rows = await db.$queryRaw<{ day: string; users: number; day1: number; day7: number; day30: number }[]>`
+    SELECT c.registered_day::text AS day, count(*)::int AS users,
+           count(a1.user_id)::int AS day1, count(a7.user_id)::int AS day7, count(a30.user_id)::int AS day30
+      FROM user_cohorts c
+      LEFT JOIN user_activity a1 ON a1.user_id = c.user_id AND a1.day = c.registered_day + 1
+      LEFT JOIN user_activity a7 ON a7.user_id = c.user_id AND a7.day = c.registered_day + 7
+      LEFT JOIN user_activity a30 ON a30.user_id = c.user_id AND a30.day = c.registered_day + 30
+     WHERE c.registered_day >= ${isoDay(args.from)}::date AND c.registered_day <= ${isoDay(args.to)}::date
+     GROUP BY c.registered_day
+     ORDER BY c.registered_day`;
+  const today = dayStart(now).getTime();
+  const begun = (day: Date, after: number, value: number) => (day.getTime() + after * 86_400_000 <= today ? value : null);
+  return rows.map((row) => {
+    const day = new Date(`${row.day}T00:00:00Z`);
+    return { day, users: row.users, day1: begun(day, 1, row.day1), day7: begun(day, 7, row.day7), day30: begun(day, 30, row.day30) };
+  });
 }

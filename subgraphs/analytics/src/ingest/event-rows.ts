@@ -33,6 +33,9 @@ type Data = Record<string, unknown>;
 /** Which campaign an event is of and who acted, by family and type (the contracts say where each is). */
 function campaignAndActor(family: string, type: string, aggregateId: string, data: Data): [campaign: unknown, actor: unknown] {
   switch (family) {
+    case "account":
+      // aggregateId: the user who signed up or in.
+      return [null, aggregateId];
     case "campaign":
       // aggregateId: the campaign. The actor of a join or a leave is the player; of a creation, its game master.
       return [aggregateId, type === "CAMPAIGN_CREATED" ? data.gameMasterId : data.userId];

@@ -54,6 +54,12 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
       ON CONFLICT (day, campaign_id, user_id) DO UPDATE SET messages = chat_activity.messages + excluded.messages
     ),
+    cohorts AS (
+      INSERT INTO user_cohorts (user_id, registered_day, method)
+      SELECT actor_id, (occurred_at AT TIME ZONE 'UTC')::date, coalesce(data->>'method', '') FROM fresh
+       WHERE type = 'ACCOUNT_REGISTERED' AND actor_id IS NOT NULL ORDER BY 1
+      ON CONFLICT (user_id) DO NOTHING
+    ),
     ticks AS (
       INSERT INTO campaign_ticks (campaign_id, tick, completed_at, commands_applied, commands_rejected, engine_events, battles, fleets_destroyed, wars)
       SELECT campaign_id, (data->>'tick')::int,
