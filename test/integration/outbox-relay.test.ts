@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -77,6 +78,15 @@ const testTopic = () => {
   topics.push(topic);
   return topic;
 };
+
+/** A loopback port nothing listens on. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 
 /** Polls until `check` returns a value (not undefined/false), for at most `ms`. */
 async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
@@ -349,6 +359,32 @@ describe("the outbox relay", () => {
     expect(entries.map((e) => e.envelope.id).sort()).toEqual([...ids].sort());
     // Oldest first: event n occurred n ms after the insert.
     expect(entries.map((e) => e.envelope.data)).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+  });
+
+  it("claims nothing while its Redis is not connected, so a replica with Redis publishes every row", async () => {
+    const topic = testTopic();
+    const ids = await insertEvents(topic, 20);
+    // A client that never connects: its commands would wait in the offline queue for good.
+    const cutOff = new Redis({ port: await closedPort(), lazyConnect: false, maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: () => 50 });
+    cutOff.on("error", () => undefined);
+    const claimed: [string[][], string[][]] = [[], []];
+    const [stranded, healthy] = [
+      createOutboxRelay({ source: countingSource(pgOutboxSource(newRelayPool()), claimed[0]), redis: cutOff, logger, pollMs: 10 }),
+      createOutboxRelay({ source: countingSource(pgOutboxSource(newRelayPool()), claimed[1]), redis, logger, pollMs: 10 }),
+    ];
+    stranded.start();
+    // Its first cycles come first: with the rows there and nothing to stop it, it would claim them.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    healthy.start();
+    try {
+      await until("every row published by the healthy relay", async () => (await unpublishedOf(topic)) === 0, 15_000);
+    } finally {
+      await healthy.stop();
+      await stranded.stop();
+      cutOff.disconnect();
+    }
+    expect(claimed[0]).toEqual([]);
+    expect(new Set(claimed[1].flat())).toEqual(new Set(ids));
   });
 
   it("two relays over many events: each row is claimed by one of them and reaches the stream once, in the order written", async () => {

@@ -282,6 +282,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
 
   const cycle = async () => {
+    // Not connected: claim nothing. Commands wait for Redis to come back (the offline queue),
+    // so a batch claimed now would hold its rows, and the advisory lock every replica's relay
+    // takes turns on, until then: one replica without Redis would stop them all.
+    if (redis.status !== "ready") return;
     try {
       if (rebuild && !(await rebuild.ready(() => running))) return;
       // A full batch means there may be more: keep going until a partial one.
