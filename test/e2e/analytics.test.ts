@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
+import { privateDatabase } from "../testkit/databases";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
@@ -19,13 +20,28 @@ let stack: Stack;
 let url: string;
 let admin: TestUser;
 
+// The producers' databases of this file alone: every outbox relay on a database may publish
+// any of its rows, to its own firehose, and other suites' relays (with firehoses of their
+// own) run on the run's shared ones, so this game's events could reach another analytics.
+const producers = ["identity", "campaign", "realtime", "notification"] as const;
+const databases: Partial<Record<(typeof producers)[number], { url: string; drop: () => Promise<void> }>> = {};
+
 beforeAll(async () => {
-  stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL } });
+  for (const service of producers) databases[service] = await privateDatabase(service, "analytics");
+  const own = (service: (typeof producers)[number]) => ({ DATABASE_URL: databases[service]!.url });
+  stack = await startStack({
+    logLevel: "warn",
+    identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL, ...own("identity") },
+    campaignEnv: own("campaign"),
+    realtimeEnv: own("realtime"),
+    notificationEnv: own("notification"),
+  });
   url = stack.graphqlUrl;
   admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await stack?.stop();
+  for (const database of Object.values(databases)) await database.drop();
 });
 
 /** As a user (an access token) or a tool (an API key, `stk_…`). */
