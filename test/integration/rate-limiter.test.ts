@@ -16,9 +16,16 @@ describe("the Redis rate limiter (GCRA)", () => {
     clients.push(client);
     return client;
   };
+  // Connected before use: on a busy machine the connection alone can outlast the limiter's
+  // 250 ms answer budget, and the first answer would then be "unavailable" instead.
+  const connectedRedis = async (url = REDIS_URL) => {
+    const client = redisAt(url);
+    await client.ping();
+    return client;
+  };
   let redis: Redis;
-  beforeAll(() => {
-    redis = redisAt();
+  beforeAll(async () => {
+    redis = await connectedRedis();
   });
   afterAll(() => Promise.all(clients.map((client) => (client.status === "end" ? undefined : client.quit()))));
 
@@ -93,8 +100,8 @@ describe("the Redis rate limiter (GCRA)", () => {
   it("enforces one budget across two replicas sharing Redis, even under concurrent charges", async () => {
     const prefix = `test:rate-limiter:${randomUUID()}:`;
     const options = { prefix, limit: 20, periodMs: 60_000, whenUnavailable: "deny" } as const;
-    const replicaA = createRateLimiter(redisAt(), options);
-    const replicaB = createRateLimiter(redisAt(), options);
+    const replicaA = createRateLimiter(await connectedRedis(), options);
+    const replicaB = createRateLimiter(await connectedRedis(), options);
     const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? replicaA : replicaB).consume("shared")));
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
     expect((await replicaA.consume("shared")).allowed).toBe(false);
@@ -104,7 +111,7 @@ describe("the Redis rate limiter (GCRA)", () => {
   it("charges several buckets in one call, all or none: a refusal charges nothing", async () => {
     // A Redis of its own: its command counts are this test's alone.
     const own = await startPrivateRedis();
-    const client = redisAt(own.url);
+    const client = await connectedRedis(own.url);
     try {
       const address = limiter({ limit: 3, periodMs: 60_000 }, client);
       const user = limiter({ limit: 2, periodMs: 60_000 }, client);
