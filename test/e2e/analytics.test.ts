@@ -199,3 +199,26 @@ it("refuses a range a bucket cannot span, and one that ends before it starts, as
   const none = await call(token, "query($c: ID!) { campaignTickHistory(campaignId: $c, first: 0) { tick } }", { c: randomUUID() });
   expect(errorCodes(none)).toEqual(["BAD_USER_INPUT"]);
 });
+
+it("an admin forgets a player: their figures are gone, the totals stay, and an analyst key cannot do it", async () => {
+  const key = await analystKey();
+  const player = await registerUser(url, "Forgotten");
+  const others = async () =>
+    expectData(
+      await call<{ activeUsers: { users: number }[] }>(key, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", { f: day().toISOString(), t: day().toISOString() }),
+    ).activeUsers[0]!.users;
+  const mine = async () =>
+    expectData(await call<{ myStats: { activeDays: number } }>(player.accessToken, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays } }", { f: day().toISOString(), t: day(1).toISOString() }))
+      .myStats.activeDays;
+  await eventually("the sign-up in the analytics", async () => ((await mine()) === 1 ? true : undefined));
+  const activeBefore = await others();
+
+  const forget = "mutation($id: ID!) { forgetUser(userId: $id) { user { id } held { rawEvents activityDays chatDays cohort } } }";
+  expect(errorCodes(await call(key, forget, { id: player.user.id }))).toEqual(["FORBIDDEN"]);
+  expect(errorCodes(await call(player.accessToken, forget, { id: player.user.id }))).toEqual(["FORBIDDEN"]);
+  expect(errorCodes(await call(admin.accessToken, forget, { id: "not-an-id" }))).toEqual(["BAD_USER_INPUT"]);
+  const forgotten = expectData(await call<{ forgetUser: unknown }>(admin.accessToken, forget, { id: player.user.id })).forgetUser;
+  expect(forgotten).toEqual({ user: { id: player.user.id }, held: { rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true } });
+  expect(await mine()).toBe(0);
+  expect(await others()).toBe(activeBefore);
+});

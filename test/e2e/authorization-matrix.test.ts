@@ -553,6 +553,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { user { id } messages activeDays } }", dayRange()),
   },
   "Query.myStats": { expect: signedIn(), run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", dayRange()) },
+  "Mutation.forgetUser": {
+    expect: adminOnly,
+    run: async (actor) => call(actor, "mutation($id: ID!) { forgetUser(userId: $id) { user { id } held { rawEvents activityDays chatDays cohort } } }", { id: (await freshUser()).user.id }),
+  },
   "Mutation.deleteProviderDeployment": {
     expect: adminOnly,
     run: (actor) => call(actor, "mutation($n: String!) { deleteProviderDeployment(name: $n) }", { n: providerDeploymentInput(actor).name }),

@@ -1,27 +1,28 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
-import { createSubgraphApp, databaseReadiness, type Logger, type SubgraphApp } from "@startales/service-kit";
+import { createSubgraphApp, type Logger, type SubgraphApp } from "@startales/service-kit";
 import type { AnalyticsConfig } from "./config";
-import { createDb } from "./db";
 import { createResolvers } from "./resolvers";
+import { createStore } from "./store";
 
 export const analyticsTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
 
 /**
  * The analytics subgraph as a value; `listen()` starts it (port 0 in tests). It only reads
- * the rollups its worker pool (the ingest) writes: no Redis, no outbox, no mutations.
+ * the rollups its worker pool (the ingest) writes (no Redis, no outbox); its one mutation,
+ * forgetUser, erases a user for an admin.
  */
 export function createAnalyticsApp(config: AnalyticsConfig, logger: Logger): SubgraphApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const store = createStore(config, logger);
   return createSubgraphApp({
     name: "analytics",
     config,
     logger,
     typeDefs: analyticsTypeDefs,
-    resolvers: createResolvers(db),
+    resolvers: createResolvers(store),
     createLoaders: () => ({}),
-    readiness: [databaseReadiness(db)],
-    onStop: () => db.$disconnect(),
+    readiness: [store.readiness],
+    onStop: () => store.close(),
   });
 }

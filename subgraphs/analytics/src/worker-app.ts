@@ -1,11 +1,12 @@
-import { OUTBOX_WRITERS, addCounter, createMetrics, createRedis, createWorkerApp, databaseReadiness, periodicTask, redisReadiness, type Logger, type Service } from "@startales/service-kit";
+import { OUTBOX_WRITERS, addCounter, createMetrics, createRedis, createWorkerApp, periodicTask, redisReadiness, type Logger, type Service } from "@startales/service-kit";
 import type { AnalyticsConfig } from "./config";
-import { createDb } from "./db";
 import { createFirehoseIngest } from "./ingest/firehose-ingest";
-import { createPartitions } from "./ingest/partitions";
+import { createStore, type AnalyticsStore } from "./store";
 
 export type AnalyticsWorker = Service & {
   metrics: ReturnType<typeof createMetrics>;
+  /** Where it keeps what it reads (ANALYTICS_STORE). */
+  store: AnalyticsStore;
   /** The firehose topics it reads, one per producer. */
   topics: string[];
   /** One partition sweep now (tests; it also runs every ANALYTICS_PARTITION_SWEEP_MS). */
@@ -19,18 +20,16 @@ export type AnalyticsWorker = Service & {
  * runs no BullMQ queue: a firehose is its work list. `stop()` lets the batch in flight commit.
  */
 export function createAnalyticsWorker(config: AnalyticsConfig, logger: Logger): AnalyticsWorker {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const store = createStore(config, logger);
   const redis = createRedis(config.REDIS_URL, "analytics-worker");
   const metrics = createMetrics("analytics-worker");
   // Labels are bounded: the producers with an outbox, and the consumer's outcomes.
   const ingested = addCounter(metrics, { name: "analytics_events_ingested_total", help: "Firehose events read, by producer and outcome", labelNames: ["producer", "outcome"] as const });
   // From 0, so the first dead letter after a start is an increase an alert sees.
   for (const producer of OUTBOX_WRITERS) for (const outcome of ["dead-lettered", "invalid"] as const) ingested.inc({ producer, outcome }, 0);
-  const partitions = createPartitions({ db, retentionDays: config.ANALYTICS_RAW_RETENTION_DAYS, logger });
   const ingest = createFirehoseIngest({
     redis,
-    db,
-    partitions,
+    store,
     prefix: config.EVENT_FIREHOSE_PREFIX,
     logger: logger.child({ component: "ingest" }),
     batchSize: config.INGEST_BATCH_SIZE,
@@ -41,14 +40,14 @@ export function createAnalyticsWorker(config: AnalyticsConfig, logger: Logger): 
     // Each firehose's lag and pending entries (stream_consumer_lag, stream_consumer_pending).
     metrics,
   });
-  const sweep = periodicTask(() => partitions.sweep(), { everyMs: config.ANALYTICS_PARTITION_SWEEP_MS, logger, failure: "the raw event partition sweep failed; retrying at the next" });
+  const sweep = periodicTask(() => store.sweep(), { everyMs: config.ANALYTICS_PARTITION_SWEEP_MS, logger, failure: "the raw event partition sweep failed; retrying at the next" });
 
   const app = createWorkerApp({
     name: "analytics worker pool",
     config,
     logger,
     metrics,
-    readiness: [databaseReadiness(db), redisReadiness(redis)],
+    readiness: [store.readiness, redisReadiness(redis)],
     workers: [],
     queues: [],
     parts: [
@@ -56,8 +55,8 @@ export function createAnalyticsWorker(config: AnalyticsConfig, logger: Logger): 
       { name: "firehose ingest", start: () => ingest.start(), stop: () => ingest.stop() },
     ],
     startedFields: () => ({ firehoses: ingest.topics, rawRetentionDays: config.ANALYTICS_RAW_RETENTION_DAYS }),
-    closers: [() => db.$disconnect(), () => redis.disconnect()],
+    closers: [() => store.close(), () => redis.disconnect()],
   });
 
-  return { ...app, metrics, topics: ingest.topics, sweep: () => partitions.sweep() };
+  return { ...app, metrics, store, topics: ingest.topics, sweep: () => store.sweep() };
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const id = z.uuid("must be a valid ID");
 const date = z.date({ error: "must be a DateTime" });
 
@@ -16,11 +16,16 @@ export const dayStart = (at: Date) => new Date(Math.floor(at.getTime() / DAY_MS)
 
 const WINDOW_DAYS = { DAY: 1, WEEK: 7, MONTH: 30 } as const;
 
-export const activeUsersArgs = z
-  .object({ from: date, to: date, window: z.enum(["DAY", "WEEK", "MONTH"]).nullish().transform((w) => w ?? "DAY") })
+/** Days from `from`'s to `to`'s (each down to its UTC midnight), at most 366 of them. */
+const dayRange = z
+  .object({ from: date, to: date })
   .refine((r) => r.to.getTime() >= r.from.getTime(), { path: ["to"], message: "must not be before from" })
   .refine((r) => dayStart(r.to).getTime() - dayStart(r.from).getTime() < 366 * DAY_MS, { path: ["to"], message: "must be within 366 days of from" })
-  .transform((r) => ({ from: dayStart(r.from), to: dayStart(r.to), windowDays: WINDOW_DAYS[r.window] }));
+  .transform((r) => ({ from: dayStart(r.from), to: dayStart(r.to) }));
+
+export const activeUsersArgs = dayRange
+  .and(z.object({ window: z.enum(["DAY", "WEEK", "MONTH"]).nullish().transform((w) => w ?? "DAY") }))
+  .transform((r) => ({ from: r.from, to: r.to, windowDays: WINDOW_DAYS[r.window] }));
 export type ActiveUsersArgs = z.infer<typeof activeUsersArgs>;
 
 /** The widest range per bucket: enough points for a chart, never a scan of years at minute grain. */
@@ -59,9 +64,7 @@ export type ChatActivityArgs = z.infer<typeof chatActivityArgs>;
 export const myStatsArgs = range(366);
 export type MyStatsArgs = z.infer<typeof myStatsArgs>;
 
-export const retentionArgs = z
-  .object({ from: date, to: date })
-  .refine((r) => r.to.getTime() >= r.from.getTime(), { path: ["to"], message: "must not be before from" })
-  .refine((r) => dayStart(r.to).getTime() - dayStart(r.from).getTime() < 366 * DAY_MS, { path: ["to"], message: "must be within 366 days of from" })
-  .transform((r) => ({ from: dayStart(r.from), to: dayStart(r.to) }));
+export const retentionArgs = dayRange;
 export type RetentionArgs = z.infer<typeof retentionArgs>;
+
+export const forgetUserArgs = z.object({ userId: id });

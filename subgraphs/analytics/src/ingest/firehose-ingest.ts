@@ -1,8 +1,6 @@
 import { OUTBOX_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
-import type { Db } from "../db";
+import type { AnalyticsStore } from "../store/analytics-store";
 import { toEventRow } from "./event-rows";
-import { writeEvents } from "./event-store";
-import type { Partitions } from "./partitions";
 
 /** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
 export const INGEST_GROUP = "analytics";
@@ -11,17 +9,16 @@ export type IngestOutcome = "ingested" | "duplicate" | StreamConsumerOutcome;
 
 /**
  * Reads every producer's firehose (`events:<prefix>:<producer>`, one per service with an
- * outbox) as the consumer group `analytics`: at least once, each read's events written in one
- * statement and acknowledged after it commits, idempotent on the event id (a redelivery is a
- * duplicate, counted nowhere). An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
+ * outbox) as the consumer group `analytics`: at least once, each read's events kept as one
+ * batch by the store and acknowledged after it is, idempotent on the event id (a redelivery
+ * is a duplicate, counted nowhere). An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
  * times, goes to the firehose's dead-letter stream. The group trims what it has acknowledged:
  * it is the firehose's only reader. Lag and pending per firehose are in
  * stream_consumer_lag / stream_consumer_pending.
  */
 export function createFirehoseIngest(deps: {
   redis: Redis;
-  db: Db;
-  partitions: Partitions;
+  store: AnalyticsStore;
   prefix: string;
   logger: Logger;
   batchSize: number;
@@ -47,7 +44,7 @@ export function createFirehoseIngest(deps: {
       trimAcknowledged: true,
       async applyBatch(events: ConsumedEvent[]) {
         const rows = events.map(toEventRow);
-        const fresh = new Set(await writeEvents(deps.db, deps.partitions, rows));
+        const fresh = new Set(await deps.store.writeEvents(rows));
         return rows.map((row) => (fresh.has(row.id) ? "ingested" : "duplicate"));
       },
       onOutcome: (outcome) => deps.onOutcome?.(producer, outcome),

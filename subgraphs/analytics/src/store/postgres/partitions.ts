@@ -1,5 +1,5 @@
 import type { Logger } from "@startales/service-kit";
-import type { Db } from "../db";
+import type { Db } from "./db";
 
 const DAY_MS = 86_400_000;
 const NAME = /^analytics_events_(\d{4})(\d{2})(\d{2})$/;

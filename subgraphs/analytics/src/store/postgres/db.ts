@@ -1,5 +1,5 @@
 import { pgAdapter } from "@startales/service-kit";
-import { PrismaClient } from "./generated/prisma/client";
+import { PrismaClient } from "../../generated/prisma/client";
 
 export type Db = InstanceType<typeof PrismaClient>;
 

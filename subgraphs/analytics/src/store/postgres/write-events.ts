@@ -1,5 +1,5 @@
-import type { Db } from "../db";
-import type { EventRow } from "./event-rows";
+import type { EventRow } from "../../ingest/event-rows";
+import type { Db } from "./db";
 import type { Partitions } from "./partitions";
 
 /**
@@ -7,7 +7,7 @@ import type { Partitions } from "./partitions";
  * round trip, one transaction): the raw insert skips the events already kept (ON CONFLICT on
  * the event id), and each rollup adds only what that insert returned, so an event delivered
  * twice counts once. Rollup rows are upserted in key order, so two ingest replicas that touch
- * the same rows lock them in the same order. Returns how many events were new.
+ * the same rows lock them in the same order. Returns the ids that were new.
  */
 export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];

@@ -1,0 +1,80 @@
+import type { ReadinessCheck } from "@startales/service-kit";
+import type { EventRow } from "../ingest/event-rows";
+
+/** A UTC day, `2026-12-07`. */
+export type Day = string;
+
+/** The days from `from` to `to`, both included. */
+export type DayRange = { from: Day; to: Day };
+
+export type Bucket = "MINUTE" | "HOUR" | "DAY";
+
+export type EventCount = { at: Date; producer: string; type: string; count: number };
+
+export type TickRow = {
+  campaignId: string;
+  tick: number;
+  completedAt: Date | null;
+  commandsApplied: number;
+  commandsRejected: number;
+  engineEvents: number;
+  battles: number;
+  fleetsDestroyed: number;
+  wars: number;
+};
+
+export type CohortRow = { day: Day; users: number; day1: number; day7: number; day30: number };
+
+export type ChatRow = { userId: string; messages: number; activeDays: number };
+
+export type PlayerStatsRow = { activeDays: number; events: number; messages: number };
+
+/** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
+export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; cohort: boolean };
+
+/**
+ * Where analytics keeps events and their rollups: one interface, one engine per cluster
+ * (ANALYTICS_STORE). The ingest writes through it, the subgraph reads through it; what a
+ * query means (ranges, buckets, nulls) is decided above it, in the domain, once for both
+ * engines, and one contract suite runs on each.
+ */
+export interface AnalyticsStore {
+  readonly engine: "postgres" | "clickhouse";
+
+  /**
+   * Keeps a batch of events and folds the new ones into every rollup; an event already kept
+   * (a redelivery) counts nowhere again. Returns the ids that were new.
+   */
+  writeEvents(rows: EventRow[]): Promise<string[]>;
+
+  /** Drops the raw events of the days past the retention (rollups stay), and readies the coming days. */
+  sweep(): Promise<{ dropped: string[] }>;
+
+  /** Distinct users active in the `windowDays` days ending on each day of the range. */
+  activeUsers(range: DayRange, windowDays: number): Promise<{ day: Day; users: number }[]>;
+
+  /** Events per bucket in [from, to), by producer, type and bucket start, ordered so; only buckets with events. */
+  eventCounts(query: { from: Date; to: Date; bucket: Bucket; producer: string | null; type: string | null }): Promise<EventCount[]>;
+
+  /** Each sign-up day of the range that has sign-ups: its users, and of them those active 1, 7 and 30 days after. */
+  cohorts(range: DayRange): Promise<CohortRow[]>;
+
+  tickHistory(query: { campaignId: string; fromTick: number; first: number }): Promise<TickRow[]>;
+
+  /** The players with the most messages in the range (optionally in one campaign), most first. */
+  chatActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<ChatRow[]>;
+
+  playerStats(userId: string, range: DayRange): Promise<PlayerStatsRow>;
+
+  footprint(userId: string): Promise<UserFootprint>;
+
+  /**
+   * Erases a user: the raw events that name them are deleted, and their rollup rows move to a
+   * fresh random id nothing links back to them (so every total and active-user count stays
+   * true). Returns what it held before.
+   */
+  forgetUser(userId: string): Promise<UserFootprint>;
+
+  readiness: ReadinessCheck;
+  close(): Promise<void>;
+}

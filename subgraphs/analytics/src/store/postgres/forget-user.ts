@@ -1,0 +1,36 @@
+import { randomUUID } from "node:crypto";
+import { Prisma } from "../../generated/prisma/client";
+import type { UserFootprint } from "../analytics-store";
+import type { Db } from "./db";
+
+type Client = Pick<Db, "$queryRaw" | "$executeRaw">;
+
+/**
+ * Raw events name a user as their actor, as their aggregate (an account's own events), or
+ * inside their payload (a recipient, a member): all three count. The payload match scans the
+ * raw days kept (ANALYTICS_RAW_RETENTION_DAYS); an erasure is rare, and raw rows are few
+ * beside the rollups.
+ */
+const namesUser = (userId: string) => Prisma.sql`(actor_id = ${userId}::uuid OR aggregate_id = ${userId} OR strpos(data::text, ${userId}) > 0)`;
+
+export async function footprintOf(db: Client, userId: string): Promise<UserFootprint> {
+  const [row] = await db.$queryRaw<UserFootprint[]>`
+    SELECT (SELECT count(*)::int FROM analytics_events WHERE ${namesUser(userId)}) AS "rawEvents",
+           (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid) AS "activityDays",
+           (SELECT count(DISTINCT day)::int FROM chat_activity WHERE user_id = ${userId}::uuid) AS "chatDays",
+           EXISTS (SELECT 1 FROM user_cohorts WHERE user_id = ${userId}::uuid) AS cohort`;
+  return row!;
+}
+
+/** In one transaction: the raw events naming the user deleted, their rollup rows moved to a fresh random id. */
+export async function forgetUser(db: Db, userId: string): Promise<UserFootprint> {
+  const anonymous = randomUUID();
+  return db.$transaction(async (tx) => {
+    const before = await footprintOf(tx, userId);
+    await tx.$executeRaw`DELETE FROM analytics_events WHERE ${namesUser(userId)}`;
+    await tx.$executeRaw`UPDATE user_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
+    await tx.$executeRaw`UPDATE chat_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
+    await tx.$executeRaw`UPDATE user_cohorts SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
+    return before;
+  });
+}

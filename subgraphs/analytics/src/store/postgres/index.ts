@@ -1,0 +1,26 @@
+import { databaseReadiness, type Logger } from "@startales/service-kit";
+import type { AnalyticsStore } from "../analytics-store";
+import { createDb } from "./db";
+import { footprintOf, forgetUser } from "./forget-user";
+import { createPartitions } from "./partitions";
+import { postgresReads } from "./reads";
+import { writeEvents } from "./write-events";
+
+/**
+ * The default engine: the analytics database on PostgreSQL (migrated by Prisma), raw events
+ * in day partitions, rollups upserted by the ingest in the statement that keeps the events.
+ */
+export function createPostgresStore(options: { url: string; poolSize: number; retentionDays: number; logger: Logger; now?: () => number }): AnalyticsStore {
+  const db = createDb(options.url, options.poolSize);
+  const partitions = createPartitions({ db, retentionDays: options.retentionDays, logger: options.logger, now: options.now });
+  return {
+    engine: "postgres",
+    writeEvents: (rows) => writeEvents(db, partitions, rows),
+    sweep: () => partitions.sweep(),
+    ...postgresReads(db),
+    footprint: (userId) => footprintOf(db, userId),
+    forgetUser: (userId) => forgetUser(db, userId),
+    readiness: databaseReadiness(db),
+    close: () => db.$disconnect(),
+  };
+}

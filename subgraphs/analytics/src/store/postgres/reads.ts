@@ -1,0 +1,70 @@
+import { Prisma } from "../../generated/prisma/client";
+import type { AnalyticsStore, ChatRow, CohortRow, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { Db } from "./db";
+
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats">;
+
+const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
+
+/** The rollup reads on PostgreSQL; days are passed and read as `YYYY-MM-DD` text, whatever the session's time zone. */
+export function postgresReads(db: Db): Reads {
+  return {
+    activeUsers: (range, windowDays) =>
+      db.$queryRaw<{ day: string; users: number }[]>`
+        SELECT d.day::text AS day,
+               (SELECT count(DISTINCT user_id)::int FROM user_activity a
+                 WHERE a.day > d.day - ${windowDays}::int AND a.day <= d.day) AS users
+          FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS g(at),
+               LATERAL (SELECT g.at::date AS day) d
+         ORDER BY d.day`,
+
+    eventCounts: (query) =>
+      db.$queryRaw<EventCount[]>`
+        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, producer, type, sum(count)::int AS count
+          FROM event_counts
+         WHERE minute >= ${query.from} AND minute < ${query.to}
+           AND (${query.producer}::text IS NULL OR producer = ${query.producer})
+           AND (${query.type}::text IS NULL OR type = ${query.type})
+         GROUP BY 1, 2, 3
+         ORDER BY 2, 3, 1`,
+
+    cohorts: (range) =>
+      db.$queryRaw<CohortRow[]>`
+        SELECT c.registered_day::text AS day, count(*)::int AS users,
+               count(a1.user_id)::int AS day1, count(a7.user_id)::int AS day7, count(a30.user_id)::int AS day30
+          FROM user_cohorts c
+          LEFT JOIN user_activity a1 ON a1.user_id = c.user_id AND a1.day = c.registered_day + 1
+          LEFT JOIN user_activity a7 ON a7.user_id = c.user_id AND a7.day = c.registered_day + 7
+          LEFT JOIN user_activity a30 ON a30.user_id = c.user_id AND a30.day = c.registered_day + 30
+         WHERE c.registered_day >= ${range.from}::date AND c.registered_day <= ${range.to}::date
+         GROUP BY c.registered_day
+         ORDER BY c.registered_day`,
+
+    tickHistory: (query) =>
+      db.$queryRaw<TickRow[]>`
+        SELECT campaign_id::text AS "campaignId", tick, completed_at AS "completedAt", commands_applied AS "commandsApplied",
+               commands_rejected AS "commandsRejected", engine_events AS "engineEvents", battles, fleets_destroyed AS "fleetsDestroyed", wars
+          FROM campaign_ticks
+         WHERE campaign_id = ${query.campaignId}::uuid AND tick >= ${query.fromTick}
+         ORDER BY tick
+         LIMIT ${query.first}`,
+
+    chatActivity: ({ range, campaignId, first }) =>
+      db.$queryRaw<ChatRow[]>`
+        SELECT user_id::text AS "userId", sum(messages)::int AS messages, count(DISTINCT day)::int AS "activeDays"
+          FROM chat_activity
+         WHERE day >= ${range.from}::date AND day <= ${range.to}::date
+               ${campaignId ? Prisma.sql`AND campaign_id = ${campaignId}::uuid` : Prisma.empty}
+         GROUP BY user_id
+         ORDER BY messages DESC, user_id
+         LIMIT ${first}`,
+
+    async playerStats(userId, range) {
+      const [row] = await db.$queryRaw<PlayerStatsRow[]>`
+        SELECT (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS "activeDays",
+               (SELECT coalesce(sum(events), 0)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS events,
+               (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages`;
+      return row ?? { activeDays: 0, events: 0, messages: 0 };
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import { Topics, createLogger, type ConsumedEvent } from "@startales/service-kit";
+import { toEventRow } from "../../subgraphs/analytics/src/ingest/event-rows";
+import type { AnalyticsStore } from "../../subgraphs/analytics/src/store/analytics-store";
+import { createPostgresStore } from "../../subgraphs/analytics/src/store/postgres";
+import { privateDatabase } from "../testkit/databases";
+
+/**
+ * The contract every analytics engine keeps (ANALYTICS_STORE), run on each against a real
+ * server with a database of its own: what the ingest writes, what analysts read back, the
+ * raw retention and a user's erasure. The engines differ in how; these answers may not.
+ */
+
+const logger = createLogger("analytics-store-test", "silent");
+const DAY = 86_400_000;
+const RETENTION_DAYS = 3;
+
+type Engine = { name: string; start: (now: () => number) => Promise<{ store: AnalyticsStore; stop: () => Promise<void> }> };
+
+const engines: Engine[] = [
+  {
+    name: "postgres",
+    async start(now) {
+      const database = await privateDatabase("analytics", "store_contract");
+      const store = createPostgresStore({ url: database.url, poolSize: 2, retentionDays: RETENTION_DAYS, logger, now });
+      return {
+        store,
+        stop: async () => {
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+  },
+];
+
+/** Midnight UTC `offset` days from today. */
+const today = Math.floor(Date.now() / DAY) * DAY;
+const dayAt = (offset: number) => new Date(today + offset * DAY);
+const isoDay = (offset: number) => dayAt(offset).toISOString().slice(0, 10);
+
+const event = (topic: string, type: string, aggregateId: string, data: Record<string, unknown>, occurredAt: Date, producer: string): ConsumedEvent => ({
+  id: randomUUID(),
+  streamId: "0-1",
+  type,
+  topic,
+  occurredAt: occurredAt.toISOString(),
+  aggregateId,
+  version: 1,
+  data,
+  traceparent: null,
+  producer,
+});
+const registered = (userId: string, at: Date) => event(Topics.account(userId), "ACCOUNT_REGISTERED", userId, { method: "PASSWORD" }, at, "identity");
+const signedIn = (userId: string, at: Date) => event(Topics.account(userId), "SIGNED_IN", userId, { method: "PASSWORD" }, at, "identity");
+const message = (campaignId: string, authorId: string, at: Date) =>
+  event(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId }, at, "realtime");
+
+describe.each(engines)("the $name analytics store", (engine) => {
+  let store: AnalyticsStore;
+  let stop: () => Promise<void>;
+  const clock = Date.now();
+
+  beforeAll(async () => {
+    ({ store, stop } = await engine.start(() => clock));
+  }, 120_000);
+  afterAll(() => stop?.());
+
+  it("keeps each event once however often it is written, and counts it once in every rollup", async () => {
+    const [campaignId, author] = [randomUUID(), randomUUID()];
+    const rows = [message(campaignId, author, dayAt(0)), message(campaignId, author, dayAt(0))].map(toEventRow);
+    expect((await store.writeEvents(rows)).sort()).toEqual(rows.map((r) => r.id).sort());
+    // A redelivery, alone and beside a new event.
+    expect(await store.writeEvents([rows[0]!])).toEqual([]);
+    const third = toEventRow(message(campaignId, author, dayAt(0)));
+    expect(await store.writeEvents([rows[1]!, third])).toEqual([third.id]);
+
+    expect(await store.chatActivity({ range: { from: isoDay(0), to: isoDay(0) }, campaignId, first: 10 })).toEqual([{ userId: author, messages: 3, activeDays: 1 }]);
+    expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3 });
+    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, cohort: false });
+  });
+
+  it("counts events per minute, hour and day, by producer and type, filtered on either", async () => {
+    const base = dayAt(-1).getTime() + 10 * 3_600_000; // yesterday 10:00
+    const campaignId = randomUUID();
+    const users = [randomUUID(), randomUUID()];
+    await store.writeEvents(
+      [
+        message(campaignId, users[0]!, new Date(base + 5_000)),
+        message(campaignId, users[1]!, new Date(base + 50_000)),
+        message(campaignId, users[0]!, new Date(base + 61_000)),
+        signedIn(users[0]!, new Date(base + 3_600_000 + 1)),
+      ].map(toEventRow),
+    );
+    const window = { from: new Date(base), to: new Date(base + 2 * 3_600_000) };
+    const minutes = await store.eventCounts({ ...window, bucket: "MINUTE", producer: "realtime", type: null });
+    expect(minutes.map((c) => [c.at.getTime() - base, c.type, c.count])).toEqual([
+      [0, "MESSAGE_ADDED", 2],
+      [60_000, "MESSAGE_ADDED", 1],
+    ]);
+    const hours = await store.eventCounts({ ...window, bucket: "HOUR", producer: null, type: null });
+    expect(hours.map((c) => [c.producer, c.type, c.at.getTime() - base, c.count])).toEqual([
+      ["identity", "SIGNED_IN", 3_600_000, 1],
+      ["realtime", "MESSAGE_ADDED", 0, 3],
+    ]);
+    const days = await store.eventCounts({ from: dayAt(-1), to: dayAt(0), bucket: "DAY", producer: null, type: "SIGNED_IN" });
+    expect(days.map((c) => [c.at.toISOString(), c.count])).toEqual([[dayAt(-1).toISOString(), 1]]);
+  });
+
+  it("answers daily and weekly active users, and retention of each sign-up day", async () => {
+    // A fresh cohort 40 days ago, so no other test's users are in it or its windows.
+    const [ada, bo, cy] = [randomUUID(), randomUUID(), randomUUID()];
+    const at = (offset: number) => new Date(dayAt(-40 + offset).getTime() + 3_600_000);
+    await store.writeEvents(
+      [
+        registered(ada, at(0)),
+        registered(bo, at(0)),
+        registered(cy, at(1)),
+        signedIn(ada, at(1)),
+        signedIn(ada, at(7)),
+        signedIn(bo, at(7)),
+        signedIn(ada, at(30)),
+        signedIn(cy, at(2)),
+      ].map(toEventRow),
+    );
+    const range = { from: isoDay(-40), to: isoDay(-38) };
+    expect(await store.activeUsers(range, 1)).toEqual([
+      { day: isoDay(-40), users: 2 },
+      { day: isoDay(-39), users: 2 },
+      { day: isoDay(-38), users: 1 },
+    ]);
+    expect(await store.activeUsers({ from: isoDay(-33), to: isoDay(-33) }, 7)).toEqual([{ day: isoDay(-33), users: 3 }]);
+    expect(await store.cohorts({ from: isoDay(-41), to: isoDay(-38) })).toEqual([
+      { day: isoDay(-40), users: 2, day1: 1, day7: 2, day30: 1 },
+      { day: isoDay(-39), users: 1, day1: 1, day7: 0, day30: 0 },
+    ]);
+  });
+
+  it("keeps a tick's row whichever of its events comes first, in tick order", async () => {
+    const campaignId = randomUUID();
+    const world = Topics.world(campaignId);
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const tick = (n: number, type: string, data: Record<string, unknown>) => toEventRow(event(world, type, campaignId, { tick: n, ...data }, at, "simulation"));
+    await store.writeEvents([tick(7, "BATTLE_RESOLVED", { systemId: "s1" }), tick(8, "WAR_DECLARED", {})]);
+    await store.writeEvents([tick(7, "TICK_COMPLETED", { hash: "h", commandsApplied: 2, commandsRejected: 1, events: 4 }), tick(7, "BATTLE_RESOLVED", { systemId: "s2" })]);
+    expect(await store.tickHistory({ campaignId, fromTick: 0, first: 10 })).toEqual([
+      { campaignId, tick: 7, completedAt: at, commandsApplied: 2, commandsRejected: 1, engineEvents: 4, battles: 2, fleetsDestroyed: 0, wars: 0 },
+      { campaignId, tick: 8, completedAt: null, commandsApplied: 0, commandsRejected: 0, engineEvents: 0, battles: 0, fleetsDestroyed: 0, wars: 1 },
+    ]);
+    expect((await store.tickHistory({ campaignId, fromTick: 8, first: 10 })).map((t) => t.tick)).toEqual([8]);
+    expect((await store.tickHistory({ campaignId, fromTick: 0, first: 1 })).map((t) => t.tick)).toEqual([7]);
+  });
+
+  it("ranks chatters by messages, in one campaign or all", async () => {
+    const [one, two] = [randomUUID(), randomUUID()];
+    const [loud, quiet] = [randomUUID(), randomUUID()];
+    await store.writeEvents(
+      [message(one, loud, dayAt(-50)), message(one, loud, dayAt(-49)), message(two, loud, dayAt(-49)), message(one, quiet, dayAt(-50))].map(toEventRow),
+    );
+    const range = { from: isoDay(-50), to: isoDay(-49) };
+    expect(await store.chatActivity({ range, campaignId: one, first: 10 })).toEqual([
+      { userId: loud, messages: 2, activeDays: 2 },
+      { userId: quiet, messages: 1, activeDays: 1 },
+    ]);
+    expect(await store.chatActivity({ range, campaignId: null, first: 1 })).toEqual([{ userId: loud, messages: 3, activeDays: 2 }]);
+  });
+
+  it("drops raw events past the retention and keeps their rollups", async () => {
+    const userId = randomUUID();
+    await store.writeEvents([signedIn(userId, dayAt(-RETENTION_DAYS - 2)), signedIn(userId, dayAt(0))].map(toEventRow));
+    expect((await store.footprint(userId)).rawEvents).toBe(2);
+    await store.sweep();
+    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, cohort: false });
+    expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0 });
+  });
+
+  it("forgets a user: their raw events go, their rollup rows lose their id, and every count stays true", async () => {
+    const campaignId = randomUUID();
+    const [gone, stays] = [randomUUID(), randomUUID()];
+    // Their own account's events, their messages, and another player's event that names them.
+    const mention = event(Topics.campaign(campaignId), "PLAYER_KICKED", campaignId, { userId: stays, kickedUserId: gone }, dayAt(-60), "campaign");
+    await store.writeEvents([registered(gone, dayAt(-60)), registered(stays, dayAt(-60)), message(campaignId, gone, dayAt(-60)), signedIn(gone, dayAt(-59)), mention].map(toEventRow));
+    const range = { from: isoDay(-60), to: isoDay(-59) };
+    const before = { active: await store.activeUsers(range, 1), cohorts: await store.cohorts(range), chat: await store.chatActivity({ range, campaignId, first: 10 }) };
+
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 4, activityDays: 2, chatDays: 1, cohort: true });
+    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false });
+    expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0 });
+    // The other player keeps what is theirs (less the raw event that named the forgotten one); the totals do not move.
+    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true });
+    expect(await store.activeUsers(range, 1)).toEqual(before.active);
+    expect(await store.cohorts(range)).toEqual(before.cohorts);
+    const chat = await store.chatActivity({ range, campaignId, first: 10 });
+    expect(chat.map((c) => c.messages)).toEqual(before.chat.map((c) => c.messages));
+    expect(chat.map((c) => c.userId)).not.toContain(gone);
+    // Twice is harmless.
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false });
+  });
+});
