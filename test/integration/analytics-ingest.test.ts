@@ -6,6 +6,7 @@ import { createDb, type Db } from "../../subgraphs/analytics/src/store/postgres/
 import { createPartitions } from "../../subgraphs/analytics/src/store/postgres/partitions";
 import { createAnalyticsWorker, type AnalyticsWorker } from "../../subgraphs/analytics/src/worker-app";
 import { analyticsTestConfig, testFirehosePrefix } from "../testkit/config";
+import { startClickHouse, type PrivateClickHouse } from "../testkit/clickhouse";
 import { privateDatabase } from "../testkit/databases";
 import { eventually } from "../testkit/simulation";
 
@@ -124,4 +125,40 @@ it("keeps raw events in day partitions, and the sweep drops the days past the re
   const partitions = (await one<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics_events'::regclass")).map((r) => r.name);
   expect(partitions).toEqual(expect.arrayContaining([`analytics_events_${today}`, `analytics_events_${tomorrow}`]));
   expect(await one("SELECT events FROM user_activity WHERE user_id = $1 ORDER BY day", [userId])).toEqual([{ events: 1 }, { events: 1 }]);
+});
+
+describe("with ANALYTICS_STORE=clickhouse", () => {
+  let clickhouse: PrivateClickHouse;
+  let onClickHouse: AnalyticsWorker;
+  let baseUrl: string;
+  const ownPrefix = testFirehosePrefix(randomUUID());
+  beforeAll(async () => {
+    clickhouse = await startClickHouse();
+    onClickHouse = createAnalyticsWorker(
+      analyticsTestConfig({ DATABASE_URL: database.url, EVENT_FIREHOSE_PREFIX: ownPrefix, ANALYTICS_STORE: "clickhouse", CLICKHOUSE_URL: clickhouse.url, CLICKHOUSE_DATABASE: "analytics_ingest" }),
+      logger,
+    );
+    baseUrl = await onClickHouse.listen();
+  }, 60_000);
+  afterAll(async () => {
+    await onClickHouse?.stop();
+    await clickhouse?.stop();
+  });
+
+  it("reads the firehoses into ClickHouse: the database and tables made on first use, each event once", async () => {
+    const [campaignId, author] = [randomUUID(), randomUUID()];
+    const message = envelope(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId: author });
+    const firehose = streamKey(Topics.firehose("realtime", ownPrefix));
+    await eventually("the group on the firehose", async () => ((await redis.exists(firehose)) ? true : undefined));
+    for (let i = 0; i < 2; i++) await redis.xadd(firehose, "*", "envelope", JSON.stringify(message));
+    const today = new Date().toISOString().slice(0, 10);
+    const chat = await eventually("the message in ClickHouse", async () => {
+      const rows = await onClickHouse.store.chatActivity({ range: { from: today, to: today }, campaignId, first: 10 });
+      return rows.length ? rows : undefined;
+    });
+    expect(chat).toEqual([{ userId: author, messages: 1, activeDays: 1 }]);
+    const outcome = 'analytics_events_ingested_total{producer="realtime",outcome="duplicate",service="analytics-worker"} 1';
+    await eventually("the repeat read as a duplicate", async () => ((await onClickHouse.metrics.registry.getSingleMetricAsString("analytics_events_ingested_total")).includes(outcome) ? true : undefined));
+    expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
+  });
 });

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Topics, createLogger, type ConsumedEvent } from "@startales/service-kit";
 import { toEventRow } from "../../subgraphs/analytics/src/ingest/event-rows";
 import type { AnalyticsStore } from "../../subgraphs/analytics/src/store/analytics-store";
+import { createClickHouseStore } from "../../subgraphs/analytics/src/store/clickhouse";
 import { createPostgresStore } from "../../subgraphs/analytics/src/store/postgres";
+import { startClickHouse } from "../testkit/clickhouse";
 import { privateDatabase } from "../testkit/databases";
 
 /**
@@ -28,6 +30,20 @@ const engines: Engine[] = [
         stop: async () => {
           await store.close();
           await database.drop();
+        },
+      };
+    },
+  },
+  {
+    name: "clickhouse",
+    async start(now) {
+      const server = await startClickHouse();
+      const store = createClickHouseStore({ url: server.url, database: server.database, username: "default", password: "", retentionDays: RETENTION_DAYS, logger, now });
+      return {
+        store,
+        stop: async () => {
+          await store.close();
+          await server.stop();
         },
       };
     },

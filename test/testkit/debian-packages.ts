@@ -10,6 +10,8 @@ export const JQ: DebianTool = { package: "jq", paths: ["/usr/bin/jq"] };
 export const PROMETHEUS: DebianTool = { package: "prometheus", paths: ["/usr/bin/prometheus"] };
 /** `prometheus-alertmanager`, for its `amtool`. */
 export const ALERTMANAGER: DebianTool = { package: "prometheus-alertmanager", paths: ["/usr/bin/amtool"] };
+/** `clickhouse-server`: bookworm's is 18.16 (what the analytics ClickHouse engine is written for: test/integration/clickhouse-engine.test.ts). */
+export const CLICKHOUSE: DebianTool = { package: "clickhouse-server", paths: ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"] };
 
 const where = (tool: DebianTool) => tool.paths.find((path) => existsSync(path));
 

@@ -1,9 +1,22 @@
 import { z } from "zod";
-import { firehosePrefix, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { firehosePrefix, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
 /** One config for the subgraph and its ingest worker pool (they share the database). */
 export const analyticsConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4005, database: "startales_analytics" }),
+  /**
+   * Where events and rollups are kept: `postgres` (DATABASE_URL, the default) or `clickhouse`
+   * (CLICKHOUSE_*), for clusters that outgrow one PostgreSQL. The subgraph and its ingest
+   * must name the same.
+   */
+  ANALYTICS_STORE: z.enum(["postgres", "clickhouse"]).default("postgres"),
+  /** ClickHouse's HTTP interface (ANALYTICS_STORE=clickhouse). */
+  CLICKHOUSE_URL: url("http://127.0.0.1:8123"),
+  /** Made with the tables on first use if the user may; a plain name. */
+  CLICKHOUSE_DATABASE: z.string().regex(/^\w+$/, "must be a plain name (letters, digits, _)").default("startales_analytics"),
+  CLICKHOUSE_USER: z.string().min(1).default("default"),
+  /** A secret: from the environment (a Kubernetes Secret), never a file in the repository. */
+  CLICKHOUSE_PASSWORD: z.string().default(""),
   /** The producers' firehose prefix (the same value as every producer's EVENT_FIREHOSE_PREFIX). */
   EVENT_FIREHOSE_PREFIX: firehosePrefix,
   /** Days raw events are kept (whole day partitions are dropped); rollups are kept. */

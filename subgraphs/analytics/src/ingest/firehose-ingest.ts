@@ -45,7 +45,8 @@ export function createFirehoseIngest(deps: {
       async applyBatch(events: ConsumedEvent[]) {
         const rows = events.map(toEventRow);
         const fresh = new Set(await deps.store.writeEvents(rows));
-        return rows.map((row) => (fresh.has(row.id) ? "ingested" : "duplicate"));
+        // The first of an id is the one kept; a repeat within the batch is a duplicate like any other.
+        return rows.map((row) => (fresh.delete(row.id) ? "ingested" : "duplicate"));
       },
       onOutcome: (outcome) => deps.onOutcome?.(producer, outcome),
     }),

@@ -1,0 +1,107 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { AnalyticsStore, Bucket, ChatRow, CohortRow, Day, TickRow } from "../analytics-store";
+import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
+
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats">;
+
+const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
+const DAY_MS = 86_400_000;
+
+/** Every day from `from` to `to`. */
+function daysFrom(from: Day, to: Day): Day[] {
+  const days: Day[] = [];
+  for (let ms = Date.parse(`${from}T00:00:00Z`); ms <= Date.parse(`${to}T00:00:00Z`); ms += DAY_MS) days.push(new Date(ms).toISOString().slice(0, 10));
+  return days;
+}
+
+/**
+ * The rollup reads on ClickHouse. Rollups hold partial rows until their engine merges them,
+ * so every read adds up (sum, uniqExact) rather than trusting one row per key.
+ */
+export function clickhouseReads(client: ClickHouseClient): Reads {
+  const rows = async <T>(query: string): Promise<T[]> => (await client.query({ query, format: "JSONEachRow" })).json<T>();
+
+  return {
+    async activeUsers(range, windowDays) {
+      // Each activity day counts toward the windows ending on it and the windowDays - 1 days after.
+      const counted = await rows<{ point: Day; users: number }>(`
+        SELECT toString(day + n) AS point, uniqExact(user_id) AS users
+          FROM user_activity ARRAY JOIN range(${int(windowDays)}) AS n
+         WHERE day > ${day(range.from)} - ${int(windowDays)} AND day <= ${day(range.to)}
+           AND day + n >= ${day(range.from)} AND day + n <= ${day(range.to)}
+         GROUP BY point`);
+      const users = new Map(counted.map((row) => [row.point, Number(row.users)]));
+      return daysFrom(range.from, range.to).map((d) => ({ day: d, users: users.get(d) ?? 0 }));
+    },
+
+    async eventCounts(query) {
+      const found = await rows<{ at: string; producer: string; type: string; count: number }>(`
+        SELECT toString(${TRUNC[query.bucket]}) AS at, producer, type, sum(count) AS count
+          FROM event_counts
+         WHERE minute >= ${at(query.from)} AND minute < ${at(query.to)}
+           ${query.producer === null ? "" : `AND producer = ${str(query.producer)}`}
+           ${query.type === null ? "" : `AND type = ${str(query.type)}`}
+         GROUP BY at, producer, type
+         ORDER BY producer, type, at`);
+      return found.map((row) => ({ at: dateOfDateTime(row.at), producer: row.producer, type: row.type, count: Number(row.count) }));
+    },
+
+    async cohorts(range) {
+      // Each cohort member's activity days within 30 days of the range, as one array to test.
+      const found = await rows<CohortRow>(`
+        SELECT toString(registered) AS day, count() AS users,
+               countIf(has(days, registered + 1)) AS day1, countIf(has(days, registered + 7)) AS day7, countIf(has(days, registered + 30)) AS day30
+          FROM (SELECT user_id, min(registered_day) AS registered FROM user_cohorts GROUP BY user_id
+                 HAVING registered >= ${day(range.from)} AND registered <= ${day(range.to)})
+          ANY LEFT JOIN (SELECT user_id, groupArray(day) AS days FROM user_activity
+                          WHERE day > ${day(range.from)} AND day <= ${day(range.to)} + 30 GROUP BY user_id) USING user_id
+         GROUP BY registered
+         ORDER BY registered`);
+      return found.map((row) => ({ day: row.day, users: Number(row.users), day1: Number(row.day1), day7: Number(row.day7), day30: Number(row.day30) }));
+    },
+
+    async tickHistory(query) {
+      const found = await rows<Omit<TickRow, "completedAt"> & { completedAt: number }>(`
+        SELECT toString(campaign) AS campaignId, tick, toUInt32(max(completed_at)) AS completedAt,
+               sum(commands_applied) AS commandsApplied, sum(commands_rejected) AS commandsRejected, sum(engine_events) AS engineEvents,
+               sum(battles) AS battles, sum(fleets_destroyed) AS fleetsDestroyed, sum(wars) AS wars
+          FROM campaign_ticks
+         WHERE campaign = ${uuid(query.campaignId)} AND tick >= ${int(query.fromTick)}
+         GROUP BY campaign, tick
+         ORDER BY tick
+         LIMIT ${int(query.first)}`);
+      return found.map((row) => ({
+        campaignId: row.campaignId,
+        tick: Number(row.tick),
+        // 0: only events of the tick other than TICK_COMPLETED have arrived.
+        completedAt: Number(row.completedAt) === 0 ? null : new Date(Number(row.completedAt) * 1000),
+        commandsApplied: Number(row.commandsApplied),
+        commandsRejected: Number(row.commandsRejected),
+        engineEvents: Number(row.engineEvents),
+        battles: Number(row.battles),
+        fleetsDestroyed: Number(row.fleetsDestroyed),
+        wars: Number(row.wars),
+      }));
+    },
+
+    async chatActivity({ range, campaignId, first }) {
+      const found = await rows<ChatRow>(`
+        SELECT toString(user_id) AS userId, sum(messages) AS messages, uniqExact(day) AS activeDays
+          FROM chat_activity
+         WHERE day >= ${day(range.from)} AND day <= ${day(range.to)} ${campaignId ? `AND campaign = ${uuid(campaignId)}` : ""}
+         GROUP BY user_id
+         ORDER BY messages DESC, userId
+         LIMIT ${int(first)}`);
+      return found.map((row) => ({ userId: row.userId, messages: Number(row.messages), activeDays: Number(row.activeDays) }));
+    },
+
+    async playerStats(userId, range) {
+      const inRange = `user_id = ${uuid(userId)} AND day >= ${day(range.from)} AND day <= ${day(range.to)}`;
+      const [row] = await rows<{ activeDays: number; events: number; messages: number }>(`
+        SELECT (SELECT uniqExact(day) FROM user_activity WHERE ${inRange}) AS activeDays,
+               (SELECT sum(events) FROM user_activity WHERE ${inRange}) AS events,
+               (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages`);
+      return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0) };
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The ClickHouse engine's tables, made at start (IF NOT EXISTS) by whichever process comes
+ * first: Prisma migrates PostgreSQL, nothing migrates ClickHouse. Written for 18.16, the
+ * oldest server we support (no TTL, no DateTime64, no Nullable in a sorting key). Moments are
+ * DateTime('UTC'), so days and hours are UTC's whatever the server's own time zone.
+ *
+ * The raw events are the only table the ingest writes: materialized views fold each insert
+ * into the rollups, which keep per-insert partial rows that the engines (Summing, plain)
+ * merge or that reads add up. A rollup column never shares a name with the raw column it is
+ * made from: in 18.16 an alias named like a column replaces it in the view's WHERE too.
+ */
+export const SCHEMA: string[] = [
+  `CREATE TABLE IF NOT EXISTS analytics_events (
+     id UUID,
+     occurred_at DateTime('UTC'),
+     producer String,
+     family String,
+     type String,
+     aggregate_id String,
+     campaign_id Nullable(UUID),
+     actor_id Nullable(UUID),
+     data String,
+     ingested_at DateTime('UTC') DEFAULT now()
+   ) ENGINE = MergeTree() PARTITION BY toDate(occurred_at) ORDER BY (occurred_at, id)`,
+
+  `CREATE TABLE IF NOT EXISTS event_counts (minute DateTime('UTC'), producer String, type String, count UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, producer, type)`,
+  `CREATE MATERIALIZED VIEW IF NOT EXISTS event_counts_mv TO event_counts AS
+     SELECT toStartOfMinute(occurred_at) AS minute, producer, type, count() AS count
+       FROM analytics_events GROUP BY minute, producer, type`,
+
+  `CREATE TABLE IF NOT EXISTS user_activity (day Date, user_id UUID, events UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (day, user_id)`,
+  `CREATE MATERIALIZED VIEW IF NOT EXISTS user_activity_mv TO user_activity AS
+     SELECT toDate(occurred_at) AS day, assumeNotNull(actor_id) AS user_id, count() AS events
+       FROM analytics_events WHERE isNotNull(actor_id) GROUP BY day, user_id`,
+
+  `CREATE TABLE IF NOT EXISTS chat_activity (day Date, campaign UUID, user_id UUID, messages UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (day, campaign, user_id)`,
+  `CREATE MATERIALIZED VIEW IF NOT EXISTS chat_activity_mv TO chat_activity AS
+     SELECT toDate(occurred_at) AS day, assumeNotNull(campaign_id) AS campaign, assumeNotNull(actor_id) AS user_id, count() AS messages
+       FROM analytics_events WHERE type = 'MESSAGE_ADDED' AND isNotNull(campaign_id) AND isNotNull(actor_id)
+      GROUP BY day, campaign, user_id`,
+
+  // One row per account (the pre-check keeps a registration from being written twice);
+  // reads take the earliest day if two ever were.
+  `CREATE TABLE IF NOT EXISTS user_cohorts (user_id UUID, registered_day Date, method String)
+   ENGINE = ReplacingMergeTree() ORDER BY user_id`,
+  `CREATE MATERIALIZED VIEW IF NOT EXISTS user_cohorts_mv TO user_cohorts AS
+     SELECT assumeNotNull(actor_id) AS user_id, toDate(occurred_at) AS registered_day, visitParamExtractString(data, 'method') AS method
+       FROM analytics_events WHERE type = 'ACCOUNT_REGISTERED' AND isNotNull(actor_id)`,
+
+  // Partial rows per insert, added up by reads (a tick has few): completed_at is 0 in rows
+  // without the tick's TICK_COMPLETED.
+  `CREATE TABLE IF NOT EXISTS campaign_ticks (
+     campaign UUID, tick UInt32, completed_at DateTime('UTC'),
+     commands_applied UInt64, commands_rejected UInt64, engine_events UInt64, battles UInt64, fleets_destroyed UInt64, wars UInt64
+   ) ENGINE = MergeTree() ORDER BY (campaign, tick)`,
+  `CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_ticks_mv TO campaign_ticks AS
+     SELECT assumeNotNull(campaign_id) AS campaign, toUInt32(visitParamExtractUInt(data, 'tick')) AS tick,
+            maxIf(occurred_at, type = 'TICK_COMPLETED') AS completed_at,
+            sumIf(visitParamExtractUInt(data, 'commandsApplied'), type = 'TICK_COMPLETED') AS commands_applied,
+            sumIf(visitParamExtractUInt(data, 'commandsRejected'), type = 'TICK_COMPLETED') AS commands_rejected,
+            sumIf(visitParamExtractUInt(data, 'events'), type = 'TICK_COMPLETED') AS engine_events,
+            countIf(type = 'BATTLE_RESOLVED') AS battles,
+            countIf(type = 'FLEET_DESTROYED') AS fleets_destroyed,
+            countIf(type = 'WAR_DECLARED') AS wars
+       FROM analytics_events
+      WHERE family = 'world' AND isNotNull(campaign_id) AND type IN ('TICK_COMPLETED', 'BATTLE_RESOLVED', 'FLEET_DESTROYED', 'WAR_DECLARED')
+      GROUP BY campaign, tick`,
+];

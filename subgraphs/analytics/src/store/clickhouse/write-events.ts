@@ -1,0 +1,44 @@
+import type { ClickHouseClient } from "@clickhouse/client";
+import type { EventRow } from "../../ingest/event-rows";
+import { at, uuidText } from "./literals";
+
+/**
+ * Keeps the events of a batch not kept yet, and returns their ids. ClickHouse has no unique
+ * key to conflict on, so the batch's ids are looked up first, within the seconds it spans
+ * (the sorting key is (occurred_at, id): a range read, not a scan); only the new ones are
+ * inserted, and the materialized views fold exactly those into the rollups. A redelivery —
+ * the usual repeat: an ingest that stopped between the insert and its acknowledgement — is
+ * then found and skipped. Two replicas inserting the same event at the same instant could
+ * both miss it; the consumer group gives an entry to one consumer at a time, so that needs a
+ * claim of an entry whose first reader is still writing it (INGEST_CLAIM_IDLE_MS, a minute).
+ */
+export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): Promise<string[]> {
+  const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
+  if (unique.length === 0) return [];
+  const times = unique.map((row) => Date.parse(row.occurredAt));
+  const kept = await client.query({
+    query: `SELECT toString(id) AS id FROM analytics_events
+             WHERE occurred_at >= ${at(new Date(Math.min(...times)))} AND occurred_at <= ${at(new Date(Math.max(...times)))}
+               AND id IN (${unique.map((row) => uuidText(row.id)).join(", ")})`,
+    format: "JSONEachRow",
+  });
+  const seen = new Set((await kept.json<{ id: string }>()).map((row) => row.id));
+  const fresh = unique.filter((row) => !seen.has(row.id));
+  if (fresh.length === 0) return [];
+  await client.insert({
+    table: "analytics_events",
+    format: "JSONEachRow",
+    values: fresh.map((row) => ({
+      id: row.id,
+      occurred_at: row.occurredAt,
+      producer: row.producer,
+      family: row.family,
+      type: row.type,
+      aggregate_id: row.aggregateId,
+      campaign_id: row.campaignId,
+      actor_id: row.actorId,
+      data: JSON.stringify(row.data),
+    })),
+  });
+  return fresh.map((row) => row.id);
+}
