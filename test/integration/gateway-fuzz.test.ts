@@ -276,5 +276,7 @@ it(`answers ${REQUESTS} generated and mutated requests without a 5xx or a leak, 
   const errors = Object.entries(stack.logs).flatMap(([service, logs]) =>
     logs.lines().filter((line) => line.level === "error" || line.level === "fatal").map((line) => `${service}: ${JSON.stringify(line).slice(0, 400)}`),
   );
+  // Printed whole first: a failing run's report may cut the assertion's diff short.
+  if (errors.length) console.log(`gateway fuzz: error lines\n${errors.slice(0, 10).join("\n")}`);
   expect(errors.slice(0, 10)).toEqual([]);
 }, 240_000);
