@@ -40,6 +40,7 @@ const TOPIC_PATTERNS: Record<string, string> = {
   presence: "presence:<campaignId>",
   job: "job:<jobId>",
   inbox: "inbox:<userId>",
+  api: "api:<replica>",
 };
 
 export function renderCatalogue(): string {

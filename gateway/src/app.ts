@@ -49,6 +49,7 @@ import { createLiveExecutor } from "./subscriptions/live-executor";
 import { createPresenceReporter } from "./subscriptions/presence-reporter";
 import { attachSubscriptionServer } from "./subscriptions/ws-server";
 import { loadSupergraphSdl } from "./supergraph";
+import { createOperationStats } from "./operation-stats";
 import { createFederatedGateway } from "./execution/federated-gateway";
 import { entityCacheMiddleware } from "./execution/entity-cache";
 
@@ -77,6 +78,12 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   const apiKeys = createApiKeyVerifier({ identityUrl: config.IDENTITY_INTERNAL_URL, ttlMs: config.API_KEY_CACHE_TTL_MS, signIdentity, logger });
   const authenticate = createAuthenticator({ verifyAccessToken, apiKeys });
   const rateLimits = createRateLimits({ redis, config, logger });
+  const operationStats = createOperationStats({
+    redis,
+    firehosePrefix: config.EVENT_FIREHOSE_PREFIX,
+    windowMs: config.OPERATION_STATS_WINDOW_MS,
+    logger: logger.child({ component: "operation-stats" }),
+  });
 
   const supergraphSdl = loadSupergraphSdl(config.SUPERGRAPH_PATH);
   // A subscription field the gateway could not serve stops it here, not at a player's subscribe.
@@ -120,8 +127,9 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       // Apollo's landing page (Sandbox) loads from the internet: the explorer replaces it (explorer/).
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin(metrics),
-      // Which clients call, and which of them still use deprecated fields (README, Versioning).
-      clientUsagePlugin(metrics),
+      // Which clients call, and which of them still use deprecated fields (README, Versioning);
+      // each operation also counted for analytics' API statistics.
+      clientUsagePlugin(metrics, operationStats.record),
       requestLoggingPlugin(logger),
       // Spans for parsing and validation (planning and the fetches are the executor's).
       tracingPlugin(),
@@ -231,6 +239,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     onStop: async () => {
       await gateway.close();
       await content.close();
+      // The last window's counts, while Redis is still there.
+      await operationStats.stop();
       redis.disconnect();
       revocations.close();
     },
@@ -260,6 +270,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     async listen() {
       const url = await service.listen();
       await queuesAdmin?.listen();
+      operationStats.start();
       return url;
     },
     async stop() {

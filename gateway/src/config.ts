@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ConfigError, baseConfigShape, booleanFlag, parseConfig, port, positiveInt, secret, url } from "@startales/service-kit";
+import { ConfigError, baseConfigShape, booleanFlag, firehosePrefix, parseConfig, port, positiveInt, secret, url } from "@startales/service-kit";
 import { DEVELOPMENT_ORIGINS, corsOriginsVariable } from "./cors";
 
 export const gatewayConfigSchema = z.object({
@@ -9,6 +9,10 @@ export const gatewayConfigSchema = z.object({
   PORT: port(4000),
   SUPERGRAPH_PATH: z.string().min(1).default(join(__dirname, "..", "..", "supergraph.graphql")),
   REDIS_URL: url("redis://127.0.0.1:6379"),
+  /** The firehose prefix analytics reads (the same value as the services' EVENT_FIREHOSE_PREFIX): the gateway's usage statistics go there. */
+  EVENT_FIREHOSE_PREFIX: firehosePrefix,
+  /** How long each usage-statistics window is (at most a minute, which analytics counts by): one event per replica per window. */
+  OPERATION_STATS_WINDOW_MS: z.coerce.number().int().min(100).max(60_000).default(60_000),
   IDENTITY_JWKS_URL: url("http://127.0.0.1:4001/.well-known/jwks.json"),
   /** Where identity verifies API keys (POST /internal/api-keys/verify); default: IDENTITY_JWKS_URL's origin. */
   IDENTITY_INTERNAL_URL: url().optional(),

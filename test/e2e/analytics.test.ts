@@ -222,3 +222,50 @@ it("an admin forgets a player: their figures are gone, the totals stay, and an a
   expect(await mine()).toBe(0);
   expect(await others()).toBe(activeBefore);
 });
+
+it("an analyst reads the API's own usage: operations per client version with errors by code and latency, as a series too", async () => {
+  const key = await analystKey();
+  const player = await registerUser(url, "Client");
+  const client = { "apollographql-client-name": "analytics-e2e", "apollographql-client-version": "3.1.4" };
+  const from = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  for (let i = 0; i < 3; i++) expectData(await postGraphQL(url, { query: "query WhoAmI { me { id } }" }, { token: player.accessToken, headers: client }));
+  // FORBIDDEN: a player's token on an analyst field.
+  const refused = await postGraphQL(url, { query: "query Peek($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", variables: { f: day().toISOString(), t: day().toISOString() } }, { token: player.accessToken, headers: client });
+  expect(errorCodes(refused)).toEqual(["FORBIDDEN"]);
+
+  type Stats = { operation: string; clientVersion: string; requests: number; errors: number; errorRate: number; errorsByCode: { code: string; count: number }[]; p50Ms: number | null; p99Ms: number | null };
+  const range = { f: from.toISOString(), t: new Date(from.getTime() + 3_600_000).toISOString() };
+  const mine = await eventually(
+    "the gateway's statistics in the analytics",
+    async () => {
+      const rows = expectData(
+        await call<{ apiOperations: (Stats & { clientName: string })[] }>(
+          key,
+          "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation clientName clientVersion requests errors errorRate errorsByCode { code count } p50Ms p99Ms } }",
+          range,
+        ),
+      ).apiOperations.filter((row) => row.clientName === "analytics-e2e");
+      return rows.find((r) => r.operation === "WhoAmI")?.requests === 3 && rows.some((r) => r.operation === "Peek") ? rows : undefined;
+    },
+    20_000,
+    250,
+  );
+  const byName = Object.fromEntries(mine.map(({ operation, ...rest }) => [operation, rest]));
+  expect(byName.WhoAmI).toMatchObject({ clientVersion: "3.1.4", requests: 3, errors: 0, errorRate: 0, errorsByCode: [] });
+  expect(byName.WhoAmI!.p50Ms).toBeGreaterThan(0);
+  expect(byName.WhoAmI!.p99Ms).toBeGreaterThanOrEqual(byName.WhoAmI!.p50Ms!);
+  expect(byName.Peek).toMatchObject({ requests: 1, errors: 1, errorRate: 1, errorsByCode: [{ code: "FORBIDDEN", count: 1 }] });
+
+  const series = expectData(
+    await call<{ apiSeries: { start: string; requests: number[]; errors: number[]; p95Ms: (number | null)[] } }>(
+      key,
+      'query($f: DateTime!, $t: DateTime!) { apiSeries(from: $f, to: $t, bucket: HOUR, clientName: "analytics-e2e") { start requests errors p95Ms } }',
+      range,
+    ),
+  ).apiSeries;
+  expect(series.start).toBe(new Date(Math.floor(from.getTime() / 3_600_000) * 3_600_000).toISOString());
+  expect(series.requests.reduce((a, b) => a + b, 0)).toBe(4);
+  expect(series.errors.reduce((a, b) => a + b, 0)).toBe(1);
+  // A player sees none of it.
+  expect(errorCodes(await call(player.accessToken, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { requests } }", range))).toEqual(["FORBIDDEN"]);
+});

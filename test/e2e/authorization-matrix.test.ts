@@ -553,6 +553,18 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { user { id } messages activeDays } }", dayRange()),
   },
   "Query.myStats": { expect: signedIn(), run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", dayRange()) },
+  "Query.apiOperations": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation requests p95Ms } }", dayRange()),
+  },
+  "Query.apiSeries": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiSeries(from: $f, to: $t, bucket: HOUR) { start requests } }", dayRange()),
+  },
+  "Query.deprecatedFieldUsage": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { deprecatedFieldUsage(from: $f, to: $t, bucket: DAY) { field total } }", dayRange()),
+  },
   "Mutation.forgetUser": {
     expect: adminOnly,
     run: async (actor) => call(actor, "mutation($id: ID!) { forgetUser(userId: $id) { user { id } held { rawEvents activityDays chatDays cohort } } }", { id: (await freshUser()).user.id }),

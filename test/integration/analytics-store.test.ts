@@ -190,6 +190,48 @@ describe.each(engines)("the $name analytics store", (engine) => {
     expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0 });
   });
 
+  it("adds up the gateway's operation statistics per operation and client, with error codes, latency histograms and deprecated use", async () => {
+    const minute = dayAt(-70).getTime() + 9 * 3_600_000; // 09:00, 70 days ago
+    const buckets = (...counts: number[]) => [...counts, ...new Array<number>(11 - counts.length).fill(0)];
+    const stats = (at: number, replica: string, operations: object[]) =>
+      toEventRow(event(Topics.api(replica), "OPERATION_STATS", replica, { minute: new Date(at).toISOString(), operations }, new Date(at + 60_000), "gateway"));
+    const op = (operation: string, clientName: string, requests: number, errors: number, codes: Record<string, number>, histogram: number[], deprecated: Record<string, number> = {}) => ({
+      operation,
+      clientName,
+      clientVersion: "1.0.0",
+      requests,
+      errors,
+      errorCodes: codes,
+      durationMsSum: requests * 10,
+      durationBuckets: histogram,
+      deprecated,
+    });
+    // Two replicas in one minute, one of them again a minute later (and once more, redelivered).
+    const first = stats(minute, "a", [op("GalaxyMap", "web", 3, 1, { FORBIDDEN: 1 }, buckets(1, 2), { "Query.oldField": 2 }), op("Me", "ios", 1, 0, {}, buckets(0, 0, 1))]);
+    const second = stats(minute, "b", [op("GalaxyMap", "web", 2, 1, { BAD_USER_INPUT: 1 }, buckets(0, 0, 0, 2), { "Query.oldField": 1 })]);
+    const later = stats(minute + 60_000, "a", [op("GalaxyMap", "web", 5, 0, {}, buckets(5))]);
+    await store.writeEvents([first, second]);
+    await store.writeEvents([later, first]);
+
+    const range = { from: new Date(minute), to: new Date(minute + 3_600_000) };
+    expect(await store.apiOperations({ ...range, first: 10 })).toEqual([
+      { operation: "GalaxyMap", clientName: "web", clientVersion: "1.0.0", requests: 10, errors: 2, durationMsSum: 100, buckets: buckets(6, 2, 0, 2) },
+      { operation: "Me", clientName: "ios", clientVersion: "1.0.0", requests: 1, errors: 0, durationMsSum: 10, buckets: buckets(0, 0, 1) },
+    ]);
+    expect(await store.apiOperations({ ...range, first: 1 })).toHaveLength(1);
+    expect(await store.apiErrors(range)).toEqual([
+      { operation: "GalaxyMap", clientName: "web", clientVersion: "1.0.0", code: "BAD_USER_INPUT", count: 1 },
+      { operation: "GalaxyMap", clientName: "web", clientVersion: "1.0.0", code: "FORBIDDEN", count: 1 },
+    ]);
+    const perMinute = await store.apiSeries({ ...range, bucket: "MINUTE", operation: "GalaxyMap", clientName: null });
+    expect(perMinute.map((p) => [p.at.getTime() - minute, p.requests, p.errors, p.buckets])).toEqual([
+      [0, 5, 2, buckets(1, 2, 0, 2)],
+      [60_000, 5, 0, buckets(5)],
+    ]);
+    expect((await store.apiSeries({ ...range, bucket: "HOUR", operation: null, clientName: "ios" })).map((p) => [p.at.getTime(), p.requests])).toEqual([[minute, 1]]);
+    expect(await store.deprecatedUsage({ ...range, bucket: "HOUR" })).toEqual([{ at: new Date(minute), field: "Query.oldField", clientName: "web", clientVersion: "1.0.0", count: 3 }]);
+  });
+
   it("forgets a user: their raw events go, their rollup rows lose their id, and every count stays true", async () => {
     const campaignId = randomUUID();
     const [gone, stays] = [randomUUID(), randomUUID()];

@@ -172,6 +172,9 @@ export async function startStack(
       gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl, analytics: analyticsUrl }, `${identityUrl}/.well-known/jwks.json`, {
         // The queues admin (off unless gatewayEnv sets QUEUES_ADMIN_PORT) shows this stack's queues.
         QUEUES_ADMIN_PREFIXES: [simulationWorkerConfig.QUEUE_PREFIX, providerQueuePrefix(providerConfig.PROVIDER_REDIS_PREFIX), notificationQueuePrefix(notificationConfig.NOTIFICATION_REDIS_PREFIX)].join(","),
+        // Its usage statistics go to this stack's analytics, a window a second so tests need not wait a minute.
+        EVENT_FIREHOSE_PREFIX,
+        OPERATION_STATS_WINDOW_MS: "1000",
         ...options.gatewayEnv,
       }),
       logs.gateway.logger as Logger,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   ContractViolation,
+  FIREHOSE_WRITERS,
   OUTBOX_WRITERS,
   TOPIC_FAMILIES,
   Topics,
@@ -97,6 +98,8 @@ describe("topics and families", () => {
     expect(topicFamily(Topics.firehose("realtime", "firehose:test:run-1"))).toBe("firehose:realtime");
     // Every service with an outbox writes one; provider publishes directly and writes none.
     expect(OUTBOX_WRITERS).toEqual(["campaign", "identity", "notification", "realtime", "simulation"]);
+    // And the gateway, whose usage statistics go straight to its firehose.
+    expect(FIREHOSE_WRITERS).toEqual(["campaign", "gateway", "identity", "notification", "realtime", "simulation"]);
   });
 
   it("make a campaign's feed a timeline of campaign's and simulation's topics", () => {

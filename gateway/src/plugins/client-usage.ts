@@ -1,8 +1,9 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { DocumentNode, GraphQLSchema } from "graphql";
-import { addCounter, type Logger, type Metrics } from "@startales/service-kit";
+import { ErrorCode, addCounter, createOperationLabels, isErrorCode, type Logger, type Metrics } from "@startales/service-kit";
 import { createClientIdentities } from "../client-identity";
 import { deprecatedInVariables, findDeprecatedUsage, type DeprecatedUsage } from "../deprecated-usage";
+import type { OperationSample } from "../operation-stats";
 
 /** Distinct operations whose deprecated usage is remembered; beyond it the least recently used is forgotten. */
 export const USAGE_CACHE_SIZE = 1000;
@@ -39,9 +40,12 @@ function usageCache(size: number) {
  * - graphql_deprecated_field_usage_total{field,client_name,client_version}: per operation,
  *   each deprecated field, argument, enum value or input field it uses, by schema coordinate.
  * The schema is the request's: the gateway's API schema, which carries the subgraphs' @deprecated.
+ * With `record`, each operation is also given to the usage statistics analytics keeps
+ * (operation-stats.ts): by operation and client, its error codes, duration and deprecated use.
  */
-export function clientUsagePlugin<T extends BaseContext & { logger: Logger }>(metrics: Metrics): ApolloServerPlugin<T> {
+export function clientUsagePlugin<T extends BaseContext & { logger: Logger }>(metrics: Metrics, record?: (sample: OperationSample) => void): ApolloServerPlugin<T> {
   const clients = createClientIdentities();
+  const operationLabel = createOperationLabels();
   const usageOf = usageCache(USAGE_CACHE_SIZE);
   const requests = addCounter(metrics, {
     name: "graphql_client_requests_total",
@@ -55,15 +59,30 @@ export function clientUsagePlugin<T extends BaseContext & { logger: Logger }>(me
   });
   return {
     async requestDidStart({ request }) {
+      const started = process.hrtime.bigint();
       const client = clients(request.http?.headers);
       const labels = { client_name: client.name, client_version: client.version };
       requests.inc(labels);
+      let deprecated: string[] = [];
+      const errorCodes: string[] = [];
       return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            errorCodes.push(isErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR);
+          }
+        },
+        async willSendResponse({ operationName }) {
+          if (!record) return;
+          const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+          record({ operation: operationLabel(operationName), clientName: client.name, clientVersion: client.version, durationMs, errorCodes, deprecated });
+        },
         async didResolveOperation({ schema, document, queryHash, operationName, request: { variables }, contextValue }) {
           try {
             const usage = usageOf(schema, document, queryHash, operationName);
             if (usage.coordinates.length === 0 && usage.variables.length === 0) return;
             const used = new Set([...usage.coordinates, ...deprecatedInVariables(usage, variables)]);
+            deprecated = [...used];
             for (const field of used) deprecatedUsage.inc({ field, ...labels });
             // Names of schema elements and of the client app only: nothing about the caller.
             if (used.size) contextValue.logger.debug({ client, operationName, deprecated: [...used] }, "operation uses deprecated schema elements");

@@ -97,6 +97,42 @@ export const jobEvents = {
   TEXT_CHUNK: z.strictObject({ jobId: id, attempt: z.number().int().min(1), index: z.number().int().min(0), text: z.string(), done: z.boolean() }).describe("each piece of text from the vendor (or the cache), then a last one with done: true; a new attempt after a failover restarts the text"),
 };
 
+/** The upper bounds (ms) of the gateway's operation latency buckets; one more bucket counts what took longer. */
+export const OPERATION_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
+
+/** A client-chosen name as the gateway bounds it (clean characters, at most 64). */
+const label = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
+/** A schema coordinate (`Type.field`, `Type.field(arg:)`, `Enum.VALUE`). */
+const coordinate = z.string().min(1).max(200);
+
+const operationStats = z.strictObject({
+  /** The operation's name, `anonymous` without one, `other` past the gateway's bound on distinct names. */
+  operation: label,
+  clientName: label,
+  clientVersion: label,
+  requests: count,
+  /** Operations answered with at least one error. */
+  errors: count,
+  /** Per error code, the operations that had it (each code once per operation). */
+  errorCodes: z.record(label, count),
+  durationMsSum: z.number().min(0),
+  /** Operations per latency bucket: OPERATION_LATENCY_BUCKETS_MS, then one for longer. */
+  durationBuckets: z.array(count).length(OPERATION_LATENCY_BUCKETS_MS.length + 1),
+  /** Per deprecated schema element, the operations that used it. */
+  deprecated: z.record(coordinate, count),
+});
+
+/**
+ * The gateway's usage statistics on `api:<replica>`, appended straight to its firehose (no
+ * topic stream, no outbox): one event per replica per window, about operations, clients and
+ * codes, never callers. aggregateId: the replica; version: its count of windows.
+ */
+export const apiEvents = {
+  OPERATION_STATS: z
+    .strictObject({ minute: z.iso.datetime(), operations: z.array(operationStats).max(2_000) })
+    .describe("each replica's GraphQL operations of a window (a minute), by operation and client: counts, error codes, a latency histogram, deprecated elements used"),
+};
+
 /** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */
 export const inboxEvents = {
   NOTIFICATION_ADDED: z.strictObject({ category: z.enum(["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"]) }).describe("a notification was created that the recipient's in-app preference shows"),

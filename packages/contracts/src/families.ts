@@ -1,17 +1,21 @@
 import type { z } from "zod";
-import { accountEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
+import { accountEvents, apiEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
-export type WriterService = "identity" | "campaign" | "simulation" | "realtime" | "notification" | "provider";
+export type WriterService = "gateway" | "identity" | "campaign" | "simulation" | "realtime" | "notification" | "provider";
 
 export type TopicFamily = {
   /** domain: what happened to an aggregate; integration: a request between services; system: for operators. */
   kind: "domain" | "integration" | "system";
   /** The one service that writes the family's topics, so `version` orders each topic. */
   writer: WriterService;
-  /** outbox: committed with the change and published by the writer's relay; direct: published to Redis only (lost with it). */
-  delivery: "outbox" | "direct";
+  /**
+   * outbox: committed with the change and published by the writer's relay; direct: published
+   * to Redis only (lost with it); firehose: appended straight to the writer's firehose (no
+   * topic stream), for analytics only.
+   */
+  delivery: "outbox" | "direct" | "firehose";
   /** Who reads it, in words (the event catalogue shows it). */
   readers: string;
   /** The event types the family's topics carry, and each one's `data`. */
@@ -57,6 +61,7 @@ export const TOPIC_FAMILIES = {
     events: campaignLifecycleEvents,
   },
   "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators; analytics (firehose)", events: simulationSystemEvents },
+  api: { kind: "system", writer: "gateway", delivery: "firehose", readers: "analytics (firehose)", events: apiEvents },
 } as const satisfies Record<string, TopicFamily>;
 
 export type FamilyName = keyof typeof TOPIC_FAMILIES;
@@ -67,7 +72,11 @@ export function changesAccess(topic: string, type: string): boolean {
   return family?.accessChanges?.includes(type) ?? false;
 }
 
-/** The services whose outbox relays publish events: each writes a firehose (`Topics.firehose`) that analytics reads. */
-export const OUTBOX_WRITERS: readonly WriterService[] = [
-  ...new Set(Object.values(TOPIC_FAMILIES as Record<string, TopicFamily>).filter((family) => family.delivery === "outbox").map((family) => family.writer)),
-].sort();
+const writersOf = (deliveries: TopicFamily["delivery"][]): WriterService[] =>
+  [...new Set(Object.values(TOPIC_FAMILIES as Record<string, TopicFamily>).filter((family) => deliveries.includes(family.delivery)).map((family) => family.writer))].sort();
+
+/** The services whose outbox relays publish events: each relay copies them to its firehose. */
+export const OUTBOX_WRITERS: readonly WriterService[] = writersOf(["outbox"]);
+
+/** The services with a firehose (`Topics.firehose`) that analytics reads: those with an outbox, and the gateway's statistics. */
+export const FIREHOSE_WRITERS: readonly WriterService[] = writersOf(["outbox", "firehose"]);

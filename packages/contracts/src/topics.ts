@@ -18,6 +18,8 @@ export const Topics = {
   job: (jobId: string) => `job:${jobId}`,
   /** One user's new notifications (`notificationAdded`, topic `inbox:{viewerId}`). */
   inbox: (userId: string) => `inbox:${userId}`,
+  /** One gateway replica's usage statistics (appended to the gateway's firehose only). */
+  api: (replica: string) => `api:${replica}`,
   /** System events of a service (infrastructure, monitoring: a tick refused by the conservation check). */
   system: (service: string) => `system:${service}`,
   /**

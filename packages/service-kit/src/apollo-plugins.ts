@@ -8,25 +8,32 @@ import { LOG_LEVEL_OF_SOURCE, failureSourceOf } from "./log-levels";
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const MAX_OPERATION_LABELS = 500;
 
-/** Bounds label cardinality: operation names are client-chosen. */
-function operationLabel(seen: Set<string>, name: string | null | undefined): string {
-  if (!name) return "anonymous";
-  if (!OPERATION_NAME.test(name)) return "invalid";
-  if (seen.has(name)) return name;
-  if (seen.size >= MAX_OPERATION_LABELS) return "other";
-  seen.add(name);
-  return name;
+/**
+ * Operation names as labels: they are client-chosen, so bounded. A name that is not a GraphQL
+ * name is `invalid`, none is `anonymous`, and past the first 500 distinct ones of the process
+ * each new one is `other`. One per process and purpose, so the bound holds across requests.
+ */
+export function createOperationLabels(): (name: string | null | undefined) => string {
+  const seen = new Set<string>();
+  return (name) => {
+    if (!name) return "anonymous";
+    if (!OPERATION_NAME.test(name)) return "invalid";
+    if (seen.has(name)) return name;
+    if (seen.size >= MAX_OPERATION_LABELS) return "other";
+    seen.add(name);
+    return name;
+  };
 }
 
 /** Request duration by operation and an error counter by code. */
 export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloServerPlugin<T> {
-  const seen = new Set<string>();
+  const operationLabel = createOperationLabels();
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
       return {
         async didEncounterErrors({ errors, operationName }) {
-          const operation = operationLabel(seen, operationName);
+          const operation = operationLabel(operationName);
           for (const error of errors) {
             const code = error.extensions?.code;
             metrics.graphqlErrors.inc({ code: isErrorCode(code) ? code : "INTERNAL_SERVER_ERROR", operation });
@@ -35,7 +42,7 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
         async willSendResponse({ operationName, operation }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.graphqlDuration.observe(
-            { operation: operationLabel(seen, operationName), type: operation?.operation ?? "unknown" },
+            { operation: operationLabel(operationName), type: operation?.operation ?? "unknown" },
             seconds,
           );
         },

@@ -1,4 +1,4 @@
-import { OUTBOX_WRITERS, addCounter, createMetrics, createRedis, createWorkerApp, periodicTask, redisReadiness, type Logger, type Service } from "@startales/service-kit";
+import { FIREHOSE_WRITERS, addCounter, createMetrics, createRedis, createWorkerApp, periodicTask, redisReadiness, type Logger, type Service } from "@startales/service-kit";
 import type { AnalyticsConfig } from "./config";
 import { createFirehoseIngest } from "./ingest/firehose-ingest";
 import { createStore, type AnalyticsStore } from "./store";
@@ -26,7 +26,7 @@ export function createAnalyticsWorker(config: AnalyticsConfig, logger: Logger): 
   // Labels are bounded: the producers with an outbox, and the consumer's outcomes.
   const ingested = addCounter(metrics, { name: "analytics_events_ingested_total", help: "Firehose events read, by producer and outcome", labelNames: ["producer", "outcome"] as const });
   // From 0, so the first dead letter after a start is an increase an alert sees.
-  for (const producer of OUTBOX_WRITERS) for (const outcome of ["dead-lettered", "invalid"] as const) ingested.inc({ producer, outcome }, 0);
+  for (const producer of FIREHOSE_WRITERS) for (const outcome of ["dead-lettered", "invalid"] as const) ingested.inc({ producer, outcome }, 0);
   const ingest = createFirehoseIngest({
     redis,
     store,

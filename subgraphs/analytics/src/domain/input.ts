@@ -31,19 +31,19 @@ export type ActiveUsersArgs = z.infer<typeof activeUsersArgs>;
 /** The widest range per bucket: enough points for a chart, never a scan of years at minute grain. */
 export const MAX_DAYS_PER_BUCKET = { MINUTE: 2, HOUR: 93, DAY: 3_660 } as const;
 
-export const eventSeriesArgs = z
-  .object({
-    from: date,
-    to: date,
-    bucket: z.enum(["MINUTE", "HOUR", "DAY"]),
-    producer: z.string().min(1).max(64).nullish().transform((p) => p ?? null),
-    type: z.string().min(1).max(64).nullish().transform((t) => t ?? null),
-  })
+/** [from, to) in buckets: no longer than the bucket allows (MAX_DAYS_PER_BUCKET). */
+const bucketed = z
+  .object({ from: date, to: date, bucket: z.enum(["MINUTE", "HOUR", "DAY"]) })
   .refine((r) => r.to.getTime() > r.from.getTime(), { path: ["to"], message: "must be after from" })
   .refine((r) => r.to.getTime() - r.from.getTime() <= MAX_DAYS_PER_BUCKET[r.bucket] * DAY_MS, {
     path: ["to"],
     message: "spans too long for the bucket (MINUTE: 2 days, HOUR: 93, DAY: 3660)",
   });
+
+/** An optional name to filter on. */
+const name = z.string().min(1).max(64).nullish().transform((p) => p ?? null);
+
+export const eventSeriesArgs = bucketed.and(z.object({ producer: name, type: name }));
 export type EventSeriesArgs = z.infer<typeof eventSeriesArgs>;
 
 export const tickHistoryArgs = z.object({
@@ -68,3 +68,14 @@ export const retentionArgs = dayRange;
 export type RetentionArgs = z.infer<typeof retentionArgs>;
 
 export const forgetUserArgs = z.object({ userId: id });
+
+export const apiOperationsArgs = range(93).and(
+  z.object({ first: z.number().int().min(1, "must be at least 1").max(1_000, "must be at most 1000").nullish().transform((f) => f ?? 100) }),
+);
+export type ApiOperationsArgs = z.infer<typeof apiOperationsArgs>;
+
+export const apiSeriesArgs = bucketed.and(z.object({ operation: name, clientName: name }));
+export type ApiSeriesArgs = z.infer<typeof apiSeriesArgs>;
+
+export const deprecatedUsageArgs = bucketed;
+export type DeprecatedUsageArgs = z.infer<typeof deprecatedUsageArgs>;

@@ -20,7 +20,7 @@ export async function activeUsers(store: AnalyticsStore, args: ActiveUsersArgs):
   return points.map((point) => ({ day: dateOf(point.day), users: point.users }));
 }
 
-const BUCKET_MS: Record<Bucket, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: DAY_MS };
+export const BUCKET_MS: Record<Bucket, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: DAY_MS };
 
 export type EventSeries = { producer: string; type: string; start: Date; bucket: Bucket; counts: number[]; total: number };
 

@@ -1,4 +1,4 @@
-import { OUTBOX_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
+import { FIREHOSE_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
 import type { AnalyticsStore } from "../store/analytics-store";
 import { toEventRow } from "./event-rows";
 
@@ -9,7 +9,7 @@ export type IngestOutcome = "ingested" | "duplicate" | StreamConsumerOutcome;
 
 /**
  * Reads every producer's firehose (`events:<prefix>:<producer>`, one per service with an
- * outbox) as the consumer group `analytics`: at least once, each read's events kept as one
+ * outbox, and the gateway's usage statistics) as the consumer group `analytics`: at least once, each read's events kept as one
  * batch by the store and acknowledged after it is, idempotent on the event id (a redelivery
  * is a duplicate, counted nowhere). An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
  * times, goes to the firehose's dead-letter stream. The group trims what it has acknowledged:
@@ -28,7 +28,7 @@ export function createFirehoseIngest(deps: {
   onOutcome?: (producer: string, outcome: IngestOutcome) => void;
   metrics?: Metrics;
 }) {
-  const topics = OUTBOX_WRITERS.map((producer) => ({ producer, topic: Topics.firehose(producer, deps.prefix) }));
+  const topics = FIREHOSE_WRITERS.map((producer) => ({ producer, topic: Topics.firehose(producer, deps.prefix) }));
   // One set of gauges for every firehose (a consumer given the metrics would register its own).
   if (deps.metrics) addStreamConsumerMetrics(deps.metrics, deps.redis, topics.map(({ topic }) => ({ topic, group: INGEST_GROUP })), { logger: deps.logger });
   const consumers: EventStreamConsumer[] = topics.map(({ producer, topic }) =>

@@ -1,5 +1,6 @@
 import { DateTimeScalar, parseInput, requireUser } from "@startales/service-kit";
-import { activeUsersArgs, chatActivityArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
+import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
+import { activeUsersArgs, apiOperationsArgs, apiSeriesArgs, chatActivityArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
 import { activeUsers, chatActivity, eventSeries, playerStats, retention, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
@@ -17,6 +18,9 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       retention: (_parent, args) => retention(store, parseInput(retentionArgs, args)),
       campaignTickHistory: (_parent, args) => tickHistory(store, parseInput(tickHistoryArgs, args)),
       chatActivity: async (_parent, args) => (await chatActivity(store, parseInput(chatActivityArgs, args))).map((row) => ({ ...row, user: user(row.userId) })),
+      apiOperations: (_parent, args) => apiOperations(store, parseInput(apiOperationsArgs, args)),
+      apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
+      deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),
       myStats: (_parent, args, { viewer }) => playerStats(store, requireUser(viewer).userId, parseInput(myStatsArgs, args)),
     },
     Mutation: {

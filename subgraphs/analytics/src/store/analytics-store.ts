@@ -29,6 +29,15 @@ export type ChatRow = { userId: string; messages: number; activeDays: number };
 
 export type PlayerStatsRow = { activeDays: number; events: number; messages: number };
 
+/** An operation's figures over a range: requests, errors and its latency histogram (OPERATION_LATENCY_BUCKETS_MS, then longer). */
+export type ApiOperationTotals = { operation: string; clientName: string; clientVersion: string; requests: number; errors: number; durationMsSum: number; buckets: number[] };
+
+export type ApiErrorTotals = { operation: string; clientName: string; clientVersion: string; code: string; count: number };
+
+export type ApiPoint = { at: Date; requests: number; errors: number; buckets: number[] };
+
+export type DeprecatedUseCount = { at: Date; field: string; clientName: string; clientVersion: string; count: number };
+
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
 export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; cohort: boolean };
 
@@ -65,6 +74,18 @@ export interface AnalyticsStore {
   chatActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<ChatRow[]>;
 
   playerStats(userId: string, range: DayRange): Promise<PlayerStatsRow>;
+
+  /** Per operation, client and version in [from, to): the most requested first, at most `first`. */
+  apiOperations(query: { from: Date; to: Date; first: number }): Promise<ApiOperationTotals[]>;
+
+  /** Per operation, client, version and error code in [from, to). */
+  apiErrors(query: { from: Date; to: Date }): Promise<ApiErrorTotals[]>;
+
+  /** Requests, errors and latency per bucket in [from, to), optionally of one operation or client; only buckets with requests, in order. */
+  apiSeries(query: { from: Date; to: Date; bucket: Bucket; operation: string | null; clientName: string | null }): Promise<ApiPoint[]>;
+
+  /** Uses of deprecated schema elements per bucket, by element, client and version, ordered so, then by bucket. */
+  deprecatedUsage(query: { from: Date; to: Date; bucket: Bucket }): Promise<DeprecatedUseCount[]>;
 
   footprint(userId: string): Promise<UserFootprint>;
 

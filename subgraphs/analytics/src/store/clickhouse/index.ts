@@ -80,6 +80,10 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     tickHistory: after(reads.tickHistory),
     chatActivity: after(reads.chatActivity),
     playerStats: after(reads.playerStats),
+    apiOperations: after(reads.apiOperations),
+    apiErrors: after(reads.apiErrors),
+    apiSeries: after(reads.apiSeries),
+    deprecatedUsage: after(reads.deprecatedUsage),
     footprint: after((userId) => footprintOf(client, userId)),
     forgetUser: after((userId) => forgetUser(client, userId)),
     readiness: {

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { AnalyticsStore, Bucket, ChatRow, CohortRow, Day, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CohortRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -102,6 +102,50 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
                (SELECT sum(events) FROM user_activity WHERE ${inRange}) AS events,
                (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages`);
       return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0) };
+    },
+
+    async apiOperations({ from, to, first }) {
+      const found = await rows<{ operation: string; clientName: string; clientVersion: string; requests: number; errors: number; durationMsSum: number; buckets: number[] }>(`
+        SELECT operation, client_name AS clientName, client_version AS clientVersion, sum(requests) AS requests, sum(errors) AS errors,
+               sum(duration_ms_sum) AS durationMsSum, sumForEach(duration_buckets) AS buckets
+          FROM api_operations
+         WHERE minute >= ${at(from)} AND minute < ${at(to)}
+         GROUP BY operation, client_name, client_version
+         ORDER BY requests DESC, operation, clientName, clientVersion
+         LIMIT ${int(first)}`);
+      return found.map((row) => ({ ...row, requests: Number(row.requests), errors: Number(row.errors), durationMsSum: Number(row.durationMsSum), buckets: row.buckets.map(Number) }));
+    },
+
+    async apiErrors({ from, to }) {
+      const found = await rows<ApiErrorTotals>(`
+        SELECT operation, client_name AS clientName, client_version AS clientVersion, code, sum(count) AS count
+          FROM api_errors
+         WHERE minute >= ${at(from)} AND minute < ${at(to)}
+         GROUP BY operation, client_name, client_version, code
+         ORDER BY operation, clientName, clientVersion, code`);
+      return found.map((row) => ({ ...row, count: Number(row.count) }));
+    },
+
+    async apiSeries(query) {
+      const found = await rows<{ at: string; requests: number; errors: number; buckets: number[] }>(`
+        SELECT toString(${TRUNC[query.bucket]}) AS at, sum(requests) AS requests, sum(errors) AS errors, sumForEach(duration_buckets) AS buckets
+          FROM api_operations
+         WHERE minute >= ${at(query.from)} AND minute < ${at(query.to)}
+           ${query.operation === null ? "" : `AND operation = ${str(query.operation)}`}
+           ${query.clientName === null ? "" : `AND client_name = ${str(query.clientName)}`}
+         GROUP BY at
+         ORDER BY at`);
+      return found.map((row) => ({ at: dateOfDateTime(row.at), requests: Number(row.requests), errors: Number(row.errors), buckets: row.buckets.map(Number) }));
+    },
+
+    async deprecatedUsage(query) {
+      const found = await rows<{ at: string; field: string; clientName: string; clientVersion: string; count: number }>(`
+        SELECT toString(${TRUNC[query.bucket]}) AS at, field, client_name AS clientName, client_version AS clientVersion, sum(count) AS count
+          FROM deprecated_usage
+         WHERE minute >= ${at(query.from)} AND minute < ${at(query.to)}
+         GROUP BY at, field, client_name, client_version
+         ORDER BY field, clientName, clientVersion, at`);
+      return found.map((row) => ({ at: dateOfDateTime(row.at), field: row.field, clientName: row.clientName, clientVersion: row.clientVersion, count: Number(row.count) }));
     },
   };
 }

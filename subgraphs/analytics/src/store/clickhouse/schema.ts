@@ -68,4 +68,17 @@ export const SCHEMA: string[] = [
        FROM analytics_events
       WHERE family = 'world' AND isNotNull(campaign_id) AND type IN ('TICK_COMPLETED', 'BATTLE_RESOLVED', 'FLEET_DESTROYED', 'WAR_DECLARED')
       GROUP BY campaign, tick`,
+
+  // The gateway's usage statistics (OPERATION_STATS), written by the store from each new
+  // event (an event fans out into rows of three tables; 18.16 cannot read its nested JSON).
+  // A latency histogram is an array, which SummingMergeTree would not add element-wise:
+  // a plain MergeTree, its rows added up by reads (sumForEach).
+  `CREATE TABLE IF NOT EXISTS api_operations (
+     minute DateTime('UTC'), operation String, client_name String, client_version String,
+     requests UInt64, errors UInt64, duration_ms_sum Float64, duration_buckets Array(UInt64)
+   ) ENGINE = MergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, operation, client_name, client_version)`,
+  `CREATE TABLE IF NOT EXISTS api_errors (minute DateTime('UTC'), operation String, client_name String, client_version String, code String, count UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, operation, client_name, client_version, code)`,
+  `CREATE TABLE IF NOT EXISTS deprecated_usage (minute DateTime('UTC'), field String, client_name String, client_version String, count UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, field, client_name, client_version)`,
 ];

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
 import { at, uuidText } from "./literals";
 
@@ -11,6 +12,8 @@ import { at, uuidText } from "./literals";
  * then found and skipped. Two replicas inserting the same event at the same instant could
  * both miss it; the consumer group gives an entry to one consumer at a time, so that needs a
  * claim of an entry whose first reader is still writing it (INGEST_CLAIM_IDLE_MS, a minute).
+ * The gateway's statistics are inserted after the raw events: an ingest stopped between the
+ * two loses that window's API figures (the redelivery is found kept), never counts them twice.
  */
 export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): Promise<string[]> {
   const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
@@ -40,5 +43,35 @@ export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): P
       data: JSON.stringify(row.data),
     })),
   });
+  await insertApiStats(client, fresh);
   return fresh.map((row) => row.id);
+}
+
+/** The gateway's statistics of the new events, into their three tables (the views cannot unnest them). */
+async function insertApiStats(client: ClickHouseClient, fresh: EventRow[]): Promise<void> {
+  const api = apiStatRows(fresh);
+  const tables: { table: string; values: object[] }[] = [
+    {
+      table: "api_operations",
+      values: api.operations.map((row) => ({
+        minute: row.minute,
+        operation: row.operation,
+        client_name: row.clientName,
+        client_version: row.clientVersion,
+        requests: row.requests,
+        errors: row.errors,
+        duration_ms_sum: row.durationMsSum,
+        duration_buckets: row.buckets,
+      })),
+    },
+    {
+      table: "api_errors",
+      values: api.errors.map((row) => ({ minute: row.minute, operation: row.operation, client_name: row.clientName, client_version: row.clientVersion, code: row.code, count: row.count })),
+    },
+    {
+      table: "deprecated_usage",
+      values: api.deprecated.map((row) => ({ minute: row.minute, field: row.field, client_name: row.clientName, client_version: row.clientVersion, count: row.count })),
+    },
+  ];
+  for (const { table, values } of tables) if (values.length) await client.insert({ table, values, format: "JSONEachRow" });
 }

@@ -1,10 +1,16 @@
+import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
-import type { AnalyticsStore, ChatRow, CohortRow, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CohortRow, DeprecatedUseCount, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
+
+/** Element-wise sums of the rows' latency histograms (fixed length). */
+const SUMMED_BUCKETS = Prisma.raw(
+  `ARRAY[${Array.from({ length: OPERATION_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(duration_buckets[${i + 1}])`).join(", ")}]::int[] AS buckets`,
+);
 
 /** The rollup reads on PostgreSQL; days are passed and read as `YYYY-MM-DD` text, whatever the session's time zone. */
 export function postgresReads(db: Db): Reads {
@@ -66,5 +72,41 @@ export function postgresReads(db: Db): Reads {
                (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages`;
       return row ?? { activeDays: 0, events: 0, messages: 0 };
     },
+
+    apiOperations: ({ from, to, first }) =>
+      db.$queryRaw<ApiOperationTotals[]>`
+        SELECT operation, client_name AS "clientName", client_version AS "clientVersion", sum(requests)::int AS requests, sum(errors)::int AS errors,
+               sum(duration_ms_sum)::float8 AS "durationMsSum", ${SUMMED_BUCKETS}
+          FROM api_operations
+         WHERE minute >= ${from} AND minute < ${to}
+         GROUP BY 1, 2, 3
+         ORDER BY requests DESC, 1, 2, 3
+         LIMIT ${first}`,
+
+    apiErrors: ({ from, to }) =>
+      db.$queryRaw<ApiErrorTotals[]>`
+        SELECT operation, client_name AS "clientName", client_version AS "clientVersion", code, sum(count)::int AS count
+          FROM api_errors
+         WHERE minute >= ${from} AND minute < ${to}
+         GROUP BY 1, 2, 3, 4
+         ORDER BY 1, 2, 3, 4`,
+
+    apiSeries: (query) =>
+      db.$queryRaw<ApiPoint[]>`
+        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, sum(requests)::int AS requests, sum(errors)::int AS errors, ${SUMMED_BUCKETS}
+          FROM api_operations
+         WHERE minute >= ${query.from} AND minute < ${query.to}
+           AND (${query.operation}::text IS NULL OR operation = ${query.operation})
+           AND (${query.clientName}::text IS NULL OR client_name = ${query.clientName})
+         GROUP BY 1
+         ORDER BY 1`,
+
+    deprecatedUsage: (query) =>
+      db.$queryRaw<DeprecatedUseCount[]>`
+        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, field, client_name AS "clientName", client_version AS "clientVersion", sum(count)::int AS count
+          FROM deprecated_usage
+         WHERE minute >= ${query.from} AND minute < ${query.to}
+         GROUP BY 1, 2, 3, 4
+         ORDER BY 2, 3, 4, 1`,
   };
 }

@@ -1,3 +1,6 @@
+import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
+import { Prisma } from "../../generated/prisma/client";
+import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
 import type { Db } from "./db";
 import type { Partitions } from "./partitions";
@@ -9,6 +12,9 @@ import type { Partitions } from "./partitions";
  * twice counts once. Rollup rows are upserted in key order, so two ingest replicas that touch
  * the same rows lock them in the same order. Returns the ids that were new.
  */
+/** Element-wise sums of a batch's latency histograms (fixed length): ARRAY[sum(b[1]), sum(b[2]), …]. */
+const SUMMED_BUCKETS = Prisma.raw(`ARRAY[${OPERATION_LATENCY_BUCKETS_MS.map((_bound, i) => `sum(buckets[${i + 1}])`).join(", ")}, sum(buckets[${OPERATION_LATENCY_BUCKETS_MS.length + 1}])]::int[]`);
+
 export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
   await partitions.ensureFor(rows.map((row) => row.occurredAt));
@@ -25,6 +31,9 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
       data: row.data,
     })),
   );
+  // The gateway's statistics, flattened; each row names its event, kept only if that event is new.
+  const api = apiStatRows(rows);
+  const apiInput = (list: object[]) => JSON.stringify(list);
   const [result] = await db.$queryRaw<{ fresh: string[] }[]>`
     WITH input AS (
       SELECT DISTINCT ON (id, occurred_at) *
@@ -81,6 +90,39 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
         battles = campaign_ticks.battles + excluded.battles,
         fleets_destroyed = campaign_ticks.fleets_destroyed + excluded.fleets_destroyed,
         wars = campaign_ticks.wars + excluded.wars
+    ),
+    api_rows AS (
+      SELECT a.* FROM jsonb_to_recordset(${apiInput(api.operations)}::jsonb)
+          AS a("eventId" uuid, minute timestamptz, operation text, "clientName" text, "clientVersion" text, requests int, errors int, "durationMsSum" float8, buckets int[])
+       WHERE a."eventId" IN (SELECT id FROM fresh)
+    ),
+    api_operations_added AS (
+      INSERT INTO api_operations (minute, operation, client_name, client_version, requests, errors, duration_ms_sum, duration_buckets)
+      SELECT minute, operation, "clientName", "clientVersion", sum(requests), sum(errors), sum("durationMsSum"), ${SUMMED_BUCKETS}
+        FROM api_rows GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+      ON CONFLICT (minute, operation, client_name, client_version) DO UPDATE SET
+        requests = api_operations.requests + excluded.requests,
+        errors = api_operations.errors + excluded.errors,
+        duration_ms_sum = api_operations.duration_ms_sum + excluded.duration_ms_sum,
+        duration_buckets = ARRAY(SELECT x + y FROM unnest(api_operations.duration_buckets, excluded.duration_buckets) AS t(x, y))
+    ),
+    api_errors_added AS (
+      INSERT INTO api_errors (minute, operation, client_name, client_version, code, count)
+      SELECT minute, operation, "clientName", "clientVersion", code, sum(count)
+        FROM jsonb_to_recordset(${apiInput(api.errors)}::jsonb)
+          AS e("eventId" uuid, minute timestamptz, operation text, "clientName" text, "clientVersion" text, code text, count int)
+       WHERE e."eventId" IN (SELECT id FROM fresh)
+       GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (minute, operation, client_name, client_version, code) DO UPDATE SET count = api_errors.count + excluded.count
+    ),
+    deprecated_added AS (
+      INSERT INTO deprecated_usage (minute, field, client_name, client_version, count)
+      SELECT minute, field, "clientName", "clientVersion", sum(count)
+        FROM jsonb_to_recordset(${apiInput(api.deprecated)}::jsonb)
+          AS d("eventId" uuid, minute timestamptz, field text, "clientName" text, "clientVersion" text, count int)
+       WHERE d."eventId" IN (SELECT id FROM fresh)
+       GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+      ON CONFLICT (minute, field, client_name, client_version) DO UPDATE SET count = deprecated_usage.count + excluded.count
     )
     SELECT coalesce(array_agg(id::text), '{}') AS fresh FROM fresh`;
   return result?.fresh ?? [];
