@@ -3,11 +3,14 @@
 // schema (kubernetes-models), the overlays rendered (kubectl kustomize where installed, and
 // always by a small built-in renderer that must agree with it), and the rules the services
 // rely on: probes, ports, resources, security contexts, every variable a service's config
-// schema requires, the network policies as a reachability matrix, and the compose stack.
+// schema requires, the network policies as a reachability matrix, the optional components
+// applied on each overlay, and the compose stack (also `docker-compose config` where installed).
 import { execFileSync, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { parse, parseAllDocuments } from "yaml";
 import type { z } from "zod";
 import { ConfigMap, Namespace, Service, type IService } from "kubernetes-models/v1";
@@ -124,7 +127,7 @@ const requiredVariables = (schema: z.ZodObject) =>
 
 /** Variables whose values are secret: only ever from a Secret (k8s) or .env (compose). */
 const isSecretVariable = (name: string) =>
-  ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD", "PUSH_ACCESS_TOKEN"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
+  ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD", "PUSH_ACCESS_TOKEN", "CLICKHOUSE_PASSWORD"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
 
 /** Valid made-up values for secrets, so that a whole environment can be parsed. */
 const samplePem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -133,6 +136,7 @@ function sampleSecret(key: string, service = "x"): string {
   if (key === "JWT_PRIVATE_KEY") return samplePem;
   if (key === "POSTGRES_PASSWORD") return randomBytes(12).toString("hex");
   if (key === "PUSH_ACCESS_TOKEN") return randomBytes(24).toString("base64url");
+  if (key === "CLICKHOUSE_PASSWORD") return randomBytes(16).toString("hex");
   if (/(^|_)DATABASE_URL$/.test(key)) return `postgresql://app:pw@postgres.example:5432/startales_${service}`;
   throw new Error(`no sample value for the secret key ${key}: add one to this test`);
 }
@@ -377,19 +381,22 @@ const kubectlAvailable = spawnSync("kubectl", ["version", "--client"], { stdio: 
 
 const MERGE_KEYS: Record<string, string> = { containers: "name", initContainers: "name", env: "name", volumes: "name", volumeMounts: "mountPath" };
 
-/** Strategic merge for plain maps, lists merged by the keys above, other lists replaced. */
+/**
+ * Strategic merge for plain maps, lists merged by the keys above, other lists replaced. A
+ * merged list is in kustomize's order: the patch's items first (each merged with the one it
+ * names), then the target's other items.
+ */
 function strategicMerge(target: unknown, patch: unknown, field = ""): unknown {
   if (Array.isArray(patch)) {
     const key = MERGE_KEYS[field];
     if (field === "ports") throw new Error("the built-in renderer does not merge `ports` lists: extend it or use kubectl");
     if (!key || !Array.isArray(target)) return structuredClone(patch);
-    const merged = [...(target as Record<string, unknown>[])];
-    for (const item of patch as Record<string, unknown>[]) {
-      const at = merged.findIndex((existing) => existing[key] === item[key]);
-      if (at >= 0) merged[at] = strategicMerge(merged[at], item) as Record<string, unknown>;
-      else merged.push(item);
-    }
-    return merged;
+    const existing = target as Record<string, unknown>[];
+    const patched = (patch as Record<string, unknown>[]).map((item) => {
+      const same = existing.find((e) => e[key] === item[key]);
+      return (same ? strategicMerge(same, item) : structuredClone(item)) as Record<string, unknown>;
+    });
+    return [...patched, ...existing.filter((e) => !(patch as Record<string, unknown>[]).some((item) => item[key] === e[key]))];
   }
   if (patch && typeof patch === "object") {
     if ("$patch" in patch) throw new Error("the built-in renderer does not support $patch directives");
@@ -406,6 +413,7 @@ function strategicMerge(target: unknown, patch: unknown, field = ""): unknown {
 type Kustomization = {
   namespace?: string;
   resources?: string[];
+  components?: string[];
   patches?: { path?: string; patch?: string; target?: unknown; options?: unknown }[];
   images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
 } & Record<string, unknown>;
@@ -417,15 +425,15 @@ function podSpecsOf(resource: Resource): PodSpec[] {
   return spec?.template?.spec ? [spec.template.spec] : [];
 }
 
-function builtInKustomize(dir: string): Resource[] {
-  const kustomization = readKustomization(dir);
-  const supported = ["apiVersion", "kind", "namespace", "resources", "patches", "images"];
-  const unsupported = Object.keys(kustomization).filter((key) => !supported.includes(key));
-  if (unsupported.length) throw new Error(`${relative(root, dir)}: the built-in renderer does not support ${unsupported.join(", ")}`);
-  let resources = (kustomization.resources ?? []).flatMap((entry) => {
-    const path = join(dir, entry);
-    return statSync(path).isDirectory() ? builtInKustomize(path) : (yamlDocuments(path) as Resource[]);
-  });
+/** A kustomization's `resources` (files, or directories rendered first) added to `resources`, then its `patches` applied to them all. */
+function resourcesAndPatches(dir: string, kustomization: Kustomization, resources: Resource[]): Resource[] {
+  resources = [
+    ...resources,
+    ...(kustomization.resources ?? []).flatMap((entry) => {
+      const path = join(dir, entry);
+      return statSync(path).isDirectory() ? builtInKustomize(path) : (yamlDocuments(path) as Resource[]);
+    }),
+  ];
   for (const patch of kustomization.patches ?? []) {
     if (!patch.path || patch.patch || patch.target || patch.options) throw new Error(`${relative(root, dir)}: the built-in renderer supports only \`patches: - path:\``);
     for (const doc of yamlDocuments(join(dir, patch.path)) as Resource[]) {
@@ -433,6 +441,27 @@ function builtInKustomize(dir: string): Resource[] {
       resources = resources.map((r) => (r === target ? (strategicMerge(r, doc) as Resource) : r));
     }
   }
+  return resources;
+}
+
+function unsupportedKeys(dir: string, kustomization: Kustomization, supported: string[]): void {
+  const unsupported = Object.keys(kustomization).filter((key) => !supported.includes(key));
+  if (unsupported.length) throw new Error(`${relative(root, dir)}: the built-in renderer does not support ${unsupported.join(", ")}`);
+}
+
+function builtInKustomize(dir: string): Resource[] {
+  const kustomization = readKustomization(dir);
+  unsupportedKeys(dir, kustomization, ["apiVersion", "kind", "namespace", "resources", "components", "patches", "images"]);
+  // As kustomize: the resources, then each component (its resources added, its patches applied to everything so far), then the kustomization's own patches.
+  let resources = resourcesAndPatches(dir, { resources: kustomization.resources }, []);
+  for (const entry of kustomization.components ?? []) {
+    const componentDir = join(dir, entry);
+    const component = readKustomization(componentDir);
+    if (component.kind !== "Component") throw new Error(`${relative(root, componentDir)}: a component's kustomization must be kind: Component`);
+    unsupportedKeys(componentDir, component, ["apiVersion", "kind", "resources", "patches"]);
+    resources = resourcesAndPatches(componentDir, component, resources);
+  }
+  resources = resourcesAndPatches(dir, { patches: kustomization.patches }, resources);
   for (const image of kustomization.images ?? []) {
     for (const container of resources.flatMap(podSpecsOf).flatMap((spec) => [...spec.containers, ...(spec.initContainers ?? [])])) {
       const name = container.image?.replace(/[@:].*$/, "");
@@ -743,6 +772,49 @@ describe("what the manifests are checked against", () => {
   });
 });
 
+const components = existsSync(join(k8sDir, "components")) ? readdirSync(join(k8sDir, "components")).sort() : [];
+
+/**
+ * An overlay with components added, as an operator adds `components:` to theirs: rendered
+ * from a kustomization of its own outside the repository (kustomize takes relative paths only).
+ */
+function renderWithComponents(overlay: string, names: string[]): Resource[] {
+  const dir = mkdtempSync(join(tmpdir(), "startales-kustomize-"));
+  try {
+    const { namespace } = readKustomization(join(k8sDir, "overlays", overlay));
+    const kustomization = {
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      namespace,
+      resources: [relative(dir, join(k8sDir, "overlays", overlay))],
+      components: names.map((name) => relative(dir, join(k8sDir, "components", name))),
+    };
+    writeFileSync(join(dir, "kustomization.yaml"), JSON.stringify(kustomization));
+    return render(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A pod of a Deployment or Job, as the network-policy evaluator sees it. */
+function podEndpoint(resources: Resource[], name: string): Endpoint {
+  const resource = only(
+    resources.filter((r) => ["Deployment", "Job"].includes(r.kind) && r.metadata.name === name),
+    `Deployment or Job ${name}`,
+  );
+  const template = (resource.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } }).template;
+  return inNamespace(resource.metadata.namespace ?? "startales", template.metadata?.labels ?? {}, template.spec.containers.flatMap((c) => c.ports ?? []));
+}
+
+function containerOf(resources: Resource[], name: string): Container {
+  const deployment = only(resources.filter((r) => r.kind === "Deployment" && r.metadata.name === name), `Deployment ${name}`);
+  return only(podSpecsOf(deployment)[0]?.containers ?? [], `container of ${name}`);
+}
+
+const configMapsOf = (resources: Resource[]) => new Map(ofKind<{ data?: Record<string, string> }>(resources, "ConfigMap").map((c) => [c.metadata.name, c.data ?? {}]));
+
+const ANALYTICS_PROCESSES = ["analytics", "analytics-worker"];
+
 describe("k8s/ manifests", () => {
   const files = yamlFilesUnder(k8sDir);
   const overlays = readdirSync(join(k8sDir, "overlays")).sort();
@@ -775,10 +847,14 @@ describe("k8s/ manifests", () => {
 
   it("each kustomization references files that exist, and base lists every file it has", () => {
     const dirs = files.filter((f) => f.endsWith("kustomization.yaml")).map((f) => join(f, ".."));
-    expect(dirs.map((d) => relative(k8sDir, d)).sort()).toEqual(["base", ...overlays.map((o) => `overlays/${o}`)].sort());
+    expect(dirs.map((d) => relative(k8sDir, d)).sort()).toEqual(["base", ...overlays.map((o) => `overlays/${o}`), ...components.map((c) => `components/${c}`)].sort());
     for (const dir of dirs) {
       const kustomization = readKustomization(dir);
-      const referenced = [...(kustomization.resources ?? []), ...(kustomization.patches ?? []).map((p) => p.path).filter((p): p is string => !!p)];
+      const referenced = [
+        ...(kustomization.resources ?? []),
+        ...(kustomization.components ?? []),
+        ...(kustomization.patches ?? []).map((p) => p.path).filter((p): p is string => !!p),
+      ];
       for (const entry of referenced) {
         const path = join(dir, entry);
         const exists = existsSync(path) && (!statSync(path).isDirectory() || existsSync(join(path, "kustomization.yaml")));
@@ -805,8 +881,9 @@ describe("k8s/ manifests", () => {
   it("the secrets the manifests reference are documented in k8s/README.md", () => {
     const readme = readFileSync(join(k8sDir, "README.md"), "utf8").split("\n");
     const references = new Set<string>();
-    for (const resource of builtInKustomize(join(k8sDir, "base"))) {
-      for (const container of podSpecsOf(resource).flatMap((spec) => spec.containers)) {
+    // The base's, and those the overlays' and components' patches add.
+    for (const resource of files.flatMap((file) => yamlDocuments(file) as Resource[])) {
+      for (const container of podSpecsOf(resource).flatMap((spec) => spec.containers ?? [])) {
         for (const variable of container.env ?? []) {
           const ref = variable.valueFrom?.secretKeyRef;
           if (ref) references.add(`${ref.name}/${ref.key}`);
@@ -826,6 +903,17 @@ describe("k8s/ manifests", () => {
     const readme = readFileSync(join(k8sDir, "README.md"), "utf8");
     expect(readme).toContain("`maxmemory-policy noeviction`");
     expect(readme).toContain("`appendonly yes`");
+  });
+
+  it("the base keeps analytics on PostgreSQL (ANALYTICS_STORE=postgres in analytics-config)", () => {
+    const resources = builtInKustomize(join(k8sDir, "base"));
+    const configMaps = configMapsOf(resources);
+    expect(configMaps.get("analytics-config")?.ANALYTICS_STORE).toBe("postgres");
+    for (const name of ANALYTICS_PROCESSES) {
+      const sources = environmentOf(containerOf(resources, name), configMaps);
+      expect({ name, source: sources.get("ANALYTICS_STORE") }).toEqual({ name, source: { configMap: { name: "analytics-config", key: "ANALYTICS_STORE" } } });
+      expect({ name, clickhouse: [...sources.keys()].filter((variable) => variable.startsWith("CLICKHOUSE_")) }).toEqual({ name, clickhouse: [] });
+    }
   });
 
   describe.each(overlays)("overlay %s", (overlay) => {
@@ -849,6 +937,60 @@ describe("k8s/ manifests", () => {
       }
     });
   });
+
+  it("has the component analytics-clickhouse", () => {
+    expect(components).toContain("analytics-clickhouse");
+  });
+
+  describe.each(overlays)("overlay %s with the component analytics-clickhouse", (overlay) => {
+    it("renders into objects that follow the rules, with analytics and its worker pool on ClickHouse and nothing else changed", () => {
+      const plain = render(join(k8sDir, "overlays", overlay));
+      const resources = renderWithComponents(overlay, ["analytics-clickhouse"]);
+      for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
+      checkStack(resources, `overlays/${overlay} + components/analytics-clickhouse`);
+      const { namespace } = readKustomization(join(k8sDir, "overlays", overlay));
+
+      // The engine is one config for both processes: their ConfigMap, their password, one policy.
+      const before = new Map(plain.map((r) => [keyOf(r), r]));
+      const changed = resources.filter((r) => !isDeepStrictEqual(before.get(keyOf(r)), r)).map(keyOf);
+      expect(changed.sort()).toEqual(
+        [`ConfigMap/${namespace}/analytics-config`, `Deployment/${namespace}/analytics`, `Deployment/${namespace}/analytics-worker`, `NetworkPolicy/${namespace}/analytics-to-clickhouse`].sort(),
+      );
+      expect(resources.length).toBe(plain.length + 1);
+
+      const configMaps = configMapsOf(resources);
+      for (const name of ANALYTICS_PROCESSES) {
+        const app = processes.find((p) => p.name === name)!;
+        const sources = environmentOf(containerOf(resources, name), configMaps);
+        expect({ name, password: sources.get("CLICKHOUSE_PASSWORD") }).toEqual({ name, password: { secret: { name: "analytics-secrets", key: "CLICKHOUSE_PASSWORD" } } });
+        for (const variable of ["ANALYTICS_STORE", "CLICKHOUSE_URL", "CLICKHOUSE_DATABASE", "CLICKHOUSE_USER"]) {
+          expect({ name, variable, source: sources.get(variable) }).toEqual({ name, variable, source: { configMap: { name: "analytics-config", key: variable } } });
+        }
+        const config = parseConfig(app.schema, resolveEnvironment(sources, configMaps, name)) as Record<string, unknown>;
+        expect({ name, store: config.ANALYTICS_STORE, port: new URL(String(config.CLICKHOUSE_URL)).port }).toEqual({ name, store: "clickhouse", port: "8123" });
+      }
+
+      // Only analytics and its worker pool reach ClickHouse's HTTP interface (plain or TLS), wherever it runs.
+      const policies = ofKind<INetworkPolicy>(resources, "NetworkPolicy");
+      const may = (from: string, to: Endpoint, port: number) => mayConnect(policies, namespace!, podEndpoint(resources, from), to, port);
+      const managed: Endpoint = { external: { ip: "10.20.30.40" } };
+      const inCluster = inNamespace("clickhouse", { "app.kubernetes.io/name": "clickhouse" });
+      const reach: Record<string, boolean> = {};
+      const expected: Record<string, boolean> = {};
+      for (const name of [...processes.map((p) => p.name), "migrate"]) {
+        const analytics = ANALYTICS_PROCESSES.includes(name);
+        for (const [where, to, port] of [["managed", managed, 8123], ["managed", managed, 8443], ["in-cluster", inCluster, 8123]] as const) {
+          reach[`${name} -> ${where} ClickHouse :${port}`] = may(name, to, port);
+          expected[`${name} -> ${where} ClickHouse :${port}`] = analytics;
+        }
+      }
+      for (const name of ANALYTICS_PROCESSES) {
+        reach[`${name} -> the internet (443)`] = may(name, { external: { ip: "203.0.113.7" } }, 443);
+        expected[`${name} -> the internet (443)`] = false;
+      }
+      expect(reach).toEqual(expected);
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------
@@ -856,7 +998,9 @@ describe("k8s/ manifests", () => {
 
 type ComposeService = {
   image?: string;
+  profiles?: string[];
   build?: string | { context?: string };
+  entrypoint?: string[] | string;
   command?: string[] | string;
   environment?: Record<string, string | number | null> | string[];
   healthcheck?: { test?: string[] | string };
@@ -900,6 +1044,9 @@ function environmentOfCompose(service: ComposeService, vars: Record<string, stri
     : Object.entries(service.environment ?? {}).map(([k, v]) => [k, v === null ? "" : String(v)] as const);
   return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v, vars)]));
 }
+
+/** Compose's command line where installed (v1's docker-compose or v2's docker compose), else null. */
+const composeCli = ([["docker-compose"], ["docker", "compose"]] as const).find(([command, ...args]) => spawnSync(command, [...args, "version"], { stdio: "ignore" }).status === 0) ?? null;
 
 /** .env.example with its empty placeholders filled, as an operator would. */
 const filledDotenv = Object.fromEntries(Object.entries(dotenvExample).map(([key, value]) => [key, value === "" && isSecretVariable(key) ? sampleSecret(key) : value]));
@@ -1031,6 +1178,82 @@ describe("docker-compose.yml", () => {
       }
     }
     expect(configs.get("identity")!.JWT_ISSUER).toBe(gatewayConfig.JWT_ISSUER);
+  });
+
+  it("runs ClickHouse only in the profile clickhouse, on a volume of its own, where analytics reaches it with ANALYTICS_STORE=clickhouse", () => {
+    const clickhouse = compose.services.clickhouse!;
+    expect(clickhouse.image).toMatch(/^clickhouse\/clickhouse-server:\d+\.\d+/);
+    expect(clickhouse.profiles).toEqual(["clickhouse"]);
+    // `docker compose up` starts the services without a profile: none of them is or needs ClickHouse.
+    const defaults = Object.entries(compose.services).filter(([, service]) => !service.profiles?.length).map(([name]) => name);
+    expect(defaults).not.toContain("clickhouse");
+    for (const name of defaults) expect({ name, dependsOn: Object.keys(compose.services[name]!.depends_on ?? {}) }).toEqual({ name, dependsOn: expect.not.arrayContaining(["clickhouse"]) });
+    const mounts = (clickhouse.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+    const data = mounts.find((m) => m.split(":")[1] === "/var/lib/clickhouse");
+    const named = (parse(composeSource, { merge: true }) as { volumes?: Record<string, unknown> }).volumes ?? {};
+    expect(Object.keys(named)).toContain(data?.split(":")[0]);
+
+    const switched = { ...filledDotenv, ANALYTICS_STORE: "clickhouse", CLICKHOUSE_PASSWORD: sampleSecret("CLICKHOUSE_PASSWORD") };
+    const serverPassword = environmentOfCompose(clickhouse, switched).CLICKHOUSE_PASSWORD;
+    const healthcheck = ([] as string[]).concat(clickhouse.healthcheck?.test ?? []).join(" ");
+    for (const name of ANALYTICS_PROCESSES) {
+      const app = processes.find((p) => p.name === name)!;
+      const asIs = parseConfig(app.schema, environmentOfCompose(compose.services[name]!, filledDotenv)) as Record<string, unknown>;
+      expect({ name, store: asIs.ANALYTICS_STORE }).toEqual({ name, store: "postgres" });
+      const config = parseConfig(app.schema, environmentOfCompose(compose.services[name]!, switched)) as Record<string, unknown>;
+      const url = new URL(String(config.CLICKHOUSE_URL));
+      // The image's entrypoint gives its `default` user the password it is started with.
+      expect({ name, store: config.ANALYTICS_STORE, host: url.hostname, user: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD }).toEqual({
+        name,
+        store: "clickhouse",
+        host: "clickhouse",
+        user: "default",
+        password: serverPassword,
+      });
+      expect(healthcheck).toContain(`:${url.port}/ping`);
+    }
+  });
+
+  it("takes ClickHouse's password from .env, and ClickHouse refuses to start without one", () => {
+    // Not with :? as the other secrets: compose reads every service, of a profile or not, and
+    // would stop the default stack too.
+    for (const [name, service] of Object.entries(compose.services)) {
+      const raw = Array.isArray(service.environment) ? Object.fromEntries(service.environment.map((l) => l.split("="))) : (service.environment ?? {});
+      if ("CLICKHOUSE_PASSWORD" in raw) expect({ name, value: raw.CLICKHOUSE_PASSWORD }).toEqual({ name, value: "${CLICKHOUSE_PASSWORD:-}" });
+    }
+    const [shell, flag, script = ""] = ([] as string[]).concat(compose.services.clickhouse!.entrypoint ?? []);
+    expect({ shell, flag, handsOver: script.endsWith("exec /entrypoint.sh") }).toEqual({ shell: "bash", flag: "-c", handsOver: true });
+    // The check as the container runs it ($$ is compose's $), the image's entrypoint left out.
+    const check = interpolate(script, {}).replace(/exec \/entrypoint\.sh$/, "exit 0");
+    // stdin not a socket and --norc: bash would otherwise take itself for an ssh session's and read ~/.bashrc.
+    const run = (password: string) =>
+      spawnSync("bash", ["--norc", "--noprofile", "-c", check], { env: { PATH: process.env.PATH, CLICKHOUSE_PASSWORD: password }, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+    expect({ status: run("").status, stderr: run("").stderr.trim() }).toEqual({ status: 1, stderr: "set CLICKHOUSE_PASSWORD in .env" });
+    expect(run("a-password").status).toBe(0);
+  });
+
+  it(`is accepted by ${composeCli ? `\`${composeCli.join(" ")} config\`` : "compose (not installed here: only the checks above)"}, without and with the profile clickhouse`, () => {
+    if (!composeCli) return;
+    // A .env of the operator's own must not decide the outcome: an empty one, and the filled example in the environment.
+    const dir = mkdtempSync(join(tmpdir(), "startales-compose-"));
+    try {
+      writeFileSync(join(dir, ".env"), "");
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME ?? dir, COMPOSE_PROJECT_NAME: "startales", ...filledDotenv };
+      const config = (args: string[], extra: Record<string, string> = {}) =>
+        spawnSync(composeCli[0]!, [...composeCli.slice(1), "--project-directory", root, "-f", join(root, "docker-compose.yml"), "--env-file", join(dir, ".env"), ...args, "config", "-q"], {
+          env: { ...env, ...extra },
+          encoding: "utf8",
+        });
+      for (const [args, extra] of [
+        [[], {}],
+        [["--profile", "clickhouse"], { ANALYTICS_STORE: "clickhouse", CLICKHOUSE_PASSWORD: sampleSecret("CLICKHOUSE_PASSWORD") }],
+      ] as const) {
+        const result = config([...args], extra);
+        expect({ args, status: result.status, stderr: result.status === 0 ? "" : result.stderr }).toEqual({ args, status: 0, stderr: "" });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("migrates exactly the databases the subgraphs use (as prisma/migrate-all.mjs derives them)", () => {
