@@ -41,6 +41,7 @@ const TOPIC_PATTERNS: Record<string, string> = {
   job: "job:<jobId>",
   inbox: "inbox:<userId>",
   api: "api:<replica>",
+  telemetry: "telemetry:simulation",
 };
 
 export function renderCatalogue(): string {

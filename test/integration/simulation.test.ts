@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import pg from "pg";
-import { createRedis, type Role, type Viewer } from "@startales/service-kit";
+import { Topics, createRedis, parseEvent, type Role, type Viewer } from "@startales/service-kit";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createDb } from "../../subgraphs/simulation/src/db";
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
@@ -301,6 +301,45 @@ describe("the world and its ticks", () => {
       const [row] = (await db.query<{ player: string | null }>("SELECT state->'civilizations' @> $2::jsonb AS player FROM worlds WHERE campaign_id = $1", [campaignId, JSON.stringify([{ id: aliceCiv.id, playerId: null }])])).rows;
       return row?.player ? true : undefined;
     });
+    await lifecycle(gm, "endCampaign", campaignId);
+  });
+
+  it("records each TICK_STATS_EVERY-th tick's economy and standings for analytics, in the tick's transaction", async () => {
+    const { gm, alice, campaignId } = await campaign();
+    await lifecycle(gm, "startCampaign", campaignId);
+    await untilTick(campaignId, 1);
+    await lifecycle(gm, "pauseCampaign", campaignId);
+    await eventually("PAUSED world", async () => ((await worldRow(campaignId))?.status === "PAUSED" ? true : undefined));
+    // Ticks by hand, every second one recorded: the schedule is off while PAUSED.
+    const driven: number[] = [];
+    await drivenByHand(campaignId, async () => {
+      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, statsEvery: 2 };
+      for (let i = 0; i < 4; i++) {
+        const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
+        let run = await runTick(deps, campaignId, job);
+        for (let j = 0; j < 50 && run.outcome === "busy"; j++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          run = await runTick(deps, campaignId, job);
+        }
+        expect(run.outcome).toBe("applied");
+        driven.push((run as { tick: number }).tick);
+      }
+    });
+    const { rows } = await db.query<{ topic: string; version: number; data: Record<string, unknown> }>(
+      "SELECT topic, version, data FROM outbox_events WHERE aggregate_id = $1 AND type = 'TICK_STATS' AND version = ANY($2) ORDER BY version",
+      [campaignId, driven],
+    );
+    expect(rows.map((r) => r.version)).toEqual(driven.filter((tick) => tick % 2 === 0));
+    const world = (await db.query<{ civs: { id: string }[] }>("SELECT state->'civilizations' AS civs FROM worlds WHERE campaign_id = $1", [campaignId])).rows[0]!.civs;
+    for (const row of rows) {
+      expect(row.topic).toBe(Topics.telemetry("simulation"));
+      const parsed = parseEvent({ id: randomUUID(), type: "TICK_STATS", topic: row.topic, occurredAt: new Date().toISOString(), aggregateId: campaignId, version: row.version, data: row.data, traceparent: null });
+      expect(parsed).toMatchObject({ ok: true });
+      const civs = row.data.civilizations as { civId: string; playerId: string | null; population: number }[];
+      expect(civs.map((c) => c.civId).sort()).toEqual(world.map((c) => c.id).sort());
+      expect(civs.find((c) => c.playerId === idOf(alice))?.population).toBeGreaterThan(0);
+      expect(row.data).toMatchObject({ campaignId, tick: row.version, prices: expect.objectContaining({ food: expect.any(Number) }) });
+    }
     await lifecycle(gm, "endCampaign", campaignId);
   });
 

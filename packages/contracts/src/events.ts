@@ -73,6 +73,41 @@ export const worldEvents = {
   CIVILIZATION_RELEASED: z.strictObject({ tick, civId: engineId, playerId: id }).describe("a leaving player's civilization went back to the AI"),
 };
 
+const civilizationStats = z.strictObject({
+  civId: engineId,
+  /** Null for an AI civilization. */
+  playerId: id.nullable(),
+  population: count,
+  credits: z.number().int(),
+  score: z.number().int(),
+  stability: z.number().int().min(0).max(100),
+  ships: count,
+  eliminated: z.boolean(),
+});
+
+/**
+ * Simulation's telemetry on `telemetry:simulation`, for analytics only (no player reads it):
+ * a campaign's economy and each civilization's standing after a tick, every TICK_STATS_EVERY
+ * ticks, recorded in the tick's transaction. aggregateId: the campaign; version: the tick.
+ */
+export const telemetryEvents = {
+  TICK_STATS: z
+    .strictObject({
+      campaignId: id,
+      tick,
+      population: count,
+      credits: z.number().int(),
+      ships: count,
+      battles: count,
+      tradeVolume: count,
+      meanStability: z.number().int().min(0).max(100),
+      /** Each good's mean price over the world's markets. */
+      prices: z.record(z.string().min(1).max(64), z.number().min(0)),
+      civilizations: z.array(civilizationStats).max(1_000),
+    })
+    .describe("every TICK_STATS_EVERY-th applied tick: world totals, mean prices per good, and every civilization's population, credits, score, stability and ships"),
+};
+
 /** Simulation's system events on `system:simulation`. aggregateId: the campaign; version: the refused tick. */
 export const simulationSystemEvents = {
   TICK_CONSERVATION_FAILED: z.strictObject({ campaignId: id, tick, asset: z.string().min(1), expected: z.number(), actual: z.number() }).describe("a tick broke conservation and was not saved; the world is HALTED"),

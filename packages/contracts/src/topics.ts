@@ -18,6 +18,8 @@ export const Topics = {
   job: (jobId: string) => `job:${jobId}`,
   /** One user's new notifications (`notificationAdded`, topic `inbox:{viewerId}`). */
   inbox: (userId: string) => `inbox:${userId}`,
+  /** A service's telemetry for analytics (simulation's TICK_STATS): one topic, not one per campaign, as nobody subscribes to it. */
+  telemetry: (service: string) => `telemetry:${service}`,
   /** One gateway replica's usage statistics (appended to the gateway's firehose only). */
   api: (replica: string) => `api:${replica}`,
   /** System events of a service (infrastructure, monitoring: a tick refused by the conservation check). */

@@ -62,7 +62,7 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     timeoutMs: config.CAMPAIGN_TIMEOUT_MS,
     logger: logger.child({ component: "campaign-setup-client" }),
   });
-  const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine };
+  const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine, statsEvery: config.TICK_STATS_EVERY };
   const lifecycleDeps = { db, campaigns, schedule, logger, afterCommit: () => relay.wake() };
   const inbox = createLifecycleInbox(db);
   const lifecycleEvents = addCounter(metrics, {

@@ -44,6 +44,13 @@ export const simulationWorkerConfigSchema = z.object({
    * and before committing, so a test can kill a worker provably mid-tick.
    */
   TICK_HOLD_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Every how many ticks a campaign's economy and each civilization's standing go to analytics
+   * (TICK_STATS; 0: never). Each is one outbox row and a row per civilization in analytics:
+   * at 1 s ticks, every tick is 86,400 a day per campaign, which ClickHouse takes and one
+   * PostgreSQL feels; 10 keeps a history at a tenth of that.
+   */
+  TICK_STATS_EVERY: z.coerce.number().int().min(0).default(10),
   ...outboxConfigShape,
 });
 export type SimulationWorkerConfig = z.infer<typeof simulationWorkerConfigSchema>;

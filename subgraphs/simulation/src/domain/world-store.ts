@@ -2,6 +2,7 @@ import { Topics, activeTraceparent, checkEventData, eventData, type EventData } 
 import type { Command as EngineCommand, CommandResult, SimEvent, World } from "../engine";
 import type { Prisma } from "../generated/prisma/client";
 import { readModelsOf, starSystemsOf } from "./read-models";
+import { tickStatsOf } from "./tick-stats";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -77,6 +78,8 @@ export type TickRecord = {
   commands: readonly EngineCommand[];
   results: readonly CommandResult[];
   events: readonly SimEvent[];
+  /** Record TICK_STATS for analytics when the tick is a multiple of this (TICK_STATS_EVERY); 0: never. */
+  statsEvery?: number;
 };
 
 /**
@@ -123,6 +126,12 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
       traceparent,
     })),
   });
+  if (r.statsEvery && tick % r.statsEvery === 0) {
+    const telemetry = Topics.telemetry("simulation");
+    await tx.outboxEvent.create({
+      data: { topic: telemetry, type: "TICK_STATS", aggregateId: r.campaignId, version: tick, data: eventData(telemetry, "TICK_STATS", tickStatsOf(r.campaignId, r.world)), traceparent },
+    });
+  }
   return true;
 }
 
