@@ -35,6 +35,8 @@ beforeAll(async () => {
     campaignEnv: own("campaign"),
     realtimeEnv: own("realtime"),
     notificationEnv: own("notification"),
+    // A tick's economy and standings every second tick, so a short game has a history.
+    simulationWorkerEnv: { TICK_STATS_EVERY: "2" },
   });
   url = stack.graphqlUrl;
   admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
@@ -98,6 +100,36 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     200,
   );
   const completed = ticks.filter((t) => t.completedAt);
+  // The economy and the leaderboard at the recorded (even) ticks, the players' civilizations among them.
+  type Standing = { civId: string; rank: number; score: number; player: { id: string } | null };
+  const history = await eventually(
+    "the leaderboard's history in the analytics",
+    async () => {
+      const found = expectData(
+        await call<{ leaderboardHistory: { tick: number; standings: Standing[] }[] }>(key, "query($c: ID!) { leaderboardHistory(campaignId: $c, first: 2) { tick standings { civId rank score player { id } } } }", { c: campaignId }),
+      ).leaderboardHistory;
+      return found.length === 2 ? found : undefined;
+    },
+    30_000,
+    200,
+  );
+  expect(history.map((t) => t.tick % 2)).toEqual([0, 0]);
+  const standings = history[0]!.standings;
+  expect(standings.map((s) => s.rank)).toEqual([...standings.map((s) => s.rank)].sort((a, b) => a - b));
+  expect(standings[0]!.rank).toBe(1);
+  // The players' civilizations (and the game master's, who is a member too), the rest the AI's.
+  expect(standings.flatMap((s) => (s.player ? [s.player.id] : []))).toEqual(expect.arrayContaining(players.map((p) => p.user.id)));
+  expect(standings.some((s) => s.player === null)).toBe(true);
+  const economy = expectData(
+    await call<{ campaignEconomyHistory: { tick: number; population: number; prices: { good: string; price: number }[]; campaign: { id: string } }[] }>(
+      key,
+      "query($c: ID!) { campaignEconomyHistory(campaignId: $c, first: 2) { tick population prices { good price } campaign { id } } }",
+      { c: campaignId },
+    ),
+  ).campaignEconomyHistory;
+  expect(economy.map((t) => t.tick)).toEqual(history.map((t) => t.tick));
+  expect(economy[0]).toMatchObject({ campaign: { id: campaignId }, population: expect.any(Number) });
+  expect(economy[0]!.prices.map((p) => p.good)).toContain("food");
   expect(completed.slice(0, 3).map((t) => t.tick)).toEqual([completed[0]!.tick, completed[0]!.tick + 1, completed[0]!.tick + 2]);
   expect(ticks.every((t) => t.campaign.id === campaignId)).toBe(true);
 

@@ -553,6 +553,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { chatActivity(from: $f, to: $t) { user { id } messages activeDays } }", dayRange()),
   },
   "Query.myStats": { expect: signedIn(), run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { myStats(from: $f, to: $t) { activeDays events messages } }", dayRange()) },
+  "Query.campaignEconomyHistory": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($c: ID!) { campaignEconomyHistory(campaignId: $c) { tick population prices { good price } } }", { c: randomUUID() }),
+  },
+  "Query.leaderboardHistory": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($c: ID!) { leaderboardHistory(campaignId: $c) { tick standings { civId rank score } } }", { c: randomUUID() }),
+  },
   "Query.apiOperations": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation requests p95Ms } }", dayRange()),

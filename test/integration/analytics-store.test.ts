@@ -72,6 +72,17 @@ const signedIn = (userId: string, at: Date) => event(Topics.account(userId), "SI
 const message = (campaignId: string, authorId: string, at: Date) =>
   event(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId }, at, "realtime");
 
+const civ = (civId: string, playerId: string | null, score: number) => ({ civId, playerId, population: score * 2, credits: score * 3, score, stability: 60, ships: 4, eliminated: false });
+const tickStats = (campaignId: string, tick: number, at: Date, civilizations: ReturnType<typeof civ>[]) =>
+  event(
+    Topics.telemetry("simulation"),
+    "TICK_STATS",
+    campaignId,
+    { campaignId, tick, population: 100 + tick, credits: 1_000, ships: 8, battles: tick % 2, tradeVolume: 40, meanStability: 55, prices: { food: 10.5, energy: 20 }, civilizations },
+    at,
+    "simulation",
+  );
+
 describe.each(engines)("the $name analytics store", (engine) => {
   let store: AnalyticsStore;
   let stop: () => Promise<void>;
@@ -93,7 +104,7 @@ describe.each(engines)("the $name analytics store", (engine) => {
 
     expect(await store.chatActivity({ range: { from: isoDay(0), to: isoDay(0) }, campaignId, first: 10 })).toEqual([{ userId: author, messages: 3, activeDays: 1 }]);
     expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3 });
-    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, cohort: false });
+    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, cohort: false, civilizationTicks: 0 });
   });
 
   it("counts events per minute, hour and day, by producer and type, filtered on either", async () => {
@@ -186,8 +197,35 @@ describe.each(engines)("the $name analytics store", (engine) => {
     await store.writeEvents([signedIn(userId, dayAt(-RETENTION_DAYS - 2)), signedIn(userId, dayAt(0))].map(toEventRow));
     expect((await store.footprint(userId)).rawEvents).toBe(2);
     await store.sweep();
-    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, cohort: false });
+    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0 });
+  });
+
+  it("keeps a campaign's economy and every civilization's standing per recorded tick: the leaderboard's history", async () => {
+    const campaignId = randomUUID();
+    const player = randomUUID();
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const ticks = [10, 20, 30].map((tick) => tickStats(campaignId, tick, at, [civ("ai-1", null, 100 + tick), civ("p-1", player, 200 - tick)]));
+    await store.writeEvents(ticks.map(toEventRow));
+    // A redelivery adds nothing.
+    await store.writeEvents([toEventRow(ticks[0]!)]);
+    const economy = await store.economyHistory({ campaignId, fromTick: 15, first: 10 });
+    expect(economy).toEqual([20, 30].map((tick) => ({ tick, recordedAt: at, population: 100 + tick, credits: 1_000, ships: 8, battles: 0, tradeVolume: 40, meanStability: 55, prices: { food: 10.5, energy: 20 } })));
+    expect((await store.economyHistory({ campaignId, fromTick: 0, first: 1 })).map((t) => t.tick)).toEqual([10]);
+
+    const standings = await store.civilizationHistory({ campaignId, fromTick: 0, first: 2 });
+    expect(standings.map((s) => [s.tick, s.civId, s.score, s.playerId])).toEqual([
+      [10, "p-1", 190, player],
+      [10, "ai-1", 110, null],
+      [20, "p-1", 180, player],
+      [20, "ai-1", 120, null],
+    ]);
+    expect(standings[0]).toEqual({ tick: 10, civId: "p-1", playerId: player, population: 380, credits: 570, score: 190, stability: 60, ships: 4, eliminated: false });
+    expect((await store.civilizationHistory({ campaignId, fromTick: 25, first: 10 })).map((s) => [s.tick, s.civId, s.score])).toEqual([
+      [30, "p-1", 170],
+      [30, "ai-1", 130],
+    ]);
+    expect(await store.footprint(player)).toMatchObject({ civilizationTicks: 3 });
   });
 
   it("adds up the gateway's operation statistics per operation and client, with error codes, latency histograms and deprecated use", async () => {
@@ -237,21 +275,27 @@ describe.each(engines)("the $name analytics store", (engine) => {
     const [gone, stays] = [randomUUID(), randomUUID()];
     // Their own account's events, their messages, and another player's event that names them.
     const mention = event(Topics.campaign(campaignId), "PLAYER_KICKED", campaignId, { userId: stays, kickedUserId: gone }, dayAt(-60), "campaign");
-    await store.writeEvents([registered(gone, dayAt(-60)), registered(stays, dayAt(-60)), message(campaignId, gone, dayAt(-60)), signedIn(gone, dayAt(-59)), mention].map(toEventRow));
+    // And the civilization they played: it stays in the campaign's history, no longer theirs.
+    const played = tickStats(campaignId, 10, dayAt(-59), [civ("c1", gone, 500), civ("c2", null, 400)]);
+    await store.writeEvents([registered(gone, dayAt(-60)), registered(stays, dayAt(-60)), message(campaignId, gone, dayAt(-60)), signedIn(gone, dayAt(-59)), mention, played].map(toEventRow));
     const range = { from: isoDay(-60), to: isoDay(-59) };
     const before = { active: await store.activeUsers(range, 1), cohorts: await store.cohorts(range), chat: await store.chatActivity({ range, campaignId, first: 10 }) };
 
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 4, activityDays: 2, chatDays: 1, cohort: true });
-    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false });
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 5, activityDays: 2, chatDays: 1, cohort: true, civilizationTicks: 1 });
+    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false, civilizationTicks: 0 });
+    const c1 = (await store.civilizationHistory({ campaignId, fromTick: 0, first: 10 })).find((c) => c.civId === "c1");
+    expect(c1).toMatchObject({ civId: "c1", score: 500, playerId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(c1!.playerId).not.toBe(gone);
     expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0 });
     // The other player keeps what is theirs (less the raw event that named the forgotten one); the totals do not move.
-    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true });
+    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
     expect(await store.cohorts(range)).toEqual(before.cohorts);
     const chat = await store.chatActivity({ range, campaignId, first: 10 });
     expect(chat.map((c) => c.messages)).toEqual(before.chat.map((c) => c.messages));
     expect(chat.map((c) => c.userId)).not.toContain(gone);
     // Twice is harmless.
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false });
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.activeUsers(range, 1)).toEqual(before.active);
   });
 });

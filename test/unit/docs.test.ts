@@ -100,6 +100,7 @@ const PRODUCERS = [
   "subgraphs/realtime/src/domain/presence-service.ts",
   "subgraphs/notification/src/domain/notification-writer.ts",
   "subgraphs/provider/src/domain/job-events.ts",
+  "gateway/src/operation-stats.ts",
 ];
 
 /** Modules that write to Redis streams or channels without producing an event of their own. */

@@ -67,7 +67,8 @@ export type MyStatsArgs = z.infer<typeof myStatsArgs>;
 export const retentionArgs = dayRange;
 export type RetentionArgs = z.infer<typeof retentionArgs>;
 
-export const forgetUserArgs = z.object({ userId: id });
+// Lower-case, as every id in events and rollups is: an erasure must match them all.
+export const forgetUserArgs = z.object({ userId: id.transform((value) => value.toLowerCase()) });
 
 export const apiOperationsArgs = range(93).and(
   z.object({ first: z.number().int().min(1, "must be at least 1").max(1_000, "must be at most 1000").nullish().transform((f) => f ?? 100) }),
@@ -79,3 +80,17 @@ export type ApiSeriesArgs = z.infer<typeof apiSeriesArgs>;
 
 export const deprecatedUsageArgs = bucketed;
 export type DeprecatedUsageArgs = z.infer<typeof deprecatedUsageArgs>;
+
+/** A campaign's recorded ticks from `fromTick`, at most `first`. */
+const campaignTicks = (maxFirst: number, defaultFirst: number) =>
+  z.object({
+    campaignId: id,
+    fromTick: z.number().int().min(0, "must be at least 0").nullish().transform((t) => t ?? 0),
+    first: z.number().int().min(1, "must be at least 1").max(maxFirst, `must be at most ${maxFirst}`).nullish().transform((f) => f ?? defaultFirst),
+  });
+
+export const campaignHistoryArgs = campaignTicks(1_000, 100);
+export type CampaignHistoryArgs = z.infer<typeof campaignHistoryArgs>;
+
+export const leaderboardHistoryArgs = campaignTicks(1_000, 100).and(z.object({ civId: z.string().min(1).max(100).nullish().transform((c) => c ?? null) }));
+export type LeaderboardHistoryArgs = z.infer<typeof leaderboardHistoryArgs>;

@@ -44,6 +44,7 @@ function campaignAndActor(family: string, type: string, aggregateId: string, dat
     case "channel":
       return [data.campaignId, type === "MESSAGE_DELETED" ? data.deletedById : data.authorId];
     case "system:simulation":
+    case "telemetry":
       return [data.campaignId, null];
     case "integration:notifications":
       return [data.campaignId, null];

@@ -1,6 +1,7 @@
 import { DateTimeScalar, parseInput, requireUser } from "@startales/service-kit";
 import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
-import { activeUsersArgs, apiOperationsArgs, apiSeriesArgs, chatActivityArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
+import { economyHistory, leaderboardHistory } from "../domain/campaign-history";
+import { activeUsersArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
 import { activeUsers, chatActivity, eventSeries, playerStats, retention, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
@@ -18,6 +19,8 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       retention: (_parent, args) => retention(store, parseInput(retentionArgs, args)),
       campaignTickHistory: (_parent, args) => tickHistory(store, parseInput(tickHistoryArgs, args)),
       chatActivity: async (_parent, args) => (await chatActivity(store, parseInput(chatActivityArgs, args))).map((row) => ({ ...row, user: user(row.userId) })),
+      campaignEconomyHistory: (_parent, args) => economyHistory(store, parseInput(campaignHistoryArgs, args)),
+      leaderboardHistory: (_parent, args) => leaderboardHistory(store, parseInput(leaderboardHistoryArgs, args)),
       apiOperations: (_parent, args) => apiOperations(store, parseInput(apiOperationsArgs, args)),
       apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
       deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),
@@ -31,6 +34,12 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
     },
     CampaignTickStats: {
       campaign: (row) => campaign(row.campaignId),
+    },
+    CampaignEconomyTick: {
+      campaign: (row) => campaign(row.campaignId),
+    },
+    CivilizationStanding: {
+      player: (row) => (row.playerId ? user(row.playerId) : null),
     },
   };
 }

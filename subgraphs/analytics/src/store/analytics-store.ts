@@ -38,8 +38,24 @@ export type ApiPoint = { at: Date; requests: number; errors: number; buckets: nu
 
 export type DeprecatedUseCount = { at: Date; field: string; clientName: string; clientVersion: string; count: number };
 
+/** A campaign's economy after a recorded tick (TICK_STATS). */
+export type EconomyTick = {
+  tick: number;
+  recordedAt: Date;
+  population: number;
+  credits: number;
+  ships: number;
+  battles: number;
+  tradeVolume: number;
+  meanStability: number;
+  prices: Record<string, number>;
+};
+
+/** A civilization's standing after a recorded tick. */
+export type CivilizationTick = { tick: number; civId: string; playerId: string | null; population: number; credits: number; score: number; stability: number; ships: number; eliminated: boolean };
+
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
-export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; cohort: boolean };
+export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; cohort: boolean; civilizationTicks: number };
 
 /**
  * Where analytics keeps events and their rollups: one interface, one engine per cluster
@@ -74,6 +90,15 @@ export interface AnalyticsStore {
   chatActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<ChatRow[]>;
 
   playerStats(userId: string, range: DayRange): Promise<PlayerStatsRow>;
+
+  /** A campaign's recorded ticks from `fromTick`, in order, at most `first`. */
+  economyHistory(query: { campaignId: string; fromTick: number; first: number }): Promise<EconomyTick[]>;
+
+  /**
+   * Every civilization's standing at the campaign's first `first` recorded ticks from
+   * `fromTick`: by tick, then score (highest first), then civilization.
+   */
+  civilizationHistory(query: { campaignId: string; fromTick: number; first: number }): Promise<CivilizationTick[]>;
 
   /** Per operation, client and version in [from, to): the most requested first, at most `first`. */
   apiOperations(query: { from: Date; to: Date; first: number }): Promise<ApiOperationTotals[]>;

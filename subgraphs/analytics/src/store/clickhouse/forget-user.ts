@@ -1,10 +1,10 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UserFootprint } from "../analytics-store";
 import { str, uuid } from "./literals";
 
 /** Raw events name a user as their actor, as their aggregate (an account's own events), or inside their payload. */
-const namesUser = (userId: string) => `(actor_id = ${uuid(userId)} OR aggregate_id = ${str(userId)} OR position(data, ${str(userId)}) > 0)`;
+const namesUser = (userId: string) => `(actor_id = ${uuid(userId)} OR aggregate_id = ${str(userId.toLowerCase())} OR position(data, ${str(userId.toLowerCase())}) > 0)`;
 
 /** Rollups whose rows carry a user id, and the statement that copies a user's rows under another id. */
 const ROLLUPS = [
@@ -25,42 +25,62 @@ export async function footprintOf(client: ClickHouseClient, userId: string): Pro
     query: `SELECT (SELECT count() FROM analytics_events WHERE ${namesUser(userId)}) AS rawEvents,
                    (SELECT uniqExact(day) FROM user_activity WHERE user_id = ${id}) AS activityDays,
                    (SELECT uniqExact(day) FROM chat_activity WHERE user_id = ${id}) AS chatDays,
-                   (SELECT count() FROM user_cohorts WHERE user_id = ${id}) AS cohort`,
+                   (SELECT count() FROM user_cohorts WHERE user_id = ${id}) AS cohort,
+                   (SELECT count() FROM civilization_ticks WHERE player_id = ${id}) AS civilizationTicks`,
     format: "JSONEachRow",
   });
   const [row] = await result.json<Record<keyof UserFootprint, number>>();
-  return { rawEvents: Number(row!.rawEvents), activityDays: Number(row!.activityDays), chatDays: Number(row!.chatDays), cohort: Number(row!.cohort) > 0 };
+  return {
+    rawEvents: Number(row!.rawEvents),
+    activityDays: Number(row!.activityDays),
+    chatDays: Number(row!.chatDays),
+    cohort: Number(row!.cohort) > 0,
+    civilizationTicks: Number(row!.civilizationTicks),
+  };
 }
+
+/** How long an erasure waits for its deletes: under the gateway's subgraph timeout, so the caller gets an answer. */
+export const FORGET_WAIT_MS = 8_000;
 
 /**
  * The user's rollup rows are copied under a fresh random id, then every row naming them is
  * deleted. ClickHouse deletes by mutation, in the background (18.16 has no mutations_sync):
- * this waits until system.mutations says the deletes are done, so what the caller reads next
- * no longer has them.
+ * this waits up to `waitMs` for this user's mutations, and past that answers anyway (they
+ * are durable and finish on their own). A retry must not copy the rows again (they would
+ * count twice), so the copy is noted first in forgotten_users, under a hash of the id: it
+ * says an erasure was made, and links to none of the rows.
  */
-export async function forgetUser(client: ClickHouseClient, userId: string, waitMs = 60_000): Promise<UserFootprint> {
+export async function forgetUser(client: ClickHouseClient, userId: string, waitMs = FORGET_WAIT_MS): Promise<UserFootprint> {
   const before = await footprintOf(client, userId);
   const [from, to] = [uuid(userId), uuid(randomUUID())];
-  // Only where they have rows: an aggregate without GROUP BY over no rows is still one row.
-  if (before.activityDays > 0) await client.command({ query: ROLLUPS[0]!.copy(from, to) });
-  if (before.chatDays > 0) await client.command({ query: ROLLUPS[1]!.copy(from, to) });
-  if (before.cohort) await client.command({ query: ROLLUPS[2]!.copy(from, to) });
+  const hash = str(createHash("sha256").update(userId.toLowerCase()).digest("hex"));
+  const noted = await client.query({ query: `SELECT count() AS n FROM forgotten_users WHERE user_hash = ${hash}`, format: "JSONEachRow" });
+  const copiedBefore = Number((await noted.json<{ n: number }>())[0]?.n ?? 0) > 0;
+  if (!copiedBefore) {
+    await client.command({ query: `INSERT INTO forgotten_users (user_hash) VALUES (${hash})` });
+    // Only where they have rows: an aggregate without GROUP BY over no rows is still one row.
+    if (before.activityDays > 0) await client.command({ query: ROLLUPS[0]!.copy(from, to) });
+    if (before.chatDays > 0) await client.command({ query: ROLLUPS[1]!.copy(from, to) });
+    if (before.cohort) await client.command({ query: ROLLUPS[2]!.copy(from, to) });
+    // The civilization they played stays in the campaign's history, no longer theirs.
+    if (before.civilizationTicks > 0) await client.command({ query: `ALTER TABLE civilization_ticks UPDATE player_id = ${to} WHERE player_id = ${from}` });
+  }
   for (const { table } of ROLLUPS) await client.command({ query: `ALTER TABLE ${table} DELETE WHERE user_id = ${from}` });
   await client.command({ query: `ALTER TABLE analytics_events DELETE WHERE ${namesUser(userId)}` });
-  await mutationsDone(client, ["analytics_events", ...ROLLUPS.map((r) => r.table)], waitMs);
+  await mutationsDone(client, userId, waitMs);
   return before;
 }
 
-async function mutationsDone(client: ClickHouseClient, tables: string[], waitMs: number): Promise<void> {
+/** Until no mutation naming this user is pending (another's stuck mutation holds no erasure back), or the wait is over. */
+async function mutationsDone(client: ClickHouseClient, userId: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const result = await client.query({
-      query: `SELECT count() AS pending FROM system.mutations WHERE database = currentDatabase() AND table IN (${tables.map(str).join(", ")}) AND NOT is_done`,
+      query: `SELECT count() AS pending FROM system.mutations WHERE database = currentDatabase() AND NOT is_done AND position(command, ${str(userId.toLowerCase())}) > 0`,
       format: "JSONEachRow",
     });
     const [row] = await result.json<{ pending: number }>();
-    if (Number(row?.pending ?? 0) === 0) return;
-    if (Date.now() > deadline) throw new Error(`the erasure's deletes were not done within ${waitMs} ms (system.mutations)`);
+    if (Number(row?.pending ?? 0) === 0 || Date.now() > deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -39,9 +39,14 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
   /** The database and tables, once per process (again after a failure: the server may be back). */
   const ready = (): Promise<void> =>
     (made ??= (async () => {
-      const server = connect("default");
+      // Through `system`, which every user may read: a user granted only its own database
+      // cannot make it, and need not when an operator already has.
+      const server = connect("system");
       try {
         await server.command({ query: `CREATE DATABASE IF NOT EXISTS ${options.database}` });
+      } catch (error) {
+        const found = await server.query({ query: `SELECT count() AS n FROM system.databases WHERE name = ${str(options.database)}`, format: "JSONEachRow" });
+        if (Number((await found.json<{ n: number }>())[0]?.n ?? 0) === 0) throw error;
       } finally {
         await server.close();
       }
@@ -80,6 +85,8 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     tickHistory: after(reads.tickHistory),
     chatActivity: after(reads.chatActivity),
     playerStats: after(reads.playerStats),
+    economyHistory: after(reads.economyHistory),
+    civilizationHistory: after(reads.civilizationHistory),
     apiOperations: after(reads.apiOperations),
     apiErrors: after(reads.apiErrors),
     apiSeries: after(reads.apiSeries),

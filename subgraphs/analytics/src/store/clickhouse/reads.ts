@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CohortRow, Day, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CivilizationTick, CohortRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -102,6 +102,50 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
                (SELECT sum(events) FROM user_activity WHERE ${inRange}) AS events,
                (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages`);
       return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0) };
+    },
+
+    async economyHistory({ campaignId, fromTick, first }) {
+      const found = await rows<{ tick: number; recordedAt: string; population: number; credits: number; ships: number; battles: number; tradeVolume: number; meanStability: number; prices: string }>(`
+        SELECT tick, toString(any(recorded_at)) AS recordedAt, any(population) AS population, any(credits) AS credits, any(ships) AS ships, any(battles) AS battles,
+               any(trade_volume) AS tradeVolume, any(mean_stability) AS meanStability, any(prices) AS prices
+          FROM economy_ticks
+         WHERE campaign_id = ${uuid(campaignId)} AND tick >= ${int(fromTick)}
+         GROUP BY tick
+         ORDER BY tick
+         LIMIT ${int(first)}`);
+      return found.map((row) => ({
+        tick: Number(row.tick),
+        recordedAt: dateOfDateTime(row.recordedAt),
+        population: Number(row.population),
+        credits: Number(row.credits),
+        ships: Number(row.ships),
+        battles: Number(row.battles),
+        tradeVolume: Number(row.tradeVolume),
+        meanStability: Number(row.meanStability),
+        prices: JSON.parse(row.prices) as Record<string, number>,
+      }));
+    },
+
+    async civilizationHistory({ campaignId, fromTick, first }) {
+      const found = await rows<Omit<CivilizationTick, "eliminated"> & { eliminated: number }>(`
+        SELECT tick, civ_id AS civId, any(toString(player_id)) AS playerId, any(population) AS population, any(credits) AS credits, any(score) AS score,
+               any(stability) AS stability, any(ships) AS ships, any(eliminated) AS eliminated
+          FROM civilization_ticks
+         WHERE campaign_id = ${uuid(campaignId)}
+           AND tick IN (SELECT DISTINCT tick FROM economy_ticks WHERE campaign_id = ${uuid(campaignId)} AND tick >= ${int(fromTick)} ORDER BY tick LIMIT ${int(first)})
+         GROUP BY tick, civ_id
+         ORDER BY tick, score DESC, civId`);
+      return found.map((row) => ({
+        tick: Number(row.tick),
+        civId: row.civId,
+        playerId: row.playerId,
+        population: Number(row.population),
+        credits: Number(row.credits),
+        score: Number(row.score),
+        stability: Number(row.stability),
+        ships: Number(row.ships),
+        eliminated: Number(row.eliminated) === 1,
+      }));
     },
 
     async apiOperations({ from, to, first }) {

@@ -81,4 +81,20 @@ export const SCHEMA: string[] = [
    ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, operation, client_name, client_version, code)`,
   `CREATE TABLE IF NOT EXISTS deprecated_usage (minute DateTime('UTC'), field String, client_name String, client_version String, count UInt64)
    ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, field, client_name, client_version)`,
+
+  // Simulation's TICK_STATS, written by the store from each new event (one event, many
+  // civilizations). One row per key: the pre-check keeps an event from being written twice.
+  `CREATE TABLE IF NOT EXISTS economy_ticks (
+     campaign_id UUID, tick UInt32, recorded_at DateTime('UTC'), population UInt64, credits Int64, ships UInt64, battles UInt64,
+     trade_volume UInt64, mean_stability UInt8, prices String
+   ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick)`,
+  `CREATE TABLE IF NOT EXISTS civilization_ticks (
+     campaign_id UUID, tick UInt32, civ_id String, player_id Nullable(UUID), population UInt64, credits Int64, score Int64,
+     stability UInt8, ships UInt64, eliminated UInt8
+   ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick, civ_id)`,
+
+  // Erasures made (a hash of the user's id, never the id or the random id their rows moved
+  // to): a retried forgetUser finds its copy made and does not make another.
+  `CREATE TABLE IF NOT EXISTS forgotten_users (user_hash String, requested_at DateTime('UTC') DEFAULT now())
+   ENGINE = ReplacingMergeTree() ORDER BY user_hash`,
 ];

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
+import { tickStatRows } from "../../ingest/tick-stats";
 import { at, uuidText } from "./literals";
 
 /**
@@ -12,8 +13,9 @@ import { at, uuidText } from "./literals";
  * then found and skipped. Two replicas inserting the same event at the same instant could
  * both miss it; the consumer group gives an entry to one consumer at a time, so that needs a
  * claim of an entry whose first reader is still writing it (INGEST_CLAIM_IDLE_MS, a minute).
- * The gateway's statistics are inserted after the raw events: an ingest stopped between the
- * two loses that window's API figures (the redelivery is found kept), never counts them twice.
+ * The gateway's statistics and the tick stats are inserted after the raw events: an ingest
+ * stopped between the two loses those rows (the redelivery is found kept), never counts
+ * them twice.
  */
 export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): Promise<string[]> {
   const unique = [...new Map(rows.map((row) => [row.id, row])).values()];
@@ -43,13 +45,14 @@ export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): P
       data: JSON.stringify(row.data),
     })),
   });
-  await insertApiStats(client, fresh);
+  await insertDerivedRows(client, fresh);
   return fresh.map((row) => row.id);
 }
 
-/** The gateway's statistics of the new events, into their three tables (the views cannot unnest them). */
-async function insertApiStats(client: ClickHouseClient, fresh: EventRow[]): Promise<void> {
+/** The gateway's statistics and simulation's tick stats of the new events, into their tables (the views cannot unnest them). */
+async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): Promise<void> {
   const api = apiStatRows(fresh);
+  const ticks = tickStatRows(fresh);
   const tables: { table: string; values: object[] }[] = [
     {
       table: "api_operations",
@@ -67,6 +70,36 @@ async function insertApiStats(client: ClickHouseClient, fresh: EventRow[]): Prom
     {
       table: "api_errors",
       values: api.errors.map((row) => ({ minute: row.minute, operation: row.operation, client_name: row.clientName, client_version: row.clientVersion, code: row.code, count: row.count })),
+    },
+    {
+      table: "economy_ticks",
+      values: ticks.economy.map((row) => ({
+        campaign_id: row.campaignId,
+        tick: row.tick,
+        recorded_at: row.recordedAt,
+        population: row.population,
+        credits: row.credits,
+        ships: row.ships,
+        battles: row.battles,
+        trade_volume: row.tradeVolume,
+        mean_stability: row.meanStability,
+        prices: JSON.stringify(row.prices),
+      })),
+    },
+    {
+      table: "civilization_ticks",
+      values: ticks.civilizations.map((row) => ({
+        campaign_id: row.campaignId,
+        tick: row.tick,
+        civ_id: row.civId,
+        player_id: row.playerId,
+        population: row.population,
+        credits: row.credits,
+        score: row.score,
+        stability: row.stability,
+        ships: row.ships,
+        eliminated: row.eliminated ? 1 : 0,
+      })),
     },
     {
       table: "deprecated_usage",

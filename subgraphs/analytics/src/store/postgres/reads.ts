@@ -1,9 +1,9 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
-import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CohortRow, DeprecatedUseCount, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, DeprecatedUseCount, EconomyTick, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
 
@@ -72,6 +72,24 @@ export function postgresReads(db: Db): Reads {
                (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages`;
       return row ?? { activeDays: 0, events: 0, messages: 0 };
     },
+
+    economyHistory: ({ campaignId, fromTick, first }) =>
+      db.$queryRaw<EconomyTick[]>`
+        SELECT tick, recorded_at AS "recordedAt", population::float8 AS population, credits::float8 AS credits, ships, battles,
+               trade_volume::float8 AS "tradeVolume", mean_stability AS "meanStability", prices
+          FROM economy_ticks
+         WHERE campaign_id = ${campaignId}::uuid AND tick >= ${fromTick}
+         ORDER BY tick
+         LIMIT ${first}`,
+
+    civilizationHistory: ({ campaignId, fromTick, first }) =>
+      db.$queryRaw<CivilizationTick[]>`
+        SELECT tick, civ_id AS "civId", player_id::text AS "playerId", population::float8 AS population, credits::float8 AS credits,
+               score::float8 AS score, stability, ships, eliminated
+          FROM civilization_ticks
+         WHERE campaign_id = ${campaignId}::uuid
+           AND tick IN (SELECT tick FROM economy_ticks WHERE campaign_id = ${campaignId}::uuid AND tick >= ${fromTick} ORDER BY tick LIMIT ${first})
+         ORDER BY tick, score DESC, civ_id`,
 
     apiOperations: ({ from, to, first }) =>
       db.$queryRaw<ApiOperationTotals[]>`

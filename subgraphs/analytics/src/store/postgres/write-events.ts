@@ -2,6 +2,7 @@ import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
 import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
+import { tickStatRows } from "../../ingest/tick-stats";
 import type { Db } from "./db";
 import type { Partitions } from "./partitions";
 
@@ -31,8 +32,9 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
       data: row.data,
     })),
   );
-  // The gateway's statistics, flattened; each row names its event, kept only if that event is new.
+  // The gateway's statistics and simulation's tick stats, flattened; each row names its event, kept only if that event is new.
   const api = apiStatRows(rows);
+  const ticks = tickStatRows(rows);
   const apiInput = (list: object[]) => JSON.stringify(list);
   const [result] = await db.$queryRaw<{ fresh: string[] }[]>`
     WITH input AS (
@@ -123,6 +125,24 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
        WHERE d."eventId" IN (SELECT id FROM fresh)
        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
       ON CONFLICT (minute, field, client_name, client_version) DO UPDATE SET count = deprecated_usage.count + excluded.count
+    ),
+    economy_added AS (
+      INSERT INTO economy_ticks (campaign_id, tick, recorded_at, population, credits, ships, battles, trade_volume, mean_stability, prices)
+      SELECT "campaignId", tick, "recordedAt", population, credits, ships, battles, "tradeVolume", "meanStability", prices
+        FROM jsonb_to_recordset(${apiInput(ticks.economy)}::jsonb)
+          AS e("eventId" uuid, "campaignId" uuid, tick int, "recordedAt" timestamptz, population bigint, credits bigint, ships int, battles int, "tradeVolume" bigint, "meanStability" int, prices jsonb)
+       WHERE e."eventId" IN (SELECT id FROM fresh)
+       ORDER BY 1, 2
+      ON CONFLICT (campaign_id, tick) DO NOTHING
+    ),
+    civilizations_added AS (
+      INSERT INTO civilization_ticks (campaign_id, tick, civ_id, player_id, population, credits, score, stability, ships, eliminated)
+      SELECT "campaignId", tick, "civId", "playerId", population, credits, score, stability, ships, eliminated
+        FROM jsonb_to_recordset(${apiInput(ticks.civilizations)}::jsonb)
+          AS c("eventId" uuid, "campaignId" uuid, tick int, "civId" text, "playerId" uuid, population bigint, credits bigint, score bigint, stability int, ships int, eliminated boolean)
+       WHERE c."eventId" IN (SELECT id FROM fresh)
+       ORDER BY 1, 2, 3
+      ON CONFLICT (campaign_id, tick, civ_id) DO NOTHING
     )
     SELECT coalesce(array_agg(id::text), '{}') AS fresh FROM fresh`;
   return result?.fresh ?? [];
