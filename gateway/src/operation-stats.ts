@@ -97,6 +97,11 @@ export function createOperationStats(deps: { redis: Redis; firehosePrefix: strin
       traceparent: null,
       producer: "gateway",
     };
+    if (deps.redis.status !== "ready") {
+      // Not connected: a command would wait in ioredis' queue (and hold a stopping gateway); the next window takes these counts.
+      mergeBack(ended);
+      return;
+    }
     try {
       // NOMKSTREAM: appended only to a firehose analytics reads (its group made the stream).
       await deps.redis.xadd(stream, "NOMKSTREAM", "*", "envelope", JSON.stringify(envelope));

@@ -84,6 +84,12 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     call(player.accessToken, 'mutation($c: ID!, $k: String!) { postMessage(channelId: $c, text: "for analytics: nobody@example.test", idempotencyKey: $k) { id } }', { c: channelId, k: key });
   for (const key of ["a1", "a2", "a3", "a3"]) expectData(await post(players[0]!, key));
   expectData(await post(players[1]!, "b1"));
+  // Bo queues a command before the start: the first tick decides it.
+  expectData(
+    await call(players[1]!.accessToken, "mutation($input: SubmitCommandInput!) { submitCommand(input: $input) { id } }", {
+      input: { campaignId, type: "SET_TAX", payload: { rate: 20 }, idempotencyKey: "analytics-tax" },
+    }),
+  );
   expectData(await call(gm.accessToken, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId }));
 
   const key = await analystKey();
@@ -130,6 +136,15 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
   expect(economy.map((t) => t.tick)).toEqual(history.map((t) => t.tick));
   expect(economy[0]).toMatchObject({ campaign: { id: campaignId }, population: expect.any(Number) });
   expect(economy[0]!.prices.map((p) => p.good)).toContain("food");
+  // Bo's command, counted by the tick stats: the command ranking and the funnel see it.
+  const commanders = expectData(
+    await call<{ commandActivity: { user: { id: string }; commands: number }[] }>(
+      key,
+      "query($f: DateTime!, $t: DateTime!, $c: ID) { commandActivity(from: $f, to: $t, campaignId: $c) { user { id } commands } }",
+      { f: day().toISOString(), t: day(1).toISOString(), c: campaignId },
+    ),
+  ).commandActivity;
+  expect(commanders).toEqual([{ user: { id: players[1]!.user.id }, commands: 1 }]);
   expect(completed.slice(0, 3).map((t) => t.tick)).toEqual([completed[0]!.tick, completed[0]!.tick + 1, completed[0]!.tick + 2]);
   expect(ticks.every((t) => t.campaign.id === campaignId)).toBe(true);
 
@@ -181,6 +196,16 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     await call<{ retention: unknown[] }>(key, "query($f: DateTime!, $t: DateTime!) { retention(from: $f, to: $t) { day users day1 day7 day30 } }", { f: day(-7).toISOString(), t: day().toISOString() }),
   ).retention;
   expect(cohorts).toEqual([{ day: day().toISOString(), users: 4, day1: null, day7: null, day30: null }]);
+  // Today's sign-ups step by step: four registered, the players (and the game master, a member too) joined, Bo commanded; nobody's 7th day yet.
+  const funnel = expectData(
+    await call<{ signupFunnel: Record<string, number | null> }>(
+      key,
+      "query($f: DateTime!, $t: DateTime!) { signupFunnel(from: $f, to: $t) { registered joinedCampaign firstCommand reachedDay7 activeAfterDay7 joinRate commandRate day7Rate } }",
+      { f: day().toISOString(), t: day().toISOString() },
+    ),
+  ).signupFunnel;
+  expect(funnel).toMatchObject({ registered: 4, firstCommand: 1, reachedDay7: 0, activeAfterDay7: 0, day7Rate: null });
+  expect(funnel.joinedCampaign).toBeGreaterThanOrEqual(2);
   const series = expectData(
     await call<{ eventSeries: { producer: string; type: string; start: string; counts: number[]; total: number }[] }>(
       key,

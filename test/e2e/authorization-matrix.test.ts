@@ -561,6 +561,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($c: ID!) { leaderboardHistory(campaignId: $c) { tick standings { civId rank score } } }", { c: randomUUID() }),
   },
+  "Query.commandActivity": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { commandActivity(from: $f, to: $t) { user { id } commands } }", dayRange()),
+  },
+  "Query.signupFunnel": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { signupFunnel(from: $f, to: $t) { registered joinRate day7Rate } }", dayRange()),
+  },
   "Query.apiOperations": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation requests p95Ms } }", dayRange()),

@@ -72,7 +72,7 @@ const signedIn = (userId: string, at: Date) => event(Topics.account(userId), "SI
 const message = (campaignId: string, authorId: string, at: Date) =>
   event(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId }, at, "realtime");
 
-const civ = (civId: string, playerId: string | null, score: number) => ({ civId, playerId, population: score * 2, credits: score * 3, score, stability: 60, ships: 4, eliminated: false });
+const civ = (civId: string, playerId: string | null, score: number, commands = 0) => ({ civId, playerId, population: score * 2, credits: score * 3, score, stability: 60, ships: 4, eliminated: false, commands });
 const tickStats = (campaignId: string, tick: number, at: Date, civilizations: ReturnType<typeof civ>[]) =>
   event(
     Topics.telemetry("simulation"),
@@ -103,8 +103,8 @@ describe.each(engines)("the $name analytics store", (engine) => {
     expect(await store.writeEvents([rows[1]!, third])).toEqual([third.id]);
 
     expect(await store.chatActivity({ range: { from: isoDay(0), to: isoDay(0) }, campaignId, first: 10 })).toEqual([{ userId: author, messages: 3, activeDays: 1 }]);
-    expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3 });
-    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, cohort: false, civilizationTicks: 0 });
+    expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3, commands: 0 });
+    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, commandDays: 0, cohort: false, civilizationTicks: 0 });
   });
 
   it("counts events per minute, hour and day, by producer and type, filtered on either", async () => {
@@ -197,8 +197,8 @@ describe.each(engines)("the $name analytics store", (engine) => {
     await store.writeEvents([signedIn(userId, dayAt(-RETENTION_DAYS - 2)), signedIn(userId, dayAt(0))].map(toEventRow));
     expect((await store.footprint(userId)).rawEvents).toBe(2);
     await store.sweep();
-    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, cohort: false, civilizationTicks: 0 });
-    expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0 });
+    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0, commands: 0 });
   });
 
   it("keeps a campaign's economy and every civilization's standing per recorded tick: the leaderboard's history", async () => {
@@ -220,12 +220,40 @@ describe.each(engines)("the $name analytics store", (engine) => {
       [20, "p-1", 180, player],
       [20, "ai-1", 120, null],
     ]);
-    expect(standings[0]).toEqual({ tick: 10, civId: "p-1", playerId: player, population: 380, credits: 570, score: 190, stability: 60, ships: 4, eliminated: false });
+    expect(standings[0]).toEqual({ tick: 10, civId: "p-1", playerId: player, population: 380, credits: 570, score: 190, stability: 60, ships: 4, eliminated: false, commands: 0 });
     expect((await store.civilizationHistory({ campaignId, fromTick: 25, first: 10 })).map((s) => [s.tick, s.civId, s.score])).toEqual([
       [30, "p-1", 170],
       [30, "ai-1", 130],
     ]);
     expect(await store.footprint(player)).toMatchObject({ civilizationTicks: 3 });
+  });
+
+  it("counts each player's commands from the tick stats as activity, and walks the sign-up funnel", async () => {
+    // Four players sign up 80 days ago: all join a campaign but one, two have commands decided, one of them still plays on day 9.
+    const campaignId = randomUUID();
+    const [ada, bo, cy, di] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const day = (offset: number) => new Date(dayAt(-80 + offset).getTime() + 3_600_000);
+    const joined = (userId: string) => event(Topics.campaign(campaignId), "PLAYER_JOINED", campaignId, { userId, membershipId: randomUUID() }, day(0), "campaign");
+    await store.writeEvents(
+      [
+        ...[ada, bo, cy, di].map((u) => registered(u, day(0))),
+        ...[ada, bo, cy].map(joined),
+        tickStats(campaignId, 10, day(1), [civ("a", ada, 100, 4), civ("b", bo, 90, 0), civ("c", cy, 80, 1)]),
+        tickStats(campaignId, 20, day(9), [civ("a", ada, 110, 2), civ("b", bo, 95, 0), civ("c", cy, 85, 0)]),
+      ].map(toEventRow),
+    );
+    const range = { from: isoDay(-80), to: isoDay(-71) };
+    expect(await store.commandActivity({ range, campaignId, first: 10 })).toEqual([
+      { userId: ada, commands: 6, activeDays: 2 },
+      { userId: cy, commands: 1, activeDays: 1 },
+    ]);
+    expect(await store.commandActivity({ range, campaignId: null, first: 1 })).toEqual([{ userId: ada, commands: 6, activeDays: 2 }]);
+    // Commands are activity: ada active on day 1 (commands only) and 9; sign-up and join on day 0.
+    expect(await store.playerStats(ada, range)).toEqual({ activeDays: 3, events: 8, messages: 0, commands: 6 });
+    expect(await store.funnel({ from: isoDay(-80), to: isoDay(-80) }, isoDay(0))).toEqual({ registered: 4, joined: 3, commanded: 2, reachedDay7: 4, activeAfterDay7: 1 });
+    // Seen from the 5th day, nobody's 7th day had begun.
+    expect(await store.funnel({ from: isoDay(-80), to: isoDay(-80) }, isoDay(-75))).toMatchObject({ registered: 4, reachedDay7: 0, activeAfterDay7: 0 });
+    expect(await store.footprint(ada)).toMatchObject({ commandDays: 2, civilizationTicks: 2 });
   });
 
   it("adds up the gateway's operation statistics per operation and client, with error codes, latency histograms and deprecated use", async () => {
@@ -276,26 +304,28 @@ describe.each(engines)("the $name analytics store", (engine) => {
     // Their own account's events, their messages, and another player's event that names them.
     const mention = event(Topics.campaign(campaignId), "PLAYER_KICKED", campaignId, { userId: stays, kickedUserId: gone }, dayAt(-60), "campaign");
     // And the civilization they played: it stays in the campaign's history, no longer theirs.
-    const played = tickStats(campaignId, 10, dayAt(-59), [civ("c1", gone, 500), civ("c2", null, 400)]);
+    const played = tickStats(campaignId, 10, dayAt(-59), [civ("c1", gone, 500, 3), civ("c2", null, 400)]);
     await store.writeEvents([registered(gone, dayAt(-60)), registered(stays, dayAt(-60)), message(campaignId, gone, dayAt(-60)), signedIn(gone, dayAt(-59)), mention, played].map(toEventRow));
     const range = { from: isoDay(-60), to: isoDay(-59) };
     const before = { active: await store.activeUsers(range, 1), cohorts: await store.cohorts(range), chat: await store.chatActivity({ range, campaignId, first: 10 }) };
 
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 5, activityDays: 2, chatDays: 1, cohort: true, civilizationTicks: 1 });
-    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false, civilizationTicks: 0 });
+    const funnelBefore = await store.funnel(range, isoDay(0));
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 5, activityDays: 2, chatDays: 1, commandDays: 1, cohort: true, civilizationTicks: 1 });
+    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.funnel(range, isoDay(0))).toEqual(funnelBefore);
     const c1 = (await store.civilizationHistory({ campaignId, fromTick: 0, first: 10 })).find((c) => c.civId === "c1");
     expect(c1).toMatchObject({ civId: "c1", score: 500, playerId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(c1!.playerId).not.toBe(gone);
-    expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0 });
+    expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0, commands: 0 });
     // The other player keeps what is theirs (less the raw event that named the forgotten one); the totals do not move.
-    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true, civilizationTicks: 0 });
+    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, commandDays: 0, cohort: true, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
     expect(await store.cohorts(range)).toEqual(before.cohorts);
     const chat = await store.chatActivity({ range, campaignId, first: 10 });
     expect(chat.map((c) => c.messages)).toEqual(before.chat.map((c) => c.messages));
     expect(chat.map((c) => c.userId)).not.toContain(gone);
     // Twice is harmless.
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
   });
 });

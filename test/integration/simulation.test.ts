@@ -313,6 +313,8 @@ describe("the world and its ticks", () => {
     // Ticks by hand, every second one recorded: the schedule is off while PAUSED.
     const driven: number[] = [];
     await drivenByHand(campaignId, async () => {
+      // One command of alice's, decided by the first tick driven: counted once, in the first record.
+      await submit(alice, campaignId, "SET_TAX", { rate: 15 });
       const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, statsEvery: 2 };
       for (let i = 0; i < 4; i++) {
         const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
@@ -331,6 +333,8 @@ describe("the world and its ticks", () => {
     );
     expect(rows.map((r) => r.version)).toEqual(driven.filter((tick) => tick % 2 === 0));
     const world = (await db.query<{ civs: { id: string }[] }>("SELECT state->'civilizations' AS civs FROM worlds WHERE campaign_id = $1", [campaignId])).rows[0]!.civs;
+    const alicesCommands = rows.map((row) => (row.data.civilizations as { playerId: string | null; commands: number }[]).find((c) => c.playerId === idOf(alice))?.commands);
+    expect(alicesCommands).toEqual([1, 0]);
     for (const row of rows) {
       expect(row.topic).toBe(Topics.telemetry("simulation"));
       const parsed = parseEvent({ id: randomUUID(), type: "TICK_STATS", topic: row.topic, occurredAt: new Date().toISOString(), aggregateId: campaignId, version: row.version, data: row.data, traceparent: null });

@@ -1,4 +1,4 @@
-import type { AnalyticsStore, Bucket, ChatRow, Day, DayRange, PlayerStatsRow, TickRow } from "../store/analytics-store";
+import type { AnalyticsStore, Bucket, ChatRow, CommandRow, Day, DayRange, FunnelRow, PlayerStatsRow, TickRow } from "../store/analytics-store";
 import { DAY_MS, dayStart, type ActiveUsersArgs, type ChatActivityArgs, type EventSeriesArgs, type MyStatsArgs, type RetentionArgs } from "./input";
 
 /*
@@ -53,6 +53,29 @@ export const chatActivity = (store: AnalyticsStore, args: ChatActivityArgs): Pro
   store.chatActivity({ range: daysOf(args), campaignId: args.campaignId, first: args.first });
 
 export const playerStats = (store: AnalyticsStore, userId: string, args: MyStatsArgs): Promise<PlayerStatsRow> => store.playerStats(userId, daysOf(args));
+
+export const commandActivity = (store: AnalyticsStore, args: ChatActivityArgs): Promise<CommandRow[]> =>
+  store.commandActivity({ range: daysOf(args), campaignId: args.campaignId, first: args.first });
+
+export type Funnel = FunnelRow & { joinedCampaign: number; firstCommand: number; joinRate: number | null; commandRate: number | null; day7Rate: number | null };
+
+/**
+ * The players who signed up on the days of the range, step by step: joined a campaign, had
+ * a command decided, still active on or after their 7th day. Each rate is of the step before
+ * (the 7th day's of those whose 7th day has begun); null where that is nobody.
+ */
+export async function funnel(store: AnalyticsStore, args: RetentionArgs, now = new Date()): Promise<Funnel> {
+  const row = await store.funnel({ from: isoDay(args.from), to: isoDay(args.to) }, isoDay(now));
+  const rate = (part: number, whole: number) => (whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000);
+  return {
+    ...row,
+    joinedCampaign: row.joined,
+    firstCommand: row.commanded,
+    joinRate: rate(row.joined, row.registered),
+    commandRate: rate(row.commanded, row.joined),
+    day7Rate: rate(row.activeAfterDay7, row.reachedDay7),
+  };
+}
 
 export type RetentionCohort = { day: Date; users: number; day1: number | null; day7: number | null; day30: number | null };
 

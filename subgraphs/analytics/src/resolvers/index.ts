@@ -2,7 +2,7 @@ import { DateTimeScalar, parseInput, requireUser } from "@startales/service-kit"
 import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
 import { economyHistory, leaderboardHistory } from "../domain/campaign-history";
 import { activeUsersArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
-import { activeUsers, chatActivity, eventSeries, playerStats, retention, tickHistory } from "../domain/series";
+import { activeUsers, chatActivity, commandActivity, eventSeries, funnel, playerStats, retention, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
 
@@ -24,6 +24,8 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       apiOperations: (_parent, args) => apiOperations(store, parseInput(apiOperationsArgs, args)),
       apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
       deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),
+      commandActivity: async (_parent, args) => (await commandActivity(store, parseInput(chatActivityArgs, args))).map((row) => ({ ...row, user: user(row.userId) })),
+      signupFunnel: (_parent, args) => funnel(store, parseInput(retentionArgs, args)),
       myStats: (_parent, args, { viewer }) => playerStats(store, requireUser(viewer).userId, parseInput(myStatsArgs, args)),
     },
     Mutation: {

@@ -27,7 +27,12 @@ export type CohortRow = { day: Day; users: number; day1: number; day7: number; d
 
 export type ChatRow = { userId: string; messages: number; activeDays: number };
 
-export type PlayerStatsRow = { activeDays: number; events: number; messages: number };
+export type PlayerStatsRow = { activeDays: number; events: number; messages: number; commands: number };
+
+export type CommandRow = { userId: string; commands: number; activeDays: number };
+
+/** Of the users who signed up in a range: how many went how far. */
+export type FunnelRow = { registered: number; joined: number; commanded: number; reachedDay7: number; activeAfterDay7: number };
 
 /** An operation's figures over a range: requests, errors and its latency histogram (OPERATION_LATENCY_BUCKETS_MS, then longer). */
 export type ApiOperationTotals = { operation: string; clientName: string; clientVersion: string; requests: number; errors: number; durationMsSum: number; buckets: number[] };
@@ -52,10 +57,22 @@ export type EconomyTick = {
 };
 
 /** A civilization's standing after a recorded tick. */
-export type CivilizationTick = { tick: number; civId: string; playerId: string | null; population: number; credits: number; score: number; stability: number; ships: number; eliminated: boolean };
+export type CivilizationTick = {
+  tick: number;
+  civId: string;
+  playerId: string | null;
+  population: number;
+  credits: number;
+  score: number;
+  stability: number;
+  ships: number;
+  eliminated: boolean;
+  /** Its player's commands decided since the previous recorded tick. */
+  commands: number;
+};
 
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
-export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; cohort: boolean; civilizationTicks: number };
+export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; commandDays: number; cohort: boolean; civilizationTicks: number };
 
 /**
  * Where analytics keeps events and their rollups: one interface, one engine per cluster
@@ -90,6 +107,16 @@ export interface AnalyticsStore {
   chatActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<ChatRow[]>;
 
   playerStats(userId: string, range: DayRange): Promise<PlayerStatsRow>;
+
+  /** The players with the most commands decided in the range (optionally in one campaign), most first. */
+  commandActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<CommandRow[]>;
+
+  /**
+   * Of the users who signed up in the range: those who joined a campaign, who had a command
+   * decided, whose 7th day after sign-up had begun by `today`, and of them those active on it
+   * or later.
+   */
+  funnel(range: DayRange, today: Day): Promise<FunnelRow>;
 
   /** A campaign's recorded ticks from `fromTick`, in order, at most `first`. */
   economyHistory(query: { campaignId: string; fromTick: number; first: number }): Promise<EconomyTick[]>;

@@ -127,9 +127,15 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
     })),
   });
   if (r.statsEvery && tick % r.statsEvery === 0) {
+    // Each player's commands decided since the last record (this tick's included).
+    const decided = await tx.$queryRaw<{ userId: string; commands: number }[]>`
+      SELECT user_id::text AS "userId", count(*)::int AS commands FROM commands
+       WHERE campaign_id = ${r.campaignId}::uuid AND tick > ${tick - r.statsEvery} AND tick <= ${tick}
+       GROUP BY user_id`;
+    const commandsByPlayer = new Map(decided.map((row) => [row.userId, row.commands]));
     const telemetry = Topics.telemetry("simulation");
     await tx.outboxEvent.create({
-      data: { topic: telemetry, type: "TICK_STATS", aggregateId: r.campaignId, version: tick, data: eventData(telemetry, "TICK_STATS", tickStatsOf(r.campaignId, r.world)), traceparent },
+      data: { topic: telemetry, type: "TICK_STATS", aggregateId: r.campaignId, version: tick, data: eventData(telemetry, "TICK_STATS", tickStatsOf(r.campaignId, r.world, commandsByPlayer)), traceparent },
     });
   }
   return true;

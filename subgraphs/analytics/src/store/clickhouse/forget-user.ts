@@ -14,6 +14,14 @@ const ROLLUPS = [
     copy: (from: string, to: string) => `INSERT INTO chat_activity SELECT day, campaign, ${to}, sum(messages) FROM chat_activity WHERE user_id = ${from} GROUP BY day, campaign`,
   },
   {
+    table: "command_activity",
+    copy: (from: string, to: string) => `INSERT INTO command_activity SELECT day, campaign, ${to}, sum(commands) FROM command_activity WHERE user_id = ${from} GROUP BY day, campaign`,
+  },
+  {
+    table: "user_milestones",
+    copy: (from: string, to: string) => `INSERT INTO user_milestones SELECT ${to}, milestone, min(first_at) FROM user_milestones WHERE user_id = ${from} GROUP BY milestone`,
+  },
+  {
     table: "user_cohorts",
     copy: (from: string, to: string) => `INSERT INTO user_cohorts SELECT ${to}, min(registered_day), any(method) FROM user_cohorts WHERE user_id = ${from}`,
   },
@@ -25,6 +33,7 @@ export async function footprintOf(client: ClickHouseClient, userId: string): Pro
     query: `SELECT (SELECT count() FROM analytics_events WHERE ${namesUser(userId)}) AS rawEvents,
                    (SELECT uniqExact(day) FROM user_activity WHERE user_id = ${id}) AS activityDays,
                    (SELECT uniqExact(day) FROM chat_activity WHERE user_id = ${id}) AS chatDays,
+                   (SELECT uniqExact(day) FROM command_activity WHERE user_id = ${id}) AS commandDays,
                    (SELECT count() FROM user_cohorts WHERE user_id = ${id}) AS cohort,
                    (SELECT count() FROM civilization_ticks WHERE player_id = ${id}) AS civilizationTicks`,
     format: "JSONEachRow",
@@ -34,6 +43,7 @@ export async function footprintOf(client: ClickHouseClient, userId: string): Pro
     rawEvents: Number(row!.rawEvents),
     activityDays: Number(row!.activityDays),
     chatDays: Number(row!.chatDays),
+    commandDays: Number(row!.commandDays),
     cohort: Number(row!.cohort) > 0,
     civilizationTicks: Number(row!.civilizationTicks),
   };
@@ -58,10 +68,9 @@ export async function forgetUser(client: ClickHouseClient, userId: string, waitM
   const copiedBefore = Number((await noted.json<{ n: number }>())[0]?.n ?? 0) > 0;
   if (!copiedBefore) {
     await client.command({ query: `INSERT INTO forgotten_users (user_hash) VALUES (${hash})` });
-    // Only where they have rows: an aggregate without GROUP BY over no rows is still one row.
-    if (before.activityDays > 0) await client.command({ query: ROLLUPS[0]!.copy(from, to) });
-    if (before.chatDays > 0) await client.command({ query: ROLLUPS[1]!.copy(from, to) });
-    if (before.cohort) await client.command({ query: ROLLUPS[2]!.copy(from, to) });
+    // Each GROUP BY copy writes nothing where they have no rows; the cohort's aggregate
+    // without GROUP BY would write one row of nothing, so it waits for a cohort.
+    for (const { table, copy } of ROLLUPS) if (table !== "user_cohorts" || before.cohort) await client.command({ query: copy(from, to) });
     // The civilization they played stays in the campaign's history, no longer theirs.
     if (before.civilizationTicks > 0) await client.command({ query: `ALTER TABLE civilization_ticks UPDATE player_id = ${to} WHERE player_id = ${from}` });
   }

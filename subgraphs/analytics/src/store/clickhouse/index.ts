@@ -85,6 +85,8 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     tickHistory: after(reads.tickHistory),
     chatActivity: after(reads.chatActivity),
     playerStats: after(reads.playerStats),
+    commandActivity: after(reads.commandActivity),
+    funnel: after(reads.funnel),
     economyHistory: after(reads.economyHistory),
     civilizationHistory: after(reads.civilizationHistory),
     apiOperations: after(reads.apiOperations),

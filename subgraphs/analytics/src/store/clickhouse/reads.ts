@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CivilizationTick, CohortRow, Day, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CivilizationTick, CohortRow, CommandRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -97,11 +97,47 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
 
     async playerStats(userId, range) {
       const inRange = `user_id = ${uuid(userId)} AND day >= ${day(range.from)} AND day <= ${day(range.to)}`;
-      const [row] = await rows<{ activeDays: number; events: number; messages: number }>(`
+      const [row] = await rows<{ activeDays: number; events: number; messages: number; commands: number }>(`
         SELECT (SELECT uniqExact(day) FROM user_activity WHERE ${inRange}) AS activeDays,
                (SELECT sum(events) FROM user_activity WHERE ${inRange}) AS events,
-               (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages`);
-      return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0) };
+               (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages,
+               (SELECT sum(commands) FROM command_activity WHERE ${inRange}) AS commands`);
+      return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0), commands: Number(row?.commands ?? 0) };
+    },
+
+    async commandActivity({ range, campaignId, first }) {
+      const found = await rows<CommandRow>(`
+        SELECT toString(user_id) AS userId, sum(commands) AS commands, uniqExact(day) AS activeDays
+          FROM command_activity
+         WHERE day >= ${day(range.from)} AND day <= ${day(range.to)} ${campaignId ? `AND campaign = ${uuid(campaignId)}` : ""}
+         GROUP BY user_id
+         ORDER BY commands DESC, userId
+         LIMIT ${int(first)}`);
+      return found.map((row) => ({ userId: row.userId, commands: Number(row.commands), activeDays: Number(row.activeDays) }));
+    },
+
+    async funnel(range, today) {
+      // 18.16 joins one table per SELECT: the cohort with its milestones, then with each member's last active day.
+      const cohort = `SELECT user_id FROM user_cohorts WHERE registered_day >= ${day(range.from)} AND registered_day <= ${day(range.to)}`;
+      // Output names differ from the columns they count: an alias named like a column replaces it.
+      const [row] = await rows<Record<"users" | "joinedUsers" | "commandedUsers" | "atDay7" | "activeAtDay7", number>>(`
+        SELECT count() AS users, countIf(has(reached, 'JOINED')) AS joinedUsers, countIf(has(reached, 'COMMANDED')) AS commandedUsers,
+               countIf(signed_up + 7 <= ${day(today)}) AS atDay7,
+               countIf(signed_up + 7 <= ${day(today)} AND last_active >= signed_up + 7) AS activeAtDay7
+          FROM (
+            SELECT user_id, signed_up, reached
+              FROM (SELECT user_id, min(registered_day) AS signed_up FROM user_cohorts GROUP BY user_id
+                     HAVING signed_up >= ${day(range.from)} AND signed_up <= ${day(range.to)})
+              ANY LEFT JOIN (SELECT user_id, groupUniqArray(milestone) AS reached FROM user_milestones WHERE user_id IN (${cohort}) GROUP BY user_id) USING user_id
+          )
+          ANY LEFT JOIN (SELECT user_id, max(day) AS last_active FROM user_activity WHERE user_id IN (${cohort}) GROUP BY user_id) USING user_id`);
+      return {
+        registered: Number(row?.users ?? 0),
+        joined: Number(row?.joinedUsers ?? 0),
+        commanded: Number(row?.commandedUsers ?? 0),
+        reachedDay7: Number(row?.atDay7 ?? 0),
+        activeAfterDay7: Number(row?.activeAtDay7 ?? 0),
+      };
     },
 
     async economyHistory({ campaignId, fromTick, first }) {
@@ -129,7 +165,7 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
     async civilizationHistory({ campaignId, fromTick, first }) {
       const found = await rows<Omit<CivilizationTick, "eliminated"> & { eliminated: number }>(`
         SELECT tick, civ_id AS civId, any(toString(player_id)) AS playerId, any(population) AS population, any(credits) AS credits, any(score) AS score,
-               any(stability) AS stability, any(ships) AS ships, any(eliminated) AS eliminated
+               any(stability) AS stability, any(ships) AS ships, any(eliminated) AS eliminated, any(commands) AS commands
           FROM civilization_ticks
          WHERE campaign_id = ${uuid(campaignId)}
            AND tick IN (SELECT DISTINCT tick FROM economy_ticks WHERE campaign_id = ${uuid(campaignId)} AND tick >= ${int(fromTick)} ORDER BY tick LIMIT ${int(first)})
@@ -145,6 +181,7 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
         stability: Number(row.stability),
         ships: Number(row.ships),
         eliminated: Number(row.eliminated) === 1,
+        commands: Number(row.commands),
       }));
     },
 

@@ -90,8 +90,14 @@ export const SCHEMA: string[] = [
    ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick)`,
   `CREATE TABLE IF NOT EXISTS civilization_ticks (
      campaign_id UUID, tick UInt32, civ_id String, player_id Nullable(UUID), population UInt64, credits Int64, score Int64,
-     stability UInt8, ships UInt64, eliminated UInt8
+     stability UInt8, ships UInt64, eliminated UInt8, commands UInt64
    ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick, civ_id)`,
+  // A player's commands per day and campaign, and the funnel's first join and first command:
+  // written by the store from TICK_STATS and PLAYER_JOINED (commands also go to user_activity).
+  `CREATE TABLE IF NOT EXISTS command_activity (day Date, campaign UUID, user_id UUID, commands UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (day, campaign, user_id)`,
+  `CREATE TABLE IF NOT EXISTS user_milestones (user_id UUID, milestone String, first_at DateTime('UTC'))
+   ENGINE = MergeTree() ORDER BY (user_id, milestone)`,
 
   // Erasures made (a hash of the user's id, never the id or the random id their rows moved
   // to): a retried forgetUser finds its copy made and does not make another.

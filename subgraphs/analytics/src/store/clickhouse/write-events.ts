@@ -99,8 +99,13 @@ async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): P
         stability: row.stability,
         ships: row.ships,
         eliminated: row.eliminated ? 1 : 0,
+        commands: row.commands,
       })),
     },
+    { table: "command_activity", values: ticks.commands.map((row) => ({ day: row.day, campaign: row.campaignId, user_id: row.userId, commands: row.commands })) },
+    // Commands are activity too (the materialized view counts only events with an actor).
+    { table: "user_activity", values: ticks.commands.map((row) => ({ day: row.day, user_id: row.userId, events: row.commands })) },
+    { table: "user_milestones", values: ticks.milestones.map((row) => ({ user_id: row.userId, milestone: row.milestone, first_at: row.at })) },
     {
       table: "deprecated_usage",
       values: api.deprecated.map((row) => ({ minute: row.minute, field: row.field, client_name: row.clientName, client_version: row.clientVersion, count: row.count })),

@@ -1,9 +1,9 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
-import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, DeprecatedUseCount, EconomyTick, EventCount, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
 
@@ -69,8 +69,32 @@ export function postgresReads(db: Db): Reads {
       const [row] = await db.$queryRaw<PlayerStatsRow[]>`
         SELECT (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS "activeDays",
                (SELECT coalesce(sum(events), 0)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS events,
-               (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages`;
-      return row ?? { activeDays: 0, events: 0, messages: 0 };
+               (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages,
+               (SELECT coalesce(sum(commands), 0)::int FROM command_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS commands`;
+      return row ?? { activeDays: 0, events: 0, messages: 0, commands: 0 };
+    },
+
+    commandActivity: ({ range, campaignId, first }) =>
+      db.$queryRaw<CommandRow[]>`
+        SELECT user_id::text AS "userId", sum(commands)::int AS commands, count(DISTINCT day)::int AS "activeDays"
+          FROM command_activity
+         WHERE day >= ${range.from}::date AND day <= ${range.to}::date
+               ${campaignId ? Prisma.sql`AND campaign_id = ${campaignId}::uuid` : Prisma.empty}
+         GROUP BY user_id
+         ORDER BY commands DESC, user_id
+         LIMIT ${first}`,
+
+    async funnel(range, today) {
+      const [row] = await db.$queryRaw<FunnelRow[]>`
+        SELECT count(*)::int AS registered,
+               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM user_milestones m WHERE m.user_id = c.user_id AND m.milestone = 'JOINED'))::int AS joined,
+               count(*) FILTER (WHERE EXISTS (SELECT 1 FROM user_milestones m WHERE m.user_id = c.user_id AND m.milestone = 'COMMANDED'))::int AS commanded,
+               count(*) FILTER (WHERE c.registered_day + 7 <= ${today}::date)::int AS "reachedDay7",
+               count(*) FILTER (WHERE c.registered_day + 7 <= ${today}::date
+                                  AND EXISTS (SELECT 1 FROM user_activity a WHERE a.user_id = c.user_id AND a.day >= c.registered_day + 7))::int AS "activeAfterDay7"
+          FROM user_cohorts c
+         WHERE c.registered_day >= ${range.from}::date AND c.registered_day <= ${range.to}::date`;
+      return row!;
     },
 
     economyHistory: ({ campaignId, fromTick, first }) =>
@@ -85,7 +109,7 @@ export function postgresReads(db: Db): Reads {
     civilizationHistory: ({ campaignId, fromTick, first }) =>
       db.$queryRaw<CivilizationTick[]>`
         SELECT tick, civ_id AS "civId", player_id::text AS "playerId", population::float8 AS population, credits::float8 AS credits,
-               score::float8 AS score, stability, ships, eliminated
+               score::float8 AS score, stability, ships, eliminated, commands
           FROM civilization_ticks
          WHERE campaign_id = ${campaignId}::uuid
            AND tick IN (SELECT tick FROM economy_ticks WHERE campaign_id = ${campaignId}::uuid AND tick >= ${fromTick} ORDER BY tick LIMIT ${first})

@@ -53,10 +53,34 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
       SELECT date_trunc('minute', occurred_at), producer, type, count(*) FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
       ON CONFLICT (minute, producer, type) DO UPDATE SET count = event_counts.count + excluded.count
     ),
+    command_rows AS (
+      SELECT c.* FROM jsonb_to_recordset(${apiInput(ticks.commands)}::jsonb)
+          AS c("eventId" uuid, day date, "campaignId" uuid, "userId" uuid, commands int)
+       WHERE c."eventId" IN (SELECT id FROM fresh)
+    ),
     activity AS (
+      -- What users did: events they acted in, and commands (counted by the tick stats), in one upsert per row.
       INSERT INTO user_activity (day, user_id, events)
-      SELECT (occurred_at AT TIME ZONE 'UTC')::date, actor_id, count(*) FROM fresh WHERE actor_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2
+      SELECT day, user_id, sum(n) FROM (
+        SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, actor_id AS user_id, 1 AS n FROM fresh WHERE actor_id IS NOT NULL
+        UNION ALL
+        SELECT day, "userId", commands FROM command_rows
+      ) AS acts
+      GROUP BY 1, 2 ORDER BY 1, 2
       ON CONFLICT (day, user_id) DO UPDATE SET events = user_activity.events + excluded.events
+    ),
+    commands_added AS (
+      INSERT INTO command_activity (day, campaign_id, user_id, commands)
+      SELECT day, "campaignId", "userId", sum(commands) FROM command_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (day, campaign_id, user_id) DO UPDATE SET commands = command_activity.commands + excluded.commands
+    ),
+    milestones_added AS (
+      INSERT INTO user_milestones (user_id, milestone, first_at)
+      SELECT "userId", milestone, min(at)
+        FROM jsonb_to_recordset(${apiInput(ticks.milestones)}::jsonb) AS m("eventId" uuid, "userId" uuid, milestone text, at timestamptz)
+       WHERE m."eventId" IN (SELECT id FROM fresh)
+       GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (user_id, milestone) DO UPDATE SET first_at = least(user_milestones.first_at, excluded.first_at)
     ),
     chat AS (
       INSERT INTO chat_activity (day, campaign_id, user_id, messages)
@@ -136,10 +160,10 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
       ON CONFLICT (campaign_id, tick) DO NOTHING
     ),
     civilizations_added AS (
-      INSERT INTO civilization_ticks (campaign_id, tick, civ_id, player_id, population, credits, score, stability, ships, eliminated)
-      SELECT "campaignId", tick, "civId", "playerId", population, credits, score, stability, ships, eliminated
+      INSERT INTO civilization_ticks (campaign_id, tick, civ_id, player_id, population, credits, score, stability, ships, eliminated, commands)
+      SELECT "campaignId", tick, "civId", "playerId", population, credits, score, stability, ships, eliminated, commands
         FROM jsonb_to_recordset(${apiInput(ticks.civilizations)}::jsonb)
-          AS c("eventId" uuid, "campaignId" uuid, tick int, "civId" text, "playerId" uuid, population bigint, credits bigint, score bigint, stability int, ships int, eliminated boolean)
+          AS c("eventId" uuid, "campaignId" uuid, tick int, "civId" text, "playerId" uuid, population bigint, credits bigint, score bigint, stability int, ships int, eliminated boolean, commands int)
        WHERE c."eventId" IN (SELECT id FROM fresh)
        ORDER BY 1, 2, 3
       ON CONFLICT (campaign_id, tick, civ_id) DO NOTHING
