@@ -42,6 +42,7 @@ const TOPIC_PATTERNS: Record<string, string> = {
   inbox: "inbox:<userId>",
   api: "api:<replica>",
   telemetry: "telemetry:simulation",
+  ai: "ai:provider",
 };
 
 export function renderCatalogue(): string {

@@ -326,3 +326,31 @@ it("an analyst reads the API's own usage: operations per client version with err
   // A player sees none of it.
   expect(errorCodes(await call(player.accessToken, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { requests } }", range))).toEqual(["FORBIDDEN"]);
 });
+
+it("an analyst reads what the AI was asked for: jobs per deployment and model, with tokens, cost and run times", async () => {
+  const key = await analystKey();
+  const player = await registerUser(url, "Storyteller");
+  const from = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  const job = expectData(
+    await call<{ generateText: { id: string } }>(player.accessToken, "mutation($i: GenerateTextInput!) { generateText(input: $i) { id } }", {
+      i: { idempotencyKey: randomUUID(), prompt: `Tell the tale of ${randomUUID()}` },
+    }),
+  ).generateText;
+  await eventually("the job finished", async () => {
+    const found = expectData(await call<{ job: { status: string } }>(player.accessToken, "query($id: ID!) { job(id: $id) { status } }", { id: job.id })).job;
+    return found.status === "SUCCEEDED" ? true : undefined;
+  });
+  type Usage = { kind: string; deployment: string | null; model: string | null; requests: number; failures: number; completionTokens: number; costUsd: number; p50Ms: number | null };
+  const usage = await eventually("the job's usage in the analytics", async () => {
+    const rows = expectData(
+      await call<{ aiUsage: Usage[] }>(key, "query($f: DateTime!, $t: DateTime!) { aiUsage(from: $f, to: $t) { kind deployment model requests failures completionTokens costUsd p50Ms } }", {
+        f: from.toISOString(),
+        t: new Date(from.getTime() + 3_600_000).toISOString(),
+      }),
+    ).aiUsage;
+    return rows.find((r) => r.kind === "TEXT" && r.requests >= 1);
+  });
+  expect(usage).toMatchObject({ deployment: "offline-narrator", model: "startales-narrator-1", failures: 0, costUsd: 0 });
+  expect(usage.completionTokens).toBeGreaterThan(0);
+  expect(usage.p50Ms).not.toBeNull();
+});

@@ -569,6 +569,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { signupFunnel(from: $f, to: $t) { registered joinRate day7Rate } }", dayRange()),
   },
+  "Query.aiUsage": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { aiUsage(from: $f, to: $t) { kind deployment requests costUsd p95Ms } }", dayRange()),
+  },
+  "Query.aiUsageByCampaign": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { aiUsageByCampaign(from: $f, to: $t) { campaign { id } requests costUsd } }", dayRange()),
+  },
   "Query.apiOperations": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation requests p95Ms } }", dayRange()),

@@ -256,6 +256,36 @@ describe.each(engines)("the $name analytics store", (engine) => {
     expect(await store.footprint(ada)).toMatchObject({ commandDays: 2, civilizationTicks: 2 });
   });
 
+  it("adds up provider's usage records per kind, deployment and model, and per campaign", async () => {
+    const at = dayAt(-90).getTime() + 6 * 3_600_000;
+    const [one, two] = [randomUUID(), randomUUID()];
+    const job = (campaignId: string | null, fields: Record<string, unknown>) => {
+      const jobId = randomUUID();
+      const data = { jobId, kind: "TEXT", campaignId, status: "SUCCEEDED", deployment: "narrator", model: "gpt-x", cached: false, failovers: 0, attempts: 1, promptTokens: 100, completionTokens: 50, costMicros: 300, waitMs: 5, runMs: 700, errorCode: null, ...fields };
+      return toEventRow(event(Topics.ai, "JOB_FINISHED", jobId, data, new Date(at), "provider"));
+    };
+    const jobs = [
+      job(one, {}),
+      job(one, { runMs: 2_000, failovers: 1 }),
+      job(two, { cached: true, promptTokens: 0, completionTokens: 0, costMicros: 0, runMs: 20 }),
+      job(null, { status: "FAILED", deployment: null, model: null, promptTokens: 0, completionTokens: 0, costMicros: 0, failovers: 2, errorCode: "SERVICE_UNAVAILABLE", runMs: 30_000 }),
+      job(two, { kind: "SPEECH", deployment: "voice", model: "tts-1", promptTokens: 0, completionTokens: 0, costMicros: 1_000, runMs: 400 }),
+    ];
+    await store.writeEvents(jobs);
+    await store.writeEvents([jobs[0]!]);
+    const range = { from: new Date(at), to: new Date(at + 60_000), first: 10 };
+    const bucketsWith = (...indexes: number[]) => indexes.reduce((b, i) => (b[i]! += 1, b), new Array<number>(11).fill(0));
+    expect(await store.aiUsage(range)).toEqual([
+      { kind: "TEXT", deployment: "narrator", model: "gpt-x", requests: 3, failures: 0, cacheHits: 1, failovers: 1, promptTokens: 200, completionTokens: 100, costMicros: 600, buckets: bucketsWith(0, 3, 4) },
+      { kind: "SPEECH", deployment: "voice", model: "tts-1", requests: 1, failures: 0, cacheHits: 0, failovers: 0, promptTokens: 0, completionTokens: 0, costMicros: 1_000, buckets: bucketsWith(2) },
+      { kind: "TEXT", deployment: "", model: "", requests: 1, failures: 1, cacheHits: 0, failovers: 2, promptTokens: 0, completionTokens: 0, costMicros: 0, buckets: bucketsWith(7) },
+    ]);
+    expect(await store.aiUsageByCampaign(range)).toEqual([
+      { campaignId: two, requests: 2, tokens: 0, costMicros: 1_000 },
+      { campaignId: one, requests: 2, tokens: 300, costMicros: 600 },
+    ]);
+  });
+
   it("adds up the gateway's operation statistics per operation and client, with error codes, latency histograms and deprecated use", async () => {
     const minute = dayAt(-70).getTime() + 9 * 3_600_000; // 09:00, 70 days ago
     const buckets = (...counts: number[]) => [...counts, ...new Array<number>(11 - counts.length).fill(0)];

@@ -1,4 +1,7 @@
 import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { parseEvent } from "@startales/service-kit";
+import { required } from "../testkit/config";
 import { errorCodes, expectData } from "../testkit/graphql-client";
 import { startFakeOpenAi, type FakeOpenAi } from "../testkit/fake-openai";
 import { startProvider, type ProviderHarness } from "../testkit/provider";
@@ -150,6 +153,22 @@ describe("cache, retries and billing", () => {
     });
   });
 
+  /** A job's usage records for analytics (JOB_FINISHED in provider's outbox), parsed by their contract. */
+  async function usageRecords(jobId: string) {
+    const db = new pg.Client({ connectionString: required("PROVIDER_DATABASE_URL") });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ topic: string; type: string; data: unknown }>("SELECT topic, type, data FROM outbox_events WHERE aggregate_id = $1", [jobId]);
+      return rows.map((row) => {
+        const parsed = parseEvent({ id: randomUUID(), occurredAt: new Date().toISOString(), aggregateId: jobId, version: 1, traceparent: null, ...row });
+        if (!parsed.ok) throw new Error(parsed.error);
+        return parsed.event.data as Record<string, unknown>;
+      });
+    } finally {
+      await db.end();
+    }
+  }
+
   it("a stream that stops midway is retried on the next attempt; the job's text is whole and billed once", async () => {
     await withProvider([deployment("vendor-a", a)], { PROVIDER_OFFLINE: "false", PROVIDER_COOLDOWN_MS: "50" }, async (provider) => {
       a.queue({ kind: "cut", afterChunks: 2 });
@@ -158,6 +177,10 @@ describe("cache, retries and billing", () => {
       expect(job).toMatchObject({ status: "SUCCEEDED", text: "Vendor A speaks of a hidden route." });
       expect(job.attempts).toBeGreaterThanOrEqual(2);
       expect(job.usage).toMatchObject({ promptTokens: 21, completionTokens: 9 });
+      // One usage record, like the bill, however many attempts ran.
+      expect(await usageRecords(job.id as string)).toEqual([
+        expect.objectContaining({ jobId: job.id, kind: "TEXT", status: "SUCCEEDED", deployment: "vendor-a", cached: false, promptTokens: 21, completionTokens: 9, errorCode: null }),
+      ]);
     });
   });
 
@@ -167,6 +190,9 @@ describe("cache, retries and billing", () => {
       const job = await text(provider);
       expect(job).toMatchObject({ status: "FAILED", errorCode: "SERVICE_UNAVAILABLE", attempts: 2 });
       expect(job.usage).toMatchObject({ costMicros: 0 });
+      expect(await usageRecords(job.id as string)).toEqual([
+        expect.objectContaining({ status: "FAILED", deployment: null, errorCode: "SERVICE_UNAVAILABLE", attempts: 2, failovers: 1, costMicros: 0 }),
+      ]);
     });
   });
 });

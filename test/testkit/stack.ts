@@ -144,7 +144,7 @@ export async function startStack(
     await simulationWorker.listen();
     started.push(simulationWorker);
     // The provider subgraph and its worker pool share one config (and so one Redis namespace).
-    const providerConfig = providerTestConfig(campaignUrl, options.providerEnv);
+    const providerConfig = providerTestConfig(campaignUrl, { EVENT_FIREHOSE_PREFIX, ...options.providerEnv });
     const provider = createProviderApp(providerConfig, logs.provider.logger as Logger);
     const providerUrl = await provider.listen();
     started.push(provider);

@@ -101,10 +101,12 @@ const PRODUCERS = [
   "subgraphs/notification/src/domain/notification-writer.ts",
   "subgraphs/provider/src/domain/job-events.ts",
   "gateway/src/operation-stats.ts",
+  "subgraphs/provider/src/domain/job-usage.ts",
 ];
 
 /** Modules that write to Redis streams or channels without producing an event of their own. */
 const NOT_EVENT_PRODUCERS: Record<string, string> = {
+  "subgraphs/provider/src/domain/job-rows.ts": "inserts the usage records job-usage.ts built through the contracts, in the statement that bills the jobs",
   "packages/service-kit/src/outbox-relay.ts": "the relay and publishEnvelope: publishes what producers wrote",
   "packages/service-kit/src/outbox-rebuild.ts": "puts published events back after Redis lost its data",
   "packages/service-kit/src/stream-consumer.ts": "copies failed or contract-breaking events to the dead-letter stream",

@@ -170,6 +170,36 @@ export const apiEvents = {
     .describe("each replica's GraphQL operations of a window (a minute), by operation and client: counts, error codes, a latency histogram, deprecated elements used"),
 };
 
+/**
+ * Provider's usage records on `ai:provider`, for analytics only: one per finished job, in the
+ * transaction that records its result (billed once, so recorded once). Never the prompt or
+ * the answer. aggregateId: the job; version: 1.
+ */
+export const aiEvents = {
+  JOB_FINISHED: z
+    .strictObject({
+      jobId: id,
+      kind: z.enum(["TEXT", "SPEECH", "IMAGE", "TRANSCRIPTION"]),
+      campaignId: id.nullable(),
+      status: z.enum(["SUCCEEDED", "FAILED"]),
+      /** The deployment and model that answered; null for a failure, or a cache hit's original when unknown. */
+      deployment: z.string().min(1).max(100).nullable(),
+      model: z.string().min(1).max(200).nullable(),
+      cached: z.boolean(),
+      /** Deployments that failed before one answered (within the last attempt), or all that failed. */
+      failovers: count,
+      attempts: count,
+      promptTokens: count,
+      completionTokens: count,
+      costMicros: count,
+      /** From the request to the first run, and from it to the result (ms). */
+      waitMs: count,
+      runMs: count,
+      errorCode: z.string().min(1).max(64).nullable(),
+    })
+    .describe("a job succeeded (from a vendor or the cache) or failed for good: its deployment, model, tokens, cost, latency and failovers"),
+};
+
 /** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */
 export const inboxEvents = {
   NOTIFICATION_ADDED: z.strictObject({ category: z.enum(["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"]) }).describe("a notification was created that the recipient's in-app preference shows"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { booleanFlag, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import { booleanFlag, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 import { deploymentsFromEnv } from "./domain/deployments";
 
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -95,6 +95,10 @@ export const providerConfigSchema = z.object({
   PROVIDER_STREAM_TTL_S: positiveInt(3_600),
   /** Use espeak-ng for speech when it is installed (else the built-in formant synthesizer). */
   PROVIDER_ESPEAK: booleanFlag(true),
+  /** The worker pool's outbox relay (usage records for analytics). */
+  ...outboxConfigShape,
+  /** One stream, `events:ai:provider`, read by analytics through the firehose: a short tail is enough. */
+  EVENT_STREAM_MAX_LEN: positiveInt(1_000),
 });
 
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;

@@ -3,6 +3,7 @@ import {
   createMetrics,
   createRedis,
   createWorkerApp,
+  prismaOutboxRelay,
   databaseReadiness,
   queueWorker,
   redisReadiness,
@@ -82,9 +83,15 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     logger,
     hooks: {
       onCache: (kind, outcome) => series.cache.inc({ kind, outcome }),
-      onFinished: (kind, status, cached) => series.jobs.inc({ kind, status, cached: String(cached) }),
+      onFinished: (kind, status, cached) => {
+        series.jobs.inc({ kind, status, cached: String(cached) });
+        // Its usage record was committed with the result: publish it now, not at the next poll.
+        relay.wake();
+      },
     },
   });
+  // Publishes the usage records (JOB_FINISHED) the runner commits with each result, to analytics' firehose.
+  const relay = prismaOutboxRelay(db, { producer: "provider", redis, logger, metrics, config });
 
   const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
   const sweep = createJobSweep({
@@ -126,7 +133,10 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
         },
       }),
     ],
-    parts: [{ name: "job sweep", start: () => sweep.start(), stop: () => sweep.stop() }],
+    parts: [
+      { name: "job sweep", start: () => sweep.start(), stop: () => sweep.stop() },
+      { name: "outbox relay", start: () => relay.start(), stop: () => relay.stop(), servesJobs: true },
+    ],
     startedFields: async () => ({
       routing: config.PROVIDER_ROUTING,
       deployments: (await registry.list()).map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`),

@@ -9,24 +9,24 @@ import { BUCKET_MS } from "./series";
  * in the last bucket (longer than the last bound) answers that bound: the histogram says no
  * more. Null when nothing was counted.
  */
-export function histogramQuantile(q: number, buckets: number[]): number | null {
+export function histogramQuantile(q: number, buckets: number[], bounds: readonly number[] = OPERATION_LATENCY_BUCKETS_MS): number | null {
   const total = buckets.reduce((sum, n) => sum + n, 0);
   if (total === 0) return null;
   const rank = q * total;
   let below = 0;
   for (const [i, count] of buckets.entries()) {
     if (below + count >= rank && count > 0) {
-      const upper = OPERATION_LATENCY_BUCKETS_MS[i];
-      if (upper === undefined) return OPERATION_LATENCY_BUCKETS_MS.at(-1)!;
-      const lower = i === 0 ? 0 : OPERATION_LATENCY_BUCKETS_MS[i - 1]!;
+      const upper = bounds[i];
+      if (upper === undefined) return bounds.at(-1)!;
+      const lower = i === 0 ? 0 : bounds[i - 1]!;
       return lower + ((upper - lower) * (rank - below)) / count;
     }
     below += count;
   }
-  return OPERATION_LATENCY_BUCKETS_MS.at(-1)!;
+  return bounds.at(-1)!;
 }
 
-const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
+export const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
 
 export type ApiOperationStats = {
   operation: string;

@@ -94,3 +94,6 @@ export type CampaignHistoryArgs = z.infer<typeof campaignHistoryArgs>;
 
 export const leaderboardHistoryArgs = campaignTicks(1_000, 100).and(z.object({ civId: z.string().min(1).max(100).nullish().transform((c) => c ?? null) }));
 export type LeaderboardHistoryArgs = z.infer<typeof leaderboardHistoryArgs>;
+
+export const aiUsageArgs = apiOperationsArgs;
+export type AiUsageArgs = ApiOperationsArgs;

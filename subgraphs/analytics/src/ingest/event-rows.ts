@@ -45,6 +45,7 @@ function campaignAndActor(family: string, type: string, aggregateId: string, dat
       return [data.campaignId, type === "MESSAGE_DELETED" ? data.deletedById : data.authorId];
     case "system:simulation":
     case "telemetry":
+    case "ai":
       return [data.campaignId, null];
     case "integration:notifications":
       return [data.campaignId, null];

@@ -1,7 +1,8 @@
 import { DateTimeScalar, parseInput, requireUser } from "@startales/service-kit";
+import { aiUsage, aiUsageByCampaign } from "../domain/ai-usage";
 import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
 import { economyHistory, leaderboardHistory } from "../domain/campaign-history";
-import { activeUsersArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
+import { activeUsersArgs, aiUsageArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
 import { activeUsers, chatActivity, commandActivity, eventSeries, funnel, playerStats, retention, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
@@ -21,6 +22,8 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       chatActivity: async (_parent, args) => (await chatActivity(store, parseInput(chatActivityArgs, args))).map((row) => ({ ...row, user: user(row.userId) })),
       campaignEconomyHistory: (_parent, args) => economyHistory(store, parseInput(campaignHistoryArgs, args)),
       leaderboardHistory: (_parent, args) => leaderboardHistory(store, parseInput(leaderboardHistoryArgs, args)),
+      aiUsage: (_parent, args) => aiUsage(store, parseInput(aiUsageArgs, args)),
+      aiUsageByCampaign: (_parent, args) => aiUsageByCampaign(store, parseInput(aiUsageArgs, args)),
       apiOperations: (_parent, args) => apiOperations(store, parseInput(apiOperationsArgs, args)),
       apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
       deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),
@@ -38,6 +41,9 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       campaign: (row) => campaign(row.campaignId),
     },
     CampaignEconomyTick: {
+      campaign: (row) => campaign(row.campaignId),
+    },
+    CampaignAiUsage: {
       campaign: (row) => campaign(row.campaignId),
     },
     CivilizationStanding: {

@@ -71,6 +71,23 @@ export type CivilizationTick = {
   commands: number;
 };
 
+/** AI use over a range, per kind, deployment and model ('' where none): counts, tokens, cost and the run-time histogram (AI_LATENCY_BUCKETS_MS, then longer). */
+export type AiUsageTotals = {
+  kind: string;
+  deployment: string;
+  model: string;
+  requests: number;
+  failures: number;
+  cacheHits: number;
+  failovers: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  buckets: number[];
+};
+
+export type CampaignAiUsage = { campaignId: string; requests: number; tokens: number; costMicros: number };
+
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
 export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; commandDays: number; cohort: boolean; civilizationTicks: number };
 
@@ -126,6 +143,12 @@ export interface AnalyticsStore {
    * `fromTick`: by tick, then score (highest first), then civilization.
    */
   civilizationHistory(query: { campaignId: string; fromTick: number; first: number }): Promise<CivilizationTick[]>;
+
+  /** AI use in [from, to) per kind, deployment and model, the most requested first, at most `first`. */
+  aiUsage(query: { from: Date; to: Date; first: number }): Promise<AiUsageTotals[]>;
+
+  /** AI use in [from, to) per campaign (jobs without one left out), the costliest first, at most `first`. */
+  aiUsageByCampaign(query: { from: Date; to: Date; first: number }): Promise<CampaignAiUsage[]>;
 
   /** Per operation, client and version in [from, to): the most requested first, at most `first`. */
   apiOperations(query: { from: Date; to: Date; first: number }): Promise<ApiOperationTotals[]>;

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { Topics } from "@startales/service-kit";
 import type { Db } from "../db";
 import { Prisma, type ProviderJob } from "../generated/prisma/client";
 import type { Spent } from "./budget";
 import type { JobKind } from "./deployments";
+import type { JobFinishedEvent } from "./job-usage";
 import { requestHash, type ProviderRequest } from "./requests";
 
 /** A job as a caller asks for it: what its row is made from. */
@@ -101,7 +103,7 @@ export type JobResult = {
  * answered true when this statement billed it, false when another run already did (an id
  * twice is billed once: the first is true).
  */
-export async function recordSuccesses(db: Db, results: ({ id: string } & JobResult)[]): Promise<boolean[]> {
+export async function recordSuccesses(db: Db, results: ({ id: string; usage: JobFinishedEvent } & JobResult)[]): Promise<boolean[]> {
   const input = JSON.stringify(
     results.map((r) => ({
       id: r.id,
@@ -114,21 +116,30 @@ export async function recordSuccesses(db: Db, results: ({ id: string } & JobResu
       completion_tokens: r.completionTokens,
       cost_micros: r.costMicros,
       cached: r.cached,
+      usage: r.usage.data,
     })),
   );
   const rows = await db.$queryRaw<{ id: string }[]>`
     WITH input AS (
       SELECT DISTINCT ON (id) * FROM jsonb_to_recordset(${input}::jsonb)
         AS t(id uuid, result_text text, content_sha text, content_type text, deployment text, model text,
-             prompt_tokens int, completion_tokens int, cost_micros int, cached boolean)
-    )
+             prompt_tokens int, completion_tokens int, cost_micros int, cached boolean, usage jsonb)
+    ),
+    billed AS (
     UPDATE provider_jobs p
        SET status = 'SUCCEEDED', result_text = i.result_text, content_sha = i.content_sha, content_type = i.content_type,
            deployment = i.deployment, model = i.model, prompt_tokens = i.prompt_tokens, completion_tokens = i.completion_tokens,
            cost_micros = i.cost_micros, cached = i.cached, error = NULL, error_code = NULL, billed_at = now(), finished_at = now()
       FROM input i
      WHERE p.id = i.id AND p.billed_at IS NULL
-     RETURNING p.id::text AS id`;
+     RETURNING p.id
+    ),
+    -- The usage record of each job billed here (so of each job once), in the same transaction.
+    recorded AS (
+      INSERT INTO outbox_events (id, topic, type, aggregate_id, version, data)
+      SELECT gen_random_uuid(), ${Topics.ai}, 'JOB_FINISHED', i.id, 1, i.usage FROM input i JOIN billed b ON b.id = i.id
+    )
+    SELECT id::text AS id FROM billed`;
   const billed = new Set(rows.map((row) => row.id));
   return results.map((r) => billed.delete(r.id));
 }

@@ -8,6 +8,7 @@ import type { ContentStore } from "./content-store";
 import { costMicros } from "./cost";
 import type { JobEvents } from "./job-events";
 import { claimJobs, recordSuccesses } from "./job-rows";
+import { jobFinishedEvent, recordJobFinished } from "./job-usage";
 import { capOutput } from "./prompt";
 import type { ProviderRequest } from "./requests";
 
@@ -49,8 +50,9 @@ export function createJobRunner(deps: JobRunnerDeps) {
   const claim = createGroupCommit((ids: string[]) => claimJobs(db, ids));
   const recordSuccess = createGroupCommit((results: Parameters<typeof recordSuccesses>[1]) => recordSuccesses(db, results));
 
-  /** Records the result and its usage, once. False when another run already did. */
-  async function finish(job: ProviderJob, result: CachedResult, usage: { promptTokens: number; completionTokens: number; costMicros: number }, cached: boolean): Promise<boolean> {
+  /** Records the result and its usage (and the usage record for analytics), once. False when another run already did. */
+  async function finish(job: ProviderJob, result: CachedResult, usage: { promptTokens: number; completionTokens: number; costMicros: number }, cached: boolean, failovers = 0): Promise<boolean> {
+    const record = jobFinishedEvent(job, { status: "SUCCEEDED", deployment: result.deployment, model: result.model, cached, failovers, ...usage, errorCode: null });
     const billed = await recordSuccess({
       id: job.id,
       resultText: result.text,
@@ -60,16 +62,22 @@ export function createJobRunner(deps: JobRunnerDeps) {
       model: result.model,
       ...usage,
       cached,
+      usage: record,
     });
     if (!billed) logger.info({ jobId: job.id }, "job already finished by another run; nothing billed");
     else hooks.onFinished?.(job.kind, "SUCCEEDED", cached);
     return billed;
   }
 
-  async function fail(job: ProviderJob, code: string, message: string): Promise<void> {
-    await db.providerJob.updateMany({
-      where: { id: job.id, billedAt: null },
-      data: { status: "FAILED", errorCode: code, error: message, finishedAt: new Date(), billedAt: new Date() },
+  async function fail(job: ProviderJob, code: string, message: string, failovers = 0): Promise<void> {
+    const record = jobFinishedEvent(job, { status: "FAILED", deployment: null, model: null, cached: false, failovers, promptTokens: 0, completionTokens: 0, costMicros: 0, errorCode: code });
+    await db.$transaction(async (tx) => {
+      const { count } = await tx.providerJob.updateMany({
+        where: { id: job.id, billedAt: null },
+        data: { status: "FAILED", errorCode: code, error: message, finishedAt: new Date(), billedAt: new Date() },
+      });
+      // Recorded with the failure, so once however often the job is failed.
+      if (count === 1) await recordJobFinished(tx, record);
     });
     hooks.onFinished?.(job.kind, "FAILED", false);
   }
@@ -137,7 +145,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
             throw new RetryLater(error.message, error.retryAfterMs);
           }
           const limitedOnly = error.failures.length > 0 && error.failures.every((f) => f.kind === "limited" || f.kind === "rate_limited");
-          await fail(job, limitedOnly ? ErrorCode.RATE_LIMITED : ErrorCode.SERVICE_UNAVAILABLE, error.message);
+          await fail(job, limitedOnly ? ErrorCode.RATE_LIMITED : ErrorCode.SERVICE_UNAVAILABLE, error.message, error.failures.length);
           await endStream();
           return;
         }
@@ -150,7 +158,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         throw error;
       }
 
-      const { deployment, result } = routed;
+      const { deployment, result, tries } = routed;
       const contentSha = result.bytes ? await deps.content.put(result.bytes, result.contentType ?? "application/octet-stream") : null;
       const outcome: CachedResult = {
         text: result.text === null ? null : capOutput(result.text, deps.maxOutputChars),
@@ -159,7 +167,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         deployment: deployment.name,
         model: result.model,
       };
-      const billed = await finish(job, outcome, { ...result.usage, costMicros: costMicros(deployment, result.usage) }, false);
+      const billed = await finish(job, outcome, { ...result.usage, costMicros: costMicros(deployment, result.usage) }, false, Math.max(0, tries - 1));
       if (billed) await deps.cache.set(request.kind, job.requestHash, outcome);
       if (job.stream) await deps.events.chunk({ jobId: job.id, attempt: streamAttempt, index, text: "", done: true });
     },

@@ -89,6 +89,8 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     funnel: after(reads.funnel),
     economyHistory: after(reads.economyHistory),
     civilizationHistory: after(reads.civilizationHistory),
+    aiUsage: after(reads.aiUsage),
+    aiUsageByCampaign: after(reads.aiUsageByCampaign),
     apiOperations: after(reads.apiOperations),
     apiErrors: after(reads.apiErrors),
     apiSeries: after(reads.apiSeries),

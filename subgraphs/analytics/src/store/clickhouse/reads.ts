@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { AnalyticsStore, ApiErrorTotals, Bucket, ChatRow, CivilizationTick, CohortRow, CommandRow, Day, TickRow } from "../analytics-store";
+import type { AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, Bucket, ChatRow, CivilizationTick, CohortRow, CommandRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -183,6 +183,45 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
         eliminated: Number(row.eliminated) === 1,
         commands: Number(row.commands),
       }));
+    },
+
+    async aiUsage({ from, to, first }) {
+      // Output names differ from the columns they add up: an alias named like a column replaces it.
+      const found = await rows<Record<string, unknown> & { buckets: number[] }>(`
+        SELECT kind, deployment, model, sum(requests) AS requestCount, sum(failures) AS failureCount, sum(cache_hits) AS cacheHits,
+               sum(failovers) AS failoverCount, sum(prompt_tokens) AS promptTokens, sum(completion_tokens) AS completionTokens,
+               sum(cost_micros) AS costMicros, sumForEach(run_buckets) AS buckets
+          FROM ai_usage
+         WHERE minute >= ${at(from)} AND minute < ${at(to)}
+         GROUP BY kind, deployment, model
+         ORDER BY requestCount DESC, kind, deployment, model
+         LIMIT ${int(first)}`);
+      return found.map(
+        (row): AiUsageTotals => ({
+          kind: String(row.kind),
+          deployment: String(row.deployment),
+          model: String(row.model),
+          requests: Number(row.requestCount),
+          failures: Number(row.failureCount),
+          cacheHits: Number(row.cacheHits),
+          failovers: Number(row.failoverCount),
+          promptTokens: Number(row.promptTokens),
+          completionTokens: Number(row.completionTokens),
+          costMicros: Number(row.costMicros),
+          buckets: row.buckets.map(Number),
+        }),
+      );
+    },
+
+    async aiUsageByCampaign({ from, to, first }) {
+      const found = await rows<{ campaignId: string; requestCount: number; tokens: number; costMicros: number }>(`
+        SELECT campaign AS campaignId, sum(requests) AS requestCount, sum(prompt_tokens + completion_tokens) AS tokens, sum(cost_micros) AS costMicros
+          FROM ai_usage
+         WHERE minute >= ${at(from)} AND minute < ${at(to)} AND campaign != ''
+         GROUP BY campaign
+         ORDER BY costMicros DESC, requestCount DESC, campaignId
+         LIMIT ${int(first)}`);
+      return found.map((row): CampaignAiUsage => ({ campaignId: row.campaignId, requests: Number(row.requestCount), tokens: Number(row.tokens), costMicros: Number(row.costMicros) }));
     },
 
     async apiOperations({ from, to, first }) {

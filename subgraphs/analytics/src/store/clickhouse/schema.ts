@@ -103,4 +103,12 @@ export const SCHEMA: string[] = [
   // to): a retried forgetUser finds its copy made and does not make another.
   `CREATE TABLE IF NOT EXISTS forgotten_users (user_hash String, requested_at DateTime('UTC') DEFAULT now())
    ENGINE = ReplacingMergeTree() ORDER BY user_hash`,
+
+  // Provider's JOB_FINISHED, one row per job inserted by the store (read with sums; its run-time
+  // histogram is an array, added by sumForEach).
+  `CREATE TABLE IF NOT EXISTS ai_usage (
+     minute DateTime('UTC'), kind String, deployment String, model String, campaign String,
+     requests UInt64, failures UInt64, cache_hits UInt64, failovers UInt64, prompt_tokens UInt64, completion_tokens UInt64, cost_micros UInt64,
+     run_buckets Array(UInt64)
+   ) ENGINE = MergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, kind, deployment, model, campaign)`,
 ];

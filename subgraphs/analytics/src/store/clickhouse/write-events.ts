@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
+import { aiUsageRows } from "../../ingest/ai-usage";
 import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
 import { tickStatRows } from "../../ingest/tick-stats";
@@ -53,6 +54,7 @@ export async function writeEvents(client: ClickHouseClient, rows: EventRow[]): P
 async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): Promise<void> {
   const api = apiStatRows(fresh);
   const ticks = tickStatRows(fresh);
+  const ai = aiUsageRows(fresh);
   const tables: { table: string; values: object[] }[] = [
     {
       table: "api_operations",
@@ -100,6 +102,24 @@ async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): P
         ships: row.ships,
         eliminated: row.eliminated ? 1 : 0,
         commands: row.commands,
+      })),
+    },
+    {
+      table: "ai_usage",
+      values: ai.map((row) => ({
+        minute: row.minute,
+        kind: row.kind,
+        deployment: row.deployment,
+        model: row.model,
+        campaign: row.campaign,
+        requests: row.requests,
+        failures: row.failures,
+        cache_hits: row.cacheHits,
+        failovers: row.failovers,
+        prompt_tokens: row.promptTokens,
+        completion_tokens: row.completionTokens,
+        cost_micros: row.costMicros,
+        run_buckets: row.buckets,
       })),
     },
     { table: "command_activity", values: ticks.commands.map((row) => ({ day: row.day, campaign: row.campaignId, user_id: row.userId, commands: row.commands })) },

@@ -1,11 +1,14 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
+import { AI_LATENCY_BUCKETS_MS } from "../../ingest/ai-usage";
 import { Prisma } from "../../generated/prisma/client";
-import type { AnalyticsStore, ApiErrorTotals, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
+
+const SUMMED_RUN_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: AI_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(run_buckets[${i + 1}])`).join(", ")}]::int[] AS buckets`);
 
 /** Element-wise sums of the rows' latency histograms (fixed length). */
 const SUMMED_BUCKETS = Prisma.raw(
@@ -114,6 +117,26 @@ export function postgresReads(db: Db): Reads {
          WHERE campaign_id = ${campaignId}::uuid
            AND tick IN (SELECT tick FROM economy_ticks WHERE campaign_id = ${campaignId}::uuid AND tick >= ${fromTick} ORDER BY tick LIMIT ${first})
          ORDER BY tick, score DESC, civ_id`,
+
+    aiUsage: ({ from, to, first }) =>
+      db.$queryRaw<AiUsageTotals[]>`
+        SELECT kind, deployment, model, sum(requests)::int AS requests, sum(failures)::int AS failures, sum(cache_hits)::int AS "cacheHits",
+               sum(failovers)::int AS failovers, sum(prompt_tokens)::float8 AS "promptTokens", sum(completion_tokens)::float8 AS "completionTokens",
+               sum(cost_micros)::float8 AS "costMicros", ${SUMMED_RUN_BUCKETS}
+          FROM ai_usage
+         WHERE minute >= ${from} AND minute < ${to}
+         GROUP BY 1, 2, 3
+         ORDER BY requests DESC, 1, 2, 3
+         LIMIT ${first}`,
+
+    aiUsageByCampaign: ({ from, to, first }) =>
+      db.$queryRaw<CampaignAiUsage[]>`
+        SELECT campaign AS "campaignId", sum(requests)::int AS requests, sum(prompt_tokens + completion_tokens)::float8 AS tokens, sum(cost_micros)::float8 AS "costMicros"
+          FROM ai_usage
+         WHERE minute >= ${from} AND minute < ${to} AND campaign <> ''
+         GROUP BY 1
+         ORDER BY "costMicros" DESC, requests DESC, 1
+         LIMIT ${first}`,
 
     apiOperations: ({ from, to, first }) =>
       db.$queryRaw<ApiOperationTotals[]>`

@@ -1,5 +1,6 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
+import { AI_LATENCY_BUCKETS_MS, aiUsageRows } from "../../ingest/ai-usage";
 import { apiStatRows } from "../../ingest/api-stats";
 import type { EventRow } from "../../ingest/event-rows";
 import { tickStatRows } from "../../ingest/tick-stats";
@@ -15,6 +16,8 @@ import type { Partitions } from "./partitions";
  */
 /** Element-wise sums of a batch's latency histograms (fixed length): ARRAY[sum(b[1]), sum(b[2]), …]. */
 const SUMMED_BUCKETS = Prisma.raw(`ARRAY[${OPERATION_LATENCY_BUCKETS_MS.map((_bound, i) => `sum(buckets[${i + 1}])`).join(", ")}, sum(buckets[${OPERATION_LATENCY_BUCKETS_MS.length + 1}])]::int[]`);
+
+const SUMMED_RUN_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: AI_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(buckets[${i + 1}])`).join(", ")}]::int[]`);
 
 export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
@@ -35,6 +38,7 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
   // The gateway's statistics and simulation's tick stats, flattened; each row names its event, kept only if that event is new.
   const api = apiStatRows(rows);
   const ticks = tickStatRows(rows);
+  const ai = aiUsageRows(rows);
   const apiInput = (list: object[]) => JSON.stringify(list);
   const [result] = await db.$queryRaw<{ fresh: string[] }[]>`
     WITH input AS (
@@ -149,6 +153,25 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
        WHERE d."eventId" IN (SELECT id FROM fresh)
        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
       ON CONFLICT (minute, field, client_name, client_version) DO UPDATE SET count = deprecated_usage.count + excluded.count
+    ),
+    ai_added AS (
+      INSERT INTO ai_usage (minute, kind, deployment, model, campaign, requests, failures, cache_hits, failovers, prompt_tokens, completion_tokens, cost_micros, run_buckets)
+      SELECT minute, kind, deployment, model, campaign, sum(requests), sum(failures), sum("cacheHits"), sum(failovers),
+             sum("promptTokens"), sum("completionTokens"), sum("costMicros"), ${SUMMED_RUN_BUCKETS}
+        FROM jsonb_to_recordset(${apiInput(ai)}::jsonb)
+          AS u("eventId" uuid, minute timestamptz, kind text, deployment text, model text, campaign text, requests int, failures int, "cacheHits" int,
+               failovers int, "promptTokens" bigint, "completionTokens" bigint, "costMicros" bigint, buckets int[])
+       WHERE u."eventId" IN (SELECT id FROM fresh)
+       GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (minute, kind, deployment, model, campaign) DO UPDATE SET
+        requests = ai_usage.requests + excluded.requests,
+        failures = ai_usage.failures + excluded.failures,
+        cache_hits = ai_usage.cache_hits + excluded.cache_hits,
+        failovers = ai_usage.failovers + excluded.failovers,
+        prompt_tokens = ai_usage.prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = ai_usage.completion_tokens + excluded.completion_tokens,
+        cost_micros = ai_usage.cost_micros + excluded.cost_micros,
+        run_buckets = ARRAY(SELECT x + y FROM unnest(ai_usage.run_buckets, excluded.run_buckets) AS t(x, y))
     ),
     economy_added AS (
       INSERT INTO economy_ticks (campaign_id, tick, recorded_at, population, credits, ships, battles, trade_volume, mean_stability, prices)
