@@ -258,6 +258,9 @@ describe("subscriptions across gateway replicas", () => {
           { id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i + 2, data: { name: "synthetic", gameMasterId: campaignId,  i, blob }, traceparent: null },
           { streamMaxLen: 100_000 },
         );
+        // Paced by the fast reader: it is never more than one event behind, so only the
+        // paused one can fill its send buffer, however busy the machine is.
+        await fast.waitFor(i + 1, 20_000);
       }
       await fast.waitFor(count, 60_000);
       expect(fast.results.map((r) => r.data!.campaignEvents.data.i)).toEqual([...Array(count).keys()]);
