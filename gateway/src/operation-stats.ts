@@ -1,21 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { OPERATION_LATENCY_BUCKETS_MS, Topics, eventData, streamKey, type EventEnvelope, type Logger, type Redis } from "@startales/service-kit";
+import { OPERATION_LATENCY_BUCKETS_MS, Topics, eventData, streamKey, type EventData, type EventEnvelope, type Logger, type Redis } from "@startales/service-kit";
 
 /** What one operation told the recorder, its labels already bounded (client-identity.ts, createOperationLabels). */
 export type OperationSample = { operation: string; clientName: string; clientVersion: string; durationMs: number; errorCodes: string[]; deprecated: string[] };
 
-type Stats = {
-  operation: string;
-  clientName: string;
-  clientVersion: string;
-  requests: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  durationMsSum: number;
-  durationBuckets: number[];
-  deprecated: Record<string, number>;
-};
+/** One operation × client × version of a window, as the contract (OPERATION_STATS) carries it. */
+type Stats = EventData<"OPERATION_STATS">["operations"][number];
 
 /** Keys (operation × client × version) a window holds; past it, operations count as `other` so memory and the event stay bounded. */
 export const MAX_KEYS_PER_WINDOW = 1_000;

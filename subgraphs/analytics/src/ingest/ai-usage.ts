@@ -1,3 +1,4 @@
+import type { EventData } from "@startales/service-kit";
 import type { EventRow } from "./event-rows";
 
 /** The upper bounds (ms) of the AI latency histogram: vendor calls take seconds, not the API's milliseconds. One more bucket counts what took longer. */
@@ -23,19 +24,7 @@ export type AiUsageRow = {
   buckets: number[];
 };
 
-type JobFinished = {
-  kind: string;
-  campaignId: string | null;
-  status: "SUCCEEDED" | "FAILED";
-  deployment: string | null;
-  model: string | null;
-  cached: boolean;
-  failovers: number;
-  promptTokens: number;
-  completionTokens: number;
-  costMicros: number;
-  runMs: number;
-};
+type JobFinished = EventData<"JOB_FINISHED">;
 
 const bucketOf = (ms: number) => {
   const index = AI_LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);

@@ -1,3 +1,4 @@
+import type { EventData } from "@startales/service-kit";
 import type { EventRow } from "./event-rows";
 
 /** One operation × client × version of one OPERATION_STATS event, as the rollups take it. */
@@ -18,18 +19,6 @@ export type ApiErrorRow = { eventId: string; minute: string; operation: string; 
 
 export type DeprecatedUseRow = { eventId: string; minute: string; field: string; clientName: string; clientVersion: string; count: number };
 
-type Stats = {
-  operation: string;
-  clientName: string;
-  clientVersion: string;
-  requests: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  durationMsSum: number;
-  durationBuckets: number[];
-  deprecated: Record<string, number>;
-};
-
 /**
  * The gateway's OPERATION_STATS events of a batch, flattened into the three API rollups'
  * rows, each tagged with its event so an engine keeps only those of events new to it. The
@@ -41,7 +30,7 @@ export function apiStatRows(rows: EventRow[]): { operations: ApiOperationRow[]; 
   const deprecated: DeprecatedUseRow[] = [];
   for (const row of rows) {
     if (row.type !== "OPERATION_STATS") continue;
-    const data = row.data as { minute: string; operations: Stats[] };
+    const data = row.data as EventData<"OPERATION_STATS">;
     const minute = new Date(Math.floor(Date.parse(data.minute) / 60_000) * 60_000).toISOString();
     for (const stats of data.operations) {
       const key = { eventId: row.id, minute, operation: stats.operation, clientName: stats.clientName, clientVersion: stats.clientVersion };

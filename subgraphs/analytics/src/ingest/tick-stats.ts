@@ -1,43 +1,19 @@
+import type { EventData } from "@startales/service-kit";
 import type { EventRow } from "./event-rows";
 
+type TickStats = EventData<"TICK_STATS">;
+
 /** A campaign's economy after a tick, from one TICK_STATS event. */
-export type EconomyTickRow = {
-  eventId: string;
-  campaignId: string;
-  tick: number;
-  recordedAt: string;
-  population: number;
-  credits: number;
-  ships: number;
-  battles: number;
-  tradeVolume: number;
-  meanStability: number;
-  prices: Record<string, number>;
-};
+export type EconomyTickRow = Omit<TickStats, "civilizations"> & { eventId: string; recordedAt: string };
 
 /** One civilization's standing after a tick. */
-export type CivilizationTickRow = {
-  eventId: string;
-  campaignId: string;
-  tick: number;
-  civId: string;
-  playerId: string | null;
-  population: number;
-  credits: number;
-  score: number;
-  stability: number;
-  ships: number;
-  eliminated: boolean;
-  commands: number;
-};
+export type CivilizationTickRow = TickStats["civilizations"][number] & { eventId: string; campaignId: string; tick: number };
 
 /** A player's commands in a campaign, counted on the day of the TICK_STATS that reported them. */
 export type CommandRow = { eventId: string; day: string; at: string; campaignId: string; userId: string; commands: number };
 
 /** The first time a user did something the funnel counts: joined a campaign, had a command decided. */
 export type MilestoneRow = { eventId: string; userId: string; milestone: "JOINED" | "COMMANDED"; at: string };
-
-type TickStats = Omit<EconomyTickRow, "eventId" | "recordedAt"> & { civilizations: Omit<CivilizationTickRow, "eventId" | "campaignId" | "tick">[] };
 
 /**
  * Simulation's TICK_STATS events of a batch, as rows of the economy, civilization and command
