@@ -43,6 +43,7 @@ const TOPIC_PATTERNS: Record<string, string> = {
   api: "api:<replica>",
   telemetry: "telemetry:simulation",
   ai: "ai:provider",
+  sessions: "sessions:realtime",
 };
 
 export function renderCatalogue(): string {

@@ -565,6 +565,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { commandActivity(from: $f, to: $t) { user { id } commands } }", dayRange()),
   },
+  "Query.sessionLengths": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { sessionLengths(from: $f, to: $t) { day sessions p95Minutes } }", dayRange()),
+  },
   "Query.signupFunnel": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { signupFunnel(from: $f, to: $t) { registered joinRate day7Rate } }", dayRange()),

@@ -103,8 +103,8 @@ describe.each(engines)("the $name analytics store", (engine) => {
     expect(await store.writeEvents([rows[1]!, third])).toEqual([third.id]);
 
     expect(await store.chatActivity({ range: { from: isoDay(0), to: isoDay(0) }, campaignId, first: 10 })).toEqual([{ userId: author, messages: 3, activeDays: 1 }]);
-    expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3, commands: 0 });
-    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, commandDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.playerStats(author, { from: isoDay(0), to: isoDay(0) })).toEqual({ activeDays: 1, events: 3, messages: 3, commands: 0, sessionMs: 0 });
+    expect(await store.footprint(author)).toEqual({ rawEvents: 3, activityDays: 1, chatDays: 1, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
   });
 
   it("counts events per minute, hour and day, by producer and type, filtered on either", async () => {
@@ -197,8 +197,8 @@ describe.each(engines)("the $name analytics store", (engine) => {
     await store.writeEvents([signedIn(userId, dayAt(-RETENTION_DAYS - 2)), signedIn(userId, dayAt(0))].map(toEventRow));
     expect((await store.footprint(userId)).rawEvents).toBe(2);
     await store.sweep();
-    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
-    expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0, commands: 0 });
+    expect(await store.footprint(userId)).toEqual({ rawEvents: 1, activityDays: 2, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.playerStats(userId, { from: isoDay(-RETENTION_DAYS - 2), to: isoDay(0) })).toEqual({ activeDays: 2, events: 2, messages: 0, commands: 0, sessionMs: 0 });
   });
 
   it("keeps a campaign's economy and every civilization's standing per recorded tick: the leaderboard's history", async () => {
@@ -249,11 +249,31 @@ describe.each(engines)("the $name analytics store", (engine) => {
     ]);
     expect(await store.commandActivity({ range, campaignId: null, first: 1 })).toEqual([{ userId: ada, commands: 6, activeDays: 2 }]);
     // Commands are activity: ada active on day 1 (commands only) and 9; sign-up and join on day 0.
-    expect(await store.playerStats(ada, range)).toEqual({ activeDays: 3, events: 8, messages: 0, commands: 6 });
+    expect(await store.playerStats(ada, range)).toEqual({ activeDays: 3, events: 8, messages: 0, commands: 6, sessionMs: 0 });
     expect(await store.funnel({ from: isoDay(-80), to: isoDay(-80) }, isoDay(0))).toEqual({ registered: 4, joined: 3, commanded: 2, reachedDay7: 4, activeAfterDay7: 1 });
     // Seen from the 5th day, nobody's 7th day had begun.
     expect(await store.funnel({ from: isoDay(-80), to: isoDay(-80) }, isoDay(-75))).toMatchObject({ registered: 4, reachedDay7: 0, activeAfterDay7: 0 });
     expect(await store.footprint(ada)).toMatchObject({ commandDays: 2, civilizationTicks: 2 });
+  });
+
+  it("keeps each ended session per user and day, with a histogram of their lengths", async () => {
+    const campaignId = randomUUID();
+    const [ada, bo] = [randomUUID(), randomUUID()];
+    const ended = (userId: string, endedAt: Date, minutes: number) =>
+      toEventRow(
+        event(Topics.sessions, "SESSION_ENDED", userId, { campaignId, userId, startedAt: new Date(endedAt.getTime() - minutes * 60_000).toISOString(), endedAt: endedAt.toISOString(), durationMs: minutes * 60_000 }, endedAt, "realtime"),
+      );
+    const day = (offset: number, hour: number) => new Date(dayAt(-100 + offset).getTime() + hour * 3_600_000);
+    const sessions = [ended(ada, day(0, 10), 3), ended(ada, day(0, 20), 45), ended(bo, day(0, 12), 600), ended(bo, day(1, 9), 20)];
+    await store.writeEvents(sessions);
+    await store.writeEvents([sessions[0]!]);
+    const hist = (...indexes: number[]) => indexes.reduce((b, i) => (b[i]! += 1, b), new Array<number>(9).fill(0));
+    expect(await store.sessionLengths({ from: isoDay(-100), to: isoDay(-99) })).toEqual([
+      { day: isoDay(-100), sessions: 3, durationMs: 648 * 60_000, buckets: hist(1, 4, 8) },
+      { day: isoDay(-99), sessions: 1, durationMs: 20 * 60_000, buckets: hist(3) },
+    ]);
+    expect(await store.playerStats(ada, { from: isoDay(-100), to: isoDay(-99) })).toEqual({ activeDays: 1, events: 2, messages: 0, commands: 0, sessionMs: 48 * 60_000 });
+    expect(await store.footprint(bo)).toMatchObject({ sessionDays: 2 });
   });
 
   it("adds up provider's usage records per kind, deployment and model, and per campaign", async () => {
@@ -340,22 +360,22 @@ describe.each(engines)("the $name analytics store", (engine) => {
     const before = { active: await store.activeUsers(range, 1), cohorts: await store.cohorts(range), chat: await store.chatActivity({ range, campaignId, first: 10 }) };
 
     const funnelBefore = await store.funnel(range, isoDay(0));
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 5, activityDays: 2, chatDays: 1, commandDays: 1, cohort: true, civilizationTicks: 1 });
-    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 5, activityDays: 2, chatDays: 1, commandDays: 1, sessionDays: 0, cohort: true, civilizationTicks: 1 });
+    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.funnel(range, isoDay(0))).toEqual(funnelBefore);
     const c1 = (await store.civilizationHistory({ campaignId, fromTick: 0, first: 10 })).find((c) => c.civId === "c1");
     expect(c1).toMatchObject({ civId: "c1", score: 500, playerId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(c1!.playerId).not.toBe(gone);
-    expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0, commands: 0 });
+    expect(await store.playerStats(gone, range)).toEqual({ activeDays: 0, events: 0, messages: 0, commands: 0, sessionMs: 0 });
     // The other player keeps what is theirs (less the raw event that named the forgotten one); the totals do not move.
-    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, commandDays: 0, cohort: true, civilizationTicks: 0 });
+    expect(await store.footprint(stays)).toEqual({ rawEvents: 1, activityDays: 1, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: true, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
     expect(await store.cohorts(range)).toEqual(before.cohorts);
     const chat = await store.chatActivity({ range, campaignId, first: 10 });
     expect(chat.map((c) => c.messages)).toEqual(before.chat.map((c) => c.messages));
     expect(chat.map((c) => c.userId)).not.toContain(gone);
     // Twice is harmless.
-    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { IDENTITY_HEADER, anonymous, createRedis, signedIn, type Viewer } from "@startales/service-kit";
+import pg from "pg";
+import { IDENTITY_HEADER, Topics, anonymous, createRedis, signedIn, type Viewer } from "@startales/service-kit";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createRealtimeApp } from "../../subgraphs/realtime/src/app";
 import {
@@ -9,7 +10,7 @@ import {
   RealtimePresenceEventDocument,
   RealtimeSetPresenceDocument,
 } from "../generated/operations";
-import { campaignTestConfig, realtimeTestConfig } from "../testkit/config";
+import { campaignTestConfig, realtimeTestConfig, required } from "../testkit/config";
 import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
@@ -110,6 +111,32 @@ describe("presence", () => {
     const event = expectData(await graphql(url, RealtimePresenceEventDocument, { campaignId, id: streamId }, await as(bob))).presenceEvent;
     expect(event).toMatchObject({ id: streamId, status: "OFFLINE", previousStatus: "ONLINE", user: { id: idOf(alice) }, campaign: { id: campaignId } });
     expect(expectData(await graphql(url, RealtimePresenceEventDocument, { campaignId, id: "1-0" }, await as(bob))).presenceEvent).toBeNull();
+  });
+
+  it("records each ended session for analytics in realtime's outbox: from going online to the last disconnect", async () => {
+    const alice = asUser(randomUUID());
+    const { campaignId } = await campaignWith(alice);
+    const connection = `gw-${randomUUID()}`;
+    const started = clock;
+    expect((await connect(alice, connection)).status).toBe(200);
+    clock += 5 * 60_000;
+    expect((await heartbeat(alice, [connection])).status).toBe(200);
+    clock += 60_000;
+    expect((await disconnect(alice, connection)).body).toEqual({ disconnected: true });
+
+    const db = new pg.Client({ connectionString: required("REALTIME_DATABASE_URL") });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ topic: string; data: unknown }>("SELECT topic, data FROM outbox_events WHERE aggregate_id = $1 AND type = 'SESSION_ENDED'", [idOf(alice)]);
+      expect(rows).toEqual([
+        {
+          topic: Topics.sessions,
+          data: { campaignId, userId: idOf(alice), startedAt: new Date(started).toISOString(), endedAt: new Date(started + 6 * 60_000).toISOString(), durationMs: 6 * 60_000 },
+        },
+      ]);
+    } finally {
+      await db.end();
+    }
   });
 
   it("sets AWAY and back to ONLINE on request, for members only", async () => {

@@ -1,5 +1,5 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "../../packages/contracts/src";
-import { histogramQuantile } from "../../subgraphs/analytics/src/domain/api-stats";
+import { histogramQuantile } from "../../subgraphs/analytics/src/domain/histogram";
 
 /** Counts in the buckets at these upper bounds (ms; Infinity for the last), zero elsewhere. */
 const histogram = (counts: Record<number, number>) =>

@@ -102,6 +102,7 @@ const PRODUCERS = [
   "subgraphs/provider/src/domain/job-events.ts",
   "gateway/src/operation-stats.ts",
   "subgraphs/provider/src/domain/job-usage.ts",
+  "subgraphs/realtime/src/domain/session-events.ts",
 ];
 
 /** Modules that write to Redis streams or channels without producing an event of their own. */

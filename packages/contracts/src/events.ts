@@ -200,6 +200,17 @@ export const aiEvents = {
     .describe("a job succeeded (from a vendor or the cache) or failed for good: its deployment, model, tokens, cost, latency and failovers"),
 };
 
+/**
+ * Realtime's sessions on `sessions:realtime`, for analytics only: a member's time in a
+ * campaign, from going online (or away) to going offline (their last disconnect, or their
+ * connection lapsing). aggregateId: the user; version: their presence version in the campaign.
+ */
+export const sessionEvents = {
+  SESSION_ENDED: z
+    .strictObject({ campaignId: id, userId: id, startedAt: z.iso.datetime(), endedAt: z.iso.datetime(), durationMs: count })
+    .describe("a member went offline in a campaign: when their session began and when they were last seen"),
+};
+
 /** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */
 export const inboxEvents = {
   NOTIFICATION_ADDED: z.strictObject({ category: z.enum(["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"]) }).describe("a notification was created that the recipient's in-app preference shows"),

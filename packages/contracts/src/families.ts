@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { accountEvents, aiEvents, apiEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
+import { accountEvents, aiEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
@@ -62,6 +62,7 @@ export const TOPIC_FAMILIES = {
   },
   "system:simulation": { kind: "system", writer: "simulation", delivery: "outbox", readers: "operators; analytics (firehose)", events: simulationSystemEvents },
   telemetry: { kind: "system", writer: "simulation", delivery: "outbox", readers: "analytics (firehose)", events: telemetryEvents },
+  sessions: { kind: "system", writer: "realtime", delivery: "outbox", readers: "analytics (firehose)", events: sessionEvents },
   ai: { kind: "system", writer: "provider", delivery: "outbox", readers: "analytics (firehose)", events: aiEvents },
   api: { kind: "system", writer: "gateway", delivery: "firehose", readers: "analytics (firehose)", events: apiEvents },
 } as const satisfies Record<string, TopicFamily>;

@@ -20,6 +20,8 @@ export const Topics = {
   inbox: (userId: string) => `inbox:${userId}`,
   /** A service's telemetry for analytics (simulation's TICK_STATS): one topic, not one per campaign, as nobody subscribes to it. */
   telemetry: (service: string) => `telemetry:${service}`,
+  /** Realtime's ended sessions (SESSION_ENDED): one topic, read by analytics only. */
+  sessions: "sessions:realtime",
   /** Provider's usage records (JOB_FINISHED): one topic, read by analytics only. */
   ai: "ai:provider",
   /** One gateway replica's usage statistics (appended to the gateway's firehose only). */

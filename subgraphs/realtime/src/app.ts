@@ -19,6 +19,7 @@ import { createDb } from "./db";
 import { createChatService } from "./domain/chat-service";
 import { realtimePolicies } from "./domain/policies";
 import { createPresenceService } from "./domain/presence-service";
+import { recordSessionEnded } from "./domain/session-events";
 import { createPresenceStore } from "./domain/presence-store";
 import { createChannelRows, createLoaders } from "./loaders";
 import { presenceRoutes } from "./presence-routes";
@@ -53,7 +54,13 @@ export function createRealtimeApp(config: RealtimeConfig, logger: Logger, option
     logger: logger.child({ component: "presence" }),
     streamMaxLen: config.PRESENCE_STREAM_MAX_LEN,
     sweepMs: config.PRESENCE_SWEEP_MS,
+    ttlMs: config.PRESENCE_TTL_MS,
     clock: options.clock,
+    // Each ended session to analytics, through the outbox.
+    onSessionEnded: async (session) => {
+      await recordSessionEnded(db, session);
+      relay.wake();
+    },
   });
   const chat = createChatService(db, { afterCommit: () => relay.wake() });
   // One per process: channel rows are shared by every request (they never change).

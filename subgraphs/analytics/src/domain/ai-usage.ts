@@ -1,6 +1,6 @@
 import { AI_LATENCY_BUCKETS_MS } from "../ingest/ai-usage";
 import type { AnalyticsStore } from "../store/analytics-store";
-import { histogramQuantile, round } from "./api-stats";
+import { histogramQuantile, round } from "./histogram";
 import type { AiUsageArgs } from "./input";
 
 export type AiUsage = {

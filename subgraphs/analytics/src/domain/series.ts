@@ -1,4 +1,6 @@
 import type { AnalyticsStore, Bucket, ChatRow, CommandRow, Day, DayRange, FunnelRow, PlayerStatsRow, TickRow } from "../store/analytics-store";
+import { SESSION_BUCKETS_MS } from "../ingest/sessions";
+import { histogramQuantile } from "./histogram";
 import { DAY_MS, dayStart, type ActiveUsersArgs, type ChatActivityArgs, type EventSeriesArgs, type MyStatsArgs, type RetentionArgs } from "./input";
 
 /*
@@ -53,6 +55,21 @@ export const chatActivity = (store: AnalyticsStore, args: ChatActivityArgs): Pro
   store.chatActivity({ range: daysOf(args), campaignId: args.campaignId, first: args.first });
 
 export const playerStats = (store: AnalyticsStore, userId: string, args: MyStatsArgs): Promise<PlayerStatsRow> => store.playerStats(userId, daysOf(args));
+
+export type SessionDayStats = { day: Date; sessions: number; meanMinutes: number | null; p50Minutes: number | null; p95Minutes: number | null };
+
+/** Per day, the sessions that ended and how long they were (minutes; percentiles estimated from the histogram). */
+export async function sessionLengths(store: AnalyticsStore, args: RetentionArgs): Promise<SessionDayStats[]> {
+  const days = await store.sessionLengths({ from: isoDay(args.from), to: isoDay(args.to) });
+  const minutes = (ms: number | null) => (ms === null ? null : Math.round((ms / 60_000) * 100) / 100);
+  return days.map((d) => ({
+    day: dateOf(d.day),
+    sessions: d.sessions,
+    meanMinutes: d.sessions ? minutes(d.durationMs / d.sessions) : null,
+    p50Minutes: minutes(histogramQuantile(0.5, d.buckets, SESSION_BUCKETS_MS)),
+    p95Minutes: minutes(histogramQuantile(0.95, d.buckets, SESSION_BUCKETS_MS)),
+  }));
+}
 
 export const commandActivity = (store: AnalyticsStore, args: ChatActivityArgs): Promise<CommandRow[]> =>
   store.commandActivity({ range: daysOf(args), campaignId: args.campaignId, first: args.first });

@@ -47,6 +47,9 @@ function campaignAndActor(family: string, type: string, aggregateId: string, dat
     case "telemetry":
     case "ai":
       return [data.campaignId, null];
+    case "sessions":
+      // Being online in a campaign is activity of its member.
+      return [data.campaignId, data.userId];
     case "integration:notifications":
       return [data.campaignId, null];
     case "integration:campaign-lifecycle":

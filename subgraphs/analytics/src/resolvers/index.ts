@@ -3,7 +3,7 @@ import { aiUsage, aiUsageByCampaign } from "../domain/ai-usage";
 import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
 import { economyHistory, leaderboardHistory } from "../domain/campaign-history";
 import { activeUsersArgs, aiUsageArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
-import { activeUsers, chatActivity, commandActivity, eventSeries, funnel, playerStats, retention, tickHistory } from "../domain/series";
+import { activeUsers, chatActivity, commandActivity, eventSeries, funnel, playerStats, retention, sessionLengths, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
 
@@ -28,8 +28,12 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
       deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),
       commandActivity: async (_parent, args) => (await commandActivity(store, parseInput(chatActivityArgs, args))).map((row) => ({ ...row, user: user(row.userId) })),
+      sessionLengths: (_parent, args) => sessionLengths(store, parseInput(retentionArgs, args)),
       signupFunnel: (_parent, args) => funnel(store, parseInput(retentionArgs, args)),
-      myStats: (_parent, args, { viewer }) => playerStats(store, requireUser(viewer).userId, parseInput(myStatsArgs, args)),
+      myStats: async (_parent, args, { viewer }) => {
+        const stats = await playerStats(store, requireUser(viewer).userId, parseInput(myStatsArgs, args));
+        return { ...stats, minutesOnline: Math.round(stats.sessionMs / 600) / 100 };
+      },
     },
     Mutation: {
       forgetUser: async (_parent, args) => {

@@ -27,7 +27,10 @@ export type CohortRow = { day: Day; users: number; day1: number; day7: number; d
 
 export type ChatRow = { userId: string; messages: number; activeDays: number };
 
-export type PlayerStatsRow = { activeDays: number; events: number; messages: number; commands: number };
+export type PlayerStatsRow = { activeDays: number; events: number; messages: number; commands: number; sessionMs: number };
+
+/** The sessions that ended on a day, and a histogram of their lengths (SESSION_BUCKETS_MS, then longer). */
+export type SessionDay = { day: Day; sessions: number; durationMs: number; buckets: number[] };
 
 export type CommandRow = { userId: string; commands: number; activeDays: number };
 
@@ -89,7 +92,7 @@ export type AiUsageTotals = {
 export type CampaignAiUsage = { campaignId: string; requests: number; tokens: number; costMicros: number };
 
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
-export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; commandDays: number; cohort: boolean; civilizationTicks: number };
+export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; commandDays: number; sessionDays: number; cohort: boolean; civilizationTicks: number };
 
 /**
  * Where analytics keeps events and their rollups: one interface, one engine per cluster
@@ -124,6 +127,9 @@ export interface AnalyticsStore {
   chatActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<ChatRow[]>;
 
   playerStats(userId: string, range: DayRange): Promise<PlayerStatsRow>;
+
+  /** Each day of the range on which sessions ended, in order. */
+  sessionLengths(range: DayRange): Promise<SessionDay[]>;
 
   /** The players with the most commands decided in the range (optionally in one campaign), most first. */
   commandActivity(query: { range: DayRange; campaignId: string | null; first: number }): Promise<CommandRow[]>;

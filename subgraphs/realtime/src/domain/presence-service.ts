@@ -17,6 +17,9 @@ export type PresenceEventModel = {
   occurredAt: string;
 };
 
+/** A member's time in a campaign, in ms since the epoch. */
+export type EndedSession = { campaignId: string; userId: string; startedAt: number; endedAt: number; version: number };
+
 /**
  * Presence changes are announced straight to Redis (no outbox: presence is ephemeral and
  * lives in Redis itself), one PRESENCE_CHANGED envelope per transition the store reports.
@@ -27,12 +30,17 @@ export function createPresenceService(options: {
   logger: Logger;
   streamMaxLen: number;
   sweepMs: number;
+  /** How long a connection lives without a heartbeat (PRESENCE_TTL_MS). */
+  ttlMs: number;
   clock?: () => number;
+  /** A member's session in a campaign ended (they went OFFLINE): for analytics (session-events.ts). */
+  onSessionEnded?: (session: EndedSession) => Promise<void>;
 }) {
   const { redis, store, logger } = options;
   const now = options.clock ?? Date.now;
 
-  async function announce(transitions: Transition[]): Promise<void> {
+  /** `endedAt`: when a session that goes OFFLINE here ended (now, for a disconnect). */
+  async function announce(transitions: Transition[], endedAt = now()): Promise<void> {
     for (const t of transitions) {
       const data: PresenceChangedData = {
         userId: t.userId,
@@ -55,6 +63,13 @@ export function createPresenceService(options: {
         },
         { streamMaxLen: options.streamMaxLen },
       );
+      if (t.to === "OFFLINE" && t.startedAt > 0 && options.onSessionEnded) {
+        const session = { campaignId: t.campaignId, userId: t.userId, startedAt: t.startedAt, endedAt: Math.max(endedAt, t.startedAt), version: t.version };
+        await options.onSessionEnded(session).catch((error: unknown) =>
+          // Presence goes on; analytics misses this one session.
+          logger.warn({ err: error, campaignId: t.campaignId }, "could not record an ended session for analytics"),
+        );
+      }
     }
   }
 
@@ -65,7 +80,8 @@ export function createPresenceService(options: {
     for (const { info } of await store.claimLapsed(at, 500)) {
       if (!info) continue;
       const transitions = (await Promise.all(info.campaignIds.map((c) => store.refresh(c, info.userId, at)))).filter((t): t is Transition => t !== null);
-      await announce(transitions);
+      // A lapsed connection's last heartbeat was a TTL before it lapsed, at the latest.
+      await announce(transitions, at - options.ttlMs);
       changes += transitions.length;
     }
     for (const userId of await store.claimIdle(at, 500)) {

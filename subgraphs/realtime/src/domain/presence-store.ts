@@ -18,7 +18,8 @@ import type { Redis } from "@startales/service-kit";
  *   presence:c:<campaignId>:version      hash  userId → count of announced changes (the event's version)
  */
 export type PresenceStatus = "ONLINE" | "AWAY" | "OFFLINE";
-export type Transition = { campaignId: string; userId: string; from: PresenceStatus; to: PresenceStatus; version: number; seenAt: number };
+/** A status change; `startedAt`: on going OFFLINE, when the session that ends began (ms; 0 if unknown). */
+export type Transition = { campaignId: string; userId: string; from: PresenceStatus; to: PresenceStatus; version: number; seenAt: number; startedAt: number };
 export type ConnectionInfo = { userId: string; campaignIds: string[] };
 
 const presenceKeys = (P: string) => ({
@@ -34,13 +35,16 @@ const presenceKeys = (P: string) => ({
   status: (campaignId: string) => `${P}c:${campaignId}:status`,
   seen: (campaignId: string) => `${P}c:${campaignId}:seen`,
   version: (campaignId: string) => `${P}c:${campaignId}:version`,
+  since: (campaignId: string) => `${P}c:${campaignId}:since`,
 });
 
 /**
  * Recomputes one user's status in one campaign from the state above and, when it differs
  * from the last announced one, records it and returns {from, to, version, seenAt}; atomic,
  * so two replicas never announce the same transition twice or out of order.
- * KEYS: memberConnections, online, away, status, seen, version, userActive.
+ * A session starts when the user leaves OFFLINE (since, per campaign) and ends when they
+ * return to it: that transition also returns when the session began.
+ * KEYS: memberConnections, online, away, status, seen, version, userActive, since.
  * ARGV: userId, now (ms), awayAfterMs.
  */
 const REFRESH_SCRIPT = `
@@ -60,9 +64,17 @@ end
 local old = redis.call('HGET', KEYS[4], ARGV[1]) or 'OFFLINE'
 local seen = redis.call('HGET', KEYS[5], ARGV[1]) or '0'
 if old == status then return false end
-if status == 'OFFLINE' then redis.call('HDEL', KEYS[4], ARGV[1]) else redis.call('HSET', KEYS[4], ARGV[1], status) end
+local started = '0'
+if status == 'OFFLINE' then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+  started = redis.call('HGET', KEYS[8], ARGV[1]) or '0'
+  redis.call('HDEL', KEYS[8], ARGV[1])
+else
+  redis.call('HSET', KEYS[4], ARGV[1], status)
+  if old == 'OFFLINE' then redis.call('HSET', KEYS[8], ARGV[1], now) end
+end
 local version = redis.call('HINCRBY', KEYS[6], ARGV[1], 1)
-return {old, status, version, seen}
+return {old, status, version, seen, started}
 `;
 const COMMAND = "presenceRefresh";
 
@@ -82,13 +94,13 @@ return 1
 `;
 const USER_COMMAND = "presenceUserRefresh";
 type WithRefresh = Redis & {
-  [COMMAND](...args: (string | number)[]): Promise<[string, string, number, string] | null>;
+  [COMMAND](...args: (string | number)[]): Promise<[string, string, number, string, string] | null>;
   [USER_COMMAND](...args: (string | number)[]): Promise<number>;
 };
 
 export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awayAfterMs: number; keyPrefix: string }) {
   const keys = presenceKeys(settings.keyPrefix);
-  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 7, lua: REFRESH_SCRIPT });
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 8, lua: REFRESH_SCRIPT });
   if (!(USER_COMMAND in redis)) redis.defineCommand(USER_COMMAND, { numberOfKeys: 3, lua: USER_SCRIPT });
   const scripted = redis as WithRefresh;
   // Connection records outlive their TTL (the sweeper removes them), but not forever.
@@ -103,13 +115,14 @@ export function createPresenceStore(redis: Redis, settings: { ttlMs: number; awa
       keys.seen(campaignId),
       keys.version(campaignId),
       keys.userActive(userId),
+      keys.since(campaignId),
       userId,
       now,
       settings.awayAfterMs,
     );
     if (!result) return null;
-    const [from, to, version, seen] = result;
-    return { campaignId, userId, from: from as PresenceStatus, to: to as PresenceStatus, version: Number(version), seenAt: Number(seen) };
+    const [from, to, version, seen, started] = result;
+    return { campaignId, userId, from: from as PresenceStatus, to: to as PresenceStatus, version: Number(version), seenAt: Number(seen), startedAt: Number(started) };
   }
 
   async function connection(connectionId: string): Promise<ConnectionInfo | null> {

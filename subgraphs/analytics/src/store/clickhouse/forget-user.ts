@@ -18,6 +18,10 @@ const ROLLUPS = [
     copy: (from: string, to: string) => `INSERT INTO command_activity SELECT day, campaign, ${to}, sum(commands) FROM command_activity WHERE user_id = ${from} GROUP BY day, campaign`,
   },
   {
+    table: "session_activity",
+    copy: (from: string, to: string) => `INSERT INTO session_activity SELECT day, ${to}, sum(sessions), sum(duration_ms) FROM session_activity WHERE user_id = ${from} GROUP BY day`,
+  },
+  {
     table: "user_milestones",
     copy: (from: string, to: string) => `INSERT INTO user_milestones SELECT ${to}, milestone, min(first_at) FROM user_milestones WHERE user_id = ${from} GROUP BY milestone`,
   },
@@ -34,6 +38,7 @@ export async function footprintOf(client: ClickHouseClient, userId: string): Pro
                    (SELECT uniqExact(day) FROM user_activity WHERE user_id = ${id}) AS activityDays,
                    (SELECT uniqExact(day) FROM chat_activity WHERE user_id = ${id}) AS chatDays,
                    (SELECT uniqExact(day) FROM command_activity WHERE user_id = ${id}) AS commandDays,
+                   (SELECT uniqExact(day) FROM session_activity WHERE user_id = ${id}) AS sessionDays,
                    (SELECT count() FROM user_cohorts WHERE user_id = ${id}) AS cohort,
                    (SELECT count() FROM civilization_ticks WHERE player_id = ${id}) AS civilizationTicks`,
     format: "JSONEachRow",
@@ -44,6 +49,7 @@ export async function footprintOf(client: ClickHouseClient, userId: string): Pro
     activityDays: Number(row!.activityDays),
     chatDays: Number(row!.chatDays),
     commandDays: Number(row!.commandDays),
+    sessionDays: Number(row!.sessionDays),
     cohort: Number(row!.cohort) > 0,
     civilizationTicks: Number(row!.civilizationTicks),
   };

@@ -85,6 +85,7 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     tickHistory: after(reads.tickHistory),
     chatActivity: after(reads.chatActivity),
     playerStats: after(reads.playerStats),
+    sessionLengths: after(reads.sessionLengths),
     commandActivity: after(reads.commandActivity),
     funnel: after(reads.funnel),
     economyHistory: after(reads.economyHistory),

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, Bucket, ChatRow, CivilizationTick, CohortRow, CommandRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -97,12 +97,29 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
 
     async playerStats(userId, range) {
       const inRange = `user_id = ${uuid(userId)} AND day >= ${day(range.from)} AND day <= ${day(range.to)}`;
-      const [row] = await rows<{ activeDays: number; events: number; messages: number; commands: number }>(`
+      const [row] = await rows<{ activeDays: number; events: number; messages: number; commands: number; sessionMs: number }>(`
         SELECT (SELECT uniqExact(day) FROM user_activity WHERE ${inRange}) AS activeDays,
                (SELECT sum(events) FROM user_activity WHERE ${inRange}) AS events,
                (SELECT sum(messages) FROM chat_activity WHERE ${inRange}) AS messages,
-               (SELECT sum(commands) FROM command_activity WHERE ${inRange}) AS commands`);
-      return { activeDays: Number(row?.activeDays ?? 0), events: Number(row?.events ?? 0), messages: Number(row?.messages ?? 0), commands: Number(row?.commands ?? 0) };
+               (SELECT sum(commands) FROM command_activity WHERE ${inRange}) AS commands,
+               (SELECT sum(duration_ms) FROM session_activity WHERE ${inRange}) AS sessionMs`);
+      return {
+        activeDays: Number(row?.activeDays ?? 0),
+        events: Number(row?.events ?? 0),
+        messages: Number(row?.messages ?? 0),
+        commands: Number(row?.commands ?? 0),
+        sessionMs: Number(row?.sessionMs ?? 0),
+      };
+    },
+
+    async sessionLengths(range) {
+      const found = await rows<{ point: Day; sessionCount: number; totalMs: number; buckets: number[] }>(`
+        SELECT toString(day) AS point, sum(sessions) AS sessionCount, sum(duration_ms) AS totalMs, sumForEach(buckets) AS buckets
+          FROM session_lengths
+         WHERE day >= ${day(range.from)} AND day <= ${day(range.to)}
+         GROUP BY day
+         ORDER BY day`);
+      return found.map((row) => ({ day: row.point, sessions: Number(row.sessionCount), durationMs: Number(row.totalMs), buckets: row.buckets.map(Number) }));
     },
 
     async commandActivity({ range, campaignId, first }) {

@@ -111,4 +111,11 @@ export const SCHEMA: string[] = [
      requests UInt64, failures UInt64, cache_hits UInt64, failovers UInt64, prompt_tokens UInt64, completion_tokens UInt64, cost_micros UInt64,
      run_buckets Array(UInt64)
    ) ENGINE = MergeTree() PARTITION BY toYYYYMM(minute) ORDER BY (minute, kind, deployment, model, campaign)`,
+
+  // Realtime's SESSION_ENDED, inserted by the store: per user and day (summed), and one row
+  // per session for the day's length histogram (added by sumForEach).
+  `CREATE TABLE IF NOT EXISTS session_activity (day Date, user_id UUID, sessions UInt64, duration_ms UInt64)
+   ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (day, user_id)`,
+  `CREATE TABLE IF NOT EXISTS session_lengths (day Date, sessions UInt64, duration_ms UInt64, buckets Array(UInt64))
+   ENGINE = MergeTree() PARTITION BY toYYYYMM(day) ORDER BY day`,
 ];

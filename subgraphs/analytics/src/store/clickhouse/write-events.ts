@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { aiUsageRows } from "../../ingest/ai-usage";
 import { apiStatRows } from "../../ingest/api-stats";
+import { sessionRows } from "../../ingest/sessions";
 import type { EventRow } from "../../ingest/event-rows";
 import { tickStatRows } from "../../ingest/tick-stats";
 import { at, uuidText } from "./literals";
@@ -55,6 +56,7 @@ async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): P
   const api = apiStatRows(fresh);
   const ticks = tickStatRows(fresh);
   const ai = aiUsageRows(fresh);
+  const sessions = sessionRows(fresh);
   const tables: { table: string; values: object[] }[] = [
     {
       table: "api_operations",
@@ -122,6 +124,8 @@ async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): P
         run_buckets: row.buckets,
       })),
     },
+    { table: "session_activity", values: sessions.map((row) => ({ day: row.day, user_id: row.userId, sessions: 1, duration_ms: row.durationMs })) },
+    { table: "session_lengths", values: sessions.map((row) => ({ day: row.day, sessions: 1, duration_ms: row.durationMs, buckets: row.buckets })) },
     { table: "command_activity", values: ticks.commands.map((row) => ({ day: row.day, campaign: row.campaignId, user_id: row.userId, commands: row.commands })) },
     // Commands are activity too (the materialized view counts only events with an actor).
     { table: "user_activity", values: ticks.commands.map((row) => ({ day: row.day, user_id: row.userId, events: row.commands })) },

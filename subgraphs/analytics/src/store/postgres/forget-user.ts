@@ -19,6 +19,7 @@ export async function footprintOf(db: Client, userId: string): Promise<UserFootp
            (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid) AS "activityDays",
            (SELECT count(DISTINCT day)::int FROM chat_activity WHERE user_id = ${userId}::uuid) AS "chatDays",
            (SELECT count(DISTINCT day)::int FROM command_activity WHERE user_id = ${userId}::uuid) AS "commandDays",
+           (SELECT count(DISTINCT day)::int FROM session_activity WHERE user_id = ${userId}::uuid) AS "sessionDays",
            EXISTS (SELECT 1 FROM user_cohorts WHERE user_id = ${userId}::uuid) AS cohort,
            (SELECT count(*)::int FROM civilization_ticks WHERE player_id = ${userId}::uuid) AS "civilizationTicks"`;
   return row!;
@@ -34,6 +35,7 @@ export async function forgetUser(db: Db, userId: string): Promise<UserFootprint>
     await tx.$executeRaw`UPDATE chat_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
     await tx.$executeRaw`UPDATE user_cohorts SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
     await tx.$executeRaw`UPDATE command_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
+    await tx.$executeRaw`UPDATE session_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
     await tx.$executeRaw`UPDATE user_milestones SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
     await tx.$executeRaw`UPDATE civilization_ticks SET player_id = ${anonymous}::uuid WHERE player_id = ${userId}::uuid`;
     return before;

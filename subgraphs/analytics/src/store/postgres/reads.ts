@@ -1,10 +1,10 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { AI_LATENCY_BUCKETS_MS } from "../../ingest/ai-usage";
 import { Prisma } from "../../generated/prisma/client";
-import type { AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { SessionDay, AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
 
@@ -73,9 +73,17 @@ export function postgresReads(db: Db): Reads {
         SELECT (SELECT count(*)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS "activeDays",
                (SELECT coalesce(sum(events), 0)::int FROM user_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS events,
                (SELECT coalesce(sum(messages), 0)::int FROM chat_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS messages,
-               (SELECT coalesce(sum(commands), 0)::int FROM command_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS commands`;
-      return row ?? { activeDays: 0, events: 0, messages: 0, commands: 0 };
+               (SELECT coalesce(sum(commands), 0)::int FROM command_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS commands,
+               (SELECT coalesce(sum(duration_ms), 0)::float8 FROM session_activity WHERE user_id = ${userId}::uuid AND day >= ${range.from}::date AND day <= ${range.to}::date) AS "sessionMs"`;
+      return row ?? { activeDays: 0, events: 0, messages: 0, commands: 0, sessionMs: 0 };
     },
+
+    sessionLengths: (range) =>
+      db.$queryRaw<SessionDay[]>`
+        SELECT day::text AS day, sessions, duration_ms::float8 AS "durationMs", buckets
+          FROM session_lengths
+         WHERE day >= ${range.from}::date AND day <= ${range.to}::date
+         ORDER BY day`,
 
     commandActivity: ({ range, campaignId, first }) =>
       db.$queryRaw<CommandRow[]>`

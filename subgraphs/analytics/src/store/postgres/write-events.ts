@@ -2,6 +2,7 @@ import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { Prisma } from "../../generated/prisma/client";
 import { AI_LATENCY_BUCKETS_MS, aiUsageRows } from "../../ingest/ai-usage";
 import { apiStatRows } from "../../ingest/api-stats";
+import { SESSION_BUCKETS_MS, sessionRows } from "../../ingest/sessions";
 import type { EventRow } from "../../ingest/event-rows";
 import { tickStatRows } from "../../ingest/tick-stats";
 import type { Db } from "./db";
@@ -18,6 +19,8 @@ import type { Partitions } from "./partitions";
 const SUMMED_BUCKETS = Prisma.raw(`ARRAY[${OPERATION_LATENCY_BUCKETS_MS.map((_bound, i) => `sum(buckets[${i + 1}])`).join(", ")}, sum(buckets[${OPERATION_LATENCY_BUCKETS_MS.length + 1}])]::int[]`);
 
 const SUMMED_RUN_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: AI_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(buckets[${i + 1}])`).join(", ")}]::int[]`);
+
+const SUMMED_SESSION_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: SESSION_BUCKETS_MS.length + 1 }, (_v, i) => `sum(buckets[${i + 1}])`).join(", ")}]::int[]`);
 
 export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
@@ -39,6 +42,7 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
   const api = apiStatRows(rows);
   const ticks = tickStatRows(rows);
   const ai = aiUsageRows(rows);
+  const sessions = sessionRows(rows);
   const apiInput = (list: object[]) => JSON.stringify(list);
   const [result] = await db.$queryRaw<{ fresh: string[] }[]>`
     WITH input AS (
@@ -172,6 +176,23 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
         completion_tokens = ai_usage.completion_tokens + excluded.completion_tokens,
         cost_micros = ai_usage.cost_micros + excluded.cost_micros,
         run_buckets = ARRAY(SELECT x + y FROM unnest(ai_usage.run_buckets, excluded.run_buckets) AS t(x, y))
+    ),
+    session_rows AS (
+      SELECT s.* FROM jsonb_to_recordset(${apiInput(sessions)}::jsonb) AS s("eventId" uuid, day date, "userId" uuid, "durationMs" bigint, buckets int[])
+       WHERE s."eventId" IN (SELECT id FROM fresh)
+    ),
+    sessions_per_user AS (
+      INSERT INTO session_activity (day, user_id, sessions, duration_ms)
+      SELECT day, "userId", count(*), sum("durationMs") FROM session_rows GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (day, user_id) DO UPDATE SET sessions = session_activity.sessions + excluded.sessions, duration_ms = session_activity.duration_ms + excluded.duration_ms
+    ),
+    sessions_per_day AS (
+      INSERT INTO session_lengths (day, sessions, duration_ms, buckets)
+      SELECT day, count(*), sum("durationMs"), ${SUMMED_SESSION_BUCKETS} FROM session_rows GROUP BY 1 ORDER BY 1
+      ON CONFLICT (day) DO UPDATE SET
+        sessions = session_lengths.sessions + excluded.sessions,
+        duration_ms = session_lengths.duration_ms + excluded.duration_ms,
+        buckets = ARRAY(SELECT x + y FROM unnest(session_lengths.buckets, excluded.buckets) AS t(x, y))
     ),
     economy_added AS (
       INSERT INTO economy_ticks (campaign_id, tick, recorded_at, population, credits, ships, battles, trade_volume, mean_stability, prices)
