@@ -8,6 +8,7 @@ import { createAnalyticsWorker, type AnalyticsWorker } from "../../subgraphs/ana
 import { analyticsTestConfig, testFirehosePrefix } from "../testkit/config";
 import { startClickHouse, type PrivateClickHouse } from "../testkit/clickhouse";
 import { privateDatabase } from "../testkit/databases";
+import { startTcpProxy } from "../testkit/tcp-proxy";
 import { eventually } from "../testkit/simulation";
 
 /**
@@ -162,3 +163,34 @@ describe("with ANALYTICS_STORE=clickhouse", () => {
     expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200);
   });
 });
+
+it("reads nothing while its database is away, so an outage dead-letters nothing, and catches up when it is back", async () => {
+  const outagePrefix = testFirehosePrefix(randomUUID());
+  const target = new URL(database.url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const throughProxy = Object.assign(new URL(database.url), { port: String(proxy.port) }).toString();
+  // One failed delivery would be enough to dead-letter an event, and failures are claimed back within 200 ms.
+  const fragile = createAnalyticsWorker(
+    analyticsTestConfig({ DATABASE_URL: throughProxy, EVENT_FIREHOSE_PREFIX: outagePrefix, INGEST_MAX_DELIVERIES: "1", INGEST_CLAIM_IDLE_MS: "200" }),
+    logger,
+  );
+  await fragile.listen();
+  try {
+    const firehose = streamKey(Topics.firehose("realtime", outagePrefix));
+    await eventually("the group on the firehose", async () => ((await redis.exists(firehose)) ? true : undefined));
+    await proxy.refuse();
+    const [campaignId, author] = [randomUUID(), randomUUID()];
+    for (let i = 0; i < 3; i++) await redis.xadd(firehose, "*", "envelope", JSON.stringify(envelope(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId: author })));
+    // Long enough for several claim rounds had it been reading.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Without the pause each would have failed, been claimed back and dead-lettered by now.
+    expect(await redis.exists(`${firehose}:dead-letter`)).toBe(0);
+
+    await proxy.restore();
+    await eventually("the three messages kept", async () => ((await one<{ messages: number }>("SELECT messages FROM chat_activity WHERE user_id = $1", [author]))[0]?.messages === 3 ? true : undefined));
+    expect(await redis.exists(`${firehose}:dead-letter`)).toBe(0);
+  } finally {
+    await fragile.stop();
+    await proxy.close();
+  }
+}, 60_000);

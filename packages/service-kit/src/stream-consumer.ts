@@ -30,6 +30,12 @@ export type StreamConsumerOptions<O extends string> = {
   /** The group's own trimming: on for streams only their consumer trims (`integration:`), so acknowledged entries do not pile up. */
   trimAcknowledged: boolean;
   onOutcome?(outcome: O | StreamConsumerOutcome): void;
+  /**
+   * Whether what events are applied to can take them now (a database's readiness check).
+   * While it cannot, nothing is read or claimed: entries wait in the stream, their delivery
+   * counts do not grow, and an outage does not end in the dead-letter stream.
+   */
+  canApply?: () => Promise<boolean>;
   /** Where `stream_consumer_lag` and `stream_consumer_pending` of this group are exported. */
   metrics?: Metrics;
 } & (
@@ -203,8 +209,20 @@ export function createStreamConsumer<O extends string>(options: StreamConsumerOp
     // walked once from the oldest: one that fails again waits for the next claim.
     let backlog: string | null = "0";
     let lastClaim = 0;
+    let paused = false;
     while (running) {
       try {
+        if (options.canApply && !(await options.canApply())) {
+          if (!paused) logger.warn({ group }, "the consumer's store is unavailable; reading nothing until it is back");
+          paused = true;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(options.blockMs, 1_000)));
+          continue;
+        }
+        if (paused) {
+          logger.info({ group }, "the consumer's store is back; reading again, its own pending entries first");
+          paused = false;
+          backlog = "0";
+        }
         if (backlog !== null) {
           await ensureGroup();
           const mine = await read(backlog, false);

@@ -42,6 +42,11 @@ export function createFirehoseIngest(deps: {
       maxDeliveries: deps.maxDeliveries,
       batchSize: deps.batchSize,
       trimAcknowledged: true,
+      // A store outage pauses the reading instead of burning the events' deliveries.
+      canApply: () => deps.store.readiness.check().then(
+        () => true,
+        () => false,
+      ),
       async applyBatch(events: ConsumedEvent[]) {
         const rows = events.map(toEventRow);
         const fresh = new Set(await deps.store.writeEvents(rows));
