@@ -213,6 +213,9 @@ it("a saved source file restarts only the process that runs it, while the gatewa
   const after = startedPids(dev.lines);
   expect(after.get("realtime")).not.toBe(before.get("realtime"));
   expect(isOurs(before.get("realtime")!)).toBe(false);
+  // A process that is gone says why in its own output: printed before the assertion names it.
+  const gone = [...before].filter(([name, pid]) => name !== "realtime" && !isOurs(pid)).map(([name]) => name);
+  if (gone.length) console.log(`dev loop: ${gone.join(", ")} gone; the last lines of npm run dev:\n${dev.lines.slice(-80).join("\n")}`);
   for (const [name, pid] of before) {
     if (name !== "realtime") expect([name, after.get(name), isOurs(pid)]).toEqual([name, pid, true]);
   }
