@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { OPERATION_LATENCY_BUCKETS_MS, Topics, eventData, streamKey, type EventData, type EventEnvelope, type Logger, type Redis } from "@startales/service-kit";
+import { OPERATION_LATENCY_BUCKETS_MS, Topics, eventData, histogramBucket, streamKey, type EventData, type EventEnvelope, type Logger, type Redis } from "@startales/service-kit";
 
 /** What one operation told the recorder, its labels already bounded (client-identity.ts, createOperationLabels). */
 export type OperationSample = { operation: string; clientName: string; clientVersion: string; durationMs: number; errorCodes: string[]; deprecated: string[] };
@@ -10,11 +10,6 @@ type Stats = EventData<"OPERATION_STATS">["operations"][number];
 
 /** Keys (operation × client × version) a window holds; past it, operations count as `other` so memory and the event stay bounded. */
 export const MAX_KEYS_PER_WINDOW = 1_000;
-
-const bucketOf = (ms: number) => {
-  const index = OPERATION_LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
-  return index < 0 ? OPERATION_LATENCY_BUCKETS_MS.length : index;
-};
 
 /**
  * Per-window usage statistics for analytics (Apollo's usage reporting, kept in the cluster):
@@ -52,7 +47,7 @@ export function createOperationStats(deps: { redis: Redis; firehosePrefix: strin
     if (sample.errorCodes.length) stats.errors += 1;
     for (const code of new Set(sample.errorCodes)) stats.errorCodes[code] = (stats.errorCodes[code] ?? 0) + 1;
     stats.durationMsSum += sample.durationMs;
-    stats.durationBuckets[bucketOf(sample.durationMs)]! += 1;
+    stats.durationBuckets[histogramBucket(OPERATION_LATENCY_BUCKETS_MS, sample.durationMs)]! += 1;
     for (const element of new Set(sample.deprecated)) stats.deprecated[element] = (stats.deprecated[element] ?? 0) + 1;
   }
 

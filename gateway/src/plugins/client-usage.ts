@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { DocumentNode, GraphQLSchema } from "graphql";
-import { ErrorCode, addCounter, createOperationLabels, isErrorCode, type Logger, type Metrics } from "@startales/service-kit";
+import { addCounter, createOperationLabels, errorCodeLabel, type Logger, type Metrics } from "@startales/service-kit";
 import { createClientIdentities } from "../client-identity";
 import { deprecatedInVariables, findDeprecatedUsage, type DeprecatedUsage } from "../deprecated-usage";
 import type { OperationSample } from "../operation-stats";
@@ -67,10 +67,7 @@ export function clientUsagePlugin<T extends BaseContext & { logger: Logger }>(me
       const errorCodes: string[] = [];
       return {
         async didEncounterErrors({ errors }) {
-          for (const error of errors) {
-            const code = error.extensions?.code;
-            errorCodes.push(isErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR);
-          }
+          for (const error of errors) errorCodes.push(errorCodeLabel(error.extensions?.code));
         },
         async willSendResponse({ operationName }) {
           if (!record) return;

@@ -137,6 +137,12 @@ export const jobEvents = {
 /** The upper bounds (ms) of the gateway's operation latency buckets; one more bucket counts what took longer. */
 export const OPERATION_LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
+/** Which bucket of a histogram with these upper bounds `value` falls in: the first bound it does not exceed, else the last bucket (longer than every bound). */
+export function histogramBucket(bounds: readonly number[], value: number): number {
+  const index = bounds.findIndex((bound) => value <= bound);
+  return index < 0 ? bounds.length : index;
+}
+
 /** A client-chosen name as the gateway bounds it (clean characters, at most 64). */
 const label = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/);
 /** A schema coordinate (`Type.field`, `Type.field(arg:)`, `Enum.VALUE`). */

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import { REQUEST_ID_HEADER } from "./correlation";
-import { isErrorCode } from "./errors";
+import { errorCodeLabel } from "./errors";
 import { LOG_LEVEL_OF_SOURCE, failureSourceOf } from "./log-levels";
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -35,8 +35,7 @@ export function metricsPlugin<T extends BaseContext>(metrics: Metrics): ApolloSe
         async didEncounterErrors({ errors, operationName }) {
           const operation = operationLabel(operationName);
           for (const error of errors) {
-            const code = error.extensions?.code;
-            metrics.graphqlErrors.inc({ code: isErrorCode(code) ? code : "INTERNAL_SERVER_ERROR", operation });
+            metrics.graphqlErrors.inc({ code: errorCodeLabel(error.extensions?.code), operation });
           }
         },
         async willSendResponse({ operationName, operation }) {

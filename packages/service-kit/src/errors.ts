@@ -23,6 +23,9 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 const knownCodes = new Set<string>(Object.values(ErrorCode));
 export const isErrorCode = (code: unknown): code is ErrorCode => typeof code === "string" && knownCodes.has(code);
 
+/** An error's code as a bounded label: ours, or INTERNAL_SERVER_ERROR for any other (a label set a caller cannot grow). */
+export const errorCodeLabel = (code: unknown): ErrorCode => (isErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR);
+
 const httpStatusByCode: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,

@@ -1,7 +1,7 @@
 import type { AnalyticsStore, ApiErrorTotals, Bucket } from "../store/analytics-store";
 import type { ApiOperationsArgs, ApiSeriesArgs, DeprecatedUsageArgs } from "./input";
 import { histogramQuantile, round } from "./histogram";
-import { BUCKET_MS } from "./series";
+import { bucketGrid } from "./series";
 
 export type ApiOperationStats = {
   operation: string;
@@ -43,12 +43,16 @@ export type ApiSeries = { start: Date; bucket: Bucket; requests: number[]; error
 
 /** Requests, errors and p95 latency per bucket: arrays, one entry per bucket, as a chart takes them. */
 export async function apiSeries(store: AnalyticsStore, args: ApiSeriesArgs): Promise<ApiSeries> {
-  const size = BUCKET_MS[args.bucket];
-  const start = Math.floor(args.from.getTime() / size) * size;
-  const buckets = Math.ceil((args.to.getTime() - start) / size);
-  const series: ApiSeries = { start: new Date(start), bucket: args.bucket, requests: new Array<number>(buckets).fill(0), errors: new Array<number>(buckets).fill(0), p95Ms: new Array<number | null>(buckets).fill(null) };
+  const grid = bucketGrid(args.from, args.to, args.bucket);
+  const series: ApiSeries = {
+    start: grid.start,
+    bucket: args.bucket,
+    requests: new Array<number>(grid.count).fill(0),
+    errors: new Array<number>(grid.count).fill(0),
+    p95Ms: new Array<number | null>(grid.count).fill(null),
+  };
   for (const point of await store.apiSeries(args)) {
-    const i = Math.floor((point.at.getTime() - start) / size);
+    const i = grid.indexOf(point.at);
     series.requests[i] = point.requests;
     series.errors[i] = point.errors;
     series.p95Ms[i] = round(histogramQuantile(0.95, point.buckets));
@@ -60,17 +64,15 @@ export type DeprecatedFieldUsage = { field: string; clientName: string; clientVe
 
 /** Who still uses each deprecated schema element, per bucket: what decides when it may go. */
 export async function deprecatedFieldUsage(store: AnalyticsStore, args: DeprecatedUsageArgs): Promise<DeprecatedFieldUsage[]> {
-  const size = BUCKET_MS[args.bucket];
-  const start = Math.floor(args.from.getTime() / size) * size;
-  const buckets = Math.ceil((args.to.getTime() - start) / size);
+  const grid = bucketGrid(args.from, args.to, args.bucket);
   const usage: DeprecatedFieldUsage[] = [];
   for (const row of await store.deprecatedUsage(args)) {
     let current = usage.at(-1);
-    if (!current || keyOf({ operation: current.field, ...current }) !== keyOf({ operation: row.field, ...row })) {
-      current = { field: row.field, clientName: row.clientName, clientVersion: row.clientVersion, start: new Date(start), bucket: args.bucket, counts: new Array<number>(buckets).fill(0), total: 0 };
+    if (!current || current.field !== row.field || current.clientName !== row.clientName || current.clientVersion !== row.clientVersion) {
+      current = { field: row.field, clientName: row.clientName, clientVersion: row.clientVersion, start: grid.start, bucket: args.bucket, counts: new Array<number>(grid.count).fill(0), total: 0 };
       usage.push(current);
     }
-    current.counts[Math.floor((row.at.getTime() - start) / size)] = row.count;
+    current.counts[grid.indexOf(row.at)] = row.count;
     current.total += row.count;
   }
   return usage;

@@ -1,4 +1,4 @@
-import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
+import { OPERATION_LATENCY_BUCKETS_MS, histogramBucket } from "@startales/service-kit";
 
 /**
  * A quantile of a latency histogram, as Prometheus' histogram_quantile estimates it: the
@@ -25,3 +25,10 @@ export function histogramQuantile(q: number, buckets: number[], bounds: readonly
 
 export const round = (value: number | null) => (value === null ? null : Math.round(value * 100) / 100);
 
+
+/** A histogram of one value: 1 in its bucket (histogramBucket), 0 in the others and in the one past the last bound. */
+export function histogramOf(bounds: readonly number[], value: number): number[] {
+  const buckets = new Array<number>(bounds.length + 1).fill(0);
+  buckets[histogramBucket(bounds, value)] = 1;
+  return buckets;
+}

@@ -22,7 +22,15 @@ export async function activeUsers(store: AnalyticsStore, args: ActiveUsersArgs):
   return points.map((point) => ({ day: dateOf(point.day), users: point.users }));
 }
 
-export const BUCKET_MS: Record<Bucket, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: DAY_MS };
+const BUCKET_MS: Record<Bucket, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: DAY_MS };
+
+/** The buckets of [from, to), and which one a moment falls in: a series' arrays are indexed so. */
+export function bucketGrid(from: Date, to: Date, bucket: Bucket): { start: Date; count: number; indexOf: (at: Date) => number } {
+  const size = BUCKET_MS[bucket];
+  // UTC buckets are whole multiples of their size since the epoch (no leap seconds in it).
+  const start = Math.floor(from.getTime() / size) * size;
+  return { start: new Date(start), count: Math.ceil((to.getTime() - start) / size), indexOf: (at) => Math.floor((at.getTime() - start) / size) };
+}
 
 export type EventSeries = { producer: string; type: string; start: Date; bucket: Bucket; counts: number[]; total: number };
 
@@ -32,18 +40,15 @@ export type EventSeries = { producer: string; type: string; start: Date; bucket:
  * resolve field by field.
  */
 export async function eventSeries(store: AnalyticsStore, args: EventSeriesArgs): Promise<EventSeries[]> {
-  const size = BUCKET_MS[args.bucket];
-  // UTC buckets are whole multiples of their size since the epoch (no leap seconds in it).
-  const start = Math.floor(args.from.getTime() / size) * size;
-  const buckets = Math.ceil((args.to.getTime() - start) / size);
+  const grid = bucketGrid(args.from, args.to, args.bucket);
   const series: EventSeries[] = [];
   for (const row of await store.eventCounts(args)) {
     let current = series.at(-1);
     if (!current || current.producer !== row.producer || current.type !== row.type) {
-      current = { producer: row.producer, type: row.type, start: new Date(start), bucket: args.bucket, counts: new Array<number>(buckets).fill(0), total: 0 };
+      current = { producer: row.producer, type: row.type, start: grid.start, bucket: args.bucket, counts: new Array<number>(grid.count).fill(0), total: 0 };
       series.push(current);
     }
-    current.counts[Math.floor((row.at.getTime() - start) / size)] = row.count;
+    current.counts[grid.indexOf(row.at)] = row.count;
     current.total += row.count;
   }
   return series;

@@ -1,4 +1,5 @@
 import type { EventData } from "@startales/service-kit";
+import { histogramOf } from "../domain/histogram";
 import type { EventRow } from "./event-rows";
 
 /** The upper bounds (ms) of the AI latency histogram: vendor calls take seconds, not the API's milliseconds. One more bucket counts what took longer. */
@@ -26,19 +27,13 @@ export type AiUsageRow = {
 
 type JobFinished = EventData<"JOB_FINISHED">;
 
-const bucketOf = (ms: number) => {
-  const index = AI_LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
-  return index < 0 ? AI_LATENCY_BUCKETS_MS.length : index;
-};
-
 /** Provider's JOB_FINISHED events of a batch, as AI usage rows, each tagged with its event. */
 export function aiUsageRows(rows: EventRow[]): AiUsageRow[] {
   const usage: AiUsageRow[] = [];
   for (const row of rows) {
     if (row.type !== "JOB_FINISHED" || row.family !== "ai") continue;
     const job = row.data as JobFinished;
-    const buckets = new Array<number>(AI_LATENCY_BUCKETS_MS.length + 1).fill(0);
-    buckets[bucketOf(job.runMs)] = 1;
+    const buckets = histogramOf(AI_LATENCY_BUCKETS_MS, job.runMs);
     usage.push({
       eventId: row.id,
       minute: new Date(Math.floor(Date.parse(row.occurredAt) / 60_000) * 60_000).toISOString(),

@@ -3,17 +3,14 @@ import { AI_LATENCY_BUCKETS_MS } from "../../ingest/ai-usage";
 import { Prisma } from "../../generated/prisma/client";
 import type { SessionDay, AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
 import type { Db } from "./db";
+import { summedHistogram } from "./summed-histogram";
 
 type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
 
-const SUMMED_RUN_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: AI_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(run_buckets[${i + 1}])`).join(", ")}]::int[] AS buckets`);
-
-/** Element-wise sums of the rows' latency histograms (fixed length). */
-const SUMMED_BUCKETS = Prisma.raw(
-  `ARRAY[${Array.from({ length: OPERATION_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(duration_buckets[${i + 1}])`).join(", ")}]::int[] AS buckets`,
-);
+const RUN_BUCKETS = summedHistogram("run_buckets", AI_LATENCY_BUCKETS_MS.length + 1);
+const OPERATION_BUCKETS = summedHistogram("duration_buckets", OPERATION_LATENCY_BUCKETS_MS.length + 1);
 
 /** The rollup reads on PostgreSQL; days are passed and read as `YYYY-MM-DD` text, whatever the session's time zone. */
 export function postgresReads(db: Db): Reads {
@@ -130,7 +127,7 @@ export function postgresReads(db: Db): Reads {
       db.$queryRaw<AiUsageTotals[]>`
         SELECT kind, deployment, model, sum(requests)::int AS requests, sum(failures)::int AS failures, sum(cache_hits)::int AS "cacheHits",
                sum(failovers)::int AS failovers, sum(prompt_tokens)::float8 AS "promptTokens", sum(completion_tokens)::float8 AS "completionTokens",
-               sum(cost_micros)::float8 AS "costMicros", ${SUMMED_RUN_BUCKETS}
+               sum(cost_micros)::float8 AS "costMicros", ${RUN_BUCKETS} AS buckets
           FROM ai_usage
          WHERE minute >= ${from} AND minute < ${to}
          GROUP BY 1, 2, 3
@@ -149,7 +146,7 @@ export function postgresReads(db: Db): Reads {
     apiOperations: ({ from, to, first }) =>
       db.$queryRaw<ApiOperationTotals[]>`
         SELECT operation, client_name AS "clientName", client_version AS "clientVersion", sum(requests)::int AS requests, sum(errors)::int AS errors,
-               sum(duration_ms_sum)::float8 AS "durationMsSum", ${SUMMED_BUCKETS}
+               sum(duration_ms_sum)::float8 AS "durationMsSum", ${OPERATION_BUCKETS} AS buckets
           FROM api_operations
          WHERE minute >= ${from} AND minute < ${to}
          GROUP BY 1, 2, 3
@@ -166,7 +163,7 @@ export function postgresReads(db: Db): Reads {
 
     apiSeries: (query) =>
       db.$queryRaw<ApiPoint[]>`
-        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, sum(requests)::int AS requests, sum(errors)::int AS errors, ${SUMMED_BUCKETS}
+        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, sum(requests)::int AS requests, sum(errors)::int AS errors, ${OPERATION_BUCKETS} AS buckets
           FROM api_operations
          WHERE minute >= ${query.from} AND minute < ${query.to}
            AND (${query.operation}::text IS NULL OR operation = ${query.operation})

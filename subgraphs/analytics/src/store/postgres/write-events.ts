@@ -1,5 +1,4 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
-import { Prisma } from "../../generated/prisma/client";
 import { AI_LATENCY_BUCKETS_MS, aiUsageRows } from "../../ingest/ai-usage";
 import { apiStatRows } from "../../ingest/api-stats";
 import { SESSION_BUCKETS_MS, sessionRows } from "../../ingest/sessions";
@@ -7,6 +6,12 @@ import type { EventRow } from "../../ingest/event-rows";
 import { tickStatRows } from "../../ingest/tick-stats";
 import type { Db } from "./db";
 import type { Partitions } from "./partitions";
+import { summedHistogram } from "./summed-histogram";
+
+// The batch's histograms summed per key before each upsert (an upsert may touch a row once).
+const OPERATION_BUCKETS = summedHistogram("buckets", OPERATION_LATENCY_BUCKETS_MS.length + 1);
+const RUN_BUCKETS = summedHistogram("buckets", AI_LATENCY_BUCKETS_MS.length + 1);
+const SESSION_BUCKETS = summedHistogram("buckets", SESSION_BUCKETS_MS.length + 1);
 
 /**
  * Writes a batch of events and folds the new ones into every rollup, in one statement (one
@@ -15,13 +20,6 @@ import type { Partitions } from "./partitions";
  * twice counts once. Rollup rows are upserted in key order, so two ingest replicas that touch
  * the same rows lock them in the same order. Returns the ids that were new.
  */
-/** Element-wise sums of a batch's latency histograms (fixed length): ARRAY[sum(b[1]), sum(b[2]), …]. */
-const SUMMED_BUCKETS = Prisma.raw(`ARRAY[${OPERATION_LATENCY_BUCKETS_MS.map((_bound, i) => `sum(buckets[${i + 1}])`).join(", ")}, sum(buckets[${OPERATION_LATENCY_BUCKETS_MS.length + 1}])]::int[]`);
-
-const SUMMED_RUN_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: AI_LATENCY_BUCKETS_MS.length + 1 }, (_v, i) => `sum(buckets[${i + 1}])`).join(", ")}]::int[]`);
-
-const SUMMED_SESSION_BUCKETS = Prisma.raw(`ARRAY[${Array.from({ length: SESSION_BUCKETS_MS.length + 1 }, (_v, i) => `sum(buckets[${i + 1}])`).join(", ")}]::int[]`);
-
 export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
   await partitions.ensureFor(rows.map((row) => row.occurredAt));
@@ -132,7 +130,7 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
     ),
     api_operations_added AS (
       INSERT INTO api_operations (minute, operation, client_name, client_version, requests, errors, duration_ms_sum, duration_buckets)
-      SELECT minute, operation, "clientName", "clientVersion", sum(requests), sum(errors), sum("durationMsSum"), ${SUMMED_BUCKETS}
+      SELECT minute, operation, "clientName", "clientVersion", sum(requests), sum(errors), sum("durationMsSum"), ${OPERATION_BUCKETS}
         FROM api_rows GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
       ON CONFLICT (minute, operation, client_name, client_version) DO UPDATE SET
         requests = api_operations.requests + excluded.requests,
@@ -161,7 +159,7 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
     ai_added AS (
       INSERT INTO ai_usage (minute, kind, deployment, model, campaign, requests, failures, cache_hits, failovers, prompt_tokens, completion_tokens, cost_micros, run_buckets)
       SELECT minute, kind, deployment, model, campaign, sum(requests), sum(failures), sum("cacheHits"), sum(failovers),
-             sum("promptTokens"), sum("completionTokens"), sum("costMicros"), ${SUMMED_RUN_BUCKETS}
+             sum("promptTokens"), sum("completionTokens"), sum("costMicros"), ${RUN_BUCKETS}
         FROM jsonb_to_recordset(${apiInput(ai)}::jsonb)
           AS u("eventId" uuid, minute timestamptz, kind text, deployment text, model text, campaign text, requests int, failures int, "cacheHits" int,
                failovers int, "promptTokens" bigint, "completionTokens" bigint, "costMicros" bigint, buckets int[])
@@ -188,7 +186,7 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
     ),
     sessions_per_day AS (
       INSERT INTO session_lengths (day, sessions, duration_ms, buckets)
-      SELECT day, count(*), sum("durationMs"), ${SUMMED_SESSION_BUCKETS} FROM session_rows GROUP BY 1 ORDER BY 1
+      SELECT day, count(*), sum("durationMs"), ${SESSION_BUCKETS} FROM session_rows GROUP BY 1 ORDER BY 1
       ON CONFLICT (day) DO UPDATE SET
         sessions = session_lengths.sessions + excluded.sessions,
         duration_ms = session_lengths.duration_ms + excluded.duration_ms,
