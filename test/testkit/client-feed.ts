@@ -1,4 +1,5 @@
 import { CampaignEventsDocument, CampaignOverviewDocument, CreateCampaignDocument, type CampaignEventsSubscription, type StartalesClient } from "@startales/client";
+import { eventually } from "./simulation";
 
 export type CampaignFeed = {
   campaignId: string;
@@ -15,12 +16,18 @@ export type CampaignFeed = {
  */
 export async function followNewCampaign(client: StartalesClient, name: string): Promise<CampaignFeed> {
   const { createCampaign } = await client.request(CreateCampaignDocument, { input: { name } });
-  const { campaign } = await client.request(CampaignOverviewDocument, { id: createCampaign.id });
+  // Until CAMPAIGN_CREATED is published the feed has no position (latestEventId is null), and
+  // a subscription from "now" would miss what the relay publishes before it is registered: on
+  // a busy machine, the very join the caller waits for.
+  const campaign = await eventually("the campaign's first event on its feed", async () => {
+    const { campaign: read } = await client.request(CampaignOverviewDocument, { id: createCampaign.id });
+    return read?.latestEventId ? read : undefined;
+  });
   const received: CampaignFeed["received"] = [];
   const failures: unknown[] = [];
   const stop = client.subscribe(
     CampaignEventsDocument,
-    { campaignId: createCampaign.id, after: campaign!.latestEventId },
+    { campaignId: createCampaign.id, after: campaign.latestEventId },
     { next: (data) => void received.push(data.campaignEvents), error: (error) => void failures.push(error) },
     { resumeFrom: (data) => data.campaignEvents.id },
   );
