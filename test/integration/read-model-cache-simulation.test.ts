@@ -20,6 +20,15 @@ let campaignDatabase: Awaited<ReturnType<typeof privateDatabase>>;
 let campaignApp: ReturnType<typeof createCampaignApp>;
 let simulationApp: ReturnType<typeof createSimulationApp>;
 let worker: ReturnType<typeof createSimulationWorker>;
+/** What went wrong on the way to a tick, printed when a test times out waiting for one. */
+// Room for the first tick's longer wait below.
+jest.setTimeout(90_000);
+const warnings: ReturnType<typeof captureLogs>[] = [];
+const logsOf = (service: string) => {
+  const logs = captureLogs(service, "warn");
+  warnings.push(logs);
+  return logs.logger;
+};
 const db = new pg.Client({ connectionString: required("SIMULATION_DATABASE_URL") });
 const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "read-model-cache-simulation-test");
 let campaignUrl: string;
@@ -28,12 +37,12 @@ let url: string;
 beforeAll(async () => {
   // Its own campaign database, as in simulation.test.ts: no other suite's worker pool ticks these campaigns.
   campaignDatabase = await privateDatabase("campaign", "readcache");
-  campaignApp = createCampaignApp(campaignTestConfig({ DATABASE_URL: campaignDatabase.url }), captureLogs("campaign", "warn").logger);
+  campaignApp = createCampaignApp(campaignTestConfig({ DATABASE_URL: campaignDatabase.url }), logsOf("campaign"));
   const origin = await campaignApp.listen();
   campaignUrl = `${origin}/graphql`;
-  simulationApp = createSimulationApp(simulationTestConfig(origin), captureLogs("simulation", "warn").logger);
+  simulationApp = createSimulationApp(simulationTestConfig(origin), logsOf("simulation"));
   url = `${await simulationApp.listen()}/graphql`;
-  worker = createSimulationWorker(simulationWorkerTestConfig(origin, { QUEUE_PREFIX: `test-read-cache-${randomUUID()}` }), captureLogs("simulation-worker", "warn").logger);
+  worker = createSimulationWorker(simulationWorkerTestConfig(origin, { QUEUE_PREFIX: `test-read-cache-${randomUUID()}` }), logsOf("simulation-worker"));
   await worker.listen();
   await db.connect();
 });
@@ -68,8 +77,12 @@ async function startedCampaign(tickRateMs: number) {
   const campaignId = created.createCampaign.id;
   for (const p of [alice, bob]) await dataAs(campaignUrl, p, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
   await dataAs(campaignUrl, gm, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId });
-  // The first tick follows the start at once; the next one only after `tickRateMs`.
-  await eventually("the first tick", async () => (((await mapOf(alice, campaignId)).galaxyMap?.tick ?? -1) >= 1 ? true : undefined));
+  // The first tick follows the start at once; the next one only after `tickRateMs`. On a busy
+  // CI machine the start's way there (outbox, stream, lifecycle job, world generation, tick)
+  // has taken over 15 s once: the wait is longer, and a timeout says what the services warned of.
+  await eventually("the first tick", async () => (((await mapOf(alice, campaignId)).galaxyMap?.tick ?? -1) >= 1 ? true : undefined), 45_000).catch((error: Error) => {
+    throw new Error(`${error.message}; the services' warnings:\n${warnings.map((logs) => logs.raw()).join("") || "(none)"}`);
+  });
   return { gm, alice, bob, campaignId };
 }
 
