@@ -5,7 +5,12 @@ import { ErrorCode, anonymous, createTtlCache, parseRoles, requestError, signedI
 export type AccessTokenVerifier = ((authorization: string | undefined) => Promise<Viewer>) & {
   /** Who a bearer is when their token was verified before and has not expired; nothing is verified here. */
   kept(authorization: string): SignedInViewer | undefined;
+  /** The account was deleted: its tokens are refused until `until` (epoch ms), when the last of them expires anyway. */
+  refuseAccount(userId: string, until: number): void;
 };
+
+/** Deleted accounts remembered at most: a day's deletions at a large game's pace. */
+const MAX_DELETED_ACCOUNTS = 100_000;
 
 /** Verified tokens kept at most (a token is about 500 bytes): more than one replica's players and their refreshes. */
 const DEFAULT_MAX_KEPT = 20_000;
@@ -20,7 +25,8 @@ const DEFAULT_MAX_KEPT = 20_000;
  * EdDSA verification ran on libuv's thread pool (jose calls crypto.verify with a callback),
  * a hand-off to another thread on every request, measured at 5 ms before the first subgraph
  * fetch on an idle machine. A kept token is still refused the moment it expires; a refusal is
- * never kept. Tokens are stateless either way: nothing revokes one before its `exp`.
+ * never kept. Tokens are stateless either way: nothing revokes one before its `exp`, except
+ * the deletion of its account, which identity announces (revocations.ts).
  */
 export function createAccessTokenVerifier(options: {
   jwksUrl: string;
@@ -41,6 +47,11 @@ export function createAccessTokenVerifier(options: {
         registers: [options.registry],
       })
     : undefined;
+  const deleted = createTtlCache<true>({ maxEntries: MAX_DELETED_ACCOUNTS, now });
+  const unlessDeleted = (viewer: SignedInViewer) => {
+    if (deleted.get(viewer.userId)) throw requestError(ErrorCode.UNAUTHENTICATED, "This account was deleted");
+    return viewer;
+  };
   const bearer = (authorization: string) => /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim())?.[1];
   const keptFor = (token: string) => {
     const known = kept.get(token);
@@ -52,7 +63,8 @@ export function createAccessTokenVerifier(options: {
     const token = bearer(authorization);
     if (!token) throw requestError(ErrorCode.UNAUTHENTICATED, "Authorization must be `Bearer <access token>`");
     const known = keptFor(token);
-    if (known) return known;
+    if (known) return unlessDeleted(known);
+    let viewer: SignedInViewer;
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: options.issuer,
@@ -61,12 +73,11 @@ export function createAccessTokenVerifier(options: {
         requiredClaims: ["sub", "exp"],
         currentDate: new Date(now()),
       });
-      const viewer = signedIn(String(payload.sub), parseRoles(payload.roles));
+      viewer = signedIn(String(payload.sub), parseRoles(payload.roles));
       // Kept only from when it is valid (a future nbf is checked every time) until its exp.
       const validFor = payload.exp! * 1000 - now();
       if (payload.nbf === undefined && validFor > 0) kept.set(token, viewer, validFor);
       verifications?.inc({ outcome: "verified" });
-      return viewer;
     } catch (error) {
       verifications?.inc({ outcome: "refused" });
       if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
@@ -75,11 +86,16 @@ export function createAccessTokenVerifier(options: {
       const expired = error instanceof errors.JWTExpired;
       throw requestError(ErrorCode.UNAUTHENTICATED, expired ? "Access token has expired; refresh it" : "Access token is invalid");
     }
+    return unlessDeleted(viewer);
   };
   return Object.assign(verify, {
     kept(authorization: string) {
       const token = bearer(authorization);
-      return token ? keptFor(token) : undefined;
+      const known = token ? keptFor(token) : undefined;
+      return known && !deleted.get(known.userId) ? known : undefined;
+    },
+    refuseAccount(userId: string, until: number) {
+      if (until > now()) deleted.set(userId, true, until - now());
     },
   });
 }

@@ -49,7 +49,7 @@ const unavailable = () => requestError(ErrorCode.SERVICE_UNAVAILABLE, "Cannot ve
 /**
  * Verifies `X-Api-Key` through identity's internal endpoint (the gateway has no database),
  * caching each answer by the key's hash for `ttlMs` (never past the key's expiry). Identity
- * announces revocations on Redis and the gateway evicts them at once (api-key-revocations.ts);
+ * announces revocations on Redis and the gateway evicts them at once (revocations.ts);
  * the TTL bounds how long a missed announcement, or a change of the owner's roles, lasts.
  */
 export function createApiKeyVerifier(options: {

@@ -23,7 +23,7 @@ import {
 } from "@startales/service-kit";
 import { createAccessTokenVerifier } from "./access-token";
 import { createApiKeyVerifier } from "./api-key";
-import { listenForApiKeyRevocations } from "./api-key-revocations";
+import { listenForRevocations } from "./revocations";
 import { createAuthenticator } from "./authenticate";
 import { createQueuesAdmin } from "./admin/queues-admin";
 import { clientAddress } from "./client-address";
@@ -187,7 +187,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
     metrics,
     readiness: [
-      // A gateway that cannot hear API key revocations would honour revoked keys: not ready.
+      // A gateway that cannot hear revocations would honour revoked keys and deleted accounts: not ready.
       { name: "redis", check: async () => { await redisReadiness(redis).check(); revocations.assertListening(); } },
       { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
@@ -218,13 +218,18 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     preflight,
   });
 
-  // A revoked key is forgotten by the cache and its sockets are closed.
-  const revocations = listenForApiKeyRevocations({
+  // A revoked key is forgotten by the cache and its sockets are closed; so are a deleted account's tokens and sockets.
+  const revocations = listenForRevocations({
     redisUrl: config.REDIS_URL,
+    redis,
     logger,
-    onRevoked: (keyHash) => {
+    onApiKeyRevoked: (keyHash) => {
       apiKeys.evict(keyHash);
       subscriptions.revokeApiKey(keyHash);
+    },
+    onAccountDeleted: (userId, until) => {
+      verifyAccessToken.refuseAccount(userId, until);
+      subscriptions.closeAccount(userId);
     },
     onReconnected: () => {
       apiKeys.clear();

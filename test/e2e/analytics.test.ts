@@ -280,6 +280,69 @@ it("an admin forgets a player: their figures are gone, the totals stay, and an a
   expect(await others()).toBe(activeBefore);
 });
 
+it("a player deletes their own account: every credential of theirs is refused at once, the email is free, analytics forgets them and keeps the totals", async () => {
+  const key = await analystKey();
+  const player = await registerUser(url, "Leaving");
+  const toolKey = (expectData(await call<{ createApiKey: { key: string } }>(player.accessToken, 'mutation { createApiKey(input: { name: "my tool", scopes: [READ, WRITE] }) { key } }'))).createApiKey.key;
+  const analyticsDb = new pg.Client({ connectionString: stack.analyticsDatabaseUrl });
+  await analyticsDb.connect();
+  const held = async () =>
+    (
+      await analyticsDb.query<{ raw: number; days: number; cohort: number; deleted: number }>(
+        `SELECT (SELECT count(*)::int FROM analytics_events WHERE actor_id = $1 OR aggregate_id = $1::text) AS raw,
+                (SELECT count(*)::int FROM user_activity WHERE user_id = $1) AS days,
+                (SELECT count(*)::int FROM user_cohorts WHERE user_id = $1) AS cohort,
+                (SELECT coalesce(sum(count), 0)::int FROM event_counts WHERE type = 'ACCOUNT_DELETED') AS deleted`,
+        [player.user.id],
+      )
+    ).rows[0]!;
+  try {
+    await eventually("the sign-up in the analytics", async () => ((await held()).days === 1 ? true : undefined));
+    const deletedBefore = (await held()).deleted;
+    const activeToday = async () =>
+      expectData(
+        await call<{ activeUsers: { users: number }[] }>(key, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", { f: day().toISOString(), t: day().toISOString() }),
+      ).activeUsers[0]!.users;
+    const activeBefore = await activeToday();
+
+    const remove = "mutation($input: DeleteAccountInput) { deleteAccount(input: $input) }";
+    // Refused, and nothing happens: without the password, with a wrong one, with a tool's key.
+    expect(errorCodes(await call(player.accessToken, remove))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await call(player.accessToken, remove, { input: { password: "not my password" } }))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await call(toolKey, remove, { input: { password: player.password } }))).toEqual(["FORBIDDEN"]);
+    expect(expectData(await call<{ me: { id: string } }>(player.accessToken, "{ me { id } }")).me.id).toBe(player.user.id);
+
+    expect(expectData(await call(player.accessToken, remove, { input: { password: player.password } }))).toEqual({ deleteAccount: true });
+    // The gateway heard of it before identity answered: the access token that did it is refused already.
+    expect(errorCodes(await call(player.accessToken, "{ me { id } }"))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await call(toolKey, "{ me { id } }"))).toEqual(["UNAUTHENTICATED"]);
+    expect(errorCodes(await call(player.accessToken, "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }", { t: player.refreshToken }))).toEqual(["UNAUTHENTICATED"]);
+    const login = "mutation($input: LoginInput!) { login(input: $input) { user { id } } }";
+    expect(errorCodes(await postGraphQL(url, { query: login, variables: { input: { email: player.email, password: player.password } } }))).toEqual(["UNAUTHENTICATED"]);
+
+    // Analytics reads ACCOUNT_DELETED and forgets them as forgetUser does: nothing under their id, the totals unchanged.
+    await eventually("the deletion in the analytics", async () => ((await held()).deleted > deletedBefore ? true : undefined));
+    expect(await held()).toEqual({ raw: 0, days: 0, cohort: 0, deleted: deletedBefore + 1 });
+    expect(await activeToday()).toBe(activeBefore);
+
+    // Audited, under the account's id only; and the email can sign up again, as someone new.
+    const audit = expectData(
+      await call<{ identityAuditLog: { outcome: string; targetId: string; details: Record<string, unknown> }[] }>(
+        admin.accessToken,
+        'query { identityAuditLog(action: "identity.account.delete", first: 50) { outcome targetId details } }',
+      ),
+    ).identityAuditLog.filter((entry) => entry.targetId === player.user.id);
+    expect(audit).toEqual([
+      { outcome: "SUCCESS", targetId: player.user.id, details: { apiKeys: 1, sessions: 1 } },
+      { outcome: "FAILURE", targetId: player.user.id, details: { reason: "wrong password" } },
+    ]);
+    const again = await registerUser(url, "Back", undefined, player.email);
+    expect(again.user.id).not.toBe(player.user.id);
+  } finally {
+    await analyticsDb.end();
+  }
+});
+
 it("an analyst reads the API's own usage: operations per client version with errors by code and latency, as a series too", async () => {
   const key = await analystKey();
   const player = await registerUser(url, "Client");

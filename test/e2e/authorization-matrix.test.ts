@@ -18,7 +18,7 @@ import { registerUser } from "../testkit/users";
 
 const ACTORS = ["anonymous", "player", "gameMaster", "outsider", "admin", "analyst", "service"] as const;
 type Actor = (typeof ACTORS)[number];
-type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT" | "NOT_FOUND" | "SERVICE_UNAVAILABLE";
+type Outcome = "ok" | "UNAUTHENTICATED" | "FORBIDDEN" | "CONFLICT" | "NOT_FOUND" | "SERVICE_UNAVAILABLE" | "BAD_USER_INPUT";
 
 /** Player-level access: anyone signed in, except what analysts may not do. */
 const signedIn = (analyst: Outcome = "ok"): Record<Actor, Outcome> => ({
@@ -242,6 +242,13 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.leaveCampaign": {
     expect: { ...signedIn("FORBIDDEN"), gameMaster: "CONFLICT" },
     run: async (actor) => call(actor, "mutation($id: ID!) { leaveCampaign(campaignId: $id) }", { id: await campaignIn("DRAFT") }),
+  },
+  "Mutation.deleteAccount": {
+    // Without the password it asks for: whoever may delete their account gets that far and
+    // no further (the deletion itself is account-deletion.test.ts's). Analysts are read-only;
+    // service accounts are deleted by their admins.
+    expect: { ...signedIn("FORBIDDEN"), player: "BAD_USER_INPUT", gameMaster: "BAD_USER_INPUT", outsider: "BAD_USER_INPUT", admin: "BAD_USER_INPUT", service: "FORBIDDEN" },
+    run: (actor) => call(actor, "mutation { deleteAccount }"),
   },
   "Query.myApiKeys": { expect: signedIn(), run: (actor) => call(actor, "{ myApiKeys { id prefix } }") },
   "Query.apiKeys": { expect: adminOnly, run: (actor) => call(actor, "query($id: ID!) { apiKeys(ownerId: $id) { id } }", { id: ids.player }) },

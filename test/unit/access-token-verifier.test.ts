@@ -77,3 +77,24 @@ it("keeps at most maxKept tokens, the least recently used going first", async ()
   await verify(`Bearer ${tokens[0]}`);
   expect(await outcomes()).toEqual({ verified: 4, kept: 1 });
 });
+
+it("refuses a deleted account's tokens, kept or new, until its last token would have expired anyway", async () => {
+  const clock = { now: Date.parse("2026-12-06T12:00:00.000Z") };
+  const kept = (await signAccessToken(key, settings, user, new Date(clock.now))).token;
+  const other = { id: "7c9e6679-7425-40de-944b-e07fc1f90ae7", roles: ["PLAYER"] };
+  const someoneElse = (await signAccessToken(key, settings, other, new Date(clock.now))).token;
+  const { verify } = verifier(clock);
+  await verify(`Bearer ${kept}`);
+  verify.refuseAccount(user.id, clock.now + 60_000);
+  expect(await codeOf(verify(`Bearer ${kept}`))).toBe("UNAUTHENTICATED");
+  expect(verify.kept(`Bearer ${kept}`)).toBeUndefined();
+  clock.now += 1_000;
+  const fresh = (await signAccessToken(key, settings, user, new Date(clock.now))).token;
+  expect(await codeOf(verify(`Bearer ${fresh}`))).toBe("UNAUTHENTICATED");
+  expect(await verify(`Bearer ${someoneElse}`)).toMatchObject({ userId: other.id });
+  // An announcement for a time already past changes nothing; the refusal lapses when it said.
+  verify.refuseAccount(other.id, clock.now - 1);
+  expect(await verify(`Bearer ${someoneElse}`)).toMatchObject({ userId: other.id });
+  clock.now += 59_000;
+  expect(await verify(`Bearer ${fresh}`)).toMatchObject({ userId: user.id });
+});

@@ -111,7 +111,8 @@ const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/outbox-relay.ts": "the relay and publishEnvelope: publishes what producers wrote",
   "packages/service-kit/src/outbox-rebuild.ts": "puts published events back after Redis lost its data",
   "packages/service-kit/src/stream-consumer.ts": "copies failed or contract-breaking events to the dead-letter stream",
-  "subgraphs/identity/src/api-key-revocations.ts": "publishes revoked API keys' hashes (not an envelope)",
+  "subgraphs/identity/src/revocation-announcers.ts": "publishes revoked API keys' hashes and deleted accounts' ids (not envelopes)",
+  "packages/service-kit/src/deleted-accounts.ts": "records and publishes deleted accounts' ids for the gateways (not an envelope)",
 };
 
 /** Writing to the outbox or to Redis streams/channels: what makes a module a producer. */

@@ -27,6 +27,8 @@ export type SubscriptionServer = {
   revokeApiKey(keyHash: string): void;
   /** Revocations may have been missed: API-key sockets reconnect and are verified again. */
   reverifyApiKeys(): void;
+  /** Closes the sockets of a deleted account (identity announced it). */
+  closeAccount(userId: string): void;
   /** Refuses new sockets and closes the open ones with 1001 (clients reconnect elsewhere). */
   close(): Promise<void>;
 };
@@ -259,6 +261,8 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
   return {
     revokeApiKey: (keyHash) => closeWhere((c) => c.identity?.apiKeyHash === keyHash, CloseCode.Forbidden, "API key revoked"),
     reverifyApiKeys: () => closeWhere((c) => c.identity?.apiKeyHash != null, CloseCode.TryAgainLater, "Reconnect to verify the API key again"),
+    closeAccount: (userId) =>
+      closeWhere((c) => c.identity?.viewer.kind === "user" && c.identity.viewer.userId === userId, CloseCode.Forbidden, "Account deleted"),
     async close() {
       draining = true;
       clearInterval(ping);

@@ -22,13 +22,16 @@ export type NotificationTemplate = (typeof NOTIFICATION_TEMPLATES)[number];
 const lifecycleChange = z.strictObject({ status: campaignStatus });
 
 /**
- * Identity's events on `account:<userId>`: that someone joined the game and when they came
- * back, never who they are or how to reach them (no email, name or address). aggregateId: the
- * user; version: the account's own count of these events.
+ * Identity's events on `account:<userId>`: that someone joined the game, when they came back
+ * and that they left for good, never who they are or how to reach them (no email, name or
+ * address). aggregateId: the user; version: the account's own count of these events.
  */
 export const accountEvents = {
   ACCOUNT_REGISTERED: z.strictObject({ method: z.enum(["PASSWORD", "OIDC"]) }).describe("register, or a first sign-in with an OpenID Connect provider (service accounts are not players: none)"),
   SIGNED_IN: z.strictObject({ method: z.enum(["PASSWORD", "OIDC", "REFRESH"]) }).describe("login, a sign-in with an OpenID Connect provider, or refreshToken (a session kept going)"),
+  ACCOUNT_DELETED: z
+    .strictObject({})
+    .describe("deleteAccount: the user deleted their own account (the last event of its topic); analytics forgets them, as forgetUser does"),
 };
 
 /** Campaign's events on `campaign:<campaignId>`. aggregateId: the campaign; version: the campaign's version after the change. */

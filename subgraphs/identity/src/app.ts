@@ -13,9 +13,9 @@ import {
   type SubgraphApp,
 } from "@startales/service-kit";
 import { apiKeyVerifyRoute } from "./api-key-verify-route";
-import { redisRevocationAnnouncer } from "./api-key-revocations";
 import type { IdentityConfig } from "./config";
 import { createDb } from "./db";
+import { createAccountDeletion } from "./domain/account-deletion";
 import { createApiKeyService } from "./domain/api-keys";
 import { createServiceAccountService } from "./domain/service-accounts";
 import { createLoginThrottle } from "./domain/login-throttle";
@@ -27,6 +27,7 @@ import { createSessionService } from "./domain/sessions";
 import { loadSigningKey } from "./domain/signing-key";
 import { createLoaders } from "./loaders";
 import { createResolvers } from "./resolvers";
+import { redisDeletionAnnouncer, redisRevocationAnnouncer } from "./revocation-announcers";
 
 export const identityTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
 
@@ -35,6 +36,11 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
   const key = await loadSigningKey(config.JWT_PRIVATE_KEY);
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const redis = createRedis(config.REDIS_URL, "identity");
+  const loginThrottle = createLoginThrottle({
+    redis,
+    settings: { maxFailures: config.LOGIN_MAX_FAILURES, lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS },
+    logger,
+  });
   const sessions = createSessionService({
     db,
     key,
@@ -47,13 +53,18 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
     },
     afterCommit: () => relay.wake(),
-    loginThrottle: createLoginThrottle({
-      redis,
-      settings: { maxFailures: config.LOGIN_MAX_FAILURES, lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS },
-      logger,
-    }),
+    loginThrottle,
   });
-  const apiKeys = createApiKeyService({ db, announceRevocation: redisRevocationAnnouncer(redis, logger) });
+  const announceKeyRevocation = redisRevocationAnnouncer(redis, logger);
+  const apiKeys = createApiKeyService({ db, announceRevocation: announceKeyRevocation });
+  const accountDeletion = createAccountDeletion({
+    db,
+    loginThrottle,
+    announceKeyRevocation,
+    announceDeletion: redisDeletionAnnouncer(redis, logger, config.ACCESS_TOKEN_TTL_SECONDS * 1000),
+    logger,
+    afterCommit: () => relay.wake(),
+  });
   const serviceAccounts = createServiceAccountService({ db });
   const oidcAccounts = createOidcAccounts({
     db,
@@ -75,7 +86,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     config,
     logger,
     typeDefs: identityTypeDefs,
-    resolvers: createResolvers({ db, sessions, apiKeys, serviceAccounts, oidcSignIn, oidcAccounts }),
+    resolvers: createResolvers({ db, sessions, apiKeys, accountDeletion, serviceAccounts, oidcSignIn, oidcAccounts }),
     createLoaders: () => createLoaders(db),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     routes: {
@@ -95,7 +106,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       redis.disconnect();
     },
   });
-  // Publishes the account events (ACCOUNT_REGISTERED, SIGNED_IN) each sign-up and sign-in commits.
+  // Publishes the account events (ACCOUNT_REGISTERED, SIGNED_IN, ACCOUNT_DELETED) each sign-up, sign-in and deletion commits.
   const relay = prismaOutboxRelay(db, { producer: "identity", redis, logger, metrics: app.metrics, config });
   return app;
 }

@@ -1,5 +1,7 @@
 import { FIREHOSE_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
 import type { AnalyticsStore } from "../store/analytics-store";
+
+const ACCOUNT_DELETED = "ACCOUNT_DELETED";
 import { toEventRow } from "./event-rows";
 
 /** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
@@ -11,7 +13,7 @@ export type IngestOutcome = "ingested" | "duplicate" | StreamConsumerOutcome;
  * Reads every producer's firehose (`events:<prefix>:<producer>`, one per service with an
  * outbox, and the gateway's usage statistics) as the consumer group `analytics`: at least once, each read's events kept as one
  * batch by the store and acknowledged after it is, idempotent on the event id (a redelivery
- * is a duplicate, counted nowhere). An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
+ * is a duplicate, counted nowhere). ACCOUNT_DELETED forgets its user. An event that breaks its contract, or fails INGEST_MAX_DELIVERIES
  * times, goes to the firehose's dead-letter stream. The group trims what it has acknowledged:
  * it is the firehose's only reader. Lag and pending per firehose are in
  * stream_consumer_lag / stream_consumer_pending.
@@ -50,6 +52,15 @@ export function createFirehoseIngest(deps: {
       async applyBatch(events: ConsumedEvent[]) {
         const rows = events.map(toEventRow);
         const fresh = new Set(await deps.store.writeEvents(rows));
+        // A user who deleted their account is forgotten as forgetUser forgets them, once their
+        // last events (this batch's included) are in; a failure retries the batch, whose
+        // events are duplicates by then, and the forgetting with it.
+        for (const row of rows) {
+          if (row.family === "account" && row.type === ACCOUNT_DELETED) {
+            const footprint = await deps.store.forgetUser(row.aggregateId);
+            deps.logger.info({ footprint }, "forgot a user who deleted their account");
+          }
+        }
         // The first of an id is the one kept; a repeat within the batch is a duplicate like any other.
         return rows.map((row) => (fresh.delete(row.id) ? "ingested" : "duplicate"));
       },

@@ -27,3 +27,6 @@ export const registerInput = z.object({
 
 export const loginInput = z.object({ email, password: z.string().min(1, "is required").max(256) });
 
+/** The proof deleteAccount asks for: the password, or the email of an account without one (compared as register stored it). */
+export const deleteAccountInput = z.object({ password: z.string().min(1, "is required").max(256).nullish(), email: email.nullish() });
+

@@ -17,9 +17,10 @@ import {
   notFound,
 } from "@startales/service-kit";
 import type { Db } from "../db";
+import type { AccountDeletion } from "../domain/account-deletion";
 import type { ApiKeyService } from "../domain/api-keys";
 import { listAudit, recordAudit } from "../domain/audit";
-import { loginInput, registerInput } from "../domain/input";
+import { deleteAccountInput, loginInput, registerInput } from "../domain/input";
 import type { OidcAccounts } from "../domain/oidc-accounts";
 import type { OidcSignIn } from "../domain/oidc-sign-in";
 import type { ServiceAccountService } from "../domain/service-accounts";
@@ -38,6 +39,7 @@ export function createResolvers(deps: {
   db: Db;
   sessions: SessionService;
   apiKeys: ApiKeyService;
+  accountDeletion: AccountDeletion;
   serviceAccounts: ServiceAccountService;
   oidcSignIn: OidcSignIn;
   oidcAccounts: OidcAccounts;
@@ -92,6 +94,7 @@ export function createResolvers(deps: {
           return user;
         });
       },
+      deleteAccount: (_parent, args, context) => deps.accountDeletion.deleteOwnAccount(requireUser(context.viewer), parseInput(deleteAccountInput, args.input ?? {}), context),
       ...apiKeyResolvers.Mutation,
       ...oidcResolvers.Mutation,
     },
