@@ -107,12 +107,12 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
   );
   const completed = ticks.filter((t) => t.completedAt);
   // The economy and the leaderboard at the recorded (even) ticks, the players' civilizations among them.
-  type Standing = { civId: string; rank: number; score: number; player: { id: string } | null };
+  type Standing = { civId: string; rank: number; score: number; output: number | null; player: { id: string } | null };
   const history = await eventually(
     "the leaderboard's history in the analytics",
     async () => {
       const found = expectData(
-        await call<{ leaderboardHistory: { tick: number; standings: Standing[] }[] }>(key, "query($c: ID!) { leaderboardHistory(campaignId: $c, first: 2) { tick standings { civId rank score player { id } } } }", { c: campaignId }),
+        await call<{ leaderboardHistory: { tick: number; standings: Standing[] }[] }>(key, "query($c: ID!) { leaderboardHistory(campaignId: $c, first: 2) { tick standings { civId rank score output player { id } } } }", { c: campaignId }),
       ).leaderboardHistory;
       return found.length === 2 ? found : undefined;
     },
@@ -126,6 +126,8 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
   // The players' civilizations (and the game master's, who is a member too), the rest the AI's.
   expect(standings.flatMap((s) => (s.player ? [s.player.id] : []))).toEqual(expect.arrayContaining(players.map((p) => p.user.id)));
   expect(standings.some((s) => s.player === null)).toBe(true);
+  // Every civilization with cities made something that tick.
+  expect(standings.filter((s) => s.player).every((s) => (s.output ?? 0) > 0)).toBe(true);
   const economy = expectData(
     await call<{ campaignEconomyHistory: { tick: number; population: number; prices: { good: string; price: number }[]; campaign: { id: string } }[] }>(
       key,

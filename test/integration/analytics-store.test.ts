@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createClient } from "@clickhouse/client";
 import { Topics, createLogger, type ConsumedEvent } from "@startales/service-kit";
 import { toEventRow } from "../../subgraphs/analytics/src/ingest/event-rows";
 import type { AnalyticsStore } from "../../subgraphs/analytics/src/store/analytics-store";
@@ -72,8 +73,8 @@ const signedIn = (userId: string, at: Date) => event(Topics.account(userId), "SI
 const message = (campaignId: string, authorId: string, at: Date) =>
   event(Topics.channel(randomUUID()), "MESSAGE_ADDED", randomUUID(), { channelId: randomUUID(), campaignId, authorId }, at, "realtime");
 
-const civ = (civId: string, playerId: string | null, score: number, commands = 0) => ({ civId, playerId, population: score * 2, credits: score * 3, score, stability: 60, ships: 4, eliminated: false, commands });
-const tickStats = (campaignId: string, tick: number, at: Date, civilizations: ReturnType<typeof civ>[]) =>
+const civ = (civId: string, playerId: string | null, score: number, commands = 0) => ({ civId, playerId, population: score * 2, credits: score * 3, score, stability: 60, ships: 4, output: score * 5, eliminated: false, commands });
+const tickStats = (campaignId: string, tick: number, at: Date, civilizations: (Omit<ReturnType<typeof civ>, "output"> & { output?: number })[]) =>
   event(
     Topics.telemetry("simulation"),
     "TICK_STATS",
@@ -205,7 +206,9 @@ describe.each(engines)("the $name analytics store", (engine) => {
     const campaignId = randomUUID();
     const player = randomUUID();
     const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const ticks = [10, 20, 30].map((tick) => tickStats(campaignId, tick, at, [civ("ai-1", null, 100 + tick), civ("p-1", player, 200 - tick)]));
+    // Tick 30's AI civilization was recorded before output was: its output is null, not 0.
+    const { output: _unrecorded, ...withoutOutput } = civ("ai-1", null, 130);
+    const ticks = [10, 20, 30].map((tick) => tickStats(campaignId, tick, at, [tick === 30 ? withoutOutput : civ("ai-1", null, 100 + tick), civ("p-1", player, 200 - tick)]));
     await store.writeEvents(ticks.map(toEventRow));
     // A redelivery adds nothing.
     await store.writeEvents([toEventRow(ticks[0]!)]);
@@ -220,10 +223,10 @@ describe.each(engines)("the $name analytics store", (engine) => {
       [20, "p-1", 180, player],
       [20, "ai-1", 120, null],
     ]);
-    expect(standings[0]).toEqual({ tick: 10, civId: "p-1", playerId: player, population: 380, credits: 570, score: 190, stability: 60, ships: 4, eliminated: false, commands: 0 });
-    expect((await store.civilizationHistory({ campaignId, fromTick: 25, first: 10 })).map((s) => [s.tick, s.civId, s.score])).toEqual([
-      [30, "p-1", 170],
-      [30, "ai-1", 130],
+    expect(standings[0]).toEqual({ tick: 10, civId: "p-1", playerId: player, population: 380, credits: 570, score: 190, stability: 60, ships: 4, output: 950, eliminated: false, commands: 0 });
+    expect((await store.civilizationHistory({ campaignId, fromTick: 25, first: 10 })).map((s) => [s.tick, s.civId, s.score, s.output])).toEqual([
+      [30, "p-1", 170, 850],
+      [30, "ai-1", 130, null],
     ]);
     expect(await store.footprint(player)).toMatchObject({ civilizationTicks: 3 });
   });
@@ -378,4 +381,38 @@ describe.each(engines)("the $name analytics store", (engine) => {
     expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
   });
+});
+
+describe("a ClickHouse database made by an earlier version of the store", () => {
+  it("gets the columns added since (a civilization's output): old rows read null, new rows their figure", async () => {
+    const server = await startClickHouse();
+    const admin = createClient({ url: server.url, username: "default", password: "" });
+    let store: AnalyticsStore | undefined;
+    try {
+      await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${server.database}` });
+      // civilization_ticks as the store first made it, with a row recorded then.
+      await admin.command({
+        query: `CREATE TABLE ${server.database}.civilization_ticks (
+          campaign_id UUID, tick UInt32, civ_id String, player_id Nullable(UUID), population UInt64, credits Int64, score Int64,
+          stability UInt8, ships UInt64, eliminated UInt8, commands UInt64) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick, civ_id)`,
+      });
+      const campaignId = randomUUID();
+      await admin.insert({
+        table: `${server.database}.civilization_ticks`,
+        values: [{ campaign_id: campaignId, tick: 10, civ_id: "old", player_id: null, population: 5, credits: 1, score: 9, stability: 50, ships: 1, eliminated: 0, commands: 0 }],
+        format: "JSONEachRow",
+      });
+      store = createClickHouseStore({ url: server.url, database: server.database, username: "default", password: "", retentionDays: RETENTION_DAYS, logger });
+      const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+      await store.writeEvents([tickStats(campaignId, 10, at, []), tickStats(campaignId, 20, at, [civ("new", null, 7)])].map(toEventRow));
+      expect((await store.civilizationHistory({ campaignId, fromTick: 0, first: 10 })).map((c) => [c.tick, c.civId, c.output])).toEqual([
+        [10, "old", null],
+        [20, "new", 35],
+      ]);
+    } finally {
+      await store?.close();
+      await admin.close();
+      await server.stop();
+    }
+  }, 120_000);
 });

@@ -339,9 +339,11 @@ describe("the world and its ticks", () => {
       expect(row.topic).toBe(Topics.telemetry("simulation"));
       const parsed = parseEvent({ id: randomUUID(), type: "TICK_STATS", topic: row.topic, occurredAt: new Date().toISOString(), aggregateId: campaignId, version: row.version, data: row.data, traceparent: null });
       expect(parsed).toMatchObject({ ok: true });
-      const civs = row.data.civilizations as { civId: string; playerId: string | null; population: number }[];
+      const civs = row.data.civilizations as { civId: string; playerId: string | null; population: number; output: number }[];
       expect(civs.map((c) => c.civId).sort()).toEqual(world.map((c) => c.id).sort());
       expect(civs.find((c) => c.playerId === idOf(alice))?.population).toBeGreaterThan(0);
+      // Its cities produced something in the recorded tick (the tick's own figure, not the world's stock).
+      expect(civs.find((c) => c.playerId === idOf(alice))?.output).toBeGreaterThan(0);
       expect(row.data).toMatchObject({ campaignId, tick: row.version, prices: expect.objectContaining({ food: expect.any(Number) }) });
     }
     await lifecycle(gm, "endCampaign", campaignId);

@@ -3,7 +3,7 @@ import type { AnalyticsStore, CivilizationTick } from "../../subgraphs/analytics
 
 /** Only the read the domain makes here; the engines' own answers are the contract suite's (analytics-store.test.ts). */
 const storeWith = (rows: CivilizationTick[]) => ({ civilizationHistory: async () => rows }) as unknown as AnalyticsStore;
-const standing = (tick: number, civId: string, score: number): CivilizationTick => ({ tick, civId, playerId: null, population: 0, credits: 0, score, stability: 50, ships: 0, eliminated: false, commands: 0 });
+const standing = (tick: number, civId: string, score: number): CivilizationTick => ({ tick, civId, playerId: null, population: 0, credits: 0, score, stability: 50, ships: 0, output: 0, eliminated: false, commands: 0 });
 const args = { campaignId: "00000000-0000-4000-8000-000000000001", fromTick: 0, first: 10 };
 
 describe("the leaderboard's history", () => {

@@ -83,3 +83,23 @@ describe("production and queues", () => {
     expect(ctx.events).toContainEqual({ type: "RESEARCH_COMPLETED", tick: 1, data: { civId: alice.id, techId: "tech-sensors" } });
   });
 });
+
+describe("each civilization's output (what analytics records per tick)", () => {
+  it("is the goods its cities produced: together, exactly what the tick's ledger records as production", () => {
+    const world = smallWorld();
+    const alice = playerCiv(world, "alice");
+    const outcome = tick(world);
+    const produced = outcome.ledger.filter((e) => e.reason === "production" && e.amount > 0).reduce((sum, e) => sum + e.amount, 0);
+    expect(produced).toBeGreaterThan(0);
+    expect([...outcome.output.values()].reduce((sum, n) => sum + n, 0)).toBe(produced);
+    expect(outcome.output.get(alice.id)).toBeGreaterThan(0);
+    // A civilization without cities makes nothing; more farms make more.
+    const richer = smallWorld();
+    for (const c of citiesOf(richer, playerCiv(richer, "alice"))) c.buildings.farm += 3;
+    expect(tick(richer).output.get(alice.id)).toBeGreaterThan(outcome.output.get(alice.id)!);
+    const landless = smallWorld();
+    const lost = playerCiv(landless, "alice");
+    landless.cities = landless.cities.filter((c) => c.ownerId !== lost.id);
+    expect(tick(landless).output.get(lost.id) ?? 0).toBe(0);
+  });
+});

@@ -85,6 +85,8 @@ const civilizationStats = z.strictObject({
   score: z.number().int(),
   stability: z.number().int().min(0).max(100),
   ships: count,
+  /** Units of goods its cities produced in the recorded tick. Optional: absent from records made before it existed. */
+  output: count.optional(),
   eliminated: z.boolean(),
   /** Commands its player had decided (applied or rejected) since the previous TICK_STATS; 0 for an AI civilization. */
   commands: count,
@@ -110,7 +112,7 @@ export const telemetryEvents = {
       prices: z.record(z.string().min(1).max(64), z.number().min(0)),
       civilizations: z.array(civilizationStats).max(1_000),
     })
-    .describe("every TICK_STATS_EVERY-th applied tick: world totals, mean prices per good, and every civilization's population, credits, score, stability, ships and its player's commands since the last"),
+    .describe("every TICK_STATS_EVERY-th applied tick: world totals, mean prices per good, and every civilization's population, credits, score, stability, ships, output (goods its cities produced in the tick) and its player's commands since the last"),
 };
 
 /** Simulation's system events on `system:simulation`. aggregateId: the campaign; version: the refused tick. */

@@ -69,6 +69,8 @@ export type CivilizationTick = {
   score: number;
   stability: number;
   ships: number;
+  /** Units of goods its cities produced in the tick; null in records made before output was recorded. */
+  output: number | null;
   eliminated: boolean;
   /** Its player's commands decided since the previous recorded tick. */
   commands: number;

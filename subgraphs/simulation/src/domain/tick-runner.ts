@@ -89,7 +89,7 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
       const commands: EngineCommand[] = pending.map((c) => ({ id: c.id, civId: civOfPlayer.get(c.user_id) ?? "", type: c.type, payload: c.payload }));
 
       const outcome = tick(world, commands, [], deps.engine);
-      const saved = await saveTick(tx, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events, statsEvery: deps.statsEvery });
+      const saved = await saveTick(tx, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events, statsEvery: deps.statsEvery, output: outcome.output });
       if (!saved) return { outcome: "already-applied", tick: target };
       const statusOf = new Map(outcome.results.map((r) => [r.commandId, r.status]));
       traced = pending.filter((c) => c.traceparent).map((c) => ({ id: c.id, type: c.type, traceparent: c.traceparent!, status: statusOf.get(c.id) ?? "PENDING" }));

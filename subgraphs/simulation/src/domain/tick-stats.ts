@@ -4,10 +4,16 @@ import { GOODS, type World } from "../engine";
 /**
  * What analytics keeps of a tick (TICK_STATS): the world's totals (its KPIs, computed by the
  * tick's kpis step), each good's mean price over the markets, and every civilization's
- * standing, with the commands its player had decided since the last record. Read from the
- * saved world, so it is what the tick decided.
+ * standing, with the commands its player had decided since the last record and the goods its
+ * cities produced in the tick (`output`, from the tick's outcome: the world does not keep it).
+ * Read from the saved world, so it is what the tick decided.
  */
-export function tickStatsOf(campaignId: string, world: World, commandsByPlayer: ReadonlyMap<string, number> = new Map()): EventData<"TICK_STATS"> {
+export function tickStatsOf(
+  campaignId: string,
+  world: World,
+  commandsByPlayer: ReadonlyMap<string, number> = new Map(),
+  output: ReadonlyMap<string, number> = new Map(),
+): EventData<"TICK_STATS"> {
   const population = new Map<string, number>();
   for (const city of world.cities) population.set(city.ownerId, (population.get(city.ownerId) ?? 0) + city.population);
   const ships = new Map<string, number>();
@@ -36,6 +42,7 @@ export function tickStatsOf(campaignId: string, world: World, commandsByPlayer: 
       score: Math.round(civ.score),
       stability: Math.round(civ.stability),
       ships: ships.get(civ.id) ?? 0,
+      output: output.get(civ.id) ?? 0,
       eliminated: civ.eliminated,
       commands: civ.playerId ? (commandsByPlayer.get(civ.playerId) ?? 0) : 0,
     })),

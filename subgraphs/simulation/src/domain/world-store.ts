@@ -80,6 +80,8 @@ export type TickRecord = {
   events: readonly SimEvent[];
   /** Record TICK_STATS for analytics when the tick is a multiple of this (TICK_STATS_EVERY); 0: never. */
   statsEvery?: number;
+  /** Units of goods each civilization's cities produced in the tick (the tick's outcome), for TICK_STATS. */
+  output?: ReadonlyMap<string, number>;
 };
 
 /**
@@ -135,7 +137,7 @@ export async function saveTick(tx: Tx, r: TickRecord): Promise<boolean> {
     const commandsByPlayer = new Map(decided.map((row) => [row.userId, row.commands]));
     const telemetry = Topics.telemetry("simulation");
     await tx.outboxEvent.create({
-      data: { topic: telemetry, type: "TICK_STATS", aggregateId: r.campaignId, version: tick, data: eventData(telemetry, "TICK_STATS", tickStatsOf(r.campaignId, r.world, commandsByPlayer)), traceparent },
+      data: { topic: telemetry, type: "TICK_STATS", aggregateId: r.campaignId, version: tick, data: eventData(telemetry, "TICK_STATS", tickStatsOf(r.campaignId, r.world, commandsByPlayer, r.output)), traceparent },
     });
   }
   return true;

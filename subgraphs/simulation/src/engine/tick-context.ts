@@ -40,6 +40,8 @@ export interface TickContext {
   readonly commands: readonly Command[];
   readonly results: CommandResult[];
   readonly orders: TradeOrder[];
+  /** Units of goods each civilization's cities produced this tick (the production step's, by civilization id). */
+  readonly output: Map<Id, number>;
   readonly advice: readonly AdviceModifier[];
   readonly modifiersByTarget: Map<Id, Modifier[]>;
   /** Every asset's world total when the tick began: the conservation check's baseline. */
@@ -64,6 +66,7 @@ export function createTickContext(world: World, commands: readonly Command[], ad
     commands,
     results: [],
     orders: [],
+    output: new Map(),
     advice,
     modifiersByTarget,
     totalsBefore: assetTotals(world),

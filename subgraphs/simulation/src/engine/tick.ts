@@ -48,6 +48,8 @@ export interface TickOutcome {
   hash: string;
   /** What the tick created and destroyed, by asset and reason. */
   ledger: LedgerEntry[];
+  /** Units of goods each civilization's cities produced (by civilization id; none for a civilization without cities). */
+  output: ReadonlyMap<string, number>;
 }
 
 /**
@@ -71,5 +73,5 @@ export function tick(world: World, commands: readonly Command[] = [], advice: re
   if (options.profile && started !== undefined) options.profile.record("hash", options.profile.clock() - started);
   const rejected = ctx.results.filter((r) => r.status === "REJECTED").length;
   ctx.emit("TICK_COMPLETED", { hash, commandsApplied: ctx.results.length - rejected, commandsRejected: rejected, events: ctx.events.length });
-  return { world: draft, results: ctx.results, events: ctx.events, hash, ledger: ctx.ledger.entries() };
+  return { world: draft, results: ctx.results, events: ctx.events, hash, ledger: ctx.ledger.entries(), output: ctx.output };
 }

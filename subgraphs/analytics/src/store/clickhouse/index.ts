@@ -4,7 +4,7 @@ import type { AnalyticsStore } from "../analytics-store";
 import { footprintOf, forgetUser } from "./forget-user";
 import { str } from "./literals";
 import { clickhouseReads } from "./reads";
-import { SCHEMA } from "./schema";
+import { ADDED_COLUMNS, SCHEMA } from "./schema";
 import { writeEvents } from "./write-events";
 
 const DAY_MS = 86_400_000;
@@ -51,6 +51,20 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
         await server.close();
       }
       for (const statement of SCHEMA) await client.command({ query: statement });
+      for (const added of ADDED_COLUMNS) {
+        const has = async () => {
+          const found = await client.query({
+            query: `SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = ${str(added.table)} AND name = ${str(added.column)}`,
+            format: "JSONEachRow",
+          });
+          return Number((await found.json<{ n: number }>())[0]?.n ?? 0) > 0;
+        };
+        if (await has()) continue;
+        // Another process starting at the same moment may add it first: then its ALTER fails and the column is there.
+        await client.command({ query: `ALTER TABLE ${added.table} ADD COLUMN ${added.column} ${added.type} AFTER ${added.after}` }).catch(async (error: unknown) => {
+          if (!(await has())) throw error;
+        });
+      }
     })().catch((error: unknown) => {
       made = undefined;
       throw error;

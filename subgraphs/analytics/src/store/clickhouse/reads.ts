@@ -180,9 +180,10 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
     },
 
     async civilizationHistory({ campaignId, fromTick, first }) {
-      const found = await rows<Omit<CivilizationTick, "eliminated"> & { eliminated: number }>(`
+      // civOutput: an alias named like the column would replace it inside the aggregate.
+      const found = await rows<Omit<CivilizationTick, "eliminated" | "output"> & { eliminated: number; civOutput: number | string | null }>(`
         SELECT tick, civ_id AS civId, any(toString(player_id)) AS playerId, any(population) AS population, any(credits) AS credits, any(score) AS score,
-               any(stability) AS stability, any(ships) AS ships, any(eliminated) AS eliminated, any(commands) AS commands
+               any(stability) AS stability, any(ships) AS ships, any(output) AS civOutput, any(eliminated) AS eliminated, any(commands) AS commands
           FROM civilization_ticks
          WHERE campaign_id = ${uuid(campaignId)}
            AND tick IN (SELECT DISTINCT tick FROM economy_ticks WHERE campaign_id = ${uuid(campaignId)} AND tick >= ${int(fromTick)} ORDER BY tick LIMIT ${int(first)})
@@ -197,6 +198,7 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
         score: Number(row.score),
         stability: Number(row.stability),
         ships: Number(row.ships),
+        output: row.civOutput === null ? null : Number(row.civOutput),
         eliminated: Number(row.eliminated) === 1,
         commands: Number(row.commands),
       }));

@@ -90,7 +90,7 @@ export const SCHEMA: string[] = [
    ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick)`,
   `CREATE TABLE IF NOT EXISTS civilization_ticks (
      campaign_id UUID, tick UInt32, civ_id String, player_id Nullable(UUID), population UInt64, credits Int64, score Int64,
-     stability UInt8, ships UInt64, eliminated UInt8, commands UInt64
+     stability UInt8, ships UInt64, output Nullable(UInt64), eliminated UInt8, commands UInt64
    ) ENGINE = ReplacingMergeTree() ORDER BY (campaign_id, tick, civ_id)`,
   // A player's commands per day and campaign, and the funnel's first join and first command:
   // written by the store from TICK_STATS and PLAYER_JOINED (commands also go to user_activity).
@@ -118,4 +118,13 @@ export const SCHEMA: string[] = [
    ENGINE = SummingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (day, user_id)`,
   `CREATE TABLE IF NOT EXISTS session_lengths (day Date, sessions UInt64, duration_ms UInt64, buckets Array(UInt64))
    ENGINE = MergeTree() PARTITION BY toYYYYMM(day) ORDER BY day`,
+];
+
+/**
+ * Columns added after their table was first made: a table made earlier gets each one (its old
+ * rows read the default, null). 18.16 has no `ADD COLUMN IF NOT EXISTS`: the store looks in
+ * `system.columns` first.
+ */
+export const ADDED_COLUMNS: { table: string; column: string; type: string; after: string }[] = [
+  { table: "civilization_ticks", column: "output", type: "Nullable(UInt64)", after: "ships" },
 ];

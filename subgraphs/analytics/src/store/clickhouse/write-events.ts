@@ -102,6 +102,7 @@ async function insertDerivedRows(client: ClickHouseClient, fresh: EventRow[]): P
         score: row.score,
         stability: row.stability,
         ships: row.ships,
+        output: row.output ?? null,
         eliminated: row.eliminated ? 1 : 0,
         commands: row.commands,
       })),

@@ -117,7 +117,7 @@ export function postgresReads(db: Db): Reads {
     civilizationHistory: ({ campaignId, fromTick, first }) =>
       db.$queryRaw<CivilizationTick[]>`
         SELECT tick, civ_id AS "civId", player_id::text AS "playerId", population::float8 AS population, credits::float8 AS credits,
-               score::float8 AS score, stability, ships, eliminated, commands
+               score::float8 AS score, stability, ships, output::float8 AS output, eliminated, commands
           FROM civilization_ticks
          WHERE campaign_id = ${campaignId}::uuid
            AND tick IN (SELECT tick FROM economy_ticks WHERE campaign_id = ${campaignId}::uuid AND tick >= ${fromTick} ORDER BY tick LIMIT ${first})

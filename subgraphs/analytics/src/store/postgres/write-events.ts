@@ -202,10 +202,10 @@ export async function writeEvents(db: Db, partitions: Partitions, rows: EventRow
       ON CONFLICT (campaign_id, tick) DO NOTHING
     ),
     civilizations_added AS (
-      INSERT INTO civilization_ticks (campaign_id, tick, civ_id, player_id, population, credits, score, stability, ships, eliminated, commands)
-      SELECT "campaignId", tick, "civId", "playerId", population, credits, score, stability, ships, eliminated, commands
+      INSERT INTO civilization_ticks (campaign_id, tick, civ_id, player_id, population, credits, score, stability, ships, output, eliminated, commands)
+      SELECT "campaignId", tick, "civId", "playerId", population, credits, score, stability, ships, output, eliminated, commands
         FROM jsonb_to_recordset(${apiInput(ticks.civilizations)}::jsonb)
-          AS c("eventId" uuid, "campaignId" uuid, tick int, "civId" text, "playerId" uuid, population bigint, credits bigint, score bigint, stability int, ships int, eliminated boolean, commands int)
+          AS c("eventId" uuid, "campaignId" uuid, tick int, "civId" text, "playerId" uuid, population bigint, credits bigint, score bigint, stability int, ships int, output bigint, eliminated boolean, commands int)
        WHERE c."eventId" IN (SELECT id FROM fresh)
        ORDER BY 1, 2, 3
       ON CONFLICT (campaign_id, tick, civ_id) DO NOTHING

@@ -42,7 +42,9 @@ export const production: TickStep = {
       let r = rates.get(civ.id);
       if (!r) rates.set(civ.id, (r = civRates(ctx, civ)));
       const habitability = ctx.index.planet.get(city.planetId)?.habitability ?? 50;
+      const before = flows.made;
       research.set(civ.id, (research.get(civ.id) ?? 0) + produce(flows, civ, city, r, habitability));
+      ctx.output.set(civ.id, (ctx.output.get(civ.id) ?? 0) + flows.made - before);
       consume(flows, civ, city, habitability);
       advanceQueue(ctx, city, r, shipyards);
     }
@@ -72,8 +74,10 @@ interface Flows {
   produced: number[];
   consumed: number[];
   powered: number;
+  /** Units of every good produced so far, summed: what a city's run adds is its output. */
+  made: number;
 }
-const newFlows = (): Flows => ({ produced: GOODS.map(() => 0), consumed: GOODS.map(() => 0), powered: 0 });
+const newFlows = (): Flows => ({ produced: GOODS.map(() => 0), consumed: GOODS.map(() => 0), powered: 0, made: 0 });
 
 /** Adds the city's output to its civilization's stock; returns its research points. */
 function produce(flows: Flows, civ: Civilization, city: City, r: CivRates, habitability: number): number {
@@ -88,6 +92,7 @@ function produce(flows: Flows, civ: Civilization, city: City, r: CivRates, habit
   flows.produced[GOOD.food]! += food;
   flows.produced[GOOD.energy]! += energy;
   flows.produced[GOOD.minerals]! += minerals;
+  flows.made += food + energy + minerals;
 
   const runs = Math.min(b.factory, Math.floor(stock[GOOD.minerals]! / 2), stock[GOOD.energy]!);
   if (runs > 0) {
@@ -101,6 +106,7 @@ function produce(flows: Flows, civ: Civilization, city: City, r: CivRates, habit
     stock[GOOD.consumer_goods]! += made - alloys;
     flows.produced[GOOD.alloys]! += alloys;
     flows.produced[GOOD.consumer_goods]! += made - alloys;
+    flows.made += made;
   }
   return percentOf(1 + b.lab * 4, r.research);
 }
