@@ -164,6 +164,37 @@ describe.each(engines)("the $name analytics store", (engine) => {
     ]);
   });
 
+  it("counts a user on every day whose window holds one of their active days, whatever the gaps between them", async () => {
+    // Days far from every other test's, so these users are the only ones in the windows.
+    const facts: [userId: string, activeOn: number[]][] = [
+      // Before the range within the month's window and the week's, on both edges of the range,
+      // gaps shorter than a week, longer than a week, and two days in a row.
+      [randomUUID(), [-199, -175, -170, -168, -160, -152, -151, -143, -140]],
+      // Just outside every window of the range's first day, then exactly a month's gap, then after the range.
+      [randomUUID(), [-205, -171, -141, -139]],
+      // Only long before the range and after it.
+      [randomUUID(), [-260, -135]],
+      // Five days in a row (signed in twice on one of them: still one day), then a gap longer than a month.
+      [randomUUID(), [-150, -149, -148, -147, -146, -146, -112]],
+    ];
+    const at = (offset: number) => new Date(dayAt(offset).getTime() + 3_600_000);
+    await store.writeEvents(facts.flatMap(([userId, days]) => days.map((offset) => toEventRow(signedIn(userId, at(offset))))));
+    // The users with an active day in (day - windowDays, day], each day of [from, to]: counted here from the facts.
+    const expected = (from: number, to: number, windowDays: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i).map((offset) => ({
+        day: isoDay(offset),
+        users: facts.filter(([, days]) => days.some((day) => day > offset - windowDays && day <= offset)).length,
+      }));
+    // The month's range, a day on its first edge, the days after it, and days before anyone's window.
+    for (const [from, to] of [[-170, -140], [-170, -170], [-140, -113], [-215, -206]] as const) {
+      for (const windowDays of [1, 7, 30]) {
+        expect({ from, windowDays, points: await store.activeUsers({ from: isoDay(from), to: isoDay(to) }, windowDays) }).toEqual({ from, windowDays, points: expected(from, to, windowDays) });
+      }
+    }
+    // Not a range of zeros by accident: the month's window on the range's first day holds the first two users.
+    expect(expected(-170, -170, 30)[0]!.users).toBe(2);
+  });
+
   it("keeps a tick's row whichever of its events comes first, in tick order", async () => {
     const campaignId = randomUUID();
     const world = Topics.world(campaignId);

@@ -15,13 +15,31 @@ const OPERATION_BUCKETS = summedHistogram("duration_buckets", OPERATION_LATENCY_
 /** The rollup reads on PostgreSQL; days are passed and read as `YYYY-MM-DD` text, whatever the session's time zone. */
 export function postgresReads(db: Db): Reads {
   return {
+    // The range's rows (and the window's days before it) are read once. A user's activity day
+    // counts for the days from itself until their next activity day or the window's end,
+    // whichever is sooner: one user's stretches never overlap, so each day's users are the
+    // stretches begun by then less those ended by then, a running sum of plain counts, where a
+    // DISTINCT per day would read the window's rows again for every day of the range. A one-day
+    // window's stretch is its own day (the next activity day is a later one): no ordering needed.
     activeUsers: (range, windowDays) =>
       db.$queryRaw<{ day: string; users: number }[]>`
-        SELECT d.day::text AS day,
-               (SELECT count(DISTINCT user_id)::int FROM user_activity a
-                 WHERE a.day > d.day - ${windowDays}::int AND a.day <= d.day) AS users
-          FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS g(at),
-               LATERAL (SELECT g.at::date AS day) d
+        WITH stretches AS (
+          SELECT greatest(day, ${range.from}::date) AS since,
+                 ${windowDays === 1 ? Prisma.sql`day + 1` : Prisma.sql`least(day + ${windowDays}::int, lead(day) OVER (PARTITION BY user_id ORDER BY day))`} AS until
+            FROM user_activity
+           WHERE day > ${range.from}::date - ${windowDays}::int AND day <= ${range.to}::date
+        ), changes AS (
+          SELECT CASE WHEN grouping(since) = 0 THEN since ELSE until END AS day,
+                 CASE WHEN grouping(since) = 0 THEN count(*) ELSE -count(*) END AS users
+            FROM stretches
+           WHERE until > ${range.from}::date
+           GROUP BY GROUPING SETS (since, until)
+        )
+        SELECT d.day::text AS day, (sum(coalesce(sum(c.users), 0)) OVER (ORDER BY d.day))::int AS users
+          FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS g(at)
+               CROSS JOIN LATERAL (SELECT g.at::date AS day) d
+               LEFT JOIN changes c ON c.day = d.day
+         GROUP BY d.day
          ORDER BY d.day`,
 
     eventCounts: (query) =>
