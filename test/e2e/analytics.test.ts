@@ -282,25 +282,43 @@ it("an admin forgets a player: their figures are gone, the totals stay, and an a
   expect(await others()).toBe(activeBefore);
 });
 
-it("a player deletes their own account: every credential of theirs is refused at once, the email is free, analytics forgets them and keeps the totals", async () => {
+it("a player deletes their own account: every credential of theirs is refused at once, the email is free, their campaigns and devices let go of them, analytics forgets them and keeps the totals", async () => {
   const key = await analystKey();
   const player = await registerUser(url, "Leaving");
   const toolKey = (expectData(await call<{ createApiKey: { key: string } }>(player.accessToken, 'mutation { createApiKey(input: { name: "my tool", scopes: [READ, WRITE] }) { key } }'))).createApiKey.key;
+  // A member of someone's campaign, with a phone registered for its pushes.
+  const gm = await registerUser(url, "Staying GM");
+  const campaignId = expectData(
+    await call<{ createCampaign: { id: string } }>(gm.accessToken, "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }", { input: { name: `Left ${randomUUID().slice(0, 6)}` } }),
+  ).createCampaign.id;
+  expectData(await call(player.accessToken, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }));
+  expectData(await call(player.accessToken, 'mutation($t: String!) { registerPushDevice(input: { platform: ANDROID, token: $t }) { id } }', { t: `device-${randomUUID()}` }));
+  const members = async () =>
+    expectData(await call<{ campaign: { members: { user: { id: string } | null }[] } }>(gm.accessToken, "query($id: ID!) { campaign(id: $id) { members { user { id } } } }", { id: campaignId }))
+      .campaign.members.map((m) => m.user?.id);
+  expect(await members()).toEqual(expect.arrayContaining([gm.user.id, player.user.id]));
+  const notificationDb = new pg.Client({ connectionString: databases.notification!.url });
+  await notificationDb.connect();
+  const devices = async () => (await notificationDb.query<{ n: number }>("SELECT count(*)::int AS n FROM push_devices WHERE user_id = $1", [player.user.id])).rows[0]!.n;
+  expect(await devices()).toBe(1);
   const analyticsDb = new pg.Client({ connectionString: stack.analyticsDatabaseUrl });
   await analyticsDb.connect();
   const held = async () =>
     (
-      await analyticsDb.query<{ raw: number; days: number; cohort: number; deleted: number }>(
+      await analyticsDb.query<{ raw: number; days: number; cohort: number; deleted: number; left: number }>(
         `SELECT (SELECT count(*)::int FROM analytics_events WHERE actor_id = $1 OR aggregate_id = $1::text) AS raw,
                 (SELECT count(*)::int FROM user_activity WHERE user_id = $1) AS days,
                 (SELECT count(*)::int FROM user_cohorts WHERE user_id = $1) AS cohort,
-                (SELECT coalesce(sum(count), 0)::int FROM event_counts WHERE type = 'ACCOUNT_DELETED') AS deleted`,
+                (SELECT coalesce(sum(count), 0)::int FROM event_counts WHERE type = 'ACCOUNT_DELETED') AS deleted,
+                (SELECT coalesce(sum(count), 0)::int FROM event_counts WHERE type = 'PLAYER_LEFT') AS "left"`,
         [player.user.id],
       )
     ).rows[0]!;
   try {
-    await eventually("the sign-up in the analytics", async () => ((await held()).days === 1 ? true : undefined));
-    const deletedBefore = (await held()).deleted;
+    const gmActive = async () => (await analyticsDb.query("SELECT 1 FROM user_activity WHERE user_id = $1", [gm.user.id])).rowCount === 1;
+    // Both sign-ups counted before the day's active users are (the game master's too).
+    await eventually("the sign-ups in the analytics", async () => ((await held()).days === 1 && (await gmActive()) ? true : undefined));
+    const { deleted: deletedBefore, left: leftBefore } = await held();
     const activeToday = async () =>
       expectData(
         await call<{ activeUsers: { users: number }[] }>(key, "query($f: DateTime!, $t: DateTime!) { activeUsers(from: $f, to: $t) { users } }", { f: day().toISOString(), t: day().toISOString() }),
@@ -323,8 +341,11 @@ it("a player deletes their own account: every credential of theirs is refused at
     expect(errorCodes(await postGraphQL(url, { query: login, variables: { input: { email: player.email, password: player.password } } }))).toEqual(["UNAUTHENTICATED"]);
 
     // Analytics reads ACCOUNT_DELETED and forgets them as forgetUser does: nothing under their id, the totals unchanged.
-    await eventually("the deletion in the analytics", async () => ((await held()).deleted > deletedBefore ? true : undefined));
-    expect(await held()).toEqual({ raw: 0, days: 0, cohort: 0, deleted: deletedBefore + 1 });
+    const forgotten = (now: Awaited<ReturnType<typeof held>>) => now.deleted > deletedBefore && now.raw === 0 && now.days === 0 && now.cohort === 0;
+    await eventually("the deletion in the analytics, and the user forgotten", async () => (forgotten(await held()) ? true : undefined));
+    // Then campaign ends their membership: its PLAYER_LEFT arrives too, and names nobody.
+    await eventually("their PLAYER_LEFT in the analytics", async () => ((await held()).left > leftBefore ? true : undefined));
+    expect(await held()).toEqual({ raw: 0, days: 0, cohort: 0, deleted: deletedBefore + 1, left: leftBefore + 1 });
     expect(await activeToday()).toBe(activeBefore);
 
     // Audited, under the account's id only; and the email can sign up again, as someone new.
@@ -340,8 +361,14 @@ it("a player deletes their own account: every credential of theirs is refused at
     ]);
     const again = await registerUser(url, "Back", undefined, player.email);
     expect(again.user.id).not.toBe(player.user.id);
+
+    // Campaign ended the membership (the game master stays), notification dropped the phone.
+    await eventually("the membership ended", async () => ((await members()).includes(player.user.id) ? undefined : true));
+    expect(await members()).toEqual([gm.user.id]);
+    await eventually("the device dropped", async () => ((await devices()) === 0 ? true : undefined));
   } finally {
     await analyticsDb.end();
+    await notificationDb.end();
   }
 });
 

@@ -411,6 +411,9 @@ describe.each(engines)("the $name analytics store", (engine) => {
     // Twice is harmless.
     expect(await store.forgetUser(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
     expect(await store.activeUsers(range, 1)).toEqual(before.active);
+    // The erasure is remembered, by a hash: the ingest takes the user out of what arrives later.
+    expect(await store.forgottenAmong([gone.toUpperCase(), stays, randomUUID()])).toEqual(new Set([gone.toUpperCase()]));
+    expect(await store.forgottenAmong([])).toEqual(new Set());
   });
 });
 

@@ -139,3 +139,45 @@ it("applies a read's events as one batch in stream order and acknowledges them t
   expect((await deadLetters(name)).map((letter) => JSON.parse(letter.envelope!).id)).toEqual([broken.id, poison.id]);
   expect(((await redis.xpending(streamKey(name), "test")) as [number])[0]).toBe(0);
 });
+
+it("with several groups on one stream, makes them all and trims only what every one of them has acknowledged", async () => {
+  const name = topic();
+  const groupsOnStream = ["first", "second"];
+  const reader = (group: string, applied: string[]) =>
+    createStreamConsumer({
+      redis,
+      topic: name,
+      group,
+      groupsOnStream,
+      logger,
+      blockMs: 50,
+      claimIdleMs: 60_000,
+      maxDeliveries: 3,
+      trimAcknowledged: true,
+      apply: async (event) => (applied.push(event.id), "applied"),
+    });
+  const first: string[] = [];
+  const second: string[] = [];
+  const one = reader("first", first);
+  consumers.push(one);
+  one.start();
+  const events = [sound(name), sound(name), sound(name)];
+  for (const event of events) await publishEnvelope(redis, event, { streamMaxLen: 0 });
+  await until(async () => first.length === 3, "the first group's reads");
+  // The second group was made by the first reader, from the stream's start, and has read
+  // nothing yet: nothing may be trimmed, however often the first group trims.
+  const groups = ((await redis.xinfo("GROUPS", streamKey(name))) as unknown[][]).map((info) => info[1]);
+  expect(groups.sort()).toEqual(["first", "second"]);
+  await publishEnvelope(redis, sound(name), { streamMaxLen: 0 });
+  await until(async () => first.length === 4, "the first group's fourth read (and trim)");
+  expect(await redis.xlen(streamKey(name))).toBe(4);
+  // The second reader starts late and still gets every event; then both trim.
+  const two = reader("second", second);
+  consumers.push(two);
+  two.start();
+  await until(async () => second.length === 4, "the second group's reads");
+  expect(second).toEqual(first);
+  await publishEnvelope(redis, sound(name), { streamMaxLen: 0 });
+  await until(async () => first.length === 5 && second.length === 5, "both groups' fifth read");
+  await until(async () => (await redis.xlen(streamKey(name))) === 1, "what both acknowledged trimmed");
+});

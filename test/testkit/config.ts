@@ -25,6 +25,8 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     // This test file's own: its campaign apps and simulation worker pools pair with each
     // other and with no other suite's (a stack uses one of its own below the run's).
     LIFECYCLE_TOPIC: testLifecycleTopic(FILE_ID),
+    // Likewise its identity's erasure requests and the campaign apps and notification pools that read them.
+    ACCOUNT_ERASURE_TOPIC: testAccountErasureTopic(FILE_ID),
     // And the file's own firehoses (written only where an analytics pool reads them).
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
     ...extra,
@@ -36,6 +38,9 @@ const FILE_ID = randomUUID();
 
 /** The run's campaign-lifecycle topic, or a file's or a stack's own under it (`suffix`). */
 export const testLifecycleTopic = (suffix?: string) => `integration:campaign-lifecycle:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
+
+/** The run's account-erasure topic, or a file's or a stack's own under it (`suffix`). */
+export const testAccountErasureTopic = (suffix?: string) => `integration:account-erasures:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 /** The run's firehose prefix, or a file's or a stack's own under it (`suffix`): its producers and its analytics pool share it. */
 export const testFirehosePrefix = (suffix?: string) => `firehose:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;

@@ -26,6 +26,7 @@ import {
   simulationWorkerTestConfig,
   testFirehosePrefix,
   testLifecycleTopic,
+  testAccountErasureTopic,
   testNotificationTopic,
 } from "./config";
 import { stackDatabase } from "./databases";
@@ -114,10 +115,12 @@ export async function startStack(
   const NOTIFICATION_TOPIC = testNotificationTopic(randomUUID());
   // And its campaign tells this stack's simulation worker pool of lifecycle changes, and no other.
   const LIFECYCLE_TOPIC = testLifecycleTopic(randomUUID());
+  // And its identity asks this stack's campaign and notification pool to erase deleted accounts, and no other.
+  const ACCOUNT_ERASURE_TOPIC = testAccountErasureTopic(randomUUID());
   // And every producer of the stack writes the firehoses this stack's analytics reads, and no other's.
   const EVENT_FIREHOSE_PREFIX = testFirehosePrefix(randomUUID());
-  const identity = await createIdentityApp(identityTestConfig({ EVENT_FIREHOSE_PREFIX, ...options.identityEnv }), logs.identity.logger as Logger);
-  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.campaignEnv }), logs.campaign.logger as Logger);
+  const identity = await createIdentityApp(identityTestConfig({ EVENT_FIREHOSE_PREFIX, ACCOUNT_ERASURE_TOPIC, ...options.identityEnv }), logs.identity.logger as Logger);
+  const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
     // The stack's own simulation database, dropped after everything else has stopped.
@@ -151,7 +154,7 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
-    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
+    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
     const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
     const notificationUrl = await notification.listen();
     started.push(notification);

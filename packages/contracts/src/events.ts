@@ -34,6 +34,18 @@ export const accountEvents = {
     .describe("deleteAccount: the user deleted their own account (the last event of its topic); analytics forgets them, as forgetUser does"),
 };
 
+/**
+ * Integration events on `integration:account-erasures`, for the services that keep a user's
+ * data besides identity and analytics (each reads it as its own consumer group: the family's
+ * `groups`): one per deleteAccount, in the same transaction as ACCOUNT_DELETED. aggregateId:
+ * the user; version: the account's own count of events.
+ */
+export const accountErasureEvents = {
+  ACCOUNT_ERASURE_REQUESTED: z
+    .strictObject({ userId: id })
+    .describe("deleteAccount, with ACCOUNT_DELETED: campaign ends the user's memberships, notification drops their devices, preferences and notifications"),
+};
+
 /** Campaign's events on `campaign:<campaignId>`. aggregateId: the campaign; version: the campaign's version after the change. */
 export const campaignEvents = {
   CAMPAIGN_CREATED: z.strictObject({ name: z.string().min(1), gameMasterId: id }).describe("createCampaign"),

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { accountEvents, aiEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
+import { accountErasureEvents, accountEvents, aiEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
@@ -25,6 +25,11 @@ export type TopicFamily = {
    * subscriber who shares answers with others is authorized again before it gets one.
    */
   accessChanges?: readonly string[];
+  /**
+   * The consumer groups that read the family's topics, when more than one does: each
+   * consumer makes them all and trims only what all of them have acknowledged.
+   */
+  groups?: readonly string[];
 };
 
 /**
@@ -33,6 +38,14 @@ export type TopicFamily = {
  */
 export const TOPIC_FAMILIES = {
   account: { kind: "domain", writer: "identity", delivery: "outbox", readers: "analytics (firehose)", events: accountEvents },
+  "integration:account-erasures": {
+    kind: "integration",
+    writer: "identity",
+    delivery: "outbox",
+    readers: "campaign (consumer group campaign); notification worker pool (consumer group notification); analytics (firehose)",
+    events: accountErasureEvents,
+    groups: ["campaign", "notification"],
+  },
   campaign: {
     kind: "domain",
     writer: "campaign",

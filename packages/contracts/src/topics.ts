@@ -40,6 +40,12 @@ export const Topics = {
    */
   campaignLifecycle: "integration:campaign-lifecycle",
   /**
+   * Integration events asking every service that keeps a deleted account's data to erase it.
+   * Read by campaign and the notification worker pool, each as its own consumer group; what
+   * both have acknowledged is trimmed.
+   */
+  accountErasures: "integration:account-erasures",
+  /**
    * A producer's firehose, `firehose:<producer>` (a cluster's own prefix before the producer):
    * a copy of every event its outbox relay publishes, in publication order, for analytics.
    * Written only while analytics' consumer group has made the stream; only that group trims it.

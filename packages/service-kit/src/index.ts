@@ -9,6 +9,7 @@ export * from "./campaign-access-cache";
 export * from "./campaign-versions";
 export * from "./campaign-feed";
 export * from "./certificate-metrics";
+export * from "./account-erasure-consumer";
 export * from "./api-keys";
 export * from "./deleted-accounts";
 export * from "./authorization";

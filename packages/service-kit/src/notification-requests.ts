@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NOTIFICATION_TEMPLATES, type EventData, type NotificationTemplate } from "@startales/contracts";
+import { NOTIFICATION_TEMPLATES, TOPIC_FAMILIES, type EventData, type NotificationTemplate } from "@startales/contracts";
 import { Topics, isConsumerTrimmedTopic } from "./topics";
 
 /**
@@ -33,3 +33,15 @@ export const notificationTopicShape = { NOTIFICATION_TOPIC: integrationTopic(Top
 export const lifecycleTopicShape = { LIFECYCLE_TOPIC: integrationTopic(Topics.campaignLifecycle) };
 
 export const CAMPAIGN_LIFECYCLE_CHANGED = "CAMPAIGN_LIFECYCLE_CHANGED" as const;
+
+/**
+ * Where identity asks the services that keep a deleted account's data to erase it
+ * (ACCOUNT_ERASURE_REQUESTED): the same value for identity, campaign and the notification
+ * worker pool, kept apart per cluster like NOTIFICATION_TOPIC.
+ */
+export const accountErasureTopicShape = { ACCOUNT_ERASURE_TOPIC: integrationTopic(Topics.accountErasures) };
+
+export const ACCOUNT_ERASURE_REQUESTED = "ACCOUNT_ERASURE_REQUESTED" as const;
+
+/** The consumer groups that read the erasure requests (campaign's and notification's), each made by whichever starts first. */
+export const ACCOUNT_ERASURE_GROUPS: readonly string[] = TOPIC_FAMILIES["integration:account-erasures"].groups;

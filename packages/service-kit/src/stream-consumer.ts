@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { parseEvent, type ParsedEvent } from "@startales/contracts";
-import { fieldsOf, streamKey, toStreamEvent, type RawStreamEntry } from "./event-stream";
+import { compareStreamIds, fieldsOf, streamKey, toStreamEvent, type RawStreamEntry } from "./event-stream";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { Redis } from "./redis";
@@ -29,6 +29,13 @@ export type StreamConsumerOptions<O extends string> = {
   batchSize?: number;
   /** The group's own trimming: on for streams only their consumer trims (`integration:`), so acknowledged entries do not pile up. */
   trimAcknowledged: boolean;
+  /**
+   * Every group that reads the stream, this one included, when there are several (their
+   * family's `groups` in the contracts). Each consumer makes them all, from the stream's
+   * start, and trims only what every one of them has acknowledged: an entry is never trimmed
+   * before a reader that has not started yet has read it.
+   */
+  groupsOnStream?: readonly string[];
   onOutcome?(outcome: O | StreamConsumerOutcome): void;
   /**
    * Whether what events are applied to can take them now (a database's readiness check).
@@ -76,6 +83,10 @@ export function createStreamConsumer<O extends string>(options: StreamConsumerOp
   const consumer = `${hostname()}-${process.pid}`;
   // Blocking reads hold their connection: this one is the consumer's own.
   const connection = options.redis.duplicate({ connectionName: `consumer-${group}` });
+  // A duplicate has none of its original's listeners: without one, some errors would end the process (redis.ts).
+  connection.on("error", (error: Error) => {
+    if (running) logger.warn({ err: error, group }, "stream consumer's Redis connection error");
+  });
   if (options.metrics) addStreamConsumerMetrics(options.metrics, options.redis, [{ topic: options.topic, group }], { logger });
   let running = false;
   let blocking = false;
@@ -170,26 +181,37 @@ export function createStreamConsumer<O extends string>(options: StreamConsumerOp
     await handle(retried);
   }
 
-  /** Drops what the group has acknowledged: entries before the oldest pending (or the last delivered). */
+  const groups = [...new Set([group, ...(options.groupsOnStream ?? [])])];
+
+  /** Where a group still needs the stream from: its oldest pending entry, else past its last delivered one. */
+  async function neededFrom(name: string, lastDelivered: string | undefined): Promise<string | null> {
+    const [pending, oldestPending] = (await connection.xpending(key, name)) as [number, string | null];
+    return pending > 0 ? oldestPending : (lastDelivered ?? null);
+  }
+
+  /** Drops what every group reading the stream has acknowledged: entries before the oldest any of them still needs. */
   async function trim(): Promise<void> {
-    const [pending, oldestPending] = (await connection.xpending(key, group)) as [number, string | null];
-    let minId: string | null;
-    if (pending > 0) {
-      minId = oldestPending;
-    } else {
-      const groups = (await connection.xinfo("GROUPS", key)) as unknown[][];
-      const ours = groups.map(fieldsOf).find((g) => g.name === group);
-      minId = (ours?.["last-delivered-id"] as string | undefined) ?? null;
+    const infos = ((await connection.xinfo("GROUPS", key)) as unknown[][]).map(fieldsOf);
+    let minId: string | null = null;
+    for (const name of groups) {
+      const info = infos.find((g) => g.name === name);
+      // A reader's group that is not there (deleted by hand) has read nothing: keep everything.
+      if (!info) return;
+      const needed = await neededFrom(name, info["last-delivered-id"] as string | undefined);
+      if (needed === null) return;
+      if (minId === null || compareStreamIds(needed, minId) < 0) minId = needed;
     }
     if (minId) await connection.xtrim(key, "MINID", minId);
   }
 
   async function ensureGroup(): Promise<void> {
-    try {
-      // From the start of the stream: events written before the group first ran are not skipped.
-      await connection.xgroup("CREATE", key, group, "0", "MKSTREAM");
-    } catch (error) {
-      if (!String((error as Error).message).includes("BUSYGROUP")) throw error;
+    for (const name of groups) {
+      try {
+        // From the start of the stream: events written before the group first ran are not skipped.
+        await connection.xgroup("CREATE", key, name, "0", "MKSTREAM");
+      } catch (error) {
+        if (!String((error as Error).message).includes("BUSYGROUP")) throw error;
+      }
     }
   }
 

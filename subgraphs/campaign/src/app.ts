@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   readModelCacheFor,
+  createAccountErasureConsumer,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -31,19 +32,35 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
   const redis = createRedis(config.REDIS_URL, "campaign");
   // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
   const cache = readModelCacheFor(redis, "campaign:read:", config);
+  const campaigns = createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC, lifecycleTopic: config.LIFECYCLE_TOPIC });
+  // A deleted account's memberships end (each PLAYER_LEFT); the subgraph is the one process campaign runs.
+  const erasures = createAccountErasureConsumer({
+    redis,
+    topic: config.ACCOUNT_ERASURE_TOPIC,
+    group: "campaign",
+    logger: logger.child({ component: "account-erasures" }),
+    erase: async (userId) => {
+      const removed = await campaigns.removeMemberships(userId);
+      logger.info({ memberships: removed }, "ended a deleted account's memberships");
+    },
+  });
   const app: SubgraphApp = createSubgraphApp({
     name: "campaign",
     config,
     logger,
     typeDefs: campaignTypeDefs,
-    resolvers: createResolvers({ db, redis, campaigns: createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC, lifecycleTopic: config.LIFECYCLE_TOPIC }) }),
+    resolvers: createResolvers({ db, redis, campaigns }),
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer, cache),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     // For the simulation worker pool (a signed SERVICE identity): seed, tick rate, members.
     postRoutes: worldSetupRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
-    onListen: () => relay.start(),
+    onListen: () => {
+      relay.start();
+      erasures.start();
+    },
     onStop: async () => {
+      await erasures.stop();
       await relay.stop();
       await db.$disconnect();
       redis.disconnect();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { lifecycleTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { accountErasureTopicShape, lifecycleTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape } from "@startales/service-kit";
 
 export const campaignConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4002, database: "startales_campaign" }),
@@ -8,6 +8,8 @@ export const campaignConfigSchema = z.object({
   ...notificationTopicShape,
   /** Where campaign tells simulation of lifecycle and membership changes (simulation's worker pool reads the same). */
   ...lifecycleTopicShape,
+  /** Where identity asks for a deleted account's data to be erased (read as consumer group `campaign`). */
+  ...accountErasureTopicShape,
   /** What each poll of a campaign reads besides its row (member count, the caller's membership), kept per campaign version: in this process at most this many entries and bytes. */
   READ_CACHE_MEMORY_ENTRIES: positiveInt(50_000),
   READ_CACHE_MEMORY_BYTES: positiveInt(32 * 1024 * 1024),

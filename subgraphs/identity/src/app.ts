@@ -59,6 +59,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
   const apiKeys = createApiKeyService({ db, announceRevocation: announceKeyRevocation });
   const accountDeletion = createAccountDeletion({
     db,
+    erasureTopic: config.ACCOUNT_ERASURE_TOPIC,
     loginThrottle,
     announceKeyRevocation,
     announceDeletion: redisDeletionAnnouncer(redis, logger, config.ACCESS_TOKEN_TTL_SECONDS * 1000),

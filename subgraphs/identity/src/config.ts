@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, outboxConfigShape, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { ConfigError, accountErasureTopicShape, outboxConfigShape, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
 import { oidcProviderNames, oidcProvidersFrom, oidcRedirectUris, type OidcProviderSettings } from "./oidc-config";
 
 export const identityConfigSchema = z.object({
@@ -30,6 +30,8 @@ export const identityConfigSchema = z.object({
   OIDC_STATE_TTL_SECONDS: positiveInt(600),
   /** Its outbox relay (account events). */
   ...outboxConfigShape,
+  /** Where a deleted account's data is asked to be erased (campaign and the notification worker pool read the same). */
+  ...accountErasureTopicShape,
   /** Per account (`events:account:<userId>`): read by analytics through the firehose, so a short tail is enough. */
   EVENT_STREAM_MAX_LEN: positiveInt(50),
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import { accountErasureTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
 
 
@@ -44,6 +44,8 @@ export const notificationConfigSchema = z.object({
   EVENT_STREAM_MAX_LEN: positiveInt(200),
   /** The integration stream other services' notification requests arrive on (campaign's NOTIFICATION_TOPIC). */
   ...notificationTopicShape,
+  /** Where identity asks for a deleted account's data to be erased (read by the worker pool as consumer group `notification`, with the EVENTS_* settings). */
+  ...accountErasureTopicShape,
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",

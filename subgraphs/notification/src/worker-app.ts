@@ -1,5 +1,6 @@
 import type { Job } from "bullmq";
 import {
+  createAccountErasureConsumer,
   addCounter,
   createMetrics,
   createRedis,
@@ -18,6 +19,7 @@ import { createEventConsumer } from "./delivery/event-consumer";
 import { createPushClient } from "./delivery/push-client";
 import { DELIVERY_QUEUE, createDeliveryQueue, deliveryIdsOf, queuePrefix, type DeliveryJob } from "./delivery/queue";
 import { createDeliverySweep } from "./delivery/sweep";
+import { eraseAccount } from "./domain/account-erasure";
 
 export type NotificationWorker = Service & {
   metrics: ReturnType<typeof createMetrics>;
@@ -60,6 +62,19 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     // The group's lag and pending entries (stream_consumer_lag, stream_consumer_pending).
     metrics,
   });
+  const erasures = createAccountErasureConsumer({
+    redis,
+    topic: config.ACCOUNT_ERASURE_TOPIC,
+    group: "notification",
+    logger: logger.child({ component: "account-erasures" }),
+    erase: async (userId) => {
+      const erased = await eraseAccount(db, redis, userId);
+      logger.info({ erased }, "erased a deleted account's notifications, devices and preferences");
+    },
+    blockMs: config.EVENTS_BLOCK_MS,
+    claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
+    maxDeliveries: config.EVENTS_MAX_DELIVERIES,
+  });
   const sweep = createDeliverySweep({
     db,
     queue,
@@ -97,6 +112,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     ],
     parts: [
       { name: "notification request consumer", start: () => consumer.start(), stop: () => consumer.stop() },
+      { name: "account erasure consumer", start: () => erasures.start(), stop: () => erasures.stop() },
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
     ],
     startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)" }),

@@ -54,6 +54,9 @@ function campaignAndActor(family: string, type: string, aggregateId: string, dat
       return [data.campaignId, null];
     case "integration:campaign-lifecycle":
       return [aggregateId, null];
+    case "integration:account-erasures":
+      // aggregateId: the deleted account, whose erasure this asks for.
+      return [null, aggregateId];
     default:
       // inbox (what happened to a recipient), and families that are not ours to read yet.
       return [null, null];

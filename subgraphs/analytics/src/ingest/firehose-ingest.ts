@@ -1,8 +1,13 @@
 import { FIREHOSE_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
 import type { AnalyticsStore } from "../store/analytics-store";
 
-const ACCOUNT_DELETED = "ACCOUNT_DELETED";
+/**
+ * Identity's two events of a deleted account (one transaction, not always one batch): the
+ * later of them to arrive finds the other's row, which names the user, and forgets it too.
+ */
+const FORGETS: Record<string, string> = { account: "ACCOUNT_DELETED", "integration:account-erasures": "ACCOUNT_ERASURE_REQUESTED" };
 import { toEventRow } from "./event-rows";
+import { FORGOTTEN, withoutForgottenUsers } from "./forgotten-users";
 
 /** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
 export const INGEST_GROUP = "analytics";
@@ -50,16 +55,17 @@ export function createFirehoseIngest(deps: {
         () => false,
       ),
       async applyBatch(events: ConsumedEvent[]) {
-        const rows = events.map(toEventRow);
+        // A user forgotten earlier is named by none of what arrives after (forgotten-users.ts).
+        const rows = await withoutForgottenUsers(events.map(toEventRow), (userIds) => deps.store.forgottenAmong(userIds));
         const fresh = new Set(await deps.store.writeEvents(rows));
         // A user who deleted their account is forgotten as forgetUser forgets them, once their
         // last events (this batch's included) are in; a failure retries the batch, whose
         // events are duplicates by then, and the forgetting with it.
-        for (const row of rows) {
-          if (row.family === "account" && row.type === ACCOUNT_DELETED) {
-            const footprint = await deps.store.forgetUser(row.aggregateId);
-            deps.logger.info({ footprint }, "forgot a user who deleted their account");
-          }
+        // (One that arrives again after its user was forgotten names nobody any more: nothing to do.)
+        const forgotten = new Set(rows.filter((row) => FORGETS[row.family] === row.type && row.aggregateId !== FORGOTTEN).map((row) => row.aggregateId));
+        for (const userId of forgotten) {
+          const footprint = await deps.store.forgetUser(userId);
+          deps.logger.info({ footprint }, "forgot a user who deleted their account");
         }
         // The first of an id is the one kept; a repeat within the batch is a duplicate like any other.
         return rows.map((row) => (fresh.delete(row.id) ? "ingested" : "duplicate"));

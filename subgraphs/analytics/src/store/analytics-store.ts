@@ -179,6 +179,12 @@ export interface AnalyticsStore {
    */
   forgetUser(userId: string): Promise<UserFootprint>;
 
+  /**
+   * Which of these users were forgotten (forgetUser keeps a SHA-256 of each id it erased,
+   * nothing else): the ingest keeps their later events without naming them.
+   */
+  forgottenAmong(userIds: readonly string[]): Promise<Set<string>>;
+
   readiness: ReadinessCheck;
   close(): Promise<void>;
 }

@@ -85,6 +85,20 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
     options.afterCommit?.();
     return result;
   };
+  /**
+   * Ends a player's membership with its events. A concurrent removal of the same membership
+   * may have deleted it since it was read: then it was no longer theirs to end (false).
+   */
+  const removeMembership = async (tx: Tx, membership: Pick<Membership, "id" | "campaignId" | "userId">): Promise<boolean> => {
+    const deleted = await tx.membership.deleteMany({ where: { id: membership.id } });
+    if (deleted.count === 0) return false;
+    const { campaignId, userId } = membership;
+    const bumped = await bumpVersion(tx, campaignId);
+    await recordEvent(tx, bumped, "PLAYER_LEFT", { userId });
+    await tellSimulation(tx, lifecycleTopic, bumped, "PLAYER_LEFT");
+    await requestNotification(tx, notificationTopic, bumped, "PLAYER_LEFT", await memberIds(tx, campaignId, "GAME_MASTER", userId), { userId });
+    return true;
+  };
   return {
     create(viewer: SignedInViewer, input: CreateCampaignInput, audit: AuditContext): Promise<Campaign> {
       return transaction(async (tx) => {
@@ -134,16 +148,22 @@ export function createCampaignService(db: Db, options: { afterCommit?: () => voi
         const membership = await tx.membership.findUnique({ where: { campaignId_userId: { campaignId, userId: viewer.userId } } });
         if (!membership) return false;
         if (membership.role === "GAME_MASTER") throw conflict("The game master cannot leave; end the campaign instead");
-        // A concurrent leave of the same player may have deleted it since we read it: that
-        // caller was then no longer a member (false), not an error.
-        const deleted = await tx.membership.deleteMany({ where: { id: membership.id } });
-        if (deleted.count === 0) return false;
-        const bumped = await bumpVersion(tx, campaignId);
-        await recordEvent(tx, bumped, "PLAYER_LEFT", { userId: viewer.userId });
-        await tellSimulation(tx, lifecycleTopic, bumped, "PLAYER_LEFT");
-        await requestNotification(tx, notificationTopic, bumped, "PLAYER_LEFT", await memberIds(tx, campaignId, "GAME_MASTER", viewer.userId), { userId: viewer.userId });
-        return true;
+        return removeMembership(tx, membership);
       });
+    },
+
+    /**
+     * A deleted account's memberships end as if they had left (ACCOUNT_ERASURE_REQUESTED):
+     * PLAYER_LEFT for each, so simulation hands their civilizations to the AI and notification
+     * stops telling them anything. A game master's membership stays, with the campaign's
+     * history: the campaign keeps running for its players, and an admin may end it. Returns
+     * how many ended; again for the same account, none.
+     */
+    async removeMemberships(userId: string): Promise<number> {
+      const memberships = await db.membership.findMany({ where: { userId, role: "PLAYER" }, select: { id: true, campaignId: true, userId: true } });
+      let removed = 0;
+      for (const membership of memberships) if (await transaction((tx) => removeMembership(tx, membership))) removed += 1;
+      return removed;
     },
 
     /** Who may call this is declared in the schema (@policy campaign_game_master). Audited as campaign.<action>. */

@@ -1,6 +1,6 @@
 import { AuditOutcome, ErrorCode, Role, appError, forbidden, unauthenticated, type AuditContext, type Logger, type SignedInViewer } from "@startales/service-kit";
 import type { Db } from "../db";
-import { recordAccountEvent } from "./account-events";
+import { recordAccountEvent, requestAccountErasure } from "./account-events";
 import type { RevocationAnnouncer } from "./api-keys";
 import { recordAudit } from "./audit";
 import type { LoginThrottle } from "./login-throttle";
@@ -18,13 +18,16 @@ export type DeletionAnnouncer = (userId: string) => Promise<void>;
  * checked under the sign-in throttle, so a token cannot be used to guess it.
  *
  * One transaction: the ACCOUNT_DELETED event (outbox; analytics forgets the user when it
- * reads it), an audit entry (ids only), then the user's row, and with it (cascade) their
+ * reads it) and ACCOUNT_ERASURE_REQUESTED (campaign ends their memberships, notification
+ * drops their devices, preferences and notifications), an audit entry (ids only), then the user's row, and with it (cascade) their
  * sign-ins, API keys and linked OpenID Connect accounts. The email is free again. After the
  * commit every gateway is told, for the keys and for the access tokens still in the user's
  * hands. What identity keeps: the audit log and the outbox, under the user's id only.
  */
 export function createAccountDeletion(deps: {
   db: Db;
+  /** ACCOUNT_ERASURE_TOPIC: where the services that keep the user's data are asked to erase it. */
+  erasureTopic: string;
   loginThrottle: LoginThrottle;
   announceKeyRevocation: RevocationAnnouncer;
   announceDeletion: DeletionAnnouncer;
@@ -66,7 +69,8 @@ export function createAccountDeletion(deps: {
         }
         const keys = await tx.apiKey.findMany({ where: { ownerId: user.id, revokedAt: null }, select: { keyHash: true } });
         const sessions = await tx.refreshToken.count({ where: { userId: user.id, usedAt: null, revokedAt: null, expiresAt: { gt: new Date() } } });
-        await recordAccountEvent(tx, user.id, "ACCOUNT_DELETED", {});
+        const version = await recordAccountEvent(tx, user.id, "ACCOUNT_DELETED", {});
+        await requestAccountErasure(tx, deps.erasureTopic, user.id, version);
         await recordAudit(tx, audit, {
           action: "identity.account.delete",
           outcome: AuditOutcome.SUCCESS,

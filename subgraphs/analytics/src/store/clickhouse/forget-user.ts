@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { userHash } from "../../ingest/forgotten-users";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { UserFootprint } from "../analytics-store";
 import { str, uuid } from "./literals";
@@ -69,7 +70,7 @@ export const FORGET_WAIT_MS = 8_000;
 export async function forgetUser(client: ClickHouseClient, userId: string, waitMs = FORGET_WAIT_MS): Promise<UserFootprint> {
   const before = await footprintOf(client, userId);
   const [from, to] = [uuid(userId), uuid(randomUUID())];
-  const hash = str(createHash("sha256").update(userId.toLowerCase()).digest("hex"));
+  const hash = str(userHash(userId));
   const noted = await client.query({ query: `SELECT count() AS n FROM forgotten_users WHERE user_hash = ${hash}`, format: "JSONEachRow" });
   const copiedBefore = Number((await noted.json<{ n: number }>())[0]?.n ?? 0) > 0;
   if (!copiedBefore) {
@@ -98,4 +99,12 @@ async function mutationsDone(client: ClickHouseClient, userId: string, waitMs: n
     if (Number(row?.pending ?? 0) === 0 || Date.now() > deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Which of these users forgetUser erased, by the hashes it noted. */
+export async function forgottenAmong(client: ClickHouseClient, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const byHash = new Map(userIds.map((id) => [userHash(id), id]));
+  const result = await client.query({ query: `SELECT DISTINCT user_hash AS hash FROM forgotten_users WHERE user_hash IN (${[...byHash.keys()].map(str).join(", ")})`, format: "JSONEachRow" });
+  return new Set((await result.json<{ hash: string }>()).map((row) => byHash.get(row.hash)!));
 }

@@ -1,7 +1,7 @@
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickhouse/client";
 import type { Logger } from "@startales/service-kit";
 import type { AnalyticsStore } from "../analytics-store";
-import { footprintOf, forgetUser } from "./forget-user";
+import { footprintOf, forgetUser, forgottenAmong } from "./forget-user";
 import { str } from "./literals";
 import { clickhouseReads } from "./reads";
 import { ADDED_COLUMNS, SCHEMA } from "./schema";
@@ -112,6 +112,7 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     deprecatedUsage: after(reads.deprecatedUsage),
     footprint: after((userId) => footprintOf(client, userId)),
     forgetUser: after((userId) => forgetUser(client, userId)),
+    forgottenAmong: after((userIds) => forgottenAmong(client, userIds)),
     readiness: {
       name: "clickhouse",
       check: async () => {

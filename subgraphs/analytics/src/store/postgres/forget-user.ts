@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { userHash } from "../../ingest/forgotten-users";
 import { Prisma } from "../../generated/prisma/client";
 import type { UserFootprint } from "../analytics-store";
 import type { Db } from "./db";
@@ -25,11 +26,12 @@ export async function footprintOf(db: Client, userId: string): Promise<UserFootp
   return row!;
 }
 
-/** In one transaction: the raw events naming the user deleted, their rollup rows moved to a fresh random id. */
+/** In one transaction: the erasure noted (a hash of the id), the raw events naming the user deleted, their rollup rows moved to a fresh random id. */
 export async function forgetUser(db: Db, userId: string): Promise<UserFootprint> {
   const anonymous = randomUUID();
   return db.$transaction(async (tx) => {
     const before = await footprintOf(tx, userId);
+    await tx.$executeRaw`INSERT INTO forgotten_users (user_hash) VALUES (${userHash(userId)}) ON CONFLICT DO NOTHING`;
     await tx.$executeRaw`DELETE FROM analytics_events WHERE ${namesUser(userId)}`;
     await tx.$executeRaw`UPDATE user_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
     await tx.$executeRaw`UPDATE chat_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
@@ -40,4 +42,12 @@ export async function forgetUser(db: Db, userId: string): Promise<UserFootprint>
     await tx.$executeRaw`UPDATE civilization_ticks SET player_id = ${anonymous}::uuid WHERE player_id = ${userId}::uuid`;
     return before;
   });
+}
+
+/** Which of these users forgetUser erased, by the hashes it noted. */
+export async function forgottenAmong(db: Client, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const byHash = new Map(userIds.map((id) => [userHash(id), id]));
+  const rows = await db.$queryRaw<{ hash: string }[]>`SELECT user_hash AS hash FROM forgotten_users WHERE user_hash = ANY(${[...byHash.keys()]}::text[])`;
+  return new Set(rows.map((row) => byHash.get(row.hash)!));
 }

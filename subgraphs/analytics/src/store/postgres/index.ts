@@ -1,7 +1,7 @@
 import { databaseReadiness, type Logger } from "@startales/service-kit";
 import type { AnalyticsStore } from "../analytics-store";
 import { createDb } from "./db";
-import { footprintOf, forgetUser } from "./forget-user";
+import { footprintOf, forgetUser, forgottenAmong } from "./forget-user";
 import { createPartitions } from "./partitions";
 import { postgresReads } from "./reads";
 import { writeEvents } from "./write-events";
@@ -20,6 +20,7 @@ export function createPostgresStore(options: { url: string; poolSize: number; re
     ...postgresReads(db),
     footprint: (userId) => footprintOf(db, userId),
     forgetUser: (userId) => forgetUser(db, userId),
+    forgottenAmong: (userIds) => forgottenAmong(db, userIds),
     readiness: databaseReadiness(db),
     close: () => db.$disconnect(),
   };

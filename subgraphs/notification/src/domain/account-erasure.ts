@@ -1,0 +1,20 @@
+import { Topics, streamKey, type Redis } from "@startales/service-kit";
+import type { Db } from "../db";
+
+export type ErasedAccount = { notifications: number; devices: number; preferences: number };
+
+/**
+ * A deleted account's data here (ACCOUNT_ERASURE_REQUESTED): its notifications (and with them
+ * their deliveries), push devices and preferences, in one transaction, then its inbox stream.
+ * A delivery already queued finds its row gone and sends nothing. Again for the same account:
+ * nothing left to erase.
+ */
+export async function eraseAccount(db: Db, redis: Redis, userId: string): Promise<ErasedAccount> {
+  const [notifications, devices, preferences] = await db.$transaction([
+    db.notification.deleteMany({ where: { recipientId: userId } }),
+    db.pushDevice.deleteMany({ where: { userId } }),
+    db.preference.deleteMany({ where: { userId } }),
+  ]);
+  await redis.del(streamKey(Topics.inbox(userId)));
+  return { notifications: notifications.count, devices: devices.count, preferences: preferences.count };
+}
