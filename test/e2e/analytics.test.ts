@@ -445,4 +445,19 @@ it("an analyst reads what the AI was asked for: jobs per deployment and model, w
   expect(usage).toMatchObject({ deployment: "offline-narrator", model: "startales-narrator-1", failures: 0, costUsd: 0 });
   expect(usage.completionTokens).toBeGreaterThan(0);
   expect(usage.p50Ms).not.toBeNull();
+  // And over time, a minute at a time: the job in its minute's bucket.
+  type Series = { start: string; requests: number[]; tokens: number[]; p95Ms: (number | null)[] };
+  const series = expectData(
+    await call<{ aiSeries: Series }>(key, 'query($f: DateTime!, $t: DateTime!) { aiSeries(from: $f, to: $t, bucket: MINUTE, kind: "TEXT") { start requests tokens p95Ms } }', {
+      f: from.toISOString(),
+      t: new Date(from.getTime() + 3_600_000).toISOString(),
+    }),
+  ).aiSeries;
+  expect(series.start).toBe(from.toISOString());
+  expect(series.requests).toHaveLength(60);
+  expect(series.requests.reduce((sum, n) => sum + n, 0)).toBe(usage.requests);
+  const busy = series.requests.findIndex((n) => n > 0);
+  expect(series.tokens[busy]).toBeGreaterThan(0);
+  expect(series.p95Ms[busy]).not.toBeNull();
+  expect(series.p95Ms.filter((p, i) => series.requests[i] === 0 && p !== null)).toEqual([]);
 });

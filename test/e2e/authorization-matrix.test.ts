@@ -588,6 +588,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { aiUsageByCampaign(from: $f, to: $t) { campaign { id } requests costUsd } }", dayRange()),
   },
+  "Query.aiSeries": {
+    expect: { ...adminOnly, analyst: "ok" },
+    run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { aiSeries(from: $f, to: $t, bucket: HOUR) { start requests costUsd p95Ms } }", dayRange()),
+  },
   "Query.apiOperations": {
     expect: { ...adminOnly, analyst: "ok" },
     run: (actor) => call(actor, "query($f: DateTime!, $t: DateTime!) { apiOperations(from: $f, to: $t) { operation requests p95Ms } }", dayRange()),

@@ -338,6 +338,15 @@ describe.each(engines)("the $name analytics store", (engine) => {
       { campaignId: two, requests: 2, tokens: 0, costMicros: 1_000 },
       { campaignId: one, requests: 2, tokens: 300, costMicros: 600 },
     ]);
+    // As a series: the minute's jobs in their hour's bucket, one kind or one deployment alone; nothing outside the range.
+    const hour = new Date(at - (at % 3_600_000));
+    const series = { from: hour, to: new Date(hour.getTime() + 2 * 3_600_000), bucket: "HOUR" as const };
+    expect(await store.aiSeries({ ...series, kind: null, deployment: null })).toEqual([
+      { at: hour, requests: 5, failures: 1, cacheHits: 1, tokens: 300, costMicros: 1_600, buckets: bucketsWith(0, 2, 3, 4, 7) },
+    ]);
+    expect(await store.aiSeries({ ...series, kind: "SPEECH", deployment: null })).toEqual([{ at: hour, requests: 1, failures: 0, cacheHits: 0, tokens: 0, costMicros: 1_000, buckets: bucketsWith(2) }]);
+    expect((await store.aiSeries({ ...series, kind: null, deployment: "narrator" }))[0]).toMatchObject({ requests: 3, cacheHits: 1, tokens: 300 });
+    expect(await store.aiSeries({ from: new Date(at + 60_000), to: new Date(at + 120_000), bucket: "MINUTE", kind: null, deployment: null })).toEqual([]);
   });
 
   it("adds up the gateway's operation statistics per operation and client, with error codes, latency histograms and deprecated use", async () => {

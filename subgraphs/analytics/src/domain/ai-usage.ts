@@ -1,7 +1,8 @@
 import { AI_LATENCY_BUCKETS_MS } from "../ingest/ai-usage";
-import type { AnalyticsStore } from "../store/analytics-store";
+import type { AnalyticsStore, Bucket } from "../store/analytics-store";
 import { histogramQuantile, round } from "./histogram";
-import type { AiUsageArgs } from "./input";
+import type { AiSeriesArgs, AiUsageArgs } from "./input";
+import { bucketGrid } from "./series";
 
 export type AiUsage = {
   kind: string;
@@ -46,3 +47,31 @@ export async function aiUsageByCampaign(store: AnalyticsStore, args: AiUsageArgs
 }
 
 export type CampaignAiUsagePoint = Awaited<ReturnType<typeof aiUsageByCampaign>>[number];
+
+export type AiSeries = {
+  start: Date;
+  bucket: Bucket;
+  requests: number[];
+  failures: number[];
+  cacheHits: number[];
+  tokens: number[];
+  costUsd: number[];
+  p95Ms: (number | null)[];
+};
+
+/** AI use per bucket: arrays, one entry per bucket, as a chart takes them; p95 null where no job ran. */
+export async function aiSeries(store: AnalyticsStore, args: AiSeriesArgs): Promise<AiSeries> {
+  const grid = bucketGrid(args.from, args.to, args.bucket);
+  const zeros = () => new Array<number>(grid.count).fill(0);
+  const series: AiSeries = { start: grid.start, bucket: args.bucket, requests: zeros(), failures: zeros(), cacheHits: zeros(), tokens: zeros(), costUsd: zeros(), p95Ms: new Array<number | null>(grid.count).fill(null) };
+  for (const point of await store.aiSeries(args)) {
+    const i = grid.indexOf(point.at);
+    series.requests[i] = point.requests;
+    series.failures[i] = point.failures;
+    series.cacheHits[i] = point.cacheHits;
+    series.tokens[i] = point.tokens;
+    series.costUsd[i] = point.costMicros / 1_000_000;
+    series.p95Ms[i] = round(histogramQuantile(0.95, point.buckets, AI_LATENCY_BUCKETS_MS));
+  }
+  return series;
+}

@@ -97,3 +97,6 @@ export type LeaderboardHistoryArgs = z.infer<typeof leaderboardHistoryArgs>;
 
 export const aiUsageArgs = apiOperationsArgs;
 export type AiUsageArgs = ApiOperationsArgs;
+
+export const aiSeriesArgs = bucketed.and(z.object({ kind: name, deployment: name }));
+export type AiSeriesArgs = z.infer<typeof aiSeriesArgs>;

@@ -1,8 +1,8 @@
 import { DateTimeScalar, parseInput, requireUser } from "@startales/service-kit";
-import { aiUsage, aiUsageByCampaign } from "../domain/ai-usage";
+import { aiSeries, aiUsage, aiUsageByCampaign } from "../domain/ai-usage";
 import { apiOperations, apiSeries, deprecatedFieldUsage } from "../domain/api-stats";
 import { economyHistory, leaderboardHistory } from "../domain/campaign-history";
-import { activeUsersArgs, aiUsageArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
+import { activeUsersArgs, aiSeriesArgs, aiUsageArgs, apiOperationsArgs, apiSeriesArgs, campaignHistoryArgs, chatActivityArgs, leaderboardHistoryArgs, deprecatedUsageArgs, eventSeriesArgs, forgetUserArgs, myStatsArgs, retentionArgs, tickHistoryArgs } from "../domain/input";
 import { activeUsers, chatActivity, commandActivity, eventSeries, funnel, playerStats, retention, sessionLengths, tickHistory } from "../domain/series";
 import type { Resolvers } from "../generated/resolvers-types";
 import type { AnalyticsStore } from "../store";
@@ -24,6 +24,7 @@ export function createResolvers(store: AnalyticsStore): Resolvers {
       leaderboardHistory: (_parent, args) => leaderboardHistory(store, parseInput(leaderboardHistoryArgs, args)),
       aiUsage: (_parent, args) => aiUsage(store, parseInput(aiUsageArgs, args)),
       aiUsageByCampaign: (_parent, args) => aiUsageByCampaign(store, parseInput(aiUsageArgs, args)),
+      aiSeries: (_parent, args) => aiSeries(store, parseInput(aiSeriesArgs, args)),
       apiOperations: (_parent, args) => apiOperations(store, parseInput(apiOperationsArgs, args)),
       apiSeries: (_parent, args) => apiSeries(store, parseInput(apiSeriesArgs, args)),
       deprecatedFieldUsage: (_parent, args) => deprecatedFieldUsage(store, parseInput(deprecatedUsageArgs, args)),

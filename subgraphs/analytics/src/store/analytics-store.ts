@@ -93,6 +93,9 @@ export type AiUsageTotals = {
 
 export type CampaignAiUsage = { campaignId: string; requests: number; tokens: number; costMicros: number };
 
+/** AI use in one bucket: jobs, failures, cache hits, tokens (prompt and completion), cost and the run-time histogram (AI_LATENCY_BUCKETS_MS, then longer). */
+export type AiPoint = { at: Date; requests: number; failures: number; cacheHits: number; tokens: number; costMicros: number; buckets: number[] };
+
 /** What analytics holds about one user: raw events that name them, and rollup rows under their id. */
 export type UserFootprint = { rawEvents: number; activityDays: number; chatDays: number; commandDays: number; sessionDays: number; cohort: boolean; civilizationTicks: number };
 
@@ -157,6 +160,9 @@ export interface AnalyticsStore {
 
   /** AI use in [from, to) per campaign (jobs without one left out), the costliest first, at most `first`. */
   aiUsageByCampaign(query: { from: Date; to: Date; first: number }): Promise<CampaignAiUsage[]>;
+
+  /** AI use per bucket in [from, to), optionally of one kind or deployment: only buckets with jobs, in order. */
+  aiSeries(query: { from: Date; to: Date; bucket: Bucket; kind: string | null; deployment: string | null }): Promise<AiPoint[]>;
 
   /** Per operation, client and version in [from, to): the most requested first, at most `first`. */
   apiOperations(query: { from: Date; to: Date; first: number }): Promise<ApiOperationTotals[]>;

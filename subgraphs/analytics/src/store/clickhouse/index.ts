@@ -106,6 +106,7 @@ export function createClickHouseStore(options: ClickHouseStoreOptions): Analytic
     civilizationHistory: after(reads.civilizationHistory),
     aiUsage: after(reads.aiUsage),
     aiUsageByCampaign: after(reads.aiUsageByCampaign),
+    aiSeries: after(reads.aiSeries),
     apiOperations: after(reads.apiOperations),
     apiErrors: after(reads.apiErrors),
     apiSeries: after(reads.apiSeries),

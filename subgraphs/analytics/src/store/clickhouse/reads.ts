@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, Bucket, ChatRow, CivilizationTick, CohortRow, CommandRow, Day, TickRow } from "../analytics-store";
 import { at, dateOfDateTime, day, int, str, uuid } from "./literals";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "aiSeries" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC: Record<Bucket, string> = { MINUTE: "minute", HOUR: "toStartOfHour(minute)", DAY: "toStartOfDay(minute)" };
 const DAY_MS = 86_400_000;
@@ -263,6 +263,28 @@ export function clickhouseReads(client: ClickHouseClient): Reads {
          GROUP BY operation, client_name, client_version, code
          ORDER BY operation, clientName, clientVersion, code`);
       return found.map((row) => ({ ...row, count: Number(row.count) }));
+    },
+
+    async aiSeries(query) {
+      // Output names differ from the columns they add up: an alias named like a column replaces it.
+      const found = await rows<{ at: string; requestCount: number; failureCount: number; hits: number; tokens: number; micros: number; buckets: number[] }>(`
+        SELECT toString(${TRUNC[query.bucket]}) AS at, sum(requests) AS requestCount, sum(failures) AS failureCount, sum(cache_hits) AS hits,
+               sum(prompt_tokens + completion_tokens) AS tokens, sum(cost_micros) AS micros, sumForEach(run_buckets) AS buckets
+          FROM ai_usage
+         WHERE minute >= ${at(query.from)} AND minute < ${at(query.to)}
+           ${query.kind === null ? "" : `AND kind = ${str(query.kind)}`}
+           ${query.deployment === null ? "" : `AND deployment = ${str(query.deployment)}`}
+         GROUP BY at
+         ORDER BY at`);
+      return found.map((row) => ({
+        at: dateOfDateTime(row.at),
+        requests: Number(row.requestCount),
+        failures: Number(row.failureCount),
+        cacheHits: Number(row.hits),
+        tokens: Number(row.tokens),
+        costMicros: Number(row.micros),
+        buckets: row.buckets.map(Number),
+      }));
     },
 
     async apiSeries(query) {

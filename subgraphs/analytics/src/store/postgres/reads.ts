@@ -1,11 +1,11 @@
 import { OPERATION_LATENCY_BUCKETS_MS } from "@startales/service-kit";
 import { AI_LATENCY_BUCKETS_MS } from "../../ingest/ai-usage";
 import { Prisma } from "../../generated/prisma/client";
-import type { SessionDay, AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow } from "../analytics-store";
+import type { SessionDay, AiUsageTotals, AnalyticsStore, ApiErrorTotals, CampaignAiUsage, ApiOperationTotals, ApiPoint, ChatRow, CivilizationTick, CohortRow, CommandRow, DeprecatedUseCount, EconomyTick, EventCount, FunnelRow, PlayerStatsRow, TickRow, AiPoint } from "../analytics-store";
 import type { Db } from "./db";
 import { summedHistogram } from "./summed-histogram";
 
-type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
+type Reads = Pick<AnalyticsStore, "activeUsers" | "eventCounts" | "cohorts" | "tickHistory" | "chatActivity" | "playerStats" | "sessionLengths" | "commandActivity" | "funnel" | "economyHistory" | "civilizationHistory" | "aiUsage" | "aiUsageByCampaign" | "aiSeries" | "apiOperations" | "apiErrors" | "apiSeries" | "deprecatedUsage">;
 
 const TRUNC = { MINUTE: "minute", HOUR: "hour", DAY: "day" } as const;
 
@@ -151,6 +151,18 @@ export function postgresReads(db: Db): Reads {
          GROUP BY 1, 2, 3
          ORDER BY requests DESC, 1, 2, 3
          LIMIT ${first}`,
+
+    aiSeries: (query) =>
+      db.$queryRaw<AiPoint[]>`
+        SELECT date_trunc(${TRUNC[query.bucket]}, minute, 'UTC') AS at, sum(requests)::int AS requests, sum(failures)::int AS failures,
+               sum(cache_hits)::int AS "cacheHits", sum(prompt_tokens + completion_tokens)::float8 AS tokens, sum(cost_micros)::float8 AS "costMicros",
+               ${RUN_BUCKETS} AS buckets
+          FROM ai_usage
+         WHERE minute >= ${query.from} AND minute < ${query.to}
+           AND (${query.kind}::text IS NULL OR kind = ${query.kind})
+           AND (${query.deployment}::text IS NULL OR deployment = ${query.deployment})
+         GROUP BY 1
+         ORDER BY 1`,
 
     aiUsageByCampaign: ({ from, to, first }) =>
       db.$queryRaw<CampaignAiUsage[]>`
