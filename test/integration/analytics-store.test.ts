@@ -36,6 +36,21 @@ const engines: Engine[] = [
     },
   },
   {
+    // The same engine with its day partitions kept by pg_partman (ANALYTICS_PARTITIONS).
+    name: "postgres (pg_partman)",
+    async start(now) {
+      const database = await privateDatabase("analytics", "store_contract_partman");
+      const store = createPostgresStore({ url: database.url, poolSize: 2, retentionDays: RETENTION_DAYS, logger, now, partitions: "pg_partman" });
+      return {
+        store,
+        stop: async () => {
+          await store.close();
+          await database.drop();
+        },
+      };
+    },
+  },
+  {
     name: "clickhouse",
     async start(now) {
       const server = await startClickHouse();

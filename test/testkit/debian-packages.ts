@@ -11,6 +11,8 @@ export const PROMETHEUS: DebianTool = { package: "prometheus", paths: ["/usr/bin
 /** `prometheus-alertmanager`, for its `amtool`. */
 export const ALERTMANAGER: DebianTool = { package: "prometheus-alertmanager", paths: ["/usr/bin/amtool"] };
 /** `clickhouse-server`: bookworm's is 18.16 (what the analytics ClickHouse engine is written for: test/integration/clickhouse-engine.test.ts). */
+/** `postgresql-15-partman`: pg_partman for the PostgreSQL 15 server the tests use (ANALYTICS_PARTITIONS=pg_partman). */
+export const PG_PARTMAN: DebianTool = { package: "postgresql-15-partman", paths: ["/usr/share/postgresql/15/extension/pg_partman.control"] };
 export const CLICKHOUSE: DebianTool = { package: "clickhouse-server", paths: ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"] };
 
 const where = (tool: DebianTool) => tool.paths.find((path) => existsSync(path));

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ALERTMANAGER, CHROMIUM, CLICKHOUSE, JQ, PROMETHEUS, ensureDebianTools } from "./debian-packages";
+import { ALERTMANAGER, CHROMIUM, CLICKHOUSE, JQ, PG_PARTMAN, PROMETHEUS, ensureDebianTools } from "./debian-packages";
 import { migrateAll } from "./migrate-all";
 
 const root = join(__dirname, "..", "..");
@@ -14,7 +14,7 @@ const root = join(__dirname, "..", "..");
  */
 export default async function globalSetup(): Promise<void> {
   // Before any test's timeout runs: installing them on a fresh machine takes a while.
-  ensureDebianTools([CHROMIUM, JQ, PROMETHEUS, ALERTMANAGER, CLICKHOUSE]);
+  ensureDebianTools([CHROMIUM, JQ, PROMETHEUS, ALERTMANAGER, CLICKHOUSE, PG_PARTMAN]);
   const run = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
   const services = readdirSync(join(root, "subgraphs")).filter((s) => existsSync(join(root, "subgraphs", s, "prisma", "schema.prisma")));

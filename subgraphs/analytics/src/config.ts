@@ -19,6 +19,13 @@ export const analyticsConfigSchema = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(""),
   /** The producers' firehose prefix (the same value as every producer's EVENT_FIREHOSE_PREFIX). */
   EVENT_FIREHOSE_PREFIX: firehosePrefix,
+  /**
+   * Who keeps the raw events' day partitions on PostgreSQL: the store itself (`native`, any
+   * server), or `pg_partman` where the server has the extension (Debian's
+   * postgresql-15-partman): the ingest creates it in schema `partman` if it may, registers the
+   * table and runs its maintenance at each sweep. Switching from native keeps the days made.
+   */
+  ANALYTICS_PARTITIONS: z.enum(["native", "pg_partman"]).default("native"),
   /** Days raw events are kept (whole day partitions are dropped); rollups are kept. */
   ANALYTICS_RAW_RETENTION_DAYS: positiveInt(30),
   /** How often the ingest pool drops partitions past the retention and makes the coming days'. */
