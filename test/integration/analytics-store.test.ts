@@ -438,6 +438,14 @@ describe.each(engines)("the $name analytics store", (engine) => {
     // The erasure is remembered, by a hash: the ingest takes the user out of what arrives later.
     expect(await store.forgottenAmong([gone.toUpperCase(), stays, randomUUID()])).toEqual(new Set([gone.toUpperCase()]));
     expect(await store.forgottenAmong([])).toEqual(new Set());
+    // An event of theirs that slipped in after the erasure (written while it ran) is taken out
+    // by forgetting again: deleted, not moved, so the day they were already counted on under
+    // their new id does not count them twice.
+    await store.writeEvents([toEventRow(signedIn(gone, dayAt(-59)))]);
+    expect((await store.activeUsers(range, 1)).map((d) => d.users)).toEqual(before.active.map((d, i) => d.users + i));
+    expect((await store.forgetUser(gone)).rawEvents).toBe(1);
+    expect(await store.footprint(gone)).toEqual({ rawEvents: 0, activityDays: 0, chatDays: 0, commandDays: 0, sessionDays: 0, cohort: false, civilizationTicks: 0 });
+    expect(await store.activeUsers(range, 1)).toEqual(before.active);
   });
 });
 

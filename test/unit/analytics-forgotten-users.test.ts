@@ -41,3 +41,13 @@ it("asks nothing more when no row names anyone forgotten, and hashes ids whateve
   expect(userHash(id.toUpperCase())).toBe(userHash(id));
   expect(userHash(id)).toMatch(/^[0-9a-f]{64}$/);
 });
+
+it("finds a forgotten user anywhere in a row's data: a notification's recipients and parameters", async () => {
+  const [gone, gm, campaignId] = [randomUUID(), randomUUID(), randomUUID()];
+  const request = toEventRow(
+    event(Topics.notifications, "NOTIFICATION_REQUESTED", campaignId, { template: "PLAYER_LEFT", recipientIds: [gm, gone], campaignId, params: { campaignName: "Orion", userId: gone } }),
+  );
+  const [row] = await withoutForgottenUsers([request], async (ids) => new Set(ids.filter((id) => id === gone)));
+  expect(JSON.stringify(row)).not.toContain(gone);
+  expect(row!.data).toEqual({ template: "PLAYER_LEFT", recipientIds: [gm, FORGOTTEN], campaignId, params: { campaignName: "Orion", userId: FORGOTTEN } });
+});

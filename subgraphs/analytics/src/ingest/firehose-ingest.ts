@@ -7,7 +7,7 @@ import type { AnalyticsStore } from "../store/analytics-store";
  */
 const FORGETS: Record<string, string> = { account: "ACCOUNT_DELETED", "integration:account-erasures": "ACCOUNT_ERASURE_REQUESTED" };
 import { toEventRow } from "./event-rows";
-import { FORGOTTEN, withoutForgottenUsers } from "./forgotten-users";
+import { FORGOTTEN, namedUsers, withoutForgottenUsers } from "./forgotten-users";
 
 /** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
 export const INGEST_GROUP = "analytics";
@@ -58,6 +58,10 @@ export function createFirehoseIngest(deps: {
         // A user forgotten earlier is named by none of what arrives after (forgotten-users.ts).
         const rows = await withoutForgottenUsers(events.map(toEventRow), (userIds) => deps.store.forgottenAmong(userIds));
         const fresh = new Set(await deps.store.writeEvents(rows));
+        // Someone these rows name may have been forgotten while they were being written: the
+        // erasure did not see them, so it is made again (forget-user.ts says why this closes it).
+        const late = await deps.store.forgottenAmong(namedUsers(rows));
+        for (const userId of late) await deps.store.forgetUser(userId);
         // A user who deleted their account is forgotten as forgetUser forgets them, once their
         // last events (this batch's included) are in; a failure retries the batch, whose
         // events are duplicates by then, and the forgetting with it.

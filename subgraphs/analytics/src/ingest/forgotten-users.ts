@@ -5,14 +5,19 @@ import type { EventRow } from "./event-rows";
 export const userHash = (userId: string) => createHash("sha256").update(userId.toLowerCase()).digest("hex");
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Where events name a user: who acted, whose account it is, a member or author in their data. */
-const NAMING_FIELDS = ["userId", "authorId", "playerId", "gameMasterId", "deletedById"] as const;
+const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
-/** The users a row names, as forgetUser would find them. */
-function namedUsers(row: EventRow): string[] {
-  const data = (row.data && typeof row.data === "object" ? row.data : {}) as Record<string, unknown>;
-  const named = [row.actorId, row.aggregateId, ...NAMING_FIELDS.map((field) => data[field])];
-  return named.filter((value): value is string => typeof value === "string" && UUID.test(value)).map((id) => id.toLowerCase());
+/** The users rows name (deduplicated), as forgetUser would find them. */
+export const namedUsers = (rows: EventRow[]): string[] => [...new Set(rows.flatMap(namedBy))];
+
+/**
+ * The ids a row holds: who acted, its aggregate, and every id anywhere in its data (a
+ * member, an author, a recipient, a notification's parameters), as forgetUser's match on
+ * the payload's text. Campaigns' and messages' ids among them are simply never forgotten.
+ */
+function namedBy(row: EventRow): string[] {
+  const ids = [row.actorId, row.aggregateId].filter((value): value is string => typeof value === "string" && UUID.test(value));
+  return [...ids, ...(JSON.stringify(row.data ?? null).match(UUIDS) ?? [])].map((id) => id.toLowerCase());
 }
 
 /**
@@ -23,10 +28,10 @@ function namedUsers(row: EventRow): string[] {
  * names them again, and they are not active again under their old id.
  */
 export async function withoutForgottenUsers(rows: EventRow[], forgottenAmong: (userIds: readonly string[]) => Promise<Set<string>>): Promise<EventRow[]> {
-  const forgotten = await forgottenAmong([...new Set(rows.flatMap(namedUsers))]);
+  const forgotten = await forgottenAmong(namedUsers(rows));
   if (forgotten.size === 0) return rows;
   return rows.map((row) => {
-    const names = namedUsers(row).filter((id) => forgotten.has(id));
+    const names = namedBy(row).filter((id) => forgotten.has(id));
     if (names.length === 0) return row;
     let text = JSON.stringify(row.data ?? null);
     for (const id of names) text = text.split(id).join(FORGOTTEN);

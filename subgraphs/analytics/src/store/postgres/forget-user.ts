@@ -26,19 +26,26 @@ export async function footprintOf(db: Client, userId: string): Promise<UserFootp
   return row!;
 }
 
-/** In one transaction: the erasure noted (a hash of the id), the raw events naming the user deleted, their rollup rows moved to a fresh random id. */
+/**
+ * The erasure is noted first, on its own (a hash of the id), so the ingest sees it before
+ * anything here runs: an event naming the user written after that is either seen by the
+ * statements below or, written after them, seen by the ingest's look at the list once it is
+ * written (firehose-ingest.ts), which forgets again. Then, in one transaction, the raw events
+ * naming the user are deleted and their rollup rows move to a fresh random id; a second time
+ * (already noted), rows naming them are late arrivals of activity already counted under that
+ * id, and are deleted instead, as ClickHouse does.
+ */
 export async function forgetUser(db: Db, userId: string): Promise<UserFootprint> {
   const anonymous = randomUUID();
+  const noted = await db.$executeRaw`INSERT INTO forgotten_users (user_hash) VALUES (${userHash(userId)}) ON CONFLICT DO NOTHING`;
   return db.$transaction(async (tx) => {
     const before = await footprintOf(tx, userId);
-    await tx.$executeRaw`INSERT INTO forgotten_users (user_hash) VALUES (${userHash(userId)}) ON CONFLICT DO NOTHING`;
     await tx.$executeRaw`DELETE FROM analytics_events WHERE ${namesUser(userId)}`;
-    await tx.$executeRaw`UPDATE user_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
-    await tx.$executeRaw`UPDATE chat_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
-    await tx.$executeRaw`UPDATE user_cohorts SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
-    await tx.$executeRaw`UPDATE command_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
-    await tx.$executeRaw`UPDATE session_activity SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
-    await tx.$executeRaw`UPDATE user_milestones SET user_id = ${anonymous}::uuid WHERE user_id = ${userId}::uuid`;
+    for (const table of ["user_activity", "chat_activity", "user_cohorts", "command_activity", "session_activity", "user_milestones"]) {
+      if (noted === 1) await tx.$executeRawUnsafe(`UPDATE ${table} SET user_id = $1::uuid WHERE user_id = $2::uuid`, anonymous, userId);
+      else await tx.$executeRawUnsafe(`DELETE FROM ${table} WHERE user_id = $1::uuid`, userId);
+    }
+    // The civilization they played stays in the campaign's history, no longer theirs.
     await tx.$executeRaw`UPDATE civilization_ticks SET player_id = ${anonymous}::uuid WHERE player_id = ${userId}::uuid`;
     return before;
   });
