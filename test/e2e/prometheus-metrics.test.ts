@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { PROMETHEUS, debianTool } from "../testkit/debian-packages";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
+import { unusedPort } from "../testkit/ports";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { subscribe, wsClient } from "../testkit/subscriptions";
@@ -86,16 +87,6 @@ let dataDir: string;
 let prometheusLog = "";
 const clients: ReturnType<typeof wsClient>[] = [];
 
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-
 async function api<T>(path: string): Promise<T> {
   const response = await fetch(`${promUrl}${path}`);
   const body = (await response.json()) as { status: string; data: T; error?: string };
@@ -144,7 +135,7 @@ beforeAll(async () => {
   // A caller's mistake (not a server error): graphql_errors_total gets its first sample.
   await call(player.accessToken, "{ noSuchField }");
 
-  const port = await freePort();
+  const port = await unusedPort();
   promUrl = `http://127.0.0.1:${port}`;
   dataDir = mkdtempSync(join(tmpdir(), "prometheus-e2e-"));
   const hostOf = (url: string) => new URL(url).host;

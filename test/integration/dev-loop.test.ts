@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -11,6 +10,7 @@ import { postGraphQL } from "../testkit/graphql-client";
 import { migrateAll } from "../testkit/migrate-all";
 import { deleteKeysMatching } from "../testkit/redis-keys";
 import { processes } from "../testkit/services";
+import { unusedPort } from "../testkit/ports";
 
 /**
  * `npm run dev` (scripts/dev.mjs) on a copy of the sources in a temporary directory, so that
@@ -92,14 +92,6 @@ function startedPids(lines: string[]): Map<string, number> {
   return pids;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** Whether `pid` is still one of the processes dev.mjs started: its command line runs a file of the copy (pids are reused). */
 const isOurs = (pid: number) => {
   try {
@@ -121,7 +113,7 @@ beforeAll(async () => {
   }
   symlinkSync(join(root, "node_modules"), join(tree, "node_modules"), "dir");
   const ports: Record<string, string> = {};
-  for (const process of processes) ports[`${process.name.toUpperCase().replaceAll("-", "_")}_PORT`] = String(await freePort());
+  for (const process of processes) ports[`${process.name.toUpperCase().replaceAll("-", "_")}_PORT`] = String(await unusedPort());
   graphqlUrl = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
   dev = launchDev(
     tree,

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { required, testEnv } from "../testkit/config";
+import { unusedPort } from "../testkit/ports";
 
 const root = join(__dirname, "..", "..");
 
@@ -128,14 +128,6 @@ describe("the supervisor npm start runs its services under", () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function untilReadyAgain(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
@@ -167,7 +159,7 @@ describe("npm start (scripts/start.mjs)", () => {
     });
 
   it("restarts a service killed with SIGKILL, says so, and on SIGTERM stops it without restarting anything", async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const start = launch(join(root, "scripts", "start.mjs"), [], startEnv({ START_ONLY: "gateway", GATEWAY_PORT: String(port) }));
     await start.until(/supergraph is ready/, 1, 90_000);
     const [listening] = await start.until(/^\[gateway\] .*"msg":"listening"/);
@@ -190,7 +182,7 @@ describe("npm start (scripts/start.mjs)", () => {
   }, 180_000);
 
   it("refuses to start when START_ONLY names a process it does not run", async () => {
-    const start = launch(join(root, "scripts", "start.mjs"), [], startEnv({ START_ONLY: "gateway,nonesuch", GATEWAY_PORT: String(await freePort()) }));
+    const start = launch(join(root, "scripts", "start.mjs"), [], startEnv({ START_ONLY: "gateway,nonesuch", GATEWAY_PORT: String(await unusedPort()) }));
     expect(await start.exited).toBe(1);
     expect(start.lines).toContainEqual(expect.stringMatching(/^start: START_ONLY: unknown process nonesuch \(npm start runs identity, .*, gateway\)$/));
     expect(start.lines.filter((line) => /^\[/.test(line))).toEqual([]);

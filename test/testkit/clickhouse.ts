@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLICKHOUSE, debianTool } from "./debian-packages";
+import { unusedPort } from "./ports";
 
 export type PrivateClickHouse = {
   /** http://127.0.0.1:<port> */
@@ -67,7 +67,7 @@ export async function startClickHouse(database = "startales_analytics"): Promise
   if (!/^\w+$/.test(database)) throw new Error(`not a plain database name: ${database}`);
   const binary = debianTool(CLICKHOUSE);
   const dir = mkdtempSync(join(tmpdir(), "startales-clickhouse-"));
-  const port = await freePort();
+  const port = await unusedPort();
   const url = `http://127.0.0.1:${port}`;
   writeFileSync(join(dir, "users.xml"), USERS);
   writeFileSync(join(dir, "config.xml"), config(dir, port));
@@ -139,16 +139,4 @@ function request(url: string, sql?: string): Promise<{ status: number; body: str
 
 function tail(path: string): string {
   return existsSync(path) ? `${path}:\n${readFileSync(path, "utf8").slice(-4000)}` : `${path}: none`;
-}
-
-/** A port the kernel just handed out on loopback (then released for clickhouse-server to take). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

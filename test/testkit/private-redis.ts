@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unusedPort } from "./ports";
 
 export type PrivateRedis = {
   /** redis://127.0.0.1:<port> */
@@ -34,7 +35,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       `redis-server is not runnable (${probe.error?.message ?? probe.stderr}): install the Debian package redis-server (apt-get install redis-server); this test starts and kills a private Redis and must not be skipped`,
     );
   }
-  const port = await freePort();
+  const port = await unusedPort();
   const dir = mkdtempSync(join(tmpdir(), "startales-redis-"));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -79,18 +80,6 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A port the kernel just handed out on loopback (then released for redis-server to take). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when a server on `port` answers PING (a raw RESP call: no client library state to reset). */
