@@ -16,7 +16,8 @@ export type EventRow = {
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const uuidOrNull = (value: unknown): string | null => (typeof value === "string" && UUID.test(value) ? value.toLowerCase() : null);
+/** The value as a lower-case UUID, or null if it is none. */
+export const uuidOrNull = (value: unknown): string | null => (typeof value === "string" && UUID.test(value) ? value.toLowerCase() : null);
 
 /**
  * The id a row is kept under: the event's own when it is a UUID (outbox rows' are), else one

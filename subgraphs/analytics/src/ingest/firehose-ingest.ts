@@ -1,13 +1,13 @@
 import { FIREHOSE_WRITERS, Topics, addStreamConsumerMetrics, createStreamConsumer, type ConsumedEvent, type EventStreamConsumer, type Logger, type Metrics, type Redis, type StreamConsumerOutcome } from "@startales/service-kit";
 import type { AnalyticsStore } from "../store/analytics-store";
+import { toEventRow } from "./event-rows";
+import { FORGOTTEN, namedUsers, withoutForgottenUsers } from "./forgotten-users";
 
 /**
  * Identity's two events of a deleted account (one transaction, not always one batch): the
  * later of them to arrive finds the other's row, which names the user, and forgets it too.
  */
 const FORGETS: Record<string, string> = { account: "ACCOUNT_DELETED", "integration:account-erasures": "ACCOUNT_ERASURE_REQUESTED" };
-import { toEventRow } from "./event-rows";
-import { FORGOTTEN, namedUsers, withoutForgottenUsers } from "./forgotten-users";
 
 /** The consumer group analytics reads every firehose with (making it is what turns a firehose on). */
 export const INGEST_GROUP = "analytics";

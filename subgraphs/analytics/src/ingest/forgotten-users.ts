@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import type { EventRow } from "./event-rows";
+import { uuidOrNull, type EventRow } from "./event-rows";
 
 /** What an erasure notes of a user: the SHA-256 of their id, which names none of the rows it moved. */
 export const userHash = (userId: string) => createHash("sha256").update(userId.toLowerCase()).digest("hex");
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDS = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 /** The users rows name (deduplicated), as forgetUser would find them. */
@@ -16,8 +15,8 @@ export const namedUsers = (rows: EventRow[]): string[] => [...new Set(rows.flatM
  * the payload's text. Campaigns' and messages' ids among them are simply never forgotten.
  */
 function namedBy(row: EventRow): string[] {
-  const ids = [row.actorId, row.aggregateId].filter((value): value is string => typeof value === "string" && UUID.test(value));
-  return [...ids, ...(JSON.stringify(row.data ?? null).match(UUIDS) ?? [])].map((id) => id.toLowerCase());
+  const ids = [uuidOrNull(row.actorId), uuidOrNull(row.aggregateId)].filter((id): id is string => id !== null);
+  return [...ids, ...(JSON.stringify(row.data ?? null).match(UUIDS) ?? []).map((id) => id.toLowerCase())];
 }
 
 /**

@@ -1,12 +1,39 @@
 import type { Logger } from "@startales/service-kit";
 import type { Db } from "./db";
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
+/** The day partitions this manager makes: `analytics_events_20261207`. */
 const NAME = /^analytics_events_(\d{4})(\d{2})(\d{2})$/;
 
 /** `2026-12-07` for the UTC day of `ms`. */
-const dayOf = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+export const dayOf = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 const partitionName = (day: string) => `analytics_events_${day.replaceAll("-", "")}`;
+
+/** The day of one of this manager's partitions, or null for another table. */
+export function nativeDayOf(name: string): string | null {
+  const match = NAME.exec(name);
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : null;
+}
+
+/** The partitions of `analytics_events` (the default one among them). */
+export async function partitionsOf(db: Pick<Db, "$queryRaw">): Promise<string[]> {
+  const rows = await db.$queryRaw<{ name: string }[]>`
+    SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics_events'::regclass`;
+  return rows.map((row) => row.name);
+}
+
+/** Drops this manager's day partitions older than `oldest` among `names`, and empties the default of those days; returns what it dropped. */
+export async function dropNativeBefore(db: Db, names: string[], oldest: string): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const name of names) {
+    const day = nativeDayOf(name);
+    if (day === null || day >= oldest) continue;
+    await db.$executeRawUnsafe(`DROP TABLE IF EXISTS "${name}"`);
+    dropped.push(name);
+  }
+  await db.$executeRaw`DELETE FROM analytics_events_default WHERE occurred_at < ${new Date(`${oldest}T00:00:00Z`)}`;
+  return dropped;
+}
 
 /**
  * The day partitions of `analytics_events` (PostgreSQL's declarative partitioning; no
@@ -45,18 +72,8 @@ export function createPartitions(deps: { db: Db; retentionDays: number; logger: 
     /** Drops the day partitions past the retention, empties the default of them, and makes today's and tomorrow's. */
     async sweep(): Promise<{ dropped: string[] }> {
       const oldest = oldestKept();
-      const partitions = await db.$queryRaw<{ name: string }[]>`
-        SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = 'analytics_events'::regclass`;
-      const dropped: string[] = [];
-      for (const { name } of partitions) {
-        const match = NAME.exec(name);
-        if (!match || `${match[1]}-${match[2]}-${match[3]}` >= oldest) continue;
-        await db.$executeRawUnsafe(`DROP TABLE IF EXISTS "${name}"`);
-        made.delete(`${match[1]}-${match[2]}-${match[3]}`);
-        dropped.push(name);
-      }
-      await db.$executeRaw`DELETE FROM analytics_events_default WHERE occurred_at < ${new Date(`${oldest}T00:00:00Z`)}`;
+      const dropped = await dropNativeBefore(db, await partitionsOf(db), oldest);
+      for (const name of dropped) made.delete(nativeDayOf(name)!);
       for (const day of [dayOf(now()), dayOf(now() + DAY_MS)]) if (!made.has(day)) await make(day);
       if (dropped.length) logger.info({ dropped, oldestKept: oldest }, "dropped raw event partitions past the retention");
       return { dropped };

@@ -1,17 +1,12 @@
 import type { Logger } from "@startales/service-kit";
 import type { Db } from "./db";
-import type { Partitions } from "./partitions";
+import { DAY_MS, dayOf, dropNativeBefore, nativeDayOf, partitionsOf, type Partitions } from "./partitions";
 
-const DAY_MS = 86_400_000;
-/** The day partitions the native manager made, before pg_partman took over (partitions.ts). */
-const NATIVE_NAME = /^analytics_events_(\d{4})(\d{2})(\d{2})$/;
 /** pg_partman's daily children: `analytics_events_p2026_12_07`. */
 const PARTMAN_NAME = /^analytics_events_p(\d{4})_(\d{2})_(\d{2})$/;
 const PARENT = "public.analytics_events";
 /** Days pg_partman makes ahead of today. */
 const PREMAKE = 3;
-
-const dayOf = (ms: number) => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 
 /**
  * The day partitions of `analytics_events` kept by pg_partman (ANALYTICS_PARTITIONS=pg_partman,
@@ -33,14 +28,17 @@ export function createPartmanPartitions(deps: { db: Db; retentionDays: number; l
   const oldestKept = () => dayOf(now() - deps.retentionDays * DAY_MS);
   let registered: Promise<void> | undefined;
 
-  const children = async () =>
-    (
-      await db.$queryRaw<{ name: string }[]>`
-        SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics_events'::regclass`
-    ).map((row) => row.name);
+  /** The day a partition holds, whichever manager made it. */
   const dayOfName = (name: string) => {
-    const match = NATIVE_NAME.exec(name) ?? PARTMAN_NAME.exec(name);
-    return match ? `${match[1]}-${match[2]}-${match[3]}` : null;
+    const match = PARTMAN_NAME.exec(name);
+    return match ? `${match[1]}-${match[2]}-${match[3]}` : nativeDayOf(name);
+  };
+  const remember = (names: string[]) => {
+    made.clear();
+    for (const name of names) {
+      const day = dayOfName(name);
+      if (day) made.add(day);
+    }
   };
 
   /** Once per process: the extension, and the table registered with it (by whichever replica comes first). */
@@ -54,9 +52,8 @@ export function createPartmanPartitions(deps: { db: Db; retentionDays: number; l
         const [known] = await tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM partman.part_config WHERE parent_table = ${PARENT}::text`;
         if (known!.n === 0) {
           // From the day after the native manager's newest, so no two children cover one day.
-          const natives = (await tx.$queryRaw<{ name: string }[]>`
-            SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics_events'::regclass`)
-            .map((row) => dayOfName(row.name))
+          const natives = (await partitionsOf(tx))
+            .map(nativeDayOf)
             .filter((day): day is string => day !== null)
             .sort();
           const newest = natives.at(-1);
@@ -73,12 +70,7 @@ export function createPartmanPartitions(deps: { db: Db; retentionDays: number; l
           logger.info({ start, premake: PREMAKE, retentionDays: deps.retentionDays }, "analytics_events registered with pg_partman");
         }
       })
-      .then(async () => {
-        for (const name of await children()) {
-          const day = dayOfName(name);
-          if (day) made.add(day);
-        }
-      })
+      .then(async () => remember(await partitionsOf(db)))
       .catch((error: unknown) => {
         registered = undefined;
         throw error;
@@ -104,21 +96,13 @@ export function createPartmanPartitions(deps: { db: Db; retentionDays: number; l
     async sweep(): Promise<{ dropped: string[] }> {
       await register();
       const oldest = oldestKept();
-      const before = await children();
+      const before = await partitionsOf(db);
       await db.$transaction([db.$executeRawUnsafe(`SET LOCAL TimeZone = 'UTC'`), db.$executeRaw`SELECT partman.run_maintenance(${PARENT}::text)`]);
-      // The native manager's days past the retention (pg_partman drops only its own).
-      for (const name of before) {
-        const match = NATIVE_NAME.exec(name);
-        if (match && `${match[1]}-${match[2]}-${match[3]}` < oldest) await db.$executeRawUnsafe(`DROP TABLE IF EXISTS "${name}"`);
-      }
-      await db.$executeRaw`DELETE FROM analytics_events_default WHERE occurred_at < ${new Date(`${oldest}T00:00:00Z`)}`;
-      const after = new Set(await children());
-      const dropped = before.filter((name) => !after.has(name));
-      made.clear();
-      for (const name of after) {
-        const day = dayOfName(name);
-        if (day) made.add(day);
-      }
+      // The native manager's days past the retention (pg_partman drops only its own), as it would.
+      await dropNativeBefore(db, before, oldest);
+      const after = await partitionsOf(db);
+      const dropped = before.filter((name) => !after.includes(name));
+      remember(after);
       if (dropped.length) logger.info({ dropped, oldestKept: oldest }, "dropped raw event partitions past the retention");
       return { dropped };
     },
