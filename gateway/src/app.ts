@@ -8,6 +8,7 @@ import {
   apolloService,
   createHttpService,
   createIdentitySigner,
+  createCampaignVersions,
   createMetrics,
   createRedis,
   requestLoggingPlugin,
@@ -52,6 +53,7 @@ import { loadSupergraphSdl } from "./supergraph";
 import { createOperationStats } from "./operation-stats";
 import { createFederatedGateway } from "./execution/federated-gateway";
 import { entityCacheMiddleware } from "./execution/entity-cache";
+import { versionedAnswerMiddleware } from "./execution/versioned-answers";
 
 export type GatewayApp = Service & {
   metrics: Metrics;
@@ -85,6 +87,15 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger: logger.child({ component: "operation-stats" }),
   });
 
+  // Which campaign versions are current, for the answers kept until they move (versioned-answers.ts).
+  const answerVersions = createCampaignVersions(redis, {
+    logger: logger.child({ component: "versioned-answers" }),
+    ttlMs: config.READ_CACHE_VERSION_TTL_MS,
+    maxEntries: 100_000,
+    connectionName: "gateway-answer-versions",
+    follows: ["world", "campaign"],
+  });
+
   const supergraphSdl = loadSupergraphSdl(config.SUPERGRAPH_PATH);
   // A subscription field the gateway could not serve stops it here, not at a player's subscribe.
   const liveFields = liveFieldsFromSupergraph(supergraphSdl);
@@ -94,7 +105,10 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     connections: config.SUBGRAPH_CONNECTIONS,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     logger,
-    middlewares: [entityCacheMiddleware({ types: config.ENTITY_CACHE_TYPES, maxEntries: config.ENTITY_CACHE_MAX_ENTRIES, maxTtlMs: config.ENTITY_CACHE_MAX_TTL_MS, metrics })],
+    middlewares: [
+      versionedAnswerMiddleware({ versions: answerVersions, maxEntries: config.VERSIONED_ANSWERS_MAX_ENTRIES, maxTtlMs: config.VERSIONED_ANSWERS_MAX_TTL_MS, metrics }),
+      entityCacheMiddleware({ types: config.ENTITY_CACHE_TYPES, maxEntries: config.ENTITY_CACHE_MAX_ENTRIES, maxTtlMs: config.ENTITY_CACHE_MAX_TTL_MS, metrics }),
+    ],
   });
 
   const preflightLimits: PreflightLimits = { maxDepth: config.MAX_INPUT_DEPTH, maxValues: config.MAX_VARIABLE_VALUES, maxTokens: config.MAX_TOKENS };
@@ -246,6 +260,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       await content.close();
       // The last window's counts, while Redis is still there.
       await operationStats.stop();
+      answerVersions.stop();
       redis.disconnect();
       revocations.close();
     },
@@ -276,6 +291,10 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       const url = await service.listen();
       await queuesAdmin?.listen();
       operationStats.start();
+      // Without the subscription nothing is kept: every fetch goes to its subgraph, as before.
+      if (config.VERSIONED_ANSWERS_MAX_ENTRIES > 0) {
+        void answerVersions.start().catch((error: unknown) => logger.error({ err: error }, "could not subscribe to campaign events; no versioned answers are kept"));
+      }
       return url;
     },
     async stop() {

@@ -36,6 +36,15 @@ export const gatewayConfigSchema = z.object({
     .transform((value) => new Set(value.split(",").map((type) => type.trim()).filter((type) => type !== "" && type !== "none"))),
   ENTITY_CACHE_MAX_ENTRIES: positiveInt(100_000),
   ENTITY_CACHE_MAX_TTL_MS: positiveInt(60_000),
+  /**
+   * Subgraph answers named by the campaign versions they were computed from (a galaxy map, a
+   * leaderboard), kept per caller until a version moves (execution/versioned-answers.ts): at
+   * most this many (0: none), each at most VERSIONED_ANSWERS_MAX_TTL_MS.
+   */
+  VERSIONED_ANSWERS_MAX_ENTRIES: z.coerce.number().int().min(0).default(20_000),
+  VERSIONED_ANSWERS_MAX_TTL_MS: positiveInt(300_000),
+  /** How long a campaign's version, once learnt, is trusted without a publication: a bound on a missed one. */
+  READ_CACHE_VERSION_TTL_MS: positiveInt(30_000),
   /** true/false/1/0; unset: on, except in production (see loadGatewayConfig). */
   INTROSPECTION: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1").optional(),
   /** The schema explorer (GraphiQL) at /explorer and GET /graphql; true/false/1/0; unset: on, except in production. */

@@ -124,7 +124,7 @@ export function entityCacheMiddleware(options: EntityCacheOptions): SubgraphMidd
  * The fetch without its name: the planner names each fetch after the client's operation
  * (`query Overview__identity__1(…)`), and two operations asking the same of a User share it.
  */
-function selectionOf(query: string, operationName: string | undefined): string {
+export function selectionOf(query: string, operationName: string | undefined): string {
   const named = operationName ? `query ${operationName}` : undefined;
   return named && query.startsWith(named) ? `query${query.slice(named.length)}` : query;
 }

@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http";
 import { parseCacheControlHeader } from "@apollo/gateway/dist/datasources/parseCacheControlHeader";
 import { GraphQLError } from "graphql";
 import { Agent } from "undici";
-import { ErrorCode, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
+import { ANSWER_VERSIONS_HEADER, ErrorCode, UPSTREAM_KEEP_ALIVE_MS, appError } from "@startales/service-kit";
 import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
 import { composeMiddlewares, defaultSubgraphMiddlewares, type FetchScope, type SubgraphCall, type SubgraphMiddleware } from "./subgraph-middleware";
 
@@ -45,7 +45,7 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
     return appError(ErrorCode.SERVICE_UNAVAILABLE, `The ${target.name} service is unavailable; try again shortly`, retryAfter ? { retryAfter } : {});
   };
 
-  async function transport({ subgraph, request, headers, scope }: SubgraphCall): Promise<SubgraphResult> {
+  async function transport({ subgraph, request, headers, scope, received }: SubgraphCall): Promise<SubgraphResult> {
     const target = targets.get(subgraph)!;
     let status: number;
     let contentType: unknown;
@@ -66,6 +66,8 @@ export function createSubgraphClient(options: { urls: Record<string, string>; co
       contentType = response.headers["content-type"];
       cacheControl = response.headers["cache-control"];
       retryAfterHeader = response.headers["retry-after"];
+      const answerVersions = response.headers[ANSWER_VERSIONS_HEADER];
+      if (received && typeof answerVersions === "string") received.answerVersions = answerVersions;
       text = await response.body.text();
     } catch (error) {
       // A dependency that is down is a warning with its reason; its stack says nothing (docs/logging.md).

@@ -8,8 +8,12 @@ type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVA
 /** What one client request's fetches share: who asks, and the response's cache policy to narrow. */
 export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };
 
-/** One subgraph fetch as the middlewares see it: they may add headers, wrap `next`, call it again. */
-export type SubgraphCall = { subgraph: string; request: SubgraphRequest; headers: Record<string, string>; scope: FetchScope };
+/**
+ * One subgraph fetch as the middlewares see it: they may add headers, wrap `next`, call it
+ * again. `received`, when a middleware passes one, gets what the transport read of the
+ * subgraph's response headers beyond the body (the answer's versions: versioned-answers.ts).
+ */
+export type SubgraphCall = { subgraph: string; request: SubgraphRequest; headers: Record<string, string>; scope: FetchScope; received?: { answerVersions?: string } };
 export type SubgraphNext = (call: SubgraphCall) => Promise<SubgraphResult>;
 /** What surrounds the transport of every fetch (headers, tracing; retries would go here too). */
 export type SubgraphMiddleware = (call: SubgraphCall, next: SubgraphNext) => Promise<SubgraphResult>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AnswerVersions } from "./answer-versions";
 import type { CampaignAccess, CampaignClient } from "./campaign-client";
 import { createCampaignVersions, type CampaignVersions, type VersionedFeed } from "./campaign-versions";
 import { positiveInt } from "./config";
@@ -20,7 +21,8 @@ export const campaignReadAccessShape = {
   READ_CACHE_VERSION_TTL_MS: positiveInt(30_000),
 };
 
-export type CampaignReadAccess = (viewer: SignedInViewer, forwarded: ForwardedIdentity, ids: readonly string[]) => Promise<CampaignAccess[]>;
+/** `answer`, when given, notes the membership version each campaign's access was decided at. */
+export type CampaignReadAccess = (viewer: SignedInViewer, forwarded: ForwardedIdentity, ids: readonly string[], answer?: AnswerVersions) => Promise<CampaignAccess[]>;
 
 /**
  * Who may read a campaign, per caller (user, roles, scopes) and campaign, as campaign answered
@@ -40,12 +42,13 @@ export function createCampaignReadAccess(
   options: { ttlMs: number; maxEntries: number },
 ): CampaignReadAccess {
   const cache = createTtlCache<CampaignAccess>({ maxEntries: options.maxEntries });
-  return async (viewer, forwarded, ids) => {
+  return async (viewer, forwarded, ids, answer) => {
     const caller = `${viewer.userId}|${viewer.roles.join(",")}|${viewer.scopes.join(",")}|`;
     // Without a version (Redis away), campaign is asked: who may read is never guessed.
     const keys = await Promise.all(
       ids.map(async (id) => {
         const version = await versions.membership(id);
+        answer?.read("campaign", id, version);
         return version === null ? null : `${caller}${id}|${version}`;
       }),
     );

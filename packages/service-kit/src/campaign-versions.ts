@@ -24,6 +24,8 @@ export type CampaignVersions = {
   world(campaignId: string): Promise<string | null>;
   /** Campaign's version: changes with its lifecycle and membership; null while Redis is away. */
   membership(campaignId: string): Promise<string | null>;
+  /** What this process knows of a feed's version without asking Redis: undefined unless it follows the feed, is subscribed and has learnt it. */
+  known(feed: VersionedFeed, campaignId: string): string | undefined;
   start(): Promise<void>;
   stop(): void;
 };
@@ -83,6 +85,7 @@ export function createCampaignVersions(
   return {
     world: versionOf("world"),
     membership: versionOf("campaign"),
+    known: (kind, campaignId) => (listening(kind) ? known[kind].get(campaignId) : undefined),
     async start() {
       subscriber = redis.duplicate({ connectionName: options.connectionName });
       subscriber.on("pmessage", (pattern: string, channel: string, message: string) => {

@@ -10,6 +10,7 @@ export * from "./campaign-versions";
 export * from "./campaign-feed";
 export * from "./certificate-metrics";
 export * from "./account-erasure-consumer";
+export * from "./answer-versions";
 export * from "./api-keys";
 export * from "./deleted-accounts";
 export * from "./authorization";

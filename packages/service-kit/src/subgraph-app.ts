@@ -6,6 +6,7 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import type { DocumentNode } from "graphql";
 import { apolloHandler } from "./apollo-http";
 import { apolloService } from "./apollo-service";
+import { answerVersionsPlugin, createAnswerVersions, type AnswerVersions } from "./answer-versions";
 import type { HttpTimeouts } from "./config";
 import { enforceAuthorization, type Policies } from "./authorization";
 import { requestLoggingPlugin, metricsPlugin } from "./apollo-plugins";
@@ -21,8 +22,11 @@ import { retryAfterStatusPlugin } from "./retry-after-status";
 import { surfaceDatabaseOutages } from "./surface-database-outages";
 import type { Viewer } from "./viewer";
 
-/** What every subgraph resolver receives. */
-export type SubgraphContext<Loaders> = { viewer: Viewer; requestId: string; logger: Logger; loaders: Loaders };
+/**
+ * What every subgraph resolver receives. `answer`: the campaign feeds' versions the request's
+ * reads came from, for a root field that vouches for its answer (answer-versions.ts).
+ */
+export type SubgraphContext<Loaders> = { viewer: Viewer; requestId: string; logger: Logger; loaders: Loaders; answer: AnswerVersions };
 
 /**
  * The caller's signed identity as the gateway sent it, to forward unchanged to another
@@ -52,8 +56,9 @@ export type SubgraphAppOptions<Loaders> = {
    * One loader set per request, so batching never leaks across callers. `forwarded` is the
    * request's gateway identity as received, for a subgraph that asks another on the
    * caller's behalf (realtime asks campaign about memberships) without signing one itself.
+   * `answer`: where reads of versioned read models note the versions they read.
    */
-  createLoaders: (viewer: Viewer, forwarded: ForwardedIdentity) => Loaders;
+  createLoaders: (viewer: Viewer, forwarded: ForwardedIdentity, answer: AnswerVersions) => Loaders;
   readiness: ReadinessCheck[];
   routes?: Record<string, RouteHandler>;
   /** POST routes for internal calls (e.g. identity's API-key verification); they check their caller. */
@@ -97,6 +102,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
       metricsPlugin(metrics),
       requestLoggingPlugin(),
       retryAfterStatusPlugin(),
+      answerVersionsPlugin(),
     ],
   });
 
@@ -111,7 +117,8 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
       throw requestError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     }
     const forwarded = { identity: headerValue(req, IDENTITY_HEADER), requestId, revalidate: /\bno-cache\b/i.test(headerValue(req, "cache-control") ?? "") };
-    return { viewer, requestId, logger: requestLogger, loaders: options.createLoaders(viewer, forwarded) };
+    const answer = createAnswerVersions();
+    return { viewer, requestId, logger: requestLogger, loaders: options.createLoaders(viewer, forwarded, answer), answer };
   };
 
   const http = createHttpService({

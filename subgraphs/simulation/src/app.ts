@@ -43,7 +43,7 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
     typeDefs: simulationTypeDefs,
     resolvers: createResolvers({ db, redis, commands: createCommandService(db) }),
     policies: simulationPolicies,
-    createLoaders: (viewer, forwarded) => createLoaders(reads, readAccess, viewer, forwarded),
+    createLoaders: (viewer, forwarded, answer) => createLoaders(reads, readAccess, viewer, forwarded, answer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     // Until it is subscribed, every read asks Redis for the versions: slower, never stale.
     onListen: () => void versions.start().catch((error: unknown) => logger.error({ err: error }, "could not subscribe to campaign events; reads ask Redis for versions")),

@@ -1,4 +1,4 @@
-import type { CampaignVersions, ReadModelCache } from "@startales/service-kit";
+import type { AnswerVersions, CampaignVersions, ReadModelCache } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { GalaxyMap } from "../engine";
 import type { StarSystemModel, WorldSummary } from "../domain/read-models";
@@ -15,6 +15,8 @@ const civNumber = (civId: string) => Number(civId.slice(civId.lastIndexOf("-") +
  * Values are shared by every request: resolvers must not change them.
  *
  * Without a version (Redis away) every read goes to PostgreSQL: slower, never stale.
+ * `answer`, when given, notes the version each read came from (the request's answer may then
+ * be kept by the gateway until the world's next version: service-kit answer-versions.ts).
  *
  * Raw SQL, as on every path clients poll (Prisma 6 compiles every model query anew).
  */
@@ -30,33 +32,40 @@ export function createWorldReads(db: Db, cache: ReadModelCache, versions: Campai
   const ledBy = async (campaignId: string, version: string | null, userId: string) =>
     (await civilizations(campaignId, version)).find((civ) => civ.playerId === userId) ?? null;
 
+  /** The world's version, noted on the request's answer. */
+  const worldVersion = async (campaignId: string, answer: AnswerVersions | undefined) => {
+    const version = await versions.world(campaignId);
+    answer?.read("world", campaignId, version);
+    return version;
+  };
+
   return {
     /** The world at its latest tick, or null before it is generated. */
-    async world(campaignId: string): Promise<WorldSummary | null> {
-      const version = await versions.world(campaignId);
+    async world(campaignId: string, answer?: AnswerVersions): Promise<WorldSummary | null> {
+      const version = await worldVersion(campaignId, answer);
       return cached(`world:${campaignId}`, version, async () => {
         const [row] = await db.$queryRaw<WorldSummary[]>`SELECT campaign_id::text AS "campaignId", tick, hash FROM worlds WHERE campaign_id = ${campaignId}::uuid`;
         return row ?? null;
       });
     },
     /** Static after generation, but keyed by version like the rest: the world may not exist yet. */
-    async starSystems(campaignId: string): Promise<StarSystemModel[]> {
-      const version = await versions.world(campaignId);
+    async starSystems(campaignId: string, answer?: AnswerVersions): Promise<StarSystemModel[]> {
+      const version = await worldVersion(campaignId, answer);
       return cached(`systems:${campaignId}`, version, async () => {
         const [row] = await db.$queryRaw<{ starSystems: StarSystemModel[] }[]>`SELECT star_systems AS "starSystems" FROM worlds WHERE campaign_id = ${campaignId}::uuid`;
         return row?.starSystems ?? [];
       });
     },
-    async civilizations(campaignId: string): Promise<CivilizationView[]> {
-      return civilizations(campaignId, await versions.world(campaignId));
+    async civilizations(campaignId: string, answer?: AnswerVersions): Promise<CivilizationView[]> {
+      return civilizations(campaignId, await worldVersion(campaignId, answer));
     },
     /** The civilization `userId` leads in the campaign, or null. */
-    async civilizationLedBy(campaignId: string, userId: string): Promise<CivilizationView | null> {
-      return ledBy(campaignId, await versions.world(campaignId), userId);
+    async civilizationLedBy(campaignId: string, userId: string, answer?: AnswerVersions): Promise<CivilizationView | null> {
+      return ledBy(campaignId, await worldVersion(campaignId, answer), userId);
     },
     /** The galaxy map of the civilization `userId` leads: keyed by that civilization, never shared with another's. */
-    async galaxyMapOf(campaignId: string, userId: string): Promise<GalaxyMap | null> {
-      const version = await versions.world(campaignId);
+    async galaxyMapOf(campaignId: string, userId: string, answer?: AnswerVersions): Promise<GalaxyMap | null> {
+      const version = await worldVersion(campaignId, answer);
       const civ = await ledBy(campaignId, version, userId);
       if (!civ) return null;
       return cached(`map:${campaignId}:${civ.civId}`, version, async () => {
@@ -66,8 +75,8 @@ export function createWorldReads(db: Db, cache: ReadModelCache, versions: Campai
       });
     },
     /** The top `first` rows: no more rows are read than are asked for. */
-    async leaderboard(campaignId: string, first: number): Promise<LeaderboardRow[]> {
-      const version = await versions.world(campaignId);
+    async leaderboard(campaignId: string, first: number, answer?: AnswerVersions): Promise<LeaderboardRow[]> {
+      const version = await worldVersion(campaignId, answer);
       return cached(
         `leaderboard:${campaignId}:${first}`,
         version,

@@ -23,9 +23,18 @@ export function createResolvers(deps: { db: Db; redis: Redis; commands: CommandS
     DateTime: DateTimeScalar,
     Query: {
       // Who may ask is declared in the schema (@policy campaign_reader); non-members have no civilization.
-      myCivilization: (_parent, args, { loaders }) => loaders.viewerCivilization.load(parseId(args.campaignId, "campaignId")),
-      galaxyMap: (_parent, args, { loaders }) => loaders.viewerGalaxyMap.load(parseId(args.campaignId, "campaignId")),
-      leaderboard: (_parent, args, { loaders }) => {
+      // These three answer from one tick's read models, the caller and their arguments alone:
+      // the gateway may keep their answer until the world or membership moves (vouch).
+      myCivilization: (_parent, args, { loaders, answer }, info) => {
+        answer.vouch(info);
+        return loaders.viewerCivilization.load(parseId(args.campaignId, "campaignId"));
+      },
+      galaxyMap: (_parent, args, { loaders, answer }, info) => {
+        answer.vouch(info);
+        return loaders.viewerGalaxyMap.load(parseId(args.campaignId, "campaignId"));
+      },
+      leaderboard: (_parent, args, { loaders, answer }, info) => {
+        answer.vouch(info);
         const { first } = parseInput(leaderboardArgs, args);
         return loaders.leaderboard.load({ campaignId: parseId(args.campaignId, "campaignId"), first });
       },

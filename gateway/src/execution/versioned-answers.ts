@@ -1,0 +1,121 @@
+import { Counter } from "prom-client";
+import { createTtlCache, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
+import { selectionOf } from "./entity-cache";
+import type { SubgraphResult } from "./plan-execution";
+import type { SubgraphMiddleware } from "./subgraph-middleware";
+
+export type VersionedAnswerOptions = {
+  /** The campaigns' versions as this gateway follows them (service-kit campaign-versions.ts, both feeds). */
+  versions: Pick<CampaignVersions, "known" | "world" | "membership">;
+  /** Answers kept at most (least recently used out first); 0 keeps none. */
+  maxEntries: number;
+  /** A bound on an answer's life whatever its versions: a missed publication, memory. */
+  maxTtlMs: number;
+  metrics?: Metrics;
+};
+
+type Dependency = { feed: VersionedFeed; campaignId: string; version: string };
+type Hint = { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" };
+/** An answer as its subgraph gave it, serialized (every hit parses its own copy: the executor merges into it), with what it was computed from and what it told the response's cache policy. */
+type Entry = { json: string; dependencies: Dependency[]; hints: Hint[] };
+
+const DEPENDENCY = /^(world|campaign):([0-9a-f-]{36})=(\d{1,20}-\d{1,20})$/;
+
+/** The subgraph's answer-versions header, or undefined when absent or not as subgraphs write it. */
+export function parseAnswerVersions(header: string | undefined): Dependency[] | undefined {
+  if (!header) return undefined;
+  const dependencies: Dependency[] = [];
+  for (const part of header.split(",")) {
+    const match = DEPENDENCY.exec(part.trim());
+    if (!match) return undefined;
+    dependencies.push({ feed: match[1] as VersionedFeed, campaignId: match[2]!, version: match[3]! });
+  }
+  return dependencies.length > 0 ? dependencies : undefined;
+}
+
+/** Everything the identity the gateway signs for a subgraph says of the caller: who asks, with which roles and scopes. */
+const callerOf = (viewer: Viewer) =>
+  viewer.kind === "user" ? `${viewer.userId}|${viewer.roles.join(",")}|${viewer.scopes.join(",")}|${viewer.credential}|${viewer.apiKeyId ?? ""}` : "anonymous";
+
+/**
+ * Read models kept at the gateway until the game moves: a subgraph fetch whose answer the
+ * subgraph named by the campaign feeds' versions it was computed from (service-kit
+ * answer-versions.ts: the galaxy map, the leaderboard, a player's civilization) is kept per
+ * subgraph, fetch (its selection and variables) and caller, and served again, without asking
+ * the subgraph, for as long as this gateway knows every one of those versions to be current.
+ * A tick is a new world version and a join, leave or kick a new membership version, each
+ * published on Redis the moment it commits (campaign-versions.ts), so nothing is served past
+ * the event that changed it; a version this gateway has not learnt or no longer trusts (its
+ * publications missed, Redis away) is a miss. Kept per caller because the subgraph decided
+ * access for that caller; another's would need its own decision.
+ *
+ * Apollo Router's entity caching keeps root fields too, by TTL and invalidation calls; here
+ * the version is the invalidation, so an answer can be kept for a whole tick and not a moment
+ * past it. In process, like the entity cache (entity-cache.ts): a hit must cost less than the
+ * hop it saves. A request that must decide access afresh (a live re-authorization) reads
+ * nothing from it.
+ */
+export function versionedAnswerMiddleware(options: VersionedAnswerOptions): SubgraphMiddleware {
+  const { versions } = options;
+  const cache = createTtlCache<Entry>({ maxEntries: Math.max(1, options.maxEntries) });
+  const lookups = options.metrics
+    ? ((options.metrics.registry.getSingleMetric("gateway_versioned_answer_lookups_total") as Counter<"subgraph" | "outcome"> | undefined) ??
+      new Counter({
+        name: "gateway_versioned_answer_lookups_total",
+        help: "Subgraph fetches the gateway could answer from a kept versioned read model (hit), had to send (miss), or sent and kept (stored)",
+        labelNames: ["subgraph", "outcome"],
+        registers: [options.metrics.registry],
+      }))
+    : undefined;
+  const current = (dependency: Dependency) => versions.known(dependency.feed, dependency.campaignId) === dependency.version;
+  /** Each version as Redis has it now (one round trip per campaign not followed yet; publications keep it after). */
+  const learnt = (dependency: Dependency) =>
+    versions.known(dependency.feed, dependency.campaignId) ?? (dependency.feed === "world" ? versions.world(dependency.campaignId) : versions.membership(dependency.campaignId));
+
+  return async (call, next) => {
+    const { request } = call;
+    if (options.maxEntries === 0 || Array.isArray(request.variables?.representations) || /^\s*(mutation|subscription)\b/.test(request.query)) return next(call);
+    const key = `${call.subgraph}\0${selectionOf(request.query, request.operationName)}\0${JSON.stringify(request.variables ?? {})}\0${callerOf(call.scope.context.viewer)}`;
+    if (!call.scope.context.revalidate) {
+      const entry = cache.get(key);
+      if (entry && entry.dependencies.every(current)) {
+        lookups?.inc({ subgraph: call.subgraph, outcome: "hit" });
+        for (const hint of entry.hints) call.scope.cachePolicy?.restrict(hint);
+        return JSON.parse(entry.json) as SubgraphResult;
+      }
+    }
+    lookups?.inc({ subgraph: call.subgraph, outcome: "miss" });
+    const hints: Hint[] = [];
+    const policy = call.scope.cachePolicy;
+    const received: { answerVersions?: string } = {};
+    const result = await next({
+      ...call,
+      received,
+      scope: {
+        ...call.scope,
+        cachePolicy: {
+          restrict(hint: Hint) {
+            hints.push(hint);
+            policy?.restrict(hint);
+          },
+        },
+      },
+    });
+    const dependencies = parseAnswerVersions(received.answerVersions);
+    if (!dependencies || result.errors?.length) return result;
+    // Serialized now: the executor merges into the result once it is returned.
+    const entry: Entry = { json: JSON.stringify(result), dependencies, hints };
+    // Kept only if every version it was computed from is the current one: one that moved while
+    // it was computed would make it stale from the start.
+    void Promise.all(dependencies.map(learnt)).then(
+      (now) => {
+        if (dependencies.every((dependency, i) => now[i] === dependency.version)) {
+          cache.set(key, entry, options.maxTtlMs);
+          lookups?.inc({ subgraph: call.subgraph, outcome: "stored" });
+        }
+      },
+      () => undefined,
+    );
+    return result;
+  };
+}
