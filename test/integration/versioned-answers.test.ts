@@ -57,7 +57,7 @@ async function simulationRequests(): Promise<number> {
   for (const match of text.matchAll(/^graphql_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)) total += Number(match[1]);
   return total;
 }
-const lookups = async (outcome: "hit" | "miss" | "stored") =>
+const lookups = async (outcome: "hit" | "stale" | "stored") =>
   metricValue(await fetchMetrics(stack.gatewayUrl), "gateway_versioned_answer_lookups_total", { subgraph: "simulation", outcome }) ?? 0;
 const lastTick = async (campaignId: string) => {
   const [entry] = (await redis.xrevrange(streamKey(Topics.world(campaignId)), "+", "-", "COUNT", 1)) as [string, string[]][];
@@ -85,6 +85,44 @@ it("answers a player's map again without asking simulation, and each player only
   const MIXED = "query Mixed($id: ID!) { galaxyMap(campaignId: $id) { tick } commands(campaignId: $id) { id } }";
   for (let i = 0; i < 2; i++) await expectData(url, MIXED, { id: campaignId }, alice.accessToken);
   expect(await simulationRequests()).toBe(asked + 3);
+});
+
+/** How many GraphQL requests campaign has answered. */
+async function campaignRequests(): Promise<number> {
+  const text = await stack.apps.campaign.metrics.registry.metrics();
+  let total = 0;
+  for (const match of text.matchAll(/^graphql_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)) total += Number(match[1]);
+  return total;
+}
+
+it("answers the campaign overview again (campaign, its world, the leaderboard) without asking any subgraph", async () => {
+  const campaignId = await startedCampaign(600_000);
+  const OVERVIEW = `query Overview($id: ID!) {
+    campaign(id: $id) { name status memberCount latestEventId gameMaster { displayName } world { tick } myMembership { role } }
+    leaderboard(campaignId: $id, first: 10) { rank name score player { displayName } }
+  }`;
+  type Overview = { campaign: { memberCount: number; latestEventId: string; world: { tick: number }; myMembership: { role: string } | null } };
+  const overview = (player: TestUser) => expectData<Overview>(url, OVERVIEW, { id: campaignId }, player.accessToken);
+  const first = await overview(alice);
+  let asked = [await campaignRequests(), await simulationRequests()];
+  await eventually("an overview answered by the gateway alone", async () => {
+    const again = await overview(alice);
+    expect(again).toEqual(first);
+    const now = [await campaignRequests(), await simulationRequests()];
+    const alone = now[0] === asked[0] && now[1] === asked[1];
+    asked = now;
+    return alone ? true : undefined;
+  });
+  // A join is a new campaign version: the next overview counts the new member.
+  const carol = await registerUser(url, `Carol ${randomUUID().slice(0, 6)}`);
+  await expectData(url, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }, carol.accessToken);
+  await eventually("PLAYER_JOINED published", async () => {
+    const [entry] = (await redis.xrevrange(streamKey(Topics.campaign(campaignId)), "+", "-", "COUNT", 1)) as [string, string[]][];
+    return entry && (JSON.parse(entry[1][1]!) as { type: string }).type === "PLAYER_JOINED" ? true : undefined;
+  });
+  const after = await overview(alice);
+  expect(after.campaign.memberCount).toBe(first.campaign.memberCount + 1);
+  expect(after.campaign.latestEventId).not.toBe(first.campaign.latestEventId);
 });
 
 it("never answers with a tick older than the last one published", async () => {

@@ -203,12 +203,16 @@ describe("the gateway keeps a named answer until a version moves", () => {
     expect(h.sent()).toBe(3);
   });
 
-  it("leaves mutations and entity fetches alone", async () => {
+  it("leaves mutations alone, and keeps an entity fetch by its representations", async () => {
     const h = harness();
     await h.fetchMap(player("ada"), {}, "mutation M__simulation__0($id:ID!){galaxyMap(campaignId:$id){tick}}");
     await h.fetchMap(player("ada"), {}, "mutation M__simulation__0($id:ID!){galaxyMap(campaignId:$id){tick}}");
-    await h.fetchMap(player("ada"), {}, QUERY, { representations: [{ __typename: "Campaign", id: CAMPAIGN }] });
-    await h.fetchMap(player("ada"), {}, QUERY, { representations: [{ __typename: "Campaign", id: CAMPAIGN }] });
+    expect(h.sent()).toBe(2);
+    const ENTITIES = "query O__simulation__1($representations:[_Any!]!){_entities(representations:$representations){...on Campaign{world{tick}}}}";
+    await h.fetchMap(player("ada"), {}, ENTITIES, { representations: [{ __typename: "Campaign", id: CAMPAIGN }] });
+    await h.fetchMap(player("ada"), {}, ENTITIES, { representations: [{ __typename: "Campaign", id: CAMPAIGN }] });
+    expect(h.sent()).toBe(3);
+    await h.fetchMap(player("ada"), {}, ENTITIES, { representations: [{ __typename: "Campaign", id: OTHER }] });
     expect(h.sent()).toBe(4);
   });
 });

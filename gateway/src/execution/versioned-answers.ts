@@ -62,7 +62,7 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
     ? ((options.metrics.registry.getSingleMetric("gateway_versioned_answer_lookups_total") as Counter<"subgraph" | "outcome"> | undefined) ??
       new Counter({
         name: "gateway_versioned_answer_lookups_total",
-        help: "Subgraph fetches the gateway could answer from a kept versioned read model (hit), had to send (miss), or sent and kept (stored)",
+        help: "Subgraph fetches the gateway answered from a kept answer (hit), sent because a version named by the kept one had moved or was not known (stale), or sent and then kept (stored)",
         labelNames: ["subgraph", "outcome"],
         registers: [options.metrics.registry],
       }))
@@ -74,7 +74,7 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
 
   return async (call, next) => {
     const { request } = call;
-    if (options.maxEntries === 0 || Array.isArray(request.variables?.representations) || /^\s*(mutation|subscription)\b/.test(request.query)) return next(call);
+    if (options.maxEntries === 0 || /^\s*(mutation|subscription)\b/.test(request.query)) return next(call);
     const key = `${call.subgraph}\0${selectionOf(request.query, request.operationName)}\0${JSON.stringify(request.variables ?? {})}\0${callerOf(call.scope.context.viewer)}`;
     if (!call.scope.context.revalidate) {
       const entry = cache.get(key);
@@ -83,8 +83,8 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
         for (const hint of entry.hints) call.scope.cachePolicy?.restrict(hint);
         return JSON.parse(entry.json) as SubgraphResult;
       }
+      if (entry) lookups?.inc({ subgraph: call.subgraph, outcome: "stale" });
     }
-    lookups?.inc({ subgraph: call.subgraph, outcome: "miss" });
     const hints: Hint[] = [];
     const policy = call.scope.cachePolicy;
     const received: { answerVersions?: string } = {};

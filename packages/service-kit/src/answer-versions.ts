@@ -77,19 +77,36 @@ export function rootResponseKeys(selectionSet: SelectionSetNode, document: Docum
   return keys;
 }
 
+/** A gateway's entity fetch: only `_entities`, and only representations of the given types. */
+function onlyEntitiesOf(types: ReadonlySet<string>, rootFields: readonly string[], variables: Record<string, unknown> | undefined): boolean {
+  const representations = variables?.representations;
+  return (
+    rootFields.length === 1 &&
+    rootFields[0] === "_entities" &&
+    Array.isArray(representations) &&
+    representations.every((rep) => typeof rep === "object" && rep !== null && types.has((rep as { __typename?: unknown }).__typename as string))
+  );
+}
+
 /**
  * Names the versions of a query's answer in ANSWER_VERSIONS_HEADER when it is versioned as a
  * whole (no errors, every root field vouched for). A root field skipped by @skip/@include
  * vouches for nothing, so such an answer goes unnamed: never wrongly kept, only not kept.
+ *
+ * `versionedEntities`: entity types every field of which, in this subgraph, answers from
+ * versioned reads, the caller and its arguments alone (simulation's Campaign: its world).
+ * A gateway's entity fetch of those types alone is vouched for as a whole.
  */
-export function answerVersionsPlugin<T extends { answer: AnswerVersions }>(): ApolloServerPlugin<T> {
+export function answerVersionsPlugin<T extends { answer: AnswerVersions }>(options: { versionedEntities?: readonly string[] } = {}): ApolloServerPlugin<T> {
+  const entityTypes = new Set(options.versionedEntities ?? []);
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ contextValue, response, operation, document }) {
+        async willSendResponse({ contextValue, response, operation, document, request }) {
           if (!operation || operation.operation !== "query" || !document || response.body.kind !== "single") return;
           if (response.body.singleResult.errors?.length) return;
-          const header = contextValue.answer.headerFor(rootResponseKeys(operation.selectionSet, document));
+          const rootFields = rootResponseKeys(operation.selectionSet, document);
+          const header = onlyEntitiesOf(entityTypes, rootFields, request.variables) ? contextValue.answer.headerFor([]) : contextValue.answer.headerFor(rootFields);
           if (header) response.http.headers.set(ANSWER_VERSIONS_HEADER, header);
         },
       };

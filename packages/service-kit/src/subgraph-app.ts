@@ -50,6 +50,11 @@ export type SubgraphAppOptions<Loaders> = {
   // A resolver map typed by graphql-codegen (`Resolvers<Context>`); its shape is stricter
   // than, but not assignable to, the map buildSubgraphSchema declares.
   resolvers: object;
+  /**
+   * Entity types whose every field here answers from versioned reads alone, so that an
+   * entity fetch of them may be kept by the gateway (answer-versions.ts).
+   */
+  versionedEntities?: readonly string[];
   /** Data-dependent rules named by `@policy` in the schema (see authorization.ts). */
   policies?: Policies<SubgraphContext<Loaders>>;
   /**
@@ -102,7 +107,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
       metricsPlugin(metrics),
       requestLoggingPlugin(),
       retryAfterStatusPlugin(),
-      answerVersionsPlugin(),
+      answerVersionsPlugin({ versionedEntities: options.versionedEntities }),
     ],
   });
 

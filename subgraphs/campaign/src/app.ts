@@ -4,6 +4,7 @@ import { gql } from "graphql-tag";
 import {
   readModelCacheFor,
   createAccountErasureConsumer,
+  createCampaignVersions,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -32,6 +33,14 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
   const redis = createRedis(config.REDIS_URL, "campaign");
   // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
   const cache = readModelCacheFor(redis, "campaign:read:", config);
+  // The versions a campaign's answer names (service-kit answer-versions.ts), so the gateway may keep it until the next event.
+  const versions = createCampaignVersions(redis, {
+    logger: logger.child({ component: "answer-versions" }),
+    ttlMs: config.READ_CACHE_VERSION_TTL_MS,
+    maxEntries: 100_000,
+    connectionName: "campaign-answer-versions",
+    follows: ["world", "campaign"],
+  });
   const campaigns = createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC, lifecycleTopic: config.LIFECYCLE_TOPIC });
   // A deleted account's memberships end (each PLAYER_LEFT); the subgraph is the one process campaign runs.
   const erasures = createAccountErasureConsumer({
@@ -49,7 +58,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     config,
     logger,
     typeDefs: campaignTypeDefs,
-    resolvers: createResolvers({ db, redis, campaigns }),
+    resolvers: createResolvers({ db, redis, campaigns, versions }),
     policies: campaignPolicies,
     createLoaders: (viewer) => createLoaders(db, viewer, cache),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
@@ -58,8 +67,10 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
     onListen: () => {
       relay.start();
       erasures.start();
+      void versions.start().catch((error: unknown) => logger.error({ err: error }, "could not subscribe to campaign events; answers ask Redis for versions"));
     },
     onStop: async () => {
+      versions.stop();
       await erasures.stop();
       await relay.stop();
       await db.$disconnect();

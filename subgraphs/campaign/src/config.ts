@@ -15,6 +15,8 @@ export const campaignConfigSchema = z.object({
   READ_CACHE_MEMORY_BYTES: positiveInt(32 * 1024 * 1024),
   /** How long such an entry lives in Redis and in memory (a newer version makes it unreachable before); 0 keeps memory only. */
   READ_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** How long a campaign's version (its newest world and campaign event), once learnt, is trusted without a publication: a bound on a missed one. */
+  READ_CACHE_VERSION_TTL_MS: positiveInt(30_000),
 });
 
 export type CampaignConfig = z.infer<typeof campaignConfigSchema>;

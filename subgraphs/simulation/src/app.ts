@@ -43,6 +43,8 @@ export function createSimulationApp(config: SimulationConfig, logger: Logger): S
     typeDefs: simulationTypeDefs,
     resolvers: createResolvers({ db, redis, commands: createCommandService(db) }),
     policies: simulationPolicies,
+    // Campaign here is its world alone, read from a tick's read models.
+    versionedEntities: ["Campaign"],
     createLoaders: (viewer, forwarded, answer) => createLoaders(reads, readAccess, viewer, forwarded, answer),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     // Until it is subscribed, every read asks Redis for the versions: slower, never stale.

@@ -7,6 +7,7 @@ import {
   parseId,
   parseInput,
   requireUser,
+  type CampaignVersions,
   type Redis,
 } from "@startales/service-kit";
 import type { Db } from "../db";
@@ -24,8 +25,8 @@ const EVENT_MAX_AGE_S = 300;
 /** A campaign's status and members change: what a reader has is trusted this long. */
 const CAMPAIGN_MAX_AGE_S = 1;
 
-export function createResolvers(deps: { db: Db; redis: Redis; campaigns: CampaignService }): Resolvers {
-  const { db, redis, campaigns } = deps;
+export function createResolvers(deps: { db: Db; redis: Redis; campaigns: CampaignService; versions: Pick<CampaignVersions, "membership" | "world"> }): Resolvers {
+  const { db, redis, campaigns, versions } = deps;
 
   const lifecycle =
     (action: LifecycleAction) =>
@@ -40,7 +41,16 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
       campaignAuditLog: (_parent, args) =>
         listAudit(db, { ...parseInput(auditLogArgs, args), campaignId: args.campaignId ? parseId(args.campaignId, "campaignId") : null }),
       // Who may read it is declared in the schema (@policy campaign_reader).
-      campaign: (_parent, args, { loaders }) => loaders.campaignById.load(parseId(args.id)),
+      // Every change of a campaign (its lifecycle, its members) is an event on its feed, written
+      // with the change: noted before the row is read, its version names the answer, which the
+      // gateway may keep until the next event (service-kit answer-versions.ts). latestEventId
+      // also reads the world's feed, and notes its version too.
+      campaign: async (_parent, args, { loaders, answer }, info) => {
+        const id = parseId(args.id);
+        answer.vouch(info);
+        answer.read("campaign", id, await versions.membership(id));
+        return loaders.campaignById.load(id);
+      },
       // Members only (@policy campaign_reader on campaignId); what `campaignEvents` delivers.
       // An event never changes, and reads the same to every member (service-kit cache-hints.ts).
       campaignEvent: (_parent, args, _context, info) => {
@@ -93,7 +103,10 @@ export function createResolvers(deps: { db: Db; redis: Redis; campaigns: Campaig
       },
       members: (campaign, _args, { loaders }) => loaders.membersByCampaign.load(campaign.id),
       memberCount: (campaign, _args, { loaders }) => loaders.memberCountByCampaign.load(campaign.id),
-      latestEventId: (campaign) => latestCampaignEventId(redis, campaign.id),
+      latestEventId: async (campaign, _args, { answer }) => {
+        answer.read("world", campaign.id, await versions.world(campaign.id));
+        return latestCampaignEventId(redis, campaign.id);
+      },
       myMembership: (campaign, _args, { loaders }, info) => {
         dependsOnViewer(info);
         return loaders.viewerMembership.load(campaign.id);
