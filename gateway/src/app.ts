@@ -208,7 +208,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     routes: explorer.routes,
     prefixRoutes: { "/content/": withCors(content.handler), ...explorer.prefixRoutes },
     // CORS first: it answers the preflights (OPTIONS) of /graphql and /content/, which land here.
-    fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger }))),
+    fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger, conditionalGets: true }))),
     timeouts: config,
     tls: config.tls,
     service: "gateway",

@@ -139,6 +139,46 @@ it("never answers with a tick older than the last one published", async () => {
   expect(await lookups("hit")).toBeGreaterThan(0);
 });
 
+it("answers a GET poll 304 without a body until the answer changes, per caller", async () => {
+  const campaignId = await startedCampaign(600_000);
+  const QUERY = "query Members($id: ID!) { campaign(id: $id) { memberCount } galaxyMap(campaignId: $id) { civilizationId } }";
+  const poll = (player: TestUser, etag?: string) =>
+    fetch(`${url}?${new URLSearchParams({ query: QUERY, variables: JSON.stringify({ id: campaignId }) })}`, {
+      headers: { authorization: `Bearer ${player.accessToken}`, "apollo-require-preflight": "true", ...(etag ? { "if-none-match": etag } : {}) },
+    });
+  type Members = { campaign: { memberCount: number } };
+  const first = await poll(alice);
+  expect(first.status).toBe(200);
+  const etag = first.headers.get("etag")!;
+  expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+  expect(first.headers.get("vary")).toMatch(/Authorization/);
+  const count = ((await first.json()) as { data: Members }).data.campaign.memberCount;
+  // The same bytes: 304, nothing in the body. Another player's answer (their own map) is another tag.
+  const same = await poll(alice, `W/"other", ${etag}`);
+  expect(same.status).toBe(304);
+  expect(same.headers.get("etag")).toBe(etag);
+  expect(await same.text()).toBe("");
+  const bobs = await poll(bob, etag);
+  expect(bobs.status).toBe(200);
+  expect(bobs.headers.get("etag")).not.toBe(etag);
+  // A join changes the answer: the old tag no longer matches, and the new count comes with a new tag.
+  const dave = await registerUser(url, `Dave ${randomUUID().slice(0, 6)}`);
+  await expectData(url, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }, dave.accessToken);
+  const changed = await eventually("the join seen", async () => {
+    const response = await poll(alice, etag);
+    return response.status === 200 ? response : undefined;
+  });
+  expect(((await changed.json()) as { data: Members }).data.campaign.memberCount).toBe(count + 1);
+  expect(changed.headers.get("etag")).not.toBe(etag);
+  // A POST is never answered 304, whatever it sends.
+  const posted = await fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${alice.accessToken}`, "content-type": "application/json", "if-none-match": "*" },
+    body: JSON.stringify({ query: "{ __typename }" }),
+  });
+  expect(posted.status).toBe(200);
+});
+
 it("refuses a player who left as soon as campaign publishes it, however recently their map was kept", async () => {
   const campaignId = await startedCampaign(600_000);
   await mapOf(bob, campaignId);

@@ -1,5 +1,5 @@
 import { parse, type GraphQLResolveInfo, type OperationDefinitionNode } from "graphql";
-import { createAnswerVersions, rootResponseKeys, signedIn, Role, type VersionedFeed, type Viewer } from "@startales/service-kit";
+import { createAnswerVersions, entityTag, matchesEntityTag, rootResponseKeys, signedIn, Role, type VersionedFeed, type Viewer } from "@startales/service-kit";
 import type { GatewayContext } from "../../gateway/src/context";
 import { parseAnswerVersions, versionedAnswerMiddleware } from "../../gateway/src/execution/versioned-answers";
 import type { SubgraphResult } from "../../gateway/src/execution/plan-execution";
@@ -214,5 +214,20 @@ describe("the gateway keeps a named answer until a version moves", () => {
     expect(h.sent()).toBe(3);
     await h.fetchMap(player("ada"), {}, ENTITIES, { representations: [{ __typename: "Campaign", id: OTHER }] });
     expect(h.sent()).toBe(4);
+  });
+});
+
+describe("conditional GETs", () => {
+  it("tag a body by its bytes and match If-None-Match as RFC 9110 compares", () => {
+    const tag = entityTag('{"data":{"galaxyMap":{"tick":3}}}');
+    expect(tag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+    expect(entityTag('{"data":{"galaxyMap":{"tick":3}}}')).toBe(tag);
+    expect(entityTag('{"data":{"galaxyMap":{"tick":4}}}')).not.toBe(tag);
+    expect(matchesEntityTag(tag, tag)).toBe(true);
+    expect(matchesEntityTag(`"abc", W/${tag}`, tag)).toBe(true);
+    expect(matchesEntityTag("*", tag)).toBe(true);
+    expect(matchesEntityTag('"abc"', tag)).toBe(false);
+    expect(matchesEntityTag(undefined, tag)).toBe(false);
+    expect(matchesEntityTag(tag.slice(1, -1), tag)).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
 import type { GraphQLError } from "graphql";
+import { API_KEY_HEADER } from "./api-keys";
 import { ErrorCode } from "./errors";
 import { sendJson, type RouteHandler } from "./http-server";
 import type { Logger } from "./logger";
@@ -29,6 +31,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
+  });
+}
+
+/** A strong entity tag for a body: the first 128 bits of its SHA-256, base64url. */
+export const entityTag = (body: string) => `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
+
+/** Whether an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks of If-None-Match) or is `*`. */
+export function matchesEntityTag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((candidate) => {
+    const tag = candidate.trim();
+    return tag === "*" || (tag.startsWith("W/") ? tag.slice(2) : tag) === etag;
   });
 }
 
@@ -78,6 +92,13 @@ export function apolloHandler<TContext extends BaseContext>(
     preflight?: (operation: Record<string, unknown>) => GraphQLError | undefined;
     /** Where the refusals decided here are logged (once each, at info: they are the client's mistakes). */
     logger?: Logger;
+    /**
+     * Conditional GETs (RFC 9110): a complete 200 answer to a GET carries a strong ETag (a hash
+     * of its bytes), and a GET whose If-None-Match names it is answered 304 without a body, so
+     * a client polling a query by GET downloads it again only once it has changed. POSTs are
+     * never answered 304 (the RFC allows it for GET and HEAD only).
+     */
+    conditionalGets?: boolean;
   },
 ): RouteHandler {
   const refuse = (res: ServerResponse, status: number, code: string, message: string) => {
@@ -124,6 +145,20 @@ export function apolloHandler<TContext extends BaseContext>(
     for (const [key, value] of result.headers) res.setHeader(key, value);
     res.statusCode = result.status ?? 200;
     if (result.body.kind === "complete") {
+      if (options.conditionalGets && req.method === "GET" && res.statusCode === 200) {
+        const etag = entityTag(result.body.string);
+        res.setHeader("etag", etag);
+        // The answer depends on who asked: a browser's cache must not hand it to the next user of the same profile.
+        const vary = res.getHeader("vary");
+        res.setHeader("vary", [vary, "Authorization", API_KEY_HEADER].filter(Boolean).join(", "));
+        if (matchesEntityTag(req.headers["if-none-match"], etag)) {
+          res.statusCode = 304;
+          res.removeHeader("content-type");
+          res.removeHeader("content-length");
+          res.end();
+          return;
+        }
+      }
       res.end(result.body.string);
       return;
     }
