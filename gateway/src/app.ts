@@ -8,7 +8,7 @@ import {
   apolloService,
   createHttpService,
   createIdentitySigner,
-  createCampaignVersions,
+  followCampaignVersions,
   createMetrics,
   createRedis,
   requestLoggingPlugin,
@@ -88,13 +88,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   });
 
   // Which campaign versions are current, for the answers kept until they move (versioned-answers.ts).
-  const answerVersions = createCampaignVersions(redis, {
-    logger: logger.child({ component: "versioned-answers" }),
-    ttlMs: config.READ_CACHE_VERSION_TTL_MS,
-    maxEntries: 100_000,
-    connectionName: "gateway-answer-versions",
-    follows: ["world", "campaign"],
-  });
+  const answerVersions = followCampaignVersions(redis, config, { logger: logger.child({ component: "versioned-answers" }), connectionName: "gateway-answer-versions", follows: ["world", "campaign"] });
 
   const supergraphSdl = loadSupergraphSdl(config.SUPERGRAPH_PATH);
   // A subscription field the gateway could not serve stops it here, not at a player's subscribe.

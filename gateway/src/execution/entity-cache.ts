@@ -1,6 +1,5 @@
 import type { GraphQLFormattedError } from "graphql";
-import { Counter } from "prom-client";
-import { createTtlCache, type Metrics } from "@startales/service-kit";
+import { createTtlCache, sharedCounter, type Metrics } from "@startales/service-kit";
 import type { SubgraphResult } from "./plan-execution";
 import type { SubgraphMiddleware } from "./subgraph-middleware";
 
@@ -51,13 +50,11 @@ export function entityCacheMiddleware(options: EntityCacheOptions): SubgraphMidd
   const now = options.now ?? Date.now;
   const cache = createTtlCache<Entry>({ maxEntries: options.maxEntries, now });
   const lookups = options.metrics
-    ? ((options.metrics.registry.getSingleMetric("gateway_entity_cache_lookups_total") as Counter<"subgraph" | "outcome"> | undefined) ??
-      new Counter({
+    ? sharedCounter(options.metrics, {
         name: "gateway_entity_cache_lookups_total",
         help: "Entities of cacheable types the gateway needed, by subgraph and whether its entity cache had them (hit) or the subgraph was asked (miss)",
         labelNames: ["subgraph", "outcome"],
-        registers: [options.metrics.registry],
-      }))
+      })
     : undefined;
 
   return async (call, next) => {

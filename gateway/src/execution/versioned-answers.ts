@@ -1,5 +1,4 @@
-import { Counter } from "prom-client";
-import { createTtlCache, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
+import { createTtlCache, sharedCounter, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
 import { selectionOf } from "./entity-cache";
 import type { SubgraphResult } from "./plan-execution";
 import type { SubgraphMiddleware } from "./subgraph-middleware";
@@ -59,13 +58,11 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
   const { versions } = options;
   const cache = createTtlCache<Entry>({ maxEntries: Math.max(1, options.maxEntries) });
   const lookups = options.metrics
-    ? ((options.metrics.registry.getSingleMetric("gateway_versioned_answer_lookups_total") as Counter<"subgraph" | "outcome"> | undefined) ??
-      new Counter({
+    ? sharedCounter(options.metrics, {
         name: "gateway_versioned_answer_lookups_total",
         help: "Subgraph fetches the gateway answered from a kept answer (hit), sent because a version named by the kept one had moved or was not known (stale), or sent and then kept (stored)",
         labelNames: ["subgraph", "outcome"],
-        registers: [options.metrics.registry],
-      }))
+      })
     : undefined;
   const current = (dependency: Dependency) => versions.known(dependency.feed, dependency.campaignId) === dependency.version;
   /** Each version as Redis has it now (one round trip per campaign not followed yet; publications keep it after). */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { AnswerVersions } from "./answer-versions";
 import type { CampaignAccess, CampaignClient } from "./campaign-client";
-import { createCampaignVersions, type CampaignVersions, type VersionedFeed } from "./campaign-versions";
+import { followCampaignVersions, type CampaignVersions, type VersionedFeed } from "./campaign-versions";
 import { positiveInt } from "./config";
 import type { Logger } from "./logger";
 import type { Redis } from "./redis";
@@ -78,6 +78,6 @@ export function campaignReadAccessFor(
   config: { CAMPAIGN_READ_ACCESS_TTL_MS: number; READ_CACHE_VERSION_TTL_MS: number },
   options: { logger: Logger; connectionName: string; follows: readonly VersionedFeed[] },
 ): { versions: CampaignVersions; readAccess: CampaignReadAccess } {
-  const versions = createCampaignVersions(redis, { ...options, ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
+  const versions = followCampaignVersions(redis, config, options);
   return { versions, readAccess: createCampaignReadAccess(campaigns, versions, { ttlMs: config.CAMPAIGN_READ_ACCESS_TTL_MS, maxEntries: 100_000 }) };
 }

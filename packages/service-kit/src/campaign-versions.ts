@@ -111,3 +111,12 @@ export function createCampaignVersions(
     },
   };
 }
+
+/** A process's campaign versions as every service keeps them: trusted READ_CACHE_VERSION_TTL_MS without a publication, for up to 100,000 campaigns. */
+export function followCampaignVersions(
+  redis: Redis,
+  config: { READ_CACHE_VERSION_TTL_MS: number },
+  options: { logger: Logger; connectionName: string; follows: readonly VersionedFeed[] },
+): CampaignVersions {
+  return createCampaignVersions(redis, { ...options, ttlMs: config.READ_CACHE_VERSION_TTL_MS, maxEntries: 100_000 });
+}

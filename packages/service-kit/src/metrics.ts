@@ -38,6 +38,15 @@ export function addCounter<L extends string>(metrics: Metrics, options: { name: 
   return new Counter({ ...options, registers: [metrics.registry] });
 }
 
+/**
+ * The registry's counter of that name, made on first use: for a counter a process may create
+ * more than once (a middleware per gateway app in one test process, a relay started again),
+ * one series, never prom-client's "already registered" error.
+ */
+export function sharedCounter<L extends string>(metrics: Metrics, options: { name: string; help: string; labelNames: readonly L[] }): Counter<L> {
+  return (metrics.registry.getSingleMetric(options.name) as Counter<L> | undefined) ?? addCounter(metrics, options);
+}
+
 /** A gauge read when /metrics is scraped (a count the process already keeps, never double-booked). */
 export function addGauge(metrics: Metrics, options: { name: string; help: string; collect: () => number }): Gauge {
   const { collect, ...rest } = options;

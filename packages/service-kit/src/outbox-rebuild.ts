@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { Counter } from "prom-client";
 import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
+import { sharedCounter, type Metrics } from "./metrics";
 import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   EVENT_STREAM_PREFIX,
@@ -120,12 +119,10 @@ export function createOutboxRebuild(options: OutboxRebuildOptions): OutboxHistor
   const batchSize = options.batchSize ?? 500;
   const lockMs = options.lockMs ?? 30_000;
   const restoredTotal = options.metrics
-    ? (options.metrics.registry.getSingleMetric("outbox_events_restored_total") as Counter<"result"> | undefined) ??
-      new Counter({
+    ? sharedCounter(options.metrics, {
         name: "outbox_events_restored_total",
         help: "Published events a rebuild found in Redis (present), put back (restored) or could not put back in order (out_of_order)",
         labelNames: ["result"],
-        registers: [options.metrics.registry],
       })
     : undefined;
   let lastPublished: { id: string; at: number } | undefined;

@@ -1,8 +1,8 @@
 import type { EventEnvelope } from "@startales/contracts";
 import type { Redis } from "ioredis";
-import { Counter, Gauge } from "prom-client";
+import { Gauge } from "prom-client";
 import type { Logger } from "./logger";
-import type { Metrics } from "./metrics";
+import { sharedCounter, type Metrics } from "./metrics";
 import { isConsumerTrimmedTopic, timelineTopics, topicFamily } from "./topics";
 
 /** An unpublished row of a service's `outbox_events` table. */
@@ -250,8 +250,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 200;
   const publishOptions = { streamMaxLen: options.streamMaxLen ?? 100_000, dedupeTtlSeconds: options.dedupeTtlSeconds, sentinelKey: rebuild?.sentinelKey, firehose: options.firehose };
   const published = options.metrics
-    ? (options.metrics.registry.getSingleMetric("outbox_events_published_total") as Counter<"topic"> | undefined) ??
-      new Counter({ name: "outbox_events_published_total", help: "Outbox events appended to their stream, by topic family", labelNames: ["topic"], registers: [options.metrics.registry] })
+    ? sharedCounter(options.metrics, { name: "outbox_events_published_total", help: "Outbox events appended to their stream, by topic family", labelNames: ["topic"] })
     : undefined;
   const lag = options.metrics
     ? (options.metrics.registry.getSingleMetric("outbox_relay_lag_seconds") as Gauge | undefined) ??

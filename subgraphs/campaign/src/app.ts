@@ -4,7 +4,7 @@ import { gql } from "graphql-tag";
 import {
   readModelCacheFor,
   createAccountErasureConsumer,
-  createCampaignVersions,
+  followCampaignVersions,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -34,13 +34,7 @@ export function createCampaignApp(config: CampaignConfig, logger: Logger): Subgr
   // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
   const cache = readModelCacheFor(redis, "campaign:read:", config);
   // The versions a campaign's answer names (service-kit answer-versions.ts), so the gateway may keep it until the next event.
-  const versions = createCampaignVersions(redis, {
-    logger: logger.child({ component: "answer-versions" }),
-    ttlMs: config.READ_CACHE_VERSION_TTL_MS,
-    maxEntries: 100_000,
-    connectionName: "campaign-answer-versions",
-    follows: ["world", "campaign"],
-  });
+  const versions = followCampaignVersions(redis, config, { logger: logger.child({ component: "answer-versions" }), connectionName: "campaign-answer-versions", follows: ["world", "campaign"] });
   const campaigns = createCampaignService(db, { afterCommit: () => relay.wake(), notificationTopic: config.NOTIFICATION_TOPIC, lifecycleTopic: config.LIFECYCLE_TOPIC });
   // A deleted account's memberships end (each PLAYER_LEFT); the subgraph is the one process campaign runs.
   const erasures = createAccountErasureConsumer({
