@@ -100,7 +100,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     logger,
     middlewares: [
-      versionedAnswerMiddleware({ versions: answerVersions, maxEntries: config.VERSIONED_ANSWERS_MAX_ENTRIES, maxTtlMs: config.VERSIONED_ANSWERS_MAX_TTL_MS, metrics }),
+      versionedAnswerMiddleware({ versions: answerVersions, maxEntries: config.VERSIONED_ANSWERS_MAX_ENTRIES, maxBytes: config.VERSIONED_ANSWERS_MAX_BYTES, maxTtlMs: config.VERSIONED_ANSWERS_MAX_TTL_MS, metrics }),
       entityCacheMiddleware({ types: config.ENTITY_CACHE_TYPES, maxEntries: config.ENTITY_CACHE_MAX_ENTRIES, maxTtlMs: config.ENTITY_CACHE_MAX_TTL_MS, metrics }),
     ],
   });

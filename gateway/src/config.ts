@@ -39,9 +39,10 @@ export const gatewayConfigSchema = z.object({
   /**
    * Subgraph answers named by the campaign versions they were computed from (a galaxy map, a
    * leaderboard), kept per caller until a version moves (execution/versioned-answers.ts): at
-   * most this many (0: none), each at most VERSIONED_ANSWERS_MAX_TTL_MS.
+   * most this many (0: none) and about this many bytes, each at most VERSIONED_ANSWERS_MAX_TTL_MS.
    */
   VERSIONED_ANSWERS_MAX_ENTRIES: z.coerce.number().int().min(0).default(20_000),
+  VERSIONED_ANSWERS_MAX_BYTES: positiveInt(64 * 1024 * 1024),
   VERSIONED_ANSWERS_MAX_TTL_MS: positiveInt(300_000),
   /** How long a campaign's version, once learnt, is trusted without a publication: a bound on a missed one. */
   READ_CACHE_VERSION_TTL_MS: positiveInt(30_000),

@@ -31,6 +31,31 @@ describe("createTtlCache", () => {
     expect(cache.size).toBe(3);
   });
 
+  it("with a weight, holds at most maxWeight, dropping the least recently used, and keeps nothing heavier", () => {
+    const time = clock();
+    const cache = createTtlCache<string>({ maxEntries: 100, now: time.now, weigh: (text) => text.length, maxWeight: 10 });
+    cache.set("a", "xxxx", 1_000);
+    cache.set("b", "yyyy", 1_000);
+    expect(cache.get("a")).toBe("xxxx"); // now b is the least recently used
+    cache.set("c", "zzz", 1_000);
+    expect([cache.get("a"), cache.get("b"), cache.get("c")]).toEqual(["xxxx", undefined, "zzz"]);
+    expect(cache.weight).toBe(7);
+    cache.set("huge", "x".repeat(11), 1_000);
+    expect(cache.get("huge")).toBeUndefined();
+    expect(cache.weight).toBe(7);
+    // Replaced, expired, deleted and cleared entries give their weight back.
+    cache.set("a", "xx", 1_000);
+    expect(cache.weight).toBe(5);
+    time.advance(1_000);
+    expect(cache.get("c")).toBeUndefined();
+    expect(cache.weight).toBe(2);
+    cache.delete("a");
+    expect(cache.weight).toBe(0);
+    cache.set("d", "dd", 1_000);
+    cache.clear();
+    expect([cache.size, cache.weight]).toEqual([0, 0]);
+  });
+
   it("replaces an entry's value and lifetime when set again, and deletes and clears on demand", () => {
     const time = clock();
     const cache = createTtlCache<string>({ maxEntries: 10, now: time.now });

@@ -86,7 +86,7 @@ function harness() {
     world: async (campaignId: string) => ask(`world:${campaignId}`),
     membership: async (campaignId: string) => ask(`campaign:${campaignId}`),
   };
-  const middleware = versionedAnswerMiddleware({ versions, maxEntries: 100, maxTtlMs: 60_000 });
+  const middleware = versionedAnswerMiddleware({ versions, maxEntries: 100, maxBytes: 1_000_000, maxTtlMs: 60_000 });
   let sent = 0;
   /** The subgraph: the tick it answers is the world's version, named in its header unless told otherwise. */
   let header = (): string | undefined => `world:${CAMPAIGN}=${current.get(`world:${CAMPAIGN}`)}, campaign:${CAMPAIGN}=${current.get(`campaign:${CAMPAIGN}`)}`;

@@ -1,4 +1,4 @@
-import { createTtlCache, sharedCounter, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
+import { addGauge, createTtlCache, sharedCounter, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
 import { selectionOf } from "./entity-cache";
 import type { SubgraphResult } from "./plan-execution";
 import type { SubgraphMiddleware } from "./subgraph-middleware";
@@ -8,6 +8,8 @@ export type VersionedAnswerOptions = {
   versions: Pick<CampaignVersions, "known" | "world" | "membership">;
   /** Answers kept at most (least recently used out first); 0 keeps none. */
   maxEntries: number;
+  /** And at most about this many bytes of them (UTF-16 length of their JSON). */
+  maxBytes: number;
   /** A bound on an answer's life whatever its versions: a missed publication, memory. */
   maxTtlMs: number;
   metrics?: Metrics;
@@ -56,7 +58,7 @@ const callerOf = (viewer: Viewer) =>
  */
 export function versionedAnswerMiddleware(options: VersionedAnswerOptions): SubgraphMiddleware {
   const { versions } = options;
-  const cache = createTtlCache<Entry>({ maxEntries: Math.max(1, options.maxEntries) });
+  const cache = createTtlCache<Entry>({ maxEntries: Math.max(1, options.maxEntries), weigh: (entry) => entry.json.length, maxWeight: options.maxBytes });
   const lookups = options.metrics
     ? sharedCounter(options.metrics, {
         name: "gateway_versioned_answer_lookups_total",
@@ -64,6 +66,9 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
         labelNames: ["subgraph", "outcome"],
       })
     : undefined;
+  if (options.metrics) {
+    addGauge(options.metrics, { name: "gateway_versioned_answers_bytes", help: "Bytes (UTF-16 length of their JSON) of the subgraph answers the gateway keeps until their versions move", collect: () => cache.weight });
+  }
   const current = (dependency: Dependency) => versions.known(dependency.feed, dependency.campaignId) === dependency.version;
   /** Each version as Redis has it now (one round trip per campaign not followed yet; publications keep it after). */
   const learnt = (dependency: Dependency) =>
