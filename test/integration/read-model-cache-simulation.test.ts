@@ -25,7 +25,7 @@ let worker: ReturnType<typeof createSimulationWorker>;
 jest.setTimeout(90_000);
 const warnings: ReturnType<typeof captureLogs>[] = [];
 const logsOf = (service: string) => {
-  const logs = captureLogs(service, "warn");
+  const logs = captureLogs(service, "debug");
   warnings.push(logs);
   return logs.logger;
 };
@@ -81,7 +81,7 @@ async function startedCampaign(tickRateMs: number) {
   // CI machine the start's way there (outbox, stream, lifecycle job, world generation, tick)
   // has taken over 15 s once: the wait is longer, and a timeout says what the services warned of.
   await eventually("the first tick", async () => (((await mapOf(alice, campaignId)).galaxyMap?.tick ?? -1) >= 1 ? true : undefined), 45_000).catch((error: Error) => {
-    throw new Error(`${error.message}; the services' warnings:\n${warnings.map((logs) => logs.raw()).join("") || "(none)"}`);
+    throw new Error(`${error.message}; what the services logged of it, and their warnings:\n${warnings.map((logs) => logs.raw().split("\n").filter((l) => l.includes(campaignId) || /"level":"(warn|error)"/.test(l)).join("\n")).join("\n") || "(none)"}`);
   });
   return { gm, alice, bob, campaignId };
 }

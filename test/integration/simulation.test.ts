@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import pg from "pg";
-import { Topics, createRedis, parseEvent, type Role, type Viewer } from "@startales/service-kit";
+import { Topics, createPgPool, createRedis, parseEvent, prismaSql, type Role, type Viewer } from "@startales/service-kit";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
 import { createDb } from "../../subgraphs/simulation/src/db";
 import { createSimulationApp } from "../../subgraphs/simulation/src/app";
+import { lockCampaign } from "../../subgraphs/simulation/src/domain/lifecycle";
 import { runTick } from "../../subgraphs/simulation/src/domain/tick-runner";
+import { insertWorld } from "../../subgraphs/simulation/src/domain/world-store";
 import { ConservationError, generateWorld, hashWorld, TICK_STEPS, type TickStep } from "../../subgraphs/simulation/src/engine";
 import { TICK_QUEUE, createTickSchedule, tickSchedulerId, type TickJobData } from "../../subgraphs/simulation/src/scheduling/queues";
 import { createSimulationWorker } from "../../subgraphs/simulation/src/worker-app";
@@ -31,6 +33,8 @@ let simulationApp: ReturnType<typeof createSimulationApp>;
 let worker: ReturnType<typeof createSimulationWorker>;
 const db = new pg.Client({ connectionString: required("SIMULATION_DATABASE_URL") });
 const prisma = createDb(required("SIMULATION_DATABASE_URL"), 2);
+/** What the worker pool runs a tick's transaction on. */
+const pool = createPgPool(required("SIMULATION_DATABASE_URL"), 2);
 let campaignUrl: string;
 let url: string;
 const TICK_MS = 200;
@@ -56,6 +60,7 @@ afterAll(async () => {
   queueConnection.disconnect();
   await db.end();
   await prisma.$disconnect();
+  await pool.end();
   await simulationApp.stop();
   await campaignApp.stop();
   await campaignDatabase.drop();
@@ -315,7 +320,7 @@ describe("the world and its ticks", () => {
     await drivenByHand(campaignId, async () => {
       // One command of alice's, decided by the first tick driven: counted once, in the first record.
       await submit(alice, campaignId, "SET_TAX", { rate: 15 });
-      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, statsEvery: 2 };
+      const deps = { db: prisma, pool, logger: captureLogs("tick", "warn").logger, statsEvery: 2 };
       for (let i = 0; i < 4; i++) {
         const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
         let run = await runTick(deps, campaignId, job);
@@ -349,6 +354,41 @@ describe("the world and its ticks", () => {
     await lifecycle(gm, "endCampaign", campaignId);
   });
 
+  it("gives a world its first tick when the tick job comes before the world's creation commits", async () => {
+    // The lifecycle job schedules the ticks (the first at once) inside the transaction that
+    // creates the world; under load the first tick job can run before that commit.
+    const campaignId = randomUUID();
+    const params = { seed: `first-tick-${campaignId}`, playerIds: [] };
+    const world = generateWorld(params);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted = false;
+    const creating = prisma.$transaction(async (tx) => {
+      await lockCampaign(tx, campaignId);
+      await insertWorld(prismaSql(tx), { campaignId, status: "RUNNING", campaignVersion: 1, tickRateMs: 600_000, params, world, hash: hashWorld(world) });
+      inserted = true;
+      await held;
+    });
+    try {
+      await eventually("the world inserted, not committed", async () => (inserted ? true : undefined));
+      const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
+      const ticking = runTick({ db: prisma, pool, logger: captureLogs("tick", "warn").logger }, campaignId, job);
+      // The tick waits for the creation's lock instead of finding no world.
+      await eventually("the tick waiting on the lifecycle lock", async () => {
+        const { rows } = await db.query<{ waiting: number }>("SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%hashtextextended%'");
+        return rows[0]!.waiting > 0 ? true : undefined;
+      });
+      release();
+      await creating;
+      expect(await ticking).toMatchObject({ outcome: "applied", tick: 1 });
+    } finally {
+      release();
+      await creating.catch(() => undefined);
+      // No schedule runs it, but another suite's worker pool would give a RUNNING world one.
+      await db.query("UPDATE worlds SET status = 'ENDED' WHERE campaign_id = $1", [campaignId]);
+    }
+  });
+
   it("applies a tick exactly once: a retried or duplicated tick job changes nothing", async () => {
     const { gm, alice, campaignId } = await campaign();
     await lifecycle(gm, "startCampaign", campaignId);
@@ -360,7 +400,7 @@ describe("the world and its ticks", () => {
     await drivenByHand(campaignId, async () => {
       await submit(alice, campaignId, "SET_TAX", { rate: 12 });
       const before = (await worldRow(campaignId))!;
-      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger };
+      const deps = { db: prisma, pool, logger: captureLogs("tick", "warn").logger };
       const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
       // The pool may hold the world row for a moment (a tick job in flight): "busy" means try again.
       let first = await runTick(deps, campaignId, job);
@@ -402,7 +442,7 @@ describe("the world and its ticks", () => {
       const before = (await worldRow(campaignId))!;
       const counterfeit: TickStep = { name: "counterfeit", run: (ctx) => void (ctx.world.civilizations[0]!.credits += 1000) };
       const steps = [...TICK_STEPS.slice(0, -1), counterfeit, TICK_STEPS[TICK_STEPS.length - 1]!];
-      const deps = { db: prisma, logger: captureLogs("tick", "warn").logger, engine: { steps } };
+      const deps = { db: prisma, pool, logger: captureLogs("tick", "warn").logger, engine: { steps } };
       await expect(runTick(deps, campaignId, { setTargetTick: async () => undefined })).rejects.toBeInstanceOf(ConservationError);
       expect(await worldRow(campaignId)).toEqual(before);
     });

@@ -35,6 +35,7 @@ export * from "./periodic-task";
 export * from "./outbox-rebuild";
 export * from "./outbox-retention";
 export * from "./pg-outbox-source";
+export * from "./pg-sql";
 export * from "./prisma-outbox-source";
 export * from "./event-stream";
 export * from "./topics";

@@ -3,6 +3,7 @@ import {
   addCounter,
   createCampaignSetupClient,
   createMetrics,
+  createPgPool,
   createRedis,
   createWorkerApp,
   databaseReadiness,
@@ -41,6 +42,8 @@ export type SimulationWorkerApp = Service & {
  */
 export function createSimulationWorker(config: SimulationWorkerConfig, logger: Logger, options: { engine?: TickOptions } = {}): SimulationWorkerApp {
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  // The ticks' own transactions (domain/world-store.ts): at most WORKER_CONCURRENCY at once.
+  const pool = createPgPool(config.DATABASE_URL, config.WORKER_CONCURRENCY);
   const redis = createRedis(config.REDIS_URL, "simulation-worker");
   const connection = createRedis(config.REDIS_URL, "simulation-worker-bullmq");
   const queues = createQueues(connection, config.QUEUE_PREFIX);
@@ -62,7 +65,7 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
     timeoutMs: config.CAMPAIGN_TIMEOUT_MS,
     logger: logger.child({ component: "campaign-setup-client" }),
   });
-  const tickDeps = { db, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine, statsEvery: config.TICK_STATS_EVERY };
+  const tickDeps = { db, pool, logger, afterCommit: () => relay.wake(), holdMs: config.TICK_HOLD_MS, engine: options.engine, statsEvery: config.TICK_STATS_EVERY };
   const lifecycleDeps = { db, campaigns, schedule, logger, afterCommit: () => relay.wake() };
   const inbox = createLifecycleInbox(db);
   const lifecycleEvents = addCounter(metrics, {
@@ -162,7 +165,7 @@ export function createSimulationWorker(config: SimulationWorkerConfig, logger: L
       { name: "lifecycle consumer", start: () => lifecycleConsumer.start(), stop: () => lifecycleConsumer.stop() },
       { name: "reconciler", start: () => reconciler.start(), stop: () => reconciler.stop() },
     ],
-    closers: [() => Promise.all([queues.ticks.close(), queues.lifecycle.close()]), () => db.$disconnect(), () => connection.disconnect(), () => redis.disconnect()],
+    closers: [() => Promise.all([queues.ticks.close(), queues.lifecycle.close()]), () => db.$disconnect(), () => pool.end(), () => connection.disconnect(), () => redis.disconnect()],
   });
 
   return { ...app, metrics, reconcile: () => reconciler.reconcile() };

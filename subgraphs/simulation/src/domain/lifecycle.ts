@@ -1,4 +1,4 @@
-import type { CampaignSetupClient, Logger } from "@startales/service-kit";
+import { prismaSql, type CampaignSetupClient, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import { generateWorld, hashWorld } from "../engine";
 import type { TickSchedule } from "../scheduling/queues";
@@ -37,7 +37,7 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
         if (setup.status === "ENDED") return "ENDED"; // ended before it started: no world to run
         const params = { seed: setup.seed, playerIds: [...setup.memberIds] };
         const world = generateWorld(params);
-        worldCreated = await insertWorld(tx, { campaignId, status: setup.status, campaignVersion: setup.version, tickRateMs, params, world, hash: hashWorld(world) });
+        worldCreated = await insertWorld(prismaSql(tx), { campaignId, status: setup.status, campaignVersion: setup.version, tickRateMs, params, world, hash: hashWorld(world) });
         status = setup.status;
       } else if (setup.version > current.campaignVersion) {
         await tx.world.update({ where: { campaignId }, data: { status: setup.status, campaignVersion: setup.version, tickRateMs } });
@@ -64,7 +64,9 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
 /** The per-campaign lock every change of a campaign's world status or schedule is made under. */
-const lockCampaign = (tx: Tx, campaignId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`simulation:lifecycle:${campaignId}`}, 0))`;
+/** The key of the lock a campaign's lifecycle work holds until its transaction ends (a tick waits on it for a world being created). */
+export const lifecycleLockKey = (campaignId: string) => `simulation:lifecycle:${campaignId}`;
+export const lockCampaign = (tx: Tx, campaignId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lifecycleLockKey(campaignId)}, 0))`;
 
 /**
  * Puts a campaign's tick schedule back in line with its world as simulation last recorded it

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Topics, activeTraceparent, eventData, recordSpan, type Logger } from "@startales/service-kit";
+import { Topics, activeTraceparent, eventData, inPgTransaction, recordSpan, type Logger, type PgPool } from "@startales/service-kit";
 import { tick, type Command as EngineCommand, type CommandResult, type ConservationError, type RejectionCode, type TickOptions, type World } from "../engine";
 import type { Db } from "../db";
+import { lifecycleLockKey } from "./lifecycle";
 import { saveTick } from "./world-store";
 
 /** A bound on the commands one tick takes; the rest wait for the next tick, in order. */
@@ -27,6 +28,8 @@ export type TickJobState = {
 
 export type TickRunnerDeps = {
   db: Db;
+  /** The pool the tick's own transaction runs on (service-kit pg-sql.ts: it writes megabytes of JSON). */
+  pool: PgPool;
   logger: Logger;
   /** After a commit that wrote outbox rows (wakes the relay). */
   afterCommit?: () => void;
@@ -60,16 +63,24 @@ type TracedCommand = { id: string; type: string; traceparent: string; status: st
  * with the same commands, and gets the same state.
  */
 export async function runTick(deps: TickRunnerDeps, campaignId: string, job: TickJobState): Promise<TickRun> {
-  const { db, logger } = deps;
+  const { logger } = deps;
   const started = new Date();
   let traced: TracedCommand[] = [];
-  const result = await db.$transaction(
-    async (tx): Promise<TickRun> => {
-      const locked = await tx.$queryRaw<{ tick: number; status: string }[]>`
-        SELECT tick, status FROM worlds WHERE campaign_id = ${campaignId}::uuid FOR UPDATE SKIP LOCKED`;
+  const result = await inPgTransaction(
+    deps.pool,
+    async (sql): Promise<TickRun> => {
+      const lockWorld = () => sql.rows<{ tick: number; status: string }>("SELECT tick, status::text AS status FROM worlds WHERE campaign_id = $1::uuid FOR UPDATE SKIP LOCKED", [campaignId]);
+      let locked = await lockWorld();
       if (locked.length === 0) {
-        const exists = await tx.world.count({ where: { campaignId } });
-        return exists > 0 ? { outcome: "busy" } : { outcome: "no-world" };
+        // A world being created is invisible until its lifecycle job commits, and that job
+        // schedules the ticks (the first at once) before it commits: wait for its lock, then
+        // look again, or the first tick would be lost until the next interval.
+        await sql.rows("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lifecycleLockKey(campaignId)]);
+        locked = await lockWorld();
+      }
+      if (locked.length === 0) {
+        const [found] = await sql.rows<{ exists: boolean }>("SELECT EXISTS (SELECT 1 FROM worlds WHERE campaign_id = $1::uuid) AS exists", [campaignId]);
+        return found?.exists ? { outcome: "busy" } : { outcome: "no-world" };
       }
       const { tick: current, status } = locked[0]!;
       if (job.targetTick !== undefined && current >= job.targetTick) return { outcome: "already-applied", tick: job.targetTick };
@@ -77,19 +88,21 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
       const target = job.targetTick ?? current + 1;
       if (job.targetTick === undefined) await job.setTargetTick(target);
 
-      const [row] = await tx.$queryRaw<{ state: string }[]>`SELECT state::text AS state FROM worlds WHERE campaign_id = ${campaignId}::uuid`;
+      const [row] = await sql.rows<{ state: string }>("SELECT state::text AS state FROM worlds WHERE campaign_id = $1::uuid", [campaignId]);
       const world = JSON.parse(row!.state) as World;
       // Commands in submission order; those submitted while this runs go to the next tick.
-      const pending = await tx.$queryRaw<CommandRow[]>`
-        SELECT id::text AS id, user_id::text AS user_id, type, payload, traceparent FROM commands
-        WHERE campaign_id = ${campaignId}::uuid AND status = 'PENDING'
-        ORDER BY seq LIMIT ${MAX_COMMANDS_PER_TICK} FOR UPDATE`;
+      const pending = await sql.rows<CommandRow>(
+        `SELECT id::text AS id, user_id::text AS user_id, type, payload, traceparent FROM commands
+         WHERE campaign_id = $1::uuid AND status = 'PENDING'
+         ORDER BY seq LIMIT $2::int FOR UPDATE`,
+        [campaignId, MAX_COMMANDS_PER_TICK],
+      );
       // The issuing civilization is the member's own (never the payload's); none: the engine rejects it.
       const civOfPlayer = new Map(world.civilizations.filter((c) => c.playerId !== null).map((c) => [c.playerId!, c.id]));
       const commands: EngineCommand[] = pending.map((c) => ({ id: c.id, civId: civOfPlayer.get(c.user_id) ?? "", type: c.type, payload: c.payload }));
 
       const outcome = tick(world, commands, [], deps.engine);
-      const saved = await saveTick(tx, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events, statsEvery: deps.statsEvery, output: outcome.output });
+      const saved = await saveTick(sql, { campaignId, expectedTick: current, world: outcome.world, hash: outcome.hash, commands, results: outcome.results, events: outcome.events, statsEvery: deps.statsEvery, output: outcome.output });
       if (!saved) return { outcome: "already-applied", tick: target };
       const statusOf = new Map(outcome.results.map((r) => [r.commandId, r.status]));
       traced = pending.filter((c) => c.traceparent).map((c) => ({ id: c.id, type: c.type, traceparent: c.traceparent!, status: statusOf.get(c.id) ?? "PENDING" }));
@@ -99,7 +112,8 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
       }
       return { outcome: "applied", tick: outcome.world.tick, hash: outcome.hash, commands: commands.length, decided: countDecisions(outcome.results) };
     },
-    { timeout: 120_000 + (deps.holdMs ?? 0), maxWait: 10_000 },
+    // A bound on each statement, so a tick cannot hang on the database for good.
+    { statementTimeoutMs: 120_000 },
   );
   if (result.outcome === "applied") {
     deps.afterCommit?.();

@@ -1,3 +1,4 @@
+import { prismaSql } from "@startales/service-kit";
 import type { Db } from "../db";
 import { replay, type WorldParamsInput } from "../engine";
 import { loadTickInputs } from "./world-store";
@@ -14,7 +15,7 @@ export async function checkWorldIntegrity(db: Db, campaignId: string): Promise<W
     async (tx) => {
       const world = await tx.world.findUnique({ where: { campaignId }, select: { tick: true, hash: true, params: true } });
       if (!world) return null;
-      return { world, log: await loadTickInputs(tx, campaignId, world.tick) };
+      return { world, log: await loadTickInputs(prismaSql(tx), campaignId, world.tick) };
     },
     { isolationLevel: "RepeatableRead", timeout: 60_000 },
   );
