@@ -1,7 +1,7 @@
 import type { GraphQLFormattedError } from "graphql";
 import { createTtlCache, sharedCounter, type Metrics } from "@startales/service-kit";
 import type { SubgraphResult } from "./plan-execution";
-import type { SubgraphMiddleware } from "./subgraph-middleware";
+import { recordingHints, type CacheHint, type SubgraphMiddleware } from "./subgraph-middleware";
 
 export type EntityCacheOptions = {
   /**
@@ -29,7 +29,6 @@ type Data = Record<string, unknown>;
 const MIN_LEFT_MS = 1_000;
 /** An entity as its subgraph answered it, serialized: every hit parses its own copy (the executor merges into what it gets). */
 type Entry = { json: string; expiresAt: number };
-type Hint = { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" };
 
 const isObject = (value: unknown): value is Data => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -79,16 +78,9 @@ export function entityCacheMiddleware(options: EntityCacheOptions): SubgraphMidd
     let errors: readonly GraphQLFormattedError[] | undefined;
     let extensions: SubgraphResult["extensions"];
     if (missing.length > 0) {
-      const hints: Hint[] = [];
-      const policy = call.scope.cachePolicy;
-      const recording = {
-        restrict(hint: Hint) {
-          hints.push(hint);
-          policy?.restrict(hint);
-        },
-      };
+      const hints: CacheHint[] = [];
       const asked = missing.length === keys.length ? representations : missing.map((i) => representations[i]);
-      const response = await next({ ...call, request: { ...call.request, variables: { ...others, representations: asked } }, scope: { ...call.scope, cachePolicy: recording } });
+      const response = await next({ ...call, request: { ...call.request, variables: { ...others, representations: asked } }, scope: recordingHints(call.scope, hints) });
       const received = response.data?._entities;
       // Not an answer this cache understands: passed on as it is when nothing was served from it.
       if (!Array.isArray(received) || received.length !== asked.length) {
@@ -127,7 +119,7 @@ export function selectionOf(query: string, operationName: string | undefined): s
 }
 
 /** How long an answer may be shared: its max-age when its subgraph called it public, else 0. */
-function shareableFor(hints: readonly Hint[], maxTtlMs: number): number {
+function shareableFor(hints: readonly CacheHint[], maxTtlMs: number): number {
   if (hints.length === 0 || hints.some((hint) => hint.scope !== "PUBLIC")) return 0;
   const maxAge = Math.min(...hints.map((hint) => hint.maxAge ?? 0));
   return Math.min(maxAge * 1000, maxTtlMs);

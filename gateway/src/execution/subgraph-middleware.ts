@@ -2,8 +2,28 @@ import { IDENTITY_HEADER, REQUEST_ID_HEADER, SpanKind, TRACEPARENT_HEADER, injec
 import type { GatewayContext } from "../context";
 import type { SubgraphRequest, SubgraphResult } from "./plan-execution";
 
+/** What a subgraph's cache-control says of its answer, as Apollo Server's cache policy takes it. */
+export type CacheHint = { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" };
+
 /** The response's cache policy (Apollo Server's), narrowed by each subgraph's cache-control. */
-type CachePolicy = { restrict(hint: { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" }): void };
+type CachePolicy = { restrict(hint: CacheHint): void };
+
+/**
+ * The fetch's scope with a cache policy that also writes down each hint the fetch gives
+ * (into `hints`), for a cache that keeps the answer and must replay them when it serves it.
+ */
+export function recordingHints(scope: FetchScope, hints: CacheHint[]): FetchScope {
+  const policy = scope.cachePolicy;
+  return {
+    ...scope,
+    cachePolicy: {
+      restrict(hint) {
+        hints.push(hint);
+        policy?.restrict(hint);
+      },
+    },
+  };
+}
 
 /** What one client request's fetches share: who asks, and the response's cache policy to narrow. */
 export type FetchScope = { context: GatewayContext; cachePolicy?: CachePolicy };

@@ -1,7 +1,7 @@
 import { addGauge, createTtlCache, sharedCounter, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
 import { selectionOf } from "./entity-cache";
 import type { SubgraphResult } from "./plan-execution";
-import type { SubgraphMiddleware } from "./subgraph-middleware";
+import { recordingHints, type CacheHint, type SubgraphMiddleware } from "./subgraph-middleware";
 
 export type VersionedAnswerOptions = {
   /** The campaigns' versions as this gateway follows them (service-kit campaign-versions.ts, both feeds). */
@@ -16,9 +16,8 @@ export type VersionedAnswerOptions = {
 };
 
 type Dependency = { feed: VersionedFeed; campaignId: string; version: string };
-type Hint = { maxAge?: number; scope?: "PUBLIC" | "PRIVATE" };
 /** An answer as its subgraph gave it, serialized (every hit parses its own copy: the executor merges into it), with what it was computed from and what it told the response's cache policy. */
-type Entry = { json: string; dependencies: Dependency[]; hints: Hint[] };
+type Entry = { json: string; dependencies: Dependency[]; hints: CacheHint[] };
 
 const DEPENDENCY = /^(world|campaign):([0-9a-f-]{36})=(\d{1,20}-\d{1,20})$/;
 
@@ -87,22 +86,9 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
       }
       if (entry) lookups?.inc({ subgraph: call.subgraph, outcome: "stale" });
     }
-    const hints: Hint[] = [];
-    const policy = call.scope.cachePolicy;
+    const hints: CacheHint[] = [];
     const received: { answerVersions?: string } = {};
-    const result = await next({
-      ...call,
-      received,
-      scope: {
-        ...call.scope,
-        cachePolicy: {
-          restrict(hint: Hint) {
-            hints.push(hint);
-            policy?.restrict(hint);
-          },
-        },
-      },
-    });
+    const result = await next({ ...call, received, scope: recordingHints(call.scope, hints) });
     const dependencies = parseAnswerVersions(received.answerVersions);
     if (!dependencies || result.errors?.length) return result;
     // Serialized now: the executor merges into the result once it is returned.
