@@ -364,7 +364,7 @@ describe("the world and its ticks", () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let inserted = false;
     const creating = prisma.$transaction(async (tx) => {
-      await lockCampaign(tx, campaignId);
+      await lockCampaign(prismaSql(tx), campaignId);
       await insertWorld(prismaSql(tx), { campaignId, status: "RUNNING", campaignVersion: 1, tickRateMs: 600_000, params, world, hash: hashWorld(world) });
       inserted = true;
       await held;
@@ -385,6 +385,28 @@ describe("the world and its ticks", () => {
       release();
       await creating.catch(() => undefined);
       // No schedule runs it, but another suite's worker pool would give a RUNNING world one.
+      await db.query("UPDATE worlds SET status = 'ENDED' WHERE campaign_id = $1", [campaignId]);
+    }
+  });
+
+  it("backs off at once from a world another tick holds, whoever holds the campaign's lifecycle lock", async () => {
+    const campaignId = randomUUID();
+    const params = { seed: `busy-${campaignId}`, playerIds: [] };
+    const world = generateWorld(params);
+    await prisma.$transaction((tx) => insertWorld(prismaSql(tx), { campaignId, status: "RUNNING", campaignVersion: 1, tickRateMs: 600_000, params, world, hash: hashWorld(world) }));
+    const holder = new pg.Client({ connectionString: required("SIMULATION_DATABASE_URL") });
+    await holder.connect();
+    try {
+      // Another tick's transaction holds the world row; the test holds the lifecycle lock, as drivenByHand does.
+      await holder.query("BEGIN");
+      await holder.query("SELECT tick FROM worlds WHERE campaign_id = $1 FOR UPDATE", [campaignId]);
+      await db.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`simulation:lifecycle:${campaignId}`]);
+      const job = { targetTick: undefined as number | undefined, setTargetTick: async (t: number) => void (job.targetTick = t) };
+      expect(await runTick({ db: prisma, pool, logger: captureLogs("tick", "warn").logger }, campaignId, job)).toEqual({ outcome: "busy" });
+    } finally {
+      await db.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`simulation:lifecycle:${campaignId}`]);
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
       await db.query("UPDATE worlds SET status = 'ENDED' WHERE campaign_id = $1", [campaignId]);
     }
   });

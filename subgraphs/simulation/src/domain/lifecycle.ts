@@ -1,4 +1,4 @@
-import { prismaSql, type CampaignSetupClient, type Logger } from "@startales/service-kit";
+import { prismaSql, type CampaignSetupClient, type Logger, type SqlClient } from "@startales/service-kit";
 import type { Db } from "../db";
 import { generateWorld, hashWorld } from "../engine";
 import type { TickSchedule } from "../scheduling/queues";
@@ -29,7 +29,7 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
   let worldCreated = false;
   const status = await deps.db.$transaction(
     async (tx) => {
-      await lockCampaign(tx, campaignId);
+      await lockCampaign(prismaSql(tx), campaignId);
       const current = await tx.world.findUnique({ where: { campaignId }, select: { status: true, campaignVersion: true, tickRateMs: true } });
       let status: string;
       let tickRateMs = setup.tickRateMs;
@@ -64,9 +64,11 @@ export async function reconcileCampaign(deps: LifecycleDeps, campaignId: string)
 type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
 /** The per-campaign lock every change of a campaign's world status or schedule is made under. */
-/** The key of the lock a campaign's lifecycle work holds until its transaction ends (a tick waits on it for a world being created). */
-export const lifecycleLockKey = (campaignId: string) => `simulation:lifecycle:${campaignId}`;
-export const lockCampaign = (tx: Tx, campaignId: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${lifecycleLockKey(campaignId)}, 0))`;
+/**
+ * The lock a campaign's lifecycle work holds until its transaction ends; a tick that finds no
+ * world waits on it too (a world being created is invisible until that commit).
+ */
+export const lockCampaign = (sql: SqlClient, campaignId: string) => sql.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`simulation:lifecycle:${campaignId}`]);
 
 /**
  * Puts a campaign's tick schedule back in line with its world as simulation last recorded it
@@ -78,7 +80,7 @@ export const lockCampaign = (tx: Tx, campaignId: string) => tx.$executeRaw`SELEC
 export async function ensureTickSchedule(deps: { db: Db; schedule: TickSchedule }, campaignId: string): Promise<"added" | "removed" | "unchanged"> {
   return deps.db.$transaction(
     async (tx) => {
-      await lockCampaign(tx, campaignId);
+      await lockCampaign(prismaSql(tx), campaignId);
       const world = await tx.world.findUnique({ where: { campaignId }, select: { status: true, tickRateMs: true } });
       const every = await deps.schedule.every(campaignId);
       if (world?.status === "RUNNING") {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Topics, activeTraceparent, eventData, inPgTransaction, recordSpan, type Logger, type PgPool } from "@startales/service-kit";
 import { tick, type Command as EngineCommand, type CommandResult, type ConservationError, type RejectionCode, type TickOptions, type World } from "../engine";
 import type { Db } from "../db";
-import { lifecycleLockKey } from "./lifecycle";
+import { lockCampaign } from "./lifecycle";
 import { saveTick } from "./world-store";
 
 /** A bound on the commands one tick takes; the rest wait for the next tick, in order. */
@@ -70,18 +70,18 @@ export async function runTick(deps: TickRunnerDeps, campaignId: string, job: Tic
     deps.pool,
     async (sql): Promise<TickRun> => {
       const lockWorld = () => sql.rows<{ tick: number; status: string }>("SELECT tick, status::text AS status FROM worlds WHERE campaign_id = $1::uuid FOR UPDATE SKIP LOCKED", [campaignId]);
+      const worldExists = async () => (await sql.rows<{ exists: boolean }>("SELECT EXISTS (SELECT 1 FROM worlds WHERE campaign_id = $1::uuid) AS exists", [campaignId]))[0]?.exists === true;
       let locked = await lockWorld();
-      if (locked.length === 0) {
+      if (locked.length === 0 && !(await worldExists())) {
         // A world being created is invisible until its lifecycle job commits, and that job
         // schedules the ticks (the first at once) before it commits: wait for its lock, then
-        // look again, or the first tick would be lost until the next interval.
-        await sql.rows("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lifecycleLockKey(campaignId)]);
+        // look again, or the first tick would be lost until the next interval. Only then: a
+        // world another tick holds is "busy" at once, whoever holds the lifecycle lock.
+        await lockCampaign(sql, campaignId);
         locked = await lockWorld();
+        if (locked.length === 0 && !(await worldExists())) return { outcome: "no-world" };
       }
-      if (locked.length === 0) {
-        const [found] = await sql.rows<{ exists: boolean }>("SELECT EXISTS (SELECT 1 FROM worlds WHERE campaign_id = $1::uuid) AS exists", [campaignId]);
-        return found?.exists ? { outcome: "busy" } : { outcome: "no-world" };
-      }
+      if (locked.length === 0) return { outcome: "busy" };
       const { tick: current, status } = locked[0]!;
       if (job.targetTick !== undefined && current >= job.targetTick) return { outcome: "already-applied", tick: job.targetTick };
       if (status !== "RUNNING") return { outcome: "not-running", status };
