@@ -14,7 +14,12 @@ export class BodyError extends Error {
 }
 
 /** Reads a request body up to `limit` bytes; a larger body is refused without buffering it. */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString("utf8");
+}
+
+/** readBody's bytes, for a body that is not text (an upload). */
+export function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) return Promise.reject(new BodyError(413, `Request body exceeds ${limit} bytes`));
   return new Promise((resolve, reject) => {
@@ -29,7 +34,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }

@@ -106,8 +106,10 @@ export function createHttpService(options: HttpServerOptions): HttpService {
       metrics.httpDuration.observe({ route, method: req.method ?? "GET", status: String(res.statusCode) }, seconds);
     });
     try {
-      const prefix = req.method === "GET" && !getRoutes[path] ? prefixOf(path) : undefined;
-      const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "POST" ? postRoutes[path] : undefined;
+      // A HEAD is a GET whose body Node leaves out: a prefix route (content) answers both.
+      const read = req.method === "GET" || req.method === "HEAD";
+      const prefix = read && !getRoutes[path] ? prefixOf(path) : undefined;
+      const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "HEAD" && prefix ? prefixRoutes[prefix] : req.method === "POST" ? postRoutes[path] : undefined;
       if (options.service && tracingEnabled() && !UNTRACED_ROUTES.has(path)) {
         // Continues the caller's trace (the gateway's fetch span, or a client's traceparent).
         const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefix ?? "other");

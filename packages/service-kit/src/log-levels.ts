@@ -46,12 +46,23 @@ export function failureSourceOf(error: unknown): FailureSource {
   return status === undefined ? "server" : failureSourceOfStatus(status);
 }
 
-/** The HTTP status that answers an error: the one it carries, else its source's (400, 503, 500). */
+/** The statuses a plain HTTP route (an upload, an internal call) answers a client's error with, by its code. */
+const CLIENT_STATUS_BY_CODE: Partial<Record<string, number>> = {
+  [ErrorCode.UNAUTHENTICATED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.RATE_LIMITED]: 429,
+};
+
+/** The HTTP status that answers an error: the one it carries, else its code's, else its source's (400, 503, 500). */
 export function httpStatusOf(error: unknown): number {
   const source = failureSourceOf(error);
-  const status = statusIn(extensionsOf(error));
+  const extensions = extensionsOf(error);
+  const status = statusIn(extensions);
   if (status !== undefined && failureSourceOfStatus(status) === source) return status;
-  return source === "client" ? 400 : source === "dependency" ? 503 : 500;
+  if (source === "client") return CLIENT_STATUS_BY_CODE[String(extensions?.code)] ?? 400;
+  return source === "dependency" ? 503 : 500;
 }
 
 /** What describes a refusal or an outage without its stack: the code and the message. */
