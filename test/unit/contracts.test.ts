@@ -97,9 +97,9 @@ describe("topics and families", () => {
     expect(Topics.firehose("realtime", "firehose:test:run-1")).toBe("firehose:test:run-1:realtime");
     expect(topicFamily(Topics.firehose("realtime", "firehose:test:run-1"))).toBe("firehose:realtime");
     // Every service with an outbox writes one (provider's carries its usage records; its job streams are direct).
-    expect(OUTBOX_WRITERS).toEqual(["campaign", "identity", "notification", "provider", "realtime", "simulation"]);
+    expect(OUTBOX_WRITERS).toEqual(["campaign", "content", "identity", "notification", "provider", "realtime", "simulation"]);
     // And the gateway, whose usage statistics go straight to its firehose.
-    expect(FIREHOSE_WRITERS).toEqual(["campaign", "gateway", "identity", "notification", "provider", "realtime", "simulation"]);
+    expect(FIREHOSE_WRITERS).toEqual(["campaign", "content", "gateway", "identity", "notification", "provider", "realtime", "simulation"]);
   });
 
   it("make a campaign's feed a timeline of campaign's and simulation's topics", () => {

@@ -234,6 +234,29 @@ export const sessionEvents = {
     .describe("a member went offline in a campaign: when their session began and when they were last seen"),
 };
 
+/**
+ * Content's events on `assets:content`: a file was stored or removed (never its bytes or its
+ * file name). aggregateId: the asset; version: 1 when uploaded, 2 when deleted.
+ */
+export const assetEvents = {
+  ASSET_UPLOADED: z
+    .strictObject({
+      /** Null for a service's asset (generated media). */
+      ownerId: id.nullable(),
+      kind: z.enum(["AVATAR", "MEDIA"]),
+      visibility: z.enum(["PUBLIC", "PRIVATE"]),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      size: count,
+      mediaType: z.string().min(1).max(100),
+      /** The same bytes were stored already (by anyone): nothing new was written to storage. */
+      deduplicated: z.boolean(),
+    })
+    .describe("an upload was stored and verified: who owns it, what it is and how large"),
+  ASSET_DELETED: z
+    .strictObject({ ownerId: id.nullable(), sha256: z.string().regex(/^[0-9a-f]{64}$/), reason: z.enum(["OWNER", "ADMIN", "ACCOUNT_ERASED"]) })
+    .describe("an asset was removed by its owner or an admin, or with its owner's account; its bytes go once no asset has them"),
+};
+
 /** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */
 export const inboxEvents = {
   NOTIFICATION_ADDED: z.strictObject({ category: z.enum(["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"]) }).describe("a notification was created that the recipient's in-app preference shows"),

@@ -1,9 +1,9 @@
 import type { z } from "zod";
-import { accountErasureEvents, accountEvents, aiEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
+import { accountErasureEvents, accountEvents, aiEvents, assetEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
-export type WriterService = "gateway" | "identity" | "campaign" | "simulation" | "realtime" | "notification" | "provider";
+export type WriterService = "gateway" | "identity" | "campaign" | "simulation" | "realtime" | "notification" | "provider" | "content";
 
 export type TopicFamily = {
   /** domain: what happened to an aggregate; integration: a request between services; system: for operators. */
@@ -42,9 +42,9 @@ export const TOPIC_FAMILIES = {
     kind: "integration",
     writer: "identity",
     delivery: "outbox",
-    readers: "campaign (consumer group campaign); notification worker pool (consumer group notification); analytics (firehose)",
+    readers: "campaign (consumer group campaign); notification worker pool (consumer group notification); content (consumer group content); analytics (firehose)",
     events: accountErasureEvents,
-    groups: ["campaign", "notification"],
+    groups: ["campaign", "notification", "content"],
   },
   campaign: {
     kind: "domain",
@@ -78,6 +78,7 @@ export const TOPIC_FAMILIES = {
   sessions: { kind: "system", writer: "realtime", delivery: "outbox", readers: "analytics (firehose)", events: sessionEvents },
   ai: { kind: "system", writer: "provider", delivery: "outbox", readers: "analytics (firehose)", events: aiEvents },
   api: { kind: "system", writer: "gateway", delivery: "firehose", readers: "analytics (firehose)", events: apiEvents },
+  assets: { kind: "domain", writer: "content", delivery: "outbox", readers: "analytics (firehose)", events: assetEvents },
 } as const satisfies Record<string, TopicFamily>;
 
 export type FamilyName = keyof typeof TOPIC_FAMILIES;

@@ -22,6 +22,8 @@ export const Topics = {
   telemetry: (service: string) => `telemetry:${service}`,
   /** Realtime's ended sessions (SESSION_ENDED): one topic, read by analytics only. */
   sessions: "sessions:realtime",
+  /** Content's uploads and deletions (ASSET_UPLOADED, ASSET_DELETED): one topic, read by analytics only. */
+  assets: "assets:content",
   /** Provider's usage records (JOB_FINISHED): one topic, read by analytics only. */
   ai: "ai:provider",
   /** One gateway replica's usage statistics (appended to the gateway's firehose only). */
