@@ -5,16 +5,24 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+const MAKERS = {
+  GATEWAY_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
+  JWT_PRIVATE_KEY: () => generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  CONTENT_URL_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
+};
+
+/** The secrets' names, for the stack to pass on. */
+export const DEV_SECRET_NAMES = Object.keys(MAKERS);
+
 export function devSecrets(root) {
   const file = join(root, ".local", "dev-secrets.json");
-  if (!existsSync(file)) {
+  const secrets = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  // A checkout made before a secret existed gets it added; those it has are kept.
+  const missing = DEV_SECRET_NAMES.filter((name) => !secrets[name]);
+  if (missing.length) {
+    for (const name of missing) secrets[name] = MAKERS[name]();
     mkdirSync(join(root, ".local"), { recursive: true });
-    const { privateKey } = generateKeyPairSync("ed25519");
-    const secrets = {
-      GATEWAY_SIGNING_SECRET: randomBytes(48).toString("base64url"),
-      JWT_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    };
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
-  return JSON.parse(readFileSync(file, "utf8"));
+  return secrets;
 }

@@ -9,10 +9,10 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { databaseUrlFor } from "../prisma/migrate-all.mjs";
-import { devSecrets } from "./dev-secrets.mjs";
+import { DEV_SECRET_NAMES, devSecrets } from "./dev-secrets.mjs";
 import { readServices, urlTarget } from "./services-manifest.mjs";
 
-const SECRET_NAMES = ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"];
+const SECRET_NAMES = DEV_SECRET_NAMES;
 
 function pick(source, keys) {
   return Object.fromEntries(keys.filter((k) => source[k]).map((k) => [k, source[k]]));

@@ -40,7 +40,7 @@ import { operationAdmissionPlugin } from "./plugins/operation-admission";
 import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { tracingPlugin } from "./plugins/tracing";
-import { createContentProxy } from "./content-proxy";
+import { UPLOAD_PATH, createContentProxy } from "./content-proxy";
 import { createCors } from "./cors";
 import { createExplorer } from "./explorer";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
@@ -182,9 +182,18 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
   };
 
   const content = createContentProxy({
+    contentUrl: config.CONTENT_URL,
     providerUrl: config.PROVIDER_CONTENT_URL,
     timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     chargeAddress: (req) => rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY)),
+    // As a GraphQL request: the address first (a flood is refused before any credential is verified), then the user.
+    authenticate: async (req, requestId) => {
+      const state = await rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY));
+      const viewer = authenticate.known(req) ?? (await authenticate(req, requestId));
+      await rateLimits.chargeViewer(viewer, state);
+      return viewer;
+    },
+    signIdentity,
     logger,
   });
 
@@ -200,7 +209,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       { name: "supergraph", check: async () => { if (!service.isStarted()) throw new Error("not loaded"); } },
     ],
     routes: explorer.routes,
-    prefixRoutes: { "/content/": withCors(content.handler), ...explorer.prefixRoutes },
+    prefixRoutes: { "/content/": withCors(content.download), ...explorer.prefixRoutes },
+    postRoutes: { [UPLOAD_PATH]: withCors(content.upload) },
     // CORS first: it answers the preflights (OPTIONS) of /graphql and /content/, which land here.
     fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger, conditionalGets: true }))),
     timeouts: config,

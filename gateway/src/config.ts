@@ -116,7 +116,9 @@ export const gatewayConfigSchema = z.object({
    * access may still receive a shared feed.
    */
   WS_REAUTHORIZE_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
-  /** The provider's origin: `GET /content/<sha256>` (generated audio and images) is proxied there. */
+  /** The content subgraph's origin: `/content/` (uploads, and downloads of assets) is proxied there. */
+  CONTENT_URL: url("http://127.0.0.1:4006"),
+  /** The provider's origin: `GET /content/<sha256>` of generated audio and images stored before content existed is proxied there. */
   PROVIDER_CONTENT_URL: url("http://127.0.0.1:4004"),
   /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */
   REALTIME_INTERNAL_URL: url("http://127.0.0.1:4008"),

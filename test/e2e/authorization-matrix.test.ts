@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
@@ -121,6 +121,14 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** A fresh avatar of the player's, uploaded through the gateway: its id. */
+async function playerAsset(): Promise<string> {
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(32)]);
+  const response = await fetch(`${stack.gatewayUrl}/content/assets`, { method: "POST", headers: { authorization: `Bearer ${tokens.player}` }, body: png });
+  if (response.status !== 201) throw new Error(`the player's upload was answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { asset: { id: string } }).asset.id;
+}
 
 /** A finished streamed narration job of the player's (offline narrator), one for every row and actor. */
 let sharedPlayerJob: Promise<{ id: string; streamStartId: string }> | undefined;
@@ -538,6 +546,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "mutation($t: String!) { registerPushDevice(input: { platform: WEB, token: $t }) { id } }", { t: `matrix-${randomUUID()}` }),
   },
   "Mutation.unregisterPushDevice": { expect: signedIn("FORBIDDEN"), run: (actor) => call(actor, "mutation($id: ID!) { unregisterPushDevice(id: $id) }", { id: randomUUID() }) },
+  // Content: a player's own assets; someone else's is unknown (NOT_FOUND) to all but admins.
+  "Query.asset": { expect: signedIn(), run: async (actor) => call(actor, "query($id: ID!) { asset(id: $id) { id url } }", { id: await playerAsset() }) },
+  "Query.myAssets": { expect: signedIn(), run: (actor) => call(actor, "{ myAssets(first: 5) { assets { id } nextCursor } }") },
+  "Query.myContentQuota": { expect: signedIn(), run: (actor) => call(actor, "{ myContentQuota { usedBytes limitBytes } }") },
+  "Mutation.deleteAsset": {
+    expect: { anonymous: "UNAUTHENTICATED", player: "ok", gameMaster: "NOT_FOUND", outsider: "NOT_FOUND", admin: "ok", analyst: "FORBIDDEN", service: "NOT_FOUND" },
+    run: async (actor) => call(actor, "mutation($id: ID!) { deleteAsset(id: $id) { id } }", { id: await playerAsset() }),
+  },
   // Analytics: the analysts' read-only graph (admins too); a player reads only their own figures.
   "Query.activeUsers": {
     expect: { ...adminOnly, analyst: "ok" },

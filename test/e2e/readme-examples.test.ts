@@ -257,7 +257,7 @@ describe("the examples, run against a test stack", () => {
 
   beforeAll(async () => {
     publicOrigin = await startPublicOrigin();
-    stack = await startStack({ logLevel: "warn", providerEnv: { PROVIDER_PUBLIC_URL: publicOrigin.origin } });
+    stack = await startStack({ logLevel: "warn", providerEnv: { PROVIDER_PUBLIC_URL: publicOrigin.origin }, contentEnv: { CONTENT_PUBLIC_BASE_URL: publicOrigin.origin } });
     publicOrigin.forwardTo(Number(new URL(stack.gatewayUrl).port));
     // Inside the repository (in the git-ignored .local/), so the examples' programs find
     // graphql-ws, ws and tsx as a reader's do at the repository's root.

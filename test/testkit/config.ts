@@ -1,8 +1,12 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseConfig } from "@startales/service-kit";
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/src/config";
 import { analyticsConfigSchema, type AnalyticsConfig } from "../../subgraphs/analytics/src/config";
 import { campaignConfigSchema, type CampaignConfig } from "../../subgraphs/campaign/src/config";
+import { contentConfigSchema, type ContentConfig } from "../../subgraphs/content/src/config";
 import { loadIdentityConfig, type IdentityConfig } from "../../subgraphs/identity/src/config";
 import { notificationConfigSchema, type NotificationConfig } from "../../subgraphs/notification/src/config";
 import { providerConfigSchema, type ProviderConfig } from "../../subgraphs/provider/src/config";
@@ -135,6 +139,24 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
 /** The analytics subgraph and its worker pool (same config), reading the firehoses of `EVENT_FIREHOSE_PREFIX` (the file's unless `extra` names one). */
 export const analyticsTestConfig = (extra: Record<string, string> = {}): AnalyticsConfig =>
   parseConfig(analyticsConfigSchema, testEnv({ DATABASE_URL: required("ANALYTICS_DATABASE_URL"), INGEST_BLOCK_MS: "200", ...extra }));
+
+/**
+ * Content on the run's database, its bytes in a directory of its own (under the system's temp
+ * directory; `CONTENT_DIR` to choose), a URL-signing secret of its own, and URLs naming
+ * `publicBaseUrl` (the gateway, where one runs: startStack picks its port first).
+ */
+export const contentTestConfig = (publicBaseUrl: string, extra: Record<string, string> = {}): ContentConfig =>
+  parseConfig(
+    contentConfigSchema,
+    testEnv({
+      DATABASE_URL: required("CONTENT_DATABASE_URL"),
+      DATABASE_POOL_SIZE: "4",
+      CONTENT_DIR: extra.CONTENT_DIR ?? mkdtempSync(join(tmpdir(), "startales-content-")),
+      CONTENT_URL_SIGNING_SECRET: randomBytes(32).toString("base64url"),
+      CONTENT_PUBLIC_BASE_URL: publicBaseUrl,
+      ...extra,
+    }),
+  );
 
 export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: string, extra: Record<string, string> = {}): GatewayConfig =>
   loadGatewayConfig(

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import type { Logger, SubgraphApp } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { createAnalyticsApp } from "../../subgraphs/analytics/src/app";
 import { createAnalyticsWorker, type AnalyticsWorker } from "../../subgraphs/analytics/src/worker-app";
 import { createCampaignApp } from "../../subgraphs/campaign/src/app";
+import { createContentApp } from "../../subgraphs/content/src/app";
 import { createIdentityApp } from "../../subgraphs/identity/src/app";
 import { createNotificationApp } from "../../subgraphs/notification/src/app";
 import { queuePrefix as notificationQueuePrefix } from "../../subgraphs/notification/src/delivery/queue";
@@ -17,6 +19,7 @@ import { createSimulationWorker, type SimulationWorkerApp } from "../../subgraph
 import {
   analyticsTestConfig,
   campaignTestConfig,
+  contentTestConfig,
   gatewayTestConfig,
   identityTestConfig,
   notificationTestConfig,
@@ -31,6 +34,7 @@ import {
 } from "./config";
 import { stackDatabase } from "./databases";
 import { captureLogs } from "./logs";
+import { unusedPort } from "./ports";
 import { untilReady } from "./ready";
 import { processes } from "./services";
 
@@ -44,10 +48,13 @@ export type Stack = {
   providerUrl: string;
   notificationUrl: string;
   analyticsUrl: string;
+  contentUrl: string;
+  /** Where the stack's content keeps the bytes (its filesystem driver's directory). */
+  contentDir: string;
   /** The stack's own analytics database (what its ingest wrote). */
   analyticsDatabaseUrl: string;
   logs: Record<
-    "gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker" | "notification" | "notificationWorker" | "analytics" | "analyticsWorker",
+    "gateway" | "identity" | "campaign" | "realtime" | "simulation" | "simulationWorker" | "provider" | "providerWorker" | "notification" | "notificationWorker" | "analytics" | "analyticsWorker" | "content",
     ReturnType<typeof captureLogs>
   >;
   apps: {
@@ -63,6 +70,7 @@ export type Stack = {
     notificationWorker: NotificationWorker;
     analytics: SubgraphApp;
     analyticsWorker: AnalyticsWorker;
+    content: SubgraphApp;
   };
   stop: () => Promise<void>;
 };
@@ -84,6 +92,7 @@ const STACK_KEYS = {
   "notification-worker": "notificationWorker",
   analytics: "analytics",
   "analytics-worker": "analyticsWorker",
+  content: "content",
 } as const satisfies Record<string, keyof Stack["apps"]>;
 
 function checkCoversManifest(): void {
@@ -106,7 +115,7 @@ function checkCoversManifest(): void {
  * stack's queues). Logs are captured.
  */
 export async function startStack(
-  options: { logLevel?: string; identityEnv?: Record<string, string>; campaignEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; analyticsEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
+  options: { logLevel?: string; identityEnv?: Record<string, string>; campaignEnv?: Record<string, string>; realtimeEnv?: Record<string, string>; simulationWorkerEnv?: Record<string, string>; providerEnv?: Record<string, string>; notificationEnv?: Record<string, string>; analyticsEnv?: Record<string, string>; contentEnv?: Record<string, string>; gatewayEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   checkCoversManifest();
   const level = options.logLevel ?? "debug";
@@ -171,8 +180,16 @@ export async function startStack(
     const analyticsWorker = createAnalyticsWorker(analyticsConfig, logs.analyticsWorker.logger as Logger);
     await analyticsWorker.listen();
     started.push(analyticsWorker);
+    // Content's URLs name the gateway's public origin, so the gateway's port is chosen before content starts.
+    const gatewayPort = options.gatewayEnv?.PORT ?? String(await unusedPort());
+    const contentConfig = contentTestConfig(`http://127.0.0.1:${gatewayPort}`, { ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.contentEnv });
+    if (!options.contentEnv?.CONTENT_DIR) started.push({ stop: () => rm(contentConfig.CONTENT_DIR, { recursive: true, force: true }) });
+    const content = createContentApp(contentConfig, logs.content.logger as Logger);
+    const contentUrl = await content.listen();
+    started.push(content);
     const gateway = createGatewayApp(
-      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl, analytics: analyticsUrl }, `${identityUrl}/.well-known/jwks.json`, {
+      gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl, analytics: analyticsUrl, content: contentUrl }, `${identityUrl}/.well-known/jwks.json`, {
+        PORT: gatewayPort,
         // The queues admin (off unless gatewayEnv sets QUEUES_ADMIN_PORT) shows this stack's queues.
         QUEUES_ADMIN_PREFIXES: [simulationWorkerConfig.QUEUE_PREFIX, providerQueuePrefix(providerConfig.PROVIDER_REDIS_PREFIX), notificationQueuePrefix(notificationConfig.NOTIFICATION_REDIS_PREFIX)].join(","),
         // Its usage statistics go to this stack's analytics, a window a second so tests need not wait a minute.
@@ -184,7 +201,7 @@ export async function startStack(
     );
     const gatewayUrl = await gateway.listen();
     started.push(gateway);
-    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, notificationUrl, analyticsUrl, gatewayUrl].map((url) => untilReady(url)));
+    await Promise.all([identityUrl, campaignUrl, realtimeUrl, simulationUrl, providerUrl, notificationUrl, analyticsUrl, contentUrl, gatewayUrl].map((url) => untilReady(url)));
     return {
       gatewayUrl,
       graphqlUrl: `${gatewayUrl}/graphql`,
@@ -195,9 +212,11 @@ export async function startStack(
       providerUrl,
       notificationUrl,
       analyticsUrl,
+      contentUrl,
+      contentDir: contentConfig.CONTENT_DIR,
       analyticsDatabaseUrl: analyticsDb.url,
       logs,
-      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker, notification, notificationWorker, analytics, analyticsWorker },
+      apps: { gateway, identity, campaign, realtime, simulation, simulationWorker, provider, providerWorker, notification, notificationWorker, analytics, analyticsWorker, content },
       stop: () => stopAll(started),
     };
   } catch (error) {

@@ -103,6 +103,7 @@ const PRODUCERS = [
   "gateway/src/operation-stats.ts",
   "subgraphs/provider/src/domain/job-usage.ts",
   "subgraphs/realtime/src/domain/session-events.ts",
+  "subgraphs/content/src/domain/asset-service.ts",
 ];
 
 /** Modules that write to Redis streams or channels without producing an event of their own. */

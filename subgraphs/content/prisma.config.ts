@@ -1,0 +1,3 @@
+import { serviceConfig } from "../../prisma/config";
+
+export default serviceConfig("prisma/schema.prisma");

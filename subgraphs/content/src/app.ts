@@ -1,0 +1,73 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gql } from "graphql-tag";
+import {
+  createAccountErasureConsumer,
+  createRedis,
+  createSubgraphApp,
+  databaseReadiness,
+  prismaOutboxRelay,
+  redisReadiness,
+  type Logger,
+  type SubgraphApp,
+} from "@startales/service-kit";
+import { publicBaseUrl, storageOptions, type ContentConfig } from "./config";
+import { createDb } from "./db";
+import { createAssetService } from "./domain/asset-service";
+import { createAssetUrls } from "./domain/asset-urls";
+import { createUrlSigner } from "./domain/signed-url";
+import { downloadRoute } from "./http/download-route";
+import { uploadRoute } from "./http/upload-route";
+import { createResolvers } from "./resolvers";
+import { createStorageDriver } from "./storage";
+
+export const contentTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
+
+/**
+ * The content subgraph as a value; `listen()` starts it (port 0 in tests), its outbox relay
+ * and its consumer of account erasures. Besides GraphQL it serves the bytes: uploads
+ * (`POST /content/assets`) and downloads (`GET /content/<sha256>`), both through the gateway.
+ */
+export function createContentApp(config: ContentConfig, logger: Logger): SubgraphApp {
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, "content");
+  const storage = createStorageDriver(storageOptions(config));
+  const signer = createUrlSigner(config.CONTENT_URL_SIGNING_SECRET);
+  const urls = createAssetUrls({ baseUrl: publicBaseUrl(config), signer, ttlSeconds: config.CONTENT_SIGNED_URL_TTL_SECONDS });
+  const assets = createAssetService({ db, storage, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, afterCommit: () => relay.wake() });
+  // A deleted account's avatars and uploads go, and their bytes once no other asset has them.
+  const erasures = createAccountErasureConsumer({
+    redis,
+    topic: config.ACCOUNT_ERASURE_TOPIC,
+    group: "content",
+    logger: logger.child({ component: "account-erasures" }),
+    erase: async (userId) => {
+      const removed = await assets.eraseOwner(userId);
+      logger.info({ assets: removed }, "removed a deleted account's assets");
+    },
+  });
+  const app: SubgraphApp = createSubgraphApp({
+    name: "content",
+    config,
+    logger,
+    typeDefs: contentTypeDefs,
+    resolvers: createResolvers({ assets, urls, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, maxUploadBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
+    createLoaders: () => ({}),
+    readiness: [databaseReadiness(db), redisReadiness(redis), storage.readiness],
+    postRoutes: uploadRoute({ assets, urls, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, maxBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
+    prefixRoutes: downloadRoute({ assets, storage, signer, logger }),
+    onListen: () => {
+      relay.start();
+      erasures.start();
+    },
+    onStop: async () => {
+      await erasures.stop();
+      await relay.stop();
+      await db.$disconnect();
+      await storage.close();
+      redis.disconnect();
+    },
+  });
+  const relay = prismaOutboxRelay(db, { producer: "content", redis, logger, metrics: app.metrics, config });
+  return app;
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { accountErasureTopicShape, booleanFlag, outboxConfigShape, positiveInt, secret, subgraphConfigShape } from "@startales/service-kit";
+import type { StorageOptions } from "./storage";
+
+export const contentConfigSchema = z.object({
+  ...subgraphConfigShape({ port: 4006, database: "startales_content" }),
+  ...outboxConfigShape,
+  /** Where identity asks for a deleted account's data to be erased (read as consumer group `content`). */
+  ...accountErasureTopicShape,
+  /** Where the bytes are kept: `filesystem` (CONTENT_DIR, the default) or `s3` (S3_*, MinIO or AWS). */
+  CONTENT_STORAGE: z.enum(["filesystem", "s3"]).default("filesystem"),
+  /** The filesystem driver's root; relative paths are from the working directory. Replicas must share it (a ReadWriteMany volume). */
+  CONTENT_DIR: z.string().min(1).default(".local/content"),
+  /** The S3 endpoint, for MinIO or another S3-compatible store; unset: AWS's for S3_REGION. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_BUCKET: z.string().min(3).default("startales-content"),
+  /** Secrets from the environment; unset: the AWS SDK's default chain (an IAM role, say). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style URLs (`<endpoint>/<bucket>/<key>`), which MinIO needs. */
+  S3_FORCE_PATH_STYLE: booleanFlag(true),
+  /**
+   * Where clients fetch content (no trailing slash): the gateway's public origin, or a CDN in
+   * front of it. Unset: the local stack's gateway, http://127.0.0.1:<GATEWAY_PORT>.
+   */
+  CONTENT_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The local stack's gateway port (npm start hands GATEWAY_PORT to every process): CONTENT_PUBLIC_BASE_URL's default. */
+  GATEWAY_PORT: positiveInt(4000),
+  /** Signs the expiring URLs of private assets (HMAC-SHA256); every replica must hold the same. */
+  CONTENT_URL_SIGNING_SECRET: secret(),
+  /** How long a signed URL of a private asset works. */
+  CONTENT_SIGNED_URL_TTL_SECONDS: positiveInt(900),
+  /** The largest file one upload request may carry. */
+  CONTENT_MAX_UPLOAD_BYTES: positiveInt(16 * 1024 * 1024),
+  /** What one user's assets may add up to (admins and services are not counted). */
+  CONTENT_USER_QUOTA_BYTES: positiveInt(64 * 1024 * 1024),
+});
+
+export type ContentConfig = z.infer<typeof contentConfigSchema>;
+
+export function storageOptions(config: ContentConfig): StorageOptions {
+  if (config.CONTENT_STORAGE === "filesystem") return { kind: "filesystem", dir: config.CONTENT_DIR };
+  return {
+    kind: "s3",
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    bucket: config.S3_BUCKET,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  };
+}
+
+/** Where content URLs start (no trailing slash). */
+export const publicBaseUrl = (config: Pick<ContentConfig, "CONTENT_PUBLIC_BASE_URL" | "GATEWAY_PORT">): string =>
+  (config.CONTENT_PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.GATEWAY_PORT}`).replace(/\/+$/, "");

@@ -1,0 +1,6 @@
+import { pgAdapter } from "@startales/service-kit";
+import { PrismaClient } from "./generated/prisma/client";
+
+export type Db = InstanceType<typeof PrismaClient>;
+
+export const createDb = (url: string, poolSize: number): Db => new PrismaClient({ adapter: pgAdapter(url, poolSize) });

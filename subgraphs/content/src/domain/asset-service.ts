@@ -1,0 +1,207 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { GraphQLError } from "graphql";
+import { Topics, eventData } from "@startales/contracts";
+import { ErrorCode, Role, activeTraceparent, notFound, type Viewer } from "@startales/service-kit";
+import type { Db } from "../db";
+import type { Asset, Prisma } from "../generated/prisma/client";
+import type { AssetKind, AssetVisibility } from "../generated/prisma/enums";
+import type { StorageDriver } from "../storage";
+import { sniffMediaType } from "./media-type";
+import { acceptedTypes, defaultVisibility, uploaderFor } from "./upload-rules";
+
+export type Upload = {
+  kind: AssetKind;
+  visibility?: AssetVisibility;
+  name?: string;
+  idempotencyKey?: string;
+  /** The media type the client declared (Content-Type), checked against the bytes. */
+  declaredType?: string;
+  /** The SHA-256 the client computed (hex), checked against the bytes. */
+  declaredSha256?: string;
+  bytes: Buffer;
+};
+
+export type AssetRow = Asset & { size: number; mediaType: string };
+
+/** A refusal of the HTTP request itself, with its status and a `reason` programs can read. */
+export const refusal = (status: number, reason: string, message: string) =>
+  new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, reason, http: { status } } });
+
+const lockBlob = (tx: Prisma.TransactionClient, sha256: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-blob:${sha256}`}))`;
+
+const GENERIC_TYPES = new Set(["application/octet-stream", ""]);
+const mediaTypeOf = (header: string | undefined) => (header ?? "").split(";")[0]!.trim().toLowerCase();
+
+/** The bytes' stored facts joined to the asset: what every read of an asset answers. */
+const withBlob = { blob: { select: { size: true, mediaType: true } } } as const;
+const flatten = (row: Asset & { blob: { size: bigint; mediaType: string } }): AssetRow => {
+  const { blob, ...asset } = row;
+  return { ...asset, size: Number(blob.size), mediaType: blob.mediaType };
+};
+
+/**
+ * Uploads, reads and deletions of assets. The bytes are stored (and verified by the driver)
+ * before the row that names them commits, so a committed asset always has its bytes; bytes
+ * stored by a request that then failed are unreferenced and harmless (content-addressed), and
+ * are removed when an asset that had them goes (`release`).
+ */
+export function createAssetService(deps: { db: Db; storage: StorageDriver; quotaBytes: number; afterCommit: () => void }) {
+  const { db, storage } = deps;
+
+  async function byIdempotencyKey(ownerId: string | null, key: string | undefined): Promise<AssetRow | null> {
+    if (!key || ownerId === null) return null;
+    const row = await db.asset.findUnique({ where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: key } }, include: withBlob });
+    return row ? flatten(row) : null;
+  }
+
+  /**
+   * Removes the bytes of `sha256` once no asset has them (after the deleting transaction
+   * committed). Under the blob's lock, which an upload of the same bytes also takes: an upload
+   * either commits its asset first (and the bytes stay) or finds the row gone and stores the
+   * bytes again.
+   */
+  async function release(sha256: string): Promise<void> {
+    await db.$transaction(async (tx) => {
+      await lockBlob(tx, sha256);
+      const removed = await tx.$executeRaw`DELETE FROM blobs b WHERE b.sha256 = ${sha256} AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256)`;
+      if (removed > 0) await storage.delete(sha256);
+    });
+  }
+
+  async function deleteAssets(where: Prisma.AssetWhereInput, reason: "OWNER" | "ADMIN" | "ACCOUNT_ERASED"): Promise<AssetRow[]> {
+    const gone = await db.$transaction(async (tx) => {
+      const rows = await tx.asset.findMany({ where, include: withBlob });
+      if (rows.length === 0) return [];
+      await tx.asset.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
+      await tx.outboxEvent.createMany({
+        data: rows.map((row) => ({
+          topic: Topics.assets,
+          type: "ASSET_DELETED",
+          aggregateId: row.id,
+          version: 2,
+          data: eventData(Topics.assets, "ASSET_DELETED", { ownerId: row.ownerId, sha256: row.sha256, reason }),
+          traceparent: activeTraceparent(),
+        })),
+      });
+      return rows.map(flatten);
+    });
+    if (gone.length) deps.afterCommit();
+    for (const sha256 of new Set(gone.map((row) => row.sha256))) await release(sha256);
+    return gone;
+  }
+
+  return {
+    /** Stores an upload; the same idempotency key again answers the first asset (`replayed`). */
+    async upload(viewer: Viewer, upload: Upload): Promise<{ asset: AssetRow; replayed: boolean }> {
+      const uploader = uploaderFor(viewer, upload.kind);
+      const earlier = await byIdempotencyKey(uploader.ownerId, upload.idempotencyKey);
+      if (earlier) return { asset: earlier, replayed: true };
+
+      const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
+      if (upload.declaredSha256 !== undefined && upload.declaredSha256.toLowerCase() !== sha256) {
+        throw refusal(400, "CHECKSUM_MISMATCH", `The body's SHA-256 is ${sha256}, not the ${upload.declaredSha256} the request declared`);
+      }
+      const mediaType = sniffMediaType(upload.bytes);
+      if (mediaType === null || !acceptedTypes(upload.kind).includes(mediaType)) {
+        throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `${upload.kind} accepts ${acceptedTypes(upload.kind).join(", ")}; these bytes are ${mediaType ?? "none of them"}`);
+      }
+      const declared = mediaTypeOf(upload.declaredType);
+      if (!GENERIC_TYPES.has(declared) && declared !== mediaType) {
+        throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `The request declared ${declared}, but the bytes are ${mediaType}`);
+      }
+      const size = upload.bytes.length;
+      if (uploader.quotaApplies && size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
+
+      await storage.put(sha256, Readable.from([upload.bytes]), size);
+      let created: { asset: AssetRow; deduplicated: boolean };
+      try {
+        created = await db.$transaction(async (tx) => {
+          if (uploader.quotaApplies && uploader.ownerId) {
+            // One upload of a user at a time past this point, so two cannot both fit the same room.
+            await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-quota:${uploader.ownerId}`}))`;
+            const [{ used }] = await tx.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${uploader.ownerId}::uuid`;
+            if (Number(used ?? 0) + size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes; ${Number(used ?? 0)} are used`);
+          }
+          await lockBlob(tx, sha256);
+          const inserted = await tx.$executeRaw`INSERT INTO blobs (sha256, size, media_type) VALUES (${sha256}, ${size}, ${mediaType}) ON CONFLICT (sha256) DO NOTHING`;
+          // A release of the same bytes may have removed them since they were put above.
+          if (inserted > 0 && !(await storage.stat(sha256))) await storage.put(sha256, Readable.from([upload.bytes]), size);
+          const visibility = upload.visibility ?? defaultVisibility(upload.kind);
+          const asset = await tx.asset.create({
+            data: { sha256, ownerId: uploader.ownerId, kind: upload.kind, visibility, name: upload.name ?? null, idempotencyKey: uploader.ownerId ? (upload.idempotencyKey ?? null) : null },
+            include: withBlob,
+          });
+          await tx.outboxEvent.create({
+            data: {
+              topic: Topics.assets,
+              type: "ASSET_UPLOADED",
+              aggregateId: asset.id,
+              version: 1,
+              data: eventData(Topics.assets, "ASSET_UPLOADED", { ownerId: asset.ownerId, kind: asset.kind, visibility, sha256, size, mediaType, deduplicated: inserted === 0 }),
+              traceparent: activeTraceparent(),
+            },
+          });
+          return { asset: flatten(asset), deduplicated: inserted === 0 };
+        });
+      } catch (error) {
+        // Two requests with one idempotency key at once: the second finds the first's asset.
+        if ((error as { code?: string }).code === "P2002") {
+          const first = await byIdempotencyKey(uploader.ownerId, upload.idempotencyKey);
+          if (first) return { asset: first, replayed: true };
+        }
+        throw error;
+      }
+      deps.afterCommit();
+      return { asset: created.asset, replayed: false };
+    },
+
+    async byId(id: string): Promise<AssetRow | null> {
+      const row = await db.asset.findUnique({ where: { id }, include: withBlob });
+      return row ? flatten(row) : null;
+    },
+
+    async ofOwner(ownerId: string, first: number, after?: { createdAt: Date; id: string }): Promise<AssetRow[]> {
+      const rows = await db.asset.findMany({
+        where: { ownerId, ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}) },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: first,
+        include: withBlob,
+      });
+      return rows.map(flatten);
+    },
+
+    /** Bytes a user's assets add up to, against CONTENT_USER_QUOTA_BYTES. */
+    async usedBytes(ownerId: string): Promise<number> {
+      const [{ used }] = await db.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${ownerId}::uuid`;
+      return Number(used ?? 0);
+    },
+
+    /** What a GET of the blob may serve: its type and size, and whether any asset makes it public. */
+    async blobFacts(sha256: string): Promise<{ size: number; mediaType: string; public: boolean } | null> {
+      const rows = await db.$queryRaw<{ size: bigint; media_type: string; public: boolean }[]>`
+        SELECT b.size, b.media_type, EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256 AND a.visibility = 'PUBLIC') AS public
+        FROM blobs b WHERE b.sha256 = ${sha256}`;
+      const row = rows[0];
+      return row ? { size: Number(row.size), mediaType: row.media_type, public: row.public } : null;
+    },
+
+    /** The owner deletes their asset, or an admin any. */
+    async delete(viewer: Viewer, id: string): Promise<AssetRow> {
+      const asset = await db.asset.findUnique({ where: { id } });
+      const admin = viewer.kind === "user" && viewer.roles.includes(Role.ADMIN);
+      // Someone else's asset is as unknown to a player as one that does not exist.
+      if (!asset || (!admin && (viewer.kind !== "user" || asset.ownerId !== viewer.userId))) throw notFound("No such asset");
+      const [gone] = await deleteAssets({ id }, viewer.kind === "user" && asset.ownerId === viewer.userId ? "OWNER" : "ADMIN");
+      if (!gone) throw notFound("No such asset");
+      return gone;
+    },
+
+    /** A deleted account's assets go, and their bytes with them unless another asset has them. */
+    async eraseOwner(ownerId: string): Promise<number> {
+      return (await deleteAssets({ ownerId }, "ACCOUNT_ERASED")).length;
+    },
+  };
+}
+
+export type AssetService = ReturnType<typeof createAssetService>;

@@ -1,0 +1,27 @@
+/**
+ * The media type of an upload, read from its first bytes, never taken from the client: a
+ * file is served as what it is, so a "picture" that is really HTML cannot run in a browser.
+ * Only the types content accepts are recognised. `file-type` knows hundreds, but is published
+ * as ES modules only and our services are CommonJS; the handful below are their published
+ * signatures (PNG, JFIF/EXIF, RIFF, GIF87a/89a, Ogg, MPEG audio, glTF binary).
+ */
+const SIGNATURES: { type: string; test: (b: Buffer) => boolean }[] = [
+  { type: "image/png", test: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+  { type: "image/jpeg", test: (b) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { type: "image/gif", test: (b) => b.subarray(0, 6).toString("latin1") === "GIF87a" || b.subarray(0, 6).toString("latin1") === "GIF89a" },
+  { type: "image/webp", test: (b) => b.subarray(0, 4).toString("latin1") === "RIFF" && b.subarray(8, 12).toString("latin1") === "WEBP" },
+  { type: "audio/wav", test: (b) => b.subarray(0, 4).toString("latin1") === "RIFF" && b.subarray(8, 12).toString("latin1") === "WAVE" },
+  { type: "audio/ogg", test: (b) => b.subarray(0, 4).toString("latin1") === "OggS" },
+  // An ID3v2 tag, or an MPEG audio frame's sync word (11 set bits) with layer III.
+  { type: "audio/mpeg", test: (b) => b.subarray(0, 3).toString("latin1") === "ID3" || (b.length >= 2 && b[0] === 0xff && (b[1]! & 0xe6) === 0xe2) },
+  { type: "model/gltf-binary", test: (b) => b.subarray(0, 4).toString("latin1") === "glTF" },
+];
+
+export const MEDIA_TYPES = SIGNATURES.map((signature) => signature.type);
+
+/** The type the bytes are, or null when they are none content accepts. */
+export function sniffMediaType(bytes: Buffer): string | null {
+  return SIGNATURES.find((signature) => signature.test(bytes))?.type ?? null;
+}
+
+export const IMAGE_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];

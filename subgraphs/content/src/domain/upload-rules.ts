@@ -1,0 +1,25 @@
+import { Role, forbidden, requireWriter, type SignedInViewer, type Viewer } from "@startales/service-kit";
+import type { AssetKind, AssetVisibility } from "../generated/prisma/enums";
+import { IMAGE_TYPES, MEDIA_TYPES } from "./media-type";
+
+/**
+ * Who may upload what: every player their own avatar (a public picture); admins and services
+ * (the provider's generated speech and images) media of any accepted type. A service's
+ * media belongs to no user, so it counts against no one's quota and no account's erasure
+ * removes it.
+ */
+export type Uploader = { viewer: SignedInViewer; ownerId: string | null; quotaApplies: boolean };
+
+const ACCEPTED: Record<AssetKind, readonly string[]> = { AVATAR: IMAGE_TYPES, MEDIA: MEDIA_TYPES };
+const DEFAULT_VISIBILITY: Record<AssetKind, AssetVisibility> = { AVATAR: "PUBLIC", MEDIA: "PUBLIC" };
+
+export function uploaderFor(viewer: Viewer, kind: AssetKind): Uploader {
+  const writer = requireWriter(viewer);
+  const service = writer.roles.includes(Role.SERVICE);
+  const admin = writer.roles.includes(Role.ADMIN);
+  if (kind === "MEDIA" && !service && !admin) throw forbidden("Only admins and services upload MEDIA; players upload their AVATAR");
+  return { viewer: writer, ownerId: kind === "MEDIA" && service ? null : writer.userId, quotaApplies: !service && !admin };
+}
+
+export const acceptedTypes = (kind: AssetKind): readonly string[] => ACCEPTED[kind];
+export const defaultVisibility = (kind: AssetKind): AssetVisibility => DEFAULT_VISIBILITY[kind];

@@ -1,0 +1,93 @@
+import { randomBytes } from "node:crypto";
+import { signedIn } from "@startales/service-kit";
+import { sniffMediaType } from "../../subgraphs/content/src/domain/media-type";
+import { createUrlSigner } from "../../subgraphs/content/src/domain/signed-url";
+import { acceptedTypes, uploaderFor } from "../../subgraphs/content/src/domain/upload-rules";
+
+/** What content decides about an upload before it touches storage: the bytes' type, who may upload what, and private links. */
+
+const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part, "latin1") : Buffer.from(part))));
+
+describe("an upload's media type", () => {
+  it("is read from the bytes' signature, whatever the file claims to be", () => {
+    const samples: [Buffer, string | null][] = [
+      [bytes([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "rest"), "image/png"],
+      [bytes([0xff, 0xd8, 0xff, 0xe0], "JFIF"), "image/jpeg"],
+      [bytes("GIF89a", [1, 0]), "image/gif"],
+      [bytes("GIF87a", [1, 0]), "image/gif"],
+      [bytes("RIFF", [0, 0, 0, 0], "WEBPVP8 "), "image/webp"],
+      [bytes("RIFF", [0, 0, 0, 0], "WAVEfmt "), "audio/wav"],
+      [bytes("OggS", [0]), "audio/ogg"],
+      [bytes("ID3", [4, 0]), "audio/mpeg"],
+      [bytes([0xff, 0xfb, 0x90, 0x00]), "audio/mpeg"],
+      [bytes("glTF", [2, 0, 0, 0]), "model/gltf-binary"],
+      // What must never pass for a picture: markup, scripts, SVG (it can run script), archives, nothing.
+      [bytes("<html><script>alert(1)</script>"), null],
+      [bytes("<svg xmlns='http://www.w3.org/2000/svg'/>"), null],
+      [bytes("PK", [3, 4]), null],
+      [bytes("RIFF", [0, 0, 0, 0], "AVI "), null],
+      [Buffer.alloc(0), null],
+    ];
+    expect(samples.map(([sample]) => sniffMediaType(sample))).toEqual(samples.map(([, type]) => type));
+  });
+
+  it("must be one its kind accepts: an avatar is an image, media may be audio or a model too", () => {
+    expect(acceptedTypes("AVATAR")).toEqual(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+    expect(acceptedTypes("MEDIA")).toEqual(expect.arrayContaining(["image/png", "audio/wav", "audio/ogg", "audio/mpeg", "model/gltf-binary"]));
+  });
+});
+
+describe("who may upload", () => {
+  const user = "8d3c0f4e-53b1-4d3e-9d7c-2b1f3c4a5e6f";
+  const code = (run: () => unknown) => {
+    try {
+      run();
+      return "ok";
+    } catch (error) {
+      return (error as { extensions?: { code?: string } }).extensions?.code;
+    }
+  };
+
+  it("is every player for their own avatar, counted against their quota", () => {
+    expect(uploaderFor(signedIn(user, ["PLAYER"]), "AVATAR")).toMatchObject({ ownerId: user, quotaApplies: true });
+  });
+
+  it("is admins and services for media: a service's belongs to no one and counts against no quota", () => {
+    expect(uploaderFor(signedIn(user, ["SERVICE"]), "MEDIA")).toMatchObject({ ownerId: null, quotaApplies: false });
+    expect(uploaderFor(signedIn(user, ["ADMIN"]), "MEDIA")).toMatchObject({ ownerId: user, quotaApplies: false });
+    expect(code(() => uploaderFor(signedIn(user, ["PLAYER", "GAME_MASTER"]), "MEDIA"))).toBe("FORBIDDEN");
+  });
+
+  it("is never an analyst, a read-only API key or nobody", () => {
+    expect(code(() => uploaderFor(signedIn(user, ["ANALYST"]), "AVATAR"))).toBe("FORBIDDEN");
+    expect(code(() => uploaderFor(signedIn(user, ["PLAYER"], { credential: "api_key", scopes: ["read"] }), "AVATAR"))).toBe("FORBIDDEN");
+    expect(code(() => uploaderFor({ kind: "anonymous" }, "AVATAR"))).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("a private asset's link", () => {
+  const sha = "a".repeat(64);
+  const signer = createUrlSigner(randomBytes(32).toString("hex"));
+  const query = (link: string) => new URLSearchParams(link);
+
+  it("works for its blob until it expires", () => {
+    const now = Date.now();
+    const link = signer.sign(sha, new Date(now + 60_000));
+    expect(signer.verify(sha, query(link), now)).toBe(Math.floor((now + 60_000) / 1000) * 1000);
+    expect(signer.verify(sha, query(link), now + 61_000)).toBeNull();
+  });
+
+  it("opens no other blob, and cannot be extended, forged or signed with another secret", () => {
+    const link = signer.sign(sha, new Date(Date.now() + 60_000));
+    expect(signer.verify("b".repeat(64), query(link))).toBeNull();
+    const later = query(link);
+    later.set("expires", String(Number(later.get("expires")) + 3600));
+    expect(signer.verify(sha, later)).toBeNull();
+    const forged = query(link);
+    forged.set("signature", randomBytes(32).toString("base64url"));
+    expect(signer.verify(sha, forged)).toBeNull();
+    expect(createUrlSigner(randomBytes(32).toString("hex")).verify(sha, query(link))).toBeNull();
+    expect(signer.verify(sha, new URLSearchParams(""))).toBeNull();
+    expect(signer.verify(sha, query("expires=abc&signature=x"))).toBeNull();
+  });
+});
