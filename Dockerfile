@@ -57,6 +57,11 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     CHECKPOINT_DISABLE=1 \
     PRISMA_HIDE_UPDATE_MESSAGE=1
+# The provider's offline engines, so speech and speech-to-text work with no vendor key:
+# espeak-ng (text to speech) and pocketsphinx with its US-English model (speech to text).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng pocketsphinx pocketsphinx-en-us \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # Owned by root and only readable by the service user: the processes cannot change their
 # own code (and the orchestrators also mount the root filesystem read-only).

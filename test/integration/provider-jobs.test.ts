@@ -12,7 +12,8 @@ import { startProvider, type ProviderHarness } from "../testkit/provider";
 
 /**
  * The provider subgraph and its worker pool with no vendor at all: the offline engines
- * answer text, speech and images; content is served over HTTP with immutable cache headers.
+ * answer text, speech and images (and transcription: provider-offline-transcription.test.ts);
+ * content is served over HTTP with immutable cache headers.
  */
 let provider: ProviderHarness;
 const player = randomUUID();
@@ -94,14 +95,6 @@ describe("offline provider (no keys configured)", () => {
     }
     expect((await fetch(`${provider.url}/content/${"0".repeat(64)}`)).status).toBe(404);
     expect((await fetch(`${provider.url}/content/../../etc/passwd`)).status).toBe(404);
-  });
-
-  it("transcription without a configured engine is refused clearly", async () => {
-    const response = await provider.call(player, "mutation($input: TranscribeAudioInput!) { transcribeAudio(input: $input) { id } }", {
-      input: { idempotencyKey: randomUUID(), audioBase64: Buffer.from("RIFF").toString("base64"), contentType: "audio/wav" },
-    });
-    expect(errorCodes(response)).toEqual(["SERVICE_UNAVAILABLE"]);
-    expect(response.errors?.[0]?.extensions?.reason).toBe("NOT_CONFIGURED");
   });
 
   it("a job is readable by its owner and admins only", async () => {

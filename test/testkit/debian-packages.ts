@@ -6,6 +6,8 @@ export type DebianTool = { package: string; paths: string[] };
 
 export const CHROMIUM: DebianTool = { package: "chromium", paths: ["/usr/bin/chromium", "/usr/bin/chromium-browser"] };
 export const JQ: DebianTool = { package: "jq", paths: ["/usr/bin/jq"] };
+/** `docker-compose` 1.29: validates docker-compose.yml (`config -q`) with no Docker engine. */
+export const DOCKER_COMPOSE: DebianTool = { package: "docker-compose", paths: ["/usr/bin/docker-compose"] };
 /** `prometheus`; its `promtool` is next to it, at /usr/bin/promtool. */
 export const PROMETHEUS: DebianTool = { package: "prometheus", paths: ["/usr/bin/prometheus"] };
 /** `prometheus-alertmanager`, for its `amtool`. */
@@ -14,6 +16,12 @@ export const ALERTMANAGER: DebianTool = { package: "prometheus-alertmanager", pa
 /** `postgresql-15-partman`: pg_partman for the PostgreSQL 15 server the tests use (ANALYTICS_PARTITIONS=pg_partman). */
 export const PG_PARTMAN: DebianTool = { package: "postgresql-15-partman", paths: ["/usr/share/postgresql/15/extension/pg_partman.control"] };
 export const CLICKHOUSE: DebianTool = { package: "clickhouse-server", paths: ["/usr/sbin/clickhouse-server", "/usr/bin/clickhouse-server"] };
+/** `pocketsphinx`: bookworm's is 0.8+5prealpha, whose CLI is `pocketsphinx_continuous -infile` (the provider's offline speech-to-text). */
+export const POCKETSPHINX: DebianTool = { package: "pocketsphinx", paths: ["/usr/bin/pocketsphinx_continuous"] };
+/** `pocketsphinx-en-us`: the US English model pocketsphinx is run with (not a dependency of `pocketsphinx`). */
+export const POCKETSPHINX_EN_US: DebianTool = { package: "pocketsphinx-en-us", paths: ["/usr/share/pocketsphinx/model/en-us/en-us.lm.bin"] };
+/** `espeak-ng`: the provider's offline speech when installed, and the voice the speech-to-text tests transcribe. */
+export const ESPEAK_NG: DebianTool = { package: "espeak-ng", paths: ["/usr/bin/espeak-ng"] };
 
 const where = (tool: DebianTool) => tool.paths.find((path) => existsSync(path));
 

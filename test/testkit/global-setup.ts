@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ALERTMANAGER, CHROMIUM, CLICKHOUSE, JQ, PG_PARTMAN, PROMETHEUS, ensureDebianTools } from "./debian-packages";
+import { ALERTMANAGER, CHROMIUM, CLICKHOUSE, DOCKER_COMPOSE, ESPEAK_NG, JQ, PG_PARTMAN, POCKETSPHINX, POCKETSPHINX_EN_US, PROMETHEUS, ensureDebianTools } from "./debian-packages";
 import { migrateAll } from "./migrate-all";
 
 const root = join(__dirname, "..", "..");
@@ -10,11 +10,11 @@ const root = join(__dirname, "..", "..");
  * Once per `jest` run: a fresh database per service (startales_<service>_test_<run>),
  * migrated with the real migrations, migrated templates of the simulation's and analytics'
  * for the stacks' own copies, and fresh secrets. Workers inherit them through env.
- * The Debian programs the browser and README tests use are installed if missing.
+ * The Debian programs the browser, README and speech-to-text tests use are installed if missing.
  */
 export default async function globalSetup(): Promise<void> {
   // Before any test's timeout runs: installing them on a fresh machine takes a while.
-  ensureDebianTools([CHROMIUM, JQ, PROMETHEUS, ALERTMANAGER, CLICKHOUSE, PG_PARTMAN]);
+  ensureDebianTools([CHROMIUM, JQ, PROMETHEUS, ALERTMANAGER, CLICKHOUSE, PG_PARTMAN, POCKETSPHINX, POCKETSPHINX_EN_US, ESPEAK_NG, DOCKER_COMPOSE]);
   const run = `${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
   const services = readdirSync(join(root, "subgraphs")).filter((s) => existsSync(join(root, "subgraphs", s, "prisma", "schema.prisma")));

@@ -11,6 +11,7 @@ import { createJobEvents } from "./domain/job-events";
 import { createJobService } from "./domain/job-service";
 import { providerPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
+import { findPocketsphinx } from "./offline/pocketsphinx";
 import { createJobQueue } from "./queue";
 import { createResolvers } from "./resolvers";
 
@@ -27,7 +28,9 @@ export function createProviderApp(config: ProviderConfig, logger: Logger): Subgr
   const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
   const content = createContentStore(db);
   const events = createJobEvents(redis, { streamMaxLen: 10_000, ttlSeconds: config.PROVIDER_STREAM_TTL_S });
-  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, production, refreshMs: 0 });
+  // Looked for here too: transcribeAudio is refused up front when no engine could run it.
+  const stt = findPocketsphinx({ command: config.PROVIDER_POCKETSPHINX_COMMAND, modelDir: config.PROVIDER_POCKETSPHINX_MODEL });
+  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, transcription: stt.engine !== null, production, refreshMs: 0 });
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   const budget = (prefix: "PLAYER" | "CAMPAIGN") => ({
     requests: config[`PROVIDER_BUDGET_${prefix}_REQUESTS`],

@@ -95,6 +95,15 @@ export const providerConfigSchema = z.object({
   PROVIDER_STREAM_TTL_S: positiveInt(3_600),
   /** Use espeak-ng for speech when it is installed (else the built-in formant synthesizer). */
   PROVIDER_ESPEAK: booleanFlag(true),
+  /**
+   * Offline speech-to-text: pocketsphinx_continuous (a name looked up on PATH, or a path) and
+   * its US English model directory, Debian's `pocketsphinx` and `pocketsphinx-en-us`. Checked
+   * once at start; when either is missing there is no offline transcription deployment.
+   */
+  PROVIDER_POCKETSPHINX_COMMAND: z.string().min(1).default("pocketsphinx_continuous"),
+  PROVIDER_POCKETSPHINX_MODEL: z.string().min(1).default("/usr/share/pocketsphinx/model/en-us"),
+  /** Worker: pocketsphinx processes at once (each takes a core and about 100 MB); other transcriptions wait their turn. */
+  PROVIDER_POCKETSPHINX_CONCURRENCY: positiveInt(2),
   /** The worker pool's outbox relay (usage records for analytics). */
   ...outboxConfigShape,
   /** One stream, `events:ai:provider`, read by analytics through the firehose: a short tail is enough. */

@@ -24,6 +24,7 @@ import { createJobSweep } from "./domain/job-sweep";
 import { createOfflineDriver } from "./drivers/offline-driver";
 import { createOpenAiDriver } from "./drivers/openai-driver";
 import { providerMetrics, recordUsage } from "./metrics";
+import { findPocketsphinx } from "./offline/pocketsphinx";
 import { PROVIDER_QUEUE, createJobQueue, queuePrefix, type QueueData } from "./queue";
 import { createRouter } from "./routing/router";
 
@@ -44,13 +45,19 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
   const redis = createRedis(config.REDIS_URL, "provider-worker");
   const metrics = createMetrics("provider-worker");
   const series = providerMetrics(metrics);
-  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, production });
+  const stt = findPocketsphinx({ command: config.PROVIDER_POCKETSPHINX_COMMAND, modelDir: config.PROVIDER_POCKETSPHINX_MODEL });
+  if (config.PROVIDER_OFFLINE && stt.missing) {
+    // Said once, at start: without a vendor deployment every transcribeAudio is refused, and this is why.
+    const vendorStt = config.PROVIDER_DEPLOYMENTS.some((d) => d.kind === "TRANSCRIPTION");
+    logger[vendorStt ? "info" : "warn"]({ reason: stt.missing }, "no offline speech-to-text: transcription needs a vendor deployment");
+  }
+  const registry = createDeploymentRegistry(db, { fromEnv: config.PROVIDER_DEPLOYMENTS, offline: config.PROVIDER_OFFLINE, transcription: stt.engine !== null, production });
   const router = createRouter({
     deployments: () => registry.list(),
     fallbacks: config.PROVIDER_FALLBACKS,
     strategy: config.PROVIDER_ROUTING,
     health: { cooldownMs: config.PROVIDER_COOLDOWN_MS, failureThreshold: config.PROVIDER_CIRCUIT_FAILURES, openMs: config.PROVIDER_CIRCUIT_OPEN_MS },
-    drivers: { OPENAI: createOpenAiDriver({ production }), OFFLINE: createOfflineDriver({ useEspeak: config.PROVIDER_ESPEAK }) },
+    drivers: { OPENAI: createOpenAiDriver({ production }), OFFLINE: createOfflineDriver({ useEspeak: config.PROVIDER_ESPEAK, stt: stt.engine, sttConcurrency: config.PROVIDER_POCKETSPHINX_CONCURRENCY }) },
     redis,
     prefix: config.PROVIDER_REDIS_PREFIX,
     maxOutputTokens: config.PROVIDER_MAX_OUTPUT_TOKENS,

@@ -9,15 +9,16 @@ import { builtinDeployments, parseDeployment, type Deployment } from "./deployme
  * added (ADMIN, in the database). Read through a short cache so the worker sees an admin's
  * change within `refreshMs` without a query per job.
  */
-export function createDeploymentRegistry(db: Db, options: { fromEnv: Deployment[]; offline: boolean; production: boolean; refreshMs?: number; clock?: () => number }) {
+export function createDeploymentRegistry(db: Db, options: { fromEnv: Deployment[]; offline: boolean; transcription: boolean; production: boolean; refreshMs?: number; clock?: () => number }) {
   const clock = options.clock ?? Date.now;
   // PROVIDER_DEPLOYMENTS was parsed before NODE_ENV was known for sure: check it against it now.
   for (const d of options.fromEnv) {
     const problem = d.baseUrl ? checkBaseUrl(d.baseUrl, { production: options.production }) : null;
     if (problem) throw new ConfigError([{ variable: "PROVIDER_DEPLOYMENTS", message: `${d.name}: baseUrl ${problem}` }]);
   }
-  const fixed = [...options.fromEnv, ...(options.offline ? builtinDeployments({ transcription: false }) : [])];
-  const reserved = new Set([...fixed.map((d) => d.name), ...builtinDeployments({ transcription: false }).map((d) => d.name)]);
+  const fixed = [...options.fromEnv, ...(options.offline ? builtinDeployments({ transcription: options.transcription }) : [])];
+  // Every built-in name, installed or not: an admin's deployment must not take one over when it is.
+  const reserved = new Set([...fixed.map((d) => d.name), ...builtinDeployments({ transcription: true }).map((d) => d.name)]);
   let cached: { at: number; list: Deployment[] } | null = null;
 
   const fromRow = (row: ProviderDeployment): Deployment | null => {

@@ -79,7 +79,10 @@ export function deploymentsFromEnv(value: unknown): Deployment[] {
   return deployments;
 }
 
-/** The offline engines: the last resort of every default group, so the game runs with no key. */
+/**
+ * The offline engines: the last resort of every default group, so the game runs with no key.
+ * Transcription is among them only where pocketsphinx is installed (`transcription`).
+ */
 export function builtinDeployments(options: { transcription: boolean }): Deployment[] {
   const base = { driver: "OFFLINE" as const, baseUrl: null, apiKeyEnv: null, priority: 1000, weight: 1, rpm: null, tpm: null, timeoutMs: 30_000 };
   const free = { inputCostMicrosPer1k: 0, outputCostMicrosPer1k: 0, requestCostMicros: 0, enabled: true, source: "BUILTIN" as const };
@@ -88,7 +91,9 @@ export function builtinDeployments(options: { transcription: boolean }): Deploym
     { ...base, ...free, name: "offline-speech", kind: "SPEECH", modelGroup: DEFAULT_GROUP.SPEECH, model: "startales-formant-1" },
     { ...base, ...free, name: "offline-images", kind: "IMAGE", modelGroup: DEFAULT_GROUP.IMAGE, model: "startales-procedural-1" },
   ];
-  // No speech-to-text engine ships with the service: transcription needs a vendor deployment.
-  void options.transcription;
+  if (options.transcription) {
+    // Decoding takes up to about as long as the audio on a busy core: a long recording needs more than the default.
+    list.push({ ...base, ...free, name: "offline-transcription", kind: "TRANSCRIPTION", modelGroup: DEFAULT_GROUP.TRANSCRIPTION, model: "pocketsphinx-en-us", timeoutMs: 120_000 });
+  }
   return list;
 }

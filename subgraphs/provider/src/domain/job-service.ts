@@ -106,15 +106,20 @@ export function createJobService(deps: JobServiceDeps) {
       return job;
     },
 
-    /** Transcription needs a vendor: without a deployment it is refused up front, clearly. */
-    async assertTranscriptionConfigured(group: string | null): Promise<void> {
-      const deployments = await deps.registry.list();
+    /**
+     * Transcription needs a vendor or the offline engine (pocketsphinx, where installed):
+     * without either it is refused up front, clearly. `offlineOnly`: no vendor could take the
+     * job, so the audio must be what the offline engine reads.
+     */
+    async assertTranscriptionConfigured(group: string | null): Promise<{ offlineOnly: boolean }> {
+      const deployments = (await deps.registry.list()).filter((d) => d.enabled && d.kind === "TRANSCRIPTION");
       const wanted = group ?? DEFAULT_GROUP.TRANSCRIPTION;
-      if (!deployments.some((d) => d.enabled && d.kind === "TRANSCRIPTION")) {
+      if (deployments.length === 0) {
         throw appError(ErrorCode.SERVICE_UNAVAILABLE, `No speech-to-text deployment is configured (model group ${wanted}); see the provider README`, {
           reason: "NOT_CONFIGURED",
         });
       }
+      return { offlineOnly: deployments.every((d) => d.driver === "OFFLINE") };
     },
 
     storeAudio: (bytes: Buffer, contentType: string) => deps.content.put(bytes, contentType),

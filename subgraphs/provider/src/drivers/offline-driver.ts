@@ -3,10 +3,18 @@ import { ProviderError } from "./provider-error";
 import type { Driver } from "./driver";
 import { generateImage } from "../offline/images";
 import { chunksOf, narrate } from "../offline/narrator";
+import { EngineFailed, type Pocketsphinx } from "../offline/pocketsphinx";
+import { createSlots } from "../offline/slots";
 import { offlineSpeech } from "../offline/speech";
+import { offlineAudioProblem, transcribeOffline } from "../offline/transcription";
 
-/** The built-in engines: deterministic narrator, espeak-ng or formant speech, procedural images. */
-export function createOfflineDriver(options: { useEspeak: boolean }): Driver {
+/**
+ * The built-in engines: deterministic narrator, espeak-ng or formant speech, procedural
+ * images, and pocketsphinx speech-to-text when it is installed (`stt`, found at start), at
+ * most `sttConcurrency` engines at once.
+ */
+export function createOfflineDriver(options: { useEspeak: boolean; stt: Pocketsphinx | null; sttConcurrency: number }): Driver {
+  const sttSlot = createSlots(options.sttConcurrency);
   return {
     async run(deployment, request, call) {
       switch (request.kind) {
@@ -21,8 +29,23 @@ export function createOfflineDriver(options: { useEspeak: boolean }): Driver {
         }
         case "IMAGE":
           return { text: null, bytes: generateImage(request), contentType: "image/png", usage: { promptTokens: estimateTokens(request.prompt), completionTokens: 0 }, model: deployment.model };
-        case "TRANSCRIPTION":
-          throw new ProviderError("client", "no offline speech-to-text engine is installed");
+        case "TRANSCRIPTION": {
+          const { stt } = options;
+          const { audio } = call;
+          if (!stt) throw new ProviderError("client", "no offline speech-to-text engine is installed");
+          if (!audio) throw new ProviderError("client", "no audio to transcribe");
+          const problem = offlineAudioProblem(request.contentType, request.language, audio);
+          if (problem) throw new ProviderError("client", problem.message);
+          let text: string;
+          try {
+            // The timeout starts with the engine: waiting for a slot says nothing about its health.
+            text = await sttSlot(() => transcribeOffline(stt, audio, { timeoutMs: deployment.timeoutMs, signal: call.signal }));
+          } catch (error) {
+            if (error instanceof EngineFailed) throw new ProviderError(error.timedOut ? "timeout" : "server", `deployment ${deployment.name}: ${error.message}`);
+            throw error;
+          }
+          return { text, bytes: null, contentType: null, usage: { promptTokens: 0, completionTokens: estimateTokens(text) }, model: deployment.model };
+        }
       }
     },
   };

@@ -8,6 +8,7 @@ import { generateImageInput, generateTextInput, synthesizeSpeechInput, transcrib
 import type { JobEvents } from "../domain/job-events";
 import type { JobService } from "../domain/job-service";
 import { normalizeText } from "../domain/requests";
+import { offlineAudioProblem } from "../offline/transcription";
 import { providerUsage } from "../domain/usage";
 import type { Resolvers } from "../generated/resolvers-types";
 
@@ -100,11 +101,14 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       transcribeAudio: async (_parent, args, { viewer, loaders }) => {
         const signedIn = requireUser(viewer);
         const input = parseInput(transcribeAudioInput, args.input);
-        await jobs.assertTranscriptionConfigured(input.model ?? null);
+        const { offlineOnly } = await jobs.assertTranscriptionConfigured(input.model ?? null);
         const bytes = Buffer.from(input.audioBase64, "base64");
         if (bytes.length > config.PROVIDER_MAX_AUDIO_BYTES) {
           throw badInput(`audio must be at most ${config.PROVIDER_MAX_AUDIO_BYTES} bytes`, [{ field: "audioBase64", message: "is too large" }]);
         }
+        // Told now rather than as a failed job: only the offline engine could run it, and it cannot.
+        const problem = offlineOnly ? offlineAudioProblem(input.contentType, input.language ?? null, bytes) : null;
+        if (problem) throw badInput(problem.message, [{ field: problem.field, message: problem.message }]);
         const audioSha = await jobs.storeAudio(bytes, input.contentType);
         return jobs.create(signedIn, loaders.forwarded, {
           kind: "TRANSCRIPTION",
