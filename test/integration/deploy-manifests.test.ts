@@ -4,7 +4,7 @@
 // always by a small built-in renderer that must agree with it), and the rules the services
 // rely on: probes, ports, resources, security contexts, every variable a service's config
 // schema requires, the network policies as a reachability matrix, the optional components
-// applied on each overlay, and the compose stack (also `docker-compose config` where installed).
+// applied on each overlay, and the compose stack (also `docker-compose config`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -13,7 +13,7 @@ import { join, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse, parseAllDocuments } from "yaml";
 import type { z } from "zod";
-import { ConfigMap, Namespace, Service, type IService } from "kubernetes-models/v1";
+import { ConfigMap, Namespace, PersistentVolumeClaim, Service, type IPersistentVolumeClaim, type IService } from "kubernetes-models/v1";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
 import { Job, type IJob } from "kubernetes-models/batch/v1";
 import { HorizontalPodAutoscaler, type IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
@@ -23,6 +23,7 @@ import { parseConfig } from "../../packages/service-kit/src/config";
 import { loadGatewayConfig } from "../../gateway/src/config";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 import { gatewayService, subgraphServices, urlTarget } from "../testkit/services";
+import { DOCKER_COMPOSE, debianTool } from "../testkit/debian-packages";
 
 /**
  * Calls one subgraph makes to another, each allowed by a pair of network policies: the
@@ -127,7 +128,18 @@ const requiredVariables = (schema: z.ZodObject) =>
 
 /** Variables whose values are secret: only ever from a Secret (k8s) or .env (compose). */
 const isSecretVariable = (name: string) =>
-  ["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY", "POSTGRES_PASSWORD", "PUSH_ACCESS_TOKEN", "CLICKHOUSE_PASSWORD"].includes(name) || /(^|_)DATABASE_URL$/.test(name);
+  [
+    "GATEWAY_SIGNING_SECRET",
+    "JWT_PRIVATE_KEY",
+    "POSTGRES_PASSWORD",
+    "PUSH_ACCESS_TOKEN",
+    "CLICKHOUSE_PASSWORD",
+    "CONTENT_URL_SIGNING_SECRET",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+  ].includes(name) || /(^|_)DATABASE_URL$/.test(name);
 
 /** Valid made-up values for secrets, so that a whole environment can be parsed. */
 const samplePem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
@@ -137,6 +149,9 @@ function sampleSecret(key: string, service = "x"): string {
   if (key === "POSTGRES_PASSWORD") return randomBytes(12).toString("hex");
   if (key === "PUSH_ACCESS_TOKEN") return randomBytes(24).toString("base64url");
   if (key === "CLICKHOUSE_PASSWORD") return randomBytes(16).toString("hex");
+  if (key === "CONTENT_URL_SIGNING_SECRET") return randomBytes(48).toString("base64url");
+  if (key === "S3_ACCESS_KEY_ID" || key === "MINIO_ROOT_USER") return `startales${randomBytes(4).toString("hex")}`;
+  if (key === "S3_SECRET_ACCESS_KEY" || key === "MINIO_ROOT_PASSWORD") return randomBytes(24).toString("hex");
   if (/(^|_)DATABASE_URL$/.test(key)) return `postgresql://app:pw@postgres.example:5432/startales_${service}`;
   throw new Error(`no sample value for the secret key ${key}: add one to this test`);
 }
@@ -154,6 +169,7 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   "v1/Namespace": Namespace,
   "v1/ConfigMap": ConfigMap,
   "v1/Service": Service,
+  "v1/PersistentVolumeClaim": PersistentVolumeClaim,
   "apps/v1/Deployment": Deployment,
   "batch/v1/Job": Job,
   "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
@@ -390,9 +406,13 @@ function strategicMerge(target: unknown, patch: unknown, field = ""): unknown {
   if (Array.isArray(patch)) {
     const key = MERGE_KEYS[field];
     if (field === "ports") throw new Error("the built-in renderer does not merge `ports` lists: extend it or use kubectl");
-    if (!key || !Array.isArray(target)) return structuredClone(patch);
+    const items = patch as Record<string, unknown>[];
+    // `$patch: delete` on an item of a list merged by key removes the target's item of that key.
+    const deletes = items.filter((item) => item && typeof item === "object" && "$patch" in item);
+    if (deletes.some((item) => item.$patch !== "delete" || !key)) throw new Error(`the built-in renderer supports only \`$patch: delete\` on items of lists merged by key (${field})`);
+    if (!key || !Array.isArray(target)) return structuredClone(items.filter((item) => !deletes.includes(item)));
     const existing = target as Record<string, unknown>[];
-    const patched = (patch as Record<string, unknown>[]).map((item) => {
+    const patched = items.filter((item) => !deletes.includes(item)).map((item) => {
       const same = existing.find((e) => e[key] === item[key]);
       return (same ? strategicMerge(same, item) : structuredClone(item)) as Record<string, unknown>;
     });
@@ -436,8 +456,13 @@ function resourcesAndPatches(dir: string, kustomization: Kustomization, resource
   ];
   for (const patch of kustomization.patches ?? []) {
     if (!patch.path || patch.patch || patch.target || patch.options) throw new Error(`${relative(root, dir)}: the built-in renderer supports only \`patches: - path:\``);
-    for (const doc of yamlDocuments(join(dir, patch.path)) as Resource[]) {
+    for (const doc of yamlDocuments(join(dir, patch.path)) as (Resource & { $patch?: string })[]) {
       const target = only(resources.filter((r) => r.kind === doc.kind && r.metadata.name === doc.metadata.name), `${doc.kind}/${doc.metadata.name} for ${patch.path}`);
+      // A whole-resource `$patch: delete` removes the resource.
+      if (doc.$patch === "delete") {
+        resources = resources.filter((r) => r !== target);
+        continue;
+      }
       resources = resources.map((r) => (r === target ? (strategicMerge(r, doc) as Resource) : r));
     }
   }
@@ -490,7 +515,8 @@ function render(dir: string): Resource[] {
 // ---------------------------------------------------------------------------------------
 // The rules every rendering (base, each overlay) must satisfy.
 
-function checkStack(resources: Resource[], label: string): void {
+/** `reaches443`: processes a component lets reach public HTTPS, besides those of the base. */
+function checkStack(resources: Resource[], label: string, { reaches443 = [] as string[] } = {}): void {
   const namespace = resources.find((r) => r.metadata.namespace)?.metadata.namespace ?? "startales";
   const configMaps = new Map(ofKind<{ data?: Record<string, string> }>(resources, "ConfigMap").map((c) => [c.metadata.name, c.data ?? {}]));
   const deployments = ofKind<IDeployment>(resources, "Deployment");
@@ -686,7 +712,7 @@ function checkStack(resources: Resource[], label: string): void {
   }
   const datastores = { postgres: 5432, redis: 6379 };
   // Who reaches public HTTPS: OIDC providers, AI vendors, the push service (checked below).
-  const public443 = new Set(["identity", "provider-worker", "notification-worker"]);
+  const public443 = new Set(["identity", "provider-worker", "notification-worker", ...reaches443]);
   for (const name of [...processes.map((s) => s.name), "migrate"]) {
     for (const [store, port] of Object.entries(datastores)) {
       check(`${name} -> external ${store}`, may(podOf(name), { external: { ip: "10.20.30.40" } }, port), true);
@@ -916,6 +942,28 @@ describe("k8s/ manifests", () => {
     }
   });
 
+  it("the base keeps content's files on a ReadWriteMany claim that every replica mounts writable at CONTENT_DIR", () => {
+    const resources = builtInKustomize(join(k8sDir, "base"));
+    const configMaps = configMapsOf(resources);
+    const content = processes.find((p) => p.name === "content")!;
+    const container = containerOf(resources, "content");
+    const sources = environmentOf(container, configMaps);
+    expect({ storage: sources.get("CONTENT_STORAGE"), dir: sources.get("CONTENT_DIR") }).toEqual({
+      storage: { configMap: { name: "content-config", key: "CONTENT_STORAGE" } },
+      dir: { configMap: { name: "content-config", key: "CONTENT_DIR" } },
+    });
+    expect(sources.get("CONTENT_URL_SIGNING_SECRET")).toEqual({ secret: { name: "content-secrets", key: "CONTENT_URL_SIGNING_SECRET" } });
+    const config = parseConfig(content.schema, resolveEnvironment(sources, configMaps, "content")) as Record<string, unknown>;
+    expect(config.CONTENT_STORAGE).toBe("filesystem");
+    const mount = only((container.volumeMounts ?? []).filter((m) => m.mountPath === config.CONTENT_DIR), `volume mount at ${String(config.CONTENT_DIR)}`);
+    expect(mount.readOnly ?? false).toBe(false);
+    const podSpec = podSpecsOf(only(resources.filter((r) => r.kind === "Deployment" && r.metadata.name === "content"), "Deployment content"))[0]!;
+    const volume = only((podSpec.volumes ?? []).filter((v) => v.name === mount.name), `volume ${mount.name}`);
+    const claim = only(ofKind<IPersistentVolumeClaim>(resources, "PersistentVolumeClaim").filter((c) => c.metadata.name === volume.persistentVolumeClaim?.claimName), "the content claim");
+    expect(claim.spec?.accessModes).toEqual(["ReadWriteMany"]);
+    expect(quantity(claim.spec?.resources?.requests?.storage)).toBeGreaterThan(0);
+  });
+
   describe.each(overlays)("overlay %s", (overlay) => {
     const dir = join(k8sDir, "overlays", overlay);
 
@@ -993,6 +1041,62 @@ describe("k8s/ manifests", () => {
   });
 });
 
+describe("k8s/ manifests with the component content-s3", () => {
+  const overlays = readdirSync(join(k8sDir, "overlays")).sort();
+
+  it("exists", () => {
+    expect(components).toContain("content-s3");
+  });
+
+  describe.each(overlays)("overlay %s", (overlay) => {
+    it("renders into objects that follow the rules, with content on S3, its claim and mount gone, and nothing else changed", () => {
+      const plain = render(join(k8sDir, "overlays", overlay));
+      const resources = renderWithComponents(overlay, ["content-s3"]);
+      for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
+      checkStack(resources, `overlays/${overlay} + components/content-s3`, { reaches443: ["content"] });
+      const { namespace } = readKustomization(join(k8sDir, "overlays", overlay));
+
+      const before = new Map(plain.map((r) => [keyOf(r), r]));
+      const after = new Map(resources.map((r) => [keyOf(r), r]));
+      const changed = resources.filter((r) => !isDeepStrictEqual(before.get(keyOf(r)), r)).map(keyOf);
+      expect(changed.sort()).toEqual([`ConfigMap/${namespace}/content-config`, `Deployment/${namespace}/content`, `NetworkPolicy/${namespace}/content-to-object-storage`].sort());
+      expect(plain.filter((r) => !after.has(keyOf(r))).map(keyOf)).toEqual([`PersistentVolumeClaim/${namespace}/content-data`]);
+
+      const configMaps = configMapsOf(resources);
+      const content = processes.find((p) => p.name === "content")!;
+      const container = containerOf(resources, "content");
+      const sources = environmentOf(container, configMaps);
+      for (const key of ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]) expect({ key, source: sources.get(key) }).toEqual({ key, source: { secret: { name: "content-secrets", key } } });
+      const config = parseConfig(content.schema, resolveEnvironment(sources, configMaps, "content")) as Record<string, unknown>;
+      expect({ storage: config.CONTENT_STORAGE, bucket: config.S3_BUCKET }).toEqual({ storage: "s3", bucket: expect.stringMatching(/\S{3,}/) });
+      const podSpec = podSpecsOf(resources.find((r) => r.kind === "Deployment" && r.metadata.name === "content")!)[0]!;
+      expect((podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim)).toEqual([]);
+      expect((container.volumeMounts ?? []).map((m) => m.mountPath)).toEqual(["/tmp"]);
+
+      // Only content reaches an object store: HTTPS (AWS S3, STS) or MinIO's port.
+      const policies = ofKind<INetworkPolicy>(resources, "NetworkPolicy");
+      const may = (from: string, port: number) => mayConnect(policies, namespace!, podEndpoint(resources, from), { external: { ip: "203.0.113.7" } }, port);
+      const reach: Record<string, boolean> = {};
+      const expected: Record<string, boolean> = {};
+      for (const name of [...processes.map((p) => p.name), "migrate"]) {
+        for (const port of [443, 9000]) {
+          reach[`${name} -> object store :${port}`] = may(name, port);
+          expected[`${name} -> object store :${port}`] = name === "content" || (port === 443 && ["identity", "provider-worker", "notification-worker"].includes(name));
+        }
+      }
+      reach["content -> the internet on port 80"] = may("content", 80);
+      expected["content -> the internet on port 80"] = false;
+      expect(reach).toEqual(expected);
+    });
+
+    it("renders with every component at once", () => {
+      const resources = renderWithComponents(overlay, components);
+      for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
+      checkStack(resources, `overlays/${overlay} + ${components.map((c) => `components/${c}`).join(" + ")}`, { reaches443: ["content"] });
+    });
+  });
+});
+
 // ---------------------------------------------------------------------------------------
 // docker-compose.yml
 
@@ -1045,14 +1149,16 @@ function environmentOfCompose(service: ComposeService, vars: Record<string, stri
   return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v, vars)]));
 }
 
-/** Compose's command line where installed (v1's docker-compose or v2's docker compose), else null. */
-const composeCli = ([["docker-compose"], ["docker", "compose"]] as const).find(([command, ...args]) => spawnSync(command, [...args, "version"], { stdio: "ignore" }).status === 0) ?? null;
+/** Compose's command line: Debian's docker-compose (installed by the test setup if missing; a missing one fails, naming the package). */
+const composeCli = [debianTool(DOCKER_COMPOSE)] as const;
 
 /** .env.example with its empty placeholders filled, as an operator would. */
 const filledDotenv = Object.fromEntries(Object.entries(dotenvExample).map(([key, value]) => [key, value === "" && isSecretVariable(key) ? sampleSecret(key) : value]));
 
 describe("docker-compose.yml", () => {
   const appNames = processes.map((s) => s.name);
+  /** Services that run once and exit (restart: "no"): no healthcheck; dependents wait for their success. */
+  const oneShots = Object.entries(compose.services).filter(([, service]) => service.restart === "no").map(([name]) => name);
 
   it("runs PostgreSQL, Redis, the migration, and every process of services.json", () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["postgres", "redis", "migrate", ...appNames]));
@@ -1076,14 +1182,15 @@ describe("docker-compose.yml", () => {
   });
 
   it("gives every long-running service a healthcheck, and the app services one on /health/ready", () => {
-    for (const [name, service] of Object.entries(compose.services).filter(([name]) => name !== "migrate")) {
+    expect(oneShots).toEqual(expect.arrayContaining(["migrate", "minio-setup"]));
+    for (const [name, service] of Object.entries(compose.services).filter(([name]) => !oneShots.includes(name))) {
       expect({ name, healthcheck: !!service.healthcheck?.test?.length }).toEqual({ name, healthcheck: true });
     }
     for (const app of processes) {
       const test = ([] as string[]).concat(compose.services[app.name]!.healthcheck!.test!).join(" ");
       expect({ app: app.name, test }).toEqual({ app: app.name, test: expect.stringContaining(`:${app.port}/health/ready`) });
     }
-    // The one-shot migration has no healthcheck: it must end, and others wait for its success.
+    // The one-shots (the migration, the bucket setup) have no healthcheck: they must end, and others wait for their success.
     expect(compose.services.migrate!.restart).toBe("no");
   });
 
@@ -1095,7 +1202,7 @@ describe("docker-compose.yml", () => {
     };
     for (const name of Object.keys(compose.services)) {
       for (const [target, { condition }] of Object.entries(dependencies(name))) {
-        const want = target === "migrate" ? "service_completed_successfully" : "service_healthy";
+        const want = oneShots.includes(target) ? "service_completed_successfully" : "service_healthy";
         expect({ name, target, condition }).toEqual({ name, target, condition: want });
       }
     }
@@ -1232,8 +1339,7 @@ describe("docker-compose.yml", () => {
     expect(run("a-password").status).toBe(0);
   });
 
-  it(`is accepted by ${composeCli ? `\`${composeCli.join(" ")} config\`` : "compose (not installed here: only the checks above)"}, without and with the profile clickhouse`, () => {
-    if (!composeCli) return;
+  it("is accepted by `docker-compose config`, without and with the profile clickhouse", () => {
     // A .env of the operator's own must not decide the outcome: an empty one, and the filled example in the environment.
     const dir = mkdtempSync(join(tmpdir(), "startales-compose-"));
     try {
@@ -1254,6 +1360,35 @@ describe("docker-compose.yml", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("keeps content's files in the MinIO bucket that minio-setup makes, with MinIO's root keys, on a volume of its own", () => {
+    const minio = compose.services.minio!;
+    const setup = compose.services["minio-setup"]!;
+    expect(minio.image).toMatch(/^minio\/minio:RELEASE\./);
+    expect(setup.image).toMatch(/^minio\/mc:RELEASE\./);
+    const mounts = (minio.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+    const data = mounts.find((m) => m.split(":")[1] === "/data");
+    const named = (parse(composeSource, { merge: true }) as { volumes?: Record<string, unknown> }).volumes ?? {};
+    expect(Object.keys(named)).toContain(data?.split(":")[0]);
+    expect(Object.keys(setup.depends_on ?? {})).toEqual(["minio"]);
+    expect(Object.keys(compose.services.content!.depends_on ?? {})).toEqual(expect.arrayContaining(["minio-setup"]));
+
+    const content = processes.find((p) => p.name === "content")!;
+    const env = environmentOfCompose(compose.services.content!, filledDotenv);
+    const config = parseConfig(content.schema, env) as Record<string, unknown>;
+    const server = environmentOfCompose(minio, filledDotenv);
+    expect({
+      storage: config.CONTENT_STORAGE,
+      host: new URL(String(config.S3_ENDPOINT)).host,
+      pathStyle: config.S3_FORCE_PATH_STYLE,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    }).toEqual({ storage: "s3", host: "minio:9000", pathStyle: true, accessKeyId: server.MINIO_ROOT_USER, secretAccessKey: server.MINIO_ROOT_PASSWORD });
+    const script = ([] as string[]).concat(setup.command ?? []).join(" ");
+    expect(script).toContain(`mc mb --ignore-existing local/${String(config.S3_BUCKET)}`);
+    // Asset URLs start with the gateway as published.
+    expect(String(config.GATEWAY_PORT)).toBe(interpolate(String(compose.services.gateway!.ports![0]), {}).split(":")[0]);
   });
 
   it("migrates exactly the databases the subgraphs use (as prisma/migrate-all.mjs derives them)", () => {
