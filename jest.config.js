@@ -11,8 +11,12 @@ const base = {
     // The OTLP exporter loads node:http with import(), which jest's module system cannot run
     // (docs/tracing.md); compiled to require() it can.
     "/@opentelemetry/otlp-exporter-base/.+\\.cjs$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs", ignoreDynamic: false } }],
+    // @tus/server 2 (content's resumable uploads) and what it imports are ES modules only. Node
+    // (20.19+) require()s them as the built services do; jest's module system cannot, so they
+    // are compiled to CommonJS for the tests.
+    "/node_modules/(@tus/[^/]+|srvx)/.+\\.m?js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
   },
-  transformIgnorePatterns: ["/node_modules/(?!@opentelemetry/otlp-exporter-base/)"],
+  transformIgnorePatterns: ["/node_modules/(?!(@opentelemetry/otlp-exporter-base|@tus/[^/]+|srvx)/)"],
   // Tests run the TypeScript sources (the build still type-checks them first).
   // Generated Prisma code imports "./x.js" (node16 resolution); in jest that is "./x.ts".
   moduleNameMapper: {

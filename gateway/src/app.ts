@@ -40,7 +40,7 @@ import { operationAdmissionPlugin } from "./plugins/operation-admission";
 import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { tracingPlugin } from "./plugins/tracing";
-import { UPLOAD_PATH, createContentProxy } from "./content-proxy";
+import { RESUMABLE_PATH, UPLOAD_PATH, createContentProxy } from "./content-proxy";
 import { createCors } from "./cors";
 import { createExplorer } from "./explorer";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
@@ -211,6 +211,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     routes: explorer.routes,
     prefixRoutes: { "/content/": withCors(content.download), ...explorer.prefixRoutes },
     postRoutes: { [UPLOAD_PATH]: withCors(content.upload) },
+    protocolRoutes: { [RESUMABLE_PATH]: withCors(content.resumable) },
     // CORS first: it answers the preflights (OPTIONS) of /graphql and /content/, which land here.
     fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger, conditionalGets: true }))),
     timeouts: config,

@@ -5,6 +5,13 @@ import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, headerValue, requestErro
 /** Blob addresses are SHA-256 hex digests; a private blob's signed link adds a query. */
 const BLOB_PATH = /^\/content\/[0-9a-f]{64}$/;
 export const UPLOAD_PATH = "/content/assets";
+/** Resumable uploads (tus): `POST /content/uploads` begins one, `HEAD|PATCH|DELETE /content/uploads/<id>` resume or cancel it. */
+export const RESUMABLE_PATH = "/content/uploads";
+const RESUMABLE_ID = /^\/content\/uploads(?:\/[0-9a-f-]{36})?$/;
+/** The tus protocol's request headers (and what carries the bytes). */
+const RESUMABLE_REQUEST_HEADERS = ["tus-resumable", "upload-length", "upload-defer-length", "upload-metadata", "upload-offset", "upload-concat", "content-type", "content-length", "x-http-method-override"];
+/** And its response headers. */
+const RESUMABLE_RESPONSE_HEADERS = ["tus-resumable", "tus-version", "tus-extension", "tus-max-size", "upload-offset", "upload-length", "upload-metadata", "upload-expires", "upload-defer-length"];
 /** What a client may tell content about a download or an upload; nothing else crosses (no cookies, no credentials). */
 const DOWNLOAD_REQUEST_HEADERS = ["if-none-match", "if-range", "range"];
 const UPLOAD_REQUEST_HEADERS = ["content-type", "content-length", "content-digest", "idempotency-key", "transfer-encoding"];
@@ -58,6 +65,8 @@ const unavailable = (res: ServerResponse) => {
  *   unguessable capabilities, so no credential is asked; requests are charged to the address.
  * - `POST /content/assets`: an upload, authenticated and charged like a GraphQL request and
  *   streamed to content with the caller's signed identity; content checks everything else.
+ * - `/content/uploads[/<id>]`: resumable uploads (tus), each request authenticated and charged
+ *   the same way, the protocol's headers and the parts passed through.
  */
 export function createContentProxy(options: {
   contentUrl: string;
@@ -136,5 +145,34 @@ export function createContentProxy(options: {
     return relay(upstream, res);
   };
 
-  return { download, upload, close: () => agent.close() };
+  const resumable = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    if (!RESUMABLE_ID.test(url.pathname)) return sendJson(res, 404, { errors: [{ message: "No such upload", extensions: { code: ErrorCode.NOT_FOUND } }] });
+    const requestId = requestIdFrom(headerValue(req, REQUEST_ID_HEADER));
+    const viewer = await options.authenticate(req, requestId);
+    if (viewer.kind !== "user") throw requestError(ErrorCode.UNAUTHENTICATED, "You must be signed in to upload");
+    const method = (req.method ?? "GET") as "POST" | "HEAD" | "PATCH" | "DELETE" | "OPTIONS";
+    let upstream: Upstream;
+    try {
+      upstream = await agent.request({
+        origin: content,
+        path: url.pathname,
+        method,
+        headers: { ...pick(req.headers, RESUMABLE_REQUEST_HEADERS), [IDENTITY_HEADER]: await options.signIdentity(viewer, requestId), [REQUEST_ID_HEADER]: requestId },
+        body: method === "PATCH" || method === "POST" ? req : undefined,
+        headersTimeout: UPLOAD_TIMEOUT_MS,
+        bodyTimeout: UPLOAD_TIMEOUT_MS,
+      });
+    } catch (error) {
+      options.logger.warn({ err: error }, "content unreachable for a resumable upload");
+      return unavailable(res);
+    }
+    res.writeHead(upstream.statusCode, pick(upstream.headers, [...RESPONSE_HEADERS, ...RESUMABLE_RESPONSE_HEADERS]));
+    for await (const chunk of upstream.body) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
+    }
+    res.end();
+  };
+
+  return { download, upload, resumable, close: () => agent.close() };
 }

@@ -81,9 +81,21 @@ export function originMatcher(entries: readonly string[]): (origin: string | und
  * (Authorization, X-API-Key), never cookies, so there is no Access-Control-Allow-Credentials.
  */
 const POLICY = {
-  methods: ["GET", "POST"],
+  // HEAD, PATCH and DELETE: resumable uploads (tus) on /content/uploads.
+  methods: ["GET", "POST", "HEAD", "PATCH", "DELETE"],
   allowedHeaders: [
     "content-type",
+    // Uploads: a declared digest, a retry's key, and the tus protocol's headers.
+    "content-digest",
+    "idempotency-key",
+    "range",
+    "if-none-match",
+    "if-range",
+    "tus-resumable",
+    "upload-length",
+    "upload-metadata",
+    "upload-offset",
+    "x-http-method-override",
     "authorization",
     "x-api-key",
     // Apollo's CSRF prevention asks a non-JSON request for one of these two.
@@ -98,7 +110,7 @@ const POLICY = {
     "x-client-name",
     "x-client-version",
   ],
-  exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "etag"],
+  exposedHeaders: ["x-request-id", "retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "etag", "location", "content-range", "tus-resumable", "tus-version", "tus-max-size", "tus-extension", "upload-offset", "upload-length", "upload-expires"],
   // Chromium caches a preflight for at most two hours, whatever is asked.
   maxAge: 7200,
   optionsSuccessStatus: 204,

@@ -122,6 +122,42 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
 
 const freshUser = async () => registerUser(url, "Matrix");
 
+/** Changes to a draft: its owner (the player) and admins; anyone else does not see it (NOT_FOUND); analysts are refused as readers. */
+const packDraftWriters: Record<Actor, Outcome> = { anonymous: "UNAUTHENTICATED", player: "ok", gameMaster: "NOT_FOUND", outsider: "NOT_FOUND", admin: "ok", analyst: "FORBIDDEN", service: "NOT_FOUND" };
+
+/** A JSON file the player uploaded for a pack: its asset id. */
+async function playerPackFile(): Promise<string> {
+  const response = await fetch(`${stack.gatewayUrl}/content/assets?kind=PACK_FILE`, { method: "POST", headers: { authorization: `Bearer ${tokens.player}` }, body: JSON.stringify({ rule: randomUUID() }) });
+  if (response.status !== 201) throw new Error(`the player's pack file was answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { asset: { id: string } }).asset.id;
+}
+
+/** A fresh pack of the player's: its name. */
+async function playerPack(): Promise<string> {
+  const name = `matrix-${randomUUID().slice(0, 8)}`;
+  expectData(await call("player", "mutation($i: CreateContentPackInput!) { createContentPack(input: $i) { id } }", { i: { name, title: "Matrix" } }));
+  return name;
+}
+
+/** A fresh DRAFT of a fresh pack of the player's, with a file at data/rules.json when `withFile`: its id. */
+async function playerDraft(withFile: boolean, pack?: string, version = "1.0.0"): Promise<string> {
+  const created = expectData(await call("player", "mutation($n: String!, $v: String!) { createPackVersion(input: { pack: $n, version: $v }) { id } }", { n: pack ?? (await playerPack()), v: version }));
+  const id = (created.createPackVersion as { id: string }).id;
+  if (withFile) expectData(await call("player", 'mutation($v: ID!, $a: ID!) { setPackFile(versionId: $v, path: "data/rules.json", assetId: $a) { id } }', { v: id, a: await playerPackFile() }));
+  return id;
+}
+
+/** One pack of the player's with versions 1.0.0 and 1.1.0 published, for every row that reads or enables one. */
+let sharedPackMade: Promise<{ name: string }> | undefined;
+const sharedPack = () => (sharedPackMade ??= (async () => {
+  const name = await playerPack();
+  for (const version of ["1.0.0", "1.1.0"]) {
+    const draft = await playerDraft(true, name, version);
+    expectData(await call("player", "mutation($v: ID!) { publishPackVersion(versionId: $v) { status } }", { v: draft }));
+  }
+  return { name };
+})());
+
 /** A tenth of a second of 16 kHz mono 16-bit silence: a WAV the offline speech-to-text engine reads. */
 function silentWav(): Buffer {
   const data = Buffer.alloc(3_200);
@@ -572,6 +608,63 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.deleteAsset": {
     expect: { anonymous: "UNAUTHENTICATED", player: "ok", gameMaster: "NOT_FOUND", outsider: "NOT_FOUND", admin: "ok", analyst: "FORBIDDEN", service: "NOT_FOUND" },
     run: async (actor) => call(actor, "mutation($id: ID!) { deleteAsset(id: $id) { id } }", { id: await playerAsset() }),
+  },
+  // Content packs: anyone who may write makes packs; only a pack's owner (the player here) and admins change it,
+  // a draft is unknown to anyone else; a campaign's packs are its readers', changed by its game master and admins.
+  "Query.contentPack": { expect: signedIn(), run: async (actor) => call(actor, "query($n: String!) { contentPack(name: $n) { name versions { version } } }", { n: (await sharedPack()).name }) },
+  "Query.contentPacks": { expect: signedIn(), run: (actor) => call(actor, "{ contentPacks(first: 5) { name } }") },
+  "Query.contentPackDiff": {
+    expect: signedIn(),
+    run: async (actor) => call(actor, 'query($n: String!) { contentPackDiff(pack: $n, from: "1.0.0", to: "1.1.0") { added { path } removed } }', { n: (await sharedPack()).name }),
+  },
+  "Query.campaignContent": { expect: campaignReaders, run: async (actor) => call(actor, "query($c: ID!) { campaignContent(campaignId: $c) { packs { id } } }", { c: await campaignIn("DRAFT") }) },
+  "Mutation.createContentPack": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation($i: CreateContentPackInput!) { createContentPack(input: $i) { id } }", { i: { name: `matrix-${randomUUID().slice(0, 8)}`, title: "Matrix" } }),
+  },
+  "Mutation.createPackVersion": {
+    expect: { ...adminOnly, player: "ok" },
+    run: async (actor) => call(actor, 'mutation($n: String!) { createPackVersion(input: { pack: $n, version: "1.0.0" }) { id } }', { n: await playerPack() }),
+  },
+  "Mutation.setPackFile": {
+    expect: packDraftWriters,
+    run: async (actor) => call(actor, "mutation($v: ID!, $a: ID!) { setPackFile(versionId: $v, path: \"data/rules.json\", assetId: $a) { id } }", { v: await playerDraft(false), a: await playerPackFile() }),
+  },
+  "Mutation.removePackFile": {
+    expect: packDraftWriters,
+    run: async (actor) => call(actor, 'mutation($v: ID!) { removePackFile(versionId: $v, path: "data/rules.json") { id } }', { v: await playerDraft(true) }),
+  },
+  "Mutation.publishPackVersion": { expect: packDraftWriters, run: async (actor) => call(actor, "mutation($v: ID!) { publishPackVersion(versionId: $v) { status } }", { v: await playerDraft(true) }) },
+  "Mutation.deprecatePackVersion": {
+    expect: { ...adminOnly, player: "ok" },
+    run: async (actor) => {
+      const version = await playerDraft(true);
+      expectData(await call("player", "mutation($v: ID!) { publishPackVersion(versionId: $v) { status } }", { v: version }));
+      return call(actor, "mutation($v: ID!) { deprecatePackVersion(versionId: $v) { status } }", { v: version });
+    },
+  },
+  "Mutation.enableContentPack": {
+    expect: gameMasterOnly,
+    run: async (actor) => call(actor, 'mutation($c: ID!, $n: String!) { enableContentPack(campaignId: $c, pack: $n, version: "1.0.0") { packs { id } } }', { c: await campaignIn("DRAFT"), n: (await sharedPack()).name }),
+  },
+  "Mutation.disableContentPack": {
+    expect: gameMasterOnly,
+    run: async (actor) => {
+      const campaignId = await campaignIn("DRAFT");
+      const { name } = await sharedPack();
+      expectData(await call("gameMaster", 'mutation($c: ID!, $n: String!) { enableContentPack(campaignId: $c, pack: $n, version: "1.0.0") { packs { id } } }', { c: campaignId, n: name }));
+      return call(actor, "mutation($c: ID!, $n: String!) { disableContentPack(campaignId: $c, pack: $n) { packs { id } } }", { c: campaignId, n: name });
+    },
+  },
+  "Subscription.campaignContentChanged": {
+    expect: campaignReaders,
+    run: async (actor) => {
+      const campaignId = await campaignIn("DRAFT");
+      const { name } = await sharedPack();
+      return subscribeAs(actor, "subscription($c: ID!) { campaignContentChanged(campaignId: $c) { packs { version } } }", { c: campaignId }, async () =>
+        expectData(await call("gameMaster", 'mutation($c: ID!, $n: String!) { enableContentPack(campaignId: $c, pack: $n, version: "1.0.0") { packs { id } } }', { c: campaignId, n: name })),
+      );
+    },
   },
   // Analytics: the analysts' read-only graph (admins too); a player reads only their own figures.
   "Query.activeUsers": {

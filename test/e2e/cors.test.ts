@@ -108,12 +108,19 @@ const preflight = (origin: string | undefined, path = "/graphql", requestHeaders
   });
 
 describe("preflights", () => {
+  it("let a page on an allowed origin upload to content, and resume an upload with the tus protocol's headers", async () => {
+    const res = await preflight(allowedOrigin, "/content/uploads/0b3c6a3e-5f1f-4d1e-9a55-2b6f1c0d9e01", "tus-resumable,upload-offset,content-type,authorization");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(expect.arrayContaining(["POST", "HEAD", "PATCH", "DELETE"]));
+    expect(res.headers.get("access-control-allow-headers")?.split(",")).toEqual(expect.arrayContaining(["tus-resumable", "upload-offset", "upload-length", "upload-metadata", "content-digest", "idempotency-key"]));
+  });
+
   it("answers an allowed origin 204 with the methods, headers and how long to keep them", async () => {
     for (const origin of [allowedOrigin, "https://play.startales.test"]) {
       const res = await preflight(origin, "/graphql", "content-type,authorization,x-api-key,apollo-require-preflight,x-request-id,traceparent,apollographql-client-name");
       expect(res.status).toBe(204);
       expect(res.headers.get("access-control-allow-origin")).toBe(origin);
-      expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST");
+      expect(res.headers.get("access-control-allow-methods")).toBe("GET,POST,HEAD,PATCH,DELETE");
       expect(res.headers.get("access-control-allow-headers")?.split(",")).toEqual(
         expect.arrayContaining(["content-type", "authorization", "x-api-key", "apollo-require-preflight", "x-request-id", "traceparent", "apollographql-client-name", "apollographql-client-version"]),
       );

@@ -1071,7 +1071,9 @@ describe("k8s/ manifests with the component content-s3", () => {
       expect({ storage: config.CONTENT_STORAGE, bucket: config.S3_BUCKET }).toEqual({ storage: "s3", bucket: expect.stringMatching(/\S{3,}/) });
       const podSpec = podSpecsOf(resources.find((r) => r.kind === "Deployment" && r.metadata.name === "content")!)[0]!;
       expect((podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim)).toEqual([]);
-      expect((container.volumeMounts ?? []).map((m) => m.mountPath)).toEqual(["/tmp"]);
+      // The pod's own volume stages resumable uploads' parts where CONTENT_UPLOAD_DIR says.
+      expect((container.volumeMounts ?? []).map((m) => m.mountPath).sort()).toEqual(["/data/uploads", "/tmp"]);
+      expect((podSpec.volumes ?? []).find((v) => v.name === "upload-staging")?.emptyDir).toBeDefined();
 
       // Only content reaches an object store: HTTPS (AWS S3, STS) or MinIO's port.
       const policies = ofKind<INetworkPolicy>(resources, "NetworkPolicy");

@@ -141,15 +141,16 @@ export const analyticsTestConfig = (extra: Record<string, string> = {}): Analyti
   parseConfig(analyticsConfigSchema, testEnv({ DATABASE_URL: required("ANALYTICS_DATABASE_URL"), INGEST_BLOCK_MS: "200", ...extra }));
 
 /**
- * Content on the run's database, its bytes in a directory of its own (under the system's temp
+ * Content on the run's database, asking the campaign subgraph at `campaignUrl` (its origin), its bytes in a directory of its own (under the system's temp
  * directory; `CONTENT_DIR` to choose), a URL-signing secret of its own, and URLs naming
  * `publicBaseUrl` (the gateway, where one runs: startStack picks its port first).
  */
-export const contentTestConfig = (publicBaseUrl: string, extra: Record<string, string> = {}): ContentConfig =>
+export const contentTestConfig = (campaignUrl: string, publicBaseUrl: string, extra: Record<string, string> = {}): ContentConfig =>
   parseConfig(
     contentConfigSchema,
     testEnv({
       DATABASE_URL: required("CONTENT_DATABASE_URL"),
+      CAMPAIGN_URL: `${campaignUrl}/graphql`,
       DATABASE_POOL_SIZE: "4",
       CONTENT_DIR: extra.CONTENT_DIR ?? mkdtempSync(join(tmpdir(), "startales-content-")),
       CONTENT_URL_SIGNING_SECRET: randomBytes(32).toString("base64url"),

@@ -182,7 +182,7 @@ export async function startStack(
     started.push(analyticsWorker);
     // Content's URLs name the gateway's public origin, so the gateway's port is chosen before content starts.
     const gatewayPort = options.gatewayEnv?.PORT ?? String(await unusedPort());
-    const contentConfig = contentTestConfig(`http://127.0.0.1:${gatewayPort}`, { ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.contentEnv });
+    const contentConfig = contentTestConfig(campaignUrl, `http://127.0.0.1:${gatewayPort}`, { ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.contentEnv });
     if (!options.contentEnv?.CONTENT_DIR) started.push({ stop: () => rm(contentConfig.CONTENT_DIR, { recursive: true, force: true }) });
     const content = createContentApp(contentConfig, logs.content.logger as Logger);
     const contentUrl = await content.listen();

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { signedIn } from "@startales/service-kit";
 import { sniffMediaType } from "../../subgraphs/content/src/domain/media-type";
+import { checkPackPath } from "../../subgraphs/content/src/domain/pack-service";
 import { createUrlSigner } from "../../subgraphs/content/src/domain/signed-url";
 import { acceptedTypes, uploaderFor } from "../../subgraphs/content/src/domain/upload-rules";
 
@@ -21,6 +22,12 @@ describe("an upload's media type", () => {
       [bytes("ID3", [4, 0]), "audio/mpeg"],
       [bytes([0xff, 0xfb, 0x90, 0x00]), "audio/mpeg"],
       [bytes("glTF", [2, 0, 0, 0]), "model/gltf-binary"],
+      [bytes(' {"ship": "Corvette", "hp": 40}'), "application/json"],
+      [bytes("[1, 2, 3]"), "application/json"],
+      // JSON must be whole and UTF-8; a scalar is no pack file.
+      [bytes('{"ship": '), null],
+      [bytes("[", [0xff, 0xfe], "]"), null],
+      [bytes('"just a string"'), null],
       // What must never pass for a picture: markup, scripts, SVG (it can run script), archives, nothing.
       [bytes("<html><script>alert(1)</script>"), null],
       [bytes("<svg xmlns='http://www.w3.org/2000/svg'/>"), null],
@@ -31,9 +38,11 @@ describe("an upload's media type", () => {
     expect(samples.map(([sample]) => sniffMediaType(sample))).toEqual(samples.map(([, type]) => type));
   });
 
-  it("must be one its kind accepts: an avatar is an image, media may be audio or a model too", () => {
+  it("must be one its kind accepts: an avatar is an image, media may be audio or a model too, a pack file JSON as well", () => {
     expect(acceptedTypes("AVATAR")).toEqual(["image/png", "image/jpeg", "image/gif", "image/webp"]);
     expect(acceptedTypes("MEDIA")).toEqual(expect.arrayContaining(["image/png", "audio/wav", "audio/ogg", "audio/mpeg", "model/gltf-binary"]));
+    expect(acceptedTypes("MEDIA")).not.toContain("application/json");
+    expect(acceptedTypes("PACK_FILE")).toEqual(expect.arrayContaining([...acceptedTypes("MEDIA"), "application/json"]));
   });
 });
 
@@ -48,8 +57,9 @@ describe("who may upload", () => {
     }
   };
 
-  it("is every player for their own avatar, counted against their quota", () => {
+  it("is every player for their own avatar and their packs' files, counted against their quota", () => {
     expect(uploaderFor(signedIn(user, ["PLAYER"]), "AVATAR")).toMatchObject({ ownerId: user, quotaApplies: true });
+    expect(uploaderFor(signedIn(user, ["PLAYER"]), "PACK_FILE")).toMatchObject({ ownerId: user, quotaApplies: true });
   });
 
   it("is admins and services for media: a service's belongs to no one and counts against no quota", () => {
@@ -89,5 +99,13 @@ describe("a private asset's link", () => {
     expect(createUrlSigner(randomBytes(32).toString("hex")).verify(sha, query(link))).toBeNull();
     expect(signer.verify(sha, new URLSearchParams(""))).toBeNull();
     expect(signer.verify(sha, query("expires=abc&signature=x"))).toBeNull();
+  });
+});
+
+describe("a file's path in a content pack", () => {
+  it("is relative, `/`-separated and plain, so nothing escapes the pack when it is unpacked", () => {
+    for (const path of ["ships/corvette.glb", "lang/en.json", "a/b/c/d/e/f/g/h.png", "README_1.txt", "v1.2/data-set_3.json"]) expect({ path, problem: checkPackPath(path) }).toEqual({ path, problem: null });
+    const refused = ["../escape.json", "ships/../../etc/passwd", "/abs.json", "a//b.json", "", "./a.json", "a/./b.json", "a\\b.json", ".hidden", "-flag.json", "a/b/c/d/e/f/g/h/i.png", "C:/x.png", "ships/corvette.png\u0000", "x".repeat(101), `${"a/".repeat(200)}b`];
+    for (const path of refused) expect({ path, refused: checkPackPath(path) !== null }).toEqual({ path, refused: true });
   });
 });

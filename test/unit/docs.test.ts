@@ -104,6 +104,7 @@ const PRODUCERS = [
   "subgraphs/provider/src/domain/job-usage.ts",
   "subgraphs/realtime/src/domain/session-events.ts",
   "subgraphs/content/src/domain/asset-service.ts",
+  "subgraphs/content/src/domain/pack-service.ts",
 ];
 
 /** Modules that write to Redis streams or channels without producing an event of their own. */

@@ -243,7 +243,7 @@ export const assetEvents = {
     .strictObject({
       /** Null for a service's asset (generated media). */
       ownerId: id.nullable(),
-      kind: z.enum(["AVATAR", "MEDIA"]),
+      kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]),
       visibility: z.enum(["PUBLIC", "PRIVATE"]),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       size: count,
@@ -255,6 +255,26 @@ export const assetEvents = {
   ASSET_DELETED: z
     .strictObject({ ownerId: id.nullable(), sha256: z.string().regex(/^[0-9a-f]{64}$/), reason: z.enum(["OWNER", "ADMIN", "ACCOUNT_ERASED"]) })
     .describe("an asset was removed by its owner or an admin, or with its owner's account; its bytes go once no asset has them"),
+};
+
+const packRef = z.strictObject({ packId: id, name: z.string().min(1).max(64), version: z.string().min(1).max(100), versionId: id });
+
+/**
+ * Content's events of content packs on `packs:content`. aggregateId: the pack version;
+ * version: 1 when published, 2 when deprecated.
+ */
+export const packEvents = {
+  PACK_VERSION_PUBLISHED: packRef.extend({ files: count, bytes: count }).describe("a pack version was frozen and offered: its manifest never changes"),
+  PACK_VERSION_DEPRECATED: packRef.describe("a pack version is no longer offered (campaigns that enabled it keep it)"),
+};
+
+/**
+ * Content's events of one campaign's packs on `campaign-content:<campaignId>`
+ * (`campaignContentChanged`). aggregateId: the campaign; version: its count of pack changes.
+ */
+export const campaignContentEvents = {
+  CAMPAIGN_PACK_ENABLED: packRef.describe("a game master enabled a pack version for the campaign (replacing another version of the pack)"),
+  CAMPAIGN_PACK_DISABLED: packRef.describe("a game master disabled a pack for the campaign"),
 };
 
 /** Notification's events on `inbox:<userId>`. aggregateId: the notification; version: 1. */

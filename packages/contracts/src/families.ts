@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { accountErasureEvents, accountEvents, aiEvents, assetEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
+import { accountErasureEvents, accountEvents, aiEvents, assetEvents, campaignContentEvents, packEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
@@ -79,6 +79,8 @@ export const TOPIC_FAMILIES = {
   ai: { kind: "system", writer: "provider", delivery: "outbox", readers: "analytics (firehose)", events: aiEvents },
   api: { kind: "system", writer: "gateway", delivery: "firehose", readers: "analytics (firehose)", events: apiEvents },
   assets: { kind: "domain", writer: "content", delivery: "outbox", readers: "analytics (firehose)", events: assetEvents },
+  packs: { kind: "domain", writer: "content", delivery: "outbox", readers: "analytics (firehose)", events: packEvents },
+  "campaign-content": { kind: "domain", writer: "content", delivery: "outbox", readers: "gateway (campaignContentChanged); analytics (firehose)", events: campaignContentEvents },
 } as const satisfies Record<string, TopicFamily>;
 
 export type FamilyName = keyof typeof TOPIC_FAMILIES;

@@ -24,6 +24,10 @@ export const Topics = {
   sessions: "sessions:realtime",
   /** Content's uploads and deletions (ASSET_UPLOADED, ASSET_DELETED): one topic, read by analytics only. */
   assets: "assets:content",
+  /** Content packs published and deprecated: one topic, read by analytics only. */
+  packs: "packs:content",
+  /** The packs one campaign's game master enabled and disabled (`campaignContentChanged`). */
+  campaignContent: (campaignId: string) => `campaign-content:${campaignId}`,
   /** Provider's usage records (JOB_FINISHED): one topic, read by analytics only. */
   ai: "ai:provider",
   /** One gateway replica's usage statistics (appended to the gateway's firehose only). */

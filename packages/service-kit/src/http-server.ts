@@ -25,6 +25,8 @@ export type HttpServerOptions = {
   postRoutes?: Record<string, RouteHandler>;
   /** GET routes by path prefix (e.g. "/content/" for content-addressed files), after the exact ones. */
   prefixRoutes?: Record<string, RouteHandler>;
+  /** Routes by path prefix for every method (a protocol of its own: content's resumable uploads, tus), before all others. */
+  protocolRoutes?: Record<string, RouteHandler>;
   /** Everything else (the GraphQL endpoint). */
   fallback: RouteHandler;
   /** From the config (baseConfigShape); its defaults when absent. */
@@ -62,8 +64,10 @@ const HANDLER_FAILURE = { client: "request refused", dependency: "request answer
 const UNTRACED_ROUTES = new Set(["/health/live", "/health/ready", "/metrics"]);
 
 export function createHttpService(options: HttpServerOptions): HttpService {
-  const { logger, metrics, readiness, routes = {}, postRoutes = {}, prefixRoutes = {}, fallback } = options;
+  const { logger, metrics, readiness, routes = {}, postRoutes = {}, prefixRoutes = {}, protocolRoutes = {}, fallback } = options;
   const prefixOf = (path: string) => Object.keys(prefixRoutes).find((prefix) => path.startsWith(prefix));
+  // A protocol's prefix matches itself and what is under it (`/content/uploads`, `/content/uploads/<id>`).
+  const protocolOf = (path: string) => Object.keys(protocolRoutes).find((prefix) => path === prefix || path.startsWith(`${prefix}/`));
   exportReadiness(metrics, readiness);
   exportCertificateExpiry(metrics, options.tls?.cert);
   let draining = false;
@@ -102,14 +106,23 @@ export function createHttpService(options: HttpServerOptions): HttpService {
     res.on("close", () => inFlight.delete(res));
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefixOf(path) ?? "other");
+      const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (protocolOf(path) ?? prefixOf(path) ?? "other");
       metrics.httpDuration.observe({ route, method: req.method ?? "GET", status: String(res.statusCode) }, seconds);
     });
     try {
       // A HEAD is a GET whose body Node leaves out: a prefix route (content) answers both.
       const read = req.method === "GET" || req.method === "HEAD";
-      const prefix = read && !getRoutes[path] ? prefixOf(path) : undefined;
-      const handler = req.method === "GET" ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined)) : req.method === "HEAD" && prefix ? prefixRoutes[prefix] : req.method === "POST" ? postRoutes[path] : undefined;
+      const protocol = protocolOf(path);
+      const prefix = protocol ?? (read && !getRoutes[path] ? prefixOf(path) : undefined);
+      const handler = protocol
+        ? protocolRoutes[protocol]
+        : req.method === "GET"
+          ? (getRoutes[path] ?? (prefix ? prefixRoutes[prefix] : undefined))
+          : req.method === "HEAD" && prefix
+            ? prefixRoutes[prefix]
+            : req.method === "POST"
+              ? postRoutes[path]
+              : undefined;
       if (options.service && tracingEnabled() && !UNTRACED_ROUTES.has(path)) {
         // Continues the caller's trace (the gateway's fetch span, or a client's traceparent).
         const route = KNOWN_ROUTES.has(path) || path in routes || path in postRoutes ? path : (prefix ?? "other");

@@ -70,6 +70,8 @@ export type SubgraphAppOptions<Loaders> = {
   postRoutes?: Record<string, RouteHandler>;
   /** GET routes by path prefix (provider's `/content/<sha256>`). */
   prefixRoutes?: Record<string, RouteHandler>;
+  /** Every method by path prefix (content's resumable uploads). */
+  protocolRoutes?: Record<string, RouteHandler>;
   /** Starts background work (an outbox relay, a sweeper) once the server listens. */
   onListen?: () => void;
   /** Closes what the subgraph opened (database pool, Redis), after HTTP has drained. */
@@ -133,6 +135,7 @@ export function createSubgraphApp<Loaders>(options: SubgraphAppOptions<Loaders>)
     routes: options.routes,
     postRoutes: options.postRoutes,
     prefixRoutes: options.prefixRoutes,
+    protocolRoutes: options.protocolRoutes,
     fallback: apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, context }),
     timeouts: config,
     service: options.name,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
   createAccountErasureConsumer,
+  createCampaignClient,
   createRedis,
   createSubgraphApp,
   databaseReadiness,
@@ -11,13 +12,16 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
-import { publicBaseUrl, storageOptions, type ContentConfig } from "./config";
+import { publicBaseUrl, storageOptions, uploadStagingDir, type ContentConfig } from "./config";
 import { createDb } from "./db";
 import { createAssetService } from "./domain/asset-service";
 import { createAssetUrls } from "./domain/asset-urls";
+import { createPackService } from "./domain/pack-service";
 import { createUrlSigner } from "./domain/signed-url";
 import { downloadRoute } from "./http/download-route";
+import { resumableUploadRoute } from "./http/resumable-uploads";
 import { uploadRoute } from "./http/upload-route";
+import { createLoaders } from "./loaders";
 import { createResolvers } from "./resolvers";
 import { createStorageDriver } from "./storage";
 
@@ -35,6 +39,9 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
   const signer = createUrlSigner(config.CONTENT_URL_SIGNING_SECRET);
   const urls = createAssetUrls({ baseUrl: publicBaseUrl(config), signer, ttlSeconds: config.CONTENT_SIGNED_URL_TTL_SECONDS });
   const assets = createAssetService({ db, storage, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, afterCommit: () => relay.wake() });
+  const packs = createPackService({ db, afterCommit: () => relay.wake() });
+  // Who may read or change a campaign's packs is campaign's to say, asked as the caller.
+  const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // A deleted account's avatars and uploads go, and their bytes once no other asset has them.
   const erasures = createAccountErasureConsumer({
     redis,
@@ -51,11 +58,21 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
     config,
     logger,
     typeDefs: contentTypeDefs,
-    resolvers: createResolvers({ assets, urls, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, maxUploadBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
-    createLoaders: () => ({}),
+    resolvers: createResolvers({ assets, packs, urls, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, maxUploadBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
+    createLoaders: (_viewer, forwarded) => createLoaders(campaigns, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis), storage.readiness],
     postRoutes: uploadRoute({ assets, urls, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, maxBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
     prefixRoutes: downloadRoute({ assets, storage, signer, logger }),
+    protocolRoutes: resumableUploadRoute({
+      assets,
+      urls,
+      publicBaseUrl: publicBaseUrl(config),
+      gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET,
+      stagingDir: uploadStagingDir(config),
+      maxBytes: config.CONTENT_MAX_RESUMABLE_BYTES,
+      quotaBytes: config.CONTENT_USER_QUOTA_BYTES,
+      logger: logger.child({ component: "resumable-uploads" }),
+    }),
     onListen: () => {
       relay.start();
       erasures.start();

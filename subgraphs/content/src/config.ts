@@ -1,5 +1,9 @@
+import { join } from "node:path";
 import { z } from "zod";
-import { accountErasureTopicShape, booleanFlag, outboxConfigShape, positiveInt, secret, subgraphConfigShape } from "@startales/service-kit";
+
+/** An optional variable given empty (compose's `${VAR:-}`, a ConfigMap's "") is unset. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+import { accountErasureTopicShape, booleanFlag, outboxConfigShape, positiveInt, secret, subgraphConfigShape, url } from "@startales/service-kit";
 import type { StorageOptions } from "./storage";
 
 export const contentConfigSchema = z.object({
@@ -7,24 +11,27 @@ export const contentConfigSchema = z.object({
   ...outboxConfigShape,
   /** Where identity asks for a deleted account's data to be erased (read as consumer group `content`). */
   ...accountErasureTopicShape,
+  /** Campaign's GraphQL endpoint: who may read and change a campaign's packs (its members, its game master). */
+  CAMPAIGN_URL: url("http://127.0.0.1:4002/graphql"),
+  CAMPAIGN_TIMEOUT_MS: positiveInt(5_000),
   /** Where the bytes are kept: `filesystem` (CONTENT_DIR, the default) or `s3` (S3_*, MinIO or AWS). */
   CONTENT_STORAGE: z.enum(["filesystem", "s3"]).default("filesystem"),
   /** The filesystem driver's root; relative paths are from the working directory. Replicas must share it (a ReadWriteMany volume). */
   CONTENT_DIR: z.string().min(1).default(".local/content"),
   /** The S3 endpoint, for MinIO or another S3-compatible store; unset: AWS's for S3_REGION. */
-  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  S3_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ })),
   S3_REGION: z.string().min(1).default("us-east-1"),
   S3_BUCKET: z.string().min(3).default("startales-content"),
   /** Secrets from the environment; unset: the AWS SDK's default chain (an IAM role, say). */
-  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_ACCESS_KEY_ID: unsetWhenEmpty(z.string().min(1)),
+  S3_SECRET_ACCESS_KEY: unsetWhenEmpty(z.string().min(1)),
   /** Path-style URLs (`<endpoint>/<bucket>/<key>`), which MinIO needs. */
   S3_FORCE_PATH_STYLE: booleanFlag(true),
   /**
    * Where clients fetch content (no trailing slash): the gateway's public origin, or a CDN in
    * front of it. Unset: the local stack's gateway, http://127.0.0.1:<GATEWAY_PORT>.
    */
-  CONTENT_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CONTENT_PUBLIC_BASE_URL: unsetWhenEmpty(z.url({ protocol: /^https?$/ })),
   /** The local stack's gateway port (npm start hands GATEWAY_PORT to every process): CONTENT_PUBLIC_BASE_URL's default. */
   GATEWAY_PORT: positiveInt(4000),
   /** Signs the expiring URLs of private assets (HMAC-SHA256); every replica must hold the same. */
@@ -33,6 +40,13 @@ export const contentConfigSchema = z.object({
   CONTENT_SIGNED_URL_TTL_SECONDS: positiveInt(900),
   /** The largest file one upload request may carry. */
   CONTENT_MAX_UPLOAD_BYTES: positiveInt(16 * 1024 * 1024),
+  /** The largest file a resumable upload (tus, `/content/uploads`) may carry. */
+  CONTENT_MAX_RESUMABLE_BYTES: positiveInt(1024 * 1024 * 1024),
+  /**
+   * Where resumable uploads' parts wait until the file is whole; unset: `<CONTENT_DIR>/uploads`.
+   * Replicas must share it (a client may resume on another one). Expired after a day.
+   */
+  CONTENT_UPLOAD_DIR: unsetWhenEmpty(z.string().min(1)),
   /** What one user's assets may add up to (admins and services are not counted). */
   CONTENT_USER_QUOTA_BYTES: positiveInt(64 * 1024 * 1024),
 });
@@ -51,6 +65,8 @@ export function storageOptions(config: ContentConfig): StorageOptions {
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
   };
 }
+
+export const uploadStagingDir = (config: Pick<ContentConfig, "CONTENT_UPLOAD_DIR" | "CONTENT_DIR">): string => config.CONTENT_UPLOAD_DIR ?? join(config.CONTENT_DIR, "uploads");
 
 /** Where content URLs start (no trailing slash). */
 export const publicBaseUrl = (config: Pick<ContentConfig, "CONTENT_PUBLIC_BASE_URL" | "GATEWAY_PORT">): string =>

@@ -1,6 +1,7 @@
-import type { SubgraphContext } from "@startales/service-kit";
+import type DataLoader from "dataloader";
+import type { CampaignAccess, SubgraphContext } from "@startales/service-kit";
 
-/** Content answers each field with one query: no loaders to share within a request. */
-export type ContentLoaders = Record<string, never>;
+/** Who the caller is to each campaign a request names, asked of campaign once per request (batched). */
+export type ContentLoaders = { campaignAccess: DataLoader<string, CampaignAccess> };
 
 export type ContentContext = SubgraphContext<ContentLoaders>;

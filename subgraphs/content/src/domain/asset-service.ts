@@ -7,8 +7,9 @@ import type { Db } from "../db";
 import type { Asset, Prisma } from "../generated/prisma/client";
 import type { AssetKind, AssetVisibility } from "../generated/prisma/enums";
 import type { StorageDriver } from "../storage";
+import { BlobDigestMismatchError } from "../storage";
 import { sniffMediaType } from "./media-type";
-import { acceptedTypes, defaultVisibility, uploaderFor } from "./upload-rules";
+import { acceptedTypes, defaultVisibility, uploaderFor, type Uploader } from "./upload-rules";
 
 export type Upload = {
   kind: AssetKind;
@@ -21,6 +22,20 @@ export type Upload = {
   declaredSha256?: string;
   bytes: Buffer;
 };
+
+/** A file uploaded in parts, staged until it is whole: `open` reads it, `head` is its start (all of it when small). */
+export type StagedUpload = {
+  kind: AssetKind;
+  visibility?: AssetVisibility;
+  name?: string;
+  declaredType?: string;
+  sha256: string;
+  size: number;
+  head: Buffer;
+  open: () => Readable;
+};
+
+type Committed = StagedUpload & { idempotencyKey?: string };
 
 export type AssetRow = Asset & { size: number; mediaType: string };
 
@@ -64,7 +79,10 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
   async function release(sha256: string): Promise<void> {
     await db.$transaction(async (tx) => {
       await lockBlob(tx, sha256);
-      const removed = await tx.$executeRaw`DELETE FROM blobs b WHERE b.sha256 = ${sha256} AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256)`;
+      const removed = await tx.$executeRaw`
+        DELETE FROM blobs b WHERE b.sha256 = ${sha256}
+          AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256)
+          AND NOT EXISTS (SELECT 1 FROM pack_files p WHERE p.sha256 = b.sha256)`;
       if (removed > 0) await storage.delete(sha256);
     });
   }
@@ -91,59 +109,68 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
     return gone;
   }
 
+  /**
+   * What every upload comes to: the type read from the bytes and checked, the quota, the bytes
+   * stored (and verified) by the driver, then in one transaction the blob's row, the asset and
+   * its event. `head`: the whole file, or at least its first bytes, to read its type from.
+   */
+  async function commit(uploader: Uploader, upload: Committed): Promise<AssetRow> {
+    const { sha256, size } = upload;
+    const mediaType = sniffMediaType(upload.head);
+    if (mediaType === null || !acceptedTypes(upload.kind).includes(mediaType)) {
+      throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `${upload.kind} accepts ${acceptedTypes(upload.kind).join(", ")}; these bytes are ${mediaType ?? "none of them"}`);
+    }
+    const declared = mediaTypeOf(upload.declaredType);
+    if (!GENERIC_TYPES.has(declared) && declared !== mediaType) {
+      throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `The request declared ${declared}, but the bytes are ${mediaType}`);
+    }
+    if (uploader.quotaApplies && size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
+
+    await storage.put(sha256, upload.open(), size);
+    const created = await db.$transaction(async (tx) => {
+      if (uploader.quotaApplies && uploader.ownerId) {
+        // One upload of a user at a time past this point, so two cannot both fit the same room.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-quota:${uploader.ownerId}`}))`;
+        const [{ used }] = await tx.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${uploader.ownerId}::uuid`;
+        if (Number(used ?? 0) + size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes; ${Number(used ?? 0)} are used`);
+      }
+      await lockBlob(tx, sha256);
+      const inserted = await tx.$executeRaw`INSERT INTO blobs (sha256, size, media_type) VALUES (${sha256}, ${size}, ${mediaType}) ON CONFLICT (sha256) DO NOTHING`;
+      // A release of the same bytes may have removed them since they were put above.
+      if (inserted > 0 && !(await storage.stat(sha256))) await storage.put(sha256, upload.open(), size);
+      const visibility = upload.visibility ?? defaultVisibility(upload.kind);
+      const asset = await tx.asset.create({
+        data: { sha256, ownerId: uploader.ownerId, kind: upload.kind, visibility, name: upload.name ?? null, idempotencyKey: uploader.ownerId ? (upload.idempotencyKey ?? null) : null },
+        include: withBlob,
+      });
+      await tx.outboxEvent.create({
+        data: {
+          topic: Topics.assets,
+          type: "ASSET_UPLOADED",
+          aggregateId: asset.id,
+          version: 1,
+          data: eventData(Topics.assets, "ASSET_UPLOADED", { ownerId: asset.ownerId, kind: asset.kind, visibility, sha256, size, mediaType, deduplicated: inserted === 0 }),
+          traceparent: activeTraceparent(),
+        },
+      });
+      return flatten(asset);
+    });
+    deps.afterCommit();
+    return created;
+  }
+
   return {
     /** Stores an upload; the same idempotency key again answers the first asset (`replayed`). */
     async upload(viewer: Viewer, upload: Upload): Promise<{ asset: AssetRow; replayed: boolean }> {
       const uploader = uploaderFor(viewer, upload.kind);
       const earlier = await byIdempotencyKey(uploader.ownerId, upload.idempotencyKey);
       if (earlier) return { asset: earlier, replayed: true };
-
       const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
       if (upload.declaredSha256 !== undefined && upload.declaredSha256.toLowerCase() !== sha256) {
         throw refusal(400, "CHECKSUM_MISMATCH", `The body's SHA-256 is ${sha256}, not the ${upload.declaredSha256} the request declared`);
       }
-      const mediaType = sniffMediaType(upload.bytes);
-      if (mediaType === null || !acceptedTypes(upload.kind).includes(mediaType)) {
-        throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `${upload.kind} accepts ${acceptedTypes(upload.kind).join(", ")}; these bytes are ${mediaType ?? "none of them"}`);
-      }
-      const declared = mediaTypeOf(upload.declaredType);
-      if (!GENERIC_TYPES.has(declared) && declared !== mediaType) {
-        throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `The request declared ${declared}, but the bytes are ${mediaType}`);
-      }
-      const size = upload.bytes.length;
-      if (uploader.quotaApplies && size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
-
-      await storage.put(sha256, Readable.from([upload.bytes]), size);
-      let created: { asset: AssetRow; deduplicated: boolean };
       try {
-        created = await db.$transaction(async (tx) => {
-          if (uploader.quotaApplies && uploader.ownerId) {
-            // One upload of a user at a time past this point, so two cannot both fit the same room.
-            await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-quota:${uploader.ownerId}`}))`;
-            const [{ used }] = await tx.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${uploader.ownerId}::uuid`;
-            if (Number(used ?? 0) + size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes; ${Number(used ?? 0)} are used`);
-          }
-          await lockBlob(tx, sha256);
-          const inserted = await tx.$executeRaw`INSERT INTO blobs (sha256, size, media_type) VALUES (${sha256}, ${size}, ${mediaType}) ON CONFLICT (sha256) DO NOTHING`;
-          // A release of the same bytes may have removed them since they were put above.
-          if (inserted > 0 && !(await storage.stat(sha256))) await storage.put(sha256, Readable.from([upload.bytes]), size);
-          const visibility = upload.visibility ?? defaultVisibility(upload.kind);
-          const asset = await tx.asset.create({
-            data: { sha256, ownerId: uploader.ownerId, kind: upload.kind, visibility, name: upload.name ?? null, idempotencyKey: uploader.ownerId ? (upload.idempotencyKey ?? null) : null },
-            include: withBlob,
-          });
-          await tx.outboxEvent.create({
-            data: {
-              topic: Topics.assets,
-              type: "ASSET_UPLOADED",
-              aggregateId: asset.id,
-              version: 1,
-              data: eventData(Topics.assets, "ASSET_UPLOADED", { ownerId: asset.ownerId, kind: asset.kind, visibility, sha256, size, mediaType, deduplicated: inserted === 0 }),
-              traceparent: activeTraceparent(),
-            },
-          });
-          return { asset: flatten(asset), deduplicated: inserted === 0 };
-        });
+        return { asset: await commit(uploader, { ...upload, sha256, size: upload.bytes.length, head: upload.bytes, open: () => Readable.from([upload.bytes]) }), replayed: false };
       } catch (error) {
         // Two requests with one idempotency key at once: the second finds the first's asset.
         if ((error as { code?: string }).code === "P2002") {
@@ -152,8 +179,21 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
         }
         throw error;
       }
-      deps.afterCommit();
-      return { asset: created.asset, replayed: false };
+    },
+
+    /**
+     * Stores a file uploaded in parts (resumable-uploads.ts), from where it was staged. The
+     * driver checks the bytes against the hash the client declared when it began, as it stores
+     * them: a file that does not match is never stored, and nothing of it is visible meanwhile.
+     */
+    async uploadStaged(viewer: Viewer, staged: StagedUpload): Promise<AssetRow> {
+      const uploader = uploaderFor(viewer, staged.kind);
+      try {
+        return await commit(uploader, staged);
+      } catch (error) {
+        if (error instanceof BlobDigestMismatchError) throw refusal(460, "CHECKSUM_MISMATCH", `The file's bytes are not the SHA-256 ${staged.sha256} declared when the upload began`);
+        throw error;
+      }
     },
 
     async byId(id: string): Promise<AssetRow | null> {
@@ -177,10 +217,12 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
       return Number(used ?? 0);
     },
 
-    /** What a GET of the blob may serve: its type and size, and whether any asset makes it public. */
+    /** What a GET of the blob may serve: its type and size, and whether a public asset or a published pack makes it public. */
     async blobFacts(sha256: string): Promise<{ size: number; mediaType: string; public: boolean } | null> {
       const rows = await db.$queryRaw<{ size: bigint; media_type: string; public: boolean }[]>`
-        SELECT b.size, b.media_type, EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256 AND a.visibility = 'PUBLIC') AS public
+        SELECT b.size, b.media_type,
+          EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256 AND a.visibility = 'PUBLIC')
+          OR EXISTS (SELECT 1 FROM pack_files p JOIN pack_versions v ON v.id = p.version_id WHERE p.sha256 = b.sha256 AND v.status <> 'DRAFT') AS public
         FROM blobs b WHERE b.sha256 = ${sha256}`;
       const row = rows[0];
       return row ? { size: Number(row.size), mediaType: row.media_type, public: row.public } : null;

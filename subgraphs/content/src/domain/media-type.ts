@@ -3,7 +3,7 @@
  * file is served as what it is, so a "picture" that is really HTML cannot run in a browser.
  * Only the types content accepts are recognised. `file-type` knows hundreds, but is published
  * as ES modules only and our services are CommonJS; the handful below are their published
- * signatures (PNG, JFIF/EXIF, RIFF, GIF87a/89a, Ogg, MPEG audio, glTF binary).
+ * signatures (PNG, JFIF/EXIF, RIFF, GIF87a/89a, Ogg, MPEG audio, glTF binary), and JSON.
  */
 const SIGNATURES: { type: string; test: (b: Buffer) => boolean }[] = [
   { type: "image/png", test: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
@@ -19,9 +19,24 @@ const SIGNATURES: { type: string; test: (b: Buffer) => boolean }[] = [
 
 export const MEDIA_TYPES = SIGNATURES.map((signature) => signature.type);
 
+/** JSON has no signature: it is JSON when it is UTF-8 text that parses as an object or an array (a pack's localisation, its data). */
+function isJson(bytes: Buffer): boolean {
+  const first = bytes.find((byte) => byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09);
+  if (first !== 0x7b && first !== 0x5b) return false;
+  try {
+    JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The type the bytes are, or null when they are none content accepts. */
 export function sniffMediaType(bytes: Buffer): string | null {
-  return SIGNATURES.find((signature) => signature.test(bytes))?.type ?? null;
+  return SIGNATURES.find((signature) => signature.test(bytes))?.type ?? (isJson(bytes) ? "application/json" : null);
 }
 
 export const IMAGE_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/** What a content pack may hold: media and JSON (localisation, game data). */
+export const PACK_FILE_TYPES: readonly string[] = [...MEDIA_TYPES, "application/json"];

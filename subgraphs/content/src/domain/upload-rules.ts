@@ -1,17 +1,17 @@
 import { Role, forbidden, requireWriter, type SignedInViewer, type Viewer } from "@startales/service-kit";
 import type { AssetKind, AssetVisibility } from "../generated/prisma/enums";
-import { IMAGE_TYPES, MEDIA_TYPES } from "./media-type";
+import { IMAGE_TYPES, MEDIA_TYPES, PACK_FILE_TYPES } from "./media-type";
 
 /**
- * Who may upload what: every player their own avatar (a public picture); admins and services
- * (the provider's generated speech and images) media of any accepted type. A service's
- * media belongs to no user, so it counts against no one's quota and no account's erasure
- * removes it.
+ * Who may upload what: every player their own avatar (a public picture) and the files of the
+ * content packs they make (mods: which of them a campaign uses is its game master's choice);
+ * admins and services (the provider's generated speech and images) media of any accepted type. A service's media belongs to no user, so it counts
+ * against no one's quota and no account's erasure removes it.
  */
 export type Uploader = { viewer: SignedInViewer; ownerId: string | null; quotaApplies: boolean };
 
-const ACCEPTED: Record<AssetKind, readonly string[]> = { AVATAR: IMAGE_TYPES, MEDIA: MEDIA_TYPES };
-const DEFAULT_VISIBILITY: Record<AssetKind, AssetVisibility> = { AVATAR: "PUBLIC", MEDIA: "PUBLIC" };
+const ACCEPTED: Record<AssetKind, readonly string[]> = { AVATAR: IMAGE_TYPES, MEDIA: MEDIA_TYPES, PACK_FILE: PACK_FILE_TYPES };
+const DEFAULT_VISIBILITY: Record<AssetKind, AssetVisibility> = { AVATAR: "PUBLIC", MEDIA: "PUBLIC", PACK_FILE: "PUBLIC" };
 
 export function uploaderFor(viewer: Viewer, kind: AssetKind): Uploader {
   const writer = requireWriter(viewer);

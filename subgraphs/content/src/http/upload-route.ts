@@ -20,7 +20,7 @@ import { publicAsset } from "./asset-json";
 export const UPLOAD_PATH = "/content/assets";
 
 const uploadQuery = z.strictObject({
-  kind: z.enum(["AVATAR", "MEDIA"]).default("AVATAR"),
+  kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]).default("AVATAR"),
   visibility: z.enum(["PUBLIC", "PRIVATE"]).optional(),
   // A display name only: no path separators or control characters survive into a header later.
   name: z.string().min(1).max(200).regex(/^[^/\\\p{Cc}]+$/u, "must not hold slashes or control characters").optional(),
@@ -38,7 +38,7 @@ function declaredSha256(req: IncomingMessage): string | undefined {
 }
 
 /**
- * `POST /content/assets?kind=&visibility=&name=`: a file in one request (its bytes are the
+ * `POST /content/assets?kind=AVATAR|MEDIA|PACK_FILE&visibility=&name=`: a file in one request (its bytes are the
  * body), through the gateway, which verified the caller and signed who they are. Everything is
  * checked before anything is stored: the caller, the parameters, the size, the digest the
  * client declared, the type the bytes are. `Idempotency-Key` makes a retry safe.

@@ -1,7 +1,9 @@
 import { Role, badInput, requireUser, type Viewer } from "@startales/service-kit";
 import type { AssetRow, AssetService } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
+import type { PackService } from "../domain/pack-service";
 import type { Resolvers } from "../generated/resolvers-types";
+import { packResolvers } from "./packs";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -9,15 +11,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const mayRead = (viewer: Viewer, asset: AssetRow) =>
   asset.visibility === "PUBLIC" || (viewer.kind === "user" && (asset.ownerId === viewer.userId || viewer.roles.includes(Role.ADMIN)));
 
-export function createResolvers(deps: { assets: AssetService; urls: AssetUrls; quotaBytes: number; maxUploadBytes: number }): Resolvers {
+export function createResolvers(deps: { assets: AssetService; packs: PackService; urls: AssetUrls; quotaBytes: number; maxUploadBytes: number }): Resolvers {
   const { assets, urls } = deps;
+  const forPacks = packResolvers(deps);
   const readable = async (viewer: Viewer, id: string) => {
     if (!UUID.test(id)) return null;
     const asset = await assets.byId(id);
     return asset && mayRead(viewer, asset) ? asset : null;
   };
   return {
+    ...forPacks,
     Query: {
+      ...forPacks.Query,
       asset: (_parent, args, { viewer }) => readable(viewer, args.id),
       myAssets: async (_parent, args, { viewer }) => {
         const user = requireUser(viewer);
@@ -39,6 +44,7 @@ export function createResolvers(deps: { assets: AssetService; urls: AssetUrls; q
       },
     },
     Mutation: {
+      ...forPacks.Mutation,
       deleteAsset: (_parent, args, { viewer }) => {
         if (!UUID.test(args.id)) throw badInput("id is not an asset id", [{ field: "id", message: "not a UUID" }]);
         return assets.delete(viewer, args.id);
