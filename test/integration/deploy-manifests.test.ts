@@ -26,17 +26,30 @@ import { gatewayService, subgraphServices, urlTarget } from "../testkit/services
 import { DOCKER_COMPOSE, debianTool } from "../testkit/debian-packages";
 
 /**
- * Calls one subgraph makes to another, each allowed by a pair of network policies: the
- * subgraphs services.json tells a subgraph the URL of.
+ * The variables services.json wires for a subgraph (npm start tells both its processes, which
+ * share one config) that only its worker pool calls: checked on the pool's Deployment and
+ * compose service, and the network policies let the pool, not the subgraph, reach that service.
  */
-const SUBGRAPH_CALLS = new Set(
-  subgraphServices.flatMap((s) =>
-    Object.values(s.urls)
-      .map((target) => urlTarget(target).service)
-      .filter((to) => subgraphServices.some((other) => other.name === to))
-      .map((to) => `${s.name}->${to}`),
-  ),
-);
+const WORKER_POOL_URLS: Record<string, readonly string[]> = {
+  // The provider worker pool stores the audio and images it generates in content.
+  provider: ["CONTENT_URL"],
+};
+const poolOnly = (subgraph: string, variable: string) => WORKER_POOL_URLS[subgraph]?.includes(variable) ?? false;
+
+/** `<caller>-><subgraph>` for each subgraph a variable of `urls` names, the caller named by `callerOf(variable)`. */
+const callsOf = (urls: Record<string, string>, callerOf: (variable: string) => string | null) =>
+  Object.entries(urls).flatMap(([variable, target]) => {
+    const to = urlTarget(target).service;
+    const caller = callerOf(variable);
+    return caller && subgraphServices.some((other) => other.name === to) ? [`${caller}->${to}`] : [];
+  });
+
+/**
+ * Calls one subgraph (or its worker pool) makes to another, each allowed by a pair of network
+ * policies: the subgraphs services.json tells a subgraph the URL of.
+ */
+const SUBGRAPH_CALLS = new Set(subgraphServices.flatMap((s) => callsOf(s.urls, (variable) => (poolOnly(s.name, variable) ? null : s.name))));
+const WORKER_POOL_CALLS = new Set(subgraphServices.flatMap((s) => (s.workerPool ? callsOf(s.urls, (variable) => (poolOnly(s.name, variable) ? s.workerPool!.name : null)) : [])));
 
 const root = join(__dirname, "..", "..");
 const k8sDir = join(root, "k8s");
@@ -108,9 +121,22 @@ const workerPools: AppService[] = subgraphServices.flatMap((s) =>
 );
 const processes = [...services, ...workerPools];
 
-/** The variables services.json sets to a subgraph's URL for `name`: the Service and port they must reach, and the path. */
+/**
+ * The variables services.json sets to a subgraph's URL for `name` (a worker pool: those only it
+ * calls, WORKER_POOL_URLS): the Service and port they must reach, and the path.
+ */
 function subgraphUrlsOf(name: string): Record<string, { service: string; port: number; path: string }> {
-  const urls = [gatewayService, ...subgraphServices].find((s) => s.name === name)?.urls ?? {};
+  const subgraph = subgraphServices.find((s) => s.name === name);
+  const ofPool = subgraphServices.find((s) => s.workerPool?.name === name);
+  const urls = Object.fromEntries(
+    name === gatewayService.name
+      ? Object.entries(gatewayService.urls)
+      : subgraph
+        ? Object.entries(subgraph.urls).filter(([variable]) => !poolOnly(subgraph.name, variable))
+        : ofPool
+          ? Object.entries(ofPool.urls).filter(([variable]) => poolOnly(ofPool.name, variable))
+          : [],
+  );
   return Object.fromEntries(
     Object.entries(urls).flatMap(([variable, target]) => {
       const { service, path } = urlTarget(target);
@@ -609,8 +635,9 @@ function checkStack(resources: Resource[], label: string, { reaches443 = [] as s
     expect(new URL(gatewayConfig.subgraphUrls[s.name]!).pathname).toBe("/graphql");
   }
   // Every URL services.json wires to a subgraph (the gateway's JWKS, internal routes and
-  // content; a subgraph's CAMPAIGN_URL) reaches that subgraph's Service, at its path.
-  for (const app of services) {
+  // content; a subgraph's CAMPAIGN_URL; the provider worker pool's CONTENT_URL) reaches that
+  // subgraph's Service, at its path.
+  for (const app of processes) {
     for (const [variable, { service, port, path }] of Object.entries(subgraphUrlsOf(app.name))) {
       const value = String(parsedConfigs.get(app.name)![variable]);
       expect({ where: `${label}: ${app.name}`, variable, ...serviceUrlTarget(value), path: new URL(value).pathname }).toEqual({ where: `${label}: ${app.name}`, variable, service, port, path });
@@ -708,6 +735,12 @@ function checkStack(resources: Resource[], label: string, { reaches443 = [] as s
   }
   for (const pool of workerPools) {
     check(`prometheus -> ${pool.name}`, may(prometheus, podOf(pool.name), pool.port), true);
+    // The calls only a worker pool makes (WORKER_POOL_URLS) are allowed, each side holding on its own
+    // (its subgraph's are not: the subgraph-to-subgraph matrix above).
+    for (const s of subgraphs.filter((s) => WORKER_POOL_CALLS.has(`${pool.name}->${s.name}`))) {
+      check(`${pool.name} -> ${s.name}`, may(podOf(pool.name), podOf(s.name), s.port), true);
+      check(`(${s.name}'s ingress rules alone) ${pool.name} -> ${s.name}`, mayEnter(podOf(pool.name), podOf(s.name), s.port), true);
+    }
     for (const [who, stranger] of Object.entries(strangers)) check(`(${pool.name}'s ingress rules alone) ${who} -> ${pool.name}`, mayEnter(stranger, podOf(pool.name), pool.port), false);
   }
   const datastores = { postgres: 5432, redis: 6379 };
@@ -1280,7 +1313,7 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(gatewayConfig.subgraphUrls).sort()).toEqual(subgraphs.map((s) => s.name).sort());
     for (const s of subgraphs) expect(gatewayConfig.subgraphUrls[s.name]).toBe(`http://${s.name}:${s.port}/graphql`);
     // Every URL services.json wires to a subgraph, on compose's network: http://<service>:<port><path>.
-    for (const app of services) {
+    for (const app of processes) {
       for (const [variable, { service, port, path }] of Object.entries(subgraphUrlsOf(app.name))) {
         const value = new URL(String(configs.get(app.name)![variable]));
         expect({ app: app.name, variable, url: `${value.protocol}//${value.host}${value.pathname}` }).toEqual({ app: app.name, variable, url: `http://${service}:${port}${path}` });

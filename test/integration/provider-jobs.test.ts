@@ -13,7 +13,8 @@ import { startProvider, type ProviderHarness } from "../testkit/provider";
 /**
  * The provider subgraph and its worker pool with no vendor at all: the offline engines
  * answer text, speech and images (and transcription: provider-offline-transcription.test.ts);
- * content is served over HTTP with immutable cache headers.
+ * generated audio and images are stored in the content subgraph (the harness's own, whose origin
+ * stands for the gateway's in their URLs) and served with immutable cache headers.
  */
 let provider: ProviderHarness;
 const player = randomUUID();
@@ -62,7 +63,7 @@ describe("offline provider (no keys configured)", () => {
     expect(fresh.usage).toMatchObject({ cached: false });
   });
 
-  it("speech is a WAV and portraits and planets are PNGs, served by content address with immutable cache headers", async () => {
+  it("speech is a WAV and portraits and planets are PNGs, stored in content and served by content address with immutable cache headers", async () => {
     const speech = expectData(
       await provider.call<{ synthesizeSpeech: { id: string } }>(player, "mutation($input: SynthesizeSpeechInput!) { synthesizeSpeech(input: $input) { id } }", {
         input: { idempotencyKey: randomUUID(), text: "Welcome aboard, captain. The stars are restless tonight." },
@@ -80,6 +81,11 @@ describe("offline provider (no keys configured)", () => {
     expect(bytes.length).toBeGreaterThan(16_000); // more than half a second of 16 kHz audio
     const etag = wav.headers.get("etag")!;
     expect((await fetch(audio.contentUrl as string, { headers: { "if-none-match": etag } })).status).toBe(304);
+    // Content's, not the provider's own: its /content/ serves only what it kept before content.
+    const sha = (audio.contentUrl as string).slice(`${provider.contentUrl}/content/`.length);
+    expect(audio.contentUrl).toBe(`${provider.contentUrl}/content/${sha}`);
+    expect(etag).toBe(`"${sha}"`);
+    expect((await fetch(`${provider.url}/content/${sha}`)).status).toBe(404);
 
     for (const subject of ["PORTRAIT", "PLANET"]) {
       const image = expectData(

@@ -155,8 +155,17 @@ export async function startStack(
     const simulationWorker = createSimulationWorker(simulationWorkerConfig, logs.simulationWorker.logger as Logger);
     await simulationWorker.listen();
     started.push(simulationWorker);
-    // The provider subgraph and its worker pool share one config (and so one Redis namespace).
-    const providerConfig = providerTestConfig(campaignUrl, { EVENT_FIREHOSE_PREFIX, ...options.providerEnv });
+    // Content's URLs name the gateway's public origin, so the gateway's port is chosen before content starts;
+    // content starts before the provider, whose worker pool stores generated audio and images in it.
+    const gatewayPort = options.gatewayEnv?.PORT ?? String(await unusedPort());
+    const contentConfig = contentTestConfig(campaignUrl, `http://127.0.0.1:${gatewayPort}`, { ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.contentEnv });
+    if (!options.contentEnv?.CONTENT_DIR) started.push({ stop: () => rm(contentConfig.CONTENT_DIR, { recursive: true, force: true }) });
+    const content = createContentApp(contentConfig, logs.content.logger as Logger);
+    const contentUrl = await content.listen();
+    started.push(content);
+    // The provider subgraph and its worker pool share one config (and so one Redis namespace);
+    // the URLs of what it generated name the gateway's public origin, like content's.
+    const providerConfig = providerTestConfig(campaignUrl, { EVENT_FIREHOSE_PREFIX, CONTENT_URL: contentUrl, PROVIDER_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`, ...options.providerEnv });
     const provider = createProviderApp(providerConfig, logs.provider.logger as Logger);
     const providerUrl = await provider.listen();
     started.push(provider);
@@ -180,13 +189,6 @@ export async function startStack(
     const analyticsWorker = createAnalyticsWorker(analyticsConfig, logs.analyticsWorker.logger as Logger);
     await analyticsWorker.listen();
     started.push(analyticsWorker);
-    // Content's URLs name the gateway's public origin, so the gateway's port is chosen before content starts.
-    const gatewayPort = options.gatewayEnv?.PORT ?? String(await unusedPort());
-    const contentConfig = contentTestConfig(campaignUrl, `http://127.0.0.1:${gatewayPort}`, { ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.contentEnv });
-    if (!options.contentEnv?.CONTENT_DIR) started.push({ stop: () => rm(contentConfig.CONTENT_DIR, { recursive: true, force: true }) });
-    const content = createContentApp(contentConfig, logs.content.logger as Logger);
-    const contentUrl = await content.listen();
-    started.push(content);
     const gateway = createGatewayApp(
       gatewayTestConfig({ identity: identityUrl, campaign: campaignUrl, realtime: realtimeUrl, simulation: simulationUrl, provider: providerUrl, notification: notificationUrl, analytics: analyticsUrl, content: contentUrl }, `${identityUrl}/.well-known/jwks.json`, {
         PORT: gatewayPort,

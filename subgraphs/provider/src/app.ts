@@ -19,7 +19,8 @@ export const providerTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
 
 /**
  * The provider subgraph as a value; `listen()` starts it (port 0 in tests). It creates jobs
- * and serves their results and content; the worker pool (worker-app.ts) runs them.
+ * and serves their results; the worker pool (worker-app.ts) runs them and stores generated
+ * audio and images in the content subgraph. It still serves the bytes it kept before that.
  */
 export function createProviderApp(config: ProviderConfig, logger: Logger): SubgraphApp {
   const production = config.NODE_ENV === "production";

@@ -6,7 +6,8 @@ export const CONTENT_PREFIX = "/content/";
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /**
- * GET /content/<sha256>: generated audio and images. The address is the hash of the bytes,
+ * GET /content/<sha256>: the audio and images generated before they were stored in the content
+ * subgraph (the gateway asks here for a blob content does not know). The address is the hash of the bytes,
  * so a response never changes: CDNs and browsers may keep it for a year (immutable), and
  * If-None-Match answers 304. The bytes are served as the type they were stored with,
  * never sniffed, and can run nothing (CSP sandbox).

@@ -16,6 +16,7 @@ import {
 import { createResponseCache } from "./cache/response-cache";
 import type { ProviderConfig } from "./config";
 import { createDb } from "./db";
+import { createContentClient } from "./domain/content-client";
 import { createContentStore } from "./domain/content-store";
 import { createDeploymentRegistry } from "./domain/deployment-registry";
 import { createJobEvents } from "./domain/job-events";
@@ -84,6 +85,13 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
       },
     }),
     content: createContentStore(db),
+    media: createContentClient({
+      url: config.CONTENT_URL,
+      secret: config.GATEWAY_SIGNING_SECRET,
+      serviceId: config.PROVIDER_SERVICE_ID,
+      timeoutMs: config.CONTENT_TIMEOUT_MS,
+      logger: logger.child({ component: "content-client" }),
+    }),
     events: createJobEvents(redis, { streamMaxLen: 10_000, ttlSeconds: config.PROVIDER_STREAM_TTL_S }),
     prefix: config.PROVIDER_REDIS_PREFIX,
     maxOutputChars: config.PROVIDER_MAX_OUTPUT_CHARS,
@@ -146,6 +154,7 @@ export function createProviderWorker(config: ProviderConfig, logger: Logger, opt
     ],
     startedFields: async () => ({
       routing: config.PROVIDER_ROUTING,
+      content: config.CONTENT_URL,
       deployments: (await registry.list()).map((d) => `${d.name} (${d.kind}, ${d.modelGroup})`),
     }),
     closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect()],
