@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
 import { Agent } from "undici";
 import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, headerValue, requestError, requestIdFrom, sendJson, type Logger, type Viewer } from "@startales/service-kit";
 
@@ -43,12 +44,16 @@ const pick = (from: Record<string, string | string[] | undefined>, names: string
   return headers;
 };
 
-async function relay(upstream: Upstream, res: ServerResponse): Promise<void> {
-  res.writeHead(upstream.statusCode, pick(upstream.headers, RESPONSE_HEADERS));
-  for await (const chunk of upstream.body) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
-  }
-  res.end();
+/**
+ * Streams content's answer to the client. pipeline() closes content's body when the client
+ * goes away mid-download (a cancelled video, a resuming client): otherwise the connection to
+ * content stays taken, and once the agent's are all taken every download hangs.
+ */
+async function relay(upstream: Upstream, res: ServerResponse, headers: string[] = RESPONSE_HEADERS): Promise<void> {
+  res.writeHead(upstream.statusCode, pick(upstream.headers, headers));
+  await pipeline(upstream.body, res).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ERR_STREAM_PREMATURE_CLOSE") throw error;
+  });
 }
 
 const unavailable = (res: ServerResponse) => {
@@ -167,11 +172,7 @@ export function createContentProxy(options: {
       options.logger.warn({ err: error }, "content unreachable for a resumable upload");
       return unavailable(res);
     }
-    res.writeHead(upstream.statusCode, pick(upstream.headers, [...RESPONSE_HEADERS, ...RESUMABLE_RESPONSE_HEADERS]));
-    for await (const chunk of upstream.body) {
-      if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
-    }
-    res.end();
+    return relay(upstream, res, [...RESPONSE_HEADERS, ...RESUMABLE_RESPONSE_HEADERS]);
   };
 
   return { download, upload, resumable, close: () => agent.close() };

@@ -130,3 +130,22 @@ describe("a resumable upload", () => {
     expect(staged()).toEqual([]);
   });
 });
+
+describe("a download the client cuts short", () => {
+  it("frees the gateway's connection to content: after more cut downloads than the gateway has connections, a download is answered whole", async () => {
+    const file = pngOfSize(4 * 1024 * 1024);
+    const uploaded = await fetch(`${stack.gatewayUrl}/content/assets`, { method: "POST", headers: auth(alice), body: file });
+    expect(uploaded.status).toBe(201);
+    const { asset } = (await uploaded.json()) as { asset: { url: string; sha256: string } };
+    // Each reads the first bytes and hangs up, as a cancelled video or a switched page does.
+    const cut = () =>
+      new Promise<void>((resolve) => {
+        const req = request(asset.url, (res) => res.once("data", () => { req.destroy(); resolve(); }));
+        req.on("error", () => resolve());
+        req.end();
+      });
+    for (let round = 0; round < 5; round++) await Promise.all(Array.from({ length: 10 }, cut));
+    const whole = await fetch(asset.url, { signal: AbortSignal.timeout(20_000) });
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(asset.sha256);
+  });
+});
