@@ -10,6 +10,8 @@ declare module "autocannon" {
       body?: string;
       connections?: number;
       duration?: number;
+      /** Requests in all, instead of a duration. */
+      amount?: number;
       timeout?: number;
       /** Requests per second over all connections (a fixed arrival rate). */
       overallRate?: number;
@@ -25,6 +27,6 @@ declare module "autocannon" {
       non2xx: number;
     };
   }
-  function autocannon(options: autocannon.Options, callback: (error: Error | null, result: autocannon.Result) => void): EventEmitter;
+  function autocannon(options: autocannon.Options, callback: (error: Error | null, result: autocannon.Result) => void): EventEmitter & { stop(): void };
   export = autocannon;
 }

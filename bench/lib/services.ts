@@ -1,11 +1,14 @@
 import { execFile, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { createRedis, streamKey } from "@startales/service-kit";
 import { GATEWAY_NODE_FLAGS } from "../../gateway/src/node-flags";
 import { startBuiltProcess } from "../../test/testkit/built-process";
+import { unusedPort } from "../../test/testkit/ports";
 import { deleteKeysMatching } from "../../test/testkit/redis-keys";
 import { gatewayService, serviceNamed, wiredUrls, type Service } from "../../test/testkit/services";
 
@@ -93,6 +96,8 @@ export type BenchStack = {
   notificationDatabaseUrl?: string;
   /** With `realtime: true`: the realtime subgraph (chat and presence). */
   realtimeUrl?: string;
+  /** With `content: true`: the content subgraph (uploads and downloads of assets). */
+  contentUrl?: string;
   /** The secret the gateway signs identities with: a bench may call a subgraph directly. */
   signingSecret: string;
   services: ServiceProcess[];
@@ -102,16 +107,20 @@ export type BenchStack = {
 /**
  * identity and campaign (fresh `startales_<name>_bench` databases, migrated), optionally the
  * simulation, provider and notification subgraphs, each with its worker pool, optionally the
- * realtime subgraph, and a gateway, each its own process, with throwaway secrets; `gatewayEnv`
- * tunes the gateway (limits), `simulationEnv`, `providerEnv` and `notificationEnv` both
- * processes of theirs. Campaign (and notification) use a notification-request topic of this
- * run's (`integration:notifications:bench:<random>`, or `notificationEnv`'s NOTIFICATION_TOPIC),
+ * realtime and content subgraphs, and a gateway, each its own process, with throwaway secrets;
+ * `gatewayEnv` tunes the gateway (limits), `identityEnv` identity (its first admins),
+ * `contentEnv` content, `simulationEnv`, `providerEnv` and `notificationEnv` both processes
+ * of theirs. Campaign (and notification) use a notification-request topic of this run's
+ * (`integration:notifications:bench:<random>`, or `notificationEnv`'s NOTIFICATION_TOPIC),
  * the delivery queue a namespace of its own, realtime a presence namespace of its own
- * (`bench-presence-<random>:`); all are removed from Redis on stop.
+ * (`bench-presence-<random>:`), content an account-erasure topic of its own and its blobs a
+ * temporary directory (its URLs name the gateway, whose port is chosen first); all are
+ * removed on stop.
  */
 export async function startBenchStack(
   options: {
     gatewayEnv?: Record<string, string>;
+    identityEnv?: Record<string, string>;
     simulation?: boolean;
     simulationEnv?: Record<string, string>;
     provider?: boolean;
@@ -119,10 +128,12 @@ export async function startBenchStack(
     notification?: boolean;
     notificationEnv?: Record<string, string>;
     realtime?: boolean;
+    content?: boolean;
+    contentEnv?: Record<string, string>;
   } = {},
 ): Promise<BenchStack> {
   const server = process.env.DATABASE_SERVER_URL ?? "postgresql://postgres@127.0.0.1:5432";
-  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : []), ...(options.notification ? ["notification"] : []), ...(options.realtime ? ["realtime"] : [])];
+  const names = ["identity", "campaign", ...(options.simulation ? ["simulation"] : []), ...(options.provider ? ["provider"] : []), ...(options.notification ? ["notification"] : []), ...(options.realtime ? ["realtime"] : []), ...(options.content ? ["content"] : [])];
   const databases = Object.fromEntries(
     names.map((name) => {
       const url = new URL(server);
@@ -143,6 +154,13 @@ export async function startBenchStack(
   const notificationRedisPrefix = options.notification ? (options.notificationEnv?.NOTIFICATION_REDIS_PREFIX ?? `bench-notification-${run}:`) : undefined;
   const presenceKeyPrefix = options.realtime ? `bench-presence-${run}:` : undefined;
   const runPrefixes = [notificationRedisPrefix, presenceKeyPrefix].filter((prefix) => prefix !== undefined);
+  // Content reads account erasures in a group of its own: never a developer's stack's requests.
+  const erasureTopic = `integration:account-erasures:bench:${run}`;
+  const runTopics = [notificationTopic, lifecycleTopic, ...(options.content ? [erasureTopic] : [])];
+  const contentDir = options.content ? (options.contentEnv?.CONTENT_DIR ?? mkdtempSync(join(tmpdir(), "startales-bench-content-"))) : undefined;
+  const removeContentDir = () => {
+    if (contentDir && !options.contentEnv?.CONTENT_DIR) rmSync(contentDir, { recursive: true, force: true });
+  };
   const services: ServiceProcess[] = [];
   // The services started so far, by name: what services.json wires a later one to.
   const origins: Record<string, string> = {};
@@ -162,6 +180,7 @@ export async function startBenchStack(
       JWT_PRIVATE_KEY: jwtKey,
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
+      ...options.identityEnv,
     });
     const campaign = await start(serviceNamed("campaign"), {
       DATABASE_URL: databases.CAMPAIGN_DATABASE_URL!,
@@ -221,8 +240,25 @@ export async function startBenchStack(
       });
       realtimeUrl = realtime.url;
     }
+    // Content's URLs name the gateway's origin, so the gateway's port is chosen before content starts.
+    const gatewayPort = options.content ? String(await unusedPort()) : "0";
+    let contentUrl: string | undefined;
+    if (options.content) {
+      const content = await start(serviceNamed("content"), {
+        DATABASE_URL: databases.CONTENT_DATABASE_URL!,
+        GATEWAY_SIGNING_SECRET: secret,
+        REDIS_URL: redisUrl,
+        CONTENT_URL_SIGNING_SECRET: randomBytes(32).toString("base64url"),
+        CONTENT_PUBLIC_BASE_URL: `http://127.0.0.1:${gatewayPort}`,
+        ACCOUNT_ERASURE_TOPIC: erasureTopic,
+        ...options.contentEnv,
+        CONTENT_DIR: contentDir!,
+      });
+      contentUrl = content.url;
+    }
     // The gateway routes to the subgraphs started (its other URLs: services.json's, of those).
     const gateway = await start(gatewayService, {
+      PORT: gatewayPort,
       GATEWAY_SIGNING_SECRET: secret,
       REDIS_URL: redisUrl,
       ...Object.fromEntries(Object.entries(origins).map(([name, url]) => [`SUBGRAPH_${name.toUpperCase()}_URL`, `${url}/graphql`])),
@@ -238,17 +274,20 @@ export async function startBenchStack(
       ...(providerUrl ? { providerUrl, providerDatabaseUrl: databases.PROVIDER_DATABASE_URL } : {}),
       ...(notificationUrl ? { notificationUrl, notificationDatabaseUrl: databases.NOTIFICATION_DATABASE_URL } : {}),
       ...(realtimeUrl ? { realtimeUrl } : {}),
+      ...(contentUrl ? { contentUrl } : {}),
       signingSecret: secret,
       services,
       async stop() {
         for (const service of [...services].reverse()) await service.stop();
         await migrateAll(databases, ["--drop"]).catch(() => undefined);
-        await removeRunKeys(redisUrl, [notificationTopic, lifecycleTopic], runPrefixes).catch(() => undefined);
+        await removeRunKeys(redisUrl, runTopics, runPrefixes).catch(() => undefined);
+        removeContentDir();
       },
     };
   } catch (error) {
     for (const service of services) await service.stop();
-    await removeRunKeys(redisUrl, [notificationTopic, lifecycleTopic], runPrefixes).catch(() => undefined);
+    await removeRunKeys(redisUrl, runTopics, runPrefixes).catch(() => undefined);
+    removeContentDir();
     throw error;
   }
 }

@@ -138,6 +138,7 @@ describe("an upload that is wrong", () => {
       { name: "a forged token", result: await upload(png, { token: "not-a-token" }), expected: { status: 401, code: "UNAUTHENTICATED" } },
       { name: "bytes that are no image", result: await upload(html, { token: bob.accessToken }), expected: { status: 415, code: "BAD_REQUEST", reason: "UNSUPPORTED_MEDIA_TYPE" } },
       { name: "a PNG declared as JPEG", result: await upload(png, { token: bob.accessToken, headers: { "content-type": "image/jpeg" } }), expected: { status: 415, code: "BAD_REQUEST", reason: "UNSUPPORTED_MEDIA_TYPE" } },
+      { name: "a PNG declared as text", result: await upload(png, { token: bob.accessToken, headers: { "content-type": "text/plain" } }), expected: { status: 415, code: "BAD_REQUEST", reason: "UNSUPPORTED_MEDIA_TYPE" } },
       { name: "a digest that does not match", result: await upload(png, { token: bob.accessToken, headers: { "content-digest": `sha-256=:${wrongDigest}:` } }), expected: { status: 400, code: "BAD_REQUEST", reason: "CHECKSUM_MISMATCH" } },
       { name: "over the upload limit", result: await upload(pngOfSize(150_001), { token: bob.accessToken }), expected: { status: 413, code: "BAD_REQUEST", reason: "TOO_LARGE" } },
       { name: "an unknown kind", result: await upload(png, { token: bob.accessToken, query: "?kind=PACK" }), expected: { status: 400, code: "BAD_USER_INPUT" } },

@@ -12,6 +12,7 @@ import {
   createFilesystemDriver,
   createS3Driver,
 } from "../../subgraphs/content/src/storage";
+import { startS3rver } from "../testkit/s3rver";
 
 /**
  * Content's blob storage (subgraphs/content/src/storage): one contract, run the same on the
@@ -253,21 +254,11 @@ describeStorageContract("the filesystem driver", async () => {
   };
 });
 
-type S3rverInstance = { run(): Promise<{ address: string; port: number }>; close(): Promise<void> };
-type S3rverOptions = { port: number; address: string; silent: boolean; directory: string; configureBuckets: { name: string }[] };
-// s3rver ships no types.
-const S3rver = require("s3rver") as new (options: S3rverOptions) => S3rverInstance;
-
 describeStorageContract("the S3 driver (s3rver)", async () => {
-  const directory = await mkdtemp(join(tmpdir(), "content-storage-s3rver-"));
-  const bucket = "content-test";
-  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory, configureBuckets: [{ name: bucket }] });
-  // Bound by s3rver itself as it starts, so the port it reports is already its own.
-  const { port } = await server.run();
-  // s3rver's one built-in key pair.
-  const connection = { endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true };
+  const s3 = await startS3rver();
+  const { directory, bucket, connection } = s3;
   const driver = createS3Driver({ ...connection, bucket });
-  const lister = new S3Client({ ...connection, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const lister = new S3Client({ ...connection, credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey } });
   return {
     driver,
     async strays() {
@@ -285,8 +276,7 @@ describeStorageContract("the S3 driver (s3rver)", async () => {
     async close() {
       await driver.close();
       lister.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
+      await s3.close();
     },
   };
 });

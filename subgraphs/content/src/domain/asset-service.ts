@@ -45,7 +45,14 @@ export const refusal = (status: number, reason: string, message: string) =>
 
 const lockBlob = (tx: Prisma.TransactionClient, sha256: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-blob:${sha256}`}))`;
 
-const GENERIC_TYPES = new Set(["application/octet-stream", ""]);
+/**
+ * Declared types that say nothing of the file: none, bytes, and the defaults clients put on a
+ * body they were not told the type of (curl's form encoding for --data-binary). The type served
+ * is always the one read from the bytes; a declared type only has to agree with it.
+ */
+const GENERIC_TYPES = new Set(["", "application/octet-stream", "application/x-www-form-urlencoded"]);
+/** A declared type that agrees with what the bytes are (JSON is text: fetch sends a string body as text/plain). */
+const agrees = (declared: string, sniffed: string) => GENERIC_TYPES.has(declared) || declared === sniffed || (sniffed === "application/json" && declared === "text/plain");
 const mediaTypeOf = (header: string | undefined) => (header ?? "").split(";")[0]!.trim().toLowerCase();
 
 /** The bytes' stored facts joined to the asset: what every read of an asset answers. */
@@ -121,7 +128,7 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
       throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `${upload.kind} accepts ${acceptedTypes(upload.kind).join(", ")}; these bytes are ${mediaType ?? "none of them"}`);
     }
     const declared = mediaTypeOf(upload.declaredType);
-    if (!GENERIC_TYPES.has(declared) && declared !== mediaType) {
+    if (!agrees(declared, mediaType)) {
       throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `The request declared ${declared}, but the bytes are ${mediaType}`);
     }
     if (uploader.quotaApplies && size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
