@@ -33,6 +33,10 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     ACCOUNT_ERASURE_TOPIC: testAccountErasureTopic(FILE_ID),
     // And the file's own firehoses (written only where an analytics pool reads them).
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
+    // Two stacks run at once (jest's two workers), each a dozen processes with a pool each,
+    // against one PostgreSQL that takes 100 connections: at 10 a pool, the peaks of two
+    // stacks under load went past it (a service answered SERVICE_UNAVAILABLE). Tests need few.
+    DATABASE_POOL_SIZE: "5",
     ...extra,
   };
 }
