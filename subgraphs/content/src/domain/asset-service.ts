@@ -43,6 +43,12 @@ export type AssetRow = Asset & { size: number; mediaType: string };
 export const refusal = (status: number, reason: string, message: string) =>
   new GraphQLError(message, { extensions: { code: ErrorCode.BAD_REQUEST, reason, http: { status } } });
 
+/** Bytes a user's assets add up to (a blob counts once per asset that has it). */
+async function usedBy(client: Prisma.TransactionClient, ownerId: string): Promise<number> {
+  const [{ used }] = await client.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${ownerId}::uuid`;
+  return Number(used ?? 0);
+}
+
 const lockBlob = (tx: Prisma.TransactionClient, sha256: string) => tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-blob:${sha256}`}))`;
 
 /**
@@ -138,8 +144,8 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
       if (uploader.quotaApplies && uploader.ownerId) {
         // One upload of a user at a time past this point, so two cannot both fit the same room.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`content-quota:${uploader.ownerId}`}))`;
-        const [{ used }] = await tx.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${uploader.ownerId}::uuid`;
-        if (Number(used ?? 0) + size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes; ${Number(used ?? 0)} are used`);
+        const used = await usedBy(tx, uploader.ownerId);
+        if (used + size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes; ${used} are used`);
       }
       await lockBlob(tx, sha256);
       const inserted = await tx.$executeRaw`INSERT INTO blobs (sha256, size, media_type) VALUES (${sha256}, ${size}, ${mediaType}) ON CONFLICT (sha256) DO NOTHING`;
@@ -219,10 +225,7 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
     },
 
     /** Bytes a user's assets add up to, against CONTENT_USER_QUOTA_BYTES. */
-    async usedBytes(ownerId: string): Promise<number> {
-      const [{ used }] = await db.$queryRaw<[{ used: bigint | null }]>`SELECT sum(b.size) AS used FROM assets a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.owner_id = ${ownerId}::uuid`;
-      return Number(used ?? 0);
-    },
+    usedBytes: (ownerId: string): Promise<number> => usedBy(db, ownerId),
 
     /** What a GET of the blob may serve: its type and size, and whether a public asset or a published pack makes it public. */
     async blobFacts(sha256: string): Promise<{ size: number; mediaType: string; public: boolean } | null> {

@@ -1,4 +1,5 @@
 import { Role, forbidden, requireWriter, type SignedInViewer, type Viewer } from "@startales/service-kit";
+import { z } from "zod";
 import type { AssetKind, AssetVisibility } from "../generated/prisma/enums";
 import { IMAGE_TYPES, MEDIA_TYPES, PACK_FILE_TYPES } from "./media-type";
 
@@ -23,3 +24,11 @@ export function uploaderFor(viewer: Viewer, kind: AssetKind): Uploader {
 
 export const acceptedTypes = (kind: AssetKind): readonly string[] => ACCEPTED[kind];
 export const defaultVisibility = (kind: AssetKind): AssetVisibility => DEFAULT_VISIBILITY[kind];
+
+/** What a client says of a file it uploads, in one request's query or a resumable upload's metadata: the same rules for both. */
+export const uploadFields = {
+  kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]).default("AVATAR"),
+  visibility: z.enum(["PUBLIC", "PRIVATE"]).optional(),
+  // A display name only: no path separators or control characters survive into a header later.
+  name: z.string().min(1).max(200).regex(/^[^/\\\p{Cc}]+$/u, "must not hold slashes or control characters").optional(),
+};

@@ -5,11 +5,11 @@ import type { Readable } from "node:stream";
 import { GraphQLError } from "graphql";
 import type { Server } from "@tus/server" with { "resolution-mode": "import" };
 import type { Upload } from "@tus/utils" with { "resolution-mode": "import" };
-import { ErrorCode, IDENTITY_HEADER, createIdentityVerifier, type Logger, type RouteHandler, type Viewer } from "@startales/service-kit";
+import { ErrorCode, IDENTITY_HEADER, createIdentityVerifier, httpStatusOf, type Logger, type RouteHandler, type Viewer } from "@startales/service-kit";
 import { z } from "zod";
 import type { AssetService } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
-import { uploaderFor } from "../domain/upload-rules";
+import { uploadFields, uploaderFor } from "../domain/upload-rules";
 import { publicAsset } from "./asset-json";
 
 export const RESUMABLE_PATH = "/content/uploads";
@@ -19,9 +19,7 @@ const SNIFF_HEAD_BYTES = 64 * 1024;
 
 /** What a client says of its file when it begins (tus `Upload-Metadata`); `sha256` is checked when the last byte arrives. */
 const uploadMetadata = z.object({
-  kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]).default("AVATAR"),
-  visibility: z.enum(["PUBLIC", "PRIVATE"]).optional(),
-  name: z.string().min(1).max(200).regex(/^[^/\\\p{Cc}]+$/u, "must not hold slashes or control characters").optional(),
+  ...uploadFields,
   contentType: z.string().max(100).optional(),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "the file's SHA-256, 64 hex digits").transform((value) => value.toLowerCase()),
 });
@@ -32,12 +30,11 @@ const tusError = (status: number, code: string, message: string, reason?: string
   body: JSON.stringify({ errors: [{ message, extensions: { code, ...(reason ? { reason } : {}) } }] }),
 });
 
-/** Our errors (GraphQLError with a code and maybe an HTTP status) in tus's terms. */
+/** Our errors (GraphQLError with a code and maybe an HTTP status) in tus's terms, with the status every plain route answers them with. */
 function asTusError(error: unknown): { status_code: number; body: string } {
   if (error instanceof GraphQLError) {
-    const { code, reason, http } = error.extensions as { code?: string; reason?: string; http?: { status?: number } };
-    const status = http?.status ?? ({ UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404 } as Record<string, number>)[code ?? ""] ?? 400;
-    return tusError(status, code ?? ErrorCode.BAD_REQUEST, error.message, reason);
+    const { code, reason } = error.extensions as { code?: string; reason?: string };
+    return tusError(httpStatusOf(error), code ?? ErrorCode.BAD_REQUEST, error.message, reason);
   }
   throw error;
 }

@@ -15,16 +15,12 @@ import { z } from "zod";
 import type { AssetService } from "../domain/asset-service";
 import { refusal } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
+import { uploadFields } from "../domain/upload-rules";
 import { publicAsset } from "./asset-json";
 
 export const UPLOAD_PATH = "/content/assets";
 
-const uploadQuery = z.strictObject({
-  kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]).default("AVATAR"),
-  visibility: z.enum(["PUBLIC", "PRIVATE"]).optional(),
-  // A display name only: no path separators or control characters survive into a header later.
-  name: z.string().min(1).max(200).regex(/^[^/\\\p{Cc}]+$/u, "must not hold slashes or control characters").optional(),
-});
+const uploadQuery = z.strictObject(uploadFields);
 
 /** RFC 9530's `Content-Digest: sha-256=:<base64>:`, as hex; undefined when the header names no SHA-256. */
 function declaredSha256(req: IncomingMessage): string | undefined {

@@ -3,9 +3,9 @@ import type { AssetRow, AssetService } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
 import type { PackService } from "../domain/pack-service";
 import type { Resolvers } from "../generated/resolvers-types";
+import { isId } from "./ids";
 import { packResolvers } from "./packs";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Who may see an asset: anyone a PUBLIC one, its owner and admins a PRIVATE one. */
 const mayRead = (viewer: Viewer, asset: AssetRow) =>
@@ -15,7 +15,7 @@ export function createResolvers(deps: { assets: AssetService; packs: PackService
   const { assets, urls } = deps;
   const forPacks = packResolvers(deps);
   const readable = async (viewer: Viewer, id: string) => {
-    if (!UUID.test(id)) return null;
+    if (!isId(id)) return null;
     const asset = await assets.byId(id);
     return asset && mayRead(viewer, asset) ? asset : null;
   };
@@ -30,7 +30,7 @@ export function createResolvers(deps: { assets: AssetService; packs: PackService
         if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput("first must be between 1 and 100", [{ field: "first", message: "1 to 100" }]);
         let after: { createdAt: Date; id: string } | undefined;
         if (args.after) {
-          const cursor = UUID.test(args.after) ? await assets.byId(args.after) : null;
+          const cursor = isId(args.after) ? await assets.byId(args.after) : null;
           if (!cursor || cursor.ownerId !== user.userId) throw badInput("after is not the cursor of one of your pages", [{ field: "after", message: "unknown cursor" }]);
           after = cursor;
         }
@@ -46,7 +46,7 @@ export function createResolvers(deps: { assets: AssetService; packs: PackService
     Mutation: {
       ...forPacks.Mutation,
       deleteAsset: (_parent, args, { viewer }) => {
-        if (!UUID.test(args.id)) throw badInput("id is not an asset id", [{ field: "id", message: "not a UUID" }]);
+        if (!isId(args.id)) throw badInput("id is not an asset id", [{ field: "id", message: "not a UUID" }]);
         return assets.delete(viewer, args.id);
       },
     },

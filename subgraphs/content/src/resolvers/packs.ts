@@ -4,12 +4,8 @@ import type { ContentContext } from "../context";
 import type { AssetUrls } from "../domain/asset-urls";
 import type { PackFileRow, PackService } from "../domain/pack-service";
 import type { Resolvers } from "../generated/resolvers-types";
+import { checkId, isId } from "./ids";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const checkId = (field: string, id: string) => {
-  if (!UUID.test(id)) throw badInput(`${field} is not an id`, [{ field, message: "not a UUID" }]);
-};
 
 /** Reads of a campaign's packs: its members, admins and analysts, as campaign itself decides. */
 async function readable(context: ContentContext, campaignId: string): Promise<Extract<CampaignAccess, { id: string }>> {
@@ -34,7 +30,7 @@ const manifestSha256 = (files: PackFileRow[]) => createHash("sha256").update(fil
 
 export function packResolvers(deps: { packs: PackService; urls: AssetUrls }): Resolvers {
   const { packs, urls } = deps;
-  const visibleVersion = async (viewer: Viewer, id: string) => (UUID.test(id) ? packs.visible(viewer, await packs.versionById(id)) : null);
+  const visibleVersion = async (viewer: Viewer, id: string) => (isId(id) ? packs.visible(viewer, await packs.versionById(id)) : null);
   const campaignContent = async (campaignId: string) => ({ campaignId, packs: await packs.enabledIn(campaignId) });
   return {
     Query: {
