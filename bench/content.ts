@@ -17,9 +17,10 @@
  *    AVATAR, within a quota), straight to content with the identity the gateway would sign
  *    for that admin, and, the baseline, the static server storing the body as content's
  *    filesystem driver does (hashed while written, fsynced, renamed; no checks, no database).
- * 5. A resumable upload (tus, `/content/uploads`) of a 100 MiB file (BENCH_RESUMABLE_BYTES)
- *    through the gateway in 8 MiB parts: once whole, once cut midway and resumed where the
- *    server's offset says; the baseline, the static server storing it from one request.
+ * 5. A 100 MiB content pack (BENCH_RESUMABLE_BYTES: a zip of 25 files) uploaded resumably
+ *    (tus, `/content/uploads`) through the gateway in 8 MiB parts: once whole, once cut midway
+ *    and resumed where the server's offset says; the baseline, the static server storing it
+ *    from one request. Then the pack unpacked into a draft (`importPackArchive`), timed.
  *
  * The load generator runs in this process; its CPU and each server's are kept with the
  * results (a load generator near 100 % of a core caps the figures it measures).
@@ -38,7 +39,8 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { IDENTITY_HEADER, Role, createIdentitySigner, signedIn } from "@startales/service-kit";
 import { machine, printTable, progress, quantile, round, writeResults } from "./lib/report";
-import { resumableUpload, type ResumableResult } from "./lib/resumable-upload";
+import { resumableUpload, type ResumableResult } from "../test/testkit/resumable-upload";
+import { zipOf } from "../test/testkit/zip";
 import { graphql, loopbackPlayersGatewayEnv, startBenchStack } from "./lib/services";
 
 /**
@@ -60,6 +62,7 @@ const ASSET_BYTES = Number(process.env.BENCH_ASSET_BYTES ?? 1024 * 1024);
 const SLICE_BYTES = 64 * 1024;
 const RESUMABLE_BYTES = Number(process.env.BENCH_RESUMABLE_BYTES ?? 100 * 1024 * 1024);
 const RESUMABLE_PART_BYTES = 8 * 1024 * 1024;
+const PACK_FILES = 25;
 /** Through the gateway, at least this share of the static server's download throughput (the issue's target). */
 const TARGET_RATIO = 0.5;
 const MIB = 1024 * 1024;
@@ -272,6 +275,7 @@ async function main(): Promise<void> {
   let refresher: ReturnType<typeof setInterval> | undefined;
   const rows: Row[] = [];
   const resumable: (ResumableResult & { path: string })[] = [];
+  let packImport: { files: number; bytes: number; seconds: number; mibPerS: number } | undefined;
   try {
     const gateway = stack.gatewayUrl;
     const content = stack.contentUrl!;
@@ -341,15 +345,33 @@ async function main(): Promise<void> {
     progress("\n");
 
     // A large file: one request to the static server (the baseline), then tus through the gateway, whole and cut midway.
-    const big = pngBytes(RESUMABLE_BYTES);
+    // A pack of 25 textures, stored (they are compressed already): new bytes each time, so every upload stores them all.
+    const pack = () => zipOf(Array.from({ length: PACK_FILES }, (_, i) => ({ name: `textures/t${i}.png`, bytes: pngBytes(Math.floor(RESUMABLE_BYTES / PACK_FILES)), compress: false })));
+    const big = await pack();
     const staticStarted = performance.now();
     await check("a large upload to the static server", `${staticServer.origin}/upload`, 201, { method: "POST", body: big });
     const staticSeconds = (performance.now() - staticStarted) / 1000;
-    resumable.push({ path: "static file server, one request (baseline)", seconds: staticSeconds, mibPerS: RESUMABLE_BYTES / MIB / staticSeconds, parts: 1, resumedAt: null, status: 201 });
-    resumable.push({ path: "tus through the gateway, whole", ...(await resumableUpload(gateway, bearer, pngBytes(RESUMABLE_BYTES), { partBytes: RESUMABLE_PART_BYTES, kind: "MEDIA" })) });
+    resumable.push({ path: "static file server, one request (baseline)", seconds: staticSeconds, mibPerS: big.length / MIB / staticSeconds, parts: 1, resumedAt: null, status: 201, body: "" });
+    resumable.push({ path: "tus through the gateway, whole", ...(await resumableUpload(gateway, bearer, await pack(), { partBytes: RESUMABLE_PART_BYTES, kind: "PACK_ARCHIVE" })) });
     progress("resumable: whole ");
-    resumable.push({ path: "tus through the gateway, cut at 40 % and resumed", ...(await resumableUpload(gateway, bearer, pngBytes(RESUMABLE_BYTES), { partBytes: RESUMABLE_PART_BYTES, kind: "MEDIA", cutAt: Math.floor(RESUMABLE_BYTES * 0.4) })) });
-    progress("resumed\n");
+    const resumed = await resumableUpload(gateway, bearer, await pack(), { partBytes: RESUMABLE_PART_BYTES, kind: "PACK_ARCHIVE", cutAt: Math.floor(big.length * 0.4) });
+    resumable.push({ path: "tus through the gateway, cut at 40 % and resumed", ...resumed });
+    progress("resumed ");
+
+    // The last one unpacked into a draft: read back from storage, every entry checked, hashed, typed and stored.
+    const name = `bench-${randomUUID().slice(0, 8)}`;
+    await graphql(`${gateway}/graphql`, "mutation($i: CreateContentPackInput!) { createContentPack(input: $i) { id } }", { i: { name, title: "Bench pack" } }, register.accessToken);
+    const { createPackVersion } = await graphql<{ createPackVersion: { id: string } }>(`${gateway}/graphql`, "mutation($i: CreatePackVersionInput!) { createPackVersion(input: $i) { id } }", { i: { pack: name, version: "1.0.0" } }, register.accessToken);
+    const importStarted = performance.now();
+    const { importPackArchive } = await graphql<{ importPackArchive: { files: number; bytes: number } }>(
+      `${gateway}/graphql`,
+      "mutation($v: ID!, $a: ID!) { importPackArchive(versionId: $v, assetId: $a) { files bytes } }",
+      { v: createPackVersion.id, a: (JSON.parse(resumed.body) as { asset: { id: string } }).asset.id },
+      register.accessToken,
+    );
+    const importSeconds = (performance.now() - importStarted) / 1000;
+    packImport = { files: importPackArchive.files, bytes: importPackArchive.bytes, seconds: importSeconds, mibPerS: importPackArchive.bytes / MIB / importSeconds };
+    progress("imported\n");
   } finally {
     if (refresher) clearInterval(refresher);
     staticServer?.child.kill();
@@ -382,10 +404,11 @@ async function main(): Promise<void> {
   );
   const resumableBaseline = resumable[0]?.mibPerS ?? Number.NaN;
   printTable(
-    `a ${size(RESUMABLE_BYTES)} file: one request to the static server, and tus (/content/uploads) through the gateway in ${size(RESUMABLE_PART_BYTES)} parts`,
+    `a ${size(RESUMABLE_BYTES)} pack (a zip of ${PACK_FILES} files): one request to the static server, and tus (/content/uploads) through the gateway in ${size(RESUMABLE_PART_BYTES)} parts`,
     ["path", "seconds", "MiB/s", "parts", "resumed at", "ratio"],
     resumable.map((row) => [row.path, row.seconds.toFixed(2), row.mibPerS.toFixed(1), String(row.parts), row.resumedAt === null ? "-" : size(row.resumedAt), (row.mibPerS / resumableBaseline).toFixed(2)]),
   );
+  if (packImport) console.log(`the pack unpacked into a draft (importPackArchive): ${packImport.files} files, ${size(packImport.bytes)} in ${packImport.seconds.toFixed(2)} s (${packImport.mibPerS.toFixed(1)} MiB/s)`);
   const busiest = Math.max(...rows.map((row) => row.cpuPercent.bench ?? 0));
   console.log(`CPU, % of one core, per path (bench = the load generator; ≥ 95 % means it, not the server, set the pace):`);
   for (const row of rows) console.log(`  ${row.section.padEnd(10)} ${row.path.padEnd(52)} ${Object.entries(row.cpuPercent).map(([name, value]) => `${name} ${value ?? "-"}`).join(", ")}`);
@@ -404,6 +427,7 @@ async function main(): Promise<void> {
     target: { gatewayToStatic: TARGET_RATIO, pass: gatewayToStatic >= TARGET_RATIO },
     resumableBytes: RESUMABLE_BYTES,
     resumable,
+    packImport,
   });
 }
 

@@ -8,6 +8,7 @@ import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, t
 import { startStack, type Stack } from "../testkit/stack";
 import { activeSubscriptions, untilUnsubscribed, subscribe, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser } from "../testkit/users";
+import { zipOf } from "../testkit/zip";
 
 /**
  * Every root field of the public API × every kind of caller, through the gateway: the
@@ -129,6 +130,14 @@ const packDraftWriters: Record<Actor, Outcome> = { anonymous: "UNAUTHENTICATED",
 async function playerPackFile(): Promise<string> {
   const response = await fetch(`${stack.gatewayUrl}/content/assets?kind=PACK_FILE`, { method: "POST", headers: { authorization: `Bearer ${tokens.player}` }, body: JSON.stringify({ rule: randomUUID() }) });
   if (response.status !== 201) throw new Error(`the player's pack file was answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { asset: { id: string } }).asset.id;
+}
+
+/** A zip of one JSON file the player uploaded to unpack into a pack: its asset id. */
+async function playerPackArchive(): Promise<string> {
+  const zip = await zipOf({ "data/rules.json": Buffer.from(JSON.stringify({ rule: randomUUID() })) });
+  const response = await fetch(`${stack.gatewayUrl}/content/assets?kind=PACK_ARCHIVE`, { method: "POST", headers: { authorization: `Bearer ${tokens.player}` }, body: zip });
+  if (response.status !== 201) throw new Error(`the player's pack archive was answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { asset: { id: string } }).asset.id;
 }
 
@@ -629,6 +638,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.setPackFile": {
     expect: packDraftWriters,
     run: async (actor) => call(actor, "mutation($v: ID!, $a: ID!) { setPackFile(versionId: $v, path: \"data/rules.json\", assetId: $a) { id } }", { v: await playerDraft(false), a: await playerPackFile() }),
+  },
+  "Mutation.importPackArchive": {
+    expect: packDraftWriters,
+    run: async (actor) => call(actor, "mutation($v: ID!, $a: ID!) { importPackArchive(versionId: $v, assetId: $a) { files } }", { v: await playerDraft(false), a: await playerPackArchive() }),
   },
   "Mutation.removePackFile": {
     expect: packDraftWriters,

@@ -2,17 +2,21 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createRedis, streamKey, Topics } from "@startales/service-kit";
 import { errorCodes, expectData, postGraphQL } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
+import { resumableUpload } from "../testkit/resumable-upload";
 import { startS3rver, type TestS3 } from "../testkit/s3rver";
 import { startStack, type Stack } from "../testkit/stack";
 import { subscribe, untilSubscribed, activeSubscriptions, wsClient } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
+import { zipOf } from "../testkit/zip";
 
 /**
- * Content packs on a whole stack, as the issue's story goes: a modder uploads files and
- * publishes version 1.0.0 of a pack; the campaign's game master enables it; a player subscribed
- * to the campaign's content learns of it, downloads the manifest and every file (one by Range),
- * verifies each against its hash and gets 304 on a second pass; version 1.1.0 changes, adds and
- * removes files, and its diff lists exactly those.
+ * Content packs on a whole stack, as the issue's story goes: a modder uploads version 1.0.0 of
+ * a pack as one zip through a resumable upload cut midway and resumed, unpacks it into a draft
+ * and publishes it; the campaign's game master enables it; a player subscribed to the
+ * campaign's content learns of it, downloads the manifest and every file (one by Range),
+ * verifies each against its hash and gets 304 on a second pass; version 1.1.0, another zip,
+ * changes, adds and removes files, and its diff lists exactly those. An NPC portrait the
+ * provider generates is served on the gateway's origin from the same storage.
  */
 
 let stack: Stack;
@@ -69,6 +73,17 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
     return (await gql<{ publishPackVersion: Manifest }>(modder, `mutation($v: ID!) { publishPackVersion(versionId: $v) { ${VERSION_FIELDS} } }`, { v: versionId })).publishPackVersion;
   }
 
+  /** A version unpacked from a zip uploaded in one request; `expected`: what the import says of it. */
+  async function versionFromArchive(pack: string, version: string, zip: Buffer, expected: { newBlobs: number }): Promise<Manifest> {
+    const uploaded = await fetch(`${stack.gatewayUrl}/content/assets?kind=PACK_ARCHIVE`, { method: "POST", headers: { authorization: `Bearer ${modder.accessToken}` }, body: zip });
+    expect(uploaded.status).toBe(201);
+    const archiveId = ((await uploaded.json()) as { asset: { id: string } }).asset.id;
+    const created = await gql<{ createPackVersion: { id: string } }>(modder, "mutation($i: CreatePackVersionInput!) { createPackVersion(input: $i) { id } }", { i: { pack, version } });
+    const imported = await gql<{ importPackArchive: { newBlobs: number } }>(modder, "mutation($v: ID!, $a: ID!) { importPackArchive(versionId: $v, assetId: $a) { newBlobs } }", { v: created.createPackVersion.id, a: archiveId });
+    expect(imported.importPackArchive).toEqual(expected);
+    return (await gql<{ publishPackVersion: Manifest }>(modder, `mutation($v: ID!) { publishPackVersion(versionId: $v) { ${VERSION_FIELDS} } }`, { v: created.createPackVersion.id })).publishPackVersion;
+  }
+
   async function campaignWithPlayer(): Promise<string> {
     const { createCampaign } = await gql<{ createCampaign: { id: string } }>(gameMaster, 'mutation { createCampaign(input: { name: "Modded" }) { id } }');
     await gql(player, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: createCampaign.id });
@@ -76,13 +91,34 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
   }
 
   describe(`a content pack (${driver} storage)`, () => {
-    it("is published, enabled for a campaign, downloaded and verified by a player, and updated by a diff", async () => {
+    it("is uploaded as a zip (cut and resumed), published, enabled for a campaign, downloaded and verified by a player, and updated by a diff", async () => {
       const name = `fleet-${randomUUID().slice(0, 8)}`;
       await gql(modder, "mutation($i: CreateContentPackInput!) { createContentPack(input: $i) { id } }", { i: { name, title: "Fleet of the Northern Star" } });
-      const v1Files = { "ships/corvette.png": file.png(), "ships/frigate.png": file.png(), "lang/en.json": file.json({ corvette: "Corvette" }), "lang/fr.json": file.json({ corvette: "Corvette" }) };
-      const v1 = await versionWith(name, "1.0.0", v1Files);
+      const v1Files = { "ships/corvette.png": file.png(3 * 1024 * 1024), "ships/frigate.png": file.png(), "lang/en.json": file.json({ corvette: "Corvette" }), "lang/fr.json": file.json({ corvette: "Corvette" }) };
+      const zip = await zipOf([{ name: "ships/" }, ...Object.entries(v1Files).map(([path, bytes]) => ({ name: path, bytes })), { name: "__MACOSX/ships/._corvette.png", bytes: randomBytes(64) }]);
+
+      // The zip in 1 MiB parts, the connection cut 40 % of the way: the client asks where to resume and sends the rest.
+      const upload = await resumableUpload(stack.gatewayUrl, { authorization: `Bearer ${modder.accessToken}` }, zip, { partBytes: 1024 * 1024, cutAt: Math.floor(zip.length * 0.4), kind: "PACK_ARCHIVE" });
+      expect(upload.status).toBe(201);
+      expect(upload.resumedAt).toBeGreaterThan(0);
+      expect(upload.resumedAt).toBeLessThan(zip.length);
+      const archive = (JSON.parse(upload.body) as { asset: { id: string; sha256: string; mediaType: string; visibility: string } }).asset;
+      expect(archive).toMatchObject({ sha256: sha256(zip), mediaType: "application/zip", visibility: "PRIVATE" });
+
+      const { createPackVersion: draft } = await gql<{ createPackVersion: { id: string } }>(modder, "mutation($i: CreatePackVersionInput!) { createPackVersion(input: $i) { id } }", { i: { pack: name, version: "1.0.0" } });
+      const imported = await gql<{ importPackArchive: { files: number; bytes: number; newBlobs: number; skipped: string[] } }>(
+        modder,
+        "mutation($v: ID!, $a: ID!) { importPackArchive(versionId: $v, assetId: $a) { files bytes newBlobs skipped version { id } } }",
+        { v: draft.id, a: archive.id },
+      );
+      const unpacked = Object.values(v1Files).reduce((sum, bytes) => sum + bytes.length, 0);
+      // lang/en.json and lang/fr.json hold the same bytes: one blob.
+      expect(imported.importPackArchive).toMatchObject({ files: 4, bytes: unpacked, newBlobs: 3, skipped: ["__MACOSX/ships/._corvette.png"] });
+      // The archive was consumed: its files are the draft's now.
+      expect(await gql(modder, "query($id: ID!) { asset(id: $id) { id } }", { id: archive.id })).toEqual({ asset: null });
+      const v1 = (await gql<{ publishPackVersion: Manifest }>(modder, `mutation($v: ID!) { publishPackVersion(versionId: $v) { ${VERSION_FIELDS} } }`, { v: draft.id })).publishPackVersion;
       expect(v1.status).toBe("PUBLISHED");
-      expect(v1.files.map((f) => f.path)).toEqual(Object.keys(v1Files).sort());
+      expect(v1.files.map((f) => [f.path, f.sha256, f.size])).toEqual(Object.entries(v1Files).sort(([x], [y]) => (x < y ? -1 : 1)).map(([path, bytes]) => [path, sha256(bytes), bytes.length]));
 
       const campaignId = await campaignWithPlayer();
       const client = wsClient(url, { token: player.accessToken });
@@ -114,9 +150,9 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
         expect([first.status, rest.status]).toEqual([206, 206]);
         expect(sha256(Buffer.concat([Buffer.from(await first.arrayBuffer()), Buffer.from(await rest.arrayBuffer())]))).toBe(big.sha256);
 
-        // 1.1.0: one file changed, one added, one removed, the rest the same.
+        // 1.1.0, another zip (small: one request): one file changed, one added, one removed, the rest the same.
         const { "lang/fr.json": _removed, ...kept } = v1Files;
-        const v2 = await versionWith(name, "1.1.0", { ...kept, "ships/frigate.png": file.png(), "ships/carrier.png": file.png() });
+        const v2 = await versionFromArchive(name, "1.1.0", await zipOf({ ...kept, "ships/frigate.png": file.png(), "ships/carrier.png": file.png() }), { newBlobs: 2 });
         const { contentPackDiff: diff } = await gql<{ contentPackDiff: { added: { path: string }[]; changed: { path: string; sha256: string }[]; removed: string[]; unchanged: number } }>(
           player,
           "query($p: String!) { contentPackDiff(pack: $p, from: \"1.0.0\", to: \"1.1.0\") { added { path } changed { path sha256 } removed unchanged } }",
@@ -141,6 +177,54 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
         return mine.length === 2 ? mine.map((e) => `${e.type} ${e.data.version}`) : undefined;
       }, 15_000);
       expect(published).toEqual(["PACK_VERSION_PUBLISHED 1.0.0", "PACK_VERSION_PUBLISHED 1.1.0"]);
+    });
+
+    it("stores an NPC portrait the provider generates, served on the gateway's public origin", async () => {
+      const made = await gql<{ generateImage: { id: string } }>(player, "mutation($i: GenerateImageInput!) { generateImage(input: $i) { id } }", { i: { idempotencyKey: randomUUID(), subject: "PORTRAIT", prompt: `Envoy ${randomUUID()}`, size: 64 } });
+      const done = await eventually("the portrait's job finished", async () => {
+        const { job } = await gql<{ job: { status: string; contentUrl: string | null } }>(player, "query($id: ID!) { job(id: $id) { status contentUrl } }", { id: made.generateImage.id });
+        return job.status === "SUCCEEDED" || job.status === "FAILED" ? job : undefined;
+      }, 60_000);
+      expect(done.status).toBe("SUCCEEDED");
+      const [, sha] = /^(?:.*)\/content\/([0-9a-f]{64})$/.exec(done.contentUrl!) ?? [];
+      expect(done.contentUrl).toBe(`${stack.gatewayUrl}/content/${sha}`);
+      const served = await fetch(done.contentUrl!);
+      expect([served.status, served.headers.get("content-type")]).toEqual([200, "image/png"]);
+      expect(sha256(Buffer.from(await served.arrayBuffer()))).toBe(sha);
+      expect((await fetch(done.contentUrl!, { headers: { "if-none-match": `"${sha}"` } })).status).toBe(304);
+    });
+
+    it("is refused whole from a zip that is hostile or holds what a pack may not, and a draft is merged from another", async () => {
+      const name = `merge-${randomUUID().slice(0, 8)}`;
+      await gql(modder, "mutation($i: CreateContentPackInput!) { createContentPack(input: $i) { id } }", { i: { name, title: "Merged" } });
+      const { createPackVersion: draft } = await gql<{ createPackVersion: { id: string } }>(modder, "mutation($i: CreatePackVersionInput!) { createPackVersion(input: $i) { id } }", { i: { pack: name, version: "1.0.0" } });
+      await gql(modder, "mutation($v: ID!, $a: ID!) { setPackFile(versionId: $v, path: \"rules.json\", assetId: $a) { id } }", { v: draft.id, a: await uploadPackFile(file.json({ rule: 1 })) });
+      const uploadArchive = async (zip: Buffer) => {
+        const uploaded = await fetch(`${stack.gatewayUrl}/content/assets?kind=PACK_ARCHIVE`, { method: "POST", headers: { authorization: `Bearer ${modder.accessToken}` }, body: zip });
+        expect(uploaded.status).toBe(201);
+        return ((await uploaded.json()) as { asset: { id: string } }).asset.id;
+      };
+      const importing = (user: TestUser, assetId: string, mode = "REPLACE") =>
+        postGraphQL<{ importPackArchive: { files: number } }>(url, { query: "mutation($v: ID!, $a: ID!, $m: PackArchiveMode) { importPackArchive(versionId: $v, assetId: $a, mode: $m) { files version { files { path } } } }", variables: { v: draft.id, a: assetId, m: mode } }, { token: user.accessToken });
+      const paths = async () => (await gql<{ contentPack: { versions: { files: { path: string }[] }[] } }>(modder, "query($n: String!) { contentPack(name: $n) { versions { files { path } } } }", { n: name })).contentPack.versions[0]!.files.map((f) => f.path);
+
+      // A page of HTML and a link, beside a good file: every problem is named, and nothing of the archive is set.
+      const hostile = await uploadArchive(await zipOf([{ name: "ok.json", bytes: file.json({ ok: true }) }, { name: "index.json", bytes: Buffer.from("<html><script>alert(1)</script>") }, { name: "link.json", bytes: Buffer.from("/etc/passwd"), mode: 0o120777 }]));
+      const refused = await importing(modder, hostile);
+      expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
+      expect((refused.errors![0]!.extensions as { fields: { field: string }[] }).fields.map((f) => f.field)).toEqual(["link.json"]);
+      const typed = await uploadArchive(await zipOf([{ name: "ok.json", bytes: file.json({ ok: true }) }, { name: "index.json", bytes: Buffer.from("<html><script>alert(1)</script>") }]));
+      const wrongType = await importing(modder, typed);
+      expect((wrongType.errors![0]!.extensions as { fields: { field: string; message: string }[] }).fields).toEqual([{ field: "index.json", message: expect.stringContaining("of no accepted type") }]);
+      expect(await paths()).toEqual(["rules.json"]);
+      // A refused archive is kept, for the modder to see what they sent; nobody else's archive is theirs to import.
+      expect(await gql(modder, "query($id: ID!) { asset(id: $id) { kind } }", { id: typed })).toEqual({ asset: { kind: "PACK_ARCHIVE" } });
+      const good = await uploadArchive(await zipOf({ "ships/corvette.png": file.png() }));
+      expect(errorCodes(await importing(outsider, good))).toEqual(["NOT_FOUND"]);
+
+      // MERGE keeps what only the draft has.
+      expect(expectData(await importing(modder, good, "MERGE")).importPackArchive.files).toBe(1);
+      expect(await paths()).toEqual(["rules.json", "ships/corvette.png"]);
     });
 
     it("is frozen once published, checks its paths and dependencies, and is enabled only by the campaign's game master", async () => {

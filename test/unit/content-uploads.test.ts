@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { signedIn } from "@startales/service-kit";
 import { sniffMediaType } from "../../subgraphs/content/src/domain/media-type";
-import { checkPackPath } from "../../subgraphs/content/src/domain/pack-service";
+import { checkPackPath } from "../../subgraphs/content/src/domain/pack-path";
 import { createUrlSigner } from "../../subgraphs/content/src/domain/signed-url";
 import { acceptedTypes, uploaderFor } from "../../subgraphs/content/src/domain/upload-rules";
 
@@ -22,16 +22,20 @@ describe("an upload's media type", () => {
       [bytes("ID3", [4, 0]), "audio/mpeg"],
       [bytes([0xff, 0xfb, 0x90, 0x00]), "audio/mpeg"],
       [bytes("glTF", [2, 0, 0, 0]), "model/gltf-binary"],
+      [bytes("fLaC", [0, 0, 0, 34]), "audio/flac"],
+      [bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84], "webm", [0x42, 0x87]), "audio/webm"],
+      [bytes("PK", [3, 4], "rest"), "application/zip"],
       [bytes(' {"ship": "Corvette", "hp": 40}'), "application/json"],
       [bytes("[1, 2, 3]"), "application/json"],
       // JSON must be whole and UTF-8; a scalar is no pack file.
       [bytes('{"ship": '), null],
       [bytes("[", [0xff, 0xfe], "]"), null],
       [bytes('"just a string"'), null],
-      // What must never pass for a picture: markup, scripts, SVG (it can run script), archives, nothing.
+      // What must never pass for a picture: markup, scripts, SVG (it can run script), other Matroska, an empty archive, nothing.
       [bytes("<html><script>alert(1)</script>"), null],
       [bytes("<svg xmlns='http://www.w3.org/2000/svg'/>"), null],
-      [bytes("PK", [3, 4]), null],
+      [bytes([0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x88], "matroska"), null],
+      [bytes("PK", [5, 6], Buffer.alloc(18).toString("latin1")), null],
       [bytes("RIFF", [0, 0, 0, 0], "AVI "), null],
       [Buffer.alloc(0), null],
     ];
@@ -43,6 +47,11 @@ describe("an upload's media type", () => {
     expect(acceptedTypes("MEDIA")).toEqual(expect.arrayContaining(["image/png", "audio/wav", "audio/ogg", "audio/mpeg", "model/gltf-binary"]));
     expect(acceptedTypes("MEDIA")).not.toContain("application/json");
     expect(acceptedTypes("PACK_FILE")).toEqual(expect.arrayContaining([...acceptedTypes("MEDIA"), "application/json"]));
+    // An archive is unpacked into a pack (importPackArchive), never kept inside one.
+    expect(acceptedTypes("PACK_FILE")).not.toContain("application/zip");
+    expect(acceptedTypes("PACK_ARCHIVE")).toEqual(["application/zip"]);
+    expect(acceptedTypes("VOICE")).toEqual(expect.arrayContaining(["audio/wav", "audio/ogg", "audio/webm", "audio/flac"]));
+    expect(acceptedTypes("VOICE").every((type) => type.startsWith("audio/"))).toBe(true);
   });
 });
 
@@ -57,9 +66,8 @@ describe("who may upload", () => {
     }
   };
 
-  it("is every player for their own avatar and their packs' files, counted against their quota", () => {
-    expect(uploaderFor(signedIn(user, ["PLAYER"]), "AVATAR")).toMatchObject({ ownerId: user, quotaApplies: true });
-    expect(uploaderFor(signedIn(user, ["PLAYER"]), "PACK_FILE")).toMatchObject({ ownerId: user, quotaApplies: true });
+  it("is every player for their own avatar, recordings and packs' files and archives, counted against their quota", () => {
+    for (const kind of ["AVATAR", "VOICE", "PACK_FILE", "PACK_ARCHIVE"] as const) expect(uploaderFor(signedIn(user, ["PLAYER"]), kind)).toMatchObject({ ownerId: user, quotaApplies: true });
   });
 
   it("is admins and services for media: a service's belongs to no one and counts against no quota", () => {

@@ -243,7 +243,7 @@ export const assetEvents = {
     .strictObject({
       /** Null for a service's asset (generated media). */
       ownerId: id.nullable(),
-      kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE"]),
+      kind: z.enum(["AVATAR", "MEDIA", "PACK_FILE", "PACK_ARCHIVE", "VOICE"]),
       visibility: z.enum(["PUBLIC", "PRIVATE"]),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       size: count,

@@ -16,6 +16,7 @@ import { publicBaseUrl, storageOptions, uploadStagingDir, type ContentConfig } f
 import { createDb } from "./db";
 import { createAssetService } from "./domain/asset-service";
 import { createAssetUrls } from "./domain/asset-urls";
+import { createPackArchiveImporter } from "./domain/pack-archive-import";
 import { createPackService } from "./domain/pack-service";
 import { createUrlSigner } from "./domain/signed-url";
 import { downloadRoute } from "./http/download-route";
@@ -40,6 +41,20 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
   const urls = createAssetUrls({ baseUrl: publicBaseUrl(config), signer, ttlSeconds: config.CONTENT_SIGNED_URL_TTL_SECONDS });
   const assets = createAssetService({ db, storage, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, afterCommit: () => relay.wake() });
   const packs = createPackService({ db, afterCommit: () => relay.wake() });
+  const archives = createPackArchiveImporter({
+    db,
+    storage,
+    packs,
+    limits: {
+      maxFiles: config.CONTENT_ARCHIVE_MAX_FILES,
+      maxFileBytes: config.CONTENT_MAX_RESUMABLE_BYTES,
+      maxUnpackedBytes: config.CONTENT_ARCHIVE_MAX_UNPACKED_BYTES,
+      maxRatio: config.CONTENT_ARCHIVE_MAX_RATIO,
+    },
+    // Archives are copied here to be read (a zip is read from its end): beside resumable uploads' parts.
+    workDir: uploadStagingDir(config),
+    afterCommit: () => relay.wake(),
+  });
   // Who may read or change a campaign's packs is campaign's to say, asked as the caller.
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // A deleted account's avatars and uploads go, and their bytes once no other asset has them.
@@ -58,7 +73,7 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
     config,
     logger,
     typeDefs: contentTypeDefs,
-    resolvers: createResolvers({ assets, packs, urls, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, maxUploadBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
+    resolvers: createResolvers({ assets, packs, archives, urls, quotaBytes: config.CONTENT_USER_QUOTA_BYTES, maxUploadBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
     createLoaders: (_viewer, forwarded) => createLoaders(campaigns, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis), storage.readiness],
     postRoutes: uploadRoute({ assets, urls, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, maxBytes: config.CONTENT_MAX_UPLOAD_BYTES }),

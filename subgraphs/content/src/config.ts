@@ -47,6 +47,16 @@ export const contentConfigSchema = z.object({
    * Replicas must share it (a client may resume on another one). Expired after a day.
    */
   CONTENT_UPLOAD_DIR: unsetWhenEmpty(z.string().min(1)),
+  /** A pack's zip (`importPackArchive`): the most its files may unpack to, together. */
+  CONTENT_ARCHIVE_MAX_UNPACKED_BYTES: positiveInt(512 * 1024 * 1024),
+  /** The most files one archive may hold (a version holds at most 10,000). */
+  CONTENT_ARCHIVE_MAX_FILES: positiveInt(10_000),
+  /**
+   * How many times its packed size an entry past 1 MiB (or the whole archive) may unpack to;
+   * beyond, it is taken for a zip bomb. Game assets (textures, models, audio) are mostly
+   * compressed already; JSON and plain images reach 10-30 times.
+   */
+  CONTENT_ARCHIVE_MAX_RATIO: positiveInt(100),
   /** What one user's assets may add up to (admins and services are not counted). */
   CONTENT_USER_QUOTA_BYTES: positiveInt(64 * 1024 * 1024),
 });

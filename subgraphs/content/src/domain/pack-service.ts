@@ -4,13 +4,11 @@ import { Role, activeTraceparent, badInput, conflict, forbidden, notFound, requi
 import type { Db } from "../db";
 import type { Prisma } from "../generated/prisma/client";
 import type { PackVersionStatus } from "../generated/prisma/enums";
+import { checkPackPath } from "./pack-path";
 
 /** A pack's name: what dependencies and campaigns refer to it by. */
 const PACK_NAME = /^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/;
-/** One segment of a file's path in a pack: no `.`/`..`, no separators, no hidden files, nothing a filesystem or a zip could misread. */
-const PATH_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
-const MAX_PATH_SEGMENTS = 8;
-const MAX_FILES_PER_VERSION = 10_000;
+export const MAX_FILES_PER_VERSION = 10_000;
 const MAX_DEPENDENCIES = 32;
 
 export type PackFileRow = { path: string; sha256: string; size: number; mediaType: string };
@@ -30,14 +28,6 @@ export type PackRow = { id: string; name: string; title: string; description: st
 export type CampaignRef = { id: string };
 export type CampaignContentRow = { campaignId: string; packs: PackVersionRow[] };
 export type PackDiff = { from: PackVersionRow; to: PackVersionRow; added: PackFileRow[]; changed: PackFileRow[]; removed: string[]; unchanged: number };
-
-/** Checks a file's path in a pack: relative, `/`-separated, each segment plain (nothing can escape the pack when it is unpacked). */
-export function checkPackPath(path: string): string | null {
-  const segments = path.split("/");
-  if (path.length > 512 || segments.length > MAX_PATH_SEGMENTS) return `at most ${MAX_PATH_SEGMENTS} segments and 512 characters`;
-  const bad = segments.find((segment) => !PATH_SEGMENT.test(segment) || /^\.+$/.test(segment));
-  return bad === undefined ? null : `segment ${JSON.stringify(bad)} must be letters, digits, '.', '_' or '-', not start with '.' or '-', and not be '.' or '..'`;
-}
 
 const isAdmin = (viewer: Viewer) => viewer.kind === "user" && viewer.roles.includes(Role.ADMIN);
 const versionSelect = { id: true, packId: true, version: true, status: true, createdAt: true, publishedAt: true, deprecatedAt: true, pack: { select: { name: true, ownerId: true } } } as const;
@@ -84,6 +74,7 @@ export function createPackService(deps: { db: Db; afterCommit: () => void }) {
   const visible = (viewer: Viewer, version: PackVersionRow | null) =>
     version && (version.status !== "DRAFT" || (viewer.kind === "user" && (viewer.userId === version.ownerId || isAdmin(viewer)))) ? version : null;
 
+  /** A DRAFT version the caller may change (its pack's owner, or an admin). */
   async function draftFor(viewer: Viewer, versionId: string): Promise<PackVersionRow> {
     const version = visible(viewer, await versionById(versionId));
     if (!version) throw notFound("No such pack version");
@@ -119,6 +110,7 @@ export function createPackService(deps: { db: Db; afterCommit: () => void }) {
   }
 
   return {
+    draftFor,
     versionById,
     versionOf,
     visible,

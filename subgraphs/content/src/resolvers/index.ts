@@ -1,6 +1,7 @@
 import { Role, badInput, requireUser, type Viewer } from "@startales/service-kit";
 import type { AssetRow, AssetService } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
+import type { PackArchiveImporter } from "../domain/pack-archive-import";
 import type { PackService } from "../domain/pack-service";
 import type { Resolvers } from "../generated/resolvers-types";
 import { isId } from "./ids";
@@ -11,7 +12,7 @@ import { packResolvers } from "./packs";
 const mayRead = (viewer: Viewer, asset: AssetRow) =>
   asset.visibility === "PUBLIC" || (viewer.kind === "user" && (asset.ownerId === viewer.userId || viewer.roles.includes(Role.ADMIN)));
 
-export function createResolvers(deps: { assets: AssetService; packs: PackService; urls: AssetUrls; quotaBytes: number; maxUploadBytes: number }): Resolvers {
+export function createResolvers(deps: { assets: AssetService; packs: PackService; archives: PackArchiveImporter; urls: AssetUrls; quotaBytes: number; maxUploadBytes: number }): Resolvers {
   const { assets, urls } = deps;
   const forPacks = packResolvers(deps);
   const readable = async (viewer: Viewer, id: string) => {

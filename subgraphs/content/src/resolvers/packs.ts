@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { Role, badInput, forbidden, notFound, requireUser, type CampaignAccess, type Viewer } from "@startales/service-kit";
+import { ErrorCode, Role, badInput, forbidden, notFound, requireUser, type CampaignAccess, type Viewer } from "@startales/service-kit";
 import type { ContentContext } from "../context";
 import type { AssetUrls } from "../domain/asset-urls";
+import type { AssetService } from "../domain/asset-service";
+import type { PackArchiveImporter } from "../domain/pack-archive-import";
 import type { PackFileRow, PackService } from "../domain/pack-service";
 import type { Resolvers } from "../generated/resolvers-types";
 import { checkId, isId } from "./ids";
@@ -28,7 +30,7 @@ async function managed(context: ContentContext, campaignId: string) {
 /** The manifest's hash: one `path sha256 size` line per file, sorted by path (the order files() returns). */
 const manifestSha256 = (files: PackFileRow[]) => createHash("sha256").update(files.map((file) => `${file.path} ${file.sha256} ${file.size}\n`).join("")).digest("hex");
 
-export function packResolvers(deps: { packs: PackService; urls: AssetUrls }): Resolvers {
+export function packResolvers(deps: { packs: PackService; archives: PackArchiveImporter; assets: AssetService; urls: AssetUrls }): Resolvers {
   const { packs, urls } = deps;
   const visibleVersion = async (viewer: Viewer, id: string) => (isId(id) ? packs.visible(viewer, await packs.versionById(id)) : null);
   const campaignContent = async (campaignId: string) => ({ campaignId, packs: await packs.enabledIn(campaignId) });
@@ -57,6 +59,17 @@ export function packResolvers(deps: { packs: PackService; urls: AssetUrls }): Re
       removePackFile: (_parent, args, { viewer }) => {
         checkId("versionId", args.versionId);
         return packs.removeFile(viewer, args);
+      },
+      importPackArchive: async (_parent, args, { viewer }) => {
+        checkId("versionId", args.versionId);
+        checkId("assetId", args.assetId);
+        const keepArchive = args.keepArchive ?? false;
+        const imported = await deps.archives.importArchive(viewer, { versionId: args.versionId, assetId: args.assetId, mode: args.mode ?? "REPLACE", keepArchive });
+        // Its files are the draft's now; the zip would only count against the quota. Gone already (deleted meanwhile) is as good.
+        if (!keepArchive) await deps.assets.delete(viewer, args.assetId).catch((error: unknown) => {
+          if ((error as { extensions?: { code?: string } }).extensions?.code !== ErrorCode.NOT_FOUND) throw error;
+        });
+        return imported;
       },
       publishPackVersion: (_parent, args, { viewer }) => {
         checkId("versionId", args.versionId);

@@ -24,12 +24,14 @@ function cutPatch(location: string, headers: Record<string, string>, offset: num
   });
 }
 
-export type ResumableResult = { seconds: number; mibPerS: number; parts: number; resumedAt: number | null; status: number };
+/** `body`: the last answer's, which holds the stored asset (`{ asset }`). */
+export type ResumableResult = { seconds: number; mibPerS: number; parts: number; resumedAt: number | null; status: number; body: string };
 
 /**
  * One file through `/content/uploads` (tus) in parts of `partBytes`: when `cutAt` is given, the
  * PATCH that would cross that offset is cut midway, the client asks (HEAD) where to resume and
  * sends the rest, as tus-js-client does. Timed from the first request to the final answer.
+ * Used by bench:content and by the tests' content packs story.
  */
 export async function resumableUpload(origin: string, headers: Record<string, string>, file: Buffer, options: { partBytes: number; cutAt?: number; kind: string }): Promise<ResumableResult> {
   const started = performance.now();
@@ -43,6 +45,7 @@ export async function resumableUpload(origin: string, headers: Record<string, st
   let parts = 0;
   let resumedAt: number | null = null;
   let status = 0;
+  let body = "";
   let cut = options.cutAt === undefined;
   while (offset < file.length) {
     const part = file.subarray(offset, Math.min(file.length, offset + options.partBytes));
@@ -63,8 +66,8 @@ export async function resumableUpload(origin: string, headers: Record<string, st
     status = answer.status;
     if (answer.status !== 204 && answer.status !== 201) throw new Error(`a part at ${offset} was answered ${answer.status}: ${await answer.text()}`);
     offset = Number(answer.headers.get("upload-offset") ?? offset + part.length);
-    await answer.arrayBuffer();
+    body = await answer.text();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, mibPerS: file.length / (1024 * 1024) / seconds, parts, resumedAt, status };
+  return { seconds, mibPerS: file.length / (1024 * 1024) / seconds, parts, resumedAt, status, body };
 }
