@@ -20,6 +20,8 @@ export type FakePush = {
   connections: number;
   /** Tokens the service answers UNREGISTERED for (an uninstalled app). */
   unregistered: Set<string>;
+  /** The token of each request a queued `status` failure answered, in order (concurrent sends take them in no set order). */
+  failed: string[];
   queue(...behaviours: PushBehaviour[]): void;
   /** Resolves once `count` messages have been accepted. */
   waitFor(count: number, timeoutMs?: number): Promise<PushedMessage[]>;
@@ -36,6 +38,16 @@ const STATUS_NAMES: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UN
  * checks what the real one checks that matters here: the token, the project, the shape and
  * that data values are strings.
  */
+/** The message's token, or "" for a body that has none. */
+function tokenOf(body: Buffer): string {
+  try {
+    const token = (JSON.parse(body.toString("utf8")) as { message?: { token?: unknown } }).message?.token;
+    return typeof token === "string" ? token : "";
+  } catch {
+    return "";
+  }
+}
+
 export async function startFakePush(options: { projectId?: string; accessToken?: string } = {}): Promise<FakePush> {
   const projectId = options.projectId ?? "startales-test";
   const accessToken = options.accessToken ?? "fake-push-access-token-0123456789";
@@ -43,7 +55,7 @@ export async function startFakePush(options: { projectId?: string; accessToken?:
   const waiters: { count: number; resolve: () => void }[] = [];
   const sockets = new Set<Socket>();
   let sequence = 0;
-  const fake = { projectId, accessToken, messages: [] as PushedMessage[], requests: 0, connections: 0, unregistered: new Set<string>() } as FakePush;
+  const fake = { projectId, accessToken, messages: [] as PushedMessage[], requests: 0, connections: 0, unregistered: new Set<string>(), failed: [] as string[] } as FakePush;
 
   const error = (res: ServerResponse, status: number, errorCode: string, message: string, retryAfter?: string) => {
     res.writeHead(status, { "content-type": "application/json", ...(retryAfter ? { "retry-after": retryAfter } : {}) });
@@ -62,7 +74,10 @@ export async function startFakePush(options: { projectId?: string; accessToken?:
     if (req.headers.authorization !== `Bearer ${accessToken}`) return error(res, 401, "THIRD_PARTY_AUTH_ERROR", "Request had invalid authentication credentials.");
     const behaviour = pending.shift() ?? { kind: "ok" };
     if (behaviour.kind === "hang") return; // the client's timeout ends it
-    if (behaviour.kind === "status") return error(res, behaviour.status, behaviour.errorCode, "Injected failure", behaviour.retryAfter);
+    if (behaviour.kind === "status") {
+      fake.failed.push(tokenOf(Buffer.concat(chunks)));
+      return error(res, behaviour.status, behaviour.errorCode, "Injected failure", behaviour.retryAfter);
+    }
     let message: { token?: unknown; notification?: { title?: unknown; body?: unknown }; data?: Record<string, unknown> } | undefined;
     try {
       message = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { message?: typeof message }).message;
