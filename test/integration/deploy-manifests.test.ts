@@ -30,10 +30,8 @@ import { DOCKER_COMPOSE, debianTool } from "../testkit/debian-packages";
  * share one config) that only its worker pool calls: checked on the pool's Deployment and
  * compose service, and the network policies let the pool, not the subgraph, reach that service.
  */
-const WORKER_POOL_URLS: Record<string, readonly string[]> = {
-  // The provider worker pool stores the audio and images it generates in content.
-  provider: ["CONTENT_URL"],
-};
+// None today: the provider subgraph reads recordings from content (transcribeAudio) as its worker pool stores media there.
+const WORKER_POOL_URLS: Record<string, readonly string[]> = {};
 const poolOnly = (subgraph: string, variable: string) => WORKER_POOL_URLS[subgraph]?.includes(variable) ?? false;
 
 /** `<caller>-><subgraph>` for each subgraph a variable of `urls` names, the caller named by `callerOf(variable)`. */

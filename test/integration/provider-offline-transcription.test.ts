@@ -1,14 +1,21 @@
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import pg from "pg";
+import { encodePng } from "../../subgraphs/provider/src/offline/png";
+import { required } from "../testkit/config";
 import { ESPEAK_NG, POCKETSPHINX, POCKETSPHINX_EN_US, debianTool, ensureDebianTools } from "../testkit/debian-packages";
-import { errorCodes, expectData, type GraphQLResponse } from "../testkit/graphql-client";
+import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { startProvider, type ProviderHarness } from "../testkit/provider";
+import { eventually } from "../testkit/simulation";
+import { startStack, type Stack } from "../testkit/stack";
+import { registerUser, type TestUser } from "../testkit/users";
 
 /**
  * Speech-to-text with no vendor at all: the offline engine runs Debian's pocketsphinx on a
  * job's audio. espeak-ng speaks the sentence; its "edward2" voice is one pocketsphinx's small
  * US English model follows well (espeak-ng's default voice loses most words, and so does the
- * provider's own formant synthesizer).
+ * provider's own formant synthesizer). The audio comes in the request, or from a recording the
+ * player uploaded to content (kind=VOICE), read as the player.
  */
 const SENTENCE = "the captain is ready to leave the station";
 const TRANSCRIBE = "mutation($input: TranscribeAudioInput!) { transcribeAudio(input: $input) { id status } }";
@@ -102,5 +109,83 @@ describe("without pocketsphinx", () => {
     } finally {
       await bare.stop();
     }
+  });
+});
+
+describe("a recording the player uploaded to content (kind=VOICE), on a whole stack", () => {
+  let stack: Stack;
+  let alice: TestUser;
+  let bob: TestUser;
+  let providerDb: pg.Client;
+
+  beforeAll(async () => {
+    stack = await startStack({ logLevel: "warn" });
+    const tag = randomUUID().slice(0, 6);
+    [alice, bob] = await Promise.all([registerUser(stack.graphqlUrl, `Alice ${tag}`), registerUser(stack.graphqlUrl, `Bob ${tag}`)]);
+    providerDb = new pg.Client({ connectionString: required("PROVIDER_DATABASE_URL") });
+    await providerDb.connect();
+  }, 120_000);
+  afterAll(async () => {
+    await providerDb?.end();
+    await stack?.stop();
+  });
+
+  type Asset = { id: string; kind: string; visibility: string; mediaType: string; size: number; url: string };
+  /** Through the gateway's public origin, as a client uploads. */
+  async function upload(user: TestUser, kind: string, body: Buffer, contentType: string): Promise<Asset> {
+    const response = await fetch(`${stack.gatewayUrl}/content/assets?kind=${kind}`, { method: "POST", headers: { authorization: `Bearer ${user.accessToken}`, "content-type": contentType }, body });
+    const answer = (await response.json()) as { asset?: Asset };
+    if (response.status !== 201 || !answer.asset) throw new Error(`the upload was answered ${response.status}: ${JSON.stringify(answer)}`);
+    return answer.asset;
+  }
+  const transcribeAs = (user: TestUser, input: Record<string, unknown>) =>
+    postGraphQL<{ transcribeAudio: { id: string; status: string } }>(stack.graphqlUrl, { query: TRANSCRIBE, variables: { input: { idempotencyKey: randomUUID(), ...input } } }, { token: user.accessToken });
+  const finishedFor = (user: TestUser, id: string) =>
+    eventually(
+      `job ${id} finished`,
+      async () => {
+        const response = await postGraphQL<{ job: Record<string, unknown> }>(stack.graphqlUrl, { query: "query($id: ID!) { job(id: $id) { status text error deployment model } }", variables: { id } }, { token: user.accessToken });
+        const job = expectData(response).job;
+        return job.status === "SUCCEEDED" || job.status === "FAILED" ? job : undefined;
+      },
+      90_000,
+      100,
+    );
+  const jobsOf = async (user: TestUser) => Number((await providerDb.query<{ count: string }>("SELECT count(*) FROM provider_jobs WHERE owner_id = $1", [user.user.id])).rows[0]!.count);
+  const refusal = (response: GraphQLResponse<unknown>) => ({ codes: errorCodes(response), message: response.errors?.[0]?.message, fields: response.errors?.[0]?.extensions?.fields });
+
+  it("transcribes the player's own private recording by its asset id: most of its words come back", async () => {
+    const wav = execFileSync(debianTool(ESPEAK_NG), ["-v", "en-us+edward2", "--stdout", SENTENCE]);
+    const voice = await upload(alice, "VOICE", wav, "audio/wav");
+    expect(voice).toMatchObject({ kind: "VOICE", visibility: "PRIVATE", mediaType: "audio/wav", size: wav.length });
+
+    const job = await finishedFor(alice, expectData(await transcribeAs(alice, { audioAssetId: voice.id, language: "en" })).transcribeAudio.id);
+    expect(job).toMatchObject({ status: "SUCCEEDED", deployment: "offline-transcription", model: "pocketsphinx-en-us" });
+    expect({ heard: job.text, recovered: wordRecovery(SENTENCE, job.text as string) >= 0.6 }).toEqual({ heard: job.text, recovered: true });
+  });
+
+  it("refuses someone else's recording as one that does not exist, an image as no audio, and both or neither source; none of them makes a job", async () => {
+    const bobsVoice = await upload(bob, "VOICE", execFileSync(debianTool(ESPEAK_NG), ["--stdout", "my secret plans"]), "audio/wav");
+    const avatar = await upload(alice, "AVATAR", encodePng(4, 4, new Uint8Array(randomBytes(64))), "image/png");
+    const wav = execFileSync(debianTool(ESPEAK_NG), ["--stdout", "hello"]);
+    const before = await jobsOf(alice);
+
+    expect(refusal(await transcribeAs(alice, { audioAssetId: bobsVoice.id }))).toEqual({ codes: ["NOT_FOUND"], message: "No such audio asset", fields: undefined });
+    expect(refusal(await transcribeAs(alice, { audioAssetId: randomUUID() }))).toEqual({ codes: ["NOT_FOUND"], message: "No such audio asset", fields: undefined });
+    expect(refusal(await transcribeAs(alice, { audioAssetId: avatar.id }))).toEqual({
+      codes: ["BAD_USER_INPUT"],
+      message: "audioAssetId is not audio (an AVATAR asset of image/png)",
+      fields: [{ field: "audioAssetId", message: expect.any(String) }],
+    });
+    expect(refusal(await transcribeAs(alice, { audioAssetId: bobsVoice.id, audioBase64: wav.toString("base64"), contentType: "audio/wav" }))).toMatchObject({
+      codes: ["BAD_USER_INPUT"],
+      fields: [{ field: "audioAssetId", message: "must not be given with audioBase64" }],
+    });
+    expect(refusal(await transcribeAs(alice, {}))).toMatchObject({ codes: ["BAD_USER_INPUT"], fields: [{ field: "audioBase64", message: "or audioAssetId is required" }] });
+
+    expect(await jobsOf(alice)).toBe(before);
+    // Bob's recording is still his alone, and transcribed for him.
+    const bobsJob = await finishedFor(bob, expectData(await transcribeAs(bob, { audioAssetId: bobsVoice.id })).transcribeAudio.id);
+    expect(bobsJob).toMatchObject({ status: "SUCCEEDED" });
   });
 });

@@ -5,6 +5,7 @@ import { createCampaignClient, createRedis, createSubgraphApp, databaseReadiness
 import { contentOrigin, type ProviderConfig } from "./config";
 import { CONTENT_PREFIX, contentRoute } from "./content-route";
 import { createDb } from "./db";
+import { createContentReader } from "./domain/content-reader";
 import { createContentStore } from "./domain/content-store";
 import { createDeploymentRegistry } from "./domain/deployment-registry";
 import { createJobEvents } from "./domain/job-events";
@@ -63,6 +64,7 @@ export function createProviderApp(config: ProviderConfig, logger: Logger): Subgr
       config,
       production,
       contentUrl: (sha) => `${origin}${CONTENT_PREFIX}${sha}`,
+      contentAssets: createContentReader({ url: config.CONTENT_URL, timeoutMs: config.CONTENT_TIMEOUT_MS, logger: logger.child({ component: "content-reader" }) }),
     }),
     policies: providerPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, viewer, forwarded),

@@ -20,9 +20,11 @@ export const providerConfigSchema = z.object({
   /** The local stack's gateway port (npm start hands GATEWAY_PORT to every process): PROVIDER_PUBLIC_URL's default. */
   GATEWAY_PORT: positiveInt(4000),
   /**
-   * Worker pool: the content subgraph's internal origin (never the gateway), where generated
-   * audio and images are stored (`POST /content/assets?kind=MEDIA`), each call given up after
-   * CONTENT_TIMEOUT_MS (the job is then retried).
+   * The content subgraph's internal origin (never the gateway). The worker pool stores
+   * generated audio and images there (`POST /content/assets?kind=MEDIA`; a call past
+   * CONTENT_TIMEOUT_MS is retried with the job); the subgraph reads the recordings
+   * transcribeAudio names by audioAssetId there, as the caller (its GraphQL, then
+   * `/content/<sha256>`), each call given up after CONTENT_TIMEOUT_MS (SERVICE_UNAVAILABLE).
    */
   CONTENT_URL: url("http://127.0.0.1:4006"),
   CONTENT_TIMEOUT_MS: positiveInt(10_000),

@@ -30,13 +30,35 @@ export const generateImageInput = z.object({
 });
 
 export const AUDIO_TYPES = ["audio/wav", "audio/mpeg", "audio/ogg", "audio/webm", "audio/flac"] as const;
+export type AudioType = (typeof AUDIO_TYPES)[number];
 
-export const transcribeAudioInput = z.object({
-  ...common,
-  audioBase64: z.string().min(1, "must not be empty").regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64"),
-  contentType: z.enum(AUDIO_TYPES, { error: `must be one of ${AUDIO_TYPES.join(", ")}` }),
-  language: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "must be a language code such as en").nullish(),
-});
+/**
+ * The audio comes in the request (audioBase64 with its contentType) or from a recording in
+ * content (audioAssetId, whose type content read from its bytes): exactly one of the two, so
+ * no request is ambiguous about which audio was transcribed.
+ */
+export const transcribeAudioInput = z
+  .object({
+    ...common,
+    audioBase64: z.string().min(1, "must not be empty").regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64").nullish(),
+    contentType: z.enum(AUDIO_TYPES, { error: `must be one of ${AUDIO_TYPES.join(", ")}` }).nullish(),
+    audioAssetId: id.nullish(),
+    language: z.string().regex(/^[a-z]{2}(-[A-Z]{2})?$/, "must be a language code such as en").nullish(),
+  })
+  .superRefine((input, ctx) => {
+    const issue = (field: string, message: string) => ctx.addIssue({ code: "custom", path: [field], message });
+    if (input.audioBase64 && input.audioAssetId) issue("audioAssetId", "must not be given with audioBase64");
+    else if (!input.audioBase64 && !input.audioAssetId) issue("audioBase64", "or audioAssetId is required");
+    else if (input.audioBase64 && !input.contentType) issue("contentType", "is required with audioBase64");
+    else if (input.audioAssetId && input.contentType) issue("contentType", "must not be given with audioAssetId: the asset's own type is used");
+  })
+  .transform(({ audioBase64, contentType, audioAssetId, ...rest }) => ({
+    ...rest,
+    audio:
+      audioBase64 && contentType
+        ? ({ from: "request", base64: audioBase64, contentType } as const)
+        : ({ from: "asset", assetId: audioAssetId as string } as const),
+  }));
 
 export const usageArgs = z.object({
   since: z.coerce.date().nullish(),

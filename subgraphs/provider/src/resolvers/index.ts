@@ -1,7 +1,9 @@
 import { AuditOutcome, DateTimeScalar, ErrorCode, appError, badInput, conflict, parseId, parseInput, requireUser, type Redis } from "@startales/service-kit";
 import type { ProviderConfig } from "../config";
 import type { Db } from "../db";
+import { audioFromAsset } from "../domain/audio-asset";
 import { recordAudit } from "../domain/audit";
+import type { ContentReader } from "../domain/content-reader";
 import type { DeploymentRegistry } from "../domain/deployment-registry";
 import { DEFAULT_GROUP, parseDeployment } from "../domain/deployments";
 import { generateImageInput, generateTextInput, synthesizeSpeechInput, transcribeAudioInput, usageArgs } from "../domain/input";
@@ -27,6 +29,8 @@ export type ResolverDeps = {
   config: ProviderConfig;
   production: boolean;
   contentUrl: (sha: string) => string;
+  /** Recordings in the content subgraph, read as the caller (transcribeAudio's audioAssetId). */
+  contentAssets: ContentReader;
 };
 
 export function createResolvers(deps: ResolverDeps): Resolvers {
@@ -102,21 +106,33 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
         const signedIn = requireUser(viewer);
         const input = parseInput(transcribeAudioInput, args.input);
         const { offlineOnly } = await jobs.assertTranscriptionConfigured(input.model ?? null);
-        const bytes = Buffer.from(input.audioBase64, "base64");
-        if (bytes.length > config.PROVIDER_MAX_AUDIO_BYTES) {
-          throw badInput(`audio must be at most ${config.PROVIDER_MAX_AUDIO_BYTES} bytes`, [{ field: "audioBase64", message: "is too large" }]);
+        const { audio } = input;
+        let bytes: Buffer;
+        let contentType: string;
+        if (audio.from === "asset") {
+          ({ bytes, contentType } = await audioFromAsset(deps.contentAssets, loaders.forwarded, audio.assetId, config.PROVIDER_MAX_AUDIO_BYTES));
+        } else {
+          bytes = Buffer.from(audio.base64, "base64");
+          contentType = audio.contentType;
+          if (bytes.length > config.PROVIDER_MAX_AUDIO_BYTES) {
+            throw badInput(`audio must be at most ${config.PROVIDER_MAX_AUDIO_BYTES} bytes`, [{ field: "audioBase64", message: "is too large" }]);
+          }
         }
         // Told now rather than as a failed job: only the offline engine could run it, and it cannot.
-        const problem = offlineOnly ? offlineAudioProblem(input.contentType, input.language ?? null, bytes) : null;
-        if (problem) throw badInput(problem.message, [{ field: problem.field, message: problem.message }]);
-        const audioSha = await jobs.storeAudio(bytes, input.contentType);
+        const problem = offlineOnly ? offlineAudioProblem(contentType, input.language ?? null, bytes) : null;
+        if (problem) {
+          // An asset's type and bytes are both the asset's: the field to fix is the one naming it.
+          const field = audio.from === "asset" && problem.field !== "language" ? "audioAssetId" : problem.field;
+          throw badInput(problem.message, [{ field, message: problem.message }]);
+        }
+        const audioSha = await jobs.storeAudio(bytes, contentType);
         return jobs.create(signedIn, loaders.forwarded, {
           kind: "TRANSCRIPTION",
           idempotencyKey: input.idempotencyKey,
           campaignId: input.campaignId ?? null,
           bypassCache: input.bypassCache,
           stream: false,
-          request: { kind: "TRANSCRIPTION", group: group(input.model, "TRANSCRIPTION"), audioSha, contentType: input.contentType, language: input.language ?? null },
+          request: { kind: "TRANSCRIPTION", group: group(input.model, "TRANSCRIPTION"), audioSha, contentType, language: input.language ?? null },
         });
       },
       upsertProviderDeployment: async (_parent, args, context) => {
