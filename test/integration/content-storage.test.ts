@@ -26,6 +26,8 @@ type Store = {
   driver: StorageDriver;
   /** Whatever the store holds that is not a stored blob: temp files, staging objects, files outside the store. */
   strays(): Promise<string[]>;
+  /** Makes a stored blob look stored at `when` (as the store itself would say: a file's mtime). */
+  age(key: string, when: Date): Promise<void>;
   /** A driver of the same kind whose store is broken: its readiness must fail. */
   broken(): Promise<StorageDriver>;
   close(): Promise<void>;
@@ -43,6 +45,13 @@ function chunksOf(bytes: Buffer, size = 64 * KiB): Buffer[] {
   const chunks: Buffer[] = [];
   for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
   return chunks;
+}
+
+/** A blob's size, once its stored time is checked to be a time (a Date from node:fs is of another realm than jest's). */
+async function statOf(driver: StorageDriver, key: string): Promise<{ size: number } | null> {
+  const found = await driver.stat(key);
+  if (found) expect(Number.isFinite(found.storedAt.getTime())).toBe(true);
+  return found && { size: found.size };
 }
 
 const bodyOf = (bytes: Buffer) => Readable.from(chunksOf(bytes), { objectMode: false });
@@ -94,21 +103,21 @@ function describeStorageContract(name: string, open: () => Promise<Store>) {
     it("reads a stored blob back as the bytes that were put, and stats it as their size", async () => {
       const { bytes, key, size } = blob(3 * KiB + 7);
       await driver.put(key, bodyOf(bytes), size);
-      expect(await driver.stat(key)).toEqual({ size });
+      expect(await statOf(driver, key)).toEqual({ size });
       expect((await readAll(await driver.read(key))).equals(bytes)).toBe(true);
     });
 
     it("round-trips a 5 MB random blob byte for byte", async () => {
       const { bytes, key, size } = blob(5 * 1024 * KiB);
       await driver.put(key, bodyOf(bytes), size);
-      expect(await driver.stat(key)).toEqual({ size });
+      expect(await statOf(driver, key)).toEqual({ size });
       expect(sha256(await readAll(await driver.read(key)))).toBe(key);
     });
 
     it("stores an empty blob like any other", async () => {
       const { bytes, key } = blob(0);
       await driver.put(key, bodyOf(bytes), 0);
-      expect(await driver.stat(key)).toEqual({ size: 0 });
+      expect(await statOf(driver, key)).toEqual({ size: 0 });
       expect((await readAll(await driver.read(key))).length).toBe(0);
     });
 
@@ -175,7 +184,7 @@ function describeStorageContract(name: string, open: () => Promise<Store>) {
       // S3 and MinIO; s3rver's is a plain file copy no client can make atomic), so no polling there.
       await feed(null);
       await putting;
-      expect(await driver.stat(key)).toEqual({ size });
+      expect(await statOf(driver, key)).toEqual({ size });
       expect(sha256(await readAll(await driver.read(key)))).toBe(key);
     });
 
@@ -200,6 +209,37 @@ function describeStorageContract(name: string, open: () => Promise<Store>) {
       expect(await driver.read(key)).toBeNull();
       await expect(driver.delete(key)).resolves.toBeUndefined();
       await expect(driver.delete(blob(10).key)).resolves.toBeUndefined();
+    });
+
+    it("lists every stored blob with when it was stored, and nothing a put left unfinished or a delete removed", async () => {
+      const before = Date.now() - 2_000;
+      const kept = blob(2 * KiB);
+      const gone = blob(2 * KiB);
+      await driver.put(kept.key, bodyOf(kept.bytes), kept.size);
+      await driver.put(gone.key, bodyOf(gone.bytes), gone.size);
+      await driver.delete(gone.key);
+      const refused = blob(KiB);
+      await expect(driver.put(refused.key, bodyOf(randomBytes(KiB)), refused.size)).rejects.toThrow(BlobDigestMismatchError);
+      const listed = new Map<string, Date>();
+      for await (const { key, storedAt } of driver.list()) listed.set(key, storedAt);
+      expect(listed.has(kept.key)).toBe(true);
+      expect(listed.has(gone.key)).toBe(false);
+      expect(listed.has(refused.key)).toBe(false);
+      expect(listed.get(kept.key)!.getTime()).toBeGreaterThanOrEqual(before);
+      expect(listed.get(kept.key)!.getTime()).toBeLessThanOrEqual(Date.now() + 2_000);
+      expect([...listed.keys()].every((key) => /^[0-9a-f]{64}$/.test(key))).toBe(true);
+    });
+
+    it("refreshes a blob's stored time when it is put again, so a sweep of old unnamed bytes spares it", async () => {
+      const { bytes, key, size } = blob(4 * KiB);
+      await driver.put(key, bodyOf(bytes), size);
+      const longAgo = new Date(Date.now() - 3 * 24 * 3600_000);
+      await store.age(key, longAgo);
+      expect((await driver.stat(key))!.storedAt.getTime()).toBeLessThan(Date.now() - 2 * 24 * 3600_000);
+      const before = Date.now() - 2_000;
+      await driver.put(key, bodyOf(bytes), size);
+      expect((await driver.stat(key))!.storedAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(sha256(await readAll(await driver.read(key)))).toBe(key);
     });
 
     it("answers a key it never stored with null, for stat and read alike", async () => {
@@ -238,6 +278,7 @@ describeStorageContract("the filesystem driver", async () => {
   return {
     driver,
     strays: async () => (await filesUnder(base)).filter((file) => !blobFile.test(file)),
+    age: (key, when) => utimes(join(base, "store", "blobs", key.slice(0, 2), key.slice(2, 4), key), when, when),
     async broken() {
       const dir = join(elsewhere, "store");
       const doomed = createFilesystemDriver({ dir });
@@ -272,6 +313,8 @@ describeStorageContract("the S3 driver (s3rver)", async () => {
       const completed = (key: string) => existsSync(join(directory, bucket, `${key}._S3rver_metadata.json`));
       return keys.filter((key) => !/^blobs\/[0-9a-f]{64}$/.test(key) && (!key.startsWith("blobs/staging/") || completed(key)));
     },
+    // s3rver answers an object's LastModified from its file's mtime.
+    age: (key, when) => utimes(join(directory, bucket, `blobs/${key}._S3rver_object`), when, when),
     broken: async () => createS3Driver({ ...connection, bucket: "no-such-bucket" }),
     async close() {
       await driver.close();

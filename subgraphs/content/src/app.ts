@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gql } from "graphql-tag";
 import {
+  addCounter,
   createAccountErasureConsumer,
   createCampaignClient,
   createRedis,
@@ -16,6 +17,7 @@ import { publicBaseUrl, storageOptions, uploadStagingDir, type ContentConfig } f
 import { createDb } from "./db";
 import { createAssetService } from "./domain/asset-service";
 import { createAssetUrls } from "./domain/asset-urls";
+import { createBlobSweep } from "./domain/blob-sweep";
 import { createPackArchiveImporter } from "./domain/pack-archive-import";
 import { createPackService } from "./domain/pack-service";
 import { createUrlSigner } from "./domain/signed-url";
@@ -91,8 +93,10 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
     onListen: () => {
       relay.start();
       erasures.start();
+      sweep.start();
     },
     onStop: async () => {
+      await sweep.stop();
       await erasures.stop();
       await relay.stop();
       await db.$disconnect();
@@ -101,5 +105,16 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
     },
   });
   const relay = prismaOutboxRelay(db, { producer: "content", redis, logger, metrics: app.metrics, config });
+  const orphansRemoved = addCounter(app.metrics, { name: "content_orphan_blobs_removed_total", help: "Blobs the orphan sweep removed: unreferenced (a row no asset or pack names) or unnamed (bytes no row names)", labelNames: ["reason"] });
+  const sweep = createBlobSweep({
+    db,
+    storage,
+    assets,
+    graceMs: config.CONTENT_ORPHAN_GRACE_MS,
+    everyMs: config.CONTENT_SWEEP_INTERVAL_MS,
+    batchSize: 500,
+    logger: logger.child({ component: "blob-sweep" }),
+    onRemoved: (reason, count) => orphansRemoved.inc({ reason }, count),
+  });
   return app;
 }

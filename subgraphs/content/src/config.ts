@@ -57,6 +57,14 @@ export const contentConfigSchema = z.object({
    * compressed already; JSON and plain images reach 10-30 times.
    */
   CONTENT_ARCHIVE_MAX_RATIO: positiveInt(100),
+  /**
+   * The orphan sweep: bytes no asset or pack version names any more, and bytes no row names
+   * (an upload that failed after storing them), are removed once this old. Must outlast the
+   * longest upload or archive import (the time between storing bytes and committing their row).
+   */
+  CONTENT_ORPHAN_GRACE_MS: z.coerce.number().int().min(1_000).default(60 * 60 * 1000),
+  /** How often each replica sweeps (and once at start). */
+  CONTENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60 * 60 * 1000),
   /** What one user's assets may add up to (admins and services are not counted). */
   CONTENT_USER_QUOTA_BYTES: positiveInt(64 * 1024 * 1024),
 });

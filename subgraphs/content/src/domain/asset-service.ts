@@ -89,14 +89,31 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
    * either commits its asset first (and the bytes stay) or finds the row gone and stores the
    * bytes again.
    */
-  async function release(sha256: string): Promise<void> {
-    await db.$transaction(async (tx) => {
+  async function release(sha256: string): Promise<boolean> {
+    return db.$transaction(async (tx) => {
       await lockBlob(tx, sha256);
       const removed = await tx.$executeRaw`
         DELETE FROM blobs b WHERE b.sha256 = ${sha256}
           AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.sha256 = b.sha256)
           AND NOT EXISTS (SELECT 1 FROM pack_files p WHERE p.sha256 = b.sha256)`;
       if (removed > 0) await storage.delete(sha256);
+      return removed > 0;
+    });
+  }
+
+  /**
+   * Removes bytes no blob row names, stored before `cutoff`: under the blob's lock, which an
+   * upload of the same bytes takes before its row, and only when the driver still says they are
+   * that old (a put again refreshes their time). True when they went.
+   */
+  async function removeUnnamed(sha256: string, cutoff: Date): Promise<boolean> {
+    return db.$transaction(async (tx) => {
+      await lockBlob(tx, sha256);
+      if (await tx.blob.findUnique({ where: { sha256 }, select: { sha256: true } })) return false;
+      const stored = await storage.stat(sha256);
+      if (!stored || stored.storedAt >= cutoff) return false;
+      await storage.delete(sha256);
+      return true;
     });
   }
 
@@ -137,7 +154,10 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
     if (!agrees(declared, mediaType)) {
       throw refusal(415, "UNSUPPORTED_MEDIA_TYPE", `The request declared ${declared}, but the bytes are ${mediaType}`);
     }
-    if (uploader.quotaApplies && size > deps.quotaBytes) throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
+    // Checked again under the user's lock below; asked first too, so that a user at their quota stores no bytes at all.
+    if (uploader.quotaApplies && uploader.ownerId && (await usedBy(db, uploader.ownerId)) + size > deps.quotaBytes) {
+      throw refusal(413, "QUOTA_EXCEEDED", `Your assets may add up to ${deps.quotaBytes} bytes`);
+    }
 
     await storage.put(sha256, upload.open(), size);
     const created = await db.$transaction(async (tx) => {
@@ -223,6 +243,9 @@ export function createAssetService(deps: { db: Db; storage: StorageDriver; quota
       });
       return rows.map(flatten);
     },
+
+    release,
+    removeUnnamed,
 
     /** Bytes a user's assets add up to, against CONTENT_USER_QUOTA_BYTES. */
     usedBytes: (ownerId: string): Promise<number> => usedBy(db, ownerId),

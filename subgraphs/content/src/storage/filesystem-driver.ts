@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { constants, mkdirSync } from "node:fs";
-import { access, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { access, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { BlobVerifier, verifyAndDiscard } from "./blob-verifier";
-import { type ByteRange, type StorageDriver, assertBlobKey } from "./storage-driver";
+import { BLOB_KEY, type ByteRange, type StorageDriver, assertBlobKey } from "./storage-driver";
 
 /** A temp file not written to for this long (its mtime is its last write) belongs to a process that crashed mid-put. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -47,7 +47,15 @@ export function createFilesystemDriver({ dir }: { dir: string }): StorageDriver 
 
     async put(key, body, size) {
       const target = blobPath(key);
-      if (await exists(target)) return verifyAndDiscard(key, body, size);
+      if (await exists(target)) {
+        await verifyAndDiscard(key, body, size);
+        const now = new Date();
+        // Removed meanwhile (a release of the same bytes): the caller's check after its row commits puts them again.
+        await utimes(target, now, now).catch((error: unknown) => {
+          if (!isErrno(error, "ENOENT")) throw error;
+        });
+        return;
+      }
       const temp = join(tmp, randomUUID());
       // Opened before any byte is read, so that the file exists whatever happens next and a
       // failed put removes exactly it (a stream's lazy open could create it after the removal).
@@ -67,7 +75,8 @@ export function createFilesystemDriver({ dir }: { dir: string }): StorageDriver 
 
     async stat(key) {
       try {
-        return { size: (await stat(blobPath(key))).size };
+        const found = await stat(blobPath(key));
+        return { size: found.size, storedAt: found.mtime };
       } catch (error) {
         if (isErrno(error, "ENOENT")) return null;
         throw error;
@@ -91,6 +100,21 @@ export function createFilesystemDriver({ dir }: { dir: string }): StorageDriver 
         await unlink(blobPath(key));
       } catch (error) {
         if (!isErrno(error, "ENOENT")) throw error;
+      }
+    },
+
+    async *list() {
+      // Only names a blob could have, two levels down, as blobPath makes them: anything else is not a blob.
+      const level = /^[0-9a-f]{2}$/;
+      for (const first of (await readdir(blobs)).filter((name) => level.test(name)).sort()) {
+        for (const second of (await readdir(join(blobs, first)).catch(() => [])).filter((name) => level.test(name)).sort()) {
+          const dir = join(blobs, first, second);
+          for (const name of await readdir(dir).catch(() => [])) {
+            if (!BLOB_KEY.test(name) || !name.startsWith(first + second)) continue;
+            const stored = await stat(join(dir, name)).catch(() => null);
+            if (stored) yield { key: name, storedAt: stored.mtime };
+          }
+        }
       }
     },
 

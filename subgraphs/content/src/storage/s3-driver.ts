@@ -7,12 +7,16 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { BlobVerifier, verifyAndDiscard } from "./blob-verifier";
-import { type ByteRange, type StorageDriver, assertBlobKey } from "./storage-driver";
+import { BLOB_KEY, type ByteRange, type StorageDriver, assertBlobKey } from "./storage-driver";
+
+/** User metadata (x-amz-meta-stored-at) a put again writes: when the bytes were last stored. */
+const STORED_AT = "stored-at";
 
 export type S3DriverOptions = {
   /** MinIO's or s3rver's URL; AWS's own when absent. */
@@ -124,7 +128,15 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     async put(key, body, size) {
       const target = objectKey(key);
       if (size > MAX_SINGLE_REQUEST_BYTES) throw new Error(`blob ${key}: ${size} bytes is more than one S3 request takes (5 GiB)`);
-      if (await head(target)) return verifyAndDiscard(key, body, size);
+      if (await head(target)) {
+        await verifyAndDiscard(key, body, size);
+        // S3 has no touch: a copy onto itself (allowed when the metadata is replaced) is one, server-side.
+        const touch = new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: copySource(bucket, target), MetadataDirective: "REPLACE", Metadata: { [STORED_AT]: new Date().toISOString() } });
+        await client.send(touch).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+        return;
+      }
       const staging = `${prefix}staging/${randomUUID()}`;
       try {
         await uploadVerified(staging, key, body, size);
@@ -136,7 +148,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
     async stat(key) {
       const found = await head(objectKey(key));
-      return found ? { size: found.ContentLength ?? 0 } : null;
+      if (!found) return null;
+      // A put again records its time in the metadata too: S3 moves LastModified on a copy onto itself, s3rver does not.
+      const touched = Date.parse(found.Metadata?.[STORED_AT] ?? "");
+      const modified = found.LastModified?.getTime() ?? 0;
+      return { size: found.ContentLength ?? 0, storedAt: new Date(Number.isNaN(touched) ? modified : Math.max(modified, touched)) };
     },
 
     async read(key, range?: ByteRange) {
@@ -158,6 +174,19 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+    },
+
+    async *list() {
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) {
+          // Staging objects (under <prefix>staging/) and anything else are not blobs.
+          const key = object.Key?.slice(prefix.length) ?? "";
+          if (BLOB_KEY.test(key)) yield { key, storedAt: object.LastModified ?? new Date() };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
     },
 
     readiness: { name: "storage", check: () => client.send(new HeadBucketCommand({ Bucket: bucket })) },

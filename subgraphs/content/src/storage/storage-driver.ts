@@ -31,15 +31,23 @@ export interface StorageDriver {
    * Stores `size` bytes read from `body` under `key`, their SHA-256. The bytes become visible
    * whole or not at all: a reader never sees a partial blob, and a body that fails, is short,
    * is long or hashes to another key leaves nothing (BlobDigestMismatchError for the last
-   * three). Storing a key that exists already is a no-op that still consumes the body.
+   * three). Storing a key that exists already consumes (and checks) the body and refreshes
+   * the blob's stored time, so that the orphan sweep, which removes bytes no row names once
+   * they are old enough, never removes bytes someone has just put again.
    */
   put(key: string, body: Readable, size: number): Promise<void>;
-  /** The blob's size, or null when there is none. */
-  stat(key: string): Promise<{ size: number } | null>;
+  /** The blob's size and when it was last stored (put, or put again), or null when there is none. */
+  stat(key: string): Promise<{ size: number; storedAt: Date } | null>;
   /** The blob's bytes (only `range`'s when given), or null when there is none. */
   read(key: string, range?: ByteRange): Promise<Readable | null>;
   /** Removes the blob; removing one that is not there is a no-op. */
   delete(key: string): Promise<void>;
+  /**
+   * Every stored blob and when it was stored, in no particular order: what the orphan sweep
+   * compares with the database. `storedAt` may be older than stat's (a put again may not show
+   * here): the sweep asks stat before it removes anything.
+   */
+  list(): AsyncIterable<{ key: string; storedAt: Date }>;
   readiness: ReadinessCheck;
   close(): Promise<void>;
 }
