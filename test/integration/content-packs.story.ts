@@ -33,7 +33,8 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
 
   beforeAll(async () => {
     s3 = driver === "s3" ? await startS3rver() : undefined;
-    stack = await startStack({ logLevel: "warn", contentEnv: s3?.contentEnv ?? {} });
+    // On S3 a private asset's link redirects to the bucket (S3_PRESIGNED_DOWNLOADS).
+    stack = await startStack({ logLevel: "warn", contentEnv: s3 ? { ...s3.contentEnv, S3_PRESIGNED_DOWNLOADS: "true" } : {} });
     url = stack.graphqlUrl;
     const tag = randomUUID().slice(0, 6);
     modder = await registerUser(url, `Modder ${tag}`);
@@ -177,6 +178,42 @@ export function describeContentPacks(driver: "filesystem" | "s3"): void {
         return mine.length === 2 ? mine.map((e) => `${e.type} ${e.data.version}`) : undefined;
       }, 15_000);
       expect(published).toEqual(["PACK_VERSION_PUBLISHED 1.0.0", "PACK_VERSION_PUBLISHED 1.1.0"]);
+    });
+
+    it(`serves a private asset only on its signed link${driver === "s3" ? ", its bytes from the bucket on a presigned URL" : ""}`, async () => {
+      const wav = Buffer.concat([Buffer.from("RIFF"), Buffer.alloc(4), Buffer.from("WAVEfmt "), randomBytes(3_000)]);
+      const uploaded = await fetch(`${stack.gatewayUrl}/content/assets?kind=VOICE`, { method: "POST", headers: { authorization: `Bearer ${player.accessToken}` }, body: wav });
+      expect(uploaded.status).toBe(201);
+      const asset = ((await uploaded.json()) as { asset: { sha256: string; url: string; visibility: string; mediaType: string } }).asset;
+      expect(asset).toMatchObject({ sha256: sha256(wav), visibility: "PRIVATE", mediaType: "audio/wav" });
+      const link = new URL(asset.url);
+      expect(link.origin).toBe(stack.gatewayUrl);
+      // Unsigned, it is as unknown as no asset; forged, refused.
+      expect((await fetch(`${stack.gatewayUrl}/content/${asset.sha256}`)).status).toBe(404);
+      const forged = new URL(link);
+      forged.searchParams.set("signature", "A".repeat(43));
+      expect((await fetch(forged)).status).toBe(403);
+
+      const answer = await fetch(link, { redirect: "manual" });
+      if (driver === "s3") {
+        expect(answer.status).toBe(302);
+        const location = new URL(answer.headers.get("location")!);
+        expect(location.origin).toBe(new URL(s3!.connection.endpoint).origin);
+        const fromBucket = await fetch(location);
+        expect([fromBucket.status, fromBucket.headers.get("content-type")]).toEqual([200, "audio/wav"]);
+        expect(sha256(Buffer.from(await fromBucket.arrayBuffer()))).toBe(asset.sha256);
+        // Signed (SigV4; S3 checks it, s3rver does not) for as long as the link has left, at most CONTENT_SIGNED_URL_TTL_SECONDS.
+        expect(location.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
+        expect(Number(location.searchParams.get("X-Amz-Expires"))).toBeGreaterThan(800);
+        expect(Number(location.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(900);
+      } else {
+        expect(answer.status).toBe(200);
+        expect(sha256(Buffer.from(await answer.arrayBuffer()))).toBe(asset.sha256);
+      }
+      // A range of it, following the redirect where there is one.
+      const ranged = await fetch(link, { headers: { range: "bytes=0-99" } });
+      expect(ranged.status).toBe(206);
+      expect(Buffer.from(await ranged.arrayBuffer()).equals(wav.subarray(0, 100))).toBe(true);
     });
 
     it("stores an NPC portrait the provider generates, served on the gateway's public origin", async () => {

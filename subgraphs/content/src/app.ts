@@ -79,7 +79,7 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
     createLoaders: (_viewer, forwarded) => createLoaders(campaigns, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis), storage.readiness],
     postRoutes: uploadRoute({ assets, urls, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, maxBytes: config.CONTENT_MAX_UPLOAD_BYTES }),
-    prefixRoutes: downloadRoute({ assets, storage, signer, logger }),
+    prefixRoutes: downloadRoute({ assets, storage, signer, presignedDownloads: config.CONTENT_STORAGE === "s3" && config.S3_PRESIGNED_DOWNLOADS, logger }),
     protocolRoutes: resumableUploadRoute({
       assets,
       urls,

@@ -28,6 +28,14 @@ export const contentConfigSchema = z.object({
   /** Path-style URLs (`<endpoint>/<bucket>/<key>`), which MinIO needs. */
   S3_FORCE_PATH_STYLE: booleanFlag(true),
   /**
+   * A private asset's signed link (on the gateway's origin) redirects to a presigned URL of the
+   * bucket, valid as long as the link, so its bytes come from S3 rather than through content.
+   * Public assets are always served on the gateway's origin (a CDN keeps them there).
+   */
+  S3_PRESIGNED_DOWNLOADS: booleanFlag(false),
+  /** The origin clients reach the bucket at (MinIO's public URL, a CDN in front of S3); unset: S3_ENDPOINT. */
+  S3_PUBLIC_ENDPOINT: unsetWhenEmpty(z.url({ protocol: /^https?$/ })),
+  /**
    * Where clients fetch content (no trailing slash): the gateway's public origin, or a CDN in
    * front of it. Unset: the local stack's gateway, http://127.0.0.1:<GATEWAY_PORT>.
    */
@@ -81,6 +89,7 @@ export function storageOptions(config: ContentConfig): StorageOptions {
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT,
   };
 }
 

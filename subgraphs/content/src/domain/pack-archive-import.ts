@@ -88,15 +88,21 @@ export function createPackArchiveImporter(deps: { db: Db; storage: StorageDriver
     return unpacked;
   }
 
-  /** Second pass: the bytes content does not have yet, stored; returns their hashes. */
+  /**
+   * Second pass: the bytes storage does not have yet, stored; returns their hashes. Storage is
+   * asked rather than the database: it is where the bytes must be. Bytes it has that no row
+   * names yet are put again all the same, which refreshes their time, so that the orphan sweep
+   * cannot take them before this import's rows commit.
+   */
   async function storeMissing(unpacked: Unpacked[]): Promise<Set<string>> {
     const distinct = new Map(unpacked.map((file) => [file.sha256, file]));
-    const known = new Set((await db.blob.findMany({ where: { sha256: { in: [...distinct.keys()] } }, select: { sha256: true } })).map((blob) => blob.sha256));
+    const named = new Set((await db.blob.findMany({ where: { sha256: { in: [...distinct.keys()] } }, select: { sha256: true } })).map((blob) => blob.sha256));
     const stored = new Set<string>();
     for (const [sha256, file] of distinct) {
-      if (known.has(sha256)) continue;
+      const present = (await storage.stat(sha256)) !== null;
+      if (present && named.has(sha256)) continue;
       await storage.put(sha256, await file.entry.open(), file.size);
-      stored.add(sha256);
+      if (!present) stored.add(sha256);
     }
     return stored;
   }

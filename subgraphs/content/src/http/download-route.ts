@@ -20,9 +20,11 @@ const matches = (header: string | undefined, etag: string) =>
  * browsers for a year (immutable); a private one needs the signed query its URL carries and is
  * never kept by a shared cache. A strong ETag (the hash), If-None-Match (304), Range and
  * If-Range (206, 416) let a client resume and skip what it has. The bytes are served as the
- * type they were sniffed as and can run nothing (nosniff, a sandboxing CSP).
+ * type they were sniffed as and can run nothing (nosniff, a sandboxing CSP). With S3 and
+ * `presignedDownloads`, a private blob's signed GET is redirected to the bucket instead.
  */
-export function downloadRoute(deps: { assets: AssetService; storage: StorageDriver; signer: UrlSigner; logger: Logger }): Record<string, RouteHandler> {
+export function downloadRoute(deps: { assets: AssetService; storage: StorageDriver; signer: UrlSigner; presignedDownloads: boolean; logger: Logger }): Record<string, RouteHandler> {
+  const presign = deps.presignedDownloads ? deps.storage.presign?.bind(deps.storage) : undefined;
   return {
     [DOWNLOAD_PREFIX]: async (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://content");
@@ -31,6 +33,7 @@ export function downloadRoute(deps: { assets: AssetService; storage: StorageDriv
       const facts = await deps.assets.blobFacts(sha256);
       if (!facts) return notFound(res);
       let cacheControl = "public, max-age=31536000, immutable";
+      let presignFor = 0;
       if (!facts.public) {
         const expires = deps.signer.verify(sha256, url.searchParams);
         // Unsigned, it is as unknown as a blob that does not exist; signed but expired or forged, the link is refused.
@@ -38,7 +41,8 @@ export function downloadRoute(deps: { assets: AssetService; storage: StorageDriv
           if (!url.searchParams.has("signature")) return notFound(res);
           return sendJson(res, 403, { errors: [{ message: "This link has expired or is not valid; ask for the asset again", extensions: { code: ErrorCode.FORBIDDEN } }] });
         }
-        cacheControl = `private, max-age=${Math.max(0, Math.floor((expires - Date.now()) / 1000))}`;
+        presignFor = Math.max(1, Math.floor((expires - Date.now()) / 1000));
+        cacheControl = `private, max-age=${presignFor}`;
       }
       const etag = `"${sha256}"`;
       const headers: Record<string, string | number> = {
@@ -51,6 +55,11 @@ export function downloadRoute(deps: { assets: AssetService; storage: StorageDriv
       };
       if (matches(req.headers["if-none-match"], etag)) {
         res.writeHead(304, headers);
+        return void res.end();
+      }
+      // A private blob on S3: the bucket serves it (Range and all) on a presigned URL as long-lived as the link.
+      if (presign && presignFor > 0 && req.method === "GET") {
+        res.writeHead(302, { location: await presign(sha256, { expiresInSeconds: presignFor, mediaType: facts.mediaType }), "cache-control": cacheControl });
         return void res.end();
       }
       let range: ByteRange | undefined;

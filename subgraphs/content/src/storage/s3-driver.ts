@@ -10,8 +10,10 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type S3ClientConfig,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { BlobVerifier, verifyAndDiscard } from "./blob-verifier";
 import { BLOB_KEY, type ByteRange, type StorageDriver, assertBlobKey } from "./storage-driver";
 
@@ -30,6 +32,8 @@ export type S3DriverOptions = {
   forcePathStyle: boolean;
   /** Where blobs go in the bucket, "blobs/" when absent. */
   prefix?: string;
+  /** The endpoint clients reach the bucket at, for presigned URLs (the host is signed); `endpoint` when absent. */
+  publicEndpoint?: string;
 };
 
 /** S3's limit for one PutObject and for one CopyObject: a larger blob would need a multipart upload. */
@@ -54,7 +58,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const { bucket, accessKeyId, secretAccessKey } = options;
   const prefix = options.prefix ?? "blobs/";
   if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) throw new Error("S3 storage: give both accessKeyId and secretAccessKey, or neither");
-  const client = new S3Client({
+  const clientOptions: S3ClientConfig = {
     region: options.region,
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle,
@@ -68,7 +72,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     // non-retryable streaming request" to the console for every upload the driver aborts on
     // purpose (below). A logger of its own keeps it quiet there too.
     logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
+  };
+  const client = new S3Client(clientOptions);
+
+  // Presigning is local (no request): a client of its own only because the public endpoint's host is part of the signature.
+  const presigner = options.publicEndpoint ? new S3Client({ ...clientOptions, endpoint: options.publicEndpoint }) : client;
 
   const objectKey = (key: string) => {
     assertBlobKey(key);
@@ -176,6 +184,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
     },
 
+    async presign(key, { expiresInSeconds, mediaType }) {
+      const get = new GetObjectCommand({ Bucket: bucket, Key: objectKey(key), ResponseContentType: mediaType, ResponseCacheControl: `private, max-age=${expiresInSeconds}` });
+      return getSignedUrl(presigner, get, { expiresIn: expiresInSeconds });
+    },
+
     async *list() {
       let token: string | undefined;
       do {
@@ -193,6 +206,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
     async close() {
       client.destroy();
+      if (presigner !== client) presigner.destroy();
     },
   };
 }

@@ -48,6 +48,11 @@ export interface StorageDriver {
    * here): the sweep asks stat before it removes anything.
    */
   list(): AsyncIterable<{ key: string; storedAt: Date }>;
+  /**
+   * S3 only: a URL at which the bucket itself serves the blob, as `mediaType`, until it expires
+   * (a presigned GET), so that a private download's bytes need not pass through content.
+   */
+  presign?(key: string, options: { expiresInSeconds: number; mediaType: string }): Promise<string>;
   readiness: ReadinessCheck;
   close(): Promise<void>;
 }
