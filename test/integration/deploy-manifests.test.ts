@@ -1080,7 +1080,7 @@ describe("k8s/ manifests with the component content-s3", () => {
   });
 
   describe.each(overlays)("overlay %s", (overlay) => {
-    it("renders into objects that follow the rules, with content on S3, its claim and mount gone, and nothing else changed", () => {
+    it("renders into objects that follow the rules, with content on S3, its claim and mount gone, uploads staged on a claim the replicas share, and nothing else changed", () => {
       const plain = render(join(k8sDir, "overlays", overlay));
       const resources = renderWithComponents(overlay, ["content-s3"]);
       for (const resource of resources) expect(() => validateSchema(resource)).not.toThrow();
@@ -1090,7 +1090,9 @@ describe("k8s/ manifests with the component content-s3", () => {
       const before = new Map(plain.map((r) => [keyOf(r), r]));
       const after = new Map(resources.map((r) => [keyOf(r), r]));
       const changed = resources.filter((r) => !isDeepStrictEqual(before.get(keyOf(r)), r)).map(keyOf);
-      expect(changed.sort()).toEqual([`ConfigMap/${namespace}/content-config`, `Deployment/${namespace}/content`, `NetworkPolicy/${namespace}/content-to-object-storage`].sort());
+      expect(changed.sort()).toEqual(
+        [`ConfigMap/${namespace}/content-config`, `Deployment/${namespace}/content`, `NetworkPolicy/${namespace}/content-to-object-storage`, `PersistentVolumeClaim/${namespace}/content-upload-staging`].sort(),
+      );
       expect(plain.filter((r) => !after.has(keyOf(r))).map(keyOf)).toEqual([`PersistentVolumeClaim/${namespace}/content-data`]);
 
       const configMaps = configMapsOf(resources);
@@ -1101,10 +1103,16 @@ describe("k8s/ manifests with the component content-s3", () => {
       const config = parseConfig(content.schema, resolveEnvironment(sources, configMaps, "content")) as Record<string, unknown>;
       expect({ storage: config.CONTENT_STORAGE, bucket: config.S3_BUCKET }).toEqual({ storage: "s3", bucket: expect.stringMatching(/\S{3,}/) });
       const podSpec = podSpecsOf(resources.find((r) => r.kind === "Deployment" && r.metadata.name === "content")!)[0]!;
-      expect((podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim)).toEqual([]);
-      // The pod's own volume stages resumable uploads' parts where CONTENT_UPLOAD_DIR says.
+      // Resumable uploads' parts are staged where CONTENT_UPLOAD_DIR says, on a claim every
+      // replica mounts: a client's next PATCH may reach another replica (the locks are in Redis).
       expect((container.volumeMounts ?? []).map((m) => m.mountPath).sort()).toEqual(["/data/uploads", "/tmp"]);
-      expect((podSpec.volumes ?? []).find((v) => v.name === "upload-staging")?.emptyDir).toBeDefined();
+      const staging = only((container.volumeMounts ?? []).filter((m) => m.mountPath === config.CONTENT_UPLOAD_DIR), `volume mount at ${String(config.CONTENT_UPLOAD_DIR)}`);
+      expect(staging.readOnly ?? false).toBe(false);
+      const claims = (podSpec.volumes ?? []).filter((v) => v.persistentVolumeClaim);
+      expect(claims.map((v) => ({ name: v.name, claim: v.persistentVolumeClaim?.claimName }))).toEqual([{ name: staging.name, claim: "content-upload-staging" }]);
+      const claim = only(ofKind<IPersistentVolumeClaim>(resources, "PersistentVolumeClaim").filter((c) => c.metadata.name === "content-upload-staging"), "the staging claim");
+      expect(claim.spec?.accessModes).toEqual(["ReadWriteMany"]);
+      expect(quantity(claim.spec?.resources?.requests?.storage)).toBeGreaterThan(0);
 
       // Only content reaches an object store: HTTPS (AWS S3, STS) or MinIO's port.
       const policies = ofKind<INetworkPolicy>(resources, "NetworkPolicy");

@@ -115,6 +115,7 @@ const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/stream-consumer.ts": "copies failed or contract-breaking events to the dead-letter stream",
   "subgraphs/identity/src/revocation-announcers.ts": "publishes revoked API keys' hashes and deleted accounts' ids (not envelopes)",
   "packages/service-kit/src/deleted-accounts.ts": "records and publishes deleted accounts' ids for the gateways (not an envelope)",
+  "subgraphs/content/src/http/redis-locker.ts": "asks the replica holding a resumable upload's lock to release it (a lock's id, not an envelope)",
 };
 
 /** Writing to the outbox or to Redis streams/channels: what makes a module a producer. */

@@ -22,6 +22,7 @@ import { createPackArchiveImporter } from "./domain/pack-archive-import";
 import { createPackService } from "./domain/pack-service";
 import { createUrlSigner } from "./domain/signed-url";
 import { downloadRoute } from "./http/download-route";
+import { RedisLocker } from "./http/redis-locker";
 import { resumableUploadRoute } from "./http/resumable-uploads";
 import { uploadRoute } from "./http/upload-route";
 import { createLoaders } from "./loaders";
@@ -86,6 +87,8 @@ export function createContentApp(config: ContentConfig, logger: Logger): Subgrap
       publicBaseUrl: publicBaseUrl(config),
       gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET,
       stagingDir: uploadStagingDir(config),
+      // Replicas share the staged parts, so they share each upload's lock too.
+      locker: new RedisLocker({ redis, ttlMs: config.CONTENT_UPLOAD_LOCK_TTL_MS, logger: logger.child({ component: "upload-locks" }) }),
       maxBytes: config.CONTENT_MAX_RESUMABLE_BYTES,
       quotaBytes: config.CONTENT_USER_QUOTA_BYTES,
       logger: logger.child({ component: "resumable-uploads" }),

@@ -75,6 +75,13 @@ export const contentConfigSchema = z.object({
   CONTENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60 * 60 * 1000),
   /** What one user's assets may add up to (admins and services are not counted). */
   CONTENT_USER_QUOTA_BYTES: positiveInt(64 * 1024 * 1024),
+  /**
+   * How long a resumable upload's lock (in Redis, shared by the replicas) outlives a replica
+   * that died holding it: the longest the upload's next request then waits. Renewed every third
+   * of it while held; past 30 s (how long a request waits for a lock) that next request fails
+   * with 423 and the client retries.
+   */
+  CONTENT_UPLOAD_LOCK_TTL_MS: z.coerce.number().int().min(1_000).default(10_000),
 });
 
 export type ContentConfig = z.infer<typeof contentConfigSchema>;

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { mkdir } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { GraphQLError } from "graphql";
-import type { Server } from "@tus/server" with { "resolution-mode": "import" };
+import type { Locker, Server } from "@tus/server" with { "resolution-mode": "import" };
 import type { Upload } from "@tus/utils" with { "resolution-mode": "import" };
 import { ErrorCode, IDENTITY_HEADER, createIdentityVerifier, httpStatusOf, type Logger, type RouteHandler, type Viewer } from "@startales/service-kit";
 import { z } from "zod";
@@ -11,6 +11,7 @@ import type { AssetService } from "../domain/asset-service";
 import type { AssetUrls } from "../domain/asset-urls";
 import { uploadFields, uploaderFor } from "../domain/upload-rules";
 import { publicAsset } from "./asset-json";
+import { LockStoreUnavailableError } from "./redis-locker";
 
 export const RESUMABLE_PATH = "/content/uploads";
 /** How much of a staged file is read to tell its type: a file this small is read whole (JSON has no signature). */
@@ -62,6 +63,7 @@ async function headOf(stream: Readable, size: number): Promise<Buffer> {
  * the last one arrives the file goes through the same checks as a one-request upload (type,
  * quota), and into storage only if its bytes match the SHA-256 the client declared when it
  * began. Each request carries the gateway's signed identity; an upload is its uploader's alone.
+ * One request at a time writes an upload, on any replica: `locker` (redis-locker.ts).
  */
 export function resumableUploadRoute(deps: {
   assets: AssetService;
@@ -69,6 +71,8 @@ export function resumableUploadRoute(deps: {
   publicBaseUrl: string;
   gatewaySigningSecret: string;
   stagingDir: string;
+  /** Shared by every replica (a RedisLocker): a client's next PATCH may reach another replica while the last one still writes. */
+  locker: Locker;
   maxBytes: number;
   quotaBytes: number;
   logger: Logger;
@@ -84,7 +88,7 @@ export function resumableUploadRoute(deps: {
   // @tus/server 2 is published as ES modules only: loaded with import() (kept by the CommonJS build) once, at the first upload.
   let server: Promise<Server> | undefined;
   const build = async (): Promise<Server> => {
-    const [{ Server: TusServer }, { FileStore }] = await Promise.all([import("@tus/server"), import("@tus/file-store")]);
+    const [{ Server: TusServer, ERRORS }, { FileStore }] = await Promise.all([import("@tus/server"), import("@tus/file-store")]);
     // Made at the first upload, not at start: a content without uploads needs no writable staging.
     await mkdir(deps.stagingDir, { recursive: true });
     const datastore = new FileStore({ directory: deps.stagingDir, expirationPeriodInMilliseconds: 24 * 60 * 60 * 1000 });
@@ -92,6 +96,7 @@ export function resumableUploadRoute(deps: {
       path: RESUMABLE_PATH,
       datastore,
       maxSize: deps.maxBytes,
+      locker: deps.locker,
       // The Location a client resumes at is on the gateway's public origin, like every URL content hands out.
       generateUrl: (_req, { id }) => `${deps.publicBaseUrl}${RESUMABLE_PATH}/${id}`,
       namingFunction: () => randomUUID(),
@@ -116,6 +121,16 @@ export function resumableUploadRoute(deps: {
           throw asTusError(error);
         }
         return { metadata: { ...upload.metadata, sha256: parsed.data.sha256, uploaderId: viewer.userId } };
+      },
+      // tus answers a lock it could not take with a plain-text 500; it is neither a fault of ours nor
+      // the end of the upload: 423, which tus clients retry (tus-js-client does), in our format.
+      onResponseError: (_req, error) => {
+        if (error === ERRORS.ERR_LOCK_TIMEOUT) return tusError(423, ErrorCode.CONFLICT, "Another request is writing this upload: try again shortly", "UPLOAD_LOCKED");
+        if (error instanceof LockStoreUnavailableError) {
+          deps.logger.warn({ err: error }, "an upload's lock could not be taken");
+          return tusError(503, ErrorCode.SERVICE_UNAVAILABLE, "Uploads cannot be resumed right now: try again shortly");
+        }
+        return undefined;
       },
       onUploadFinish: async (req, upload: Upload) => {
         const viewer = await viewerOf(req);
