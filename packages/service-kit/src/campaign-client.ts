@@ -8,6 +8,7 @@ import {
   type SubgraphCampaignAccessQuery,
 } from "./generated/campaign-operations";
 import { IDENTITY_HEADER, createIdentitySigner } from "./identity-assertion";
+import { forwardedGraphQL, type GraphQLResult } from "./forwarded-graphql";
 import type { Logger } from "./logger";
 import { operationText, repeatedRootField, type OperationText } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
@@ -24,7 +25,6 @@ export type CampaignAccess =
   | { kind: "forbidden" }
   | { kind: "missing" };
 
-type GraphQLResult<TData> = { data?: TData | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] };
 
 // The documents are operations/campaign/*.graphql, checked against campaign's schema by `npm run check`.
 const MEMBERS = operationText(SubgraphCampaignMembersDocument);
@@ -43,36 +43,8 @@ export type CampaignClient = ReturnType<typeof createCampaignClient>;
 export function createCampaignClient(options: { url: string; timeoutMs: number; logger: Logger }) {
   const unavailable = () => appError(ErrorCode.SERVICE_UNAVAILABLE, "The campaign service is unavailable; try again shortly");
 
-  async function post<TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables): Promise<GraphQLResult<TData>> {
-    if (!forwarded.identity) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: "application/json",
-      [IDENTITY_HEADER]: forwarded.identity,
-      ...(forwarded.requestId ? { [REQUEST_ID_HEADER]: forwarded.requestId } : {}),
-    };
-    // Campaign's answer belongs to the caller's trace (a chat post, a command), not one of its own.
-    injectTraceHeaders(headers);
-    let res: Response;
-    try {
-      res = await fetch(options.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ query: operation.query, variables }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (error) {
-      options.logger.warn({ err: error }, "campaign subgraph unreachable");
-      throw unavailable();
-    }
-    if (res.status >= 500) {
-      options.logger.warn({ status: res.status }, "campaign subgraph failed");
-      throw unavailable();
-    }
-    const body = (await res.json()) as GraphQLResult<TData>;
-    if (res.status === 401) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
-    return body;
-  }
+  const send = forwardedGraphQL({ url: options.url, timeoutMs: options.timeoutMs, logger: options.logger, subgraph: "campaign", unavailable });
+  const post = <TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables) => send<TData>(forwarded, operation.query, variables);
 
   /** The errors of one (aliased) field, by code. */
   const codesAt = (result: GraphQLResult<unknown>, field: string) =>

@@ -5,6 +5,7 @@ export * from "./audit";
 export * from "./backoff";
 export * from "./cache-hints";
 export * from "./campaign-client";
+export * from "./forwarded-graphql";
 export * from "./campaign-access-cache";
 export * from "./campaign-versions";
 export * from "./campaign-feed";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { print } from "graphql";
-import { ErrorCode, IDENTITY_HEADER, REQUEST_ID_HEADER, appError, injectTraceHeaders, serviceUnavailable, type ForwardedIdentity, type Logger } from "@startales/service-kit";
+import { forwardedGraphQL, serviceUnavailable, type ForwardedIdentity, type Logger } from "@startales/service-kit";
 import { ProviderAudioAssetDocument, type ProviderAudioAssetQuery, type ProviderAudioAssetQueryVariables } from "../generated/content-operations";
 
 /** What content shows the caller of an asset (src/operations/content/audio-asset.graphql). */
@@ -8,8 +8,6 @@ export type CallerAsset = NonNullable<ProviderAudioAssetQuery["asset"]>;
 
 /** The bytes, or why there are none: gone since content was asked, or more than the caller may send. */
 export type AssetBytes = { status: "read"; bytes: Buffer } | { status: "missing" } | { status: "too-large" };
-
-type GraphQLResult = { data?: ProviderAudioAssetQuery | null; errors?: { message?: string; extensions?: { code?: string } }[] };
 
 const AUDIO_ASSET = print(ProviderAudioAssetDocument);
 const BLOB_KEY = /^[0-9a-f]{64}$/;
@@ -29,31 +27,15 @@ export function createContentReader(options: { url: string; timeoutMs: number; l
   const origin = new URL(options.url).origin;
   const { logger } = options;
   const unavailable = () => serviceUnavailable("The content service is unavailable; try again shortly", RETRY_AFTER_SECONDS);
+  const ask = forwardedGraphQL({ url: `${origin}/graphql`, timeoutMs: options.timeoutMs, logger, subgraph: "content", unavailable });
 
   return {
     /** The asset as content shows it to the caller; null when it shows them none (not theirs, or no such asset). */
     async asset(forwarded: ForwardedIdentity, id: string): Promise<CallerAsset | null> {
-      if (!forwarded.identity) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        accept: "application/json",
-        [IDENTITY_HEADER]: forwarded.identity,
-        ...(forwarded.requestId ? { [REQUEST_ID_HEADER]: forwarded.requestId } : {}),
-      };
-      // Content's answer belongs to the caller's trace.
-      injectTraceHeaders(headers);
       const variables: ProviderAudioAssetQueryVariables = { id };
-      let res: Response;
-      try {
-        res = await fetch(`${origin}/graphql`, { method: "POST", headers, body: JSON.stringify({ query: AUDIO_ASSET, variables }), redirect: "error", signal: AbortSignal.timeout(options.timeoutMs) });
-      } catch (error) {
-        logger.warn({ err: error }, "content unreachable to read an asset");
-        throw unavailable();
-      }
-      if (res.status === 401) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
-      const result = (await res.json().catch(() => null)) as GraphQLResult | null;
-      if (res.status >= 500 || !result || result.errors?.length || !result.data) {
-        logger.warn({ status: res.status, codes: result?.errors?.map((e) => e.extensions?.code), errors: result?.errors?.map((e) => e.message) }, "content could not answer an asset");
+      const result = await ask<ProviderAudioAssetQuery>(forwarded, AUDIO_ASSET, variables);
+      if (result.errors?.length || !result.data) {
+        logger.warn({ codes: result.errors?.map((e) => e.extensions?.code), errors: result.errors?.map((e) => e.message) }, "content could not answer an asset");
         throw unavailable();
       }
       return result.data.asset;
