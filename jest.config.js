@@ -15,8 +15,12 @@ const base = {
     // (20.19+) require()s them as the built services do; jest's module system cannot, so they
     // are compiled to CommonJS for the tests.
     "/node_modules/(@tus/[^/]+|srvx)/.+\\.m?js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
+    // openid-client 6 (identity's OIDC sign-in) and what it imports (oauth4webapi, its own jose
+    // 6) are ES modules only too; identity loads it with import(). Compiled likewise.
+    "/node_modules/(openid-client|oauth4webapi)/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
   },
-  transformIgnorePatterns: ["/node_modules/(?!(@opentelemetry/otlp-exporter-base|@tus/[^/]+|srvx)/)"],
+  // Only the jose under openid-client (6, ESM only) is compiled, not the top-level one (5, CommonJS).
+  transformIgnorePatterns: ["/node_modules/(?!(@opentelemetry/otlp-exporter-base|@tus/[^/]+|srvx|openid-client|oauth4webapi)/)(?<!/openid-client/node_modules/)"],
   // Tests run the TypeScript sources (the build still type-checks them first).
   // Generated Prisma code imports "./x.js" (node16 resolution); in jest that is "./x.ts".
   moduleNameMapper: {

@@ -68,6 +68,14 @@ describe("identity's OIDC configuration (OIDC_PROVIDERS and OIDC_<NAME>_*)", () 
     expect(issuesOf({ OIDC_REDIRECT_URIS: uri }).map((issue) => issue.variable)).toEqual(["OIDC_REDIRECT_URIS"]);
   });
 
+  it.each([
+    ["a query", "https://app.example/cb?from=oidc", "must not have a query"],
+    ["an unnormalized spelling", "https://App.Example:443/cb", "must be written in its normal form, https://app.example/cb"],
+    ["no path", "https://app.example", "must be written in its normal form, https://app.example/"],
+  ])("refuses a redirect URI with %s: openid-client redeems codes for the normalized URL without its query", (_case, uri, message) => {
+    expect(issuesOf({ OIDC_REDIRECT_URIS: uri })).toEqual([{ variable: "OIDC_REDIRECT_URIS", message }]);
+  });
+
   it.each([["9lives"], ["has-dash"], ["a,A"]])("refuses the provider list %p", (list) => {
     expect(issuesOf({ OIDC_PROVIDERS: list }).map((issue) => issue.variable)).toEqual(["OIDC_PROVIDERS"]);
   });

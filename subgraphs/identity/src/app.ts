@@ -26,6 +26,7 @@ import { createOidcStateStore } from "./domain/oidc-state-store";
 import { createSessionService } from "./domain/sessions";
 import { loadSigningKey } from "./domain/signing-key";
 import { createLoaders } from "./loaders";
+import { allowsPlainHttp } from "./oidc-config";
 import { createResolvers } from "./resolvers";
 import { redisDeletionAnnouncer, redisRevocationAnnouncer } from "./revocation-announcers";
 
@@ -72,6 +73,10 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
     configuredProviders: config.oidcProviders.map((provider) => provider.name),
   });
+  for (const { name, issuer } of config.oidcProviders) {
+    // Development configuration accepts such an issuer, but openid-client will not talk to it.
+    if (issuer.startsWith("http:") && !allowsPlainHttp(issuer)) logger.warn({ provider: name }, "OIDC issuer is plain http off loopback, which openid-client refuses: its sign-ins will be SERVICE_UNAVAILABLE");
+  }
   const oidcSignIn = createOidcSignIn({
     db,
     providers: config.oidcProviders,

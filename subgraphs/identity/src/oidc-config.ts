@@ -16,6 +16,13 @@ type Issue = { variable: string; message: string };
 const isLoopback = (url: URL) => ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
 
 /**
+ * Whether sign-in may talk to this issuer over plain HTTP: only on loopback, where nothing
+ * crosses a network. openid-client refuses http:// otherwise, so a development provider
+ * elsewhere (http://keycloak:8080) must be served over https, or reached through loopback.
+ */
+export const allowsPlainHttp = (issuer: string) => URL.canParse(issuer) && new URL(issuer).protocol === "http:" && isLoopback(new URL(issuer));
+
+/**
  * Plain HTTP would carry the client secret and the ID token in the clear, so production
  * wants https (or loopback); development and tests run providers on plain HTTP.
  */
@@ -88,10 +95,25 @@ export const oidcProviderNames = z
   );
 
 /**
+ * Why a redirect URI cannot be allowed. Custom schemes are allowed for native apps (RFC
+ * 8252); fragments never are (RFC 6749 §3.1.2). Queries and unnormalized spellings are
+ * refused because openid-client sends the token endpoint the callback URL parsed and
+ * stripped of its query, which must be, character for character, the redirect_uri of the
+ * authorization request.
+ */
+function redirectUriProblem(uri: string): string | undefined {
+  if (!URL.canParse(uri)) return "each must be an absolute URL";
+  const url = new URL(uri);
+  if (url.hash) return "must not have a fragment";
+  if (url.search) return "must not have a query";
+  if (url.href !== uri) return `must be written in its normal form, ${url.href}`;
+  return undefined;
+}
+
+/**
  * The redirect URIs clients may ask providers to send users back to (OIDC_REDIRECT_URIS,
  * comma-separated), compared exactly: anything else would make sign-in an open redirect
- * that delivers authorization codes to whoever names a URL. Custom schemes are allowed for
- * native apps (RFC 8252); fragments never are (RFC 6749 §3.1.2).
+ * that delivers authorization codes to whoever names a URL.
  */
 export const oidcRedirectUris = z
   .string()
@@ -99,9 +121,9 @@ export const oidcRedirectUris = z
   .transform((list) => list.split(",").map((uri) => uri.trim()).filter(Boolean))
   .pipe(
     z.array(
-      z
-        .string()
-        .refine((uri) => URL.canParse(uri), "each must be an absolute URL")
-        .refine((uri) => !URL.canParse(uri) || !new URL(uri).hash, "must not have a fragment"),
+      z.string().superRefine((uri, context) => {
+        const problem = redirectUriProblem(uri);
+        if (problem) context.addIssue({ code: "custom", message: problem });
+      }),
     ),
   );

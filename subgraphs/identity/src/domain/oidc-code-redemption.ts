@@ -1,8 +1,7 @@
-import { errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import type { PendingSignIn } from "./oidc-authorization-request";
 import type { DiscoveredProvider } from "./oidc-discovery";
-import { OidcProviderUnavailable, OidcSignInRefused } from "./oidc-errors";
-import { providerRequest } from "./oidc-http";
+import { OidcProviderUnavailable, OidcSignInRefused, answeredStatus, unreachable } from "./oidc-errors";
+import { openidClient, type OpenidClientModule } from "./openid-client";
 
 /** What a provider proved about the user who signed in there. */
 export type ProviderClaims = {
@@ -14,100 +13,120 @@ export type ProviderClaims = {
   preferredUsername?: string;
 };
 
-// Asymmetric algorithms only: the keys come from the provider's JWKS. HS256 (keyed with the
-// client secret) and "none" are refused.
-const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
-const CLOCK_TOLERANCE_SECONDS = 60;
+/** What the provider sent back to the redirect URI: the code, our state and, per RFC 9207, its `iss`. */
+export type AuthorizationResponse = { code: string; state: string; issuer?: string };
+
 // OpenID Connect Core §2: sub is at most 255 ASCII characters.
 const MAX_SUBJECT_LENGTH = 255;
 
 const stringClaim = (value: unknown) => (typeof value === "string" && value.length > 0 ? value : undefined);
 
-/** Redeems the code at the token endpoint with the PKCE verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). */
-async function exchangeCode(provider: DiscoveredProvider, pending: PendingSignIn, code: string): Promise<{ idToken: string; accessToken?: string }> {
-  const { clientId, clientSecret } = provider.settings;
-  const form = new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, code_verifier: pending.codeVerifier });
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
-  const methods = provider.metadata.token_endpoint_auth_methods_supported ?? ["client_secret_basic"];
-  if (!clientSecret) {
-    form.set("client_id", clientId); // a public client: PKCE is its proof
-  } else if (methods.includes("client_secret_basic") || !methods.includes("client_secret_post")) {
-    // RFC 6749 §2.3.1: both parts form-encoded before base64.
-    const credentials = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
-  } else {
-    form.set("client_id", clientId);
-    form.set("client_secret", clientSecret);
-  }
-  const { status, body } = await providerRequest(provider.metadata.token_endpoint, { method: "POST", headers, body: form.toString() });
-  if (status >= 500) throw new OidcProviderUnavailable(`token endpoint answered ${status}`);
-  const answer = (body ?? {}) as { id_token?: unknown; access_token?: unknown; error?: unknown };
-  if (status !== 200) {
-    // The error code (invalid_grant, invalid_client…) is safe to log; its description may not be.
-    throw new OidcSignInRefused(`token endpoint refused the code (${status} ${typeof answer.error === "string" ? answer.error.replace(/[^A-Za-z0-9_]/g, "").slice(0, 40) : "no error code"})`);
-  }
-  const idToken = stringClaim(answer.id_token);
-  if (!idToken) throw new OidcSignInRefused("token response has no ID token");
-  const accessToken = stringClaim(answer.access_token);
-  return { idToken, ...(accessToken ? { accessToken } : {}) };
-}
+type LibraryError = Error & { code?: unknown; cause?: unknown };
+type ProblemDetail = { message?: unknown; cause?: { claim?: unknown } };
 
-/** OpenID Connect Core §3.1.3.7: signature (the provider's JWKS), iss, aud, azp, exp, iat and our nonce. */
-async function verifyIdToken(provider: DiscoveredProvider, pending: PendingSignIn, idToken: string): Promise<JWTPayload & { sub: string }> {
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(idToken, provider.jwks, {
-      issuer: provider.metadata.issuer,
-      audience: provider.settings.clientId,
-      algorithms: ID_TOKEN_ALGORITHMS,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      requiredClaims: ["sub", "iat", "exp"],
-    }));
-  } catch (error) {
-    // The provider's keys could not be had (no answer, no valid JWKS): its fault, not the token's.
-    if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || !(error instanceof joseErrors.JOSEError)) {
-      throw new OidcProviderUnavailable("JWKS could not be fetched");
-    }
-    throw new OidcSignInRefused(`ID token is invalid (${error.code})`);
+/**
+ * The reasons our logs and audit have always given for a refused ID token. They name the
+ * failed check in jose's words, as before openid-client: operators' searches keep working.
+ */
+const idTokenInvalid = (check: string) => new OidcSignInRefused(`ID token is invalid (${check})`);
+
+/**
+ * What went wrong, in our terms, when openid-client refused the authorization response, the
+ * token endpoint's answer or the ID token: the provider's fault (it did not answer, or failed)
+ * is OidcProviderUnavailable; anything the user or an attacker could cause is OidcSignInRefused.
+ * openid-client wraps the check that failed as the cause of its error.
+ */
+function redemptionFailure(oidc: OpenidClientModule, error: unknown): OidcProviderUnavailable | OidcSignInRefused {
+  if (unreachable(error)) return new OidcProviderUnavailable("no answer from the provider");
+  const status = answeredStatus(error);
+  if (status !== undefined && status >= 500) return new OidcProviderUnavailable(`provider answered ${status}`);
+  if (error instanceof oidc.ResponseBodyError || error instanceof oidc.WWWAuthenticateChallengeError) {
+    const code = error instanceof oidc.ResponseBodyError ? error.error : error.cause[0]?.parameters.error;
+    // The error code (invalid_grant, invalid_client…) is safe to log; its description may not be.
+    const safeCode = typeof code === "string" ? code.replace(/[^A-Za-z0-9_]/g, "").slice(0, 40) : "no error code";
+    return new OidcSignInRefused(`token endpoint refused the code (${error.status} ${safeCode})`);
   }
-  if (payload.nonce !== pending.nonce) throw new OidcSignInRefused("ID token nonce does not match");
-  // With several audiences the token must say it was issued to us (azp).
-  if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== provider.settings.clientId) {
-    throw new OidcSignInRefused("ID token was issued to another party (azp)");
+  // A 4xx without an OAuth error body: from the token endpoint, or the JWKS the signature needed.
+  if (status !== undefined) return new OidcSignInRefused(`provider answered ${status} without an error code`);
+  const { code } = error as LibraryError;
+  const detail = ((error as LibraryError).cause ?? {}) as ProblemDetail;
+  const claim = detail.cause?.claim;
+  switch (code) {
+    case "OAUTH_INVALID_RESPONSE":
+      // RFC 9207: the code came with another provider's iss.
+      if (detail.message === 'unexpected "iss" (issuer) response parameter value') return new OidcSignInRefused("iss is another provider's");
+      if (detail.message === "JWT signature verification failed") return idTokenInvalid("ERR_JWS_SIGNATURE_VERIFICATION_FAILED");
+      break;
+    case "OAUTH_JWT_CLAIM_COMPARISON_FAILED":
+      return claim === "nonce" ? new OidcSignInRefused("ID token nonce does not match") : idTokenInvalid("ERR_JWT_CLAIM_VALIDATION_FAILED");
+    case "OAUTH_JWT_TIMESTAMP_CHECK_FAILED":
+      return idTokenInvalid(claim === "exp" ? "ERR_JWT_EXPIRED" : "ERR_JWT_CLAIM_VALIDATION_FAILED");
+    case "OAUTH_KEY_SELECTION_FAILED":
+      return idTokenInvalid("ERR_JWKS_NO_MATCHING_KEY");
   }
-  const sub = stringClaim(payload.sub);
-  if (!sub || sub.length > MAX_SUBJECT_LENGTH) throw new OidcSignInRefused("ID token has no usable subject");
-  return { ...payload, sub };
+  // openid-client's own messages are fixed text, never a token or a claim's value.
+  const message = typeof detail.message === "string" ? detail.message : (error as Error).message;
+  return new OidcSignInRefused(`provider's answer refused (${typeof code === "string" ? code : "no code"}: ${message})`);
 }
 
 /**
  * Claims some providers put only in the UserInfo response (oidc-provider, by default, for
- * the code flow). Core §5.3.2: its `sub` must be the ID token's, else it describes someone else.
+ * the code flow); openid-client checks that its `sub` is the ID token's (Core §5.3.2), else
+ * it describes someone else. A provider without UserInfo, or one that refuses, gives none.
  */
-async function userInfo(provider: DiscoveredProvider, accessToken: string, subject: string): Promise<Record<string, unknown>> {
-  const endpoint = provider.metadata.userinfo_endpoint;
-  if (!endpoint) return {};
-  const { status, body } = await providerRequest(endpoint, { headers: { authorization: `Bearer ${accessToken}` } });
-  if (status >= 500) throw new OidcProviderUnavailable(`userinfo answered ${status}`);
-  // A signed (application/jwt) answer is not JSON: then the ID token's claims are all we use.
-  if (status !== 200 || typeof body !== "object" || body === null) return {};
-  const claims = body as Record<string, unknown>;
-  if (claims.sub !== subject) throw new OidcSignInRefused("userinfo describes another subject");
-  return claims;
+async function userInfo(oidc: OpenidClientModule, provider: DiscoveredProvider, accessToken: string, subject: string): Promise<Record<string, unknown>> {
+  if (!provider.config.serverMetadata().userinfo_endpoint) return {};
+  try {
+    return await oidc.fetchUserInfo(provider.config, accessToken, subject);
+  } catch (error) {
+    const status = answeredStatus(error);
+    if (unreachable(error) || (status !== undefined && status >= 500)) throw new OidcProviderUnavailable(`userinfo answered ${status ?? "nothing"}`);
+    if ((error as LibraryError).code === "OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED") throw new OidcSignInRefused("userinfo describes another subject");
+    return {};
+  }
 }
 
-/** Turns an authorization code into what the provider proves about the user, or refuses it. */
-export async function redeemAuthorizationCode(provider: DiscoveredProvider, pending: PendingSignIn, code: string): Promise<ProviderClaims> {
-  const { idToken, accessToken } = await exchangeCode(provider, pending, code);
-  const idClaims = await verifyIdToken(provider, pending, idToken);
+/**
+ * Redeems the code the provider sent back, and returns what the provider proves about the
+ * user, or refuses it. openid-client does the protocol: the `iss` of the response (RFC 9207,
+ * mix-up), the token request with our client authentication and the PKCE verifier, and the
+ * ID token (signature by the provider's JWKS, iss, aud, azp, exp, iat, our nonce).
+ */
+export async function redeemAuthorizationCode(provider: DiscoveredProvider, pending: PendingSignIn, response: AuthorizationResponse): Promise<ProviderClaims> {
+  const oidc = await openidClient();
+  // The callback as the browser reached it. The state was already matched (it named this
+  // pending sign-in in the state store), so openid-client's own state check passes.
+  const callback = new URL(pending.redirectUri);
+  callback.searchParams.set("code", response.code);
+  callback.searchParams.set("state", response.state);
+  // The API lets a client leave out the iss it got back (the field is optional); then the
+  // response is taken as the provider's own, as it always was, rather than refused by
+  // openid-client for a provider that announces RFC 9207 support.
+  callback.searchParams.set("iss", response.issuer ?? provider.config.serverMetadata().issuer);
+
+  let tokens: Awaited<ReturnType<OpenidClientModule["authorizationCodeGrant"]>>;
+  try {
+    tokens = await oidc.authorizationCodeGrant(provider.config, callback, {
+      pkceCodeVerifier: pending.codeVerifier,
+      expectedState: response.state,
+      expectedNonce: pending.nonce,
+      idTokenExpected: true,
+    });
+  } catch (error) {
+    throw redemptionFailure(oidc, error);
+  }
+  const idClaims = tokens.claims();
+  const sub = stringClaim(idClaims?.sub);
+  if (!idClaims || !sub || sub.length > MAX_SUBJECT_LENGTH) throw new OidcSignInRefused("ID token has no usable subject");
+
   // Email and its verification come from one source, so a verified flag never vouches for
   // an address from elsewhere.
-  const source: Record<string, unknown> = idClaims.email === undefined && accessToken ? await userInfo(provider, accessToken, idClaims.sub) : idClaims;
+  const source: Record<string, unknown> = idClaims.email === undefined && tokens.access_token ? await userInfo(oidc, provider, tokens.access_token, sub) : idClaims;
   const email = stringClaim(source.email);
   const name = stringClaim(idClaims.name) ?? stringClaim(source.name);
   const preferredUsername = stringClaim(idClaims.preferred_username) ?? stringClaim(source.preferred_username);
   return {
-    subject: idClaims.sub,
+    subject: sub,
     ...(email ? { email } : {}),
     emailVerified: email !== undefined && source.email_verified === true,
     ...(name ? { name } : {}),

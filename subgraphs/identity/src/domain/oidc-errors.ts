@@ -16,3 +16,20 @@ export class OidcProviderUnavailable extends Error {
     this.name = "OidcProviderUnavailable";
   }
 }
+
+/**
+ * Whether openid-client failed to get an answer at all: fetch's network failure (undici's
+ * "fetch failed" TypeError) or its request timeout.
+ */
+export function unreachable(error: unknown): boolean {
+  if (error instanceof TypeError && error.message === "fetch failed") return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "OAUTH_TIMEOUT" || code === "OAUTH_ABORT";
+}
+
+/** The HTTP status of an answer openid-client refused: on its error, or on the response it gives as the cause. */
+export function answeredStatus(error: unknown): number | undefined {
+  const { status, cause } = (error ?? {}) as { status?: unknown; cause?: unknown };
+  if (typeof status === "number") return status;
+  return cause instanceof Response ? cause.status : undefined;
+}

@@ -73,7 +73,7 @@ export function createOidcSignIn(deps: {
         throw badInput("redirectUri is not an allowed redirect URI", [{ field: "redirectUri", message: "is not an allowed redirect URI" }]);
       }
       try {
-        const request = newAuthorizationRequest(await discovery.get(settings), redirectUri);
+        const request = await newAuthorizationRequest(await discovery.get(settings), redirectUri);
         const expiresAt = await stateStore.save(request.state, request.pending);
         return { authorizationUrl: request.url, state: request.state, expiresAt };
       } catch (error) {
@@ -95,10 +95,8 @@ export function createOidcSignIn(deps: {
         provider = pending.provider;
         const settings = byName.get(pending.provider);
         if (!settings) throw new OidcSignInRefused("provider is no longer configured");
-        const discovered = await discovery.get(settings);
-        // Mix-up defence: the code must come from the provider this sign-in was started with.
-        if (input.issuer !== undefined && input.issuer !== discovered.metadata.issuer) throw new OidcSignInRefused("iss is another provider's");
-        const claims = await redeemAuthorizationCode(discovered, pending, input.code);
+        // Mix-up defence (RFC 9207) is redemption's: the code must come from the provider this sign-in was started with.
+        const claims = await redeemAuthorizationCode(await discovery.get(settings), pending, input);
         return await signIn(settings.name, claims, audit, logger);
       } catch (error) {
         const reason =
