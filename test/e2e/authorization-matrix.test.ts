@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
@@ -237,6 +237,12 @@ async function oidcSignIn(actor: Actor, email = `oidc-${randomUUID()}@example.te
   const begun = expectData(await call(actor, "mutation($r: String!) { beginOidcSignIn(provider: \"corp\", redirectUri: $r) { authorizationUrl } }", { r: OIDC_REDIRECT_URI }));
   const { code, state } = await signInAtProvider((begun.beginOidcSignIn as { authorizationUrl: string }).authorizationUrl, account, OIDC_REDIRECT_URI);
   return call(actor, "mutation($s: String!, $c: String!) { completeOidcSignIn(state: $s, code: $c) { user { id } } }", { s: state, c: code });
+}
+
+/** A browser's push subscription as pushManager.subscribe makes one: a P-256 key and 16 auth bytes. */
+function browserSubscription() {
+  const ecdh = createECDH("prime256v1");
+  return { endpoint: `https://push.example.test/${randomUUID()}`, keys: { p256dh: ecdh.generateKeys().toString("base64url"), auth: randomBytes(16).toString("base64url") } };
 }
 
 /** A notification of the player's (sent by the admin), one for every row and actor. */
@@ -610,6 +616,18 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "mutation($t: String!) { registerPushDevice(input: { platform: WEB, token: $t }) { id } }", { t: `matrix-${randomUUID()}` }),
   },
   "Mutation.unregisterPushDevice": { expect: signedIn("FORBIDDEN"), run: (actor) => call(actor, "mutation($id: ID!) { unregisterPushDevice(id: $id) }", { id: randomUUID() }) },
+  // Web push is off in this stack (no VAPID keys): the key is null, and whoever may register a
+  // subscription gets that far and is told so (web-push.test.ts has it on).
+  "Query.webPushApplicationServerKey": { expect: signedIn(), run: (actor) => call(actor, "{ webPushApplicationServerKey }") },
+  "Mutation.registerWebPushSubscription": {
+    expect: { ...signedIn("FORBIDDEN"), player: "SERVICE_UNAVAILABLE", gameMaster: "SERVICE_UNAVAILABLE", outsider: "SERVICE_UNAVAILABLE", admin: "SERVICE_UNAVAILABLE", service: "SERVICE_UNAVAILABLE" },
+    run: (actor) =>
+      call(actor, "mutation($i: RegisterWebPushSubscriptionInput!) { registerWebPushSubscription(input: $i) { id } }", { i: browserSubscription() }),
+  },
+  "Mutation.unregisterWebPushSubscription": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, "mutation($e: String!) { unregisterWebPushSubscription(endpoint: $e) }", { e: `https://push.example.test/${randomUUID()}` }),
+  },
   // Content: a player's own assets; someone else's is unknown (NOT_FOUND) to all but admins.
   "Query.asset": { expect: signedIn(), run: async (actor) => call(actor, "query($id: ID!) { asset(id: $id) { id url } }", { id: await playerAsset() }) },
   "Query.myAssets": { expect: signedIn(), run: (actor) => call(actor, "{ myAssets(first: 5) { assets { id } nextCursor } }") },

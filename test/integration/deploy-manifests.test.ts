@@ -13,6 +13,7 @@ import { join, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse, parseAllDocuments } from "yaml";
 import type { z } from "zod";
+import webpush from "web-push";
 import { ConfigMap, Namespace, PersistentVolumeClaim, Service, type IPersistentVolumeClaim, type IService } from "kubernetes-models/v1";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1";
 import { Job, type IJob } from "kubernetes-models/batch/v1";
@@ -167,11 +168,14 @@ const isSecretVariable = (name: string) =>
 
 /** Valid made-up values for secrets, so that a whole environment can be parsed. */
 const samplePem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const sampleVapid = webpush.generateVAPIDKeys();
 function sampleSecret(key: string, service = "x"): string {
   if (key === "GATEWAY_SIGNING_SECRET") return randomBytes(48).toString("base64url");
   if (key === "JWT_PRIVATE_KEY") return samplePem;
   if (key === "POSTGRES_PASSWORD") return randomBytes(12).toString("hex");
   if (key === "PUSH_ACCESS_TOKEN") return randomBytes(24).toString("base64url");
+  if (key === "WEB_PUSH_VAPID_PUBLIC_KEY") return sampleVapid.publicKey;
+  if (key === "WEB_PUSH_VAPID_PRIVATE_KEY") return sampleVapid.privateKey;
   if (key === "CLICKHOUSE_PASSWORD") return randomBytes(16).toString("hex");
   if (key === "CONTENT_URL_SIGNING_SECRET") return randomBytes(48).toString("base64url");
   if (key === "S3_ACCESS_KEY_ID" || key === "MINIO_ROOT_USER") return `startales${randomBytes(4).toString("hex")}`;

@@ -1,4 +1,5 @@
-import { checkBaseUrl, checkResolvedAddress } from "../../subgraphs/provider/src/domain/base-url";
+import { checkResolvedAddress } from "@startales/service-kit";
+import { checkBaseUrl } from "../../subgraphs/provider/src/domain/base-url";
 import { exceededLimit } from "../../subgraphs/provider/src/domain/budget";
 import { costMicros } from "../../subgraphs/provider/src/domain/cost";
 import { deploymentsFromEnv } from "../../subgraphs/provider/src/domain/deployments";

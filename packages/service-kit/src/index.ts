@@ -6,6 +6,7 @@ export * from "./backoff";
 export * from "./cache-hints";
 export * from "./campaign-client";
 export * from "./forwarded-graphql";
+export * from "./outbound-address";
 export * from "./campaign-access-cache";
 export * from "./campaign-versions";
 export * from "./campaign-feed";

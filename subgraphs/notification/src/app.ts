@@ -11,7 +11,7 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
-import type { NotificationConfig } from "./config";
+import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
 import { createNotificationService } from "./domain/notification-service";
@@ -35,6 +35,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     db,
     queue,
     push: Boolean(config.PUSH_URL),
+    webPushKey: webPushSettings(config)?.publicKey ?? null,
     campaignMembers: (loaders, campaignId) => campaigns.memberIds(loaders.forwarded, campaignId),
     afterCommit: () => relay.wake(),
     logger,
@@ -44,7 +45,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     config,
     logger,
     typeDefs: notificationTypeDefs,
-    resolvers: createResolvers(service),
+    resolvers: createResolvers(service, { production: config.NODE_ENV === "production" }),
     policies: notificationPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],

@@ -1,8 +1,15 @@
 import { z } from "zod";
 import { accountErasureTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
+/** base64url of exactly `bytes` bytes (what VAPID keys are written as). */
+const base64urlOf = (bytes: number, what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, "must be base64url")
+    .refine((value) => Buffer.from(value, "base64url").length === bytes, `must be ${what} (${bytes} bytes, base64url)`);
 
-
+/** Where a development stack's VAPID claims point when WEB_PUSH_SUBJECT is unset (production must name a real contact). */
+export const DEV_WEB_PUSH_SUBJECT = "mailto:webpush@startales.invalid";
 /** One config for the subgraph and its worker pool (they share the database and the queue). */
 export const notificationConfigSchema = z.object({
   ...subgraphConfigShape({ port: 4007, database: "startales_notification" }),
@@ -21,6 +28,27 @@ export const notificationConfigSchema = z.object({
   PUSH_ACCESS_TOKEN: z.string().optional(),
   /** How long one call to the push service may take. */
   PUSH_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * Web Push (RFC 8030/8291) to browsers, signed with VAPID (RFC 8292): the key pair clients
+   * subscribe with (`webPushApplicationServerKey`) and the worker pool signs with. Both unset:
+   * web push is off (the query answers null, registering a subscription SERVICE_UNAVAILABLE).
+   * Keys made with `npx web-push generate-vapid-keys`; changing them orphans every subscription.
+   */
+  WEB_PUSH_VAPID_PUBLIC_KEY: base64urlOf(65, "an uncompressed P-256 public key").optional(),
+  /** The VAPID private key (a secret: from the environment only). */
+  WEB_PUSH_VAPID_PRIVATE_KEY: base64urlOf(32, "a P-256 private key").optional(),
+  /**
+   * Who push services contact about our traffic (the JWT's `sub`): a mailto: or https: URL.
+   * Required in production with the keys; elsewhere a placeholder is used.
+   */
+  WEB_PUSH_SUBJECT: z
+    .string()
+    .refine((value) => URL.canParse(value) && ["mailto:", "https:"].includes(new URL(value).protocol), "must be a mailto: or https: URL")
+    .optional(),
+  /** How long a push service keeps a message for an offline browser: a day, past which "campaign started" is old news (the inbox has it). */
+  WEB_PUSH_TTL_SECONDS: positiveInt(86_400),
+  /** RFC 8030 Urgency: `normal` wakes a phone on battery, `low` would wait for it to be plugged in. */
+  WEB_PUSH_URGENCY: z.enum(["very-low", "low", "normal", "high"]).default("normal"),
   /** Attempts per delivery before it is FAILED (and left in the queue's failed set). */
   DELIVERY_ATTEMPTS: positiveInt(8),
   DELIVERY_RETRY_BASE_MS: positiveInt(1_000),
@@ -49,6 +77,28 @@ export const notificationConfigSchema = z.object({
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",
-});
+})
+  .refine((config) => Boolean(config.WEB_PUSH_VAPID_PUBLIC_KEY) === Boolean(config.WEB_PUSH_VAPID_PRIVATE_KEY), {
+    path: ["WEB_PUSH_VAPID_PRIVATE_KEY"],
+    message: "and WEB_PUSH_VAPID_PUBLIC_KEY are a pair: set both (web push on) or neither (off)",
+  })
+  .refine((config) => !config.WEB_PUSH_VAPID_PUBLIC_KEY || config.NODE_ENV !== "production" || Boolean(config.WEB_PUSH_SUBJECT), {
+    path: ["WEB_PUSH_SUBJECT"],
+    message: "is required in production when web push is on (a mailto: or https: contact for push services)",
+  });
 
 export type NotificationConfig = z.infer<typeof notificationConfigSchema>;
+
+export type WebPushSettings = { publicKey: string; privateKey: string; subject: string; ttlSeconds: number; urgency: NotificationConfig["WEB_PUSH_URGENCY"] };
+
+/** Web push's settings, or null when it is off (no VAPID keys). */
+export function webPushSettings(config: NotificationConfig): WebPushSettings | null {
+  if (!config.WEB_PUSH_VAPID_PUBLIC_KEY || !config.WEB_PUSH_VAPID_PRIVATE_KEY) return null;
+  return {
+    publicKey: config.WEB_PUSH_VAPID_PUBLIC_KEY,
+    privateKey: config.WEB_PUSH_VAPID_PRIVATE_KEY,
+    subject: config.WEB_PUSH_SUBJECT ?? DEV_WEB_PUSH_SUBJECT,
+    ttlSeconds: config.WEB_PUSH_TTL_SECONDS,
+    urgency: config.WEB_PUSH_URGENCY,
+  };
+}

@@ -12,11 +12,12 @@ import {
   type Logger,
   type Service,
 } from "@startales/service-kit";
-import type { NotificationConfig } from "./config";
+import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { RetryDelivery, createDeliveryRunner } from "./delivery/delivery-runner";
 import { createEventConsumer } from "./delivery/event-consumer";
 import { createPushClient } from "./delivery/push-client";
+import { createWebPushClient } from "./delivery/web-push-client";
 import { DELIVERY_QUEUE, createDeliveryQueue, deliveryIdsOf, queuePrefix, type DeliveryJob } from "./delivery/queue";
 import { createDeliverySweep } from "./delivery/sweep";
 import { eraseAccount } from "./domain/account-erasure";
@@ -46,14 +47,17 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
   const push = config.PUSH_URL
     ? createPushClient({ url: config.PUSH_URL, projectId: config.PUSH_PROJECT_ID, accessToken: config.PUSH_ACCESS_TOKEN ?? "", timeoutMs: config.PUSH_TIMEOUT_MS })
     : null;
+  const webPushConfig = webPushSettings(config);
+  const webPush = webPushConfig ? createWebPushClient(webPushConfig, { timeoutMs: config.PUSH_TIMEOUT_MS, production: config.NODE_ENV === "production" }) : null;
   const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });
-  const runner = createDeliveryRunner({ db, push, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
+  const runner = createDeliveryRunner({ db, push, webPush, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
   const consumer = createEventConsumer({
     redis,
     topic: config.NOTIFICATION_TOPIC,
     db,
     queue,
     push: push !== null,
+    webPush: webPush !== null,
     logger: logger.child({ component: "events" }),
     blockMs: config.EVENTS_BLOCK_MS,
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
@@ -115,8 +119,8 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
       { name: "account erasure consumer", start: () => erasures.start(), stop: () => erasures.stop() },
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
     ],
-    startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)" }),
-    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close()],
+    startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)", webPush: webPush ? "on" : "off (WEB_PUSH_VAPID_* unset)" }),
+    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close()],
   });
 
   return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC };

@@ -4,6 +4,7 @@ import type { DeliveryStatus } from "../generated/prisma/client";
 import { loadDeliveries, type DeliveryToSend } from "./delivery-store";
 import type { PushClient, PushOutcome } from "./push-client";
 import { createSentMarker } from "./sent-marker";
+import { webPushPayload, type WebPushClient } from "./web-push-client";
 
 /** Thrown for an attempt worth repeating; the queue retries with backoff (not sooner than retryAfterMs). */
 export class RetryDelivery extends Error {
@@ -33,8 +34,17 @@ const SLICE = 25;
  * statement and its pushes marked SENT together with every other job's (sent-marker.ts); when some of it is worth
  * another attempt, the job is retried and runs again only what is still PENDING.
  */
-export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; logger: Logger; onOutcome?: (status: DeliveryStatus, code: string | null) => void }) {
+export function createDeliveryRunner(deps: {
+  db: Db;
+  /** FCM; null: off. */
+  push: PushClient | null;
+  /** Web Push to browsers' subscriptions; null or absent: off. */
+  webPush?: WebPushClient | null;
+  logger: Logger;
+  onOutcome?: (status: DeliveryStatus, code: string | null) => void;
+}) {
   const { db, push, logger } = deps;
+  const webPush = deps.webPush ?? null;
   const marker = createSentMarker(db);
 
   const finish = async (id: string, status: DeliveryStatus, fields: { lastError?: string | null; providerMessageId?: string; attempted?: boolean }) => {
@@ -68,9 +78,9 @@ export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; lo
   async function settle(id: string, delivery: DeliveryToSend, outcome: Exclude<PushOutcome, { kind: "sent" }>, lastAttempt: boolean): Promise<RetryDelivery | null> {
     switch (outcome.kind) {
       case "unregistered":
-        // The token is dead for every notification: its device gets nothing more.
+        // The token (or a browser's subscription: 404/410) is dead for every notification: its device gets nothing more.
         await db.pushDevice.updateMany({ where: { id: delivery.deviceId!, disabledAt: null }, data: { disabledAt: new Date() } });
-        logger.info({ deviceId: delivery.deviceId, code: outcome.code }, "push token no longer registered; device disabled");
+        logger.info({ deviceId: delivery.deviceId, service: delivery.service, code: outcome.code }, "push token no longer registered; device disabled");
         await finish(id, "FAILED", { attempted: true, lastError: outcome.code });
         return null;
       case "rejected":
@@ -90,7 +100,13 @@ export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; lo
 
   /** Sends a slice at once, marks what was sent in one statement, settles the rest. */
   async function sendSlice(slice: [string, DeliveryToSend & { token: string }][], lastAttempt: boolean, statuses: Map<string, DeliveryStatus>): Promise<RetryDelivery[]> {
-    const outcomes = await Promise.all(slice.map(([, delivery]) => push!.send(messageOf(delivery))));
+    const outcomes = await Promise.all(
+      slice.map(([, delivery]) =>
+        delivery.service === "WEB_PUSH"
+          ? webPush!.send({ endpoint: delivery.token, p256dh: delivery.p256dh!, auth: delivery.auth! }, webPushPayload(delivery))
+          : push!.send(messageOf(delivery)),
+      ),
+    );
     const sent = slice.flatMap(([id], i) => (outcomes[i]!.kind === "sent" ? [{ deliveryId: id, messageId: (outcomes[i] as { messageId: string }).messageId }] : []));
     for (const _marked of await marker.mark(sent)) deps.onOutcome?.("SENT", null);
     const retries: RetryDelivery[] = [];
@@ -123,7 +139,7 @@ export function createDeliveryRunner(deps: { db: Db; push: PushClient | null; lo
       // A device unregistered, disabled or handed to another user since: not the recipient's any more.
       else if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
         statuses.set(id, await finish(id, "SKIPPED", { lastError: DEVICE_GONE }));
-      } else if (!push) statuses.set(id, await finish(id, "SKIPPED", { lastError: PUSH_OFF }));
+      } else if (!(delivery.service === "WEB_PUSH" ? webPush : push)) statuses.set(id, await finish(id, "SKIPPED", { lastError: PUSH_OFF }));
       else toSend.push([id, delivery as DeliveryToSend & { token: string }]);
     }
     const lastAttempt = attempt.made + 1 >= attempt.max;

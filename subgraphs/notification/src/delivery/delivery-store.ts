@@ -1,5 +1,5 @@
 import type { Db } from "../db";
-import type { DeliveryStatus, NotificationCategory } from "../generated/prisma/client";
+import type { DeliveryStatus, NotificationCategory, PushService } from "../generated/prisma/client";
 
 /** What one push needs, read with its batch in one statement (the hot path of the worker pool). */
 export type DeliveryToSend = {
@@ -13,8 +13,13 @@ export type DeliveryToSend = {
   data: unknown;
   deviceId: string | null;
   deviceUserId: string | null;
+  /** FCM's registration token, or a Web Push subscription's endpoint. */
   token: string | null;
   deviceDisabled: boolean;
+  service: PushService | null;
+  /** A Web Push subscription's keys (RFC 8291). */
+  p256dh: string | null;
+  auth: string | null;
 };
 
 /**
@@ -26,7 +31,8 @@ export async function loadDeliveries(db: Db, deliveryIds: string[]): Promise<Map
   const rows = await db.$queryRaw<(DeliveryToSend & { id: string })[]>`
     SELECT d.id::text AS id, d.status::text AS status, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
            n.category::text AS category, n.title, n.body, n.campaign_id::text AS "campaignId", n.data,
-           p.id::text AS "deviceId", p.user_id::text AS "deviceUserId", p.token, (p.disabled_at IS NOT NULL) AS "deviceDisabled"
+           p.id::text AS "deviceId", p.user_id::text AS "deviceUserId", p.token, (p.disabled_at IS NOT NULL) AS "deviceDisabled",
+           p.service::text AS service, p.p256dh, p.auth
       FROM deliveries d
       JOIN notifications n ON n.id = d.notification_id
       LEFT JOIN push_devices p ON p.id = d.device_id

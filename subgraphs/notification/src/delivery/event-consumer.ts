@@ -31,7 +31,9 @@ export function createEventConsumer(deps: {
   topic: string;
   db: Db;
   queue: DeliveryQueue;
+  /** Which push services are on (FCM, Web Push): devices of another get no delivery. */
   push: boolean;
+  webPush: boolean;
   logger: Logger;
   blockMs: number;
   claimIdleMs: number;
@@ -57,7 +59,7 @@ export function createEventConsumer(deps: {
         const items = render(event.id, request);
         let created = 0;
         for (let i = 0; i < items.length; i += WRITE_CHUNK) {
-          const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push });
+          const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push, webPush: deps.webPush });
           await queue.enqueue(written.deliveryIds);
           created += written.created.length;
         }

@@ -1,4 +1,6 @@
+import { ECDH } from "node:crypto";
 import { z } from "zod";
+import { checkEndpoint } from "./web-push-endpoint";
 
 const id = z.uuid("must be a valid ID");
 const categories = ["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"] as const;
@@ -58,3 +60,53 @@ export const registerDeviceInput = z.object({
   token: z.string().trim().min(1, "must not be empty").max(4096, "must be at most 4096 characters"),
   label: z.string().trim().max(64, "must be at most 64 characters").nullish().transform((v) => (v ? v : null)),
 });
+
+/** base64url (padding tolerated: some clients add it) of exactly `bytes` bytes; the value without padding. */
+const base64urlKey = (bytes: number, what: string, valid: (key: Buffer) => boolean = () => true) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]+={0,2}$/, "must be base64url")
+    .transform((value) => value.replace(/=+$/, ""))
+    .superRefine((value, ctx) => {
+      const key = Buffer.from(value, "base64url");
+      // One message per field: the length, else what the key must be.
+      if (key.length !== bytes) ctx.addIssue({ code: "custom", message: `must be ${what} (${bytes} bytes, base64url)` });
+      else if (!valid(key)) ctx.addIssue({ code: "custom", message: `must be ${what}` });
+    });
+
+/**
+ * A browser's PushSubscription (its `toJSON()`'s endpoint and keys). The endpoint is where
+ * the worker pool will POST, so it is held to web-push-endpoint.ts's rules; p256dh must be a
+ * point of P-256 (RFC 8291 §3.1: uncompressed), or nothing could ever be encrypted for it.
+ */
+export const webPushSubscriptionInput = (env: { production: boolean }) =>
+  z.object({
+    endpoint: z
+      .string()
+      .trim()
+      .min(1, "must not be empty")
+      .max(4096, "must be at most 4096 characters")
+      .superRefine((value, ctx) => {
+        const refused = checkEndpoint(value, env);
+        if (refused) ctx.addIssue({ code: "custom", message: refused });
+      }),
+    keys: z.object({
+      p256dh: base64urlKey(65, "an uncompressed P-256 public key", isP256Point),
+      auth: base64urlKey(16, "the subscription's authentication secret"),
+    }),
+    label: z.string().trim().max(64, "must be at most 64 characters").nullish().transform((v) => (v ? v : null)),
+  });
+
+function isP256Point(key: Buffer): boolean {
+  if (key[0] !== 0x04) return false;
+  try {
+    // Throws for bytes that are not a point of the curve.
+    ECDH.convertKey(key, "prime256v1");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const webPushEndpoint = z.object({ endpoint: z.string().trim().min(1, "must not be empty").max(4096, "must be at most 4096 characters") });

@@ -1,6 +1,8 @@
 import {
   AuditOutcome,
+  ErrorCode,
   Role,
+  appError,
   badInput,
   forbidden,
   hasRole,
@@ -23,7 +25,10 @@ export const CATEGORIES: NotificationCategory[] = ["CAMPAIGN", "MEMBERSHIP", "AN
 export function createNotificationService(deps: {
   db: Db;
   queue: DeliveryQueue;
+  /** FCM is on. */
   push: boolean;
+  /** The VAPID public key browsers subscribe with; null: web push is off. */
+  webPushKey: string | null;
   campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null>;
   /** After a commit that wrote events: the outbox relay may publish at once. */
   afterCommit?: () => void;
@@ -64,6 +69,7 @@ export function createNotificationService(deps: {
         })),
         {
           push: deps.push,
+          webPush: deps.webPushKey !== null,
           // Audited with the change, in its transaction: a send either happened and is logged, or neither.
           inTransaction: (tx, { created, deliveryIds }) =>
             created.length === 0
@@ -135,8 +141,31 @@ export function createNotificationService(deps: {
       return db.pushDevice.upsert({
         where: { token: input.token },
         create: { userId: viewer.userId, ...input },
-        update: { userId: viewer.userId, platform: input.platform, label: input.label, disabledAt: null },
+        // A token that was a browser's subscription is an FCM token from now on.
+        update: { userId: viewer.userId, platform: input.platform, service: "FCM", p256dh: null, auth: null, label: input.label, disabledAt: null },
       });
+    },
+
+    webPushKey: () => deps.webPushKey,
+
+    /**
+     * A browser's push subscription, as a device (platform WEB): the same endpoint again
+     * updates its keys and revives it, and moves it to the caller (another account signed in
+     * on that browser). While web push is off a subscription could only have been made with
+     * someone else's key: refused, so a client learns at once rather than never hearing.
+     */
+    registerWebPush(viewer: SignedInViewer, input: { endpoint: string; keys: { p256dh: string; auth: string }; label: string | null }): Promise<PushDevice> {
+      if (deps.webPushKey === null) {
+        throw appError(ErrorCode.SERVICE_UNAVAILABLE, "Web push is off on this server (webPushApplicationServerKey is null)", { reason: "WEB_PUSH_OFF" });
+      }
+      const fields = { userId: viewer.userId, platform: "WEB" as const, service: "WEB_PUSH" as const, ...input.keys, label: input.label };
+      return db.pushDevice.upsert({ where: { token: input.endpoint }, create: { token: input.endpoint, ...fields }, update: { ...fields, disabledAt: null } });
+    },
+
+    /** Removes the caller's subscription of this endpoint (a browser that unsubscribed); false when they had none. */
+    async unregisterWebPush(viewer: SignedInViewer, endpoint: string): Promise<boolean> {
+      const { count } = await db.pushDevice.deleteMany({ where: { token: endpoint, userId: viewer.userId, service: "WEB_PUSH" } });
+      return count > 0;
     },
 
     /** Most recently failed first, keyset-paged on (updatedAt, id). Who may ask is in the schema (admins). */

@@ -28,7 +28,7 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
 /**
  * Creates notifications in one statement, in one transaction: each recipient's preference for
  * the category decides whether the inbox shows it (in_inbox) and whether each of their active
- * devices gets a PENDING push delivery; each one shown gets a NOTIFICATION_ADDED event on
+ * devices (reached by a push service that is on: FCM with `push`, browsers with `webPush`) gets a PENDING push delivery; each one shown gets a NOTIFICATION_ADDED event on
  * `inbox:<recipient>` (outbox) for the notificationAdded subscription. A notification whose
  * (recipient, sourceKey) exists is left as it is and gets nothing new, so a retried request
  * or a redelivered event sends nothing twice. Everything is on until the recipient turns it
@@ -40,7 +40,7 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
 export async function writeNotifications(
   db: Db,
   items: NewNotification[],
-  options: { push: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
+  options: { push: boolean; webPush?: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
   if (items.length === 0) return { created: [], deliveryIds: [] };
   // The NOTIFICATION_ADDED events are built by the SQL below, so their data is checked here:
@@ -84,7 +84,7 @@ export async function writeNotifications(
             FROM created c
             JOIN push_devices d ON d.user_id = c.recipient_id AND d.disabled_at IS NULL
             LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
-           WHERE ${options.push} AND COALESCE(p.push, true)
+           WHERE (CASE d.service WHEN 'WEB_PUSH' THEN ${options.webPush ?? false}::boolean ELSE ${options.push}::boolean END) AND COALESCE(p.push, true)
           RETURNING id
         )
         SELECT (SELECT COALESCE(json_agg(json_build_object(

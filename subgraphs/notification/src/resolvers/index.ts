@@ -7,6 +7,8 @@ import {
   registerDeviceInput,
   retryDeliveriesInput,
   sendNotificationInput,
+  webPushEndpoint,
+  webPushSubscriptionInput,
 } from "../domain/input";
 import type { NotificationService } from "../domain/notification-service";
 import type { Resolvers } from "../generated/resolvers-types";
@@ -18,7 +20,8 @@ const servedByGateway = () => {
   throw new Error("Subscriptions are served by the gateway (@live), not by the notification subgraph");
 };
 
-export function createResolvers(service: NotificationService): Resolvers {
+export function createResolvers(service: NotificationService, env: { production: boolean }): Resolvers {
+  const webPushSubscription = webPushSubscriptionInput(env);
   return {
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
@@ -29,6 +32,7 @@ export function createResolvers(service: NotificationService): Resolvers {
       notification: (_parent, args, { loaders }) => loaders.notificationById.load(parseId(args.id)),
       notificationPreferences: (_parent, _args, { viewer }) => service.preferences(requireUser(viewer)),
       pushDevices: (_parent, _args, { viewer }) => service.devices(requireUser(viewer)),
+      webPushApplicationServerKey: (_parent, _args, { viewer }) => (requireUser(viewer), service.webPushKey()),
       failedNotificationDeliveries: (_parent, args) => service.failedDeliveries(parseInput(failedDeliveriesPage, args)),
     },
     Subscription: {
@@ -42,6 +46,8 @@ export function createResolvers(service: NotificationService): Resolvers {
       setNotificationPreference: (_parent, args, { viewer }) => service.setPreference(requireUser(viewer), parseInput(preferenceInput, args.input)),
       registerPushDevice: (_parent, args, { viewer }) => service.registerDevice(requireUser(viewer), parseInput(registerDeviceInput, args.input)),
       unregisterPushDevice: (_parent, args, { viewer }) => service.unregisterDevice(requireUser(viewer), parseId(args.id)),
+      registerWebPushSubscription: (_parent, args, { viewer }) => service.registerWebPush(requireUser(viewer), parseInput(webPushSubscription, args.input)),
+      unregisterWebPushSubscription: (_parent, args, { viewer }) => service.unregisterWebPush(requireUser(viewer), parseInput(webPushEndpoint, args).endpoint),
       retryNotificationDeliveries: (_parent, args, context) => service.retryDeliveries(parseInput(retryDeliveriesInput, args).ids, context),
     },
     Notification: {

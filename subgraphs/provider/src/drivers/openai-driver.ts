@@ -1,7 +1,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { SpanKind, parseRetryAfter, redactText, withSpan } from "@startales/service-kit";
-import { checkBaseUrl, checkResolvedAddress } from "../domain/base-url";
+import { SpanKind, checkResolvedAddress, parseRetryAfter, redactText, withSpan } from "@startales/service-kit";
+import { checkBaseUrl } from "../domain/base-url";
 import type { Deployment } from "../domain/deployments";
 import { buildChatMessages, estimateTokens } from "../domain/prompt";
 import type { ProviderRequest } from "../domain/requests";
