@@ -161,6 +161,23 @@ describe("web push", () => {
     expect(fake.messages.filter((m) => m.endpoint === browser.endpoint)).toEqual([]);
   });
 
+  it("pushes nothing of a category the player turned push off for, and pushes again once it is back on", async () => {
+    const player = await registerUser(url, "Quiet");
+    const browser = await subscribed(player);
+    const prefer = (push: boolean) => call(player, "mutation($i: NotificationPreferenceInput!) { setNotificationPreference(input: $i) { push } }", { i: { category: "SYSTEM", inApp: true, push } });
+    expectData(await prefer(false));
+    const muted = await send(player, { title: "Muted" });
+    // In the inbox all the same, with no delivery to the browser.
+    const inbox = expectData(await call(player, "query($id: ID!) { notification(id: $id) { title deliveries { id } } }", { id: muted })).notification;
+    expect(inbox).toEqual({ title: "Muted", deliveries: [] });
+    expectData(await prefer(true));
+    const heard = await send(player, { title: "Heard" });
+    const [message] = await fake.waitFor(browser.endpoint, 1);
+    // The first push to reach the browser is the second notification: the muted one never went out.
+    expect(message!.json).toMatchObject({ title: "Heard", notificationId: heard });
+    expect(fake.messages.filter((m) => m.endpoint === browser.endpoint).map((m) => (m.json as { title: string }).title)).toEqual(["Heard"]);
+  });
+
   it("cuts a body too long for one record, within 4096 bytes of encrypted body", async () => {
     const player = await registerUser(url, "Verbose");
     const browser = await subscribed(player);
