@@ -11,6 +11,7 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
+import { alertmanagerRoute } from "./alerts/alertmanager-route";
 import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
@@ -49,6 +50,16 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     policies: notificationPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
+    postRoutes: alertmanagerRoute({
+      token: config.ALERT_WEBHOOK_TOKEN,
+      adminIds: config.ALERT_ADMIN_USER_IDS,
+      db,
+      queue,
+      push: Boolean(config.PUSH_URL),
+      webPush: webPushSettings(config) !== null,
+      afterCommit: () => relay.wake(),
+      logger: logger.child({ component: "alert-receiver" }),
+    }),
     onListen: () => relay.start(),
     onStop: async () => {
       await relay.stop();

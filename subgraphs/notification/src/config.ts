@@ -74,6 +74,22 @@ export const notificationConfigSchema = z.object({
   ...notificationTopicShape,
   /** Where identity asks for a deleted account's data to be erased (read by the worker pool as consumer group `notification`, with the EVENTS_* settings). */
   ...accountErasureTopicShape,
+  /**
+   * The bearer credential Alertmanager's webhook_config sends (`authorization.credentials`) to
+   * `POST /internal/alerts/alertmanager` (a secret: from the environment only). Unset: the
+   * receiver answers 503, so Alertmanager keeps retrying and says why in its logs.
+   */
+  ALERT_WEBHOOK_TOKEN: z.string().min(16, "must be at least 16 characters (e.g. openssl rand -base64 32)").max(512).optional(),
+  /**
+   * Who alerts notify: the admins' user ids, comma-separated. A list, not a lookup: identity
+   * owns roles and serves no "who are the admins" to other services, so removing someone's
+   * ADMIN role does not remove them from here (change both).
+   */
+  ALERT_ADMIN_USER_IDS: z
+    .string()
+    .default("")
+    .transform((value) => [...new Set(value.split(",").map((id) => id.trim().toLowerCase()).filter(Boolean))])
+    .pipe(z.array(z.uuid("must be user ids (UUIDs), comma-separated")).max(500, "must name at most 500 users")),
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",
@@ -81,6 +97,10 @@ export const notificationConfigSchema = z.object({
   .refine((config) => Boolean(config.WEB_PUSH_VAPID_PUBLIC_KEY) === Boolean(config.WEB_PUSH_VAPID_PRIVATE_KEY), {
     path: ["WEB_PUSH_VAPID_PRIVATE_KEY"],
     message: "and WEB_PUSH_VAPID_PUBLIC_KEY are a pair: set both (web push on) or neither (off)",
+  })
+  .refine((config) => !config.ALERT_WEBHOOK_TOKEN || config.ALERT_ADMIN_USER_IDS.length > 0, {
+    path: ["ALERT_ADMIN_USER_IDS"],
+    message: "is required when ALERT_WEBHOOK_TOKEN is set (alerts would notify no one)",
   })
   .refine((config) => !config.WEB_PUSH_VAPID_PUBLIC_KEY || config.NODE_ENV !== "production" || Boolean(config.WEB_PUSH_SUBJECT), {
     path: ["WEB_PUSH_SUBJECT"],

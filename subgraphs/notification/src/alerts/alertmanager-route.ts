@@ -1,0 +1,111 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { GraphQLError } from "graphql";
+import {
+  BodyError,
+  ErrorCode,
+  REQUEST_ID_HEADER,
+  badInput,
+  headerValue,
+  readBody,
+  requestError,
+  requestIdFrom,
+  sendJson,
+  type Logger,
+  type RouteHandler,
+} from "@startales/service-kit";
+import type { Db } from "../db";
+import type { DeliveryQueue } from "../delivery/queue";
+import { writeNotifications } from "../domain/notification-writer";
+import { alertNotification } from "./alert-notification";
+import { ALERT_BODY_LIMIT_BYTES, alertmanagerPayload } from "./alertmanager-payload";
+
+/** Internal: the Service's port is not behind the gateway (which proxies /graphql and /content/ only). */
+export const ALERTMANAGER_PATH = "/internal/alerts/alertmanager";
+
+const NO_STORE = { "cache-control": "no-store" };
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * `POST /internal/alerts/alertmanager`: Alertmanager's webhook (payload version 4) with
+ * `Authorization: Bearer <ALERT_WEBHOOK_TOKEN>`. Each payload becomes one SYSTEM notification
+ * per admin of `ALERT_ADMIN_USER_IDS`, idempotent on the group, its status and its alerts'
+ * (fingerprint, status, startsAt), so Alertmanager's repeats and retries notify no one twice;
+ * preferences and push devices apply as to any notification. Answers 200 `{ created }` (0 for
+ * a repeat), 400 for a payload that is not one (nothing written), 401 for a missing or wrong
+ * token, 503 while the receiver is not configured (Alertmanager retries 5xx, so alerts sent
+ * before an operator sets the token are not dropped at once, and its logs say why).
+ */
+export function alertmanagerRoute(deps: {
+  token: string | undefined;
+  adminIds: readonly string[];
+  db: Db;
+  queue: DeliveryQueue;
+  push: boolean;
+  webPush: boolean;
+  afterCommit: () => void;
+  logger: Logger;
+}): Record<string, RouteHandler> {
+  // Compared as digests: timingSafeEqual needs equal lengths, and the token's length is a secret too.
+  const expected = deps.token ? digest(`Bearer ${deps.token}`) : null;
+  return {
+    [ALERTMANAGER_PATH]: async (req, res) => {
+      const logger = deps.logger.child({ requestId: requestIdFrom(req.headers[REQUEST_ID_HEADER]) });
+      if (!expected) {
+        return sendJson(
+          res,
+          503,
+          { errors: [{ message: "The alert receiver is not configured (ALERT_WEBHOOK_TOKEN is unset)", extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: "ALERTS_OFF" } }] },
+          NO_STORE,
+        );
+      }
+      const authorization = headerValue(req, "authorization") ?? "";
+      if (!timingSafeEqual(digest(authorization), expected)) {
+        throw requestError(ErrorCode.UNAUTHENTICATED, "A bearer credential the alert receiver accepts is required", { headers: { "www-authenticate": 'Bearer realm="alerts"' } });
+      }
+      let text: string;
+      try {
+        text = await readBody(req, ALERT_BODY_LIMIT_BYTES);
+      } catch (error) {
+        if (error instanceof BodyError) throw new GraphQLError(error.message, { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: error.status } } });
+        throw error;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw requestError(ErrorCode.BAD_REQUEST, "The body must be Alertmanager's webhook payload (JSON)");
+      }
+      const parsed = alertmanagerPayload.safeParse(json);
+      if (!parsed.success) {
+        throw badInput(
+          "The body is not an Alertmanager webhook payload (version 4)",
+          parsed.error.issues.slice(0, 20).map((issue) => ({ field: issue.path.join("."), message: issue.message })),
+        );
+      }
+      const payload = parsed.data;
+      const notification = alertNotification(payload);
+      const written = await writeNotifications(
+        deps.db,
+        deps.adminIds.map((recipientId) => ({
+          recipientId,
+          category: "SYSTEM" as const,
+          title: notification.title,
+          body: notification.body,
+          campaignId: null,
+          data: notification.data,
+          senderId: null,
+          sourceKey: notification.sourceKey,
+        })),
+        { push: deps.push, webPush: deps.webPush },
+      );
+      deps.afterCommit();
+      // Should Redis be down, the deliveries are PENDING: the worker pool's sweep queues them.
+      await deps.queue.enqueue(written.deliveryIds).catch((error: unknown) => logger.warn({ err: error }, "could not queue alert deliveries; the sweep will"));
+      logger.info(
+        { groupKey: payload.groupKey, status: payload.status, alerts: payload.alerts.length, created: written.created.length, deliveries: written.deliveryIds.length },
+        written.created.length > 0 ? "alert group notified to admins" : "alert group already notified",
+      );
+      sendJson(res, 200, { created: written.created.length }, NO_STORE);
+    },
+  };
+}
