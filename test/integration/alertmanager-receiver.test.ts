@@ -2,11 +2,13 @@ import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Logger, SubgraphApp } from "@startales/service-kit";
 import { createNotificationApp } from "../../subgraphs/notification/src/app";
-import { InboxDocument, RegisterPushDeviceDocument, SetNotificationPreferenceDocument } from "../generated/operations";
+import { InboxDocument, RegisterPushDeviceDocument, SetNotificationPreferenceDocument, SetUserRolesDocument, type Role } from "../generated/operations";
 import { notificationTestConfig, required } from "../testkit/config";
+import { asUser, gatewayHeaders } from "../testkit/gateway-identity";
 import { startFakePush, type FakePush } from "../testkit/fake-push";
 import { expectData, graphql } from "../testkit/graphql-client";
 import { captureLogs } from "../testkit/logs";
+import { unusedPort } from "../testkit/ports";
 import { eventually } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
@@ -37,13 +39,18 @@ function payload(groupKey: string, status: "firing" | "resolved", alerts: { fing
   };
 }
 
+const ADMIN_IDS_PATH = "/internal/users/admins";
+/** How long the receiver under test keeps identity's answer (30 s in production). */
+const ADMINS_CACHE_MS = 300;
+
 /**
- * The notification subgraph's Alertmanager receiver on a whole stack: admins hear of an alert
- * group once per change (in the inbox and by push), Alertmanager's repeats notify no one
- * again, others hear nothing, and a caller without the token or with a malformed payload
- * writes nothing. The receiver runs in a notification process of its own beside the stack's
- * (same database and delivery queue): the admins' ids it is configured with exist only once
- * the stack has registered them.
+ * The notification subgraph's Alertmanager receiver on a whole stack: the users who hold ADMIN
+ * in identity (asked when an alert arrives, briefly cached) hear of an alert group once per
+ * change (in the inbox and by push), Alertmanager's repeats notify no one again, others hear
+ * nothing, an admin demoted stops hearing; a caller without the token, a malformed payload or
+ * an identity that cannot be reached writes nothing. The receiver runs in a notification
+ * process of its own beside the stack's (same database and delivery queue, the stack's
+ * identity), with the token.
  */
 describe("Alertmanager receiver", () => {
   const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
@@ -66,12 +73,14 @@ describe("Alertmanager receiver", () => {
     await db.connect();
     admin = await registerUser(stack.graphqlUrl, "Admin", undefined, ADMIN_EMAIL);
     quietAdmin = await registerUser(stack.graphqlUrl, "QuietAdmin");
+    // The first admin registered with a bootstrap email; the second is promoted by them, as an admin would.
+    expectData(await graphql(stack.graphqlUrl, SetUserRolesDocument, { userId: quietAdmin.user.id, roles: ["PLAYER", "ADMIN"] }, { token: admin.accessToken }));
     player = await registerUser(stack.graphqlUrl, "Player");
     // The second admin wants SYSTEM notifications by push only.
     expectData(await graphql(stack.graphqlUrl, SetNotificationPreferenceDocument, { input: { category: "SYSTEM", inApp: false, push: true } }, { token: quietAdmin.accessToken }));
     expectData(await graphql(stack.graphqlUrl, RegisterPushDeviceDocument, { input: { platform: "ANDROID", token: `admin-phone-${randomUUID()}`, label: "Phone" } }, { token: admin.accessToken }));
     receiver = createNotificationApp(
-      notificationTestConfig(stack.campaignUrl, { ...pushEnv, ALERT_WEBHOOK_TOKEN: TOKEN, ALERT_ADMIN_USER_IDS: `${admin.user.id}, ${quietAdmin.user.id}` }),
+      notificationTestConfig(stack.campaignUrl, { ...pushEnv, ALERT_WEBHOOK_TOKEN: TOKEN, IDENTITY_URL: stack.identityUrl, ALERT_ADMINS_CACHE_MS: String(ADMINS_CACHE_MS) }),
       captureLogs("alert-receiver", "warn").logger as Logger,
     );
     receiverUrl = await receiver.listen();
@@ -152,6 +161,76 @@ describe("Alertmanager receiver", () => {
     const again = await post(payload(groupKey, "firing", [{ fingerprint: "a1b2c3d4e5f60718", status: "firing", startsAt: "2026-12-07T11:00:00Z" }]));
     expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: { created: 2 } });
     expect((await alertsIn(admin, groupKey))[0]!.title).toBe("[FIRING] HighErrorRate (1)");
+  });
+
+  it("notifies whoever holds ADMIN when the alert arrives: a demoted admin stops hearing, a promoted one starts", async () => {
+    const setRoles = async (user: TestUser, roles: Role[]) =>
+      expectData(await graphql(stack.graphqlUrl, SetUserRolesDocument, { userId: user.user.id, roles }, { token: admin.accessToken }));
+    const alertOf = (groupKey: string) => payload(groupKey, "firing", [{ fingerprint: "4444444444444444", status: "firing", startsAt: "2026-12-07T10:00:00Z" }]);
+    const recipientsOf = async (groupKey: string) => (await rowsOf(groupKey)).map((row) => row.recipient_id).sort();
+    const untilStale = () => new Promise((resolve) => setTimeout(resolve, ADMINS_CACHE_MS + 100));
+
+    await setRoles(quietAdmin, ["PLAYER"]);
+    await untilStale();
+    const afterDemotion = `{}:{alertname="Demoted"}-${randomUUID()}`;
+    const demoted = await post(alertOf(afterDemotion));
+    expect({ status: demoted.status, body: await demoted.json() }).toEqual({ status: 200, body: { created: 1 } });
+    expect(await recipientsOf(afterDemotion)).toEqual([admin.user.id]);
+
+    // The player, promoted, hears of the next group; the demoted admin, promoted again, too.
+    await setRoles(player, ["PLAYER", "ADMIN"]);
+    await setRoles(quietAdmin, ["PLAYER", "ADMIN"]);
+    await untilStale();
+    const afterPromotion = `{}:{alertname="Promoted"}-${randomUUID()}`;
+    expect((await post(alertOf(afterPromotion))).status).toBe(200);
+    expect(await recipientsOf(afterPromotion)).toEqual([admin.user.id, quietAdmin.user.id, player.user.id].sort());
+    expect(await alertsIn(player, afterPromotion)).toHaveLength(1);
+    await setRoles(player, ["PLAYER"]);
+    await untilStale();
+  });
+
+  it("answers 503 while identity cannot be reached, writing nothing (Alertmanager retries)", async () => {
+    const closedPort = await unusedPort();
+    const cutOff = createNotificationApp(
+      notificationTestConfig(stack.campaignUrl, { ALERT_WEBHOOK_TOKEN: TOKEN, IDENTITY_URL: `http://127.0.0.1:${closedPort}`, IDENTITY_TIMEOUT_MS: "2000" }),
+      captureLogs("alert-receiver-cut-off", "error").logger as Logger,
+    );
+    const cutOffUrl = await cutOff.listen();
+    try {
+      const groupKey = `{}:{alertname="IdentityDown"}-${randomUUID()}`;
+      const response = await post(payload(groupKey, "firing", [{ fingerprint: "5555555555555555", status: "firing", startsAt: "2026-12-07T10:00:00Z" }]), TOKEN, cutOffUrl);
+      expect({ status: response.status, body: await response.json() }).toEqual({
+        status: 503,
+        body: { errors: [{ message: expect.stringContaining("identity"), extensions: { code: "SERVICE_UNAVAILABLE", reason: "IDENTITY_UNAVAILABLE" } }] },
+      });
+      expect(await rowsOf(groupKey)).toEqual([]);
+      // The token is still checked first: a caller without it learns nothing of identity.
+      expect((await post(payload(groupKey, "firing", [{ fingerprint: "5555555555555555", status: "firing", startsAt: "2026-12-07T10:00:00Z" }]), null, cutOffUrl)).status).toBe(401);
+    } finally {
+      await cutOff.stop();
+    }
+  });
+
+  it("identity lists the admins to a signed SERVICE identity only", async () => {
+    const ask = (headers: Record<string, string>) => fetch(`${stack.identityUrl}${ADMIN_IDS_PATH}`, { method: "POST", headers });
+    const service = await ask(await gatewayHeaders(asUser(randomUUID(), ["SERVICE"], ["read"])));
+    expect(service.status).toBe(200);
+    const { userIds } = (await service.json()) as { userIds: string[] };
+    expect(userIds).toEqual(expect.arrayContaining([admin.user.id, quietAdmin.user.id]));
+    expect(userIds).not.toContain(player.user.id);
+
+    const refused: [string, Record<string, string>, number][] = [
+      ["no identity", {}, 401],
+      ["an identity signed with another secret", await gatewayHeaders(asUser(randomUUID(), ["SERVICE"], ["read"]), randomBytes(48).toString("base64url")), 401],
+      ["an admin", await gatewayHeaders(asUser(admin.user.id, ["ADMIN"])), 403],
+      ["a player", await gatewayHeaders(asUser(player.user.id, ["PLAYER"])), 403],
+    ];
+    for (const [who, headers, status] of refused) {
+      const response = await ask(headers);
+      expect({ who, status: response.status, body: await response.json() }).toEqual({ who, status, body: { error: status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN", message: expect.any(String) } });
+    }
+    // The gateway does not route /internal/*.
+    expect((await fetch(`${stack.gatewayUrl}${ADMIN_IDS_PATH}`, { method: "POST", headers: await gatewayHeaders(asUser(randomUUID(), ["SERVICE"], ["read"])) })).status).not.toBe(200);
   });
 
   it("refuses a caller without the token or with a wrong one (401), writing nothing", async () => {

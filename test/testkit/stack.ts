@@ -172,7 +172,7 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
-    const notificationConfig = notificationTestConfig(campaignUrl, { NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
+    const notificationConfig = notificationTestConfig(campaignUrl, { IDENTITY_URL: identityUrl, NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
     const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
     const notificationUrl = await notification.listen();
     started.push(notification);

@@ -1,6 +1,9 @@
-import { ConfigError, parseConfig } from "@startales/service-kit";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ConfigError, IDENTITY_HEADER, createIdentityVerifier, createLogger, headerValue, parseConfig } from "@startales/service-kit";
 import { alertNotification, alertSourceKey } from "../../subgraphs/notification/src/alerts/alert-notification";
 import { alertmanagerPayload } from "../../subgraphs/notification/src/alerts/alertmanager-payload";
+import { createIdentityAdminsClient } from "../../subgraphs/notification/src/alerts/identity-admins";
 import { notificationConfigSchema } from "../../subgraphs/notification/src/config";
 import { MAX_DATA_BYTES } from "../../subgraphs/notification/src/domain/input";
 
@@ -43,12 +46,57 @@ describe("alert notifications", () => {
     expect(Buffer.byteLength(JSON.stringify(notification.data))).toBeLessThanOrEqual(MAX_DATA_BYTES);
   });
 
-  it("requires the admins with the token", () => {
+  it("needs only the token: the admins come from identity", () => {
     const env = { GATEWAY_SIGNING_SECRET: "s".repeat(48), ALERT_WEBHOOK_TOKEN: "t".repeat(32) };
-    expect(() => parseConfig(notificationConfigSchema, env)).toThrow(ConfigError);
-    const ids = "8E1B2F5A-1C2D-4E5F-8A9B-0C1D2E3F4A5B, 8e1b2f5a-1c2d-4e5f-8a9b-0c1d2e3f4a5b,";
-    expect(parseConfig(notificationConfigSchema, { ...env, ALERT_ADMIN_USER_IDS: ids }).ALERT_ADMIN_USER_IDS).toEqual(["8e1b2f5a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"]);
-    expect(() => parseConfig(notificationConfigSchema, { ...env, ALERT_ADMIN_USER_IDS: "not-a-uuid" })).toThrow(ConfigError);
+    expect(parseConfig(notificationConfigSchema, env)).toMatchObject({ IDENTITY_URL: "http://127.0.0.1:4001", ALERT_ADMINS_CACHE_MS: 30_000, NOTIFICATION_SERVICE_ID: "00000000-0000-4000-8000-000000004007" });
+    expect(() => parseConfig(notificationConfigSchema, { ...env, NOTIFICATION_SERVICE_ID: "not-a-uuid" })).toThrow(ConfigError);
     expect(() => parseConfig(notificationConfigSchema, { GATEWAY_SIGNING_SECRET: "s".repeat(48), ALERT_WEBHOOK_TOKEN: "short" })).toThrow(ConfigError);
+  });
+});
+
+describe("identity's admins, as the alert receiver asks", () => {
+  const SECRET = "s".repeat(48);
+  let server: Server;
+  let identityUrl: string;
+  let answer: { status: number; userIds: string[] };
+  const callers: { roles: string[]; sub: string }[] = [];
+
+  beforeAll(async () => {
+    const verify = createIdentityVerifier(SECRET);
+    server = createServer((req, res) => {
+      void verify(headerValue(req, IDENTITY_HEADER)).then((viewer) => {
+        callers.push({ roles: viewer.kind === "user" ? [...viewer.roles] : [], sub: viewer.kind === "user" ? viewer.userId : "" });
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify({ userIds: answer.userIds }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    identityUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const client = (cacheMs: number) =>
+    createIdentityAdminsClient({ identityUrl, secret: SECRET, serviceId: "00000000-0000-4000-8000-000000004007", timeoutMs: 2_000, cacheMs, logger: createLogger("test", "silent") });
+
+  it("asks once for a storm of alerts, as a SERVICE it signs, and again once the answer is stale", async () => {
+    callers.length = 0;
+    answer = { status: 200, userIds: ["a"] };
+    const admins = client(200);
+    expect(await Promise.all(Array.from({ length: 10 }, () => admins.adminIds()))).toEqual(Array.from({ length: 10 }, () => ["a"]));
+    expect(await admins.adminIds()).toEqual(["a"]);
+    expect(callers).toEqual([{ roles: ["SERVICE"], sub: "00000000-0000-4000-8000-000000004007" }]);
+    answer = { status: 200, userIds: ["b"] };
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await admins.adminIds()).toEqual(["b"]);
+    expect(callers).toHaveLength(2);
+  });
+
+  it("throws when identity refuses or is unreachable, and keeps no failure", async () => {
+    answer = { status: 500, userIds: [] };
+    const admins = client(60_000);
+    await expect(admins.adminIds()).rejects.toThrow("identity answered 500");
+    answer = { status: 200, userIds: ["c"] };
+    expect(await admins.adminIds()).toEqual(["c"]);
+    const closed = createIdentityAdminsClient({ identityUrl: "http://127.0.0.1:1", secret: SECRET, serviceId: "00000000-0000-4000-8000-000000004007", timeoutMs: 2_000, cacheMs: 1_000, logger: createLogger("test", "silent") });
+    await expect(closed.adminIds()).rejects.toThrow();
   });
 });

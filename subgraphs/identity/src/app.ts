@@ -12,6 +12,7 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
+import { adminIdsRoute } from "./admin-ids-route";
 import { apiKeyVerifyRoute } from "./api-key-verify-route";
 import type { IdentityConfig } from "./config";
 import { createDb } from "./db";
@@ -101,6 +102,8 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     },
     postRoutes: {
       [API_KEY_VERIFY_PATH]: apiKeyVerifyRoute({ apiKeys, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
+      // Who holds ADMIN now, for services (notification's Alertmanager receiver).
+      ...adminIdsRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
     },
     onListen: () => relay.start(),
     onStop: async () => {

@@ -12,6 +12,7 @@ import {
   type SubgraphApp,
 } from "@startales/service-kit";
 import { alertmanagerRoute } from "./alerts/alertmanager-route";
+import { createIdentityAdminsClient } from "./alerts/identity-admins";
 import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
@@ -52,7 +53,14 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     postRoutes: alertmanagerRoute({
       token: config.ALERT_WEBHOOK_TOKEN,
-      adminIds: config.ALERT_ADMIN_USER_IDS,
+      adminIds: createIdentityAdminsClient({
+        identityUrl: config.IDENTITY_URL,
+        secret: config.GATEWAY_SIGNING_SECRET,
+        serviceId: config.NOTIFICATION_SERVICE_ID,
+        timeoutMs: config.IDENTITY_TIMEOUT_MS,
+        cacheMs: config.ALERT_ADMINS_CACHE_MS,
+        logger: logger.child({ component: "identity-admins" }),
+      }).adminIds,
       db,
       queue,
       push: Boolean(config.PUSH_URL),

@@ -81,15 +81,15 @@ export const notificationConfigSchema = z.object({
    */
   ALERT_WEBHOOK_TOKEN: z.string().min(16, "must be at least 16 characters (e.g. openssl rand -base64 32)").max(512).optional(),
   /**
-   * Who alerts notify: the admins' user ids, comma-separated. A list, not a lookup: identity
-   * owns roles and serves no "who are the admins" to other services, so removing someone's
-   * ADMIN role does not remove them from here (change both).
+   * Identity's internal origin: the alert receiver asks it who holds the ADMIN role
+   * (`POST /internal/users/admins`), as a SERVICE identity it signs for NOTIFICATION_SERVICE_ID.
    */
-  ALERT_ADMIN_USER_IDS: z
-    .string()
-    .default("")
-    .transform((value) => [...new Set(value.split(",").map((id) => id.trim().toLowerCase()).filter(Boolean))])
-    .pipe(z.array(z.uuid("must be user ids (UUIDs), comma-separated")).max(500, "must name at most 500 users")),
+  IDENTITY_URL: url("http://127.0.0.1:4001"),
+  IDENTITY_TIMEOUT_MS: positiveInt(5_000),
+  /** How long the receiver keeps identity's answer: a storm of alerts makes one call, a role change shows within it. */
+  ALERT_ADMINS_CACHE_MS: positiveInt(30_000),
+  /** The subject of the SERVICE identity the subgraph signs to ask identity (the alert receiver). */
+  NOTIFICATION_SERVICE_ID: z.uuid().default("00000000-0000-4000-8000-000000004007"),
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",
@@ -97,10 +97,6 @@ export const notificationConfigSchema = z.object({
   .refine((config) => Boolean(config.WEB_PUSH_VAPID_PUBLIC_KEY) === Boolean(config.WEB_PUSH_VAPID_PRIVATE_KEY), {
     path: ["WEB_PUSH_VAPID_PRIVATE_KEY"],
     message: "and WEB_PUSH_VAPID_PUBLIC_KEY are a pair: set both (web push on) or neither (off)",
-  })
-  .refine((config) => !config.ALERT_WEBHOOK_TOKEN || config.ALERT_ADMIN_USER_IDS.length > 0, {
-    path: ["ALERT_ADMIN_USER_IDS"],
-    message: "is required when ALERT_WEBHOOK_TOKEN is set (alerts would notify no one)",
   })
   .refine((config) => !config.WEB_PUSH_VAPID_PUBLIC_KEY || config.NODE_ENV !== "production" || Boolean(config.WEB_PUSH_SUBJECT), {
     path: ["WEB_PUSH_SUBJECT"],

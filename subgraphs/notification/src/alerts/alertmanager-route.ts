@@ -28,16 +28,18 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
 /**
  * `POST /internal/alerts/alertmanager`: Alertmanager's webhook (payload version 4) with
  * `Authorization: Bearer <ALERT_WEBHOOK_TOKEN>`. Each payload becomes one SYSTEM notification
- * per admin of `ALERT_ADMIN_USER_IDS`, idempotent on the group, its status and its alerts'
- * (fingerprint, status, startsAt), so Alertmanager's repeats and retries notify no one twice;
- * preferences and push devices apply as to any notification. Answers 200 `{ created }` (0 for
- * a repeat), 400 for a payload that is not one (nothing written), 401 for a missing or wrong
- * token, 503 while the receiver is not configured (Alertmanager retries 5xx, so alerts sent
- * before an operator sets the token are not dropped at once, and its logs say why).
+ * per user who holds the ADMIN role in identity (asked through `adminIds`, cached briefly),
+ * idempotent on the group, its status and its alerts' (fingerprint, status, startsAt), so
+ * Alertmanager's repeats and retries notify no one twice; preferences and push devices apply
+ * as to any notification. Answers 200 `{ created }` (0 for a repeat), 400 for a payload that
+ * is not one (nothing written), 401 for a missing or wrong token, 503 while the receiver is
+ * not configured or identity cannot say who the admins are (nothing written: Alertmanager
+ * retries 5xx, so those alerts are not dropped at once, and its logs say why).
  */
 export function alertmanagerRoute(deps: {
   token: string | undefined;
-  adminIds: readonly string[];
+  /** Who holds ADMIN in identity now (identity-admins.ts); throws when identity is unreachable. */
+  adminIds: () => Promise<readonly string[]>;
   db: Db;
   queue: DeliveryQueue;
   push: boolean;
@@ -83,10 +85,23 @@ export function alertmanagerRoute(deps: {
         );
       }
       const payload = parsed.data;
+      let adminIds: readonly string[];
+      try {
+        adminIds = await deps.adminIds();
+      } catch (error) {
+        logger.warn({ err: error, groupKey: payload.groupKey }, "could not ask identity who the admins are; Alertmanager will retry");
+        return sendJson(
+          res,
+          503,
+          { errors: [{ message: "The identity service cannot say who the admins are; try again shortly", extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason: "IDENTITY_UNAVAILABLE" } }] },
+          NO_STORE,
+        );
+      }
+      if (adminIds.length === 0) logger.warn({ groupKey: payload.groupKey }, "no user holds the ADMIN role: the alert group notifies no one");
       const notification = alertNotification(payload);
       const written = await writeNotifications(
         deps.db,
-        deps.adminIds.map((recipientId) => ({
+        adminIds.map((recipientId) => ({
           recipientId,
           category: "SYSTEM" as const,
           title: notification.title,
