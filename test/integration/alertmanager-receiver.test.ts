@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import pg from "pg";
-import type { Logger, SubgraphApp } from "@startales/service-kit";
+import { ADMIN_IDS_PATH, type Logger, type SubgraphApp } from "@startales/service-kit";
 import { createNotificationApp } from "../../subgraphs/notification/src/app";
 import { InboxDocument, RegisterPushDeviceDocument, SetNotificationPreferenceDocument, SetUserRolesDocument, type Role } from "../generated/operations";
 import { notificationTestConfig, required } from "../testkit/config";
@@ -39,7 +39,6 @@ function payload(groupKey: string, status: "firing" | "resolved", alerts: { fing
   };
 }
 
-const ADMIN_IDS_PATH = "/internal/users/admins";
 /** How long the receiver under test keeps identity's answer (30 s in production). */
 const ADMINS_CACHE_MS = 300;
 

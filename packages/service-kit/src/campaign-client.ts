@@ -97,6 +97,9 @@ export function createCampaignClient(options: { url: string; timeoutMs: number; 
 /** Campaign's internal route for the simulation worker pool (subgraphs/campaign/src/world-setup-route.ts). */
 export const WORLD_SETUP_PATH = "/internal/campaigns/world-setup";
 
+/** Identity's internal route listing who holds ADMIN, for services (subgraphs/identity/src/admin-ids-route.ts; notification's alert receiver). */
+export const ADMIN_IDS_PATH = "/internal/users/admins";
+
 /** What a world is generated from and how fast it ticks, as campaign reports it. */
 export type CampaignWorldSetup = {
   id: string;

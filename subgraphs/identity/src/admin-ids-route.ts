@@ -1,4 +1,5 @@
 import {
+  ADMIN_IDS_PATH,
   IDENTITY_HEADER,
   REQUEST_ID_HEADER,
   Role,
@@ -16,7 +17,6 @@ import type { Db } from "./db";
  * Identity's internal route for the notification subgraph's alert receiver
  * (subgraphs/notification/src/alerts/identity-admins.ts names the same path).
  */
-export const ADMIN_IDS_PATH = "/internal/users/admins";
 /** More admins than any operator team has; the receiver notifies at most this many. */
 export const MAX_ADMIN_IDS = 500;
 const NO_STORE = { "cache-control": "no-store" };

@@ -1,8 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, Role, Scope, createIdentitySigner, injectTraceHeaders, signedIn, type Logger } from "@startales/service-kit";
-
-/** Identity's internal route (subgraphs/identity/src/admin-ids-route.ts, ADMIN_IDS_PATH). */
-export const ADMIN_IDS_PATH = "/internal/users/admins";
+import { ADMIN_IDS_PATH, IDENTITY_HEADER, REQUEST_ID_HEADER, Role, Scope, createIdentitySigner, injectTraceHeaders, signedIn, type Logger } from "@startales/service-kit";
 
 /**
  * Who holds the ADMIN role in identity, asked by the notification subgraph on its own behalf:
