@@ -570,6 +570,7 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: async (actor) => call(actor, "query($id: ID!) { notification(id: $id) { id title deliveries { status } } }", { id: await playerNotification() }),
   },
   "Query.notificationPreferences": { expect: signedIn(), run: (actor) => call(actor, "{ notificationPreferences { category inApp push } }") },
+  "Query.quietHours": { expect: signedIn(), run: (actor) => call(actor, "{ quietHours { start end timeZone } }") },
   "Query.pushDevices": { expect: signedIn(), run: (actor) => call(actor, "{ pushDevices { id active } }") },
   "Subscription.notificationAdded": {
     // Everyone signed in has an inbox of their own; the trigger is a notification to the subscriber.
@@ -610,6 +611,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.setNotificationPreference": {
     expect: signedIn("FORBIDDEN"),
     run: (actor) => call(actor, "mutation { setNotificationPreference(input: { category: SYSTEM, inApp: true, push: false }) { category push } }"),
+  },
+  "Mutation.setQuietHours": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, 'mutation { setQuietHours(input: { start: "22:00", end: "07:30", timeZone: "Europe/Paris" }) { start end timeZone } }'),
   },
   "Mutation.registerPushDevice": {
     expect: signedIn("FORBIDDEN"),

@@ -101,7 +101,9 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
         prefix: queuePrefix(config.NOTIFICATION_REDIS_PREFIX),
         connection: redis,
         concurrency: config.DELIVERY_CONCURRENCY,
-        processor: (job: Job<DeliveryJob>) => runner.runBatch(deliveryIdsOf(job.data), { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        // Deliveries whose recipient is in quiet hours are put off until they end (queue.ts).
+        processor: (job: Job<DeliveryJob>, token?: string) =>
+          runner.runBatch(deliveryIdsOf(job.data), { made: job.attemptsMade, max: job.opts.attempts ?? 1 }, queue.deferrer(job, token)),
         options: {
           settings: {
             backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>

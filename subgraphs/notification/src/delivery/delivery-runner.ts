@@ -1,6 +1,7 @@
 import type { Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { DeliveryStatus } from "../generated/prisma/client";
+import { QUIET_HOURS_BYPASS, quietUntil } from "../domain/quiet-hours";
 import { loadDeliveries, type DeliveryToSend } from "./delivery-store";
 import type { PushClient, PushOutcome } from "./push-client";
 import { createSentMarker } from "./sent-marker";
@@ -14,6 +15,24 @@ export class RetryDelivery extends Error {
   ) {
     super(`push attempt failed (${code})`);
     this.name = "RetryDelivery";
+  }
+}
+
+/**
+ * Puts off deliveries whose recipient is in quiet hours: each runs again at its time (a job of
+ * its own, id = the delivery's id, delayed), still PENDING meanwhile. Throws to retry the job.
+ */
+export type DeferDeliveries = (deferred: Map<string, Date>) => Promise<void>;
+
+/** When a delivery's recipient's quiet hours end, if it is held by them now (its category does not bypass them). */
+export function quietHoursEnd(delivery: DeliveryToSend, now: Date): Date | null {
+  if (delivery.quietStart === null || delivery.quietEnd === null || !delivery.quietZone) return null;
+  if (QUIET_HOURS_BYPASS.has(delivery.category)) return null;
+  try {
+    return quietUntil(now, { startMinute: delivery.quietStart, endMinute: delivery.quietEnd }, delivery.quietZone);
+  } catch {
+    // A zone this runtime no longer knows: better a push at night than none.
+    return null;
   }
 }
 
@@ -42,10 +61,13 @@ export function createDeliveryRunner(deps: {
   webPush?: WebPushClient | null;
   logger: Logger;
   onOutcome?: (status: DeliveryStatus, code: string | null) => void;
+  /** The clock quiet hours are read on (tests). */
+  now?: () => Date;
 }) {
   const { db, push, logger } = deps;
   const webPush = deps.webPush ?? null;
   const marker = createSentMarker(db);
+  const now = deps.now ?? (() => new Date());
 
   const finish = async (id: string, status: DeliveryStatus, fields: { lastError?: string | null; providerMessageId?: string; attempted?: boolean }) => {
     await db.delivery.updateMany({
@@ -127,10 +149,15 @@ export function createDeliveryRunner(deps: {
    * Runs a batch; resolves to each delivery's status as this run left it (SKIPPED for an id
    * with no row). Throws a RetryDelivery, once the whole batch has run, when any delivery is
    * worth another attempt (not sooner than the longest Retry-After the service asked for).
+   * Those whose recipient is in quiet hours now stay PENDING and are handed to `defer` with
+   * the window's end (checked at every run: retries, the sweep's and operators' requeues, and
+   * the deferred run itself, which finds the window over, or a new one).
    */
-  async function runBatch(deliveryIds: string[], attempt: { made: number; max: number }): Promise<Map<string, DeliveryStatus>> {
+  async function runBatch(deliveryIds: string[], attempt: { made: number; max: number }, defer?: DeferDeliveries): Promise<Map<string, DeliveryStatus>> {
     const found = await loadDeliveries(db, deliveryIds);
     const statuses = new Map<string, DeliveryStatus>();
+    const deferred = new Map<string, Date>();
+    const at = now();
     const toSend: [string, DeliveryToSend & { token: string }][] = [];
     for (const id of new Set(deliveryIds)) {
       const delivery = found.get(id);
@@ -140,8 +167,15 @@ export function createDeliveryRunner(deps: {
       else if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
         statuses.set(id, await finish(id, "SKIPPED", { lastError: DEVICE_GONE }));
       } else if (!(delivery.service === "WEB_PUSH" ? webPush : push)) statuses.set(id, await finish(id, "SKIPPED", { lastError: PUSH_OFF }));
-      else toSend.push([id, delivery as DeliveryToSend & { token: string }]);
+      else {
+        const until = defer ? quietHoursEnd(delivery, at) : null;
+        if (until) {
+          deferred.set(id, until);
+          statuses.set(id, "PENDING");
+        } else toSend.push([id, delivery as DeliveryToSend & { token: string }]);
+      }
     }
+    if (deferred.size > 0) await defer!(deferred);
     const lastAttempt = attempt.made + 1 >= attempt.max;
     const retries: RetryDelivery[] = [];
     for (let i = 0; i < toSend.length; i += SLICE) retries.push(...(await sendSlice(toSend.slice(i, i + SLICE), lastAttempt, statuses)));

@@ -1,7 +1,7 @@
 import type { Db } from "../db";
 import type { DeliveryStatus, NotificationCategory, PushService } from "../generated/prisma/client";
 
-/** What one push needs, read with its batch in one statement (the hot path of the worker pool). */
+/** What one push needs (with its recipient's quiet hours), read with its batch in one statement (the hot path of the worker pool). */
 export type DeliveryToSend = {
   status: DeliveryStatus;
   notificationId: string;
@@ -20,6 +20,10 @@ export type DeliveryToSend = {
   /** A Web Push subscription's keys (RFC 8291). */
   p256dh: string | null;
   auth: string | null;
+  /** The recipient's quiet hours (quiet-hours.ts), all null when they have none. */
+  quietStart: number | null;
+  quietEnd: number | null;
+  quietZone: string | null;
 };
 
 /**
@@ -32,10 +36,12 @@ export async function loadDeliveries(db: Db, deliveryIds: string[]): Promise<Map
     SELECT d.id::text AS id, d.status::text AS status, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
            n.category::text AS category, n.title, n.body, n.campaign_id::text AS "campaignId", n.data,
            p.id::text AS "deviceId", p.user_id::text AS "deviceUserId", p.token, (p.disabled_at IS NOT NULL) AS "deviceDisabled",
-           p.service::text AS service, p.p256dh, p.auth
+           p.service::text AS service, p.p256dh, p.auth,
+           q.start_minute::int AS "quietStart", q.end_minute::int AS "quietEnd", q.time_zone AS "quietZone"
       FROM deliveries d
       JOIN notifications n ON n.id = d.notification_id
       LEFT JOIN push_devices p ON p.id = d.device_id
+      LEFT JOIN quiet_hours q ON q.user_id = n.recipient_id
      WHERE d.id IN (SELECT value::uuid FROM jsonb_array_elements_text(${JSON.stringify(deliveryIds)}::jsonb))`;
   return new Map(rows.map((row) => [row.id, row]));
 }

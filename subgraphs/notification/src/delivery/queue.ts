@@ -1,5 +1,6 @@
-import { Queue } from "bullmq";
+import { DelayedError, Queue, type Job } from "bullmq";
 import type { Logger, Redis } from "@startales/service-kit";
+import type { DeferDeliveries } from "./delivery-runner";
 
 export const DELIVERY_QUEUE = "notification-deliveries";
 
@@ -43,6 +44,14 @@ export type DeliveryQueue = {
    * attempts, a finished one replaced, a missing one added. Throws when Redis is unreachable.
    */
   requeue(deliveryIds: string[]): Promise<void>;
+  /**
+   * How the running `job` puts off deliveries until their recipient's quiet hours end: a job of
+   * one delivery is itself delayed until then (no attempt spent); out of a batch, each gets a
+   * delayed job of its own, id = the delivery's id — so the sweep, which requeues by that id,
+   * finds it waiting and leaves it. One already waiting, delayed or running is left as is (it
+   * checks quiet hours itself when it runs).
+   */
+  deferrer(job: Job<DeliveryJob>, token: string | undefined): DeferDeliveries;
   close(): Promise<void>;
 };
 
@@ -80,6 +89,20 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
         await queue.add("push", { deliveryId }, { jobId: deliveryId });
       };
       for (let i = 0; i < deliveryIds.length; i += 50) await Promise.all(deliveryIds.slice(i, i + 50).map(requeueOne));
+    },
+    deferrer: (job, token) => async (deferred) => {
+      if (!("deliveryIds" in job.data) && deferred.has(job.data.deliveryId)) {
+        await job.moveToDelayed(deferred.get(job.data.deliveryId)!.getTime(), token);
+        // Tells the worker the job was moved, not finished.
+        throw new DelayedError();
+      }
+      for (const [deliveryId, until] of deferred) {
+        const existing = await queue.getJob(deliveryId);
+        const state = existing ? await existing.getState() : "missing";
+        if (existing && state !== "completed" && state !== "failed") continue;
+        await existing?.remove();
+        await queue.add("push", { deliveryId }, { jobId: deliveryId, delay: Math.max(0, until.getTime() - Date.now()) });
+      }
     },
     close: () => queue.close(),
   };

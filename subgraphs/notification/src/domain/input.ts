@@ -1,5 +1,6 @@
 import { ECDH } from "node:crypto";
 import { z } from "zod";
+import { canonicalTimeZone, parseMinute } from "./quiet-hours";
 import { checkEndpoint } from "./web-push-endpoint";
 
 const id = z.uuid("must be a valid ID");
@@ -110,3 +111,39 @@ function isP256Point(key: Buffer): boolean {
 }
 
 export const webPushEndpoint = z.object({ endpoint: z.string().trim().min(1, "must not be empty").max(4096, "must be at most 4096 characters") });
+
+const minuteOfDay = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    const minute = parseMinute(value);
+    if (minute === null) {
+      ctx.addIssue({ code: "custom", message: "must be a time of day as HH:MM (00:00 to 23:59)" });
+      return z.NEVER;
+    }
+    return minute;
+  });
+
+/** Quiet hours as minutes of the day in a canonical IANA zone; null clears them. */
+export const quietHoursInput = z.object({
+  input: z
+    .object({
+      start: minuteOfDay,
+      end: minuteOfDay,
+      timeZone: z
+        .string()
+        .trim()
+        .max(64, "must be at most 64 characters")
+        .transform((value, ctx) => {
+          const zone = canonicalTimeZone(value);
+          if (zone === null) {
+            ctx.addIssue({ code: "custom", message: "must be an IANA time zone (e.g. Europe/Paris)" });
+            return z.NEVER;
+          }
+          return zone;
+        }),
+    })
+    .refine((window) => window.start !== window.end, { message: "must differ from start", path: ["end"] })
+    .nullish()
+    .transform((window) => (window ? { startMinute: window.start, endMinute: window.end, timeZone: window.timeZone } : null)),
+});

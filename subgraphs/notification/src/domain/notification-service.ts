@@ -18,6 +18,11 @@ import type { NotificationLoaders } from "../loaders";
 import { recordAudit } from "./audit";
 import type { InboxPage, SendNotificationInput } from "./input";
 import { writeNotifications } from "./notification-writer";
+import { formatMinute } from "./quiet-hours";
+
+/** Quiet hours as the API shows them. */
+const quietHoursView = (row: { startMinute: number; endMinute: number; timeZone: string } | null) =>
+  row ? { start: formatMinute(row.startMinute), end: formatMinute(row.endMinute), timeZone: row.timeZone } : null;
 
 export const CATEGORIES: NotificationCategory[] = ["CAMPAIGN", "MEMBERSHIP", "ANNOUNCEMENT", "SYSTEM"];
 
@@ -132,6 +137,22 @@ export function createNotificationService(deps: {
         update: { inApp: input.inApp, push: input.push },
       });
       return { category, inApp, push };
+    },
+
+    async quietHours(viewer: SignedInViewer) {
+      return quietHoursView(await db.quietHours.findUnique({ where: { userId: viewer.userId } }));
+    },
+
+    /**
+     * Replaces the caller's quiet hours, or clears them (null). Read by the worker pool when a
+     * push's job runs; pushes already waiting for an earlier window's end keep that time.
+     */
+    async setQuietHours(viewer: SignedInViewer, window: { startMinute: number; endMinute: number; timeZone: string } | null) {
+      if (window === null) {
+        await db.quietHours.deleteMany({ where: { userId: viewer.userId } });
+        return null;
+      }
+      return quietHoursView(await db.quietHours.upsert({ where: { userId: viewer.userId }, create: { userId: viewer.userId, ...window }, update: window }));
     },
 
     devices: (viewer: SignedInViewer) => db.pushDevice.findMany({ where: { userId: viewer.userId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),

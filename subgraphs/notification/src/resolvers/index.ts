@@ -4,6 +4,7 @@ import {
   inboxPage,
   markReadInput,
   preferenceInput,
+  quietHoursInput,
   registerDeviceInput,
   retryDeliveriesInput,
   sendNotificationInput,
@@ -31,6 +32,7 @@ export function createResolvers(service: NotificationService, env: { production:
       // Whose it is is checked on the type (@policy notification_reader).
       notification: (_parent, args, { loaders }) => loaders.notificationById.load(parseId(args.id)),
       notificationPreferences: (_parent, _args, { viewer }) => service.preferences(requireUser(viewer)),
+      quietHours: (_parent, _args, { viewer }) => service.quietHours(requireUser(viewer)),
       pushDevices: (_parent, _args, { viewer }) => service.devices(requireUser(viewer)),
       webPushApplicationServerKey: (_parent, _args, { viewer }) => (requireUser(viewer), service.webPushKey()),
       failedNotificationDeliveries: (_parent, args) => service.failedDeliveries(parseInput(failedDeliveriesPage, args)),
@@ -44,6 +46,7 @@ export function createResolvers(service: NotificationService, env: { production:
       markNotificationsRead: (_parent, args, { viewer, loaders }) => service.markRead(requireUser(viewer), loaders, parseInput(markReadInput, args).ids),
       markAllNotificationsRead: (_parent, _args, { viewer }) => service.markAllRead(requireUser(viewer)),
       setNotificationPreference: (_parent, args, { viewer }) => service.setPreference(requireUser(viewer), parseInput(preferenceInput, args.input)),
+      setQuietHours: (_parent, args, { viewer }) => service.setQuietHours(requireUser(viewer), parseInput(quietHoursInput, args).input),
       registerPushDevice: (_parent, args, { viewer }) => service.registerDevice(requireUser(viewer), parseInput(registerDeviceInput, args.input)),
       unregisterPushDevice: (_parent, args, { viewer }) => service.unregisterDevice(requireUser(viewer), parseId(args.id)),
       registerWebPushSubscription: (_parent, args, { viewer }) => service.registerWebPush(requireUser(viewer), parseInput(webPushSubscription, args.input)),
