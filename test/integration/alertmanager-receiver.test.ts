@@ -100,8 +100,17 @@ describe("Alertmanager receiver", () => {
   const inbox = async (user: TestUser) =>
     expectData(await graphql(stack.graphqlUrl, InboxDocument, { first: 100 }, { token: user.accessToken })).notifications.notifications;
   const alertsIn = async (user: TestUser, groupKey: string) => (await inbox(user)).filter((n) => (n.data as { groupKey?: string }).groupKey === groupKey);
+  // Identity's database is shared with the other suites, whose admins hear of these alerts too: only this suite's users are counted.
+  const ours = () => new Set([admin.user.id, quietAdmin.user.id, player.user.id]);
   const rowsOf = async (groupKey: string) =>
-    (await db.query<{ recipient_id: string; in_inbox: boolean; title: string }>("SELECT recipient_id, in_inbox, title FROM notifications WHERE data->>'groupKey' = $1 ORDER BY created_at", [groupKey])).rows;
+    (await db.query<{ recipient_id: string; in_inbox: boolean; title: string }>("SELECT recipient_id, in_inbox, title FROM notifications WHERE data->>'groupKey' = $1 ORDER BY created_at", [groupKey])).rows.filter((row) =>
+      ours().has(row.recipient_id),
+    );
+  /** A 200 that created a notification for each admin there is: at least `atLeast` of them (this suite's). */
+  const createdFor = async (answer: Response, atLeast: number) => {
+    const body = (await answer.json()) as { created: number };
+    expect({ status: answer.status, enough: body.created >= atLeast }).toEqual({ status: 200, enough: true });
+  };
 
   it("tells every admin once per change of an alert group, in the inbox and by push, and no one else", async () => {
     const groupKey = `{}/{severity="ticket"}:{alertname="HighErrorRate"}-${randomUUID()}`;
@@ -112,7 +121,7 @@ describe("Alertmanager receiver", () => {
     ]);
 
     const first = await post(firing);
-    expect({ status: first.status, body: await first.json() }).toEqual({ status: 200, body: { created: 2 } });
+    await createdFor(first, 2);
     const [notified] = await alertsIn(admin, groupKey);
     expect(notified).toMatchObject({
       category: "SYSTEM",
@@ -158,7 +167,7 @@ describe("Alertmanager receiver", () => {
 
     // The same alert firing anew (a new startsAt) is news again.
     const again = await post(payload(groupKey, "firing", [{ fingerprint: "a1b2c3d4e5f60718", status: "firing", startsAt: "2026-12-07T11:00:00Z" }]));
-    expect({ status: again.status, body: await again.json() }).toEqual({ status: 200, body: { created: 2 } });
+    await createdFor(again, 2);
     expect((await alertsIn(admin, groupKey))[0]!.title).toBe("[FIRING] HighErrorRate (1)");
   });
 
@@ -173,7 +182,7 @@ describe("Alertmanager receiver", () => {
     await untilStale();
     const afterDemotion = `{}:{alertname="Demoted"}-${randomUUID()}`;
     const demoted = await post(alertOf(afterDemotion));
-    expect({ status: demoted.status, body: await demoted.json() }).toEqual({ status: 200, body: { created: 1 } });
+    await createdFor(demoted, 1);
     expect(await recipientsOf(afterDemotion)).toEqual([admin.user.id]);
 
     // The player, promoted, hears of the next group; the demoted admin, promoted again, too.
