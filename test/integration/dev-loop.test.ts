@@ -123,6 +123,9 @@ beforeAll(async () => {
       NOTIFICATION_TOPIC: testNotificationTopic(`dev-loop-${id}`),
       // The test polls the gateway as fast as it answers.
       RATE_LIMIT_IP_PER_MINUTE: "1000000",
+      // A second whole stack beside the suite running with it: small pools keep both under
+      // PostgreSQL's 100 connections (the authorization matrix beside it saw SERVICE_UNAVAILABLE).
+      DATABASE_POOL_SIZE: "2",
       ...redisNamespaces,
       ...databaseEnv,
       ...ports,
