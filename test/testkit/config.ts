@@ -33,13 +33,19 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     ACCOUNT_ERASURE_TOPIC: testAccountErasureTopic(FILE_ID),
     // And the file's own firehoses (written only where an analytics pool reads them).
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
-    // Two stacks run at once (jest's two workers), each a dozen processes with a pool each,
-    // against one PostgreSQL that takes 100 connections: at 10 a pool, the peaks of two
-    // stacks under load went past it (a service answered SERVICE_UNAVAILABLE). Tests need few.
-    DATABASE_POOL_SIZE: "5",
+    DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     ...extra,
   };
 }
+
+/**
+ * Every service's database pool in tests. Two stacks run at once (jest's two workers), each
+ * a dozen processes with a pool each, against one PostgreSQL that takes 100 connections. At
+ * 4-5 a pool one stack (the authorization matrix) peaked at 64 connections, so two stacks
+ * under load went past 100 and a service answered SERVICE_UNAVAILABLE (CI, twice). Tests
+ * need few: a request waits for a connection rather than failing.
+ */
+export const TEST_POOL_SIZE = "2";
 
 /** Jest loads this module once per test file: an id of the file's own. */
 const FILE_ID = randomUUID();
@@ -85,7 +91,7 @@ export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<strin
   testEnv({
     DATABASE_URL: required("SIMULATION_DATABASE_URL"),
     CAMPAIGN_URL: `${campaignUrl}/graphql`,
-    DATABASE_POOL_SIZE: "4",
+    DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     WORKER_LOCK_DURATION_MS: "2000",
     WORKER_STALLED_INTERVAL_MS: "1000",
     LIFECYCLE_BLOCK_MS: "200",
@@ -109,7 +115,7 @@ export const providerTestEnv = (campaignUrl: string, extra: Record<string, strin
   testEnv({
     DATABASE_URL: required("PROVIDER_DATABASE_URL"),
     CAMPAIGN_URL: `${campaignUrl}/graphql`,
-    DATABASE_POOL_SIZE: "4",
+    DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     PROVIDER_REDIS_PREFIX: `provider:test:${randomUUID()}:`,
     PROVIDER_RETRY_BASE_MS: "50",
     PROVIDER_RETRY_MAX_MS: "2000",
@@ -131,7 +137,7 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
     testEnv({
       DATABASE_URL: required("NOTIFICATION_DATABASE_URL"),
       CAMPAIGN_URL: `${campaignUrl}/graphql`,
-      DATABASE_POOL_SIZE: "4",
+      DATABASE_POOL_SIZE: TEST_POOL_SIZE,
       NOTIFICATION_REDIS_PREFIX: `notification:test:${randomUUID()}:`,
       DELIVERY_RETRY_BASE_MS: "50",
       DELIVERY_RETRY_MAX_MS: "500",
@@ -156,7 +162,7 @@ export const contentTestConfig = (campaignUrl: string, publicBaseUrl: string, ex
     testEnv({
       DATABASE_URL: required("CONTENT_DATABASE_URL"),
       CAMPAIGN_URL: `${campaignUrl}/graphql`,
-      DATABASE_POOL_SIZE: "4",
+      DATABASE_POOL_SIZE: TEST_POOL_SIZE,
       CONTENT_DIR: extra.CONTENT_DIR ?? mkdtempSync(join(tmpdir(), "startales-content-")),
       CONTENT_URL_SIGNING_SECRET: randomBytes(32).toString("base64url"),
       CONTENT_PUBLIC_BASE_URL: publicBaseUrl,
