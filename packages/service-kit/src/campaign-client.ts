@@ -1,5 +1,3 @@
-import { randomUUID } from "node:crypto";
-import { REQUEST_ID_HEADER } from "./correlation";
 import { ErrorCode, appError } from "./errors";
 import {
   SubgraphCampaignAccessDocument,
@@ -7,13 +5,11 @@ import {
   SubgraphMyCampaignsDocument,
   type SubgraphCampaignAccessQuery,
 } from "./generated/campaign-operations";
-import { IDENTITY_HEADER, createIdentitySigner } from "./identity-assertion";
+import { createServiceCaller } from "./service-route";
 import { forwardedGraphQL, type GraphQLResult } from "./forwarded-graphql";
 import type { Logger } from "./logger";
 import { operationText, repeatedRootField, type OperationText } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
-import { injectTraceHeaders } from "./trace-context";
-import { Role, Scope, signedIn } from "./viewer";
 
 type AccessAnswer = NonNullable<SubgraphCampaignAccessQuery["campaign"]>;
 
@@ -118,27 +114,18 @@ export type CampaignWorldSetup = {
  * made for a user forward that user's identity instead (createCampaignClient).
  */
 export function createCampaignSetupClient(options: { campaignUrl: string; secret: string; serviceId: string; timeoutMs: number; logger: Logger }) {
-  const sign = createIdentitySigner(options.secret);
+  const caller = createServiceCaller(options);
   const endpoint = new URL(WORLD_SETUP_PATH, options.campaignUrl).toString();
-  const service = signedIn(options.serviceId, [Role.SERVICE], { credential: "api_key", scopes: [Scope.READ] });
   return {
     /** The campaign's setup, or null when there is no such campaign. Throws when campaign is unreachable. */
     async worldSetup(campaignId: string): Promise<CampaignWorldSetup | null> {
-      const requestId = randomUUID();
-      const headers: Record<string, string> = { "content-type": "application/json", [IDENTITY_HEADER]: await sign(service, requestId), [REQUEST_ID_HEADER]: requestId };
-      injectTraceHeaders(headers);
-      const res = await fetch(endpoint, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({ campaignId }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      if (res.status === 404) return null;
-      if (res.status !== 200) {
-        options.logger.warn({ status: res.status, campaignId }, "campaign refused the world-setup request");
-        throw new Error(`campaign answered ${res.status} to ${WORLD_SETUP_PATH}`);
+      const answer = await caller.post<CampaignWorldSetup>(endpoint, { campaignId });
+      if (answer.status === 404) return null;
+      if (answer.status !== 200 || !answer.body) {
+        options.logger.warn({ status: answer.status, campaignId }, "campaign refused the world-setup request");
+        throw new Error(`campaign answered ${answer.status} to ${WORLD_SETUP_PATH}`);
       }
-      return (await res.json()) as CampaignWorldSetup;
+      return answer.body;
     },
   };
 }

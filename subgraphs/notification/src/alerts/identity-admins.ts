@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { ADMIN_IDS_PATH, IDENTITY_HEADER, REQUEST_ID_HEADER, Role, Scope, createIdentitySigner, injectTraceHeaders, signedIn, type Logger } from "@startales/service-kit";
+import { ADMIN_IDS_PATH, createServiceCaller, type Logger } from "@startales/service-kit";
 
 /**
  * Who holds the ADMIN role in identity, asked by the notification subgraph on its own behalf:
@@ -10,22 +9,18 @@ import { ADMIN_IDS_PATH, IDENTITY_HEADER, REQUEST_ID_HEADER, Role, Scope, create
  * answers 503 so that Alertmanager retries.
  */
 export function createIdentityAdminsClient(options: { identityUrl: string; secret: string; serviceId: string; timeoutMs: number; cacheMs: number; logger: Logger }) {
-  const sign = createIdentitySigner(options.secret);
+  const caller = createServiceCaller(options);
   const endpoint = new URL(ADMIN_IDS_PATH, options.identityUrl).toString();
-  const service = signedIn(options.serviceId, [Role.SERVICE], { credential: "api_key", scopes: [Scope.READ] });
   let cached: { ids: string[]; until: number } | null = null;
   let pending: Promise<string[]> | null = null;
 
   async function ask(): Promise<string[]> {
-    const requestId = randomUUID();
-    const headers: Record<string, string> = { [IDENTITY_HEADER]: await sign(service, requestId), [REQUEST_ID_HEADER]: requestId };
-    injectTraceHeaders(headers);
-    const res = await fetch(endpoint, { method: "POST", headers, signal: AbortSignal.timeout(options.timeoutMs) });
-    if (res.status !== 200) {
-      options.logger.warn({ status: res.status }, "identity refused the admin-ids request");
-      throw new Error(`identity answered ${res.status} to ${ADMIN_IDS_PATH}`);
+    const answer = await caller.post<{ userIds: string[] }>(endpoint);
+    if (answer.status !== 200 || !answer.body) {
+      options.logger.warn({ status: answer.status }, "identity refused the admin-ids request");
+      throw new Error(`identity answered ${answer.status} to ${ADMIN_IDS_PATH}`);
     }
-    const { userIds } = (await res.json()) as { userIds: string[] };
+    const { userIds } = answer.body;
     cached = { ids: userIds, until: Date.now() + options.cacheMs };
     return userIds;
   }
