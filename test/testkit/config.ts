@@ -31,6 +31,8 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     LIFECYCLE_TOPIC: testLifecycleTopic(FILE_ID),
     // Likewise its identity's erasure requests and the campaign apps and notification pools that read them.
     ACCOUNT_ERASURE_TOPIC: testAccountErasureTopic(FILE_ID),
+    // And its identity's account mail and the notification pools that send it.
+    ACCOUNT_MAIL_TOPIC: testAccountMailTopic(FILE_ID),
     // And the file's own firehoses (written only where an analytics pool reads them).
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
     DATABASE_POOL_SIZE: TEST_POOL_SIZE,
@@ -54,6 +56,7 @@ const FILE_ID = randomUUID();
 export const testLifecycleTopic = (suffix?: string) => `integration:campaign-lifecycle:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 /** The run's account-erasure topic, or a file's or a stack's own under it (`suffix`). */
+export const testAccountMailTopic = (suffix?: string) => `integration:account-mail:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 export const testAccountErasureTopic = (suffix?: string) => `integration:account-erasures:test:${required("TEST_RUN_ID")}${suffix ? `:${suffix}` : ""}`;
 
 /** The run's firehose prefix, or a file's or a stack's own under it (`suffix`): its producers and its analytics pool share it. */

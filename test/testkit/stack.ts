@@ -30,6 +30,7 @@ import {
   testFirehosePrefix,
   testLifecycleTopic,
   testAccountErasureTopic,
+  testAccountMailTopic,
   testNotificationTopic,
 } from "./config";
 import { stackDatabase } from "./databases";
@@ -126,9 +127,11 @@ export async function startStack(
   const LIFECYCLE_TOPIC = testLifecycleTopic(randomUUID());
   // And its identity asks this stack's campaign and notification pool to erase deleted accounts, and no other.
   const ACCOUNT_ERASURE_TOPIC = testAccountErasureTopic(randomUUID());
+  // And its identity's account mail goes to this stack's notification pool, and no other.
+  const ACCOUNT_MAIL_TOPIC = testAccountMailTopic(randomUUID());
   // And every producer of the stack writes the firehoses this stack's analytics reads, and no other's.
   const EVENT_FIREHOSE_PREFIX = testFirehosePrefix(randomUUID());
-  const identity = await createIdentityApp(identityTestConfig({ EVENT_FIREHOSE_PREFIX, ACCOUNT_ERASURE_TOPIC, ...options.identityEnv }), logs.identity.logger as Logger);
+  const identity = await createIdentityApp(identityTestConfig({ EVENT_FIREHOSE_PREFIX, ACCOUNT_ERASURE_TOPIC, ACCOUNT_MAIL_TOPIC, ...options.identityEnv }), logs.identity.logger as Logger);
   const campaign = createCampaignApp(campaignTestConfig({ NOTIFICATION_TOPIC, LIFECYCLE_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.campaignEnv }), logs.campaign.logger as Logger);
   const started: { stop: () => Promise<void> }[] = [];
   try {
@@ -172,7 +175,7 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
-    const notificationConfig = notificationTestConfig(campaignUrl, { IDENTITY_URL: identityUrl, NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
+    const notificationConfig = notificationTestConfig(campaignUrl, { IDENTITY_URL: identityUrl, NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, ACCOUNT_MAIL_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
     const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
     const notificationUrl = await notification.listen();
     started.push(notification);

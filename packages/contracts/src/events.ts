@@ -46,6 +46,26 @@ export const accountErasureEvents = {
     .describe("deleteAccount, with ACCOUNT_DELETED: campaign ends the user's memberships, notification drops their devices, preferences and notifications"),
 };
 
+/**
+ * The mail identity sends about an account: a verification link (sign-up, resend), a
+ * password-reset link, a link confirming a change of address (to the new address) and the
+ * notices that the address or the password changed (to the old address, or the account's).
+ */
+export const ACCOUNT_MAIL_KINDS = ["VERIFY_EMAIL", "RESET_PASSWORD", "CONFIRM_EMAIL_CHANGE", "EMAIL_CHANGE_NOTICE", "PASSWORD_CHANGED_NOTICE"] as const;
+
+/**
+ * Integration events on `integration:account-mail`, for the notification worker pool (its
+ * consumer group), in the transaction that made the mail's token. Never an address or a
+ * secret: notification asks identity's service-only route for the recipient, the locale and
+ * the link by `mailId` when it sends, and identity answers 410 once the mail is moot (its
+ * link used, expired or superseded). aggregateId: the user; version: the account's own count.
+ */
+export const accountMailEvents = {
+  ACCOUNT_MAIL_REQUESTED: z
+    .strictObject({ kind: z.enum(ACCOUNT_MAIL_KINDS), mailId: id })
+    .describe("register, resendVerificationEmail, requestPasswordReset (a known address only), requestEmailChange (two: the link to the new address, the notice to the old), resetPassword (the notice)"),
+};
+
 /** Campaign's events on `campaign:<campaignId>`. aggregateId: the campaign; version: the campaign's version after the change. */
 export const campaignEvents = {
   CAMPAIGN_CREATED: z.strictObject({ name: z.string().min(1), gameMasterId: id }).describe("createCampaign"),

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { accountErasureEvents, accountEvents, aiEvents, assetEvents, campaignContentEvents, packEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
+import { accountErasureEvents, accountEvents, accountMailEvents, aiEvents, assetEvents, campaignContentEvents, packEvents, apiEvents, sessionEvents, campaignEvents, campaignLifecycleEvents, chatEvents, inboxEvents, jobEvents, notificationRequestEvents, presenceEvents, simulationSystemEvents, telemetryEvents, worldEvents } from "./events";
 import { topicFamily } from "./topics";
 
 /** The services that write events. */
@@ -45,6 +45,13 @@ export const TOPIC_FAMILIES = {
     readers: "campaign (consumer group campaign); notification worker pool (consumer group notification); content (consumer group content); analytics (firehose)",
     events: accountErasureEvents,
     groups: ["campaign", "notification", "content"],
+  },
+  "integration:account-mail": {
+    kind: "integration",
+    writer: "identity",
+    delivery: "outbox",
+    readers: "notification worker pool (consumer group notification); analytics (firehose)",
+    events: accountMailEvents,
   },
   campaign: {
     kind: "domain",

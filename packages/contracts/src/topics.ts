@@ -52,6 +52,12 @@ export const Topics = {
    */
   accountErasures: "integration:account-erasures",
   /**
+   * Integration events asking notification to mail a user about their account (verification,
+   * password reset, change of address). Read by the notification worker pool's consumer group,
+   * which trims what it has acknowledged.
+   */
+  accountMail: "integration:account-mail",
+  /**
    * A producer's firehose, `firehose:<producer>` (a cluster's own prefix before the producer):
    * a copy of every event its outbox relay publishes, in publication order, for analytics.
    * Written only while analytics' consumer group has made the stream; only that group trims it.

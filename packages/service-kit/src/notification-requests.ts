@@ -43,5 +43,19 @@ export const accountErasureTopicShape = { ACCOUNT_ERASURE_TOPIC: integrationTopi
 
 export const ACCOUNT_ERASURE_REQUESTED = "ACCOUNT_ERASURE_REQUESTED" as const;
 
+/**
+ * Where identity asks the notification worker pool to mail a user about their account
+ * (ACCOUNT_MAIL_REQUESTED): the same value for both, kept apart per cluster like NOTIFICATION_TOPIC.
+ */
+export const accountMailTopicShape = { ACCOUNT_MAIL_TOPIC: integrationTopic(Topics.accountMail) };
+
+export const ACCOUNT_MAIL_REQUESTED = "ACCOUNT_MAIL_REQUESTED" as const;
+
+/** Identity's service-only route that answers what one account mail says and to whom (notification's email channel). */
+export const ACCOUNT_MAIL_PATH = "/internal/account-mail";
+
+/** Identity's service-only route that answers users' verified addresses and locales (notification's email channel). */
+export const USER_ADDRESSES_PATH = "/internal/users/addresses";
+
 /** The consumer groups that read the erasure requests (campaign's and notification's), each made by whichever starts first. */
 export const ACCOUNT_ERASURE_GROUPS: readonly string[] = TOPIC_FAMILIES["integration:account-erasures"].groups;
