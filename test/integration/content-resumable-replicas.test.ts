@@ -13,6 +13,7 @@ import { captureLogs } from "../testkit/logs";
 import { untilReady } from "../testkit/ready";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
+import { tusMetadata } from "../testkit/resumable-upload";
 
 /**
  * Resumable uploads (tus) with two content replicas, as the HPA runs them: the stack's content
@@ -57,10 +58,6 @@ afterAll(async () => {
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const pngOfSize = (size: number) => Buffer.concat([PNG, randomBytes(size - PNG.length)]);
-const metadata = (values: Record<string, string>) =>
-  Object.entries(values)
-    .map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`)
-    .join(",");
 
 /** The headers the gateway adds: Alice's signed identity (signed per request, as the gateway does). */
 const asAlice = async (): Promise<Record<string, string>> => ({ "tus-resumable": "1.0.0", ...(await gatewayHeaders(asUser(alice.user.id))) });
@@ -77,7 +74,7 @@ const stagedBytes = (id: string) => {
 async function begin(replica: string, file: Buffer): Promise<string> {
   const begun = await fetch(`${replica}/content/uploads`, {
     method: "POST",
-    headers: { ...(await asAlice()), "upload-length": String(file.length), "upload-metadata": metadata({ kind: "PACK_FILE", name: "ship.png", sha256: sha256(file) }) },
+    headers: { ...(await asAlice()), "upload-length": String(file.length), "upload-metadata": tusMetadata({ kind: "PACK_FILE", name: "ship.png", sha256: sha256(file) }) },
   });
   expect(begun.status).toBe(201);
   const location = begun.headers.get("location")!;

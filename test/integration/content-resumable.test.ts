@@ -4,6 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
+import { tusMetadata } from "../testkit/resumable-upload";
 
 /**
  * Resumable uploads (tus 1.0) through the gateway: a file sent in parts survives a connection
@@ -31,16 +32,12 @@ afterAll(async () => {
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const pngOfSize = (size: number) => Buffer.concat([PNG, randomBytes(size - PNG.length)]);
-const metadata = (values: Record<string, string>) =>
-  Object.entries(values)
-    .map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`)
-    .join(",");
 const TUS = { "tus-resumable": "1.0.0" };
 const auth = (user: TestUser) => ({ authorization: `Bearer ${user.accessToken}` });
 const staged = () => readdirSync(join(stack.contentDir, "uploads")).filter((name) => !name.startsWith("."));
 
 async function begin(user: TestUser, file: Buffer, values: Record<string, string>): Promise<Response> {
-  return fetch(`${stack.gatewayUrl}/content/uploads`, { method: "POST", headers: { ...TUS, ...auth(user), "upload-length": String(file.length), "upload-metadata": metadata(values) } });
+  return fetch(`${stack.gatewayUrl}/content/uploads`, { method: "POST", headers: { ...TUS, ...auth(user), "upload-length": String(file.length), "upload-metadata": tusMetadata(values) } });
 }
 
 const patch = (user: TestUser, location: string, offset: number, part: Buffer) =>
@@ -111,7 +108,7 @@ describe("a resumable upload", () => {
   it("is refused before any byte is sent when it cannot be stored: no credential, bad metadata, a player's MEDIA, past the quota", async () => {
     const file = pngOfSize(1024);
     const cases = [
-      { name: "no credential", response: await fetch(`${stack.gatewayUrl}/content/uploads`, { method: "POST", headers: { ...TUS, "upload-length": "1024", "upload-metadata": metadata({ sha256: sha256(file) }) } }), status: 401 },
+      { name: "no credential", response: await fetch(`${stack.gatewayUrl}/content/uploads`, { method: "POST", headers: { ...TUS, "upload-length": "1024", "upload-metadata": tusMetadata({ sha256: sha256(file) }) } }), status: 401 },
       { name: "no sha256", response: await begin(bob, file, { kind: "AVATAR" }), status: 400 },
       { name: "an unknown kind", response: await begin(bob, file, { kind: "PACK", sha256: sha256(file) }), status: 400 },
       { name: "a player's MEDIA", response: await begin(bob, file, { kind: "MEDIA", sha256: sha256(file) }), status: 403 },

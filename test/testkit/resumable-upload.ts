@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { performance } from "node:perf_hooks";
 
-/** tus 1.0's metadata: `key base64(value)` pairs. */
-const metadata = (values: Record<string, string>) =>
+/** tus 1.0's `Upload-Metadata`: `key base64(value)` pairs. */
+export const tusMetadata = (values: Record<string, string>) =>
   Object.entries(values)
     .map(([key, value]) => `${key} ${Buffer.from(value).toString("base64")}`)
     .join(",");
@@ -37,7 +37,7 @@ export async function resumableUpload(origin: string, headers: Record<string, st
   const started = performance.now();
   const begun = await fetch(`${origin}/content/uploads`, {
     method: "POST",
-    headers: { ...headers, "tus-resumable": "1.0.0", "upload-length": String(file.length), "upload-metadata": metadata({ kind: options.kind, sha256: createHash("sha256").update(file).digest("hex") }) },
+    headers: { ...headers, "tus-resumable": "1.0.0", "upload-length": String(file.length), "upload-metadata": tusMetadata({ kind: options.kind, sha256: createHash("sha256").update(file).digest("hex") }) },
   });
   const location = begun.headers.get("location");
   if (begun.status !== 201 || !location) throw new Error(`a resumable upload was not begun: ${begun.status} ${await begun.text()}`);

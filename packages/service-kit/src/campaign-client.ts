@@ -8,7 +8,7 @@ import {
 import { createServiceCaller } from "./service-route";
 import { forwardedGraphQL, type GraphQLResult } from "./forwarded-graphql";
 import type { Logger } from "./logger";
-import { operationText, repeatedRootField, type OperationText } from "./operation-text";
+import { operationText, repeatedRootField } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
 
 type AccessAnswer = NonNullable<SubgraphCampaignAccessQuery["campaign"]>;
@@ -39,8 +39,7 @@ export type CampaignClient = ReturnType<typeof createCampaignClient>;
 export function createCampaignClient(options: { url: string; timeoutMs: number; logger: Logger }) {
   const unavailable = () => appError(ErrorCode.SERVICE_UNAVAILABLE, "The campaign service is unavailable; try again shortly");
 
-  const send = forwardedGraphQL({ url: options.url, timeoutMs: options.timeoutMs, logger: options.logger, subgraph: "campaign", unavailable });
-  const post = <TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables) => send<TData>(forwarded, operation.query, variables);
+  const post = forwardedGraphQL({ url: options.url, timeoutMs: options.timeoutMs, logger: options.logger, subgraph: "campaign", unavailable });
 
   /** The errors of one (aliased) field, by code. */
   const codesAt = (result: GraphQLResult<unknown>, field: string) =>

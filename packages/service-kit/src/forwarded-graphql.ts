@@ -3,20 +3,23 @@ import { REQUEST_ID_HEADER } from "./correlation";
 import { ErrorCode, appError } from "./errors";
 import { IDENTITY_HEADER } from "./identity-assertion";
 import type { Logger } from "./logger";
+import type { OperationText } from "./operation-text";
 import type { ForwardedIdentity } from "./subgraph-app";
 import { injectTraceHeaders } from "./trace-context";
 
 export type GraphQLResult<TData> = { data?: TData | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] };
 
 /**
- * A POST to another subgraph's GraphQL endpoint as the caller: the gateway's signed identity
+ * A POST of an operation (operationText: printed once, typed by codegen) to another
+ * subgraph's GraphQL endpoint as the caller: the gateway's signed identity
  * header is forwarded exactly as received (its audience is every subgraph), so the subgraph
  * asked applies its own rules and the asking one holds no privilege of its own there. The
  * answer belongs to the caller's trace. The subgraph unreachable, slow (`timeoutMs`) or failing
  * (5xx) is `unavailable()`; a request that did not come through the gateway is UNAUTHENTICATED.
  */
 export function forwardedGraphQL(options: { url: string; timeoutMs: number; logger: Logger; subgraph: string; unavailable: () => GraphQLError }) {
-  return async function post<TData>(forwarded: ForwardedIdentity, query: string, variables: unknown): Promise<GraphQLResult<TData>> {
+  return async function post<TData, TVariables>(forwarded: ForwardedIdentity, operation: OperationText<TData, TVariables>, variables: TVariables): Promise<GraphQLResult<TData>> {
+    const { query } = operation;
     if (!forwarded.identity) throw appError(ErrorCode.UNAUTHENTICATED, "Requests must come through the gateway");
     const headers: Record<string, string> = {
       "content-type": "application/json",

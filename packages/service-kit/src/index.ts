@@ -6,6 +6,7 @@ export * from "./backoff";
 export * from "./cache-hints";
 export * from "./campaign-client";
 export * from "./forwarded-graphql";
+export * from "./operation-text";
 export * from "./service-route";
 export * from "./outbound-address";
 export * from "./campaign-access-cache";

@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { print } from "graphql";
-import { forwardedGraphQL, serviceUnavailable, type ForwardedIdentity, type Logger } from "@startales/service-kit";
+import { forwardedGraphQL, operationText, serviceUnavailable, type ForwardedIdentity, type Logger } from "@startales/service-kit";
 import { ProviderAudioAssetDocument, type ProviderAudioAssetQuery, type ProviderAudioAssetQueryVariables } from "../generated/content-operations";
 
 /** What content shows the caller of an asset (src/operations/content/audio-asset.graphql). */
@@ -9,7 +8,7 @@ export type CallerAsset = NonNullable<ProviderAudioAssetQuery["asset"]>;
 /** The bytes, or why there are none: gone since content was asked, or more than the caller may send. */
 export type AssetBytes = { status: "read"; bytes: Buffer } | { status: "missing" } | { status: "too-large" };
 
-const AUDIO_ASSET = print(ProviderAudioAssetDocument);
+const AUDIO_ASSET = operationText(ProviderAudioAssetDocument);
 const BLOB_KEY = /^[0-9a-f]{64}$/;
 // Content's outages are short (a restart, a database blip): worth a retry soon.
 const RETRY_AFTER_SECONDS = 5;
@@ -33,7 +32,7 @@ export function createContentReader(options: { url: string; timeoutMs: number; l
     /** The asset as content shows it to the caller; null when it shows them none (not theirs, or no such asset). */
     async asset(forwarded: ForwardedIdentity, id: string): Promise<CallerAsset | null> {
       const variables: ProviderAudioAssetQueryVariables = { id };
-      const result = await ask<ProviderAudioAssetQuery>(forwarded, AUDIO_ASSET, variables);
+      const result = await ask(forwarded, AUDIO_ASSET, variables);
       if (result.errors?.length || !result.data) {
         logger.warn({ codes: result.errors?.map((e) => e.extensions?.code), errors: result.errors?.map((e) => e.message) }, "content could not answer an asset");
         throw unavailable();
