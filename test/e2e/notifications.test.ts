@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { Redis } from "ioredis";
 import { publishEnvelope, streamKey, type Role } from "@startales/service-kit";
 import {
@@ -23,11 +23,11 @@ import {
   UnregisterPushDeviceDocument,
   type SendNotificationInput,
 } from "../generated/operations";
-import { required } from "../testkit/config";
 import { startFakePush, type FakePush } from "../testkit/fake-push";
 import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
-import { startStack, type Stack } from "../testkit/stack";
+import { startNotificationStack, type NotificationStack } from "../testkit/notification-stack";
+import type { Stack } from "../testkit/stack";
 import { activeSubscriptions, subscribe, untilSubscribed, wsClient } from "../testkit/subscriptions";
 import { registerUser, type TestUser } from "../testkit/users";
 
@@ -37,7 +37,7 @@ import { registerUser, type TestUser } from "../testkit/users";
  * sendNotification reach the inbox and, over FCM's protocol, a push service on loopback.
  */
 describe("notifications", () => {
-  const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
+  let env: NotificationStack;
   let stack: Stack;
   let push: FakePush;
   let url: string;
@@ -48,30 +48,22 @@ describe("notifications", () => {
 
   beforeAll(async () => {
     push = await startFakePush();
-    stack = await startStack({
-      logLevel: "warn",
-      identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL },
-      notificationEnv: {
-        PUSH_URL: push.url,
-        PUSH_PROJECT_ID: push.projectId,
-        PUSH_ACCESS_TOKEN: push.accessToken,
-        DELIVERY_ATTEMPTS: "4",
-        // A failed request is retried within a second and given up on after its third try.
-        EVENTS_CLAIM_IDLE_MS: "300",
-        EVENTS_MAX_DELIVERIES: "3",
-      },
+    env = await startNotificationStack({
+      PUSH_URL: push.url,
+      PUSH_PROJECT_ID: push.projectId,
+      PUSH_ACCESS_TOKEN: push.accessToken,
+      DELIVERY_ATTEMPTS: "4",
+      // A failed request is retried within a second and given up on after its third try.
+      EVENTS_CLAIM_IDLE_MS: "300",
+      EVENTS_MAX_DELIVERIES: "3",
     });
-    url = stack.graphqlUrl;
-    db = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
-    await db.connect();
+    ({ stack, url, db, admin } = env);
     redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-    admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
     service = await withRole(await registerUser(url, "Herald"), "SERVICE");
   });
   afterAll(async () => {
-    await stack?.stop();
+    await env?.stop();
     await push?.stop();
-    await db?.end();
     redis?.disconnect();
   });
 

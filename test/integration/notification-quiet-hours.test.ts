@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { DELIVERY_QUEUE } from "../../subgraphs/notification/src/delivery/queue";
-import { required } from "../testkit/config";
 import { startFakePush, type FakePush } from "../testkit/fake-push";
-import { expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
+import { expectData, type GraphQLResponse } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
-import { startStack, type Stack } from "../testkit/stack";
+import { startNotificationStack, type NotificationStack } from "../testkit/notification-stack";
 import { registerUser, type TestUser } from "../testkit/users";
 
 const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
@@ -19,8 +18,7 @@ const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStar
  * a player outside quiet hours, and SYSTEM notifications, are pushed at once.
  */
 describe("notification quiet hours", () => {
-  const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
-  let stack: Stack;
+  let env: NotificationStack;
   let push: FakePush;
   let url: string;
   let db: pg.Client;
@@ -31,28 +29,19 @@ describe("notification quiet hours", () => {
 
   beforeAll(async () => {
     push = await startFakePush();
-    stack = await startStack({
-      logLevel: "warn",
-      identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL },
-      notificationEnv: { PUSH_URL: push.url, PUSH_PROJECT_ID: push.projectId, PUSH_ACCESS_TOKEN: push.accessToken },
-    });
-    url = stack.graphqlUrl;
-    db = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
-    await db.connect();
+    env = await startNotificationStack({ PUSH_URL: push.url, PUSH_PROJECT_ID: push.projectId, PUSH_ACCESS_TOKEN: push.accessToken });
+    ({ url, db, admin } = env);
     redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-    admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
   }, 60_000);
   afterAll(async () => {
     await Promise.all(queues.map((queue) => queue.close()));
     for (const connection of connections) connection.disconnect();
-    await stack?.stop();
+    await env?.stop();
     await push?.stop();
-    await db?.end();
     redis?.disconnect();
   });
 
-  const call = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> =>
-    postGraphQL<T>(url, { query, variables }, { token: user.accessToken });
+  const call = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> => env.call<T>(user, query, variables);
   const setQuietHours = (user: TestUser, input: { start: string; end: string; timeZone: string } | null) =>
     call<{ setQuietHours: { start: string; end: string; timeZone: string } | null }>(user, "mutation($i: QuietHoursInput) { setQuietHours(input: $i) { start end timeZone } }", { i: input });
   const device = async (user: TestUser) => {
@@ -127,7 +116,7 @@ describe("notification quiet hours", () => {
     expect(pushedTo(aloneToken).filter((m) => m.data.notificationId !== urgent!.id)).toEqual([]);
     expect(sleeperTokens.flatMap(pushedTo)).toEqual([]);
     // The sweep finds them waiting in the queue and leaves them so.
-    await stack.apps.notificationWorker.sweep();
+    await env.stack.apps.notificationWorker.sweep();
     for (const d of held) expect(await (await delayedJob(d.id)).getState()).toBe("delayed");
 
     // The window ends (brought forward: the players clear theirs and the jobs run now).

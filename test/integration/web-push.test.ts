@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import webpush from "web-push";
 import { MAX_WEB_PUSH_PLAINTEXT } from "../../subgraphs/notification/src/delivery/web-push-client";
-import { required } from "../testkit/config";
 import { startFakeWebPush, type FakeBrowser, type FakeWebPush } from "../testkit/fake-web-push";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { eventually } from "../testkit/simulation";
-import { startStack, type Stack } from "../testkit/stack";
+import { startNotificationStack, type NotificationStack } from "../testkit/notification-stack";
 import { registerUser, type TestUser } from "../testkit/users";
 
 /**
@@ -17,9 +16,8 @@ import { registerUser, type TestUser } from "../testkit/users";
  * FCM is off in this stack: the two push services are switched on apart.
  */
 describe("web push", () => {
-  const ADMIN_EMAIL = `admin-${randomUUID()}@example.test`;
   const vapid = webpush.generateVAPIDKeys();
-  let stack: Stack;
+  let env: NotificationStack;
   let fake: FakeWebPush;
   let url: string;
   let db: pg.Client;
@@ -27,30 +25,21 @@ describe("web push", () => {
 
   beforeAll(async () => {
     fake = await startFakeWebPush({ vapidPublicKey: vapid.publicKey });
-    stack = await startStack({
-      logLevel: "warn",
-      identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL },
-      notificationEnv: {
-        WEB_PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
-        WEB_PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
-        WEB_PUSH_SUBJECT: "mailto:ops@startales.test",
-        WEB_PUSH_TTL_SECONDS: "3600",
-        DELIVERY_ATTEMPTS: "5",
-      },
+    env = await startNotificationStack({
+      WEB_PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+      WEB_PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+      WEB_PUSH_SUBJECT: "mailto:ops@startales.test",
+      WEB_PUSH_TTL_SECONDS: "3600",
+      DELIVERY_ATTEMPTS: "5",
     });
-    url = stack.graphqlUrl;
-    db = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
-    await db.connect();
-    admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
+    ({ url, db, admin } = env);
   });
   afterAll(async () => {
-    await stack?.stop();
+    await env?.stop();
     await fake?.stop();
-    await db?.end();
   });
 
-  const call = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) =>
-    postGraphQL<T>(url, { query, variables }, { token: user.accessToken });
+  const call = <T = Record<string, unknown>>(user: TestUser, query: string, variables: Record<string, unknown> = {}) => env.call<T>(user, query, variables);
   const register = (user: TestUser, input: { endpoint: string; keys: { p256dh: string; auth: string }; label?: string }) =>
     call<{ registerWebPushSubscription: { id: string; platform: string; service: string; active: boolean } }>(
       user,
