@@ -82,7 +82,7 @@ describe("outgoing webhooks", () => {
 
   beforeAll(async () => {
     receiver = await startFakeWebhookReceiver();
-    stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL }, notificationEnv: { ALERT_WEBHOOK_TOKEN: TOKEN } });
+    stack = await startStack({ logLevel: "warn", identityEnv: { BOOTSTRAP_ADMIN_EMAILS: ADMIN_EMAIL }, notificationEnv: { ALERT_WEBHOOK_TOKEN: TOKEN, WEBHOOK_TIMEOUT_MS: "1000" } });
     admin = await registerUser(stack.graphqlUrl, "Admin", undefined, ADMIN_EMAIL);
     player = await registerUser(stack.graphqlUrl, "Player");
     db = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
@@ -154,6 +154,34 @@ describe("outgoing webhooks", () => {
     expect(last.headers["webhook-id"]).toBe(ping.id);
     expect(verifies(secret, last)).toBe(true);
     expect(JSON.parse(last.body)).toMatchObject({ type: "webhook.ping", data: { webhookId: webhook.id } });
+  });
+
+  it("gives up on a receiver that does not answer within WEBHOOK_TIMEOUT_MS, and tries again", async () => {
+    const path = `/slow-${randomUUID()}`;
+    const { secret, webhook } = await create(path, ["PING"]);
+    receiver.answer(path, "timeout");
+    const ping = expectData(await graphql(stack.graphqlUrl, PingWebhookDocument, { id: webhook.id }, asAdmin())).pingWebhook;
+    const sent = await eventually("the ping to be SENT", async () => (await log(webhook.id)).find((d) => d.status === "SENT"));
+    expect(sent).toMatchObject({ id: ping.id, attempts: 2, lastStatusCode: 204 });
+    expect(receiver.requestsTo(path).map((r) => r.answeredWith)).toEqual(["timeout", 204]);
+    expect(receiver.requestsTo(path).every((r) => verifies(secret, r))).toBe(true);
+  });
+
+  it("sends a delivery whose job was lost (committed, never queued) when the worker pool's sweep finds it", async () => {
+    const path = `/lost-${randomUUID()}`;
+    const { secret, webhook } = await create(path, ["PING"]);
+    const body = JSON.stringify({ type: "webhook.ping", timestamp: new Date().toISOString(), data: { webhookId: webhook.id } });
+    // As a process that died between the commit and the enqueue would leave it: PENDING, untouched for minutes, no job.
+    const lost = await db.query<{ id: string }>(
+      `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, created_at, updated_at)
+       VALUES (gen_random_uuid(), $1, $2, 'PING', $3, now() - interval '5 minutes', now() - interval '5 minutes') RETURNING id`,
+      [webhook.id, `lost:${randomUUID()}`, body],
+    );
+    expect(await stack.apps.notificationWorker.sweepWebhooks()).toBeGreaterThanOrEqual(1);
+    const sent = await eventually("the lost delivery to be SENT", async () => (await log(webhook.id)).find((d) => d.status === "SENT"));
+    expect(sent).toMatchObject({ id: lost.rows[0]!.id, attempts: 1 });
+    const [request] = receiver.requestsTo(path);
+    expect({ id: request!.headers["webhook-id"], body: request!.body, verifies: verifies(secret, request!) }).toEqual({ id: lost.rows[0]!.id, body, verifies: true });
   });
 
   it("turns a webhook off when its receiver answers 410 Gone", async () => {
