@@ -23,6 +23,7 @@ const MAKERS = {
   CONTENT_URL_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
   WEB_PUSH_VAPID_PUBLIC_KEY: () => vapidKeys().publicKey,
   WEB_PUSH_VAPID_PRIVATE_KEY: () => vapidKeys().privateKey,
+  WEBHOOK_SECRET_KEY: () => randomBytes(48).toString("base64url"),
 };
 const PAIRS = [["WEB_PUSH_VAPID_PUBLIC_KEY", "WEB_PUSH_VAPID_PRIVATE_KEY"]];
 

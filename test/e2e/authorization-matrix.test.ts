@@ -591,6 +591,37 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: adminOnly,
     run: (actor) => call(actor, "mutation($ids: [ID!]!) { retryNotificationDeliveries(ids: $ids) }", { ids: [randomUUID()] }),
   },
+  // Outgoing webhooks: admins only (writers: analysts are refused). Each row's webhook is made by an admin first.
+  "Query.webhooks": { expect: adminOnly, run: (actor) => call(actor, "{ webhooks { id url } }") },
+  "Query.webhookDeliveries": {
+    expect: adminOnly,
+    run: async (actor) => call(actor, "query($id: ID!) { webhookDeliveries(webhookId: $id) { deliveries { id } } }", { id: await adminWebhook() }),
+  },
+  "Mutation.createWebhook": {
+    expect: adminOnly,
+    run: (actor) => call(actor, 'mutation { createWebhook(input: { url: "http://127.0.0.1:9/matrix", events: [PING] }) { secret webhook { id } } }'),
+  },
+  "Mutation.updateWebhook": {
+    expect: adminOnly,
+    run: async (actor) => call(actor, 'mutation($id: ID!) { updateWebhook(id: $id, input: { description: "matrix" }) { id } }', { id: await adminWebhook() }),
+  },
+  "Mutation.setWebhookEnabled": {
+    expect: adminOnly,
+    run: async (actor) => call(actor, "mutation($id: ID!) { setWebhookEnabled(id: $id, enabled: false) { id } }", { id: await adminWebhook() }),
+  },
+  "Mutation.deleteWebhook": { expect: adminOnly, run: async (actor) => call(actor, "mutation($id: ID!) { deleteWebhook(id: $id) }", { id: await adminWebhook() }) },
+  "Mutation.rotateWebhookSecret": {
+    expect: adminOnly,
+    run: async (actor) => call(actor, "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }", { id: await adminWebhook() }),
+  },
+  "Mutation.pingWebhook": { expect: adminOnly, run: async (actor) => call(actor, "mutation($id: ID!) { pingWebhook(id: $id) { id } }", { id: await adminWebhook() }) },
+  "Mutation.redeliverWebhook": {
+    expect: adminOnly,
+    run: async (actor) => {
+      const ping = expectData(await call("admin", "mutation($id: ID!) { pingWebhook(id: $id) { id } }", { id: await adminWebhook() })).pingWebhook as { id: string };
+      return call(actor, "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }", { id: ping.id });
+    },
+  },
   "Mutation.sendNotification": {
     // Admins and services to anyone; a game master to their campaign's members.
     expect: { ...gameMasterOnly, service: "ok" },
@@ -777,6 +808,14 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     run: (actor) => call(actor, "mutation($n: String!) { deleteProviderDeployment(name: $n) }", { n: providerDeploymentInput(actor).name }),
   },
 };
+
+/** A webhook an admin made (its URL a closed loopback port: its pings are never answered), for a row to act on. */
+async function adminWebhook(): Promise<string> {
+  const created = expectData(await call("admin", 'mutation { createWebhook(input: { url: "http://127.0.0.1:9/matrix", events: [PING] }) { webhook { id } } }')).createWebhook as {
+    webhook: { id: string };
+  };
+  return created.webhook.id;
+}
 
 beforeAll(async () => {
   idp = await startOidcProvider([{ client_id: "startales-web", redirect_uris: [OIDC_REDIRECT_URI] }]);

@@ -129,6 +129,9 @@ export const providerTestEnv = (campaignUrl: string, extra: Record<string, strin
     ...extra,
   });
 
+/** One per test process: every notification app and worker pool a test starts must read the secrets the others sealed. */
+const WEBHOOK_TEST_SECRET_KEY = randomBytes(32).toString("base64url");
+
 /**
  * The notification subgraph and its worker pool (same config): its own queue namespace per
  * call, fast retries and sweeps, a short blocking read (so stop() is quick). Push is off
@@ -146,6 +149,11 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
       DELIVERY_RETRY_MAX_MS: "500",
       EVENTS_BLOCK_MS: "200",
       EVENTS_CLAIM_IDLE_MS: "2000",
+      // Outgoing webhooks: a key of the run's own, fast retries, and receivers on loopback (test/testkit/fake-webhook-receiver.ts).
+      WEBHOOK_SECRET_KEY: WEBHOOK_TEST_SECRET_KEY,
+      WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "true",
+      WEBHOOK_RETRY_BASE_MS: "50",
+      WEBHOOK_RETRY_MAX_MS: "500",
       ...extra,
     }),
   );

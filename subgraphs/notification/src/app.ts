@@ -20,6 +20,11 @@ import { createNotificationService } from "./domain/notification-service";
 import { notificationPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
 import { createResolvers } from "./resolvers";
+import { createSecretBox } from "./webhooks/secret-box";
+import { createWebhookQueue } from "./webhooks/webhook-queue";
+import { withWebhookResolvers } from "./webhooks/webhook-resolvers";
+import { createWebhookService } from "./webhooks/webhook-service";
+import { webhookUrlRules } from "./webhooks/webhook-settings";
 
 export const notificationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
 
@@ -42,12 +47,14 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     afterCommit: () => relay.wake(),
     logger,
   });
+  const webhookQueue = createWebhookQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.WEBHOOK_MAX_ATTEMPTS, logger });
+  const webhooks = createWebhookService({ db, queue: webhookQueue, secrets: createSecretBox(config.WEBHOOK_SECRET_KEY), rules: webhookUrlRules(config), logger });
   const app: SubgraphApp = createSubgraphApp({
     name: "notification",
     config,
     logger,
     typeDefs: notificationTypeDefs,
-    resolvers: createResolvers(service, { production: config.NODE_ENV === "production" }),
+    resolvers: withWebhookResolvers(createResolvers(service, { production: config.NODE_ENV === "production" }), webhooks, webhookUrlRules(config)),
     policies: notificationPolicies,
     createLoaders: (viewer, forwarded) => createLoaders(db, campaigns, viewer, forwarded),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
@@ -63,6 +70,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
       }).adminIds,
       db,
       queue,
+      webhookQueue,
       push: Boolean(config.PUSH_URL),
       webPush: webPushSettings(config) !== null,
       afterCommit: () => relay.wake(),
@@ -72,6 +80,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     onStop: async () => {
       await relay.stop();
       await queue.close();
+      await webhookQueue.close();
       await db.$disconnect();
       redis.disconnect();
     },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { accountErasureTopicShape, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import { accountErasureTopicShape, booleanFlag, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
 
 /** base64url of exactly `bytes` bytes (what VAPID keys are written as). */
 const base64urlOf = (bytes: number, what: string) =>
@@ -90,6 +90,25 @@ export const notificationConfigSchema = z.object({
   ALERT_ADMINS_CACHE_MS: positiveInt(30_000),
   /** The subject of the SERVICE identity the subgraph signs to ask identity (the alert receiver). */
   NOTIFICATION_SERVICE_ID: z.uuid().default("00000000-0000-4000-8000-000000004007"),
+  /**
+   * The key outgoing webhooks' signing secrets are encrypted with at rest (AES-256-GCM; at least
+   * 32 bytes, e.g. openssl rand -base64 48; a secret: from the environment only). Changing it
+   * makes every stored secret unreadable: rotate each webhook's secret afterwards.
+   */
+  WEBHOOK_SECRET_KEY: z.string().refine((value) => Buffer.byteLength(value) >= 32, "must be at least 32 bytes (e.g. openssl rand -base64 48)"),
+  /** Plain http webhook URLs in production too (an operator's tool on an internal network); outside production http is always allowed. */
+  WEBHOOK_ALLOW_HTTP: booleanFlag(false),
+  /** Webhook URLs on loopback and private networks (tests, an operator's tool on the same network); metadata and link-local never. */
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: booleanFlag(false),
+  /** Attempts per webhook delivery before it is FAILED: with the defaults below, about a day of retries. */
+  WEBHOOK_MAX_ATTEMPTS: positiveInt(10),
+  /** The first retry's delay; each next one doubles (jittered), up to WEBHOOK_RETRY_MAX_MS. */
+  WEBHOOK_RETRY_BASE_MS: positiveInt(300_000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt(21_600_000),
+  /** How long one POST to a webhook may take, connection included. */
+  WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  /** Webhook deliveries the worker pool sends at once per process. */
+  WEBHOOK_CONCURRENCY: positiveInt(16),
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",

@@ -21,6 +21,12 @@ import { createWebPushClient } from "./delivery/web-push-client";
 import { DELIVERY_QUEUE, createDeliveryQueue, deliveryIdsOf, queuePrefix, type DeliveryJob } from "./delivery/queue";
 import { createDeliverySweep } from "./delivery/sweep";
 import { eraseAccount } from "./domain/account-erasure";
+import { createSecretBox } from "./webhooks/secret-box";
+import { RetryWebhook, createWebhookRunner } from "./webhooks/webhook-runner";
+import { WEBHOOK_QUEUE, createWebhookQueue, type WebhookJob } from "./webhooks/webhook-queue";
+import { createWebhookSender } from "./webhooks/webhook-sender";
+import { webhookUrlRules } from "./webhooks/webhook-settings";
+import { createWebhookSweep } from "./webhooks/webhook-sweep";
 
 export type NotificationWorker = Service & {
   metrics: ReturnType<typeof createMetrics>;
@@ -30,6 +36,8 @@ export type NotificationWorker = Service & {
   purge(): Promise<number>;
   /** The notification-request topic it consumes (NOTIFICATION_TOPIC). */
   topic: string;
+  /** One sweep of stale PENDING webhook deliveries now (tests; it also runs every DELIVERY_SWEEP_MS). */
+  sweepWebhooks(): Promise<number>;
 };
 
 /**
@@ -79,6 +87,18 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
   });
+  const webhookDeliveries = addCounter(metrics, { name: "notification_webhook_deliveries_total", help: "Outgoing webhook attempts, by outcome", labelNames: ["outcome"] as const });
+  const webhookQueue = createWebhookQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.WEBHOOK_MAX_ATTEMPTS, logger });
+  const webhookSender = createWebhookSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, rules: webhookUrlRules(config) });
+  const runWebhook = createWebhookRunner({
+    db,
+    sender: webhookSender,
+    secrets: createSecretBox(config.WEBHOOK_SECRET_KEY),
+    retry: { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxMs: config.WEBHOOK_RETRY_MAX_MS },
+    logger: logger.child({ component: "webhooks" }),
+    onOutcome: (outcome) => webhookDeliveries.inc({ outcome }),
+  });
+  const webhookSweep = createWebhookSweep({ db, queue: webhookQueue, staleMs: config.DELIVERY_STALE_MS, everyMs: config.DELIVERY_SWEEP_MS, logger });
   const sweep = createDeliverySweep({
     db,
     queue,
@@ -94,7 +114,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     logger,
     metrics,
     readiness: [databaseReadiness(db), redisReadiness(redis)],
-    queues: [queue.queue],
+    queues: [queue.queue, webhookQueue.queue],
     workers: [
       queueWorker({
         queue: DELIVERY_QUEUE,
@@ -115,15 +135,30 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
           },
         },
       }),
+      queueWorker({
+        queue: WEBHOOK_QUEUE,
+        prefix: queuePrefix(config.NOTIFICATION_REDIS_PREFIX),
+        connection: redis,
+        concurrency: config.WEBHOOK_CONCURRENCY,
+        processor: (job: Job<WebhookJob>) => runWebhook(job.data.deliveryId, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }),
+        options: {
+          settings: {
+            // The runner chose the wait and wrote it to the row as nextAttemptAt.
+            backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
+              error instanceof RetryWebhook ? error.delayMs : retryDelayMs(attemptsMade, { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxMs: config.WEBHOOK_RETRY_MAX_MS }),
+          },
+        },
+      }),
     ],
     parts: [
       { name: "notification request consumer", start: () => consumer.start(), stop: () => consumer.stop() },
       { name: "account erasure consumer", start: () => erasures.start(), stop: () => erasures.stop() },
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
+      { name: "webhook sweep", start: () => webhookSweep.start(), stop: () => webhookSweep.stop() },
     ],
     startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)", webPush: webPush ? "on" : "off (WEB_PUSH_VAPID_* unset)" }),
-    closers: [() => queue.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close()],
+    closers: [() => queue.close(), () => webhookQueue.close(), () => webhookSender.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close()],
   });
 
-  return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC };
+  return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC, sweepWebhooks: () => webhookSweep.sweep() };
 }

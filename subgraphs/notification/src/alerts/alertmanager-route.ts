@@ -16,6 +16,10 @@ import {
 import type { Db } from "../db";
 import type { DeliveryQueue } from "../delivery/queue";
 import { writeNotifications } from "../domain/notification-writer";
+import type { Prisma } from "../generated/prisma/client";
+import { alertWebhookEvent } from "../webhooks/webhook-events";
+import { recordWebhookEvent } from "../webhooks/webhook-outbox";
+import type { WebhookQueue } from "../webhooks/webhook-queue";
 import { alertNotification } from "./alert-notification";
 import { ALERT_BODY_LIMIT_BYTES, alertmanagerPayload } from "./alertmanager-payload";
 
@@ -31,7 +35,9 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * per user who holds the ADMIN role in identity (asked through `adminIds`, cached briefly),
  * idempotent on the group, its status and its alerts' (fingerprint, status, startsAt), so
  * Alertmanager's repeats and retries notify no one twice; preferences and push devices apply
- * as to any notification. Answers 200 `{ created }` (0 for a repeat), 400 for a payload that
+ * as to any notification. Outgoing webhooks subscribed to ALERT_FIRING or ALERT_RESOLVED get one
+ * event per payload, keyed and written with the notifications (even when no one holds ADMIN).
+ * Answers 200 `{ created }` (0 for a repeat), 400 for a payload that
  * is not one (nothing written), 401 for a missing or wrong token, 503 while the receiver is
  * not configured or identity cannot say who the admins are (nothing written: Alertmanager
  * retries 5xx, so those alerts are not dropped at once, and its logs say why).
@@ -42,6 +48,8 @@ export function alertmanagerRoute(deps: {
   adminIds: () => Promise<readonly string[]>;
   db: Db;
   queue: DeliveryQueue;
+  /** Outgoing webhooks subscribed to alerts get one event per payload, in the notifications' transaction. */
+  webhookQueue: WebhookQueue;
   push: boolean;
   webPush: boolean;
   afterCommit: () => void;
@@ -99,6 +107,13 @@ export function alertmanagerRoute(deps: {
       }
       if (adminIds.length === 0) logger.warn({ groupKey: payload.groupKey }, "no user holds the ADMIN role: the alert group notifies no one");
       const notification = alertNotification(payload);
+      const webhookEvent = alertWebhookEvent(payload, notification, new Date());
+      let webhookDeliveryIds: string[] = [];
+      const recordForWebhooks = async (tx: Prisma.TransactionClient) => {
+        webhookDeliveryIds = await recordWebhookEvent(tx, webhookEvent);
+      };
+      // With no admin to notify there is no notification transaction: webhooks still hear of it.
+      if (adminIds.length === 0) await deps.db.$transaction(recordForWebhooks);
       const written = await writeNotifications(
         deps.db,
         adminIds.map((recipientId) => ({
@@ -111,11 +126,12 @@ export function alertmanagerRoute(deps: {
           senderId: null,
           sourceKey: notification.sourceKey,
         })),
-        { push: deps.push, webPush: deps.webPush },
+        { push: deps.push, webPush: deps.webPush, inTransaction: recordForWebhooks },
       );
       deps.afterCommit();
       // Should Redis be down, the deliveries are PENDING: the worker pool's sweep queues them.
       await deps.queue.enqueue(written.deliveryIds).catch((error: unknown) => logger.warn({ err: error }, "could not queue alert deliveries; the sweep will"));
+      await deps.webhookQueue.enqueue(webhookDeliveryIds);
       logger.info(
         { groupKey: payload.groupKey, status: payload.status, alerts: payload.alerts.length, created: written.created.length, deliveries: written.deliveryIds.length },
         written.created.length > 0 ? "alert group notified to admins" : "alert group already notified",
