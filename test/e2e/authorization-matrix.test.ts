@@ -2,7 +2,7 @@ import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
-import { latestMailToken } from "../testkit/account-mail";
+import { latestMailToken, verifyAddress } from "../testkit/account-mail";
 import { required } from "../testkit/config";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { signInAtProvider } from "../testkit/oidc-browser";
@@ -60,6 +60,7 @@ let idp: OidcTestProvider;
 const tokens = {} as Record<Exclude<Actor, "anonymous">, string>;
 const emails = {} as Record<Exclude<Actor, "anonymous">, string>;
 const ids = {} as Record<"player" | "gameMaster", string>;
+const userIds = {} as Record<Exclude<Actor, "anonymous">, string>;
 
 async function call(actor: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Record<string, unknown>>> {
   return postGraphQL(url, { query, variables }, actor === "anonymous" ? {} : { token: tokens[actor] });
@@ -420,11 +421,15 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   // Signing in, like login: whoever calls it (a new user each time here).
   "Mutation.completeOidcSignIn": { expect: everyone, run: (actor) => oidcSignIn(actor) },
   "Mutation.unlinkOidcIdentity": {
-    // Each caller first links the provider to their own account (a verified email links);
-    // a SERVICE user cannot be linked that way, so it has nothing to unlink.
+    // Each caller first verifies their address and links the provider to their account (an
+    // email verified at both ends links); a SERVICE user cannot be linked that way, so it has
+    // nothing to unlink. (After Mutation.resendVerificationEmail's row, which needs them unverified.)
     expect: { ...signedIn("FORBIDDEN"), service: "NOT_FOUND" },
     run: async (actor) => {
-      if (actor !== "anonymous") await oidcSignIn("anonymous", emails[actor]);
+      if (actor !== "anonymous") {
+        await verifyAddress({ identityUrl: stack.identityUrl, graphqlUrl: url }, userIds[actor]);
+        await oidcSignIn("anonymous", emails[actor]);
+      }
       return call(actor, 'mutation { unlinkOidcIdentity(provider: "corp") { id } }');
     },
   },
@@ -830,16 +835,19 @@ beforeAll(async () => {
   const admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
   tokens.admin = admin.accessToken;
   emails.admin = ADMIN_EMAIL;
+  userIds.admin = admin.user.id;
   for (const actor of ["player", "gameMaster", "outsider"] as const) {
     const user = await registerUser(url, actor);
     tokens[actor] = user.accessToken;
     emails[actor] = user.email;
+    userIds[actor] = user.user.id;
     if (actor !== "outsider") ids[actor] = user.user.id;
   }
   // Analysts and services get their role from an admin, then sign in again to carry it.
   for (const [actor, role] of [["analyst", "ANALYST"], ["service", "SERVICE"]] as const) {
     const user = await registerUser(url, actor);
     emails[actor] = user.email;
+    userIds[actor] = user.user.id;
     expectData(await call("admin", "mutation($id: ID!, $roles: [Role!]!) { setUserRoles(userId: $id, roles: $roles) { id } }", { id: user.user.id, roles: [role] }));
     const login = expectData(
       await call("anonymous", "mutation($input: LoginInput!) { login(input: $input) { accessToken user { roles } } }", {

@@ -223,6 +223,20 @@ describe("resetting a forgotten password", () => {
     expect(errorCodes(await gql(RESET, { t: first, p: "a brand new password" }))).toEqual(["BAD_USER_INPUT"]);
     expectData(await gql(LOGIN, { e: player.email, p: player.password }));
     expectData(await gql(REFRESH, { t: player.refreshToken }));
+
+    const shortLived = await createIdentityApp(identityTestConfig({ PASSWORD_RESET_TTL_MS: "1" }), captureLogs("identity", "warn").logger);
+    const shortUrl = `${await shortLived.listen()}/graphql`;
+    try {
+      const headers = await gatewayHeaders(anonymous);
+      expectData(await postGraphQL(shortUrl, { query: REQUEST_RESET, variables: { e: player.email } }, { headers }));
+      const [, , expired] = (await mailRequests(databaseUrl, player.user.id)).filter((request) => request.kind === "RESET_PASSWORD");
+      const token = signEmailLinkToken(TEST_EMAIL_LINK_SECRET, expired!.mailId, "RESET_PASSWORD");
+      expect(errorCodes(await postGraphQL(shortUrl, { query: RESET, variables: { t: token, p: "a brand new password" } }, { headers }))).toEqual(["BAD_USER_INPUT"]);
+      expect((await audit(player.user.id, "identity.password-reset")).map((entry) => entry.details.reason)).toEqual(["superseded", "expired"]);
+    } finally {
+      await shortLived.stop();
+    }
+    expectData(await gql(LOGIN, { e: player.email, p: player.password }));
   });
 });
 
@@ -302,6 +316,19 @@ describe("the service-only routes", () => {
       { id: first.user.id, email: first.email, emailVerified: false, emailVersion: 0, locale: "en", displayName: "First" },
       { id: second.user.id, email: second.email, emailVerified: false, emailVersion: 0, locale: "en", displayName: "Second" },
     ]);
+  });
+
+  it("leaves service accounts out: they get no mail", async () => {
+    const serviceId = randomUUID();
+    await db.query("INSERT INTO users (id, email, display_name, password_hash, roles, updated_at) VALUES ($1, $2, 'Bot', 'service', '{SERVICE}', now())", [
+      serviceId,
+      `service-${serviceId}@services.startales.invalid`,
+    ]);
+    const answer = await serviceCaller().post<{ users: unknown[] }>(`${origin}${USER_ADDRESSES_PATH}`, { userIds: [serviceId] });
+    expect(answer).toEqual({ status: 200, body: { users: [] } });
+    // Nor does a reset for its address send anything.
+    expectData(await gql(REQUEST_RESET, { e: `service-${serviceId}@services.startales.invalid` }));
+    expect(await mailRequests(databaseUrl, serviceId)).toEqual([]);
   });
 
   it("refuses an empty list or more than 1000 ids, and ids that are not ids", async () => {
