@@ -80,6 +80,20 @@ describe("signing up", () => {
   });
 });
 
+describe("the language of the account's mail", () => {
+  const register = async (locale: string) =>
+    gql("mutation($i: RegisterInput!) { register(input: $i) { user { id } } }", { i: { email: freshAddress(), password: "a good password", displayName: "Polyglot", locale } });
+
+  it("is the one given at sign-up, French or English; anything else is BAD_USER_INPUT", async () => {
+    const french = expectData(await register("fr")) as { register: { user: { id: string } } };
+    const [request] = await mailRequests(databaseUrl, french.register.user.id);
+    expect((await readAccountMail(origin, request!.mailId)).body).toEqual(expect.objectContaining({ locale: "fr" }));
+    const refused = await register("de");
+    expect(errorCodes(refused)).toEqual(["BAD_USER_INPUT"]);
+    expect(refused.errors?.[0]?.extensions?.fields).toEqual([{ field: "locale", message: "must be one of en, fr" }]);
+  });
+});
+
 describe("verifying the address", () => {
   it("works once with the link mailed at sign-up; the user then reads their address as verified", async () => {
     const player = await newPlayer();
