@@ -2,6 +2,8 @@ import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
+import { latestMailToken, verifyAddress } from "../testkit/account-mail";
+import { required } from "../testkit/config";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { signInAtProvider } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestProvider } from "../testkit/oidc-provider";
@@ -58,6 +60,7 @@ let idp: OidcTestProvider;
 const tokens = {} as Record<Exclude<Actor, "anonymous">, string>;
 const emails = {} as Record<Exclude<Actor, "anonymous">, string>;
 const ids = {} as Record<"player" | "gameMaster", string>;
+const userIds = {} as Record<Exclude<Actor, "anonymous">, string>;
 
 async function call(actor: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<Record<string, unknown>>> {
   return postGraphQL(url, { query, variables }, actor === "anonymous" ? {} : { token: tokens[actor] });
@@ -122,6 +125,9 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** The token of a user's latest account mail of `kind`, as its link carries it. */
+const mailToken = (userId: string, kind: string) => latestMailToken(stack.identityUrl, required("IDENTITY_DATABASE_URL"), userId, kind);
 
 /** Changes to a draft: its owner (the player) and admins; anyone else does not see it (NOT_FOUND); analysts are refused as readers. */
 const packDraftWriters: Record<Actor, Outcome> = { anonymous: "UNAUTHENTICATED", player: "ok", gameMaster: "NOT_FOUND", outsider: "NOT_FOUND", admin: "ok", analyst: "FORBIDDEN", service: "NOT_FOUND" };
@@ -304,6 +310,45 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
     expect: everyone,
     run: async (actor) => call(actor, "mutation($t: String!) { logout(refreshToken: $t) }", { t: (await freshUser()).refreshToken }),
   },
+  "Mutation.resendVerificationEmail": {
+    // Analysts are read-only; service accounts have no address.
+    expect: { ...signedIn("FORBIDDEN"), service: "FORBIDDEN" },
+    run: (actor) => call(actor, "mutation { resendVerificationEmail }"),
+  },
+  // The token is the credential: anyone holding a working one may use it.
+  "Mutation.verifyEmail": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      return call(actor, "mutation($t: String!) { verifyEmail(token: $t) { id } }", { t: await mailToken(user.user.id, "VERIFY_EMAIL") });
+    },
+  },
+  "Mutation.requestPasswordReset": {
+    expect: everyone,
+    run: async (actor) => call(actor, "mutation($e: String!) { requestPasswordReset(email: $e) }", { e: (await freshUser()).email }),
+  },
+  "Mutation.resetPassword": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      expectData(await call("anonymous", "mutation($e: String!) { requestPasswordReset(email: $e) }", { e: user.email }));
+      return call(actor, "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a new password\") }", { t: await mailToken(user.user.id, "RESET_PASSWORD") });
+    },
+  },
+  "Mutation.requestEmailChange": {
+    // Without the password it asks for, like deleteAccount: who may ask gets that far.
+    expect: { ...signedIn("FORBIDDEN"), player: "BAD_USER_INPUT", gameMaster: "BAD_USER_INPUT", outsider: "BAD_USER_INPUT", admin: "BAD_USER_INPUT", service: "FORBIDDEN" },
+    run: (actor) => call(actor, "mutation($e: String!) { requestEmailChange(newEmail: $e) }", { e: `moved-${randomUUID()}@example.test` }),
+  },
+  "Mutation.confirmEmailChange": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      const asked = await postGraphQL(url, { query: "mutation($e: String!, $p: String) { requestEmailChange(newEmail: $e, password: $p) }", variables: { e: `moved-${randomUUID()}@example.test`, p: user.password } }, { token: user.accessToken });
+      expectData(asked);
+      return call(actor, "mutation($t: String!) { confirmEmailChange(token: $t) { id } }", { t: await mailToken(user.user.id, "CONFIRM_EMAIL_CHANGE") });
+    },
+  },
   "Mutation.setUserRoles": {
     expect: adminOnly,
     run: async (actor) =>
@@ -376,11 +421,15 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   // Signing in, like login: whoever calls it (a new user each time here).
   "Mutation.completeOidcSignIn": { expect: everyone, run: (actor) => oidcSignIn(actor) },
   "Mutation.unlinkOidcIdentity": {
-    // Each caller first links the provider to their own account (a verified email links);
-    // a SERVICE user cannot be linked that way, so it has nothing to unlink.
+    // Each caller first verifies their address and links the provider to their account (an
+    // email verified at both ends links); a SERVICE user cannot be linked that way, so it has
+    // nothing to unlink. (After Mutation.resendVerificationEmail's row, which needs them unverified.)
     expect: { ...signedIn("FORBIDDEN"), service: "NOT_FOUND" },
     run: async (actor) => {
-      if (actor !== "anonymous") await oidcSignIn("anonymous", emails[actor]);
+      if (actor !== "anonymous") {
+        await verifyAddress({ identityUrl: stack.identityUrl, graphqlUrl: url }, userIds[actor]);
+        await oidcSignIn("anonymous", emails[actor]);
+      }
       return call(actor, 'mutation { unlinkOidcIdentity(provider: "corp") { id } }');
     },
   },
@@ -825,16 +874,19 @@ beforeAll(async () => {
   const admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
   tokens.admin = admin.accessToken;
   emails.admin = ADMIN_EMAIL;
+  userIds.admin = admin.user.id;
   for (const actor of ["player", "gameMaster", "outsider"] as const) {
     const user = await registerUser(url, actor);
     tokens[actor] = user.accessToken;
     emails[actor] = user.email;
+    userIds[actor] = user.user.id;
     if (actor !== "outsider") ids[actor] = user.user.id;
   }
   // Analysts and services get their role from an admin, then sign in again to carry it.
   for (const [actor, role] of [["analyst", "ANALYST"], ["service", "SERVICE"]] as const) {
     const user = await registerUser(url, actor);
     emails[actor] = user.email;
+    userIds[actor] = user.user.id;
     expectData(await call("admin", "mutation($id: ID!, $roles: [Role!]!) { setUserRoles(userId: $id, roles: $roles) { id } }", { id: user.user.id, roles: [role] }));
     const login = expectData(
       await call("anonymous", "mutation($input: LoginInput!) { login(input: $input) { accessToken user { roles } } }", {

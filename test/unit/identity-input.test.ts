@@ -9,8 +9,14 @@ function issuesOf(schema: typeof registerInput | typeof loginInput, value: unkno
 }
 
 describe("registerInput", () => {
-  it("accepts a valid registration", () => {
-    expect(registerInput.parse(valid)).toEqual(valid);
+  it("accepts a valid registration, its mail in English unless it says French", () => {
+    expect(registerInput.parse(valid)).toEqual({ ...valid, locale: "en" });
+    expect(registerInput.parse({ ...valid, locale: null }).locale).toBe("en");
+    expect(registerInput.parse({ ...valid, locale: "fr" }).locale).toBe("fr");
+  });
+
+  it.each([["de"], ["EN"], [""], ["en-GB"]])("rejects the locale %p", (locale) => {
+    expect(issuesOf(registerInput, { ...valid, locale })).toEqual([{ field: "locale", message: "must be one of en, fr" }]);
   });
 
   it("trims and lower-cases the email", () => {

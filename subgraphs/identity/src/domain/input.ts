@@ -1,15 +1,20 @@
 import { z } from "zod";
 
-const email = z
+export const LOCALES = ["en", "fr"] as const;
+
+export const email = z
   .string()
   .trim()
   .toLowerCase()
   .max(254, "must be at most 254 characters")
   .pipe(z.email("must be a valid email address"));
 
+/** A new password: register's rules, for resetPassword too. */
+export const newPassword = z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters");
+
 export const registerInput = z.object({
   email,
-  password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
+  password: newPassword,
   displayName: z
     .string()
     .trim()
@@ -23,6 +28,8 @@ export const registerInput = z.object({
         // Letters with their combining marks (Devanagari, Arabic diacritics), digits, space - _ .
         .regex(/^[\p{L}\p{N}][\p{L}\p{M}\p{N} _.-]*$/u, "may contain letters, digits, spaces and - _ . only, starting with a letter or digit"),
     ),
+  /** The language of the account's mail: the ones notification has templates in. */
+  locale: z.enum(LOCALES, `must be one of ${LOCALES.join(", ")}`).nullish().transform((locale) => locale ?? "en"),
 });
 
 export const loginInput = z.object({ email, password: z.string().min(1, "is required").max(256) });
