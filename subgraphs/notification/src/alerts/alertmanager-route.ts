@@ -44,6 +44,8 @@ export function alertmanagerRoute(deps: {
   queue: DeliveryQueue;
   push: boolean;
   webPush: boolean;
+  /** Email is on (SMTP_URL): admins whose SYSTEM email preference is on are mailed. */
+  email?: boolean;
   afterCommit: () => void;
   logger: Logger;
 }): Record<string, RouteHandler> {
@@ -111,7 +113,7 @@ export function alertmanagerRoute(deps: {
           senderId: null,
           sourceKey: notification.sourceKey,
         })),
-        { push: deps.push, webPush: deps.webPush },
+        { push: deps.push, webPush: deps.webPush, email: deps.email ?? false },
       );
       deps.afterCommit();
       // Should Redis be down, the deliveries are PENDING: the worker pool's sweep queues them.
