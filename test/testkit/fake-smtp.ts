@@ -3,7 +3,15 @@ import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 
 /** A mail the server accepted, parsed as a mail client would. */
-export type ReceivedMail = { to: string; from: string; subject: string; text: string; html: string; headers: Map<string, unknown> };
+export type ReceivedMail = {
+  to: string;
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Each header's value as sent (unfolded), by lowercase name: mailparser's own parse of List-* headers hides their text. */
+  headers: Record<string, string>;
+};
 
 export type FakeSmtp = {
   /** smtp://127.0.0.1:<port>, for SMTP_URL. */
@@ -64,7 +72,7 @@ export async function startFakeSmtp(): Promise<FakeSmtp> {
               subject: parsed.subject ?? "",
               text: parsed.text ?? "",
               html: typeof parsed.html === "string" ? parsed.html : "",
-              headers: parsed.headers,
+              headers: Object.fromEntries(parsed.headerLines.map(({ key: name, line }) => [name, line.slice(line.indexOf(":") + 1).replace(/\r?\n[ \t]+/g, " ").trim()])),
             });
           }
           for (const wake of waiters) wake();

@@ -108,7 +108,6 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     blockMs: config.EVENTS_BLOCK_MS,
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
-    metrics,
   });
   const sweep = createDeliverySweep({
     db,

@@ -1,4 +1,4 @@
-import { ACCOUNT_MAIL_REQUESTED, createStreamConsumer, type ConsumedEvent, type Logger, type Metrics, type Redis } from "@startales/service-kit";
+import { ACCOUNT_MAIL_REQUESTED, createStreamConsumer, type ConsumedEvent, type Logger, type Redis } from "@startales/service-kit";
 import type { DeliveryQueue } from "../delivery/queue";
 
 /** The consumer group notification reads identity's account mail as. */
@@ -20,7 +20,6 @@ export function createAccountMailConsumer(deps: {
   blockMs: number;
   claimIdleMs: number;
   maxDeliveries: number;
-  metrics?: Metrics;
 }) {
   const { logger } = deps;
   async function apply(event: ConsumedEvent): Promise<"queued" | "ignored" | "email-off"> {
@@ -43,6 +42,6 @@ export function createAccountMailConsumer(deps: {
     maxDeliveries: deps.maxDeliveries,
     trimAcknowledged: true,
     apply,
-    metrics: deps.metrics,
+    // No metrics of its own: the registry's stream_consumer_* gauges are the request consumer's (one set per process).
   });
 }
