@@ -156,6 +156,7 @@ const isSecretVariable = (name: string) =>
   [
     "GATEWAY_SIGNING_SECRET",
     "JWT_PRIVATE_KEY",
+    "EMAIL_LINK_SECRET",
     "POSTGRES_PASSWORD",
     "PUSH_ACCESS_TOKEN",
     "CLICKHOUSE_PASSWORD",
@@ -179,7 +180,7 @@ function sampleSecret(key: string, service = "x"): string {
   if (key === "WEB_PUSH_VAPID_PUBLIC_KEY") return sampleVapid.publicKey;
   if (key === "WEB_PUSH_VAPID_PRIVATE_KEY") return sampleVapid.privateKey;
   if (key === "CLICKHOUSE_PASSWORD") return randomBytes(16).toString("hex");
-  if (key === "CONTENT_URL_SIGNING_SECRET" || key === "UNSUBSCRIBE_SIGNING_SECRET") return randomBytes(48).toString("base64url");
+  if (key === "CONTENT_URL_SIGNING_SECRET" || key === "EMAIL_LINK_SECRET" || key === "UNSUBSCRIBE_SIGNING_SECRET") return randomBytes(48).toString("base64url");
   if (key === "SMTP_URL") return "smtp://mailer:pw@smtp.example:587";
   if (key === "S3_ACCESS_KEY_ID" || key === "MINIO_ROOT_USER") return `startales${randomBytes(4).toString("hex")}`;
   if (key === "S3_SECRET_ACCESS_KEY" || key === "MINIO_ROOT_PASSWORD") return randomBytes(24).toString("hex");
@@ -804,7 +805,7 @@ describe("what the manifests are checked against", () => {
   it("finds the required variables of each service's config schema", () => {
     // If this detection broke, the checks below would pass vacuously.
     expect(requiredVariables(gateway.schema)).toEqual(["GATEWAY_SIGNING_SECRET"]);
-    expect(requiredVariables(subgraphs.find((s) => s.name === "identity")!.schema).sort()).toEqual(["GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"]);
+    expect(requiredVariables(subgraphs.find((s) => s.name === "identity")!.schema).sort()).toEqual(["EMAIL_LINK_SECRET", "GATEWAY_SIGNING_SECRET", "JWT_PRIVATE_KEY"]);
     for (const s of subgraphs) expect(requiredVariables(s.schema)).toContain("GATEWAY_SIGNING_SECRET");
     expect(subgraphs.length).toBeGreaterThanOrEqual(2);
     expect(databaseServices.map((s) => s.name)).toEqual(expect.arrayContaining(["identity", "campaign"]));

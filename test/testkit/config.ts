@@ -71,8 +71,11 @@ export function required(name: string): string {
   return value;
 }
 
+/** The file's own: tests that read mail links sign and verify with the same one. */
+export const TEST_EMAIL_LINK_SECRET = randomBytes(32).toString("base64url");
+
 export const identityTestConfig = (extra: Record<string, string> = {}): IdentityConfig =>
-  loadIdentityConfig(testEnv({ DATABASE_URL: required("IDENTITY_DATABASE_URL"), JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"), ...extra }));
+  loadIdentityConfig(testEnv({ DATABASE_URL: required("IDENTITY_DATABASE_URL"), JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"), EMAIL_LINK_SECRET: TEST_EMAIL_LINK_SECRET, ...extra }));
 
 export const campaignTestConfig = (extra: Record<string, string> = {}): CampaignConfig =>
   parseConfig(campaignConfigSchema, testEnv({ DATABASE_URL: required("CAMPAIGN_DATABASE_URL"), ...extra }));

@@ -4,6 +4,7 @@ import { loadIdentityConfig } from "../../subgraphs/identity/src/config";
 const base = {
   GATEWAY_SIGNING_SECRET: "s".repeat(32),
   JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\nnot parsed here\n-----END PRIVATE KEY-----",
+  EMAIL_LINK_SECRET: "e".repeat(32),
 };
 
 function issuesOf(env: Record<string, string>) {

@@ -12,11 +12,13 @@ import {
   type Logger,
   type SubgraphApp,
 } from "@startales/service-kit";
+import { accountMailRoute } from "./account-mail-route";
 import { adminIdsRoute } from "./admin-ids-route";
 import { apiKeyVerifyRoute } from "./api-key-verify-route";
 import type { IdentityConfig } from "./config";
 import { createDb } from "./db";
 import { createAccountDeletion } from "./domain/account-deletion";
+import { createAccountMail } from "./domain/account-mail";
 import { createApiKeyService } from "./domain/api-keys";
 import { createServiceAccountService } from "./domain/service-accounts";
 import { createLoginThrottle } from "./domain/login-throttle";
@@ -30,6 +32,7 @@ import { createLoaders } from "./loaders";
 import { allowsPlainHttp } from "./oidc-config";
 import { createResolvers } from "./resolvers";
 import { redisDeletionAnnouncer, redisRevocationAnnouncer } from "./revocation-announcers";
+import { userAddressesRoute } from "./user-addresses-route";
 
 export const identityTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
 
@@ -42,6 +45,12 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     redis,
     settings: { maxFailures: config.LOGIN_MAX_FAILURES, lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS },
     logger,
+  });
+  const accountMail = createAccountMail({
+    topic: config.ACCOUNT_MAIL_TOPIC,
+    linkSecret: config.EMAIL_LINK_SECRET,
+    linkBaseUrl: config.ACCOUNT_LINK_BASE_URL,
+    ttlMs: { VERIFY_EMAIL: config.EMAIL_VERIFICATION_TTL_MS, RESET_PASSWORD: config.PASSWORD_RESET_TTL_MS, CONFIRM_EMAIL_CHANGE: config.EMAIL_CHANGE_TTL_MS },
   });
   const sessions = createSessionService({
     db,
@@ -56,6 +65,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     },
     afterCommit: () => relay.wake(),
     loginThrottle,
+    accountMail,
   });
   const announceKeyRevocation = redisRevocationAnnouncer(redis, logger);
   const apiKeys = createApiKeyService({ db, announceRevocation: announceKeyRevocation });
@@ -104,6 +114,9 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       [API_KEY_VERIFY_PATH]: apiKeyVerifyRoute({ apiKeys, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
       // Who holds ADMIN now, for services (notification's Alertmanager receiver).
       ...adminIdsRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
+      // What an account mail says and to whom, and users' addresses: for notification's email channel.
+      ...accountMailRoute({ db, accountMail, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
+      ...userAddressesRoute({ db, gatewaySigningSecret: config.GATEWAY_SIGNING_SECRET, logger }),
     },
     onListen: () => relay.start(),
     onStop: async () => {
@@ -115,7 +128,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
       redis.disconnect();
     },
   });
-  // Publishes the account events (ACCOUNT_REGISTERED, SIGNED_IN, ACCOUNT_DELETED) each sign-up, sign-in and deletion commits.
+  // Publishes the account events (ACCOUNT_REGISTERED, SIGNED_IN, ACCOUNT_DELETED) each sign-up, sign-in and deletion commits, and the account mail requests.
   const relay = prismaOutboxRelay(db, { producer: "identity", redis, logger, metrics: app.metrics, config });
   return app;
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, accountErasureTopicShape, outboxConfigShape, parseConfig, positiveInt, subgraphConfigShape } from "@startales/service-kit";
+import { ConfigError, accountErasureTopicShape, accountMailTopicShape, outboxConfigShape, parseConfig, positiveInt, secret, subgraphConfigShape } from "@startales/service-kit";
 import { oidcProviderNames, oidcProvidersFrom, oidcRedirectUris, type OidcProviderSettings } from "./oidc-config";
 
 export const identityConfigSchema = z.object({
@@ -32,6 +32,18 @@ export const identityConfigSchema = z.object({
   ...outboxConfigShape,
   /** Where a deleted account's data is asked to be erased (campaign and the notification worker pool read the same). */
   ...accountErasureTopicShape,
+  /** Where identity asks the notification worker pool to send account mail (ACCOUNT_MAIL_REQUESTED). */
+  ...accountMailTopicShape,
+  /** Signs the links in account mail (HMAC-SHA256 of the mail's id): every replica holds the same; changing it ends the links already sent. */
+  EMAIL_LINK_SECRET: secret(),
+  /** The web app's account pages the links open: `<base>/verify-email`, `/reset-password`, `/confirm-email`, each with `?token=`. */
+  ACCOUNT_LINK_BASE_URL: z.url().default("http://localhost:5173/account").transform((url) => url.replace(/\/+$/, "")),
+  /** How long a verification link works. */
+  EMAIL_VERIFICATION_TTL_MS: positiveInt(24 * 3_600_000),
+  /** How long a password-reset link works: short, it is as good as the password. */
+  PASSWORD_RESET_TTL_MS: positiveInt(3_600_000),
+  /** How long a link confirming a change of address works. */
+  EMAIL_CHANGE_TTL_MS: positiveInt(24 * 3_600_000),
   /** Per account (`events:account:<userId>`): read by analytics through the firehose, so a short tail is enough. */
   EVENT_STREAM_MAX_LEN: positiveInt(50),
 });

@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+export const LOCALES = ["en", "fr"] as const;
+
 const email = z
   .string()
   .trim()
@@ -23,6 +25,8 @@ export const registerInput = z.object({
         // Letters with their combining marks (Devanagari, Arabic diacritics), digits, space - _ .
         .regex(/^[\p{L}\p{N}][\p{L}\p{M}\p{N} _.-]*$/u, "may contain letters, digits, spaces and - _ . only, starting with a letter or digit"),
     ),
+  /** The language of the account's mail: the ones notification has templates in. */
+  locale: z.enum(LOCALES, `must be one of ${LOCALES.join(", ")}`).nullish().transform((locale) => locale ?? "en"),
 });
 
 export const loginInput = z.object({ email, password: z.string().min(1, "is required").max(256) });

@@ -3,6 +3,7 @@ import { AuditOutcome, anonymous, conflict, unauthenticated, type AuditContext, 
 import type { Db } from "../db";
 import { Prisma, type Role, type User } from "../generated/prisma/client";
 import { recordAccountEvent } from "./account-events";
+import type { AccountMailService } from "./account-mail";
 import { signAccessToken, type AccessTokenSettings } from "./access-token";
 import { recordAudit } from "./audit";
 import type { LoginThrottle } from "./login-throttle";
@@ -18,7 +19,7 @@ const INVALID_CREDENTIALS = "Invalid email or password";
 const INVALID_REFRESH = "Refresh token is invalid or has expired; sign in again";
 
 /** Sign-up, sign-in and refresh-token families: the only code that touches credentials. */
-export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger; loginThrottle: LoginThrottle; afterCommit?: () => void }) {
+export function createSessionService(deps: { db: Db; key: SigningKey; settings: SessionSettings; logger: Logger; loginThrottle: LoginThrottle; accountMail: AccountMailService; afterCommit?: () => void }) {
   const { db, key, settings, logger, loginThrottle } = deps;
   /** Runs a transaction that wrote an account event, then wakes the outbox relay. */
   const withEvent = async <T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> => {
@@ -42,13 +43,15 @@ export function createSessionService(deps: { db: Db; key: SigningKey; settings: 
   }
 
   return {
-    async register(input: { email: string; password: string; displayName: string }): Promise<Session> {
+    /** The new account's address is unverified until the VERIFY_EMAIL mail asked for here is followed. */
+    async register(input: { email: string; password: string; displayName: string; locale: string }): Promise<Session> {
       const roles: Role[] = settings.bootstrapAdminEmails.includes(input.email) ? ["PLAYER", "ADMIN"] : ["PLAYER"];
       const passwordHash = await hashPassword(input.password);
       try {
         return await withEvent(async (tx) => {
-          const user = await tx.user.create({ data: { email: input.email, displayName: input.displayName, passwordHash, roles } });
+          const user = await tx.user.create({ data: { email: input.email, displayName: input.displayName, passwordHash, roles, locale: input.locale } });
           await recordAccountEvent(tx, user.id, "ACCOUNT_REGISTERED", { method: "PASSWORD" });
+          await deps.accountMail.request(tx, user.id, "VERIFY_EMAIL", user.email);
           return issue(user, randomUUID(), tx);
         });
       } catch (error) {
