@@ -3,8 +3,8 @@ import { pipeline } from "node:stream/promises";
 import { Agent } from "undici";
 import { ErrorCode, REQUEST_ID_HEADER, headerValue, requestIdFrom, sendJson, type Logger } from "@startales/service-kit";
 
-/** Mails' one-click unsubscribe links (RFC 8058) name this prefix on the public origin. */
-export const UNSUBSCRIBE_PATH = "/email/unsubscribe/";
+/** Mails' one-click unsubscribe links (RFC 8058) are `<this>/<token>` on the public origin (a protocol route: no trailing slash). */
+export const UNSUBSCRIBE_PATH = "/email/unsubscribe";
 /** A token: a user id, a category and a signature (notification checks it). */
 const TOKEN_PATH = /^\/email\/unsubscribe\/[A-Za-z0-9._-]{1,200}$/;
 const REQUEST_HEADERS = ["content-type", "content-length"];

@@ -111,9 +111,12 @@ export function accountMail(kind: AccountMailKind, locale: EmailLocale, params: 
 export function campaignMail(template: CampaignTemplate, locale: EmailLocale, params: { campaignName: string; link: string }): EmailContent {
   const w = WORDING[locale];
   const text = w.campaign[template];
+  const subject = text.subject(params.campaignName);
   return {
-    subject: text.subject(params.campaignName),
+    subject,
     blocks: [
+      // The subject again: some clients show the body alone, and it is what the game master named.
+      { kind: "paragraph", text: subject },
       { kind: "paragraph", text: text.text },
       { kind: "action", label: w.openGame, href: params.link },
     ],

@@ -5,8 +5,8 @@ import type { Db } from "../db";
 import { escapeHtml } from "./render-email";
 import { readUnsubscribeToken } from "./unsubscribe-token";
 
-/** Public (the gateway forwards it): the path every mail's List-Unsubscribe link names. */
-export const UNSUBSCRIBE_PATH = "/email/unsubscribe/";
+/** Public (the gateway forwards it): every mail's List-Unsubscribe link is `<this>/<token>` (a protocol route: no trailing slash). */
+export const UNSUBSCRIBE_PATH = "/email/unsubscribe";
 
 /** A one-click POST's body is one short form field; anything longer is not one. */
 const BODY_LIMIT_BYTES = 1_024;
@@ -37,7 +37,8 @@ const page = (res: ServerResponse, status: number, title: string, inner: string)
 export function unsubscribeRoute(deps: { secret: string; db: Db; logger: Logger }): Record<string, RouteHandler> {
   return {
     [UNSUBSCRIBE_PATH]: async (req, res) => {
-      const token = decodeURIComponent((req.url ?? "").split("?")[0]!.slice(UNSUBSCRIBE_PATH.length));
+      // Not decoded: a token is base64url, UUID and dot characters only, and a malformed escape must not throw.
+      const token = (req.url ?? "").split("?")[0]!.slice(UNSUBSCRIBE_PATH.length + 1);
       const subject = readUnsubscribeToken(deps.secret, token);
       if (req.method === "GET" || req.method === "HEAD") {
         if (!subject) return page(res, 400, "Invalid link", "<p>This unsubscribe link is not valid.</p>");
