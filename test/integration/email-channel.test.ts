@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import pg from "pg";
 import webpush from "web-push";
+import { Redis } from "ioredis";
+import { DELIVERY_QUEUE } from "../../subgraphs/notification/src/delivery/queue";
 import { required } from "../testkit/config";
 import { startFakeSmtp, type FakeSmtp, type ReceivedMail } from "../testkit/fake-smtp";
 import { startFakeWebPush, type FakeWebPush } from "../testkit/fake-web-push";
@@ -26,6 +29,9 @@ describe("email channel", () => {
   let notificationDb: pg.Client;
   let identityDb: pg.Client;
   let admin: TestUser;
+  let queue: Queue | undefined;
+  let redis: Redis;
+  let queueConnection: Redis | undefined;
 
   beforeAll(async () => {
     smtp = await startFakeSmtp();
@@ -45,9 +51,13 @@ describe("email channel", () => {
     notificationDb = new pg.Client({ connectionString: required("NOTIFICATION_DATABASE_URL") });
     identityDb = new pg.Client({ connectionString: required("IDENTITY_DATABASE_URL") });
     await Promise.all([notificationDb.connect(), identityDb.connect()]);
+    redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
     admin = await registerUser(url, "Admin", undefined, ADMIN_EMAIL);
   });
   afterAll(async () => {
+    await queue?.close();
+    queueConnection?.disconnect();
+    redis?.disconnect();
     await stack?.stop();
     await smtp?.stop();
     await push?.stop();
@@ -208,5 +218,39 @@ describe("email channel", () => {
     const system = await send(user, "SYSTEM", "Still mailed");
     expect(await settled(system, "SENT")).toMatchObject({ attempts: 1 });
     expect(mailsAbout(user, `${name} is paused`)).toEqual([]);
+  });
+
+  it("holds mail in the player's quiet hours until they end, except SYSTEM", async () => {
+    const user = await verifiedUser("Sleeper");
+    expectData(await call(user, "mutation { setNotificationPreference(input: { category: ANNOUNCEMENT, inApp: true, push: true, email: true }) { email } }"));
+    const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+    const nowMinute = Math.floor(Date.now() / 60_000);
+    const window = { start: hhmm((nowMinute - 1) % 1440), end: hhmm((nowMinute + 3) % 1440), timeZone: "UTC" };
+    expectData(await call(user, "mutation($i: QuietHoursInput) { setQuietHours(input: $i) { start } }", { i: window }));
+
+    const held = await send(user, "ANNOUNCEMENT", "Held till morning");
+    const urgent = await send(user, "SYSTEM", "Urgent");
+    await eventually("the SYSTEM mail", async () => (mailsAbout(user, "Urgent").length === 1 ? true : undefined));
+    expect(await settled(urgent, "SENT")).toMatchObject({ attempts: 1 });
+
+    // The announcement's mail waits, PENDING, in a job delayed until the window's end.
+    const [{ id: deliveryId }] = (await notificationDb.query<{ id: string }>("SELECT id::text FROM deliveries WHERE notification_id = $1 AND channel = 'EMAIL'", [held])).rows as [{ id: string }];
+    const job = await eventually("the delayed mail job", async () => {
+      // The stack's queue prefix is its own: found from the job's key.
+      const [key] = await redis.keys(`*:${DELIVERY_QUEUE}:${deliveryId}`);
+      if (!key) return undefined;
+      queueConnection ??= redis.duplicate();
+      queue ??= new Queue(DELIVERY_QUEUE, { connection: queueConnection, prefix: key.slice(0, key.indexOf(`:${DELIVERY_QUEUE}:`)) });
+      const found = await queue.getJob(deliveryId);
+      return found && (await found.getState()) === "delayed" ? found : undefined;
+    });
+    expect((await emailDelivery(held))[0]).toMatchObject({ status: "PENDING", attempts: 0 });
+    expect(mailsAbout(user, "Held till morning")).toEqual([]);
+
+    // The window ends (brought forward: cleared, and the job run now).
+    expectData(await call(user, "mutation { setQuietHours(input: null) { start } }"));
+    await job.promote();
+    await eventually("the held mail", async () => (mailsAbout(user, "Held till morning").length === 1 ? true : undefined));
+    expect(await settled(held, "SENT")).toMatchObject({ attempts: 1 });
   });
 });
