@@ -43,13 +43,15 @@ export function createEmailSender(deps: { db: Db; email: EmailClient; identity: 
   const { db, logger } = deps;
   const link = new URL("/", deps.publicBaseUrl).toString();
 
-  async function sendOne(delivery: DeliveryToSend, address: UserAddress): Promise<EmailDeliveryOutcome> {
+  async function sendOne(delivery: DeliveryToSend, address: UserAddress, suppressed: Set<string>): Promise<EmailDeliveryOutcome> {
     const locale = emailLocale(address.locale);
     const url = unsubscribeUrl(deps.publicBaseUrl, unsubscribeToken(deps.unsubscribeSecret, delivery.recipientId, delivery.category));
     const rendered = renderEmail(notificationEmail(delivery, locale, link), { locale, unsubscribeUrl: url });
     const outcome: EmailOutcome = await deps.email.send({ to: address.email, ...rendered, headers: unsubscribeHeaders(url) });
     if (outcome.kind !== "bounced") return outcome;
     await suppress(db, address, outcome.code);
+    // The batch's later mails to them are skipped too.
+    suppressed.add(address.id);
     logger.info({ userId: address.id, code: outcome.code }, "mail server refused an address; email off for the user until it changes");
     return { kind: "rejected", code: outcome.code };
   }
@@ -65,7 +67,7 @@ export function createEmailSender(deps: { db: Db; email: EmailClient; identity: 
           if (!address) return Promise.resolve({ kind: "skipped", code: "EMAIL_NO_ACCOUNT" });
           if (!address.emailVerified) return Promise.resolve({ kind: "skipped", code: "EMAIL_UNVERIFIED" });
           if (suppressed.has(address.id)) return Promise.resolve({ kind: "skipped", code: "EMAIL_SUPPRESSED" });
-          return sendOne(delivery, address);
+          return sendOne(delivery, address, suppressed);
         });
         outcomes.push(...(await Promise.all(slice)));
       }
