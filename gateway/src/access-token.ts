@@ -7,6 +7,8 @@ export type AccessTokenVerifier = ((authorization: string | undefined) => Promis
   kept(authorization: string): SignedInViewer | undefined;
   /** The account was deleted: its tokens are refused until `until` (epoch ms), when the last of them expires anyway. */
   refuseAccount(userId: string, until: number): void;
+  /** The account's sign-ins were ended: its tokens issued before `notBefore` (epoch s) are refused until `until` (epoch ms). */
+  refuseIssuedBefore(userId: string, notBefore: number, until: number): void;
 };
 
 /** Deleted accounts remembered at most: a day's deletions at a large game's pace. */
@@ -38,7 +40,7 @@ export function createAccessTokenVerifier(options: {
 }): AccessTokenVerifier {
   const { now = Date.now } = options;
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
-  const kept = createTtlCache<SignedInViewer>({ maxEntries: options.maxKept ?? DEFAULT_MAX_KEPT, now });
+  const kept = createTtlCache<{ viewer: SignedInViewer; issuedAt: number }>({ maxEntries: options.maxKept ?? DEFAULT_MAX_KEPT, now });
   const verifications = options.registry
     ? new Counter({
         name: "gateway_access_token_verifications_total",
@@ -48,8 +50,16 @@ export function createAccessTokenVerifier(options: {
       })
     : undefined;
   const deleted = createTtlCache<true>({ maxEntries: MAX_DELETED_ACCOUNTS, now });
-  const unlessDeleted = (viewer: SignedInViewer) => {
-    if (deleted.get(viewer.userId)) throw requestError(ErrorCode.UNAUTHENTICATED, "This account was deleted");
+  // Per user, the earliest `iat` still honoured after a password reset ended their sign-ins.
+  const notBefore = createTtlCache<number>({ maxEntries: MAX_DELETED_ACCOUNTS, now });
+  const refusal = (viewer: SignedInViewer, issuedAt: number) => {
+    if (deleted.get(viewer.userId)) return "This account was deleted";
+    const cutoff = notBefore.get(viewer.userId);
+    return cutoff !== undefined && issuedAt < cutoff ? "This sign-in was ended (the password was reset); sign in again" : null;
+  };
+  const unlessRefused = (viewer: SignedInViewer, issuedAt: number) => {
+    const reason = refusal(viewer, issuedAt);
+    if (reason) throw requestError(ErrorCode.UNAUTHENTICATED, reason);
     return viewer;
   };
   const bearer = (authorization: string) => /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization.trim())?.[1];
@@ -63,8 +73,9 @@ export function createAccessTokenVerifier(options: {
     const token = bearer(authorization);
     if (!token) throw requestError(ErrorCode.UNAUTHENTICATED, "Authorization must be `Bearer <access token>`");
     const known = keptFor(token);
-    if (known) return unlessDeleted(known);
+    if (known) return unlessRefused(known.viewer, known.issuedAt);
     let viewer: SignedInViewer;
+    let issuedAt: number;
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: options.issuer,
@@ -74,9 +85,11 @@ export function createAccessTokenVerifier(options: {
         currentDate: new Date(now()),
       });
       viewer = signedIn(String(payload.sub), parseRoles(payload.roles));
+      // Identity always sets iat; a token without one counts as the oldest.
+      issuedAt = typeof payload.iat === "number" ? payload.iat : 0;
       // Kept only from when it is valid (a future nbf is checked every time) until its exp.
       const validFor = payload.exp! * 1000 - now();
-      if (payload.nbf === undefined && validFor > 0) kept.set(token, viewer, validFor);
+      if (payload.nbf === undefined && validFor > 0) kept.set(token, { viewer, issuedAt }, validFor);
       verifications?.inc({ outcome: "verified" });
     } catch (error) {
       verifications?.inc({ outcome: "refused" });
@@ -86,16 +99,20 @@ export function createAccessTokenVerifier(options: {
       const expired = error instanceof errors.JWTExpired;
       throw requestError(ErrorCode.UNAUTHENTICATED, expired ? "Access token has expired; refresh it" : "Access token is invalid");
     }
-    return unlessDeleted(viewer);
+    return unlessRefused(viewer, issuedAt);
   };
   return Object.assign(verify, {
     kept(authorization: string) {
       const token = bearer(authorization);
       const known = token ? keptFor(token) : undefined;
-      return known && !deleted.get(known.userId) ? known : undefined;
+      return known && !refusal(known.viewer, known.issuedAt) ? known.viewer : undefined;
     },
     refuseAccount(userId: string, until: number) {
       if (until > now()) deleted.set(userId, true, until - now());
+    },
+    refuseIssuedBefore(userId: string, cutoff: number, until: number) {
+      // Of several resets, the latest wins: a cutoff only ever moves forward.
+      if (until > now()) notBefore.set(userId, Math.max(cutoff, notBefore.get(userId) ?? 0), until - now());
     },
   });
 }

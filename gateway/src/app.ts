@@ -258,6 +258,11 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
       verifyAccessToken.refuseAccount(userId, until);
       subscriptions.closeAccount(userId);
     },
+    // Its sockets were opened with tokens that may be void now; clients reconnect with new ones.
+    onSessionsRevoked: (revoked) => {
+      verifyAccessToken.refuseIssuedBefore(revoked.userId, revoked.notBefore, revoked.until);
+      subscriptions.closeAccount(revoked.userId);
+    },
     onReconnected: () => {
       apiKeys.clear();
       subscriptions.reverifyApiKeys();

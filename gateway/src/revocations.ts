@@ -1,4 +1,4 @@
-import { ACCOUNT_DELETED_CHANNEL, API_KEY_REVOKED_CHANNEL, createRedis, deletedAccounts, parseDeletedAccount, type Logger, type Redis } from "@startales/service-kit";
+import { ACCOUNT_DELETED_CHANNEL, API_KEY_REVOKED_CHANNEL, REVOKED_SESSIONS_CHANNEL, createRedis, deletedAccounts, parseDeletedAccount, parseRevokedSessions, revokedSessions, type Logger, type Redis, type RevokedSessions } from "@startales/service-kit";
 
 export type RevocationListener = {
   /** Throws unless subscribed right now (part of the gateway's readiness). */
@@ -19,6 +19,8 @@ export function listenForRevocations(options: {
   logger: Logger;
   onApiKeyRevoked: (keyHash: string) => void;
   onAccountDeleted: (userId: string, until: number) => void;
+  /** The user's sign-ins were all ended (a password reset): tokens issued before `notBefore` are void. */
+  onSessionsRevoked: (revoked: RevokedSessions) => void;
   onReconnected: () => void;
 }): RevocationListener {
   const { logger } = options;
@@ -29,6 +31,11 @@ export function listenForRevocations(options: {
       (accounts) => accounts.forEach(({ userId, until }) => options.onAccountDeleted(userId, until)),
       (error: unknown) => logger.warn({ err: error }, "could not read the deleted accounts; their access tokens are refused from their next announcement"),
     );
+  const readRevokedSessions = () =>
+    revokedSessions(options.redis).then(
+      (all) => all.forEach((revoked) => options.onSessionsRevoked(revoked)),
+      (error: unknown) => logger.warn({ err: error }, "could not read the ended sign-ins; their older access tokens are refused from their next announcement"),
+    );
   subscriber.on("message", (channel: string, message: string) => {
     if (channel === API_KEY_REVOKED_CHANNEL) {
       options.onApiKeyRevoked(message);
@@ -36,6 +43,9 @@ export function listenForRevocations(options: {
     } else if (channel === ACCOUNT_DELETED_CHANNEL) {
       const deletion = parseDeletedAccount(message);
       if (deletion) options.onAccountDeleted(deletion.userId, deletion.until);
+    } else if (channel === REVOKED_SESSIONS_CHANNEL) {
+      const revoked = parseRevokedSessions(message);
+      if (revoked) options.onSessionsRevoked(revoked);
     }
   });
   subscriber.on("ready", () => {
@@ -44,12 +54,13 @@ export function listenForRevocations(options: {
     if (!subscribed) return;
     options.onReconnected();
     void readDeletedAccounts();
+    void readRevokedSessions();
     logger.info("reconnected to revocations; dropped the API key cache");
   });
   subscriber.on("error", (error: Error) => logger.warn({ err: error }, "revocation subscriber error"));
-  subscriber.subscribe(API_KEY_REVOKED_CHANNEL, ACCOUNT_DELETED_CHANNEL).then(
+  subscriber.subscribe(API_KEY_REVOKED_CHANNEL, ACCOUNT_DELETED_CHANNEL, REVOKED_SESSIONS_CHANNEL).then(
     async () => {
-      await readDeletedAccounts();
+      await Promise.all([readDeletedAccounts(), readRevokedSessions()]);
       subscribed = true;
     },
     (error: unknown) => logger.error({ err: error }, "could not subscribe to revocations"),

@@ -176,8 +176,10 @@ it("an analyst's API key reads what a scripted game added up to; a player is FOR
     ).eventSeries;
     return series.some((s) => s.type === "SIGNED_IN") ? series : undefined;
   });
-  // The admin, the game master and both players signed up (the service account is no player).
+  // The admin, the game master and both players signed up (the service account is no player),
+  // each sign-up asking for its verification mail.
   expect(signIns).toEqual([
+    { type: "ACCOUNT_MAIL_REQUESTED", total: 4 },
     { type: "ACCOUNT_REGISTERED", total: 4 },
     { type: "SIGNED_IN", total: 1 },
   ]);
@@ -277,7 +279,8 @@ it("an admin forgets a player: their figures are gone, the totals stay, and an a
   expect(errorCodes(await call(player.accessToken, forget, { id: player.user.id }))).toEqual(["FORBIDDEN"]);
   expect(errorCodes(await call(admin.accessToken, forget, { id: "not-an-id" }))).toEqual(["BAD_USER_INPUT"]);
   const forgotten = expectData(await call<{ forgetUser: unknown }>(admin.accessToken, forget, { id: player.user.id })).forgetUser;
-  expect(forgotten).toEqual({ user: { id: player.user.id }, held: { rawEvents: 1, activityDays: 1, chatDays: 0, cohort: true } });
+  // Two raw events: the sign-up and its verification mail's request (no activity: it has no actor), published together.
+  expect(forgotten).toEqual({ user: { id: player.user.id }, held: { rawEvents: 2, activityDays: 1, chatDays: 0, cohort: true } });
   expect(await mine()).toBe(0);
   expect(await others()).toBe(activeBefore);
 });

@@ -2,6 +2,8 @@ import { createECDH, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildASTSchema, parse } from "graphql";
+import { latestMailToken } from "../testkit/account-mail";
+import { required } from "../testkit/config";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { signInAtProvider } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestProvider } from "../testkit/oidc-provider";
@@ -122,6 +124,9 @@ const lifecycle = (field: string, from: "DRAFT" | "RUNNING" | "PAUSED") => async
   call(actor, `mutation($id: ID!) { ${field}(id: $id) { id status } }`, { id: await campaignIn(from) });
 
 const freshUser = async () => registerUser(url, "Matrix");
+
+/** The token of a user's latest account mail of `kind`, as its link carries it. */
+const mailToken = (userId: string, kind: string) => latestMailToken(stack.identityUrl, required("IDENTITY_DATABASE_URL"), userId, kind);
 
 /** Changes to a draft: its owner (the player) and admins; anyone else does not see it (NOT_FOUND); analysts are refused as readers. */
 const packDraftWriters: Record<Actor, Outcome> = { anonymous: "UNAUTHENTICATED", player: "ok", gameMaster: "NOT_FOUND", outsider: "NOT_FOUND", admin: "ok", analyst: "FORBIDDEN", service: "NOT_FOUND" };
@@ -303,6 +308,45 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.logout": {
     expect: everyone,
     run: async (actor) => call(actor, "mutation($t: String!) { logout(refreshToken: $t) }", { t: (await freshUser()).refreshToken }),
+  },
+  "Mutation.resendVerificationEmail": {
+    // Analysts are read-only; service accounts have no address.
+    expect: { ...signedIn("FORBIDDEN"), service: "FORBIDDEN" },
+    run: (actor) => call(actor, "mutation { resendVerificationEmail }"),
+  },
+  // The token is the credential: anyone holding a working one may use it.
+  "Mutation.verifyEmail": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      return call(actor, "mutation($t: String!) { verifyEmail(token: $t) { id } }", { t: await mailToken(user.user.id, "VERIFY_EMAIL") });
+    },
+  },
+  "Mutation.requestPasswordReset": {
+    expect: everyone,
+    run: async (actor) => call(actor, "mutation($e: String!) { requestPasswordReset(email: $e) }", { e: (await freshUser()).email }),
+  },
+  "Mutation.resetPassword": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      expectData(await call("anonymous", "mutation($e: String!) { requestPasswordReset(email: $e) }", { e: user.email }));
+      return call(actor, "mutation($t: String!) { resetPassword(token: $t, newPassword: \"a new password\") }", { t: await mailToken(user.user.id, "RESET_PASSWORD") });
+    },
+  },
+  "Mutation.requestEmailChange": {
+    // Without the password it asks for, like deleteAccount: who may ask gets that far.
+    expect: { ...signedIn("FORBIDDEN"), player: "BAD_USER_INPUT", gameMaster: "BAD_USER_INPUT", outsider: "BAD_USER_INPUT", admin: "BAD_USER_INPUT", service: "FORBIDDEN" },
+    run: (actor) => call(actor, "mutation($e: String!) { requestEmailChange(newEmail: $e) }", { e: `moved-${randomUUID()}@example.test` }),
+  },
+  "Mutation.confirmEmailChange": {
+    expect: everyone,
+    run: async (actor) => {
+      const user = await freshUser();
+      const asked = await postGraphQL(url, { query: "mutation($e: String!, $p: String) { requestEmailChange(newEmail: $e, password: $p) }", variables: { e: `moved-${randomUUID()}@example.test`, p: user.password } }, { token: user.accessToken });
+      expectData(asked);
+      return call(actor, "mutation($t: String!) { confirmEmailChange(token: $t) { id } }", { t: await mailToken(user.user.id, "CONFIRM_EMAIL_CHANGE") });
+    },
   },
   "Mutation.setUserRoles": {
     expect: adminOnly,

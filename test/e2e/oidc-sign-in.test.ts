@@ -13,6 +13,7 @@ import { errorCodes, expectData, graphql } from "../testkit/graphql-client";
 import { signInAtProvider } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestAccount, type OidcTestProvider } from "../testkit/oidc-provider";
 import { startStack, type Stack } from "../testkit/stack";
+import { verifyAddress } from "../testkit/account-mail";
 import { registerUser } from "../testkit/users";
 
 const REDIRECT_URI = "https://play.startales.test/oidc/callback";
@@ -77,9 +78,10 @@ describe("a player signs in with their company's OpenID Connect provider", () =>
     // His only way in: he cannot remove it.
     expect(errorCodes(await graphql(url, UnlinkOidcIdentityDocument, { provider: "corp" }, { token: bob.accessToken }))).toEqual(["CONFLICT"]);
 
-    // Alice registered with a password; corp vouches for the same email, so it signs her in.
+    // Alice registered with a password and verified her address; corp vouches for the same email, so it signs her in.
     const alice = await registerUser(url, "Alice");
     seeded.push(alice.email, alice.password, alice.accessToken, alice.refreshToken);
+    await verifyAddress({ identityUrl: stack.identityUrl, graphqlUrl: url }, alice.user.id);
     const aliceAtCorp = await idp.addAccount({ email: alice.email, email_verified: true, name: "A. Corp" });
     seeded.push(aliceAtCorp.password);
     const aliceViaCorp = await signInWithProvider(aliceAtCorp);

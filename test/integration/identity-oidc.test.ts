@@ -22,6 +22,7 @@ import { errorCodes, expectData, graphql, type GraphQLResponse } from "../testki
 import { captureLogs } from "../testkit/logs";
 import { signInAtProvider, type OidcCallback } from "../testkit/oidc-browser";
 import { OIDC_PROVIDER_STARTUP_TIMEOUT_MS, oidcIdentityEnv, startOidcProvider, type OidcTestAccount, type OidcTestProvider } from "../testkit/oidc-provider";
+import { verifyAddress } from "../testkit/account-mail";
 import { registerUser } from "../testkit/users";
 
 const REDIRECT_URI = "https://app.startales.test/oidc/callback";
@@ -113,6 +114,12 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
   const linkOf = async (subject: string) =>
     (await db.query<{ user_id: string; provider: string }>("SELECT user_id, provider FROM linked_identities WHERE subject = $1", [subject])).rows;
   const usersWithEmail = async (address: string) => (await db.query<{ id: string }>("SELECT id FROM users WHERE email = $1", [address])).rows;
+  /** A password account whose address was verified through its mailed link: one a verified provider email may link to. */
+  const verifiedPlayer = async (name: string) => {
+    const player = await registerUser(url, name, await anon());
+    await verifyAddress({ identityUrl: baseUrl, graphqlUrl: url, headers: await anon() }, player.user.id);
+    return player;
+  };
   const fieldsOf = (response: GraphQLResponse<unknown>) => ((response.errors?.[0]?.extensions?.fields ?? []) as { field: string }[]).map((f) => f.field);
 
   describe("beginning a sign-in", () => {
@@ -225,8 +232,8 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
       expect(await linksOf(session.user.id)).toEqual([expect.objectContaining({ provider: "pub", subject: account.id })]);
     });
 
-    it("links a verified email to the existing password account with that email", async () => {
-      const player = await registerUser(url, "Lyra", await anon());
+    it("links a verified email to the existing password account with that email, verified here too", async () => {
+      const player = await verifiedPlayer("Lyra");
       const account = await idp.addAccount({ email: player.email.toUpperCase(), email_verified: true, name: "Somebody Else" });
       const session = await signIn(account);
 
@@ -236,6 +243,28 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
       // The password still works.
       const login = expectData(await graphql(url, LoginDocument, { input: { email: player.email, password: player.password } }, { headers: await anon() })).login;
       expect(login.user.id).toBe(player.user.id);
+    });
+
+    it("never links a provider-verified email to an account that has not verified it here: CONFLICT, and nothing is created", async () => {
+      const player = await registerUser(url, "Sirius", await anon());
+      const account = await idp.addAccount({ email: player.email, email_verified: true, name: "Squatter Or Owner" });
+      const response = await complete(await authorize(account));
+
+      expect(errorCodes(response)).toEqual(["CONFLICT"]);
+      expect(response.errors?.[0]?.message).toMatch(/verify the email first/);
+      expect(await linkOf(account.id)).toEqual([]);
+      expect(await linksOf(player.user.id)).toEqual([]);
+      expect(await usersWithEmail(player.email)).toEqual([{ id: player.user.id }]);
+      // Once the account's owner verified the address, the same provider account links to it.
+      await verifyAddress({ identityUrl: baseUrl, graphqlUrl: url, headers: await anon() }, player.user.id);
+      expect((await signIn(account)).user.id).toBe(player.user.id);
+    });
+
+    it("gives a user created with a provider-verified email a verified address", async () => {
+      const account = await idp.addAccount({ email: email("fresh"), email_verified: true, name: "Fresh" });
+      const session = await signIn(account);
+      const { rows } = await db.query<{ email_verified_at: Date | null }>("SELECT email_verified_at FROM users WHERE id = $1", [session.user.id]);
+      expect(rows[0]!.email_verified_at).toBeInstanceOf(Date);
     });
 
     it("never links an unverified email to an existing account: CONFLICT, and nothing is created", async () => {
@@ -417,7 +446,7 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
     });
 
     it("unlinks a provider from a user who still has a password", async () => {
-      const player = await registerUser(url, "Castor", await anon());
+      const player = await verifiedPlayer("Castor");
       const account = await idp.addAccount({ email: player.email, email_verified: true });
       await signIn(account);
       expect(expectData(await unlink(player.user.id, "corp")).unlinkOidcIdentity).toEqual([]);
@@ -456,7 +485,7 @@ describe("identity OIDC sign-in against a real OpenID Connect provider", () => {
     });
 
     it("refuses an API key, even a WRITE one: FORBIDDEN", async () => {
-      const player = await registerUser(url, "Tooling", await anon());
+      const player = await verifiedPlayer("Tooling");
       await signIn(await idp.addAccount({ email: player.email, email_verified: true }));
       const withKey = await gatewayHeaders(asUser(player.user.id, ["PLAYER"], ["read", "write"]));
       expect(errorCodes(await graphql(url, UnlinkOidcIdentityDocument, { provider: "corp" }, { headers: withKey }))).toEqual(["FORBIDDEN"]);

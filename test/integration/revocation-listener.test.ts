@@ -25,6 +25,7 @@ function listen() {
     logger: captureLogs("gateway", "warn").logger,
     onApiKeyRevoked: (keyHash) => heard.keys.push(keyHash),
     onAccountDeleted: (userId, until) => heard.deleted.set(userId, until),
+    onSessionsRevoked: () => undefined,
     onReconnected: () => (heard.reconnects += 1),
   });
   listeners.push(listener);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { ACCOUNT_MAIL_PATH, createServiceCaller } from "@startales/service-kit";
 import { required } from "./config";
+import { expectData, postGraphQL } from "./graphql-client";
 
 export type AccountMailAnswer = { kind: string; to: string; locale: string; displayName: string; userId: string; link: string | null; expiresAt: string | null };
 
@@ -38,4 +39,19 @@ export async function latestMailToken(identityUrl: string, databaseUrl: string, 
   const answer = await readAccountMail(identityUrl, mail.mailId);
   if (answer.status !== 200 || !answer.body?.link) throw new Error(`the ${kind} mail answered ${answer.status}`);
   return new URL(answer.body.link).searchParams.get("token")!;
+}
+
+/**
+ * Verifies a user's address as they would: the link of their latest VERIFY_EMAIL mail (read
+ * as the notification worker pool reads it), followed through verifyEmail at `graphqlUrl`
+ * (identity's own with a gateway's `headers`, or the gateway's).
+ */
+export async function verifyAddress(options: { identityUrl: string; databaseUrl?: string; graphqlUrl: string; headers?: Record<string, string> }, userId: string): Promise<void> {
+  const token = await latestMailToken(options.identityUrl, options.databaseUrl ?? required("IDENTITY_DATABASE_URL"), userId, "VERIFY_EMAIL");
+  const response = await postGraphQL<{ verifyEmail: { id: string } }>(
+    options.graphqlUrl,
+    { query: "mutation($t: String!) { verifyEmail(token: $t) { id } }", variables: { t: token } },
+    { headers: options.headers },
+  );
+  if (expectData(response).verifyEmail.id !== userId) throw new Error("verified another user's address");
 }

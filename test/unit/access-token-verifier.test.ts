@@ -98,3 +98,23 @@ it("refuses a deleted account's tokens, kept or new, until its last token would 
   clock.now += 59_000;
   expect(await verify(`Bearer ${fresh}`)).toMatchObject({ userId: user.id });
 });
+
+it("refuses a user's tokens issued before a reset ended their sign-ins, kept or new, and honours later ones", async () => {
+  const clock = { now: Date.parse("2026-12-06T12:00:00.000Z") };
+  const old = (await signAccessToken(key, settings, user, new Date(clock.now))).token;
+  const other = { id: "7c9e6679-7425-40de-944b-e07fc1f90ae7", roles: ["PLAYER"] };
+  const someoneElse = (await signAccessToken(key, settings, other, new Date(clock.now))).token;
+  const { verify } = verifier(clock);
+  await verify(`Bearer ${old}`);
+  const notBefore = clock.now / 1000 + 1;
+  verify.refuseIssuedBefore(user.id, notBefore, clock.now + 60_000);
+  expect(await codeOf(verify(`Bearer ${old}`))).toBe("UNAUTHENTICATED");
+  expect(verify.kept(`Bearer ${old}`)).toBeUndefined();
+  expect(await verify(`Bearer ${someoneElse}`)).toMatchObject({ userId: other.id });
+  clock.now += 1_000;
+  const fresh = (await signAccessToken(key, settings, user, new Date(clock.now))).token;
+  expect(await verify(`Bearer ${fresh}`)).toMatchObject({ userId: user.id });
+  // An older announcement arriving late does not move the cutoff back.
+  verify.refuseIssuedBefore(user.id, notBefore - 10, clock.now + 60_000);
+  expect(await codeOf(verify(`Bearer ${old}`))).toBe("UNAUTHENTICATED");
+});

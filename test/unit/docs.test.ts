@@ -93,6 +93,7 @@ describe("docs/*.md links", () => {
 /** The modules that write events, each through the contracts (eventData / checkEventData). */
 const PRODUCERS = [
   "subgraphs/identity/src/domain/account-events.ts",
+  "subgraphs/identity/src/domain/account-mail.ts",
   "subgraphs/campaign/src/domain/campaign-service.ts",
   "subgraphs/simulation/src/domain/world-store.ts",
   "subgraphs/simulation/src/domain/tick-runner.ts",
@@ -115,6 +116,7 @@ const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/stream-consumer.ts": "copies failed or contract-breaking events to the dead-letter stream",
   "subgraphs/identity/src/revocation-announcers.ts": "publishes revoked API keys' hashes and deleted accounts' ids (not envelopes)",
   "packages/service-kit/src/deleted-accounts.ts": "records and publishes deleted accounts' ids for the gateways (not an envelope)",
+  "packages/service-kit/src/revoked-sessions.ts": "records and publishes users' ended sign-ins (an id and a time) for the gateways (not an envelope)",
   "subgraphs/content/src/http/redis-locker.ts": "asks the replica holding a resumable upload's lock to release it (a lock's id, not an envelope)",
 };
 

@@ -16,6 +16,7 @@ export * from "./account-erasure-consumer";
 export * from "./answer-versions";
 export * from "./api-keys";
 export * from "./deleted-accounts";
+export * from "./revoked-sessions";
 export * from "./authorization";
 export * from "./config";
 export * from "./correlation";

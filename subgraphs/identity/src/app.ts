@@ -20,6 +20,9 @@ import { createDb } from "./db";
 import { createAccountDeletion } from "./domain/account-deletion";
 import { createAccountMail } from "./domain/account-mail";
 import { createApiKeyService } from "./domain/api-keys";
+import { createEmailChange } from "./domain/email-change";
+import { createEmailVerification } from "./domain/email-verification";
+import { createPasswordReset } from "./domain/password-reset";
 import { createServiceAccountService } from "./domain/service-accounts";
 import { createLoginThrottle } from "./domain/login-throttle";
 import { createOidcAccounts } from "./domain/oidc-accounts";
@@ -31,7 +34,7 @@ import { loadSigningKey } from "./domain/signing-key";
 import { createLoaders } from "./loaders";
 import { allowsPlainHttp } from "./oidc-config";
 import { createResolvers } from "./resolvers";
-import { redisDeletionAnnouncer, redisRevocationAnnouncer } from "./revocation-announcers";
+import { redisDeletionAnnouncer, redisRevocationAnnouncer, redisSessionsRevokedAnnouncer } from "./revocation-announcers";
 import { userAddressesRoute } from "./user-addresses-route";
 
 export const identityTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.graphql"), "utf8"));
@@ -79,6 +82,16 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     afterCommit: () => relay.wake(),
   });
   const serviceAccounts = createServiceAccountService({ db });
+  const emailVerification = createEmailVerification({ db, accountMail, afterCommit: () => relay.wake() });
+  const emailChange = createEmailChange({ db, accountMail, loginThrottle, afterCommit: () => relay.wake() });
+  const passwordReset = createPasswordReset({
+    db,
+    accountMail,
+    loginThrottle,
+    announceSessionsRevoked: redisSessionsRevokedAnnouncer(redis, logger, config.ACCESS_TOKEN_TTL_SECONDS * 1000),
+    logger,
+    afterCommit: () => relay.wake(),
+  });
   const oidcAccounts = createOidcAccounts({
     db,
     bootstrapAdminEmails: config.BOOTSTRAP_ADMIN_EMAILS,
@@ -103,7 +116,7 @@ export async function createIdentityApp(config: IdentityConfig, logger: Logger):
     config,
     logger,
     typeDefs: identityTypeDefs,
-    resolvers: createResolvers({ db, sessions, apiKeys, accountDeletion, serviceAccounts, oidcSignIn, oidcAccounts }),
+    resolvers: createResolvers({ db, sessions, apiKeys, accountDeletion, serviceAccounts, oidcSignIn, oidcAccounts, emailVerification, passwordReset, emailChange }),
     createLoaders: () => createLoaders(db),
     readiness: [databaseReadiness(db), redisReadiness(redis)],
     routes: {

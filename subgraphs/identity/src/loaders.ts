@@ -15,7 +15,8 @@ export function createLoaders(db: Db) {
         ids,
         (valid) => db.$queryRaw<User[]>`
           SELECT id::text AS id, email, display_name AS "displayName", password_hash AS "passwordHash",
-                 roles::text[] AS roles, created_at AS "createdAt", updated_at AS "updatedAt"
+                 roles::text[] AS roles, created_at AS "createdAt", updated_at AS "updatedAt",
+                 email_verified_at AS "emailVerifiedAt", email_version AS "emailVersion", locale
           FROM users WHERE id = ANY(${valid}::uuid[])`,
       ),
     ),

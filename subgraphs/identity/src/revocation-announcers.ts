@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
-import { API_KEY_REVOKED_CHANNEL, announceDeletedAccount, type Logger } from "@startales/service-kit";
+import { API_KEY_REVOKED_CHANNEL, announceDeletedAccount, announceRevokedSessions, type Logger } from "@startales/service-kit";
 import type { DeletionAnnouncer } from "./domain/account-deletion";
 import type { RevocationAnnouncer } from "./domain/api-keys";
+import type { SessionsRevokedAnnouncer } from "./domain/password-reset";
 
 // The Redis client queues commands while disconnected and retries forever; an announcement
 // must not hang on it. The database already says "revoked" or "deleted"; what a lost
@@ -41,5 +42,19 @@ export function redisDeletionAnnouncer(redis: Redis, logger: Logger, accessToken
       announceDeletedAccount(redis, userId, Date.now() + accessTokenTtlMs),
       logger,
       "could not announce an account deletion; gateways honour its access tokens until they expire",
+    );
+}
+
+/**
+ * Records and announces that the user's access tokens issued before `notBefore` are void,
+ * until the last of them expires anyway. Lost, it leaves them good until they expire (the
+ * refresh tokens are revoked in the database either way).
+ */
+export function redisSessionsRevokedAnnouncer(redis: Redis, logger: Logger, accessTokenTtlMs: number): SessionsRevokedAnnouncer {
+  return (userId, notBefore) =>
+    withinTimeout(
+      announceRevokedSessions(redis, { userId, notBefore, until: notBefore * 1000 + accessTokenTtlMs }),
+      logger,
+      "could not announce ended sign-ins; gateways honour their access tokens until they expire",
     );
 }

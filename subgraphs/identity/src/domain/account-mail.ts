@@ -2,7 +2,7 @@ import { ACCOUNT_MAIL_REQUESTED, activeTraceparent, eventData } from "@startales
 import type { Db } from "../db";
 import type { AccountMail, Prisma, User } from "../generated/prisma/client";
 import type { AccountMailKind } from "../generated/prisma/enums";
-import { signEmailLinkToken } from "./email-link-token";
+import { signEmailLinkToken, verifyEmailLinkToken } from "./email-link-token";
 
 type Tx = Prisma.TransactionClient;
 
@@ -51,8 +51,9 @@ export function createAccountMail(settings: AccountMailSettings) {
     if (mail.usedAt) return "used";
     if (mail.supersededAt) return "superseded";
     if (mail.expiresAt && mail.expiresAt <= now) return "expired";
-    // Verified meanwhile (by a reset link, say), or the address it verifies is no longer the account's.
-    if (mail.kind === "VERIFY_EMAIL" && (user.emailVerifiedAt || user.email !== mail.address)) return "superseded";
+    // Verified meanwhile (by a reset link, say), or the address it was sent to is no longer the account's.
+    if (mail.kind === "VERIFY_EMAIL" && user.emailVerifiedAt) return "superseded";
+    if ((mail.kind === "VERIFY_EMAIL" || mail.kind === "RESET_PASSWORD") && user.email !== mail.address) return "superseded";
     return null;
   };
 
@@ -77,6 +78,33 @@ export function createAccountMail(settings: AccountMailSettings) {
       const data = eventData(settings.topic, ACCOUNT_MAIL_REQUESTED, { kind, mailId: mail.id }) as Prisma.InputJsonValue;
       await tx.outboxEvent.create({ data: { topic: settings.topic, type: ACCOUNT_MAIL_REQUESTED, aggregateId: userId, version: eventVersion, data, traceparent: activeTraceparent() } });
       return mail;
+    },
+
+    /**
+     * Uses the link `token` of `kind` in the caller's transaction: the mail and its user (the
+     * user's row locked), the mail marked used; null for any token that does not work (bad MAC,
+     * unknown, used, expired, superseded), with nothing changed, so callers answer all alike.
+     */
+    async claim(tx: Tx, token: string, kind: AccountMailKind): Promise<{ mail: AccountMail; user: User } | { refused: string; userId: string | null }> {
+      const mailId = verifyEmailLinkToken(settings.linkSecret, token, kind);
+      if (!mailId) return { refused: "bad token", userId: null };
+      const mail = await tx.accountMail.findUnique({ where: { id: mailId } });
+      if (!mail || mail.kind !== kind) return { refused: "unknown mail", userId: null };
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${mail.userId}::uuid FOR UPDATE`;
+      const user = await tx.user.findUnique({ where: { id: mail.userId } });
+      if (!user) return { refused: "unknown mail", userId: null };
+      const reason = moot(mail, user);
+      if (reason) return { refused: reason, userId: user.id };
+      // Conditional: of two uses at once, exactly one wins.
+      const claimed = await tx.accountMail.updateMany({ where: { id: mail.id, usedAt: null, supersededAt: null }, data: { usedAt: new Date() } });
+      if (claimed.count !== 1) return { refused: "used", userId: user.id };
+      return { mail, user };
+    },
+
+    /** How many mails of `kind` the user was sent since `since`, and the oldest one's time (for a retry-after). */
+    async sentSince(tx: Tx | Db, userId: string, kind: AccountMailKind, since: Date): Promise<{ count: number; oldest: Date | null }> {
+      const rows = await tx.accountMail.findMany({ where: { userId, kind, createdAt: { gt: since } }, select: { createdAt: true }, orderBy: { createdAt: "asc" } });
+      return { count: rows.length, oldest: rows[0]?.createdAt ?? null };
     },
 
     /** What a mail says and to whom; "unknown" when there is no such mail, "gone" when sending it is pointless. */

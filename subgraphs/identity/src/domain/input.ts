@@ -2,16 +2,19 @@ import { z } from "zod";
 
 export const LOCALES = ["en", "fr"] as const;
 
-const email = z
+export const email = z
   .string()
   .trim()
   .toLowerCase()
   .max(254, "must be at most 254 characters")
   .pipe(z.email("must be a valid email address"));
 
+/** A new password: register's rules, for resetPassword too. */
+export const newPassword = z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters");
+
 export const registerInput = z.object({
   email,
-  password: z.string().min(8, "must be at least 8 characters").max(256, "must be at most 256 characters"),
+  password: newPassword,
   displayName: z
     .string()
     .trim()

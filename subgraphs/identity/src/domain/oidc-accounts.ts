@@ -26,13 +26,19 @@ const placeholderEmail = (userId: string) => `oidc-${userId}@users.startales.inv
 const EMAIL_TAKEN =
   "An account with this email already exists, and the provider has not verified the email, so it cannot be linked: sign in to that account another way";
 
+const UNVERIFIED_HERE =
+  "An account with this email already exists, but its email is not verified yet: sign in to that account another way and verify the email first, then sign in with the provider to link it";
+
 /**
  * Which user an OIDC sign-in is for — the linking rules, in order:
  * 1. the user already linked to this provider's subject;
  * 2. else the user whose email the provider asserts AND says it verified (`email_verified`
- *    true): the link is made now. Never a service account (CONFLICT), and never a user
- *    already linked to another subject at this provider (CONFLICT);
- * 3. else a new user: with the email if verified (and ADMIN if it is a bootstrap admin
+ *    true), if that user verified it here too (emailVerifiedAt): the link is made now. Never
+ *    a service account (CONFLICT), never an account whose address is unverified here
+ *    (CONFLICT: whoever registered it may not own it, and the provider's account would take
+ *    over theirs, or theirs the provider's), and never a user already linked to another
+ *    subject at this provider (CONFLICT);
+ * 3. else a new user: with the email if verified, counted as verified here (and ADMIN if it is a bootstrap admin
  *    email, as register() does), else with a placeholder; CONFLICT instead when an
  *    unverified email belongs to an account, so the person is told to use that account.
  * An unverified email never links: anyone can claim any address at a provider that does
@@ -59,6 +65,7 @@ export function createOidcAccounts(deps: { db: Db; bootstrapAdminEmails: string[
         if (!verified) throw conflict(EMAIL_TAKEN);
         // Service accounts never sign in; their .invalid address cannot be verified by any honest provider.
         if (existing.roles.includes("SERVICE")) throw conflict("This account cannot sign in with a provider");
+        if (!existing.emailVerifiedAt) throw conflict(UNVERIFIED_HERE);
         const current = await tx.linkedIdentity.findUnique({ where: { userId_provider: { userId: existing.id, provider } } });
         // The same subject: a concurrent first sign-in linked it since our lookup above.
         if (current?.subject === claims.subject) return { user: existing, outcome: "linked_identity" };
@@ -70,7 +77,7 @@ export function createOidcAccounts(deps: { db: Db; bootstrapAdminEmails: string[
       const id = randomUUID();
       const roles: Role[] = verified && bootstrapAdminEmails.includes(email) ? ["PLAYER", "ADMIN"] : ["PLAYER"];
       const user = await tx.user.create({
-        data: { id, email: verified ? email : placeholderEmail(id), displayName: displayNameFrom(claims), passwordHash: NO_PASSWORD, roles },
+        data: { id, email: verified ? email : placeholderEmail(id), emailVerifiedAt: verified ? new Date() : null, displayName: displayNameFrom(claims), passwordHash: NO_PASSWORD, roles },
       });
       await link(tx, id, provider, claims, email);
       return { user, outcome: "created" };

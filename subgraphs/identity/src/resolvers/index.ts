@@ -15,12 +15,16 @@ import {
   requireUser,
   hasRole,
   notFound,
+  type Viewer,
 } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { AccountDeletion } from "../domain/account-deletion";
+import type { EmailChange } from "../domain/email-change";
+import type { EmailVerification } from "../domain/email-verification";
+import type { PasswordReset } from "../domain/password-reset";
 import type { ApiKeyService } from "../domain/api-keys";
 import { listAudit, recordAudit } from "../domain/audit";
-import { deleteAccountInput, loginInput, registerInput } from "../domain/input";
+import { deleteAccountInput, email, loginInput, newPassword, registerInput } from "../domain/input";
 import type { OidcAccounts } from "../domain/oidc-accounts";
 import type { OidcSignIn } from "../domain/oidc-sign-in";
 import type { ServiceAccountService } from "../domain/service-accounts";
@@ -33,6 +37,8 @@ import { createOidcResolvers } from "./oidc";
 const USER_MAX_AGE_S = 60;
 
 const refreshTokenArg = z.string().min(1, "is required").max(512, "is too long");
+/** A mail link's token: `<uuid>.<43 characters>`, with room to spare; the codec checks the rest. */
+const linkTokenArg = z.string().min(1, "is required").max(200, "is too long");
 const rolesArg = z.array(z.enum(Role)).min(1, "must contain at least one role").max(5);
 
 export function createResolvers(deps: {
@@ -43,6 +49,9 @@ export function createResolvers(deps: {
   serviceAccounts: ServiceAccountService;
   oidcSignIn: OidcSignIn;
   oidcAccounts: OidcAccounts;
+  emailVerification: EmailVerification;
+  passwordReset: PasswordReset;
+  emailChange: EmailChange;
 }): Resolvers {
   const { db, sessions } = deps;
   const apiKeyResolvers = createApiKeyResolvers(deps);
@@ -51,6 +60,8 @@ export function createResolvers(deps: {
   // viewer is anonymous), yet whoever receives an AuthPayload has just proved to be its
   // user: they see their email.
   const sessionUsers = new WeakSet<object>();
+  const mayReadAddress = (user: { id: string }, viewer: Viewer) =>
+    sessionUsers.has(user) || (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN);
   return {
     DateTime: DateTimeScalar,
     JSON: JSONScalar,
@@ -70,6 +81,19 @@ export function createResolvers(deps: {
       login: (_parent, { input }, context) => sessions.login(parseInput(loginInput, input), context),
       refreshToken: (_parent, args, context) => sessions.refresh(parseInput(refreshTokenArg, args.refreshToken), context),
       logout: (_parent, args) => sessions.logout(parseInput(refreshTokenArg, args.refreshToken)),
+      resendVerificationEmail: (_parent, _args, context) => deps.emailVerification.resend(requireUser(context.viewer).userId, context),
+      verifyEmail: (_parent, args, context) => deps.emailVerification.verify(parseInput(linkTokenArg, args.token), context),
+      requestPasswordReset: (_parent, args, context) => deps.passwordReset.request(parseInput(z.object({ email }), args).email, context),
+      resetPassword: (_parent, args, context) => {
+        const input = parseInput(z.object({ token: linkTokenArg, newPassword }), args);
+        return deps.passwordReset.reset(input.token, input.newPassword, context);
+      },
+      requestEmailChange: (_parent, args, context) => {
+        const viewer = requireUser(context.viewer);
+        const input = parseInput(z.object({ newEmail: email, password: z.string().min(1, "is required").max(256).nullish() }), args);
+        return deps.emailChange.request(viewer, input, context);
+      },
+      confirmEmailChange: (_parent, args, context) => deps.emailChange.confirm(parseInput(linkTokenArg, args.token), context),
       setUserRoles: async (_parent, args, context) => {
         const { viewer } = context;
         const admin = requireRole(viewer, Role.ADMIN);
@@ -118,7 +142,11 @@ export function createResolvers(deps: {
       },
       email: (user, _args, { viewer }, info) => {
         dependsOnViewer(info);
-        return sessionUsers.has(user) || (viewer.kind === "user" && viewer.userId === user.id) || hasRole(viewer, Role.ADMIN) ? user.email : null;
+        return mayReadAddress(user, viewer) ? user.email : null;
+      },
+      emailVerified: (user, _args, { viewer }, info) => {
+        dependsOnViewer(info);
+        return mayReadAddress(user, viewer) ? user.emailVerifiedAt !== null : null;
       },
     },
   };
