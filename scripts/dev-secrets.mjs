@@ -21,6 +21,7 @@ const MAKERS = {
   GATEWAY_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
   JWT_PRIVATE_KEY: () => generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   CONTENT_URL_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
+  UNSUBSCRIBE_SIGNING_SECRET: () => randomBytes(48).toString("base64url"),
   EMAIL_LINK_SECRET: () => randomBytes(48).toString("base64url"),
   WEB_PUSH_VAPID_PUBLIC_KEY: () => vapidKeys().publicKey,
   WEB_PUSH_VAPID_PRIVATE_KEY: () => vapidKeys().privateKey,

@@ -222,6 +222,7 @@ export async function startBenchStack(
         DATABASE_URL: databases.NOTIFICATION_DATABASE_URL!,
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
+        UNSUBSCRIBE_SIGNING_SECRET: randomBytes(32).toString("base64url"),
         ...options.notificationEnv,
         NOTIFICATION_REDIS_PREFIX: notificationRedisPrefix!,
         NOTIFICATION_TOPIC: notificationTopic,

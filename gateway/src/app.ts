@@ -41,6 +41,7 @@ import { preflightRequest, type PreflightLimits } from "./request-preflight";
 import { liveCapturePlugin } from "./plugins/live-capture";
 import { tracingPlugin } from "./plugins/tracing";
 import { RESUMABLE_PATH, UPLOAD_PATH, createContentProxy } from "./content-proxy";
+import { UNSUBSCRIBE_PATH, createUnsubscribeProxy } from "./unsubscribe-proxy";
 import { createCors } from "./cors";
 import { createExplorer } from "./explorer";
 import { createConnectionAuthenticator } from "./subscriptions/connection-auth";
@@ -197,6 +198,12 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     logger,
   });
 
+  const unsubscribe = createUnsubscribeProxy({
+    notificationUrl: config.NOTIFICATION_URL,
+    timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    chargeAddress: (req) => rateLimits.chargeAddress(clientAddress(req, config.TRUST_PROXY)),
+    logger,
+  });
   const explorer = createExplorer({ enabled: config.EXPLORER, logger });
   const withCors = createCors(config.CORS_ORIGINS);
 
@@ -211,7 +218,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     routes: explorer.routes,
     prefixRoutes: { "/content/": withCors(content.download), ...explorer.prefixRoutes },
     postRoutes: { [UPLOAD_PATH]: withCors(content.upload) },
-    protocolRoutes: { [RESUMABLE_PATH]: withCors(content.resumable) },
+    // Mail clients' one-click POSTs are not browsers' requests: no CORS.
+    protocolRoutes: { [RESUMABLE_PATH]: withCors(content.resumable), [UNSUBSCRIBE_PATH]: unsubscribe.handle },
     // CORS first: it answers the preflights (OPTIONS) of /graphql and /content/, which land here.
     fallback: withCors(explorer.graphqlPage(apolloHandler(apollo, { bodyLimit: config.BODY_LIMIT_BYTES, maxBatchSize: config.MAX_BATCH_SIZE, context, preflight, logger, conditionalGets: true }))),
     timeouts: config,
@@ -268,6 +276,7 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     onStop: async () => {
       await gateway.close();
       await content.close();
+      await unsubscribe.close();
       // The last window's counts, while Redis is still there.
       await operationStats.stop();
       answerVersions.stop();

@@ -118,6 +118,8 @@ export const gatewayConfigSchema = z.object({
   WS_REAUTHORIZE_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
   /** The content subgraph's origin: `/content/` (uploads, and downloads of assets) is proxied there. */
   CONTENT_URL: url("http://127.0.0.1:4006"),
+  /** The notification subgraph's origin: mails' one-click unsubscribe links (`/email/unsubscribe/`) are forwarded there. */
+  NOTIFICATION_URL: url("http://127.0.0.1:4007"),
   /** The provider's origin: `GET /content/<sha256>` of generated audio and images stored before content existed is proxied there. */
   PROVIDER_CONTENT_URL: url("http://127.0.0.1:4004"),
   /** The realtime subgraph's origin, told of every socket's connect, heartbeat and disconnect (presence). */

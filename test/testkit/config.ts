@@ -148,6 +148,7 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
       CAMPAIGN_URL: `${campaignUrl}/graphql`,
       DATABASE_POOL_SIZE: TEST_POOL_SIZE,
       NOTIFICATION_REDIS_PREFIX: `notification:test:${randomUUID()}:`,
+      UNSUBSCRIBE_SIGNING_SECRET: randomBytes(32).toString("base64url"),
       DELIVERY_RETRY_BASE_MS: "50",
       DELIVERY_RETRY_MAX_MS: "500",
       EVENTS_BLOCK_MS: "200",

@@ -175,7 +175,16 @@ export async function startStack(
     const providerWorker = createProviderWorker(providerConfig, logs.providerWorker.logger as Logger);
     await providerWorker.listen();
     started.push(providerWorker);
-    const notificationConfig = notificationTestConfig(campaignUrl, { IDENTITY_URL: identityUrl, NOTIFICATION_TOPIC, ACCOUNT_ERASURE_TOPIC, ACCOUNT_MAIL_TOPIC, EVENT_FIREHOSE_PREFIX, ...options.notificationEnv });
+    const notificationConfig = notificationTestConfig(campaignUrl, {
+      IDENTITY_URL: identityUrl,
+      NOTIFICATION_TOPIC,
+      ACCOUNT_ERASURE_TOPIC,
+      ACCOUNT_MAIL_TOPIC,
+      EVENT_FIREHOSE_PREFIX,
+      // Mails' unsubscribe links name the gateway's public origin, like content's URLs.
+      NOTIFICATION_PUBLIC_BASE_URL: `http://127.0.0.1:${gatewayPort}`,
+      ...options.notificationEnv,
+    });
     const notification = createNotificationApp(notificationConfig, logs.notification.logger as Logger);
     const notificationUrl = await notification.listen();
     started.push(notification);

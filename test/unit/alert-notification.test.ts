@@ -47,7 +47,7 @@ describe("alert notifications", () => {
   });
 
   it("needs only the token: the admins come from identity", () => {
-    const env = { GATEWAY_SIGNING_SECRET: "s".repeat(48), ALERT_WEBHOOK_TOKEN: "t".repeat(32), WEBHOOK_SECRET_KEY: "k".repeat(32) };
+    const env = { GATEWAY_SIGNING_SECRET: "s".repeat(48), ALERT_WEBHOOK_TOKEN: "t".repeat(32), WEBHOOK_SECRET_KEY: "k".repeat(32), UNSUBSCRIBE_SIGNING_SECRET: "u".repeat(48) };
     expect(parseConfig(notificationConfigSchema, env)).toMatchObject({ IDENTITY_URL: "http://127.0.0.1:4001", ALERT_ADMINS_CACHE_MS: 30_000, NOTIFICATION_SERVICE_ID: "00000000-0000-4000-8000-000000004007" });
     expect(() => parseConfig(notificationConfigSchema, { ...env, NOTIFICATION_SERVICE_ID: "not-a-uuid" })).toThrow(ConfigError);
     expect(() => parseConfig(notificationConfigSchema, { GATEWAY_SIGNING_SECRET: "s".repeat(48), ALERT_WEBHOOK_TOKEN: "short" })).toThrow(ConfigError);

@@ -17,6 +17,7 @@ import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
 import { createNotificationService } from "./domain/notification-service";
+import { unsubscribeRoute } from "./email/unsubscribe-route";
 import { notificationPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
 import { createResolvers } from "./resolvers";
@@ -43,6 +44,7 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
     queue,
     push: Boolean(config.PUSH_URL),
     webPushKey: webPushSettings(config)?.publicKey ?? null,
+    email: Boolean(config.SMTP_URL),
     campaignMembers: (loaders, campaignId) => campaigns.memberIds(loaders.forwarded, campaignId),
     afterCommit: () => relay.wake(),
     logger,
@@ -73,9 +75,12 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
       webhookQueue,
       push: Boolean(config.PUSH_URL),
       webPush: webPushSettings(config) !== null,
+      email: Boolean(config.SMTP_URL),
       afterCommit: () => relay.wake(),
       logger: logger.child({ component: "alert-receiver" }),
     }),
+    // Every method (the page's GET, the one-click POST) under the prefix.
+    protocolRoutes: unsubscribeRoute({ secret: config.UNSUBSCRIBE_SIGNING_SECRET, db, logger: logger.child({ component: "unsubscribe" }) }),
     onListen: () => relay.start(),
     onStop: async () => {
       await relay.stop();

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { accountErasureTopicShape, booleanFlag, notificationTopicShape, outboxConfigShape, positiveInt, subgraphConfigShape, url } from "@startales/service-kit";
+import type { EmailSettings } from "./delivery/email-client";
+import { accountErasureTopicShape, accountMailTopicShape, booleanFlag, notificationTopicShape, outboxConfigShape, positiveInt, secret, subgraphConfigShape, url } from "@startales/service-kit";
 
 /** base64url of exactly `bytes` bytes (what VAPID keys are written as). */
 const base64urlOf = (bytes: number, what: string) =>
@@ -109,6 +110,29 @@ export const notificationConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   /** Webhook deliveries the worker pool sends at once per process. */
   WEBHOOK_CONCURRENCY: positiveInt(16),
+   * The mail server (nodemailer's pooled SMTP transport): smtp://host:port (STARTTLS when the
+   * server offers it) or smtps://host:port (TLS from the start); credentials in the URL's user
+   * info. Unset: email is off, as push is without PUSH_URL.
+   */
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The From of every mail (an address, optionally `Name <address>`). */
+  SMTP_FROM: z.string().min(3).default("Startales <no-reply@startales.invalid>"),
+  /** Refuse a smtp:// server that does not offer STARTTLS (production should). */
+  SMTP_REQUIRE_TLS: booleanFlag(false),
+  /** Check the server's certificate (off only for a development server's self-signed one). */
+  SMTP_TLS_REJECT_UNAUTHORIZED: booleanFlag(true),
+  /** Connections kept open to the mail server per worker process. */
+  SMTP_POOL_SIZE: positiveInt(5),
+  SMTP_TIMEOUT_MS: positiveInt(30_000),
+  /** Where identity asks for account mail (ACCOUNT_MAIL_REQUESTED; consumer group `notification`). */
+  ...accountMailTopicShape,
+  /**
+   * Signs the one-click unsubscribe links of every mail (RFC 8058), which never expire: a
+   * secret of at least 32 bytes (changing it breaks the links of mails already sent).
+   */
+  UNSUBSCRIBE_SIGNING_SECRET: secret(),
+  /** The public origin mails' links name (the gateway's, which forwards /email/unsubscribe/ here). */
+  NOTIFICATION_PUBLIC_BASE_URL: url("http://127.0.0.1:4000"),
 }).refine((config) => !config.PUSH_URL || (config.PUSH_ACCESS_TOKEN?.length ?? 0) > 0, {
   path: ["PUSH_ACCESS_TOKEN"],
   message: "is required when PUSH_URL is set",
@@ -135,5 +159,18 @@ export function webPushSettings(config: NotificationConfig): WebPushSettings | n
     subject: config.WEB_PUSH_SUBJECT ?? DEV_WEB_PUSH_SUBJECT,
     ttlSeconds: config.WEB_PUSH_TTL_SECONDS,
     urgency: config.WEB_PUSH_URGENCY,
+  };
+}
+
+/** The email channel's transport settings, or null when it is off (no SMTP_URL). */
+export function emailSettings(config: NotificationConfig): EmailSettings | null {
+  if (!config.SMTP_URL) return null;
+  return {
+    url: config.SMTP_URL,
+    from: config.SMTP_FROM,
+    requireTls: config.SMTP_REQUIRE_TLS,
+    rejectUnauthorized: config.SMTP_TLS_REJECT_UNAUTHORIZED,
+    poolSize: config.SMTP_POOL_SIZE,
+    timeoutMs: config.SMTP_TIMEOUT_MS,
   };
 }

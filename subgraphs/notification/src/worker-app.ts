@@ -12,9 +12,14 @@ import {
   type Logger,
   type Service,
 } from "@startales/service-kit";
-import { webPushSettings, type NotificationConfig } from "./config";
+import { emailSettings, webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { RetryDelivery, createDeliveryRunner } from "./delivery/delivery-runner";
+import { createEmailClient } from "./delivery/email-client";
+import { createEmailSender } from "./delivery/email-sender";
+import { createAccountMailConsumer } from "./email/account-mail-consumer";
+import { createAccountMailSender } from "./email/account-mail-sender";
+import { createIdentityMailClient } from "./email/identity-mail";
 import { createEventConsumer } from "./delivery/event-consumer";
 import { createPushClient } from "./delivery/push-client";
 import { createWebPushClient } from "./delivery/web-push-client";
@@ -58,7 +63,21 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
   const webPushConfig = webPushSettings(config);
   const webPush = webPushConfig ? createWebPushClient(webPushConfig, { timeoutMs: config.PUSH_TIMEOUT_MS, production: config.NODE_ENV === "production" }) : null;
   const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });
-  const runner = createDeliveryRunner({ db, push, webPush, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
+  const emailConfig = emailSettings(config);
+  const email = emailConfig ? createEmailClient(emailConfig) : null;
+  const identityMail = createIdentityMailClient({ identityUrl: config.IDENTITY_URL, secret: config.GATEWAY_SIGNING_SECRET, serviceId: config.NOTIFICATION_SERVICE_ID, timeoutMs: config.IDENTITY_TIMEOUT_MS });
+  const emailSender = email
+    ? createEmailSender({
+        db,
+        email,
+        identity: identityMail,
+        unsubscribeSecret: config.UNSUBSCRIBE_SIGNING_SECRET,
+        publicBaseUrl: config.NOTIFICATION_PUBLIC_BASE_URL,
+        logger: logger.child({ component: "email" }),
+      })
+    : null;
+  const accountMail = email ? createAccountMailSender({ db, email, identity: identityMail, logger: logger.child({ component: "account-mail" }) }) : null;
+  const runner = createDeliveryRunner({ db, push, webPush, email: emailSender, logger, onOutcome: (status, code) => deliveries.inc({ status, code: code ?? "" }) });
   const consumer = createEventConsumer({
     redis,
     topic: config.NOTIFICATION_TOPIC,
@@ -66,6 +85,7 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     queue,
     push: push !== null,
     webPush: webPush !== null,
+    email: email !== null,
     logger: logger.child({ component: "events" }),
     blockMs: config.EVENTS_BLOCK_MS,
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
@@ -99,6 +119,16 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     onOutcome: (outcome) => webhookDeliveries.inc({ outcome }),
   });
   const webhookSweep = createWebhookSweep({ db, queue: webhookQueue, staleMs: config.DELIVERY_STALE_MS, everyMs: config.DELIVERY_SWEEP_MS, logger });
+  const accountMails = createAccountMailConsumer({
+    redis,
+    topic: config.ACCOUNT_MAIL_TOPIC,
+    queue,
+    emailOn: accountMail !== null,
+    logger: logger.child({ component: "account-mail" }),
+    blockMs: config.EVENTS_BLOCK_MS,
+    claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
+    maxDeliveries: config.EVENTS_MAX_DELIVERIES,
+  });
   const sweep = createDeliverySweep({
     db,
     queue,
@@ -123,7 +153,9 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
         concurrency: config.DELIVERY_CONCURRENCY,
         // Deliveries whose recipient is in quiet hours are put off until they end (queue.ts).
         processor: (job: Job<DeliveryJob>, token?: string) =>
-          runner.runBatch(deliveryIdsOf(job.data), { made: job.attemptsMade, max: job.opts.attempts ?? 1 }, queue.deferrer(job, token)),
+          "accountMail" in job.data
+            ? (accountMail?.send(job.data.accountMail, { made: job.attemptsMade, max: job.opts.attempts ?? 1 }) ?? Promise.resolve("EMAIL_OFF"))
+            : runner.runBatch(deliveryIdsOf(job.data), { made: job.attemptsMade, max: job.opts.attempts ?? 1 }, queue.deferrer(job, token)),
         options: {
           settings: {
             backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) =>
@@ -153,11 +185,12 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     parts: [
       { name: "notification request consumer", start: () => consumer.start(), stop: () => consumer.stop() },
       { name: "account erasure consumer", start: () => erasures.start(), stop: () => erasures.stop() },
+      { name: "account mail consumer", start: () => accountMails.start(), stop: () => accountMails.stop() },
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
       { name: "webhook sweep", start: () => webhookSweep.start(), stop: () => webhookSweep.stop() },
     ],
-    startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)", webPush: webPush ? "on" : "off (WEB_PUSH_VAPID_* unset)" }),
-    closers: [() => queue.close(), () => webhookQueue.close(), () => webhookSender.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close()],
+    startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)", webPush: webPush ? "on" : "off (WEB_PUSH_VAPID_* unset)", email: email ? "on" : "off (SMTP_URL unset)" }),
+    closers: [() => queue.close(), () => webhookQueue.close(), () => webhookSender.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close(), () => email?.close()],
   });
 
   return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC, sweepWebhooks: () => webhookSweep.sweep() };

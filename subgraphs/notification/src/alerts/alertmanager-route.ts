@@ -52,6 +52,8 @@ export function alertmanagerRoute(deps: {
   webhookQueue: WebhookQueue;
   push: boolean;
   webPush: boolean;
+  /** Email is on (SMTP_URL): admins whose SYSTEM email preference is on are mailed. */
+  email?: boolean;
   afterCommit: () => void;
   logger: Logger;
 }): Record<string, RouteHandler> {
@@ -126,7 +128,7 @@ export function alertmanagerRoute(deps: {
           senderId: null,
           sourceKey: notification.sourceKey,
         })),
-        { push: deps.push, webPush: deps.webPush, inTransaction: recordForWebhooks },
+        { push: deps.push, webPush: deps.webPush, email: deps.email ?? false, inTransaction: recordForWebhooks },
       );
       deps.afterCommit();
       // Should Redis be down, the deliveries are PENDING: the worker pool's sweep queues them.

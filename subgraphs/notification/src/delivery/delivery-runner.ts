@@ -4,6 +4,7 @@ import type { DeliveryStatus } from "../generated/prisma/client";
 import { QUIET_HOURS_BYPASS, quietUntil } from "../domain/quiet-hours";
 import { loadDeliveries, type DeliveryToSend } from "./delivery-store";
 import type { PushClient, PushOutcome } from "./push-client";
+import type { EmailSender } from "./email-sender";
 import { createSentMarker } from "./sent-marker";
 import { webPushPayload, type WebPushClient } from "./web-push-client";
 
@@ -38,6 +39,7 @@ export function quietHoursEnd(delivery: DeliveryToSend, now: Date): Date | null 
 
 /** Why a delivery finished without being sent, kept in its `lastError`. */
 const PUSH_OFF = "PUSH_DISABLED";
+const EMAIL_OFF = "EMAIL_DISABLED";
 const DEVICE_GONE = "DEVICE_UNREGISTERED";
 
 /**
@@ -59,6 +61,8 @@ export function createDeliveryRunner(deps: {
   push: PushClient | null;
   /** Web Push to browsers' subscriptions; null or absent: off. */
   webPush?: WebPushClient | null;
+  /** Email (SMTP) with identity's addresses; null or absent: off. */
+  email?: EmailSender | null;
   logger: Logger;
   onOutcome?: (status: DeliveryStatus, code: string | null) => void;
   /** The clock quiet hours are read on (tests). */
@@ -66,6 +70,7 @@ export function createDeliveryRunner(deps: {
 }) {
   const { db, push, logger } = deps;
   const webPush = deps.webPush ?? null;
+  const email = deps.email ?? null;
   const marker = createSentMarker(db);
   const now = deps.now ?? (() => new Date());
 
@@ -146,6 +151,35 @@ export function createDeliveryRunner(deps: {
   }
 
   /**
+   * Sends a batch's emails (email-sender.ts) and settles each as a push is; identity unable to
+   * say where they go is a retry of them all.
+   */
+  async function sendEmails(toSend: [string, DeliveryToSend][], lastAttempt: boolean, statuses: Map<string, DeliveryStatus>): Promise<RetryDelivery[]> {
+    if (toSend.length === 0) return [];
+    let outcomes;
+    try {
+      outcomes = await email!.send(toSend.map(([, delivery]) => delivery));
+    } catch (error) {
+      logger.warn({ err: error, deliveries: toSend.length }, "could not ask identity where to mail; retrying");
+      outcomes = toSend.map(() => ({ kind: "retry" as const, code: "IDENTITY_UNAVAILABLE", retryAfterMs: null }));
+    }
+    const sent = toSend.flatMap(([id], i) => (outcomes[i]!.kind === "sent" ? [{ deliveryId: id, messageId: (outcomes[i] as { messageId: string }).messageId }] : []));
+    for (const _marked of await marker.mark(sent)) deps.onOutcome?.("SENT", null);
+    const retries: RetryDelivery[] = [];
+    for (const [i, [id, delivery]] of toSend.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.kind === "sent") statuses.set(id, "SENT");
+      else if (outcome.kind === "skipped") statuses.set(id, await finish(id, "SKIPPED", { lastError: outcome.code }));
+      else {
+        const retry = await settle(id, delivery, outcome, lastAttempt);
+        statuses.set(id, retry && !lastAttempt ? "PENDING" : "FAILED");
+        if (retry) retries.push(retry);
+      }
+    }
+    return retries;
+  }
+
+  /**
    * Runs a batch; resolves to each delivery's status as this run left it (SKIPPED for an id
    * with no row). Throws a RetryDelivery, once the whole batch has run, when any delivery is
    * worth another attempt (not sooner than the longest Retry-After the service asked for).
@@ -159,10 +193,22 @@ export function createDeliveryRunner(deps: {
     const deferred = new Map<string, Date>();
     const at = now();
     const toSend: [string, DeliveryToSend & { token: string }][] = [];
+    const toMail: [string, DeliveryToSend][] = [];
     for (const id of new Set(deliveryIds)) {
       const delivery = found.get(id);
       if (!delivery) statuses.set(id, "SKIPPED");
       else if (delivery.status !== "PENDING") statuses.set(id, delivery.status);
+      else if (delivery.channel === "EMAIL") {
+        if (!email) statuses.set(id, await finish(id, "SKIPPED", { lastError: EMAIL_OFF }));
+        else {
+          // Quiet hours hold mail as they hold pushes (SYSTEM excepted).
+          const until = defer ? quietHoursEnd(delivery, at) : null;
+          if (until) {
+            deferred.set(id, until);
+            statuses.set(id, "PENDING");
+          } else toMail.push([id, delivery]);
+        }
+      }
       // A device unregistered, disabled or handed to another user since: not the recipient's any more.
       else if (!delivery.deviceId || !delivery.token || delivery.deviceDisabled || delivery.deviceUserId !== delivery.recipientId) {
         statuses.set(id, await finish(id, "SKIPPED", { lastError: DEVICE_GONE }));
@@ -179,6 +225,7 @@ export function createDeliveryRunner(deps: {
     const lastAttempt = attempt.made + 1 >= attempt.max;
     const retries: RetryDelivery[] = [];
     for (let i = 0; i < toSend.length; i += SLICE) retries.push(...(await sendSlice(toSend.slice(i, i + SLICE), lastAttempt, statuses)));
+    retries.push(...(await sendEmails(toMail, lastAttempt, statuses)));
     if (retries.length > 0) {
       const waits = retries.map((r) => r.retryAfterMs).filter((ms): ms is number => ms !== null);
       throw new RetryDelivery(retries[0]!.code, waits.length > 0 ? Math.max(...waits) : null);

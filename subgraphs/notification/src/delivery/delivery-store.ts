@@ -1,9 +1,11 @@
 import type { Db } from "../db";
-import type { DeliveryStatus, NotificationCategory, PushService } from "../generated/prisma/client";
+import type { DeliveryChannel, DeliveryStatus, NotificationCategory, PushService } from "../generated/prisma/client";
 
 /** What one push needs (with its recipient's quiet hours), read with its batch in one statement (the hot path of the worker pool). */
 export type DeliveryToSend = {
   status: DeliveryStatus;
+  /** PUSH (to the device) or EMAIL (to the recipient's address, asked of identity when sent). */
+  channel: DeliveryChannel;
   notificationId: string;
   recipientId: string;
   category: NotificationCategory;
@@ -33,7 +35,7 @@ export type DeliveryToSend = {
  */
 export async function loadDeliveries(db: Db, deliveryIds: string[]): Promise<Map<string, DeliveryToSend & { id: string }>> {
   const rows = await db.$queryRaw<(DeliveryToSend & { id: string })[]>`
-    SELECT d.id::text AS id, d.status::text AS status, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
+    SELECT d.id::text AS id, d.status::text AS status, d.channel::text AS channel, n.id::text AS "notificationId", n.recipient_id::text AS "recipientId",
            n.category::text AS category, n.title, n.body, n.campaign_id::text AS "campaignId", n.data,
            p.id::text AS "deviceId", p.user_id::text AS "deviceUserId", p.token, (p.disabled_at IS NOT NULL) AS "deviceDisabled",
            p.service::text AS service, p.p256dh, p.auth,

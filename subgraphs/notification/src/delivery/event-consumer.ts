@@ -34,6 +34,8 @@ export function createEventConsumer(deps: {
   /** Which push services are on (FCM, Web Push): devices of another get no delivery. */
   push: boolean;
   webPush: boolean;
+  /** Email is on (SMTP_URL): recipients whose preference says so get an EMAIL delivery. */
+  email?: boolean;
   logger: Logger;
   blockMs: number;
   claimIdleMs: number;
@@ -59,7 +61,7 @@ export function createEventConsumer(deps: {
         const items = render(event.id, request);
         let created = 0;
         for (let i = 0; i < items.length; i += WRITE_CHUNK) {
-          const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push, webPush: deps.webPush });
+          const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push, webPush: deps.webPush, email: deps.email ?? false });
           await queue.enqueue(written.deliveryIds);
           created += written.created.length;
         }

@@ -10,12 +10,19 @@ export const DELIVERY_QUEUE = "notification-deliveries";
  * deliveries (job id `batch-<first id>`): a campaign's 10,000 pushes are 200 jobs, read and
  * marked a batch per statement, not 10,000 jobs of a read and a write each.
  */
-export type DeliveryJob = { deliveryId: string } | { deliveryIds: string[] };
+export type DeliveryJob = { deliveryId: string } | { deliveryIds: string[] } | AccountMailJob;
+
+/**
+ * An account mail (identity's ACCOUNT_MAIL_REQUESTED): no delivery row, since nothing about it
+ * is ours to keep; job id `mail-<event id>`, so the same event read twice while its job is
+ * kept (DELIVERY queue's retention) is one mail.
+ */
+export type AccountMailJob = { accountMail: { mailId: string; kind: string; eventId: string } };
 
 /** Deliveries per batch job. */
 export const BATCH_SIZE = 50;
 
-export const deliveryIdsOf = (data: DeliveryJob): string[] => ("deliveryIds" in data ? data.deliveryIds : [data.deliveryId]);
+export const deliveryIdsOf = (data: DeliveryJob): string[] => ("accountMail" in data ? [] : "deliveryIds" in data ? data.deliveryIds : [data.deliveryId]);
 
 /** The queue entries for new deliveries: one job per delivery alone, else a job per batch. */
 export function deliveryJobs(deliveryIds: string[]): { name: string; data: DeliveryJob; opts: { jobId: string } }[] {
@@ -44,6 +51,8 @@ export type DeliveryQueue = {
    * attempts, a finished one replaced, a missing one added. Throws when Redis is unreachable.
    */
   requeue(deliveryIds: string[]): Promise<void>;
+  /** Queues an account mail (idempotent by its event's id while its job is kept); throws when Redis is unreachable, so the event is read again. */
+  enqueueAccountMail(job: AccountMailJob["accountMail"]): Promise<void>;
   /**
    * How the running `job` puts off deliveries until their recipient's quiet hours end: a job of
    * one delivery is itself delayed until then (no attempt spent); out of a batch, each gets a
@@ -90,8 +99,11 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
       };
       for (let i = 0; i < deliveryIds.length; i += 50) await Promise.all(deliveryIds.slice(i, i + 50).map(requeueOne));
     },
+    async enqueueAccountMail(mail) {
+      await queue.add("account-mail", { accountMail: mail }, { jobId: `mail-${mail.eventId}` });
+    },
     deferrer: (job, token) => async (deferred) => {
-      if (!("deliveryIds" in job.data) && deferred.has(job.data.deliveryId)) {
+      if ("deliveryId" in job.data && deferred.has(job.data.deliveryId)) {
         await job.moveToDelayed(deferred.get(job.data.deliveryId)!.getTime(), token);
         // Tells the worker the job was moved, not finished.
         throw new DelayedError();

@@ -1,7 +1,7 @@
 import { Topics, streamKey, type Redis } from "@startales/service-kit";
 import type { Db } from "../db";
 
-/** `preferences`: its per-category preferences and its quiet hours. */
+/** `preferences`: its per-category preferences, its quiet hours and its email suppression. */
 export type ErasedAccount = { notifications: number; devices: number; preferences: number };
 
 /**
@@ -11,12 +11,13 @@ export type ErasedAccount = { notifications: number; devices: number; preference
  * nothing left to erase.
  */
 export async function eraseAccount(db: Db, redis: Redis, userId: string): Promise<ErasedAccount> {
-  const [notifications, devices, preferences, quietHours] = await db.$transaction([
+  const [notifications, devices, preferences, quietHours, suppressions] = await db.$transaction([
     db.notification.deleteMany({ where: { recipientId: userId } }),
     db.pushDevice.deleteMany({ where: { userId } }),
     db.preference.deleteMany({ where: { userId } }),
     db.quietHours.deleteMany({ where: { userId } }),
+    db.emailSuppression.deleteMany({ where: { userId } }),
   ]);
   await redis.del(streamKey(Topics.inbox(userId)));
-  return { notifications: notifications.count, devices: devices.count, preferences: preferences.count + quietHours.count };
+  return { notifications: notifications.count, devices: devices.count, preferences: preferences.count + quietHours.count + suppressions.count };
 }

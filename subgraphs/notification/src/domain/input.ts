@@ -54,6 +54,7 @@ export const preferenceInput = z.object({
   category: z.enum(categories, { error: `must be one of ${categories.join(", ")}` }),
   inApp: z.boolean(),
   push: z.boolean(),
+  email: z.boolean().nullish(),
 });
 
 export const registerDeviceInput = z.object({

@@ -18,6 +18,7 @@ import type { NotificationLoaders } from "../loaders";
 import { recordAudit } from "./audit";
 import type { InboxPage, SendNotificationInput } from "./input";
 import { writeNotifications } from "./notification-writer";
+import { emailPreference } from "../email/email-preferences";
 import { formatMinute } from "./quiet-hours";
 
 /** Quiet hours as the API shows them. */
@@ -34,6 +35,8 @@ export function createNotificationService(deps: {
   push: boolean;
   /** The VAPID public key browsers subscribe with; null: web push is off. */
   webPushKey: string | null;
+  /** Email is on (SMTP_URL). */
+  email?: boolean;
   campaignMembers: (loaders: NotificationLoaders, campaignId: string) => Promise<Set<string> | null>;
   /** After a commit that wrote events: the outbox relay may publish at once. */
   afterCommit?: () => void;
@@ -75,6 +78,7 @@ export function createNotificationService(deps: {
         {
           push: deps.push,
           webPush: deps.webPushKey !== null,
+          email: deps.email ?? false,
           // Audited with the change, in its transaction: a send either happened and is logged, or neither.
           inTransaction: (tx, { created, deliveryIds }) =>
             created.length === 0
@@ -127,16 +131,23 @@ export function createNotificationService(deps: {
 
     async preferences(viewer: SignedInViewer) {
       const rows = new Map((await db.preference.findMany({ where: { userId: viewer.userId } })).map((p) => [p.category, p]));
-      return CATEGORIES.map((category) => ({ category, inApp: rows.get(category)?.inApp ?? true, push: rows.get(category)?.push ?? true }));
+      return CATEGORIES.map((category) => ({
+        category,
+        inApp: rows.get(category)?.inApp ?? true,
+        push: rows.get(category)?.push ?? true,
+        email: emailPreference(category, rows.get(category)?.email),
+      }));
     },
 
-    async setPreference(viewer: SignedInViewer, input: { category: NotificationCategory; inApp: boolean; push: boolean }) {
-      const { category, inApp, push } = await db.preference.upsert({
+    /** `email` left out keeps what it was (clients from before email, a mail's unsubscribe link). */
+    async setPreference(viewer: SignedInViewer, input: { category: NotificationCategory; inApp: boolean; push: boolean; email?: boolean | null }) {
+      const email = input.email ?? undefined;
+      const row = await db.preference.upsert({
         where: { userId_category: { userId: viewer.userId, category: input.category } },
-        create: { userId: viewer.userId, ...input },
-        update: { inApp: input.inApp, push: input.push },
+        create: { userId: viewer.userId, category: input.category, inApp: input.inApp, push: input.push, email },
+        update: { inApp: input.inApp, push: input.push, email },
       });
-      return { category, inApp, push };
+      return { category: row.category, inApp: row.inApp, push: row.push, email: emailPreference(row.category, row.email) };
     },
 
     async quietHours(viewer: SignedInViewer) {
@@ -200,11 +211,12 @@ export function createNotificationService(deps: {
       return db.delivery.findMany({ where, orderBy: [{ updatedAt: "desc" }, { id: "desc" }], take: page.first });
     },
 
-    /** FAILED back to PENDING (devices still active only) and into the queue again; audited. */
+    /** FAILED back to PENDING (pushes to devices still active, emails)  and into the queue again; audited. */
     async retryDeliveries(ids: string[], audit: AuditContext): Promise<number> {
       const retried = await db.$transaction(async (tx) => {
         const rows = await tx.delivery.updateManyAndReturn({
-          where: { id: { in: ids }, status: "FAILED", device: { is: { disabledAt: null } } },
+          // Emails have no device: their address is asked again when they run.
+          where: { id: { in: ids }, status: "FAILED", OR: [{ channel: "EMAIL" }, { device: { is: { disabledAt: null } } }] },
           data: { status: "PENDING" },
           select: { id: true },
         });

@@ -1,5 +1,6 @@
 import { Topics, activeTraceparent, eventData } from "@startales/service-kit";
 import type { Db } from "../db";
+import { EMAIL_ON_BY_DEFAULT } from "../email/email-preferences";
 import type { Notification, NotificationCategory, Prisma } from "../generated/prisma/client";
 
 const NOTIFICATION_ADDED = "NOTIFICATION_ADDED";
@@ -28,7 +29,8 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
 /**
  * Creates notifications in one statement, in one transaction: each recipient's preference for
  * the category decides whether the inbox shows it (in_inbox) and whether each of their active
- * devices (reached by a push service that is on: FCM with `push`, browsers with `webPush`) gets a PENDING push delivery; each one shown gets a NOTIFICATION_ADDED event on
+ * devices (reached by a push service that is on: FCM with `push`, browsers with `webPush`) gets a PENDING push delivery,
+ * and, with `email` and the category's email preference, the notification one EMAIL delivery; each one shown gets a NOTIFICATION_ADDED event on
  * `inbox:<recipient>` (outbox) for the notificationAdded subscription. A notification whose
  * (recipient, sourceKey) exists is left as it is and gets nothing new, so a retried request
  * or a redelivered event sends nothing twice. Everything is on until the recipient turns it
@@ -40,7 +42,7 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
 export async function writeNotifications(
   db: Db,
   items: NewNotification[],
-  options: { push: boolean; webPush?: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
+  options: { push: boolean; webPush?: boolean; email?: boolean; inTransaction?: (tx: Prisma.TransactionClient, written: Written) => Promise<unknown> },
 ): Promise<Written> {
   if (items.length === 0) return { created: [], deliveryIds: [] };
   // The NOTIFICATION_ADDED events are built by the SQL below, so their data is checked here:
@@ -86,12 +88,20 @@ export async function writeNotifications(
             LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
            WHERE (CASE d.service WHEN 'WEB_PUSH' THEN ${options.webPush ?? false}::boolean ELSE ${options.push}::boolean END) AND COALESCE(p.push, true)
           RETURNING id
+        ), mailed AS (
+          -- One email per notification, its address asked of identity when it is sent (never stored here).
+          INSERT INTO deliveries (id, notification_id, channel, updated_at)
+          SELECT gen_random_uuid(), c.id, 'EMAIL', now()
+            FROM created c
+            LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
+           WHERE ${options.email ?? false}::boolean AND COALESCE(p.email, c.category::text = ANY(${EMAIL_ON_BY_DEFAULT as string[]}::text[]))
+          RETURNING id
         )
         SELECT (SELECT COALESCE(json_agg(json_build_object(
                   'id', c.id, 'recipientId', c.recipient_id, 'category', c.category, 'title', c.title, 'body', c.body,
                   'campaignId', c.campaign_id, 'data', c.data, 'senderId', c.sender_id, 'sourceKey', c.source_key,
                   'inInbox', c.in_inbox, 'createdAt', c.created_at, 'readAt', c.read_at)), '[]') FROM created c) AS created,
-               (SELECT COALESCE(json_agg(q.id), '[]') FROM queued q) AS "deliveryIds"`;
+               (SELECT COALESCE(json_agg(q.id), '[]') FROM (SELECT id FROM queued UNION ALL SELECT id FROM mailed) q) AS "deliveryIds"`;
       // One row of JSON: per-row columns would repeat the delivery ids on every row.
       const [{ created, deliveryIds }] = rows as [Result];
       const written: Written = {
