@@ -620,6 +620,7 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   },
   "Query.notificationPreferences": { expect: signedIn(), run: (actor) => call(actor, "{ notificationPreferences { category inApp push } }") },
   "Query.quietHours": { expect: signedIn(), run: (actor) => call(actor, "{ quietHours { start end timeZone } }") },
+  "Query.digestSchedule": { expect: signedIn(), run: (actor) => call(actor, "{ digestSchedule { hour timeZone nextAt } }") },
   "Query.pushDevices": { expect: signedIn(), run: (actor) => call(actor, "{ pushDevices { id active } }") },
   "Subscription.notificationAdded": {
     // Everyone signed in has an inbox of their own; the trigger is a notification to the subscriber.
@@ -695,6 +696,10 @@ const cases: Record<string, { expect: Record<Actor, Outcome>; run: (actor: Actor
   "Mutation.setQuietHours": {
     expect: signedIn("FORBIDDEN"),
     run: (actor) => call(actor, 'mutation { setQuietHours(input: { start: "22:00", end: "07:30", timeZone: "Europe/Paris" }) { start end timeZone } }'),
+  },
+  "Mutation.setDigestSchedule": {
+    expect: signedIn("FORBIDDEN"),
+    run: (actor) => call(actor, 'mutation { setDigestSchedule(input: { hour: 8, timeZone: "Europe/Paris" }) { hour timeZone } }'),
   },
   "Mutation.registerPushDevice": {
     expect: signedIn("FORBIDDEN"),

@@ -162,6 +162,7 @@ const isSecretVariable = (name: string) =>
     "CLICKHOUSE_PASSWORD",
     "CONTENT_URL_SIGNING_SECRET",
     "UNSUBSCRIBE_SIGNING_SECRET",
+    "WEBHOOK_SECRET_KEY",
     "SMTP_URL",
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
@@ -180,7 +181,7 @@ function sampleSecret(key: string, service = "x"): string {
   if (key === "WEB_PUSH_VAPID_PUBLIC_KEY") return sampleVapid.publicKey;
   if (key === "WEB_PUSH_VAPID_PRIVATE_KEY") return sampleVapid.privateKey;
   if (key === "CLICKHOUSE_PASSWORD") return randomBytes(16).toString("hex");
-  if (key === "CONTENT_URL_SIGNING_SECRET" || key === "EMAIL_LINK_SECRET" || key === "UNSUBSCRIBE_SIGNING_SECRET") return randomBytes(48).toString("base64url");
+  if (key === "CONTENT_URL_SIGNING_SECRET" || key === "EMAIL_LINK_SECRET" || key === "UNSUBSCRIBE_SIGNING_SECRET" || key === "WEBHOOK_SECRET_KEY") return randomBytes(48).toString("base64url");
   if (key === "SMTP_URL") return "smtp://mailer:pw@smtp.example:587";
   if (key === "S3_ACCESS_KEY_ID" || key === "MINIO_ROOT_USER") return `startales${randomBytes(4).toString("hex")}`;
   if (key === "S3_SECRET_ACCESS_KEY" || key === "MINIO_ROOT_PASSWORD") return randomBytes(24).toString("hex");

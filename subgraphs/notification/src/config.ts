@@ -58,6 +58,8 @@ export const notificationConfigSchema = z.object({
   DELIVERY_CONCURRENCY: positiveInt(32),
   /** How often the worker pool requeues PENDING deliveries that never reached the queue (a crash between commit and enqueue). */
   DELIVERY_SWEEP_MS: positiveInt(30_000),
+  /** How often the worker pool looks for daily digests that are due (a digest goes out within this of its hour). */
+  DIGEST_INTERVAL_MS: positiveInt(60_000),
   /** A PENDING delivery this old, not in the queue, is requeued by the sweep. */
   DELIVERY_STALE_MS: positiveInt(60_000),
   /** Notifications older than this are deleted by the sweep (with their deliveries). */
@@ -110,6 +112,7 @@ export const notificationConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   /** Webhook deliveries the worker pool sends at once per process. */
   WEBHOOK_CONCURRENCY: positiveInt(16),
+  /**
    * The mail server (nodemailer's pooled SMTP transport): smtp://host:port (STARTTLS when the
    * server offers it) or smtps://host:port (TLS from the start); credentials in the URL's user
    * info. Unset: email is off, as push is without PUSH_URL.

@@ -6,6 +6,7 @@ import {
   createRedis,
   createWorkerApp,
   databaseReadiness,
+  periodicTask,
   queueWorker,
   redisReadiness,
   retryDelayMs,
@@ -25,6 +26,7 @@ import { createPushClient } from "./delivery/push-client";
 import { createWebPushClient } from "./delivery/web-push-client";
 import { DELIVERY_QUEUE, createDeliveryQueue, deliveryIdsOf, queuePrefix, type DeliveryJob } from "./delivery/queue";
 import { createDeliverySweep } from "./delivery/sweep";
+import { createDailyDigest } from "./digest/daily-digest";
 import { eraseAccount } from "./domain/account-erasure";
 import { createSecretBox } from "./webhooks/secret-box";
 import { RetryWebhook, createWebhookRunner } from "./webhooks/webhook-runner";
@@ -39,6 +41,8 @@ export type NotificationWorker = Service & {
   sweep(): Promise<number>;
   /** Deletes notifications past NOTIFICATION_RETENTION_DAYS now (tests; each sweep does it too). */
   purge(): Promise<number>;
+  /** One pass of the daily digest at `now` (tests; it also runs every DIGEST_INTERVAL_MS): how many digests it wrote. */
+  digest(now?: Date): Promise<number>;
   /** The notification-request topic it consumes (NOTIFICATION_TOPIC). */
   topic: string;
   /** One sweep of stale PENDING webhook deliveries now (tests; it also runs every DELIVERY_SWEEP_MS). */
@@ -138,6 +142,9 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     logger,
   });
 
+  const digest = createDailyDigest({ db, queue, push: push !== null, webPush: webPush !== null, email: email !== null, logger: logger.child({ component: "digest" }) });
+  const digestTask = periodicTask(() => digest.run(), { everyMs: config.DIGEST_INTERVAL_MS, logger, failure: "daily digest pass failed; the next pass tries again" });
+
   const app = createWorkerApp({
     name: "notification worker pool",
     config,
@@ -188,10 +195,11 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
       { name: "account mail consumer", start: () => accountMails.start(), stop: () => accountMails.stop() },
       { name: "delivery sweep", start: () => sweep.start(), stop: () => sweep.stop() },
       { name: "webhook sweep", start: () => webhookSweep.start(), stop: () => webhookSweep.stop() },
+      { name: "daily digest", start: () => digestTask.start(), stop: () => digestTask.stop() },
     ],
     startedFields: () => ({ push: push ? "on" : "off (PUSH_URL unset)", webPush: webPush ? "on" : "off (WEB_PUSH_VAPID_* unset)", email: email ? "on" : "off (SMTP_URL unset)" }),
     closers: [() => queue.close(), () => webhookQueue.close(), () => webhookSender.close(), () => db.$disconnect(), () => redis.disconnect(), () => push?.close(), () => webPush?.close(), () => email?.close()],
   });
 
-  return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), topic: config.NOTIFICATION_TOPIC, sweepWebhooks: () => webhookSweep.sweep() };
+  return { ...app, metrics, sweep: () => sweep.sweep(), purge: () => sweep.purge(), digest: (now?: Date) => digest.run(now), topic: config.NOTIFICATION_TOPIC, sweepWebhooks: () => webhookSweep.sweep() };
 }

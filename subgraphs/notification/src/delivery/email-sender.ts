@@ -46,7 +46,7 @@ export function createEmailSender(deps: { db: Db; email: EmailClient; identity: 
   async function sendOne(delivery: DeliveryToSend, address: UserAddress, suppressed: Set<string>): Promise<EmailDeliveryOutcome> {
     const locale = emailLocale(address.locale);
     const url = unsubscribeUrl(deps.publicBaseUrl, unsubscribeToken(deps.unsubscribeSecret, delivery.recipientId, delivery.category));
-    const rendered = renderEmail(notificationEmail(delivery, locale, link), { locale, unsubscribeUrl: url });
+    const rendered = renderEmail(notificationEmail(delivery, locale, link, address.displayName), { locale, unsubscribeUrl: url });
     const outcome: EmailOutcome = await deps.email.send({ to: address.email, ...rendered, headers: unsubscribeHeaders(url) });
     if (outcome.kind !== "bounced") return outcome;
     await suppress(db, address, outcome.code);

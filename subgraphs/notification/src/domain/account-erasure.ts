@@ -11,13 +11,14 @@ export type ErasedAccount = { notifications: number; devices: number; preference
  * nothing left to erase.
  */
 export async function eraseAccount(db: Db, redis: Redis, userId: string): Promise<ErasedAccount> {
-  const [notifications, devices, preferences, quietHours, suppressions] = await db.$transaction([
+  const [notifications, devices, preferences, quietHours, suppressions, digestSchedules] = await db.$transaction([
     db.notification.deleteMany({ where: { recipientId: userId } }),
     db.pushDevice.deleteMany({ where: { userId } }),
     db.preference.deleteMany({ where: { userId } }),
     db.quietHours.deleteMany({ where: { userId } }),
     db.emailSuppression.deleteMany({ where: { userId } }),
+    db.digestSchedule.deleteMany({ where: { userId } }),
   ]);
   await redis.del(streamKey(Topics.inbox(userId)));
-  return { notifications: notifications.count, devices: devices.count, preferences: preferences.count + quietHours.count + suppressions.count };
+  return { notifications: notifications.count, devices: devices.count, preferences: preferences.count + quietHours.count + suppressions.count + digestSchedules.count };
 }

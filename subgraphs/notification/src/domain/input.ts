@@ -55,7 +55,8 @@ export const preferenceInput = z.object({
   inApp: z.boolean(),
   push: z.boolean(),
   email: z.boolean().nullish(),
-});
+  digest: z.boolean().nullish(),
+}).refine((input) => !(input.category === "SYSTEM" && input.digest === true), { message: "SYSTEM notifications (security, maintenance) are never held for a digest", path: ["digest"] });
 
 export const registerDeviceInput = z.object({
   platform: z.enum(["ANDROID", "IOS", "WEB"], { error: "must be ANDROID, IOS or WEB" }),
@@ -126,23 +127,31 @@ const minuteOfDay = z
   });
 
 /** Quiet hours as minutes of the day in a canonical IANA zone; null clears them. */
+/** An IANA zone, canonicalised; anything else is refused by name. */
+const ianaZone = z
+  .string()
+  .trim()
+  .max(64, "must be at most 64 characters")
+  .transform((value, ctx) => {
+    const zone = canonicalTimeZone(value);
+    if (zone === null) {
+      ctx.addIssue({ code: "custom", message: "must be an IANA time zone (e.g. Europe/Paris)" });
+      return z.NEVER;
+    }
+    return zone;
+  });
+
+export const digestScheduleInput = z.object({
+  hour: z.number().int("must be a whole hour").min(0, "must be 0 to 23").max(23, "must be 0 to 23"),
+  timeZone: ianaZone,
+});
+
 export const quietHoursInput = z.object({
   input: z
     .object({
       start: minuteOfDay,
       end: minuteOfDay,
-      timeZone: z
-        .string()
-        .trim()
-        .max(64, "must be at most 64 characters")
-        .transform((value, ctx) => {
-          const zone = canonicalTimeZone(value);
-          if (zone === null) {
-            ctx.addIssue({ code: "custom", message: "must be an IANA time zone (e.g. Europe/Paris)" });
-            return z.NEVER;
-          }
-          return zone;
-        }),
+      timeZone: ianaZone,
     })
     .refine((window) => window.start !== window.end, { message: "must differ from start", path: ["end"] })
     .nullish()

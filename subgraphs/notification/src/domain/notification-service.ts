@@ -18,6 +18,7 @@ import type { NotificationLoaders } from "../loaders";
 import { recordAudit } from "./audit";
 import type { InboxPage, SendNotificationInput } from "./input";
 import { writeNotifications } from "./notification-writer";
+import { digestTimeOf, nextDigestSlot } from "../digest/digest-schedule";
 import { emailPreference } from "../email/email-preferences";
 import { formatMinute } from "./quiet-hours";
 
@@ -136,18 +137,32 @@ export function createNotificationService(deps: {
         inApp: rows.get(category)?.inApp ?? true,
         push: rows.get(category)?.push ?? true,
         email: emailPreference(category, rows.get(category)?.email),
+        digest: rows.get(category)?.digest ?? false,
       }));
     },
 
     /** `email` left out keeps what it was (clients from before email, a mail's unsubscribe link). */
-    async setPreference(viewer: SignedInViewer, input: { category: NotificationCategory; inApp: boolean; push: boolean; email?: boolean | null }) {
+    async setPreference(viewer: SignedInViewer, input: { category: NotificationCategory; inApp: boolean; push: boolean; email?: boolean | null; digest?: boolean | null }) {
       const email = input.email ?? undefined;
+      const digest = input.digest ?? undefined;
       const row = await db.preference.upsert({
         where: { userId_category: { userId: viewer.userId, category: input.category } },
-        create: { userId: viewer.userId, category: input.category, inApp: input.inApp, push: input.push, email },
-        update: { inApp: input.inApp, push: input.push, email },
+        create: { userId: viewer.userId, category: input.category, inApp: input.inApp, push: input.push, email, digest },
+        update: { inApp: input.inApp, push: input.push, email, digest },
       });
-      return { category: row.category, inApp: row.inApp, push: row.push, email: emailPreference(row.category, row.email) };
+      return { category: row.category, inApp: row.inApp, push: row.push, email: emailPreference(row.category, row.email), digest: row.digest };
+    },
+
+    /** When the caller's digest goes out (digestTimeOf: theirs, else 18:00 in their quiet hours' zone or UTC) and its next time. */
+    async digestSchedule(viewer: SignedInViewer, now = new Date()) {
+      const [schedule, quiet] = await Promise.all([db.digestSchedule.findUnique({ where: { userId: viewer.userId } }), db.quietHours.findUnique({ where: { userId: viewer.userId } })]);
+      const time = digestTimeOf(schedule, quiet?.timeZone ?? null);
+      return { ...time, nextAt: nextDigestSlot(now, time) };
+    },
+
+    async setDigestSchedule(viewer: SignedInViewer, input: { hour: number; timeZone: string }) {
+      await db.digestSchedule.upsert({ where: { userId: viewer.userId }, create: { userId: viewer.userId, ...input }, update: input });
+      return { ...input, nextAt: nextDigestSlot(new Date(), input) };
     },
 
     async quietHours(viewer: SignedInViewer) {

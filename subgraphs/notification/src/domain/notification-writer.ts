@@ -30,7 +30,8 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
  * Creates notifications in one statement, in one transaction: each recipient's preference for
  * the category decides whether the inbox shows it (in_inbox) and whether each of their active
  * devices (reached by a push service that is on: FCM with `push`, browsers with `webPush`) gets a PENDING push delivery,
- * and, with `email` and the category's email preference, the notification one EMAIL delivery; each one shown gets a NOTIFICATION_ADDED event on
+ * and, with `email` and the category's email preference, the notification one EMAIL delivery
+ * (neither for a category the recipient batches into the daily digest: a digest entry instead); each one shown gets a NOTIFICATION_ADDED event on
  * `inbox:<recipient>` (outbox) for the notificationAdded subscription. A notification whose
  * (recipient, sourceKey) exists is left as it is and gets nothing new, so a retried request
  * or a redelivered event sends nothing twice. Everything is on until the recipient turns it
@@ -87,6 +88,7 @@ export async function writeNotifications(
             JOIN push_devices d ON d.user_id = c.recipient_id AND d.disabled_at IS NULL
             LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
            WHERE (CASE d.service WHEN 'WEB_PUSH' THEN ${options.webPush ?? false}::boolean ELSE ${options.push}::boolean END) AND COALESCE(p.push, true)
+             AND NOT COALESCE(p.digest, false)
           RETURNING id
         ), mailed AS (
           -- One email per notification, its address asked of identity when it is sent (never stored here).
@@ -95,7 +97,15 @@ export async function writeNotifications(
             FROM created c
             LEFT JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
            WHERE ${options.email ?? false}::boolean AND COALESCE(p.email, c.category::text = ANY(${EMAIL_ON_BY_DEFAULT as string[]}::text[]))
+             AND NOT COALESCE(p.digest, false)
           RETURNING id
+        ), digested AS (
+          -- A digest category's news waits for the recipient's daily digest (digest/daily-digest.ts) instead.
+          INSERT INTO digest_entries (notification_id, user_id)
+          SELECT c.id, c.recipient_id
+            FROM created c
+            JOIN preferences p ON p.user_id = c.recipient_id AND p.category = c.category
+           WHERE p.digest AND c.category <> 'SYSTEM'
         )
         SELECT (SELECT COALESCE(json_agg(json_build_object(
                   'id', c.id, 'recipientId', c.recipient_id, 'category', c.category, 'title', c.title, 'body', c.body,

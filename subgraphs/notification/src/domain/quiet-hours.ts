@@ -49,7 +49,7 @@ export function canonicalTimeZone(zone: string): string | null {
 type Wall = { year: number; month: number; day: number; hour: number; minute: number; second: number };
 
 /** The wall clock in `zone` at `instant` (ms since the epoch). */
-function wallClock(instant: number, zone: string): Wall {
+export function wallClock(instant: number, zone: string): Wall {
   const parts: Record<string, number> = {};
   for (const part of formatter(zone).formatToParts(new Date(instant))) if (part.type !== "literal") parts[part.type] = Number(part.value);
   return { year: parts.year!, month: parts.month!, day: parts.day!, hour: parts.hour!, minute: parts.minute!, second: parts.second! };

@@ -134,14 +134,15 @@ export function notificationMail(locale: EmailLocale, params: { title: string; b
   };
 }
 
-/** The day's notifications in one mail (its schedule is not built yet). */
-export function dailyDigestMail(locale: EmailLocale, params: { displayName: string; items: DigestItem[]; link: string }): EmailContent {
+/** The day's notifications in one mail (digest/daily-digest.ts sends it at the player's digest time). */
+/** `count`: how many the digest holds when it lists only the first of them (items). */
+export function dailyDigestMail(locale: EmailLocale, params: { displayName: string; items: DigestItem[]; count?: number; link: string }): EmailContent {
   const w = WORDING[locale];
   return {
-    subject: w.digest.subject(params.items.length),
+    subject: w.digest.subject(params.count ?? params.items.length),
     blocks: [
       { kind: "paragraph", text: w.greeting(params.displayName) },
-      { kind: "paragraph", text: w.digest.intro(params.items.length) },
+      { kind: "paragraph", text: w.digest.intro(params.count ?? params.items.length) },
       ...params.items.flatMap((item): EmailBlock[] => [
         { kind: "paragraph", text: item.title },
         { kind: "note", text: item.body },

@@ -1,6 +1,7 @@
 import type { NotificationCategory } from "../generated/prisma/client";
 import { TEMPLATES } from "../domain/templates";
-import { campaignMail, notificationMail, type CampaignTemplate, type EmailContent, type EmailLocale } from "./email-templates";
+import { isDigestData } from "../digest/digest-data";
+import { campaignMail, dailyDigestMail, notificationMail, type CampaignTemplate, type EmailContent, type EmailLocale } from "./email-templates";
 
 const CAMPAIGN_TEMPLATES = new Set<string>(["CAMPAIGN_STARTED", "CAMPAIGN_PAUSED", "CAMPAIGN_RESUMED", "CAMPAIGN_ENDED"]);
 const MARK = "\u0000";
@@ -15,8 +16,9 @@ export function campaignNameOf(template: CampaignTemplate, title: string): strin
   return title.slice(before.length, title.length - after.length);
 }
 
-/** A notification as a mail in the recipient's language: the campaign templates localised, anything else its own words in a localised frame. */
-export function notificationEmail(notification: { category: NotificationCategory; title: string; body: string; data: unknown }, locale: EmailLocale, link: string): EmailContent {
+/** A notification as a mail in the recipient's language: a daily digest and the campaign templates localised, anything else its own words in a localised frame. */
+export function notificationEmail(notification: { category: NotificationCategory; title: string; body: string; data: unknown }, locale: EmailLocale, link: string, displayName = ""): EmailContent {
+  if (isDigestData(notification.data)) return dailyDigestMail(locale, { displayName, items: notification.data.items, count: notification.data.count, link });
   const template = (notification.data as { template?: unknown } | null)?.template;
   if (typeof template === "string" && CAMPAIGN_TEMPLATES.has(template)) {
     const campaignName = campaignNameOf(template as CampaignTemplate, notification.title);
