@@ -102,13 +102,13 @@ describe("queues admin", () => {
     }
   });
 
-  it("shows an admin every queue of the stack: simulation ticks and lifecycle, provider jobs, notification deliveries", async () => {
+  it("shows an admin every queue of the stack: simulation ticks and lifecycle, provider jobs, notification deliveries and webhooks", async () => {
     const adminKey = await createKey(admin, ["READ", "WRITE"]);
     // Discovery scans Redis every QUEUES_ADMIN_DISCOVERY_MS: the stack's queues may write their
     // meta after the gateway's first scan.
-    const names = await eventually("the stack's four queues on the board", async () => {
+    const names = await eventually("the stack's five queues on the board", async () => {
       const listed = (await listQueues(basic(adminKey))).map((q) => q.name);
-      return listed.length >= 4 ? listed : undefined;
+      return listed.length >= 5 ? listed : undefined;
     });
     expect(names).toEqual(
       expect.arrayContaining([
@@ -116,10 +116,11 @@ describe("queues admin", () => {
         `${PREFIX}:simulation-lifecycle`,
         expect.stringMatching(/^provider:test:[0-9a-f-]+:bull:provider-jobs$/),
         expect.stringMatching(/^notification:test:[0-9a-f-]+:bull:notification-deliveries$/),
+        expect.stringMatching(/^notification:test:[0-9a-f-]+:bull:webhooks$/),
       ]),
     );
     // Only this stack's: the other stacks in the same Redis keep their queues to themselves.
-    expect(names).toHaveLength(4);
+    expect(names).toHaveLength(5);
     // The page: served whole from here (no remote font), never framed, never cached.
     const page = await get("/", basic(adminKey));
     expect(page.status).toBe(200);
