@@ -48,6 +48,15 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
  * need few: a request waits for a connection rather than failing.
  */
 export const TEST_POOL_SIZE = "2";
+/**
+ * Identity's: every suite signs its users up and in at once (the authorization matrix, seven
+ * actors a row), each a transaction of several writes. At 2, on a loaded CI machine, sign-ups
+ * waited past the pool's 5 s for a connection and identity answered SERVICE_UNAVAILABLE (CI;
+ * retryAfter 5 says it was identity's own answer, not the gateway's timeout).
+ */
+export const IDENTITY_TEST_POOL_SIZE = "4";
+/** Campaign's: likewise for campaigns made, joined and started by several actors at once (its outbox relay shares the pool). */
+export const CAMPAIGN_TEST_POOL_SIZE = "3";
 
 /** Jest loads this module once per test file: an id of the file's own. */
 const FILE_ID = randomUUID();
@@ -75,10 +84,18 @@ export function required(name: string): string {
 export const TEST_EMAIL_LINK_SECRET = randomBytes(32).toString("base64url");
 
 export const identityTestConfig = (extra: Record<string, string> = {}): IdentityConfig =>
-  loadIdentityConfig(testEnv({ DATABASE_URL: required("IDENTITY_DATABASE_URL"), JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"), EMAIL_LINK_SECRET: TEST_EMAIL_LINK_SECRET, ...extra }));
+  loadIdentityConfig(
+    testEnv({
+      DATABASE_URL: required("IDENTITY_DATABASE_URL"),
+      JWT_PRIVATE_KEY: required("TEST_JWT_PRIVATE_KEY"),
+      EMAIL_LINK_SECRET: TEST_EMAIL_LINK_SECRET,
+      DATABASE_POOL_SIZE: IDENTITY_TEST_POOL_SIZE,
+      ...extra,
+    }),
+  );
 
 export const campaignTestConfig = (extra: Record<string, string> = {}): CampaignConfig =>
-  parseConfig(campaignConfigSchema, testEnv({ DATABASE_URL: required("CAMPAIGN_DATABASE_URL"), ...extra }));
+  parseConfig(campaignConfigSchema, testEnv({ DATABASE_URL: required("CAMPAIGN_DATABASE_URL"), DATABASE_POOL_SIZE: CAMPAIGN_TEST_POOL_SIZE, ...extra }));
 
 /** Realtime asks the campaign subgraph at `campaignUrl` (its origin, as listen() returns it). */
 export const realtimeTestConfig = (campaignUrl: string, extra: Record<string, string> = {}): RealtimeConfig =>
