@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { errorCodes, expectData, postGraphQL, type GraphQLResponse } from "../testkit/graphql-client";
 import { privateDatabase } from "../testkit/databases";
-import { eventually } from "../testkit/simulation";
+import { eventually as pollUntil } from "../testkit/simulation";
 import { startStack, type Stack } from "../testkit/stack";
 import { registerUser, type TestUser } from "../testkit/users";
 
@@ -50,6 +50,12 @@ afterAll(async () => {
 const call = async <T = Record<string, unknown>>(credential: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> =>
   postGraphQL<T>(url, { query, variables }, credential.startsWith("stk_") ? { headers: { "x-api-key": credential } } : { token: credential });
 
+/**
+ * Analysts' queries are costly and every caller has a cost budget a minute
+ * (RATE_LIMIT_COST_PER_MINUTE): polled every 50 ms while ClickHouse catches up on a loaded run,
+ * they spent it and the gateway answered 429. A quarter second apart they never come near it.
+ */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 250) => pollUntil(what, probe, timeoutMs, everyMs);
 const day = (offset = 0) => new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + offset * 86_400_000);
 
 /**
