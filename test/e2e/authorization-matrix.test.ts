@@ -66,9 +66,13 @@ async function call(actor: Actor, query: string, variables: Record<string, unkno
   return postGraphQL(url, { query, variables }, actor === "anonymous" ? {} : { token: tokens[actor] });
 }
 
-/** A campaign run by the game master with the player in it, brought to `status`. */
+/**
+ * A campaign run by the game master with the player in it, brought to `status`. Its ticks an
+ * hour apart: no row waits for one, and the campaigns the lifecycle rows start would otherwise
+ * tick every second (a dozen at once) for the rest of the suite.
+ */
 async function campaignIn(status: "DRAFT" | "RUNNING" | "PAUSED"): Promise<string> {
-  const created = expectData(await call("gameMaster", `mutation { createCampaign(input: { name: "Matrix ${randomUUID().slice(0, 6)}" }) { id } }`));
+  const created = expectData(await call("gameMaster", `mutation { createCampaign(input: { name: "Matrix ${randomUUID().slice(0, 6)}", tickRateMs: 3600000 }) { id } }`));
   const id = (created.createCampaign as { id: string }).id;
   expectData(await call("player", "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id }));
   const steps = { DRAFT: [], RUNNING: ["startCampaign"], PAUSED: ["startCampaign", "pauseCampaign"] }[status];

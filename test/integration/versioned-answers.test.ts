@@ -42,7 +42,14 @@ async function startedCampaign(tickRateMs: number): Promise<string> {
   const campaignId = created.createCampaign.id;
   for (const player of [alice, bob]) await expectData(url, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId }, player.accessToken);
   await expectData(url, "mutation($id: ID!) { startCampaign(id: $id) { id } }", { id: campaignId }, gameMaster.accessToken);
-  await eventually("the first tick", async () => (((await mapOf(alice, campaignId)).galaxyMap?.tick ?? -1) >= 1 ? true : undefined), 45_000);
+  try {
+    await eventually("the first tick", async () => (((await mapOf(alice, campaignId)).galaxyMap?.tick ?? -1) >= 1 ? true : undefined), 45_000);
+  } catch (error) {
+    // Once in CI the first tick never came: say what the worker pool did meanwhile.
+    const jobs = (await stack.apps.simulationWorker.metrics.registry.metrics()).split("\n").filter((line) => /^simulation_(tick|lifecycle)_jobs_total/.test(line));
+    const logged = [...stack.logs.simulationWorker.lines(), ...stack.logs.campaign.lines(), ...stack.logs.simulation.lines()].filter((line) => JSON.stringify(line).includes(campaignId) || Number(line.level) >= 40);
+    throw new Error(`${(error as Error).message}\njobs: ${jobs.join("; ")}\nlogs: ${logged.map((line) => JSON.stringify(line)).join("\n")}`);
+  }
   return campaignId;
 }
 

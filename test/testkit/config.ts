@@ -55,6 +55,13 @@ export const TEST_POOL_SIZE = "2";
  * retryAfter 5 says it was identity's own answer, not the gateway's timeout).
  */
 export const IDENTITY_TEST_POOL_SIZE = "4";
+/**
+ * How long a stream consumer's read waits for new entries (notification's events, the
+ * simulation's lifecycle changes, analytics' firehoses). A new entry ends the wait at once and
+ * stop() disconnects a waiting read, so a short block only made idle stacks loop: at 200 ms a
+ * stack's dozen consumers asked Redis some 60 times a second, every suite long.
+ */
+export const TEST_BLOCK_MS = "1000";
 /** Campaign's: likewise for campaigns made, joined and started by several actors at once (its outbox relay shares the pool). */
 export const CAMPAIGN_TEST_POOL_SIZE = "3";
 
@@ -107,7 +114,7 @@ export const simulationTestConfig = (campaignUrl: string, extra: Record<string, 
 
 /**
  * The simulation worker pool, fast for tests: stalled jobs are noticed within a second or
- * two, lifecycle changes read in short blocks and taken over after two seconds. Give each
+ * two, lifecycle changes taken over after two seconds. Give each
  * suite its own QUEUE_PREFIX (queues are in the shared Redis).
  */
 export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
@@ -117,7 +124,7 @@ export const simulationWorkerTestEnv = (campaignUrl: string, extra: Record<strin
     DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     WORKER_LOCK_DURATION_MS: "2000",
     WORKER_STALLED_INTERVAL_MS: "1000",
-    LIFECYCLE_BLOCK_MS: "200",
+    LIFECYCLE_BLOCK_MS: TEST_BLOCK_MS,
     LIFECYCLE_CLAIM_IDLE_MS: "2000",
     TICK_BACKOFF_MS: "100",
     ...extra,
@@ -168,7 +175,7 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
       UNSUBSCRIBE_SIGNING_SECRET: randomBytes(32).toString("base64url"),
       DELIVERY_RETRY_BASE_MS: "50",
       DELIVERY_RETRY_MAX_MS: "500",
-      EVENTS_BLOCK_MS: "200",
+      EVENTS_BLOCK_MS: TEST_BLOCK_MS,
       EVENTS_CLAIM_IDLE_MS: "2000",
       // Outgoing webhooks: a key of the run's own, fast retries, and receivers on loopback (test/testkit/fake-webhook-receiver.ts).
       WEBHOOK_SECRET_KEY: WEBHOOK_TEST_SECRET_KEY,
@@ -181,7 +188,7 @@ export const notificationTestConfig = (campaignUrl: string, extra: Record<string
 
 /** The analytics subgraph and its worker pool (same config), reading the firehoses of `EVENT_FIREHOSE_PREFIX` (the file's unless `extra` names one). */
 export const analyticsTestConfig = (extra: Record<string, string> = {}): AnalyticsConfig =>
-  parseConfig(analyticsConfigSchema, testEnv({ DATABASE_URL: required("ANALYTICS_DATABASE_URL"), INGEST_BLOCK_MS: "200", ...extra }));
+  parseConfig(analyticsConfigSchema, testEnv({ DATABASE_URL: required("ANALYTICS_DATABASE_URL"), INGEST_BLOCK_MS: TEST_BLOCK_MS, ...extra }));
 
 /**
  * Content on the run's database, asking the campaign subgraph at `campaignUrl` (its origin), its bytes in a directory of its own (under the system's temp
