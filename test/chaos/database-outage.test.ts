@@ -32,6 +32,8 @@ import { registerUser } from "../testkit/users";
  */
 
 const POOL_SIZE = 2;
+/** How long a query waits for a pooled connection here: the pool-exhaustion case waits this long once. */
+const POOL_WAIT_MS = 2_000;
 const logs = captureLogs("campaign", "info");
 const gm = asUser(randomUUID(), ["GAME_MASTER"]);
 let database: Awaited<ReturnType<typeof privateDatabase>>;
@@ -47,7 +49,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
   const viaProxy = new URL(database.url);
   viaProxy.host = `127.0.0.1:${proxy.port}`;
-  app = createCampaignApp(campaignTestConfig({ DATABASE_URL: viaProxy.toString(), DATABASE_POOL_SIZE: String(POOL_SIZE) }), logs.logger);
+  app = createCampaignApp(campaignTestConfig({ DATABASE_URL: viaProxy.toString(), DATABASE_POOL_SIZE: String(POOL_SIZE), DATABASE_POOL_TIMEOUT_MS: String(POOL_WAIT_MS) }), logs.logger);
   origin = await app.listen();
   url = `${origin}/graphql`;
   admin = new pg.Client({ connectionString: database.url });

@@ -36,6 +36,7 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     // And the file's own firehoses (written only where an analytics pool reads them).
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
     DATABASE_POOL_SIZE: TEST_POOL_SIZE,
+    DATABASE_POOL_TIMEOUT_MS: TEST_POOL_WAIT_MS,
     ...extra,
   };
 }
@@ -62,6 +63,14 @@ export const IDENTITY_TEST_POOL_SIZE = "4";
  * stack's dozen consumers asked Redis some 60 times a second, every suite long.
  */
 export const TEST_BLOCK_MS = "1000";
+/**
+ * How long a test service's query waits for a connection of its small pool (production: 5 s,
+ * then SERVICE_UNAVAILABLE). Two suites at once on a loaded 2-core CI run saturate the CPU, and
+ * the authorization matrix's seven actors at once waited past 5 s on campaign's pool of 3. A
+ * test asserts what a request answers, not how fast: the request waits; the gateway's subgraph
+ * timeout in tests is longer still (gatewayTestConfig). The outage suite sets its own short one.
+ */
+export const TEST_POOL_WAIT_MS = "15000";
 /** Campaign's: likewise for campaigns made, joined and started by several actors at once (its outbox relay shares the pool). */
 export const CAMPAIGN_TEST_POOL_SIZE = "3";
 
@@ -220,6 +229,9 @@ export const gatewayTestConfig = (subgraphs: Record<string, string>, jwksUrl: st
       // Its own rate-limit buckets: every suite calls from 127.0.0.1, in parallel, and would
       // otherwise share one per-address budget. Pass the same prefix to share on purpose.
       RATE_LIMIT_KEY_PREFIX: `rate-limit:test:${randomUUID()}:`,
+      // Longer than a subgraph's wait for a database connection (TEST_POOL_WAIT_MS), so a slow
+      // answer on a loaded run is the subgraph's, not the gateway giving up on it.
+      SUBGRAPH_TIMEOUT_MS: "30000",
       ...extra,
     }),
   );

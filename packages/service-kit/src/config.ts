@@ -83,6 +83,8 @@ export function subgraphConfigShape(defaults: { port: number; database: string }
     PORT: port(defaults.port),
     DATABASE_URL: url(`postgresql://postgres@127.0.0.1:5432/${defaults.database}`),
     DATABASE_POOL_SIZE: positiveInt(10),
+    /** How long a query waits for one of the pool's connections before its request is answered SERVICE_UNAVAILABLE. */
+    DATABASE_POOL_TIMEOUT_MS: positiveInt(5_000),
     REDIS_URL: url("redis://127.0.0.1:6379"),
     GATEWAY_SIGNING_SECRET: secret(),
     BODY_LIMIT_BYTES: positiveInt(1_000_000),

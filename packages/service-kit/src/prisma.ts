@@ -39,15 +39,17 @@ class RecoveringPrismaPg extends PrismaPg {
 
 /**
  * The driver adapter a service's generated PrismaClient runs on (no native engine, so no
- * binary download): `new PrismaClient({ adapter: pgAdapter(url, size) })`.
+ * binary download): `new PrismaClient({ adapter: pgAdapter(url, size, waitMs) })`.
  */
-export function pgAdapter(connectionString: string, poolSize: number): PrismaPg {
+export function pgAdapter(connectionString: string, poolSize: number, waitMs = 5_000): PrismaPg {
   // min = max: a connection, once opened, is kept (pg's default closes one idle for 10 s).
   // Opening one costs a PostgreSQL backend, authentication and TLS in production, 25-35 ms on
   // our 2-core machine, and the load comes in bursts (a tick, a wave of chat): traced,
   // realtime's slowest live deliveries were requests that waited on connections opened anew.
   // The pool is still bounded by DATABASE_POOL_SIZE, which max_connections must fit anyway.
-  return new RecoveringPrismaPg({ connectionString, max: poolSize, min: poolSize, connectionTimeoutMillis: 5_000 });
+  // A query that waits DATABASE_POOL_TIMEOUT_MS (`waitMs`) for a connection fails, and the
+  // request answers SERVICE_UNAVAILABLE with a retryAfter.
+  return new RecoveringPrismaPg({ connectionString, max: poolSize, min: poolSize, connectionTimeoutMillis: waitMs });
 }
 
 type Pingable = { $queryRawUnsafe(query: string): Promise<unknown> };

@@ -29,7 +29,7 @@ export const campaignTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
  * relay, which `stop()` stops after HTTP has drained and before the database closes.
  */
 export function createCampaignApp(config: CampaignConfig, logger: Logger): SubgraphApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "campaign");
   // Per campaign version (loaders.ts): an entry is never stale, only unreachable once the version moves on.
   const cache = readModelCacheFor(redis, "campaign:read:", config);

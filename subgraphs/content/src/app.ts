@@ -37,7 +37,7 @@ export const contentTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.gr
  * (`POST /content/assets`) and downloads (`GET /content/<sha256>`), both through the gateway.
  */
 export function createContentApp(config: ContentConfig, logger: Logger): SubgraphApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "content");
   const storage = createStorageDriver(storageOptions(config));
   const signer = createUrlSigner(config.CONTENT_URL_SIGNING_SECRET);

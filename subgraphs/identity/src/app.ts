@@ -42,7 +42,7 @@ export const identityTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
 /** The identity subgraph as a value; `listen()` starts it (port 0 in tests). */
 export async function createIdentityApp(config: IdentityConfig, logger: Logger): Promise<SubgraphApp> {
   const key = await loadSigningKey(config.JWT_PRIVATE_KEY);
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "identity");
   const loginThrottle = createLoginThrottle({
     redis,

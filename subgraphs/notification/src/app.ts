@@ -35,7 +35,7 @@ export const notificationTypeDefs = gql(readFileSync(join(__dirname, "..", "sche
  * worker pool's consumer: they share the database). Deliveries run in the worker pool.
  */
 export function createNotificationApp(config: NotificationConfig, logger: Logger): SubgraphApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "notification");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   const queue = createDeliveryQueue(redis, { redisPrefix: config.NOTIFICATION_REDIS_PREFIX, attempts: config.DELIVERY_ATTEMPTS, logger });

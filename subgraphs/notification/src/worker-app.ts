@@ -55,7 +55,7 @@ export type NotificationWorker = Service & {
  * deliveries. `stop()` lets running work finish.
  */
 export function createNotificationWorker(config: NotificationConfig, logger: Logger): NotificationWorker {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "notification-worker");
   const metrics = createMetrics("notification-worker");
   // Labels are bounded: statuses, the push service's error codes, three outcomes.

@@ -25,7 +25,7 @@ export const providerTypeDefs = gql(readFileSync(join(__dirname, "..", "schema.g
  */
 export function createProviderApp(config: ProviderConfig, logger: Logger): SubgraphApp {
   const production = config.NODE_ENV === "production";
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "provider");
   const queue = createJobQueue(redis, config.PROVIDER_REDIS_PREFIX, config.PROVIDER_JOB_ATTEMPTS);
   const content = createContentStore(db);

@@ -42,7 +42,7 @@ export type ProviderWorker = Service & {
  */
 export function createProviderWorker(config: ProviderConfig, logger: Logger, options: { clock?: () => number } = {}): ProviderWorker {
   const production = config.NODE_ENV === "production";
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "provider-worker");
   const metrics = createMetrics("provider-worker");
   const series = providerMetrics(metrics);

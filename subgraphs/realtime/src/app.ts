@@ -41,7 +41,7 @@ export type RealtimeApp = SubgraphApp & {
  * and its presence sweeper, which `stop()` stops after HTTP has drained.
  */
 export function createRealtimeApp(config: RealtimeConfig, logger: Logger, options: { clock?: () => number } = {}): RealtimeApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "realtime");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // A message is resolved for its whole room, and every reader must be allowed: asked of

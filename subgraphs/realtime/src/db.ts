@@ -3,4 +3,4 @@ import { PrismaClient } from "./generated/prisma/client";
 
 export type Db = InstanceType<typeof PrismaClient>;
 
-export const createDb = (url: string, poolSize: number): Db => new PrismaClient({ adapter: pgAdapter(url, poolSize) });
+export const createDb = (url: string, poolSize: number, poolWaitMs?: number): Db => new PrismaClient({ adapter: pgAdapter(url, poolSize, poolWaitMs) });

@@ -29,7 +29,7 @@ export const simulationTypeDefs = gql(readFileSync(join(__dirname, "..", "schema
  * relay.
  */
 export function createSimulationApp(config: SimulationConfig, logger: Logger): SubgraphApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   const redis = createRedis(config.REDIS_URL, "simulation");
   const campaigns = createCampaignClient({ url: config.CAMPAIGN_URL, timeoutMs: config.CAMPAIGN_TIMEOUT_MS, logger: logger.child({ component: "campaign-client" }) });
   // Reads are versioned by the campaign's event streams, which the worker pool and campaign publish.

@@ -41,7 +41,7 @@ export type SimulationWorkerApp = Service & {
  * schedules, lifecycle jobs).
  */
 export function createSimulationWorker(config: SimulationWorkerConfig, logger: Logger, options: { engine?: TickOptions } = {}): SimulationWorkerApp {
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE, config.DATABASE_POOL_TIMEOUT_MS);
   // The ticks' own transactions (domain/world-store.ts): at most WORKER_CONCURRENCY at once.
   const pool = createPgPool(config.DATABASE_URL, config.WORKER_CONCURRENCY);
   const redis = createRedis(config.REDIS_URL, "simulation-worker");

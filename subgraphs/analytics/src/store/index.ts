@@ -19,5 +19,5 @@ export function createStore(config: AnalyticsConfig, logger: Logger): AnalyticsS
       logger,
     });
   }
-  return createPostgresStore({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, retentionDays, logger, partitions: config.ANALYTICS_PARTITIONS });
+  return createPostgresStore({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE, poolWaitMs: config.DATABASE_POOL_TIMEOUT_MS, retentionDays, logger, partitions: config.ANALYTICS_PARTITIONS });
 }

@@ -15,13 +15,15 @@ import { writeEvents } from "./write-events";
 export function createPostgresStore(options: {
   url: string;
   poolSize: number;
+  /** How long a query waits for a connection (DATABASE_POOL_TIMEOUT_MS). */
+  poolWaitMs?: number;
   retentionDays: number;
   logger: Logger;
   now?: () => number;
   /** Who keeps the day partitions (ANALYTICS_PARTITIONS): the store itself, or pg_partman where the server has it. */
   partitions?: "native" | "pg_partman";
 }): AnalyticsStore {
-  const db = createDb(options.url, options.poolSize);
+  const db = createDb(options.url, options.poolSize, options.poolWaitMs);
   const manager = options.partitions === "pg_partman" ? createPartmanPartitions : createPartitions;
   const partitions = manager({ db, retentionDays: options.retentionDays, logger: options.logger, now: options.now });
   return {
