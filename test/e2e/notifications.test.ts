@@ -56,6 +56,10 @@ describe("notifications", () => {
       // A failed request is retried within a second and given up on after its third try.
       EVENTS_CLAIM_IDLE_MS: "300",
       EVENTS_MAX_DELIVERIES: "3",
+      // The subgraph's outbox relay polls once at start, then only when woken: by the
+      // subgraph's own commits, and over Redis by the worker pool's (the inbox events of
+      // event-made notifications). Every live delivery here waits on a wake.
+      OUTBOX_POLL_MS: "600000",
     });
     ({ stack, url, db, admin } = env);
     redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");

@@ -37,6 +37,10 @@ export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     EVENT_FIREHOSE_PREFIX: testFirehosePrefix(FILE_ID),
     DATABASE_POOL_SIZE: TEST_POOL_SIZE,
     DATABASE_POOL_TIMEOUT_MS: TEST_POOL_WAIT_MS,
+    // Every commit that writes an outbox wakes its relay (in the process, or over Redis from a
+    // worker pool), so the poll only catches what a wake missed: at 200 ms a stack's six relays
+    // were most of an idle stack's PostgreSQL transactions (30 a second), every suite long.
+    OUTBOX_POLL_MS: "1000",
     ...extra,
   };
 }

@@ -118,6 +118,7 @@ const NOT_EVENT_PRODUCERS: Record<string, string> = {
   "packages/service-kit/src/deleted-accounts.ts": "records and publishes deleted accounts' ids for the gateways (not an envelope)",
   "packages/service-kit/src/revoked-sessions.ts": "records and publishes users' ended sign-ins (an id and a time) for the gateways (not an envelope)",
   "subgraphs/content/src/http/redis-locker.ts": "asks the replica holding a resumable upload's lock to release it (a lock's id, not an envelope)",
+  "packages/service-kit/src/prisma-outbox-source.ts": "outboxWaker publishes a wake for a service's outbox relays (no data, not an envelope)",
 };
 
 /** Writing to the outbox or to Redis streams/channels: what makes a module a producer. */

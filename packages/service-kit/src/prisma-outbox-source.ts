@@ -87,7 +87,15 @@ type OutboxConfig = { DATABASE_URL: string; OUTBOX_POLL_MS: number; OUTBOX_BATCH
  */
 export function prismaOutboxRelay(
   db: RawTx,
-  deps: { producer: string; redis: Redis; logger: Logger; metrics?: Metrics; config: OutboxConfig },
+  deps: {
+    producer: string;
+    redis: Redis;
+    logger: Logger;
+    metrics?: Metrics;
+    config: OutboxConfig;
+    /** Also woken by any publication on this Redis channel: commits of another process that writes this outbox and runs no relay (outboxWaker). */
+    wakeChannel?: string;
+  },
 ): OutboxRelay {
   const { producer, redis, metrics, config } = deps;
   const logger = deps.logger.child({ component: "outbox-relay" });
@@ -112,13 +120,38 @@ export function prismaOutboxRelay(
     rebuild: createOutboxRebuild({ producer, history, redis, logger, metrics, windowMs: retentionMs, streamMaxLen: config.EVENT_STREAM_MAX_LEN, dedupeTtlSeconds }),
     retention: createOutboxRetention({ history, retentionMs, logger }),
   });
+  let wakes: Redis | undefined;
   return {
     ...relay,
+    start() {
+      relay.start();
+      if (deps.wakeChannel && !wakes) {
+        wakes = redis.duplicate({ connectionName: `${producer}-outbox-wakes` });
+        wakes.on("message", () => relay.wake());
+        // ioredis subscribes again after a reconnect; a wake missed meanwhile waits for the next poll.
+        wakes.on("error", (error: Error) => logger.debug({ err: error }, "outbox wake subscriber error"));
+        void wakes.subscribe(deps.wakeChannel).catch((error: unknown) => logger.warn({ err: error }, "could not subscribe to outbox wakes; polling only"));
+      }
+    },
     async stop() {
+      wakes?.disconnect();
+      wakes = undefined;
       await relay.stop();
       const closing = pool;
       pool = undefined;
       await closing?.end();
     },
+  };
+}
+
+/**
+ * For a process that writes a service's outbox but runs no relay of it (notification's worker
+ * pool writes inbox events the subgraph's relay publishes): after each commit, wake every
+ * relay listening on `channel` (prismaOutboxRelay's wakeChannel), so the events go out at
+ * once rather than at the relays' next poll. Best effort: a wake lost with Redis is a poll's wait.
+ */
+export function outboxWaker(redis: Redis, channel: string, logger: Logger): () => void {
+  return () => {
+    redis.publish(channel, "1").catch((error: unknown) => logger.debug({ err: error }, "could not wake the outbox relays; they poll"));
   };
 }

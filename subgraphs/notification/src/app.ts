@@ -17,6 +17,7 @@ import { webPushSettings, type NotificationConfig } from "./config";
 import { createDb } from "./db";
 import { createDeliveryQueue } from "./delivery/queue";
 import { createNotificationService } from "./domain/notification-service";
+import { inboxWakeChannel } from "./domain/notification-writer";
 import { unsubscribeRoute } from "./email/unsubscribe-route";
 import { notificationPolicies } from "./domain/policies";
 import { createLoaders } from "./loaders";
@@ -90,6 +91,6 @@ export function createNotificationApp(config: NotificationConfig, logger: Logger
       redis.disconnect();
     },
   });
-  const relay = prismaOutboxRelay(db, { producer: "notification", redis, logger, metrics: app.metrics, config });
+  const relay = prismaOutboxRelay(db, { producer: "notification", redis, logger, metrics: app.metrics, config, wakeChannel: inboxWakeChannel(config.NOTIFICATION_REDIS_PREFIX) });
   return app;
 }

@@ -6,6 +6,7 @@ import {
   createRedis,
   createWorkerApp,
   databaseReadiness,
+  outboxWaker,
   periodicTask,
   queueWorker,
   redisReadiness,
@@ -14,6 +15,7 @@ import {
   type Service,
 } from "@startales/service-kit";
 import { emailSettings, webPushSettings, type NotificationConfig } from "./config";
+import { inboxWakeChannel } from "./domain/notification-writer";
 import { createDb } from "./db";
 import { RetryDelivery, createDeliveryRunner } from "./delivery/delivery-runner";
 import { createEmailClient } from "./delivery/email-client";
@@ -95,6 +97,8 @@ export function createNotificationWorker(config: NotificationConfig, logger: Log
     claimIdleMs: config.EVENTS_CLAIM_IDLE_MS,
     maxDeliveries: config.EVENTS_MAX_DELIVERIES,
     onEvent: (outcome) => events.inc({ outcome }),
+    // Its inbox events are published by the subgraph's relay: woken now, not at its next poll.
+    afterCommit: outboxWaker(redis, inboxWakeChannel(config.NOTIFICATION_REDIS_PREFIX), logger),
     // The group's lag and pending entries (stream_consumer_lag, stream_consumer_pending).
     metrics,
   });

@@ -43,6 +43,8 @@ export function createEventConsumer(deps: {
   maxDeliveries: number;
   onEvent?: (outcome: ConsumeOutcome) => void;
   metrics?: Metrics;
+  /** After a commit that wrote inbox events: wakes the subgraph's outbox relays (outboxWaker). */
+  afterCommit?: () => void;
 }) {
   const { db, queue, logger } = deps;
 
@@ -62,6 +64,7 @@ export function createEventConsumer(deps: {
         let created = 0;
         for (let i = 0; i < items.length; i += WRITE_CHUNK) {
           const written = await writeNotifications(db, items.slice(i, i + WRITE_CHUNK), { push: deps.push, webPush: deps.webPush, email: deps.email ?? false });
+          if (written.created.length > 0) deps.afterCommit?.();
           await queue.enqueue(written.deliveryIds);
           created += written.created.length;
         }

@@ -23,6 +23,12 @@ export type Written = { created: Notification[]; deliveryIds: string[] };
 
 type Result = { created: (Omit<Notification, "createdAt" | "readAt"> & { createdAt: string; readAt: string | null })[]; deliveryIds: string[] };
 
+/**
+ * The Redis channel the subgraph's outbox relays listen on for wakes: the worker pool writes
+ * inbox events too, and runs no relay of its own (prismaOutboxRelay's wakeChannel, outboxWaker).
+ */
+export const inboxWakeChannel = (redisPrefix: string) => `${redisPrefix}outbox:wake`;
+
 /** A campaign of 10,000 players starting is one call; give it room, not the 5 s default. */
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
