@@ -16,8 +16,8 @@ afterEach(async () => {
   dbs = [];
 });
 
-/** A pool of one connection, held for `holdSeconds` by a transaction; then a second query. */
-async function queryBehindHeldConnection(waitMs: number, holdSeconds: number): Promise<PromiseSettledResult<unknown>> {
+/** A pool of one connection, held for `holdSeconds` by a transaction; then a second query (`asTransaction`: an interactive transaction). */
+async function queryBehindHeldConnection(waitMs: number, holdSeconds: number, asTransaction = false): Promise<PromiseSettledResult<unknown>> {
   const db = createDb(required("CAMPAIGN_DATABASE_URL"), 1, waitMs);
   dbs.push(db);
   await db.$queryRaw`SELECT 1`;
@@ -31,7 +31,7 @@ async function queryBehindHeldConnection(waitMs: number, holdSeconds: number): P
     if (row!.n > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const [second] = await Promise.allSettled([db.$queryRaw`SELECT 2 AS two`]);
+  const [second] = await Promise.allSettled([asTransaction ? db.$transaction(async (tx) => tx.$queryRaw`SELECT 2 AS two`) : db.$queryRaw`SELECT 2 AS two`]);
   await holding;
   return second;
 }
@@ -45,4 +45,15 @@ it("a query that waits longer than DATABASE_POOL_TIMEOUT_MS for a connection fai
 it("a query given longer than the connection is held gets it and its answer", async () => {
   const second = await queryBehindHeldConnection(10_000, 1);
   expect(second).toEqual({ status: "fulfilled", value: [{ two: 2 }] });
+});
+
+it("an interactive transaction waits for its connection as long as a query does, not Prisma's 2 s", async () => {
+  const second = await queryBehindHeldConnection(10_000, 3, true);
+  expect(second).toEqual({ status: "fulfilled", value: [{ two: 2 }] });
+});
+
+it("an interactive transaction that waits longer than DATABASE_POOL_TIMEOUT_MS fails as a database outage", async () => {
+  const second = await queryBehindHeldConnection(300, 3, true);
+  expect(second.status).toBe("rejected");
+  expect(databaseOutageReason((second as PromiseRejectedResult).reason)).toBeDefined();
 });

@@ -39,7 +39,7 @@ class RecoveringPrismaPg extends PrismaPg {
 
 /**
  * The driver adapter a service's generated PrismaClient runs on (no native engine, so no
- * binary download): `new PrismaClient({ adapter: pgAdapter(url, size, waitMs) })`.
+ * binary download), as prismaOptions gives it to a PrismaClient.
  */
 export function pgAdapter(connectionString: string, poolSize: number, waitMs = 5_000): PrismaPg {
   // min = max: a connection, once opened, is kept (pg's default closes one idle for 10 s).
@@ -57,4 +57,15 @@ type Pingable = { $queryRawUnsafe(query: string): Promise<unknown> };
 export const databaseReadiness = (prisma: Pingable): ReadinessCheck => ({
   name: "database",
   check: () => prisma.$queryRawUnsafe("SELECT 1"),
+});
+
+/**
+ * What a service's generated PrismaClient is built with: `new PrismaClient(prismaOptions(url,
+ * size, waitMs))`. The adapter (pgAdapter), and interactive transactions (`$transaction(fn)`)
+ * that wait for a connection as long as a query does: Prisma's own maxWait (2 s) refused them
+ * under load while the pool would have handed a connection out in time.
+ */
+export const prismaOptions = (connectionString: string, poolSize: number, waitMs = 5_000) => ({
+  adapter: pgAdapter(connectionString, poolSize, waitMs),
+  transactionOptions: { maxWait: waitMs },
 });

@@ -1,6 +1,7 @@
 import { DelayedError, Queue, type Job } from "bullmq";
 import type { Logger, Redis } from "@startales/service-kit";
 import type { DeferDeliveries } from "./delivery-runner";
+import { requeueByJobId, rowJobOptions } from "./row-jobs";
 
 export const DELIVERY_QUEUE = "notification-deliveries";
 
@@ -68,14 +69,7 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
   const queue = new Queue<DeliveryJob>(DELIVERY_QUEUE, {
     connection: redis,
     prefix: queuePrefix(options.redisPrefix),
-    defaultJobOptions: {
-      attempts: options.attempts,
-      backoff: { type: "delivery" },
-      // Finished entries are only bookkeeping (the row has the outcome); failed ones stay a
-      // while for operators to inspect and retry.
-      removeOnComplete: { age: 3_600, count: 10_000 },
-      removeOnFail: { age: 7 * 86_400 },
-    },
+    defaultJobOptions: rowJobOptions(options.attempts, "delivery"),
   });
   return {
     queue,
@@ -87,18 +81,7 @@ export function createDeliveryQueue(redis: Redis, options: { redisPrefix: string
         options.logger.warn({ err: error, deliveries: deliveryIds.length }, "could not queue deliveries; the sweep will");
       }
     },
-    async requeue(deliveryIds) {
-      const requeueOne = async (deliveryId: string) => {
-        const job = await queue.getJob(deliveryId);
-        const state = job ? await job.getState() : "missing";
-        if (job && state === "failed") return job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-        // Waiting, delayed or active: it runs anyway. Completed: make room for a new job of the same id.
-        if (job && state !== "completed") return;
-        await job?.remove();
-        await queue.add("push", { deliveryId }, { jobId: deliveryId });
-      };
-      for (let i = 0; i < deliveryIds.length; i += 50) await Promise.all(deliveryIds.slice(i, i + 50).map(requeueOne));
-    },
+    requeue: (deliveryIds) => requeueByJobId(queue, deliveryIds, "push"),
     async enqueueAccountMail(mail) {
       await queue.add("account-mail", { accountMail: mail }, { jobId: `mail-${mail.eventId}` });
     },

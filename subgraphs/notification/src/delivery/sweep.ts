@@ -1,4 +1,4 @@
-import type { Logger } from "@startales/service-kit";
+import { periodicTask, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { DeliveryQueue } from "./queue";
 
@@ -11,9 +11,6 @@ import type { DeliveryQueue } from "./queue";
  * inbox is a recent history, not an archive.
  */
 export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleMs: number; everyMs: number; retentionDays: number; logger: Logger }) {
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<number> | undefined;
-
   async function sweep(): Promise<number> {
     const stale = await deps.db.delivery.findMany({
       where: { status: "PENDING", updatedAt: { lt: new Date(Date.now() - deps.staleMs) } },
@@ -36,28 +33,14 @@ export function createDeliverySweep(deps: { db: Db; queue: DeliveryQueue; staleM
     return deleted;
   }
 
-  const tick = () => {
-    inFlight = sweep()
-      .catch((error) => {
-        deps.logger.warn({ err: error }, "delivery sweep failed; trying again at the next one");
-        return 0;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-  };
+  // At start, then every `everyMs` after each sweep ends: a slow sweep is never run twice at once.
+  const task = periodicTask(sweep, { everyMs: deps.everyMs, logger: deps.logger, failure: "delivery sweep failed; trying again at the next one" });
 
   return {
     /** One sweep now (requeue, then purge); resolves to how many deliveries it queued. */
     sweep,
     purge,
-    start() {
-      timer ??= setInterval(tick, deps.everyMs);
-    },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await inFlight;
-    },
+    start: () => task.start(),
+    stop: () => task.stop(),
   };
 }

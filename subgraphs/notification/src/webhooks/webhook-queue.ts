@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Logger, Redis } from "@startales/service-kit";
 import { queuePrefix } from "../delivery/queue";
+import { requeueByJobId, rowJobOptions } from "../delivery/row-jobs";
 
 /** A queue of its own: a receiver that is down for a day must not hold up players' pushes. */
 export const WEBHOOK_QUEUE = "webhooks";
@@ -21,22 +22,9 @@ export function createWebhookQueue(redis: Redis, options: { redisPrefix: string;
   const queue = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
     connection: redis,
     prefix: queuePrefix(options.redisPrefix),
-    defaultJobOptions: {
-      attempts: options.attempts,
-      // The delay is the runner's (it records the next attempt's time in the row): worker-app's backoffStrategy returns it.
-      backoff: { type: "webhook" },
-      removeOnComplete: { age: 3_600, count: 10_000 },
-      removeOnFail: { age: 7 * 86_400 },
-    },
+    // The delay is the runner's (it records the next attempt's time in the row): worker-app's backoffStrategy returns it.
+    defaultJobOptions: rowJobOptions(options.attempts, "webhook"),
   });
-  const requeueOne = async (deliveryId: string) => {
-    const job = await queue.getJob(deliveryId);
-    const state = job ? await job.getState() : "missing";
-    if (job && state === "failed") return job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-    if (job && state !== "completed") return;
-    await job?.remove();
-    await queue.add("webhook", { deliveryId }, { jobId: deliveryId });
-  };
   return {
     queue,
     async enqueue(deliveryIds) {
@@ -47,9 +35,7 @@ export function createWebhookQueue(redis: Redis, options: { redisPrefix: string;
         options.logger.warn({ err: error, deliveries: deliveryIds.length }, "could not queue webhook deliveries; the sweep will");
       }
     },
-    async requeue(deliveryIds) {
-      for (let i = 0; i < deliveryIds.length; i += 50) await Promise.all(deliveryIds.slice(i, i + 50).map(requeueOne));
-    },
+    requeue: (deliveryIds) => requeueByJobId(queue, deliveryIds, "webhook"),
     close: () => queue.close(),
   };
 }

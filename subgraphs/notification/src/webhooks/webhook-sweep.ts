@@ -1,4 +1,4 @@
-import type { Logger } from "@startales/service-kit";
+import { periodicTask, type Logger } from "@startales/service-kit";
 import type { Db } from "../db";
 import type { WebhookQueue } from "./webhook-queue";
 
@@ -9,9 +9,6 @@ import type { WebhookQueue } from "./webhook-queue";
  * (requeue is a no-op then). A disabled webhook's deliveries wait for it to be enabled again.
  */
 export function createWebhookSweep(deps: { db: Db; queue: WebhookQueue; staleMs: number; everyMs: number; logger: Logger }) {
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<number> | undefined;
-
   async function sweep(): Promise<number> {
     const cutoff = new Date(Date.now() - deps.staleMs);
     const stale = await deps.db.webhookDelivery.findMany({
@@ -25,26 +22,12 @@ export function createWebhookSweep(deps: { db: Db; queue: WebhookQueue; staleMs:
     return stale.length;
   }
 
-  const tick = () => {
-    inFlight = sweep()
-      .catch((error) => {
-        deps.logger.warn({ err: error }, "webhook sweep failed; trying again at the next one");
-        return 0;
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-  };
+  // At start, then every `everyMs` after each sweep ends: a slow sweep is never run twice at once.
+  const task = periodicTask(sweep, { everyMs: deps.everyMs, logger: deps.logger, failure: "webhook sweep failed; trying again at the next one" });
 
   return {
     sweep,
-    start() {
-      timer ??= setInterval(tick, deps.everyMs);
-    },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await inFlight;
-    },
+    start: () => task.start(),
+    stop: () => task.stop(),
   };
 }
