@@ -47,4 +47,5 @@ module.exports = {
   reporters: ["default", "<rootDir>/test/testkit/summary-reporter.js"],
   testTimeout: 30_000,
   maxWorkers: 2,
+  testSequencer: "<rootDir>/test/testkit/sequencer.js",
 };

@@ -1,20 +1,16 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { required } from "./config";
-import { migrateAll } from "./migrate-all";
 
 /**
- * A database of a service for one suite alone (the run's database plus `_<suffix>`), migrated
- * with the real migrations: for tests no other suite's service may touch (e.g. no other outbox
- * relay). `drop()` removes it.
+ * A database of a service for one suite alone (the run's database plus `_<suffix>`), a copy
+ * of the run's template, which the real migrations made (global-setup.ts): for tests no
+ * other suite's service may touch (e.g. no other outbox relay). `drop()` removes it.
  */
 export async function privateDatabase(service: string, suffix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const variable = `${service.toUpperCase()}_DATABASE_URL`;
-  const url = new URL(required(variable));
+  const url = new URL(required(`${service.toUpperCase()}_DATABASE_URL`));
   url.pathname = `${url.pathname}_${suffix}`;
-  const env = { [variable]: url.toString() };
-  await migrateAll(env, ["--service", service]);
-  return { url: url.toString(), drop: async () => void (await migrateAll(env, ["--service", service, "--drop"])) };
+  return copyOfTemplate(service, url);
 }
 
 /** The server's maintenance database, for CREATE and DROP DATABASE. */
@@ -38,9 +34,14 @@ async function onServer<T>(databaseUrl: string, work: (client: pg.Client) => Pro
  * running (dozens of ticks a second by the middle of a run, each stack doing them again).
  */
 export async function stackDatabase(service: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const template = new URL(required(`${service.toUpperCase()}_TEMPLATE_DATABASE_URL`));
   const url = new URL(required(`${service.toUpperCase()}_DATABASE_URL`));
   url.pathname = `${url.pathname}_s${randomBytes(4).toString("hex")}`;
+  return copyOfTemplate(service, url);
+}
+
+/** A new database at `url`, copied from the service's template (`<SERVICE>_TEMPLATE_DATABASE_URL`, global-setup.ts). */
+async function copyOfTemplate(service: string, url: URL): Promise<{ url: string; drop: () => Promise<void> }> {
+  const template = new URL(required(`${service.toUpperCase()}_TEMPLATE_DATABASE_URL`));
   const name = url.pathname.slice(1);
   await onServer(url.toString(), (client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template.pathname.slice(1)}"`));
   return { url: url.toString(), drop: async () => void (await onServer(url.toString(), (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))) };
