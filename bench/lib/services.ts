@@ -179,6 +179,7 @@ export async function startBenchStack(
       DATABASE_URL: databases.IDENTITY_DATABASE_URL!,
       JWT_PRIVATE_KEY: jwtKey,
       GATEWAY_SIGNING_SECRET: secret,
+      EMAIL_LINK_SECRET: randomBytes(32).toString("base64url"),
       REDIS_URL: redisUrl,
       ...options.identityEnv,
     });
@@ -223,6 +224,7 @@ export async function startBenchStack(
         GATEWAY_SIGNING_SECRET: secret,
         REDIS_URL: redisUrl,
         UNSUBSCRIBE_SIGNING_SECRET: randomBytes(32).toString("base64url"),
+        WEBHOOK_SECRET_KEY: randomBytes(48).toString("base64"),
         ...options.notificationEnv,
         NOTIFICATION_REDIS_PREFIX: notificationRedisPrefix!,
         NOTIFICATION_TOPIC: notificationTopic,
