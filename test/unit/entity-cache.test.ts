@@ -135,3 +135,17 @@ it("reads nothing kept for a request that must decide access afresh, and leaves 
   await h.fetchEntities([user("a")], {}, QUERY.replace("{displayName}", "{displayName roles}"));
   expect(h.sent).toHaveLength(5);
 });
+
+it("keeps a selection's entities once an answer is shareable, after answers that were not", async () => {
+  const h = harness();
+  h.answerWith((reps) => ({ entities: reps.map((rep) => ({ displayName: rep.id })), cacheControl: { maxAge: 60, scope: "PRIVATE" } }));
+  await h.fetchEntities([user("a")]);
+  await h.fetchEntities([user("a")]);
+  expect(h.sent).toHaveLength(2);
+  h.answerWith((reps) => ({ entities: reps.map((rep) => ({ displayName: rep.id.toUpperCase() })), cacheControl: { maxAge: 60, scope: "PUBLIC" } }));
+  await h.fetchEntities([user("a"), user("b")]);
+  expect(h.sent).toHaveLength(3);
+  const { result } = await h.fetchEntities([user("b"), user("a")], {}, QUERY.replace("Q__identity__1", "Other__identity__2"), "Other__identity__2");
+  expect(h.sent).toHaveLength(3);
+  expect(result.data?._entities).toEqual([{ displayName: "B" }, { displayName: "A" }]);
+});

@@ -96,7 +96,7 @@ function harness() {
     const hints: { maxAge?: number; scope?: string }[] = [];
     const call: SubgraphCall = {
       subgraph: "simulation",
-      request: { query, variables, operationName: "Map__simulation__0" },
+      request: { query, variables, operationName: /^query (\w+)/.exec(query)?.[1] },
       headers: {},
       scope: { context: { viewer, ...context } as GatewayContext, cachePolicy: { restrict: (hint) => void hints.push(hint) } },
     };
@@ -229,5 +229,23 @@ describe("conditional GETs", () => {
     expect(matchesEntityTag('"abc"', tag)).toBe(false);
     expect(matchesEntityTag(undefined, tag)).toBe(false);
     expect(matchesEntityTag(tag.slice(1, -1), tag)).toBe(false);
+  });
+});
+
+describe("the gateway looks answers up only for fetches a subgraph has named", () => {
+  it("keeps a fetch's first named answer after unnamed ones, and serves it under another operation's name", async () => {
+    const h = harness();
+    h.nameWith(() => undefined);
+    await h.fetchMap(player("ada"));
+    await h.fetchMap(player("ada"));
+    expect(h.sent()).toBe(2);
+    h.nameWith(() => `world:${CAMPAIGN}=10-0, campaign:${CAMPAIGN}=4-0`);
+    await h.fetchMap(player("ada"));
+    expect(h.sent()).toBe(3);
+    await h.fetchMap(player("ada"));
+    expect(h.sent()).toBe(3);
+    // The planner names a fetch after the client's operation: the same selection is the same answer.
+    await h.fetchMap(player("ada"), {}, QUERY.replace("Map__simulation__0", "Other__simulation__3"));
+    expect(h.sent()).toBe(3);
   });
 });

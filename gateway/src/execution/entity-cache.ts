@@ -27,6 +27,8 @@ type Data = Record<string, unknown>;
  * (live-hub.ts) for good because an author's entry was in its last second.
  */
 const MIN_LEFT_MS = 1_000;
+/** Fetches remembered per subgraph as ones with kept entities; past this the set starts again. */
+const MAX_KEPT_FETCHES = 10_000;
 /** An entity as its subgraph answered it, serialized: every hit parses its own copy (the executor merges into what it gets). */
 type Entry = { json: string; expiresAt: number };
 
@@ -56,12 +58,48 @@ export function entityCacheMiddleware(options: EntityCacheOptions): SubgraphMidd
       })
     : undefined;
 
+  const cacheable = (rep: unknown) => isObject(rep) && typeof rep.__typename === "string" && options.types.has(rep.__typename);
+  /**
+   * Per subgraph, the fetches (their selection, as in keys) that have had an entity kept: only they
+   * can be served from here. A key serializes the fetch's other variables and its
+   * representation, so a fetch whose answers were never shareable (no max-age, private) is
+   * passed on without building any, and its keys are made only if an answer is kept.
+   */
+  const keptFetches = new Map<string, Set<string>>();
+  const rememberKept = (subgraph: string, selection: string) => {
+    let selections = keptFetches.get(subgraph);
+    // Bounded like the plans they come from: clients choose their operations' text.
+    if (!selections || selections.size >= MAX_KEPT_FETCHES) keptFetches.set(subgraph, (selections = new Set()));
+    selections.add(selection);
+  };
+
   return async (call, next) => {
     const { representations, ...others } = call.request.variables;
     if (options.types.size === 0 || !Array.isArray(representations)) return next(call);
-    const prefix = `${call.subgraph}\0${selectionOf(call.request.query, call.request.operationName)}\0${JSON.stringify(others)}\0`;
-    const keys = representations.map((rep) => (isObject(rep) && typeof rep.__typename === "string" && options.types.has(rep.__typename) ? prefix + JSON.stringify(rep) : undefined));
-    if (keys.every((key) => key === undefined)) return next(call);
+    const wanted = representations.map(cacheable);
+    const asking = wanted.filter(Boolean).length;
+    if (asking === 0) return next(call);
+    const selection = selectionOf(call.request.query, call.request.operationName);
+    const prefixOf = () => `${call.subgraph}\0${selection}\0${JSON.stringify(others)}\0`;
+
+    if (keptFetches.get(call.subgraph)?.has(selection) !== true) {
+      lookups?.inc({ subgraph: call.subgraph, outcome: "miss" }, asking);
+      const hints: CacheHint[] = [];
+      const response = await next({ ...call, scope: recordingHints(call.scope, hints) });
+      const received = response.data?._entities;
+      const ttlMs = shareableFor(hints, options.maxTtlMs);
+      if (Array.isArray(received) && received.length === representations.length && ttlMs > MIN_LEFT_MS && !response.errors?.length) {
+        const prefix = prefixOf();
+        received.forEach((entity, i) => {
+          if (wanted[i]) cache.set(prefix + JSON.stringify(representations[i]), { json: JSON.stringify(entity), expiresAt: now() + ttlMs }, ttlMs - MIN_LEFT_MS);
+        });
+        rememberKept(call.subgraph, selection);
+      }
+      return response;
+    }
+
+    const prefix = prefixOf();
+    const keys = representations.map((rep, i) => (wanted[i] ? prefix + JSON.stringify(rep) : undefined));
 
     const reading = !call.scope.context.revalidate;
     const found: (Entry | undefined)[] = keys.map((key) => (key !== undefined && reading ? cache.get(key) : undefined));

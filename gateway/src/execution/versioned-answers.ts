@@ -19,6 +19,9 @@ type Dependency = { feed: VersionedFeed; campaignId: string; version: string };
 /** An answer as its subgraph gave it, serialized (every hit parses its own copy: the executor merges into it), with what it was computed from and what it told the response's cache policy. */
 type Entry = { json: string; dependencies: Dependency[]; hints: CacheHint[] };
 
+/** Fetches remembered per subgraph as ones it answers with versions; past this the set starts again. */
+const MAX_VOUCHED_FETCHES = 10_000;
+
 const DEPENDENCY = /^(world|campaign):([0-9a-f-]{36})=(\d{1,20}-\d{1,20})$/;
 
 /** The subgraph's answer-versions header, or undefined when absent or not as subgraphs write it. */
@@ -73,11 +76,23 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
   const learnt = (dependency: Dependency) =>
     versions.known(dependency.feed, dependency.campaignId) ?? (dependency.feed === "world" ? versions.world(dependency.campaignId) : versions.membership(dependency.campaignId));
 
+  /**
+   * Per subgraph, the fetches (their selection, as in keys) it has answered with versions: only they
+   * can have kept answers. A key holds the fetch's variables, an entity fetch's every
+   * representation, so building one for a fetch no subgraph vouches for (an identity lookup,
+   * any subgraph not following campaigns) was serialization thrown away on every call.
+   */
+  const vouched = new Map<string, Set<string>>();
+  const keyOf = (call: Parameters<SubgraphMiddleware>[0], selection: string) =>
+    `${call.subgraph}\0${selection}\0${JSON.stringify(call.request.variables ?? {})}\0${callerOf(call.scope.context.viewer)}`;
+
   return async (call, next) => {
     const { request } = call;
     if (options.maxEntries === 0 || /^\s*(mutation|subscription)\b/.test(request.query)) return next(call);
-    const key = `${call.subgraph}\0${selectionOf(request.query, request.operationName)}\0${JSON.stringify(request.variables ?? {})}\0${callerOf(call.scope.context.viewer)}`;
-    if (!call.scope.context.revalidate) {
+    const selection = selectionOf(request.query, request.operationName);
+    const known = vouched.get(call.subgraph)?.has(selection) === true;
+    const key = known ? keyOf(call, selection) : undefined;
+    if (key !== undefined && !call.scope.context.revalidate) {
       const entry = cache.get(key);
       if (entry && entry.dependencies.every(current)) {
         lookups?.inc({ subgraph: call.subgraph, outcome: "hit" });
@@ -91,6 +106,13 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
     const result = await next({ ...call, received, scope: recordingHints(call.scope, hints) });
     const dependencies = parseAnswerVersions(received.answerVersions);
     if (!dependencies || result.errors?.length) return result;
+    const storeKey = key ?? keyOf(call, selection);
+    if (!known) {
+      let selections = vouched.get(call.subgraph);
+      // Bounded like the plans they come from: clients choose their operations' text.
+      if (!selections || selections.size >= MAX_VOUCHED_FETCHES) vouched.set(call.subgraph, (selections = new Set()));
+      selections.add(selection);
+    }
     // Serialized now: the executor merges into the result once it is returned.
     const entry: Entry = { json: JSON.stringify(result), dependencies, hints };
     // Kept only if every version it was computed from is the current one: one that moved while
@@ -98,7 +120,7 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
     void Promise.all(dependencies.map(learnt)).then(
       (now) => {
         if (dependencies.every((dependency, i) => now[i] === dependency.version)) {
-          cache.set(key, entry, options.maxTtlMs);
+          cache.set(storeKey, entry, options.maxTtlMs);
           lookups?.inc({ subgraph: call.subgraph, outcome: "stored" });
         }
       },
