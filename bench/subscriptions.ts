@@ -99,6 +99,8 @@ async function main(): Promise<void> {
       RATE_LIMIT_IP_PER_MINUTE: String(largest * 10),
       RATE_LIMIT_USER_PER_MINUTE: String(largest * 10),
       RATE_LIMIT_COST_PER_MINUTE: String(largest * 1000),
+      // How often each subscriber's access is checked again (the gateway's default unless set).
+      ...(process.env.BENCH_WS_REAUTHORIZE_SECONDS ? { WS_REAUTHORIZE_SECONDS: process.env.BENCH_WS_REAUTHORIZE_SECONDS } : {}),
     },
   });
   const raw = fork(join(__dirname, "lib", "raw-broadcast-server.ts"), [], { execArgv: ["--require", require.resolve("tsx/cjs")], stdio: ["ignore", "inherit", "inherit", "ipc"] });
