@@ -1,8 +1,9 @@
 /**
  * Subscription fan-out: 1,000 and 10,000 graphql-ws subscribers of one campaign's events on
- * one gateway process; each event is published to Redis (as the outbox relay does), the
- * gateway resolves it once through the federated query path (identical subscriptions share
- * one execution) and sends it to every socket. Baseline, same run: a raw `ws` server that
+ * one gateway process; each event is a world tick (TICK_COMPLETED on the campaign's world
+ * topic, resolved by simulation), published to Redis as simulation's relay does; the gateway
+ * resolves it once through the federated query path (identical subscriptions share one
+ * execution) and sends it to every socket. Baseline, same run: a raw `ws` server that
  * broadcasts the same bytes to the same number of sockets. Reports deliveries per second
  * and the latency from publish to receipt (p50/p99), and the ratios to raw `ws`. Every
  * subscriber's access is checked again as the gateway's settings say (WS_REAUTHORIZE_SECONDS,
@@ -38,10 +39,10 @@ type Figures = { subscribers: number; deliveriesPerSecond: number; p50Ms: number
 /** Publish time of event i (ms, performance clock of this process). */
 const publishedAt = new Map<number, number>();
 
-/** Counts a frame by the `"i":<n>` it carries, without parsing the JSON (cheap on both sides). */
+/** Counts a frame by the event's number it carries (its `"tick":<n>`), without parsing the JSON (cheap on both sides). */
 function onFrame(receiver: Receiver, data: WebSocket.RawData): void {
   const text = data.toString();
-  const match = /"i":(\d+)/.exec(text);
+  const match = /"tick":(\d+)/.exec(text);
   if (!match) return;
   const sent = publishedAt.get(Number(match[1]));
   if (sent === undefined) return;
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
   const largest = Math.max(...SIZES);
   progress("starting identity, campaign and a gateway (own processes)…\n");
   const stack = await startBenchStack({
+    // The world's events (a tick) are resolved by simulation.
+    simulation: true,
     gatewayEnv: {
       WS_MAX_CONNECTIONS_PER_USER: String(largest + 10),
       WS_MAX_CONNECTIONS_PER_IP: String(largest + 10),
@@ -152,7 +155,17 @@ async function main(): Promise<void> {
       const publish = async (i: number) => {
         await publishEnvelope(
           redis,
-          { id: randomUUID(), type: "CAMPAIGN_CREATED", topic: Topics.campaign(campaignId), occurredAt: new Date().toISOString(), aggregateId: campaignId, version: i, data: { name: "synthetic", gameMasterId: campaignId,  i }, traceparent: null },
+          {
+            id: randomUUID(),
+            type: "TICK_COMPLETED",
+            topic: Topics.world(campaignId),
+            producer: "simulation",
+            occurredAt: new Date().toISOString(),
+            aggregateId: campaignId,
+            version: i,
+            data: { tick: i, hash: "bench", commandsApplied: 0, commandsRejected: 0, events: 0 },
+            traceparent: null,
+          },
           { streamMaxLen: 10_000 },
         );
       };
@@ -174,7 +187,7 @@ async function main(): Promise<void> {
       }, " sockets");
       await new Promise((resolve) => setTimeout(resolve, 200));
       const broadcast = async (i: number) => {
-        raw.send({ frame: sampleFrame.replace(/"i":\d+/, `"i":${i}`) });
+        raw.send({ frame: sampleFrame.replace(/"tick":\d+/, `"tick":${i}`) });
       };
       publishedAt.set(index, performance.now());
       await broadcast(index);

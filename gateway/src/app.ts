@@ -237,6 +237,8 @@ export function createGatewayApp(config: GatewayConfig, logger: Logger): Gateway
     redis,
     bus,
     execute: createLiveExecutor({ executor: gateway.executor, signIdentity, logger }),
+    // Followed only while answers are kept (VERSIONED_ANSWERS_MAX_ENTRIES > 0); otherwise every check asks.
+    ...(config.VERSIONED_ANSWERS_MAX_ENTRIES > 0 ? { versions: answerVersions } : {}),
     liveFields,
     authenticate: createConnectionAuthenticator({ verifyAccessToken, apiKeys }),
     rateLimits,

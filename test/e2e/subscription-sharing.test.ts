@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Logger } from "@startales/service-kit";
+import { Topics, createRedis, publishEnvelope, type Logger } from "@startales/service-kit";
 import { createGatewayApp, type GatewayApp } from "../../gateway/src/app";
 import { gatewayTestConfig } from "../testkit/config";
 import { expectData, postGraphQL } from "../testkit/graphql-client";
@@ -18,7 +18,8 @@ import { registerUser, type TestUser } from "../testkit/users";
  * asks (a private field) is never shared. This stack re-authorizes a shared member before
  * every event (WS_REAUTHORIZE_SECONDS=0), so a player who leaves gets nothing after leaving;
  * a second gateway keeps authorizations for an hour, so what it refuses it refuses because
- * of the event (a PLAYER_LEFT changes who may read a campaign's feed).
+ * of the event (a PLAYER_LEFT changes who may read a campaign's feed). A fourth checks every
+ * second, confirming a check from the campaign's version while that version stands.
  */
 
 let stack: Stack;
@@ -29,6 +30,9 @@ let patientUrl: string;
 let cut: GatewayApp;
 let cutUrl: string;
 let campaignProxy: TcpProxy;
+/** A fourth that checks each subscriber's access again every second. */
+let brisk: GatewayApp;
+let briskUrl: string;
 const clients: { dispose: () => void | Promise<void> }[] = [];
 
 beforeAll(async () => {
@@ -54,11 +58,17 @@ beforeAll(async () => {
     captureLogs("gateway", "error").logger as Logger,
   );
   cutUrl = await cut.listen();
+  brisk = createGatewayApp(
+    gatewayTestConfig(subgraphs, `${stack.identityUrl}/.well-known/jwks.json`, { WS_REAUTHORIZE_SECONDS: "1" }),
+    captureLogs("gateway", "warn").logger as Logger,
+  );
+  briskUrl = await brisk.listen();
 }, 60_000);
 afterAll(async () => {
   for (const client of clients) await client.dispose();
   await patient?.stop();
   await cut?.stop();
+  await brisk?.stop();
   await campaignProxy?.close();
   await stack?.stop();
 });
@@ -168,6 +178,56 @@ it("shares a campaign's events among its members, and a member who leaves gets F
   expect(feeds[1]!.results.map((r) => r.data!.campaignEvents.type)).toEqual(["PLAYER_JOINED"]);
   await feeds[0]!.waitFor(2);
   expect(feeds[0]!.results[1]!.data!.campaignEvents.type).toBe("PLAYER_LEFT");
+});
+
+it("confirms a member's access from the campaign's version while it stands, and asks campaign again once it moves", async () => {
+  const { campaignId, members } = await campaignWithChat(2);
+  const players = members.slice(1);
+  const feeds = await listen<{ campaignEvents: { type: string } }>(players, "subscription($id: ID!) { campaignEvents(campaignId: $id) { type } }", { id: campaignId }, briskUrl);
+  const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "subscription-sharing-test");
+  let ticks = 0;
+  /** A tick of the world (simulation's event): it leaves the campaign's version as it is. */
+  const tick = async () => {
+    ticks += 1;
+    const data = { tick: ticks, hash: "test", commandsApplied: 0, commandsRejected: 0, events: 0 };
+    await publishEnvelope(redis, { id: randomUUID(), type: "TICK_COMPLETED", topic: Topics.world(campaignId), producer: "simulation", occurredAt: new Date().toISOString(), aggregateId: campaignId, version: ticks, data, traceparent: null }, { streamMaxLen: 100 });
+    await Promise.all(feeds.map((feed) => feed.waitFor(ticks)));
+  };
+  const outcomes = async () => ({
+    asked: await counter("gateway_subscription_reauthorizations_total", { field: "campaignEvents", outcome: "allowed" }, briskUrl),
+    confirmed: await counter("gateway_subscription_reauthorizations_total", { field: "campaignEvents", outcome: "unchanged" }, briskUrl),
+  });
+  try {
+    const before = await outcomes();
+    // Ticks until both players' checks came due and were confirmed: none of them asked campaign.
+    await eventually("checks confirmed from the campaign's version", async () => {
+      await tick();
+      return (await outcomes()).confirmed - before.confirmed >= 2 ? true : undefined;
+    }, 20_000, 300);
+    expect((await outcomes()).asked).toBe(before.asked);
+
+    // A join moves the campaign's version (it takes nobody's access away): the next check due
+    // asks campaign, and the checks after it are confirmed from the version that answer named.
+    // (The member an event is resolved as is authorized by that answer, so only the other's
+    // checks come due.)
+    const newcomer = await registerUser(url, "Newcomer");
+    await call(newcomer, "mutation($id: ID!) { joinCampaign(campaignId: $id) { id } }", { id: campaignId });
+    await Promise.all(feeds.map((feed) => feed.waitFor(ticks + 1)));
+    ticks += 1;
+    await eventually("a check asked of campaign after the join", async () => {
+      await tick();
+      return (await outcomes()).asked > before.asked ? true : undefined;
+    }, 20_000, 300);
+    const asked = await outcomes();
+    await eventually("checks confirmed from the new version", async () => {
+      await tick();
+      return (await outcomes()).confirmed > asked.confirmed ? true : undefined;
+    }, 20_000, 300);
+    expect((await outcomes()).asked).toBe(asked.asked);
+    for (const feed of feeds) expect(feed.results.map((result) => result.data!.campaignEvents.type)).toContain("PLAYER_JOINED");
+  } finally {
+    redis.disconnect();
+  }
 });
 
 it("lets a signed-in client cache a chat answer briefly, and never a shared cache", async () => {

@@ -1,4 +1,5 @@
 import { addGauge, createTtlCache, sharedCounter, type CampaignVersions, type Metrics, type VersionedFeed, type Viewer } from "@startales/service-kit";
+import type { AnswerDependency } from "../context";
 import { selectionOf } from "./entity-cache";
 import type { SubgraphResult } from "./plan-execution";
 import { recordingHints, type CacheHint, type SubgraphMiddleware } from "./subgraph-middleware";
@@ -15,7 +16,7 @@ export type VersionedAnswerOptions = {
   metrics?: Metrics;
 };
 
-type Dependency = { feed: VersionedFeed; campaignId: string; version: string };
+type Dependency = AnswerDependency;
 /** An answer as its subgraph gave it, serialized (every hit parses its own copy: the executor merges into it), with what it was computed from and what it told the response's cache policy. */
 type Entry = { json: string; dependencies: Dependency[]; hints: CacheHint[] };
 
@@ -105,6 +106,7 @@ export function versionedAnswerMiddleware(options: VersionedAnswerOptions): Subg
     const received: { answerVersions?: string } = {};
     const result = await next({ ...call, received, scope: recordingHints(call.scope, hints) });
     const dependencies = parseAnswerVersions(received.answerVersions);
+    call.scope.context.answerVersions?.record(result.errors?.length ? undefined : dependencies);
     if (!dependencies || result.errors?.length) return result;
     const storeKey = key ?? keyOf(call, selection);
     if (!known) {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { GatewayExecutor, GatewayGraphQLRequestContext } from "@apollo/server-gateway-interface";
 import { GraphQLError, type GraphQLFormattedError, type OperationDefinitionNode } from "graphql";
 import type { Logger, Viewer } from "@startales/service-kit";
-import type { GatewayContext } from "../context";
+import type { AnswerDependency, GatewayContext } from "../context";
 import { formatGatewayError } from "../format-error";
 import type { PreparedQuery } from "./live-operation";
 
@@ -14,9 +14,29 @@ export type LiveResult = {
    * the same for everyone the fields' authorization lets through (service-kit cache-hints.ts).
    */
   shareable: boolean;
+  /**
+   * With `versions` asked for: the campaign versions every subgraph fetch of the answer named
+   * (execution/versioned-answers.ts), or null when any fetch named none (or none was made).
+   */
+  versions?: AnswerDependency[] | null;
 };
 /** `revalidate`: the subgraphs decide access afresh (GatewayContext.revalidate), for authorize checks. */
-export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>, options?: { revalidate?: boolean }) => Promise<LiveResult>;
+export type LiveExecutor = (query: PreparedQuery, viewer: Viewer, extraVariables?: Record<string, unknown>, options?: { revalidate?: boolean; versions?: boolean }) => Promise<LiveResult>;
+
+/** Collects what each fetch named: every one must name versions for the answer to rest on them. */
+function versionsCollector() {
+  const named: AnswerDependency[] = [];
+  let fetches = 0;
+  let unnamed = false;
+  return {
+    record(dependencies: readonly AnswerDependency[] | undefined) {
+      fetches += 1;
+      if (dependencies) named.push(...dependencies);
+      else unnamed = true;
+    },
+    versions: () => (unnamed || fetches === 0 ? null : named),
+  };
+}
 
 /**
  * The answer's cache policy as the executor narrows it with each subgraph's Cache-Control
@@ -58,6 +78,8 @@ export function createLiveExecutor(deps: {
       rateLimit: { costKey: "subscription" },
       revalidate: options.revalidate,
     };
+    const collector = options.versions ? versionsCollector() : undefined;
+    if (collector) context.answerVersions = collector;
     const variables = { ...query.variables, ...extraVariables };
     const policy = answerPolicy();
     const requestContext = {
@@ -78,7 +100,8 @@ export function createLiveExecutor(deps: {
     try {
       const result = await deps.executor()(requestContext);
       const errors = (result.errors ?? []).map((error) => formatGatewayError(error instanceof GraphQLError ? error.toJSON() : { message: String((error as { message?: unknown }).message) }, error));
-      return { data: (result.data as Record<string, unknown> | null | undefined) ?? null, errors, shareable: errors.length === 0 && policy.shareable() };
+      const versions = collector && errors.length === 0 ? { versions: collector.versions() } : {};
+      return { data: (result.data as Record<string, unknown> | null | undefined) ?? null, errors, shareable: errors.length === 0 && policy.shareable(), ...versions };
     } catch (error) {
       logger.error({ err: error }, "a subscription query failed in the gateway");
       return { data: null, errors: [formatGatewayError({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } }, error)], shareable: false };

@@ -11,11 +11,13 @@ import {
   readTimelineEventsAfter,
   timelineTopics,
   timelineTrimmedAfter,
+  type CampaignVersions,
   type Logger,
   type Redis,
   type StreamEvent,
   type Viewer,
 } from "@startales/service-kit";
+import type { AnswerDependency } from "../context";
 import type { EventBus } from "./event-bus";
 import type { LiveExecutor } from "./live-executor";
 import { FEED_START, Member, type LiveSink } from "./live-member";
@@ -40,6 +42,9 @@ export function refreshAheadAge(reauthorizeMs: number, random: () => number = Ma
 class Subscriber {
   /** When its access to the feed was last confirmed as itself (at subscribe, or an answer of its own). */
   authorizedAt = Date.now();
+  /** When its authorize query was last answered by the subgraphs (stillCurrent), and the campaign versions that answer named (null: none). */
+  checkedAt = Date.now();
+  checkedWith: AnswerDependency[] | null = null;
   /** The age at which an event refreshes its authorization ahead (refreshAheadAge). */
   readonly refreshAfterMs: number;
   /** Deliveries waiting behind a check of its access, in order; null when none is pending. */
@@ -206,27 +211,60 @@ export function createLiveHub(deps: {
   reauthorizeMs: number;
   /** How an event whose owner is unavailable is retried before its subscribers are told to resume. */
   retry?: EventRetry;
+  /**
+   * The campaign versions as this gateway follows them (the kept answers' follower): a check
+   * whose last answer named versions that are all still current is confirmed without asking.
+   */
+  versions?: Pick<CampaignVersions, "known">;
+  /** However current its versions, a subscriber's authorize query is asked again at least this often. */
+  maxUncheckedMs?: number;
 }): LiveHub {
   const { bus, redis, execute, metrics, reauthorizeMs } = deps;
+  const maxUncheckedMs = deps.maxUncheckedMs ?? 0;
   const groups = new Map<string, Group>();
   const outcomeOf = createEventResolver({ execute, metrics, logger: deps.logger, retry: deps.retry ?? DEFAULT_EVENT_RETRY });
 
-  async function authorize(operation: LiveOperation, viewer: Viewer): Promise<void> {
-    if (!operation.authorize) return;
+  /** The field's authorize query as `viewer`, afresh; the campaign versions its answer named (null: none). */
+  async function authorize(operation: LiveOperation, viewer: Viewer): Promise<AnswerDependency[] | null> {
+    if (!operation.authorize) return null;
     // Afresh: subgraphs that keep who may read (per membership version) ask the owner now.
-    const result = await execute(operation.authorize, viewer, {}, { revalidate: true });
+    const result = await execute(operation.authorize, viewer, {}, { revalidate: true, versions: true });
     const [error] = result.errors;
     if (error) throw appError((error.extensions?.code as ErrorCode | undefined) ?? ErrorCode.INTERNAL_SERVER_ERROR, error.message);
     const root = result.data ? Object.values(result.data)[0] : null;
     if (root === null || root === undefined) throw appError(ErrorCode.NOT_FOUND, `Nothing to subscribe to: ${operation.topic.split(":")[0]} not found`);
+    return result.versions ?? null;
   }
 
-  /** Checks a shared subscriber's access again, as itself; refused or unknowable, it ends. */
-  async function reauthorize(operation: LiveOperation, subscriber: Subscriber): Promise<void> {
+  /**
+   * Whether a subscriber's last answered check still stands: every campaign version it was
+   * computed from (a membership, the campaign's feed) is the one this gateway knows to be
+   * current, and it is younger than maxUncheckedMs. A join, leave or kick moves the version,
+   * so the next check asks; a version not known (publications missed, Redis away) asks too.
+   */
+  function stillCurrent(subscriber: Subscriber): boolean {
+    const versions = deps.versions;
+    const named = subscriber.checkedWith;
+    if (!versions || !named || named.length === 0 || Date.now() - subscriber.checkedAt >= maxUncheckedMs) return false;
+    return named.every((dependency) => versions.known(dependency.feed, dependency.campaignId) === dependency.version);
+  }
+
+  /**
+   * Checks a shared subscriber's access again, as itself; refused or unknowable, it ends. Its
+   * last answer is confirmed without asking while the versions it named are current, except
+   * for an event that may have taken access away (`recheck`), and never when every event must
+   * be checked afresh (reauthorizeMs 0).
+   */
+  async function reauthorize(operation: LiveOperation, subscriber: Subscriber, recheck: boolean): Promise<void> {
     const field = operation.field.field;
-    try {
-      await authorize(operation, subscriber.viewer);
+    if (!recheck && reauthorizeMs > 0 && stillCurrent(subscriber)) {
       subscriber.authorizedAt = Date.now();
+      metrics.reauthorizations.inc({ field, outcome: "unchanged" });
+      return;
+    }
+    try {
+      subscriber.checkedWith = await authorize(operation, subscriber.viewer);
+      subscriber.authorizedAt = subscriber.checkedAt = Date.now();
       metrics.reauthorizations.inc({ field, outcome: "allowed" });
     } catch (error) {
       const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
@@ -253,10 +291,10 @@ export function createLiveHub(deps: {
     // A check already running may have started before this event: a recheck runs its own.
     if (outcome.kind === "next" && (recheck || !subscriber.checking)) {
       const age = recheck ? Infinity : Date.now() - subscriber.authorizedAt;
-      if (age >= reauthorizeMs) subscriber.checkFirst(() => reauthorize(operation, subscriber));
+      if (age >= reauthorizeMs) subscriber.checkFirst(() => reauthorize(operation, subscriber, recheck));
       else if (age >= subscriber.refreshAfterMs) {
         subscriber.offer(streamId, outcome);
-        subscriber.checkFirst(() => reauthorize(operation, subscriber));
+        subscriber.checkFirst(() => reauthorize(operation, subscriber, false));
         return;
       }
     }
@@ -355,7 +393,7 @@ export function createLiveHub(deps: {
 
   return {
     async subscribe(operation, viewer, sink) {
-      await authorize(operation, viewer);
+      const checkedWith = await authorize(operation, viewer);
       if (operation.after) await checkResumePoint(operation, operation.after);
       // Without `after`, the feed as it stands now is the resume point should the subscription be cut.
       const start = operation.after ?? (await newestTimelineId(redis, timelineTopics(operation.topic))) ?? FEED_START;
@@ -378,6 +416,7 @@ export function createLiveHub(deps: {
       }
       const member = new Member(sink, start, operation.after !== null);
       const subscriber = new Subscriber(member, viewer, authorizationScope(viewer), reauthorizeMs);
+      subscriber.checkedWith = checkedWith;
       group.members.add(subscriber);
       const leave = () => {
         member.ended = true;

@@ -21,7 +21,7 @@ export function createSubscriptionMetrics(metrics: Metrics, current: { connectio
     }),
     reauthorizations: addCounter(metrics, {
       name: "gateway_subscription_reauthorizations_total",
-      help: "Subscribers of a shared execution authorized again as themselves (their authorization was due), by outcome",
+      help: "Subscribers of a shared execution authorized again as themselves (their authorization was due), by outcome: allowed, refused, unavailable (asked), unchanged (confirmed by the campaign versions of the last answer)",
       labelNames: ["field", "outcome"] as const,
     }),
     replayed: addCounter(metrics, { name: "gateway_subscription_events_replayed_total", help: "Missed events replayed on resume", labelNames: ["field"] as const }),

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { ApolloServer } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { WebSocketServer, type WebSocket } from "ws";
-import { ErrorCode, appError, logAnswer, logFailure, type Logger, type Metrics, type Redis, type Viewer } from "@startales/service-kit";
+import { ErrorCode, appError, logAnswer, logFailure, type CampaignVersions, type Logger, type Metrics, type Redis, type Viewer } from "@startales/service-kit";
 import { clientAddress } from "../client-address";
 import type { GatewayConfig } from "../config";
 import type { GatewayContext, LiveCapture } from "../context";
@@ -42,6 +42,8 @@ type Deps = {
   redis: Redis;
   bus: EventBus;
   execute: LiveExecutor;
+  /** The campaign versions the gateway follows: a subscriber's check is confirmed from them while they stand (live-hub.ts). */
+  versions?: Pick<CampaignVersions, "known">;
   liveFields: ReadonlyMap<string, LiveField>;
   authenticate: ConnectionAuthenticator;
   rateLimits: ReturnType<typeof createRateLimits>;
@@ -86,6 +88,8 @@ export function attachSubscriptionServer(deps: Deps): SubscriptionServer {
     maxReplay: config.WS_MAX_REPLAY_EVENTS,
     maxBacklog: config.WS_MAX_GROUP_BACKLOG,
     reauthorizeMs: config.WS_REAUTHORIZE_SECONDS * 1000,
+    ...(deps.versions ? { versions: deps.versions } : {}),
+    maxUncheckedMs: config.VERSIONED_ANSWERS_MAX_TTL_MS,
   });
   const caps = createConnectionCaps({ redis: deps.redis, prefix: `${config.RATE_LIMIT_KEY_PREFIX}ws:`, lapseMs: config.WS_HEARTBEAT_INTERVAL_MS * 3, logger });
   const wss = new WebSocketServer({
